@@ -1,0 +1,22 @@
+// q(x_t | x_0): mean = sqrt(abar_t) x_0, variance = 1 - abar_t, log_variance = log(1 - abar_t).
+// Prepended with common.wgsl. Host: src/gpu/q_mean_variance.rs; CPU twin: src/cpu/q_mean_variance.rs; test: tests/q_mean_variance.rs.
+
+@group(0) @binding(0) var<uniform> params: ElementParams;
+@group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;
+@group(0) @binding(2) var<storage, read> timesteps: array<u32>;
+@group(0) @binding(3) var<storage, read> x_start: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> variance: array<f32>;
+@group(0) @binding(6) var<storage, read_write> log_variance: array<f32>;
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // Grid-stride loop: the host caps the grid at the per-dimension workgroup limit, so any
+    // element count works; the bound check also covers sizes not a multiple of WG_SIZE.
+    for (var i = gid.x; i < params.n_elements; i += nwg.x * WG_SIZE) {
+        let c = coefs[step_index(timesteps[i / params.sample_len], params.num_timesteps)];
+        mean[i] = c.sqrt_abar * x_start[i];
+        variance[i] = c.one_minus_abar;
+        log_variance[i] = c.log_one_minus_abar;
+    }
+}

@@ -1,0 +1,201 @@
+//! The GPU context: a device, its queue, and the compiled pipelines. Built either by finding an
+//! adapter ([`Context::new`]) or from an application's own device ([`Context::from_device`]).
+
+use super::kernels::Kernel;
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A device and queue with this crate's pipelines compiled on first use and cached.
+pub struct Context {
+    /// The device every buffer and pipeline of this context lives on.
+    pub device: wgpu::Device,
+    /// The queue work is submitted to.
+    pub queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adapters in the order we prefer them: real GPUs first, software last; within a kind, the
+/// native APIs before GL.
+fn preference(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let backend = u8::from(info.backend == wgpu::Backend::Gl);
+    (kind, backend)
+}
+
+/// A one-line description of an adapter, for messages and `ddpm info`.
+pub fn describe(info: &wgpu::AdapterInfo) -> String {
+    format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+}
+
+impl Context {
+    /// Find an adapter with compute shaders, hardware first, then software, and create a device
+    /// with the adapter's full limits. `WGPU_BACKEND` (e.g. `vulkan`, `gl`) restricts the
+    /// backends tried and `WGPU_ADAPTER_NAME` picks an adapter whose name contains it.
+    pub fn new() -> Result<Self> {
+        pollster::block_on(Self::new_async())
+    }
+
+    /// [`Context::new`], as a future.
+    pub async fn new_async() -> Result<Self> {
+        let adapter = Self::pick_adapter().await?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("ddpm-wgpu"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::RequestDevice(e.to_string()))?;
+        // Our own device: errors we did not catch in a scope must not abort the process (wgpu's
+        // default handler panics). Every call we make runs inside error scopes anyway.
+        device.on_uncaptured_error(std::sync::Arc::new(|e| {
+            eprintln!("ddpm-wgpu: uncaptured GPU error: {e}");
+        }));
+        Ok(Self::with_info(device, queue, adapter.get_info()))
+    }
+
+    async fn pick_adapter() -> Result<wgpu::Adapter> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+        let wanted = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .map(|s| s.to_lowercase());
+        let all = instance.enumerate_adapters(backends).await;
+        let seen: Vec<String> = all.iter().map(|a| describe(&a.get_info())).collect();
+        let mut usable: Vec<wgpu::Adapter> = all
+            .into_iter()
+            .filter(|a| {
+                a.get_downlevel_capabilities()
+                    .flags
+                    .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+            })
+            .filter(|a| {
+                wanted
+                    .as_ref()
+                    .is_none_or(|w| a.get_info().name.to_lowercase().contains(w))
+            })
+            .collect();
+        usable.sort_by_key(|a| preference(&a.get_info()));
+        usable.into_iter().next().ok_or_else(|| {
+            let seen = if seen.is_empty() {
+                "no adapters at all; on Debian, install mesa-vulkan-drivers for lavapipe".into()
+            } else {
+                format!("adapters seen: {}", seen.join("; "))
+            };
+            match wanted {
+                Some(w) => {
+                    Error::NoAdapter(format!("none named like WGPU_ADAPTER_NAME='{w}'; {seen}"))
+                }
+                None => Error::NoAdapter(seen),
+            }
+        })
+    }
+
+    /// Wrap an application's existing device and queue (embedding): the library creates no
+    /// device of its own and leaves the device's error handler as the application set it.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        let info = device.adapter_info();
+        Self::with_info(device, queue, info)
+    }
+
+    fn with_info(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
+        Context {
+            limits: device.limits(),
+            device,
+            queue,
+            info,
+            pipelines: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The adapter this context's device came from.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// The device's limits.
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Run `f` inside validation, out-of-memory and internal error scopes, turning any error wgpu
+    /// reports for it into [`Error::Gpu`] instead of a panic.
+    pub fn checked<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let errors = [
+            pollster::block_on(validation.pop()),
+            pollster::block_on(oom.pop()),
+            pollster::block_on(internal.pop()),
+        ];
+        match errors.into_iter().flatten().next() {
+            Some(e) => Err(Error::Gpu(one_line(&e.to_string()))),
+            None => Ok(out),
+        }
+    }
+
+    /// The compute pipeline of `kernel`, compiled on first use.
+    pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self
+            .pipelines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = cache.get(&kernel) {
+            return Ok(p.clone());
+        }
+        let pipeline = self.checked(|| kernel.create_pipeline(&self.device))?;
+        cache.insert(kernel, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// A new command encoder on this context's device.
+    pub fn encoder(&self) -> wgpu::CommandEncoder {
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("ddpm-wgpu"),
+            })
+    }
+
+    /// Finish and submit `encoder`, reporting validation errors of anything recorded in it.
+    pub fn submit(&self, encoder: wgpu::CommandEncoder) -> Result<wgpu::SubmissionIndex> {
+        self.checked(|| self.queue.submit([encoder.finish()]))
+    }
+
+    /// Block until all submitted work has finished.
+    pub fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu(e.to_string()))
+    }
+}
+
+/// wgpu's error texts span several lines (cause chains, source excerpts); the CLI promises one.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}

@@ -1,0 +1,36 @@
+//! Host side of `shaders/discretized_gaussian_log_likelihood.wgsl`; CPU twin
+//! `crate::cpu::discretized_gaussian_log_likelihood`.
+
+use super::kernels::Kernel;
+use super::launch::{elementwise, same_shapes};
+use super::params::ElementParams;
+use super::{u32_len, Context, GpuTensor};
+use crate::error::Result;
+use crate::options::ModelOptions;
+
+/// Record the per-element log-likelihood (nats) of 8-bit-binned `x` in [-1, 1].
+pub fn discretized_gaussian_log_likelihood(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    x: &GpuTensor,
+    means: &GpuTensor,
+    log_scales: &GpuTensor,
+) -> Result<GpuTensor> {
+    same_shapes(&[("x", x), ("means", means), ("log_scales", log_scales)])?;
+    let log_probs = GpuTensor::zeros(ctx, x.shape())?;
+    let n = u32_len(x.len());
+    let params = ElementParams::new(n, n, 1, &ModelOptions::default());
+    elementwise(
+        ctx,
+        encoder,
+        Kernel::DiscretizedGaussianLogLikelihood,
+        &params,
+        &[
+            x.buffer(),
+            means.buffer(),
+            log_scales.buffer(),
+            log_probs.buffer(),
+        ],
+    )?;
+    Ok(log_probs)
+}

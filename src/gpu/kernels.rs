@@ -1,0 +1,104 @@
+//! The table of kernels: each WGSL file in `shaders/`, prepended with `shaders/common.wgsl`,
+//! embedded at compile time, compiled once per [`Context`](super::Context).
+
+/// Invocations per workgroup. Keep in sync with `WG_SIZE` in shaders/common.wgsl (checked by
+/// tests/shader_layout.rs).
+pub const WG_SIZE: u32 = 256;
+
+/// The WGSL shared by every kernel.
+pub const COMMON_WGSL: &str = include_str!("../../shaders/common.wgsl");
+
+/// One compute kernel: one WGSL file, one entry point `main`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// shaders/q_mean_variance.wgsl
+    QMeanVariance,
+    /// shaders/q_sample.wgsl
+    QSample,
+    /// shaders/q_posterior_mean_variance.wgsl
+    QPosteriorMeanVariance,
+    /// shaders/p_mean_variance.wgsl
+    PMeanVariance,
+    /// shaders/p_sample.wgsl
+    PSample,
+    /// shaders/normal_kl.wgsl
+    NormalKl,
+    /// shaders/discretized_gaussian_log_likelihood.wgsl
+    DiscretizedGaussianLogLikelihood,
+    /// shaders/vb_terms_bpd.wgsl
+    VbTermsBpd,
+    /// shaders/training_losses.wgsl
+    TrainingLosses,
+    /// shaders/prior_bpd.wgsl
+    PriorBpd,
+    /// shaders/sample_mean.wgsl
+    SampleMean,
+}
+
+impl Kernel {
+    /// Every kernel.
+    pub const ALL: [Kernel; 11] = [
+        Kernel::QMeanVariance,
+        Kernel::QSample,
+        Kernel::QPosteriorMeanVariance,
+        Kernel::PMeanVariance,
+        Kernel::PSample,
+        Kernel::NormalKl,
+        Kernel::DiscretizedGaussianLogLikelihood,
+        Kernel::VbTermsBpd,
+        Kernel::TrainingLosses,
+        Kernel::PriorBpd,
+        Kernel::SampleMean,
+    ];
+
+    /// The shader file's stem, also the name of its host and CPU modules.
+    pub fn name(self) -> &'static str {
+        self.file().0
+    }
+
+    fn file(self) -> (&'static str, &'static str) {
+        macro_rules! shader {
+            ($name:literal) => {
+                (
+                    $name,
+                    include_str!(concat!("../../shaders/", $name, ".wgsl")),
+                )
+            };
+        }
+        match self {
+            Kernel::QMeanVariance => shader!("q_mean_variance"),
+            Kernel::QSample => shader!("q_sample"),
+            Kernel::QPosteriorMeanVariance => shader!("q_posterior_mean_variance"),
+            Kernel::PMeanVariance => shader!("p_mean_variance"),
+            Kernel::PSample => shader!("p_sample"),
+            Kernel::NormalKl => shader!("normal_kl"),
+            Kernel::DiscretizedGaussianLogLikelihood => {
+                shader!("discretized_gaussian_log_likelihood")
+            }
+            Kernel::VbTermsBpd => shader!("vb_terms_bpd"),
+            Kernel::TrainingLosses => shader!("training_losses"),
+            Kernel::PriorBpd => shader!("prior_bpd"),
+            Kernel::SampleMean => shader!("sample_mean"),
+        }
+    }
+
+    /// The full WGSL source: common.wgsl followed by the kernel's own file.
+    pub fn source(self) -> String {
+        format!("{COMMON_WGSL}\n{}", self.file().1)
+    }
+
+    pub(crate) fn create_pipeline(self, device: &wgpu::Device) -> wgpu::ComputePipeline {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(self.name()),
+            source: wgpu::ShaderSource::Wgsl(self.source().into()),
+        });
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(self.name()),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        })
+    }
+}

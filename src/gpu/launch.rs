@@ -1,0 +1,134 @@
+//! Recording one dispatch of a kernel: bind group from the parameter struct and the buffers in
+//! `@binding` order, one compute pass, grid sized by the wgpu examples' `div_ceil` idiom.
+
+use super::kernels::{Kernel, WG_SIZE};
+use super::params::{ElementParams, ReduceParams};
+use super::tensor::{GpuSteps, GpuTensor};
+use super::Context;
+use crate::error::{Error, Result};
+use wgpu::util::DeviceExt;
+
+/// Workgroups for `n` items, capped at the per-dimension limit; the kernels' grid-stride loops
+/// cover the rest.
+fn groups_1d(ctx: &Context, n: u32) -> u32 {
+    n.div_ceil(WG_SIZE)
+        .clamp(1, ctx.limits().max_compute_workgroups_per_dimension)
+}
+
+/// Record `kernel` with `params` at binding 0 and `buffers` at bindings 1, 2, ...
+fn record<P: bytemuck::Pod>(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    kernel: Kernel,
+    params: &P,
+    buffers: &[&wgpu::Buffer],
+    groups: (u32, u32),
+) -> Result<()> {
+    let pipeline = ctx.pipeline(kernel)?;
+    ctx.checked(|| {
+        let uniform = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        entries.extend(
+            buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32 + 1,
+                    resource: b.as_entire_binding(),
+                }),
+        );
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.name()),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.name()),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups.0, groups.1, 1);
+    })
+}
+
+/// Record an elementwise kernel over `params.n_elements`.
+pub(crate) fn elementwise(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    kernel: Kernel,
+    params: &ElementParams,
+    buffers: &[&wgpu::Buffer],
+) -> Result<()> {
+    let groups = groups_1d(ctx, params.n_elements);
+    record(ctx, encoder, kernel, params, buffers, (groups, 1))
+}
+
+/// Record the per-sample mean of `values` ([B, sample_len]) times `scale` into `means` ([B]).
+pub(crate) fn sample_mean(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    values: &GpuTensor,
+    sample_len: usize,
+    scale: f64,
+    means: &GpuTensor,
+) -> Result<()> {
+    let n_samples = means.len() as u32;
+    let params = ReduceParams {
+        sample_len: sample_len as u32,
+        n_samples,
+        scale_over_len: (scale / sample_len as f64) as f32,
+        _pad: 0,
+    };
+    // One workgroup per sample, as a 2-D grid when B exceeds the per-dimension limit.
+    let max = ctx.limits().max_compute_workgroups_per_dimension;
+    let x = n_samples.clamp(1, max);
+    let groups = (x, n_samples.div_ceil(x));
+    record(
+        ctx,
+        encoder,
+        Kernel::SampleMean,
+        &params,
+        &[values.buffer(), means.buffer()],
+        groups,
+    )
+}
+
+/// Check that every named tensor has the same shape as the first, batch dimension B = t.len(),
+/// and return the per-sample element count.
+pub(crate) fn batch_layout(t: &GpuSteps, tensors: &[(&str, &GpuTensor)]) -> Result<usize> {
+    same_shapes(tensors)?;
+    let (first_name, first) = tensors[0];
+    match first.shape().first() {
+        Some(&b) if b == t.len() => Ok(first.len() / b),
+        _ => Err(Error::ShapeMismatch(format!(
+            "'{first_name}' has shape {:?} but t has {} entries (one per sample)",
+            first.shape(),
+            t.len()
+        ))),
+    }
+}
+
+/// Check that every named tensor has the shape of the first.
+pub(crate) fn same_shapes(tensors: &[(&str, &GpuTensor)]) -> Result<()> {
+    let (first_name, first) = tensors[0];
+    for &(name, tensor) in &tensors[1..] {
+        if tensor.shape() != first.shape() {
+            return Err(Error::ShapeMismatch(format!(
+                "'{name}' has shape {:?} but '{first_name}' has {:?}",
+                tensor.shape(),
+                first.shape()
+            )));
+        }
+    }
+    Ok(())
+}

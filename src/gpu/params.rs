@@ -1,0 +1,83 @@
+//! Host mirrors of the WGSL parameter structs and enum codes in shaders/common.wgsl and
+//! shaders/sample_mean.wgsl. tests/shader_layout.rs checks sizes, offsets and codes against naga.
+
+use crate::options::{LossType, MeanType, ModelOptions, VarType};
+
+/// Launch parameters of every elementwise kernel (`ElementParams` in common.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ElementParams {
+    /// B * sample_len.
+    pub n_elements: u32,
+    /// Elements per sample.
+    pub sample_len: u32,
+    /// T.
+    pub num_timesteps: u32,
+    /// [`mean_type_code`].
+    pub mean_type: u32,
+    /// [`var_type_code`].
+    pub var_type: u32,
+    /// 1 to clip pred_xstart to [-1, 1].
+    pub clip_denoised: u32,
+    /// [`loss_type_code`].
+    pub loss_type: u32,
+    /// Pads the struct to 16 bytes, as uniform buffers want.
+    pub _pad: u32,
+}
+
+impl ElementParams {
+    /// Parameters for `n_elements` in samples of `sample_len`, with the model options set.
+    pub fn new(n_elements: u32, sample_len: u32, num_timesteps: u32, opts: &ModelOptions) -> Self {
+        ElementParams {
+            n_elements,
+            sample_len,
+            num_timesteps,
+            mean_type: mean_type_code(opts.mean_type),
+            var_type: var_type_code(opts.var_type),
+            clip_denoised: u32::from(opts.clip_denoised),
+            loss_type: 0,
+            _pad: 0,
+        }
+    }
+}
+
+/// Parameters of the per-sample mean (`ReduceParams` in sample_mean.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ReduceParams {
+    /// Elements per sample.
+    pub sample_len: u32,
+    /// B.
+    pub n_samples: u32,
+    /// The scale divided by sample_len, rounded once from f64.
+    pub scale_over_len: f32,
+    /// Pads the struct to 16 bytes.
+    pub _pad: u32,
+}
+
+/// `MEAN_*` in common.wgsl.
+pub fn mean_type_code(m: MeanType) -> u32 {
+    match m {
+        MeanType::Eps => 0,
+        MeanType::Xstart => 1,
+        MeanType::Xprev => 2,
+    }
+}
+
+/// `VAR_*` in common.wgsl.
+pub fn var_type_code(v: VarType) -> u32 {
+    match v {
+        VarType::FixedSmall => 0,
+        VarType::FixedLarge => 1,
+        VarType::Learned => 2,
+        VarType::LearnedRange => 3,
+    }
+}
+
+/// `LOSS_*` in common.wgsl.
+pub fn loss_type_code(l: LossType) -> u32 {
+    match l {
+        LossType::Mse => 0,
+        LossType::Kl => 1,
+    }
+}

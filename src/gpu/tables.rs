@@ -1,0 +1,110 @@
+//! The schedule tables on the device: one [`StepCoefs`] row per timestep, rounded once from the
+//! f64 [`Tables`] and uploaded once.
+
+use super::Context;
+use crate::error::Result;
+use crate::schedule::Tables;
+use wgpu::util::DeviceExt;
+
+/// One timestep's coefficients (`StepCoefs` in shaders/common.wgsl): 16 f32, 64 bytes, so one
+/// row is one aligned fetch.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct StepCoefs {
+    /// beta_t.
+    pub beta: f32,
+    /// log beta_t.
+    pub log_beta: f32,
+    /// sqrt(abar_t).
+    pub sqrt_abar: f32,
+    /// 1 - abar_t, from f64.
+    pub one_minus_abar: f32,
+    /// sqrt(1 - abar_t), from f64.
+    pub sqrt_one_minus_abar: f32,
+    /// log(1 - abar_t), from f64.
+    pub log_one_minus_abar: f32,
+    /// sqrt(1 / abar_t).
+    pub sqrt_recip_abar: f32,
+    /// sqrt(1 / abar_t - 1).
+    pub sqrt_recipm1_abar: f32,
+    /// beta tilde_t.
+    pub posterior_variance: f32,
+    /// log beta tilde_t, clipped at t = 0.
+    pub posterior_log_variance_clipped: f32,
+    /// Posterior mean coefficient of x_0.
+    pub posterior_mean_coef1: f32,
+    /// Posterior mean coefficient of x_t.
+    pub posterior_mean_coef2: f32,
+    /// 1 / coef1, from f64 (x_0 from x_{t-1}).
+    pub recip_coef1: f32,
+    /// coef2 / coef1, from f64.
+    pub coef2_over_coef1: f32,
+    /// fixedlarge's log-variance.
+    pub fixedlarge_log_variance: f32,
+    /// Pads the row to 64 bytes.
+    pub _pad: f32,
+}
+
+impl StepCoefs {
+    /// Row `t` of `tables`, each value computed in f64 and rounded to f32 once.
+    pub fn from_tables(tb: &Tables, t: usize) -> Self {
+        let c1 = tb.posterior_mean_coef1[t];
+        let c2 = tb.posterior_mean_coef2[t];
+        StepCoefs {
+            beta: tb.betas[t] as f32,
+            log_beta: tb.log_betas[t] as f32,
+            sqrt_abar: tb.sqrt_alphas_cumprod[t] as f32,
+            one_minus_abar: tb.one_minus_alphas_cumprod[t] as f32,
+            sqrt_one_minus_abar: tb.sqrt_one_minus_alphas_cumprod[t] as f32,
+            log_one_minus_abar: tb.log_one_minus_alphas_cumprod[t] as f32,
+            sqrt_recip_abar: tb.sqrt_recip_alphas_cumprod[t] as f32,
+            sqrt_recipm1_abar: tb.sqrt_recipm1_alphas_cumprod[t] as f32,
+            posterior_variance: tb.posterior_variance[t] as f32,
+            posterior_log_variance_clipped: tb.posterior_log_variance_clipped[t] as f32,
+            posterior_mean_coef1: c1 as f32,
+            posterior_mean_coef2: c2 as f32,
+            recip_coef1: (1.0 / c1) as f32,
+            coef2_over_coef1: (c2 / c1) as f32,
+            fixedlarge_log_variance: tb.fixedlarge_log_variance[t] as f32,
+            _pad: 0.0,
+        }
+    }
+}
+
+/// The schedule tables uploaded to a device.
+#[derive(Debug)]
+pub struct GpuTables {
+    buffer: wgpu::Buffer,
+    num_timesteps: usize,
+}
+
+impl GpuTables {
+    /// Upload `tables` (T rows of 64 bytes).
+    pub fn new(ctx: &Context, tables: &Tables) -> Result<Self> {
+        let rows: Vec<StepCoefs> = (0..tables.num_timesteps())
+            .map(|t| StepCoefs::from_tables(tables, t))
+            .collect();
+        let buffer = ctx.checked(|| {
+            ctx.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("schedule tables"),
+                    contents: bytemuck::cast_slice(&rows),
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                })
+        })?;
+        Ok(GpuTables {
+            buffer,
+            num_timesteps: tables.num_timesteps(),
+        })
+    }
+
+    /// T.
+    pub fn num_timesteps(&self) -> usize {
+        self.num_timesteps
+    }
+
+    /// The `array<StepCoefs>` storage buffer.
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+}

@@ -1,0 +1,207 @@
+//! Device tensors: f32 data with a shape, and per-sample timesteps. Upload, allocate, read back.
+
+use super::tables::GpuTables;
+use super::Context;
+use crate::error::{Error, Result};
+use wgpu::util::DeviceExt;
+
+/// Indices in the kernels are u32 and advance by a grid stride; keeping element counts below
+/// 2^31 means `i + stride` can never wrap.
+const MAX_ELEMENTS: usize = 1 << 31;
+
+/// An f32 tensor in a storage buffer, C order, batch dimension first.
+#[derive(Debug)]
+pub struct GpuTensor {
+    buffer: wgpu::Buffer,
+    shape: Vec<usize>,
+}
+
+const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// Elements in `shape`, rejecting empty tensors and ones too large for one storage binding.
+fn checked_len(ctx: &Context, shape: &[usize]) -> Result<usize> {
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let limit = ctx.limits().max_storage_buffer_binding_size as u64;
+    match n {
+        Some(0) => Err(Error::ShapeMismatch(format!(
+            "tensor of shape {shape:?} is empty"
+        ))),
+        Some(n) if n < MAX_ELEMENTS && (n as u64) * 4 <= limit => Ok(n),
+        n => Err(Error::TooLarge {
+            bytes: n.map_or(u64::MAX, |n| n as u64 * 4),
+            limit: limit.min(MAX_ELEMENTS as u64 * 4),
+        }),
+    }
+}
+
+impl GpuTensor {
+    /// Upload `data` with `shape`.
+    pub fn from_slice(ctx: &Context, shape: &[usize], data: &[f32]) -> Result<Self> {
+        let n = checked_len(ctx, shape)?;
+        if n != data.len() {
+            return Err(Error::ShapeMismatch(format!(
+                "shape {shape:?} needs {n} elements, data has {}",
+                data.len()
+            )));
+        }
+        let buffer = ctx.checked(|| {
+            ctx.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("tensor"),
+                    contents: bytemuck::cast_slice(data),
+                    usage: USAGE,
+                })
+        })?;
+        Ok(GpuTensor {
+            buffer,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// A zero-filled tensor (wgpu zero-initialises new buffers).
+    pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Self> {
+        let n = checked_len(ctx, shape)?;
+        let buffer = ctx.checked(|| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("tensor"),
+                size: n as u64 * 4,
+                usage: USAGE,
+                mapped_at_creation: false,
+            })
+        })?;
+        Ok(GpuTensor {
+            buffer,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// Wrap an application's buffer of at least `shape`'s element count of f32 (embedding). It
+    /// needs STORAGE usage, and COPY_SRC to be read back with [`GpuTensor::to_vec`].
+    pub fn from_buffer(ctx: &Context, buffer: wgpu::Buffer, shape: &[usize]) -> Result<Self> {
+        let n = checked_len(ctx, shape)?;
+        if buffer.size() < n as u64 * 4 {
+            return Err(Error::ShapeMismatch(format!(
+                "buffer of {} bytes is too small for shape {shape:?}",
+                buffer.size()
+            )));
+        }
+        Ok(GpuTensor {
+            buffer,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Always false: empty tensors cannot be created.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The storage buffer.
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+
+    /// Copy the tensor back to the host (submits and waits).
+    pub fn to_vec(&self, ctx: &Context) -> Result<Vec<f32>> {
+        read_buffer(ctx, &self.buffer, self.len() as u64 * 4)
+            .map(|b| bytemuck::pod_collect_to_vec(&b))
+    }
+}
+
+/// Copy `size` bytes of `buffer` to the host through a staging buffer.
+pub fn read_buffer(ctx: &Context, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+    let staging = ctx.checked(|| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back staging"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    })?;
+    let mut encoder = ctx.encoder();
+    encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+    ctx.submit(encoder)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        // The receiver outlives the poll below; a failed send only means we stopped waiting.
+        let _ = tx.send(r);
+    });
+    ctx.wait()?;
+    rx.recv()
+        .map_err(|_| Error::Readback("the map callback never ran".into()))?
+        .map_err(|e| Error::Readback(e.to_string()))?;
+    let bytes = {
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        view.to_vec()
+    };
+    staging.unmap();
+    Ok(bytes)
+}
+
+/// One timestep per sample, as u32, validated against T when created.
+#[derive(Debug)]
+pub struct GpuSteps {
+    buffer: wgpu::Buffer,
+    len: usize,
+}
+
+impl GpuSteps {
+    /// Upload `t`, each entry checked to lie in [0, T) of `tables`.
+    pub fn new(ctx: &Context, tables: &GpuTables, t: &[u32]) -> Result<Self> {
+        if t.is_empty() {
+            return Err(Error::ShapeMismatch("t is empty".into()));
+        }
+        if let Some((index, &value)) = t
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| v as usize >= tables.num_timesteps())
+        {
+            return Err(Error::TimestepOutOfRange {
+                index,
+                value: value as i64,
+                num_timesteps: tables.num_timesteps(),
+            });
+        }
+        let buffer = ctx.checked(|| {
+            ctx.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("timesteps"),
+                    contents: bytemuck::cast_slice(t),
+                    usage: USAGE,
+                })
+        })?;
+        Ok(GpuSteps {
+            buffer,
+            len: t.len(),
+        })
+    }
+
+    /// B.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: empty step arrays cannot be created.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `array<u32>` storage buffer.
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+}
