@@ -50,7 +50,16 @@ struct ElementParams {
     var_type: u32,       // VAR_*
     clip_denoised: u32,  // 1: clip pred_xstart to [-1, 1]
     loss_type: u32,      // LOSS_*
-    _pad: u32,
+    // 1/255, half an 8-bit bin on [-1, 1], as an unevaluated sum hi + lo of two f32 (hi is 1/255
+    // rounded, lo the rest). Where a mean sits on a bin edge, x - mean + 1/255 is tiny and a
+    // plain f32 1/255 (off by 2.3e-10) moves it by up to 0.5% at the smallest scales. They come
+    // from the host, not WGSL constants, because Mesa's optimiser reassociates additions of
+    // constants and folded (c + hi) + lo back into c + hi (measured on llvmpipe).
+    bin_half_width_hi: f32,
+    bin_half_width_lo: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // The schedule row for timestep t; clamped so that a bad t from an embedder cannot read out of
@@ -148,7 +157,6 @@ fn normal_kl_elem(mean1: f32, logvar1: f32, mean2: f32, logvar2: f32) -> f32 {
 }
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
-const BIN_HALF_WIDTH: f32 = 0.00392156862745098; // 1/255: half an 8-bit bin on [-1, 1]
 
 // The tanh argument of the original's approx_standard_normal_cdf.
 fn cdf_arg(y: f32) -> f32 {
@@ -167,11 +175,14 @@ fn sigmoid(z: f32) -> f32 {
 // cancellation: for a bin narrow against the scale (2 (a+ - a-) < 1) as
 // sigmoid(2a-) sigmoid(-2a+) expm1(2 (a+ - a-)), an identity; otherwise from the tails on the
 // side away from the mean, where the smaller one is at most e^-1 of the larger.
-fn discretized_gaussian_log_likelihood_elem(x: f32, mean: f32, log_scale: f32) -> f32 {
+fn discretized_gaussian_log_likelihood_elem(
+    p: ElementParams, x: f32, mean: f32, log_scale: f32
+) -> f32 {
     let inv_stdv = exp(-log_scale);
     let centered = x - mean;
-    let y_plus = inv_stdv * (centered + BIN_HALF_WIDTH);
-    let y_min = inv_stdv * (centered - BIN_HALF_WIDTH);
+    // (centered +- hi) is exact where it is small (Sterbenz), so adding lo then keeps the digits.
+    let y_plus = inv_stdv * ((centered + p.bin_half_width_hi) + p.bin_half_width_lo);
+    let y_min = inv_stdv * ((centered - p.bin_half_width_hi) - p.bin_half_width_lo);
     let a_plus = cdf_arg(y_plus);
     let a_min = cdf_arg(y_min);
     if x < -0.999 {
@@ -181,7 +192,7 @@ fn discretized_gaussian_log_likelihood_elem(x: f32, mean: f32, log_scale: f32) -
         return log(max(sigmoid(-2.0 * a_min), 1e-12)); // 1 - cdf(a-)
     }
     // a+ - a- from y+ - y- = 2 inv_stdv / 255 exactly, not from the two rounded y's.
-    let dy = inv_stdv * (2.0 * BIN_HALF_WIDTH);
+    let dy = inv_stdv * (2.0 * p.bin_half_width_hi);
     let da = SQRT_2_OVER_PI * (dy + 0.044715 * dy * (y_plus * y_plus + y_plus * y_min + y_min * y_min));
     var mass: f32;
     if 2.0 * da < 1.0 {
@@ -200,7 +211,7 @@ fn discretized_gaussian_log_likelihood_elem(x: f32, mean: f32, log_scale: f32) -
 // KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)). `m` is p_mean_variance at this element.
 fn vb_term_elem(p: ElementParams, step: u32, c: StepCoefs, x_start: f32, x_t: f32, m: MeanVar) -> f32 {
     if step == 0u {
-        return -discretized_gaussian_log_likelihood_elem(x_start, m.mean, 0.5 * m.log_variance);
+        return -discretized_gaussian_log_likelihood_elem(p, x_start, m.mean, 0.5 * m.log_variance);
     }
     // For eps / xstart both means are coef1 x0 + coef2 x_t, so their difference is
     // coef1 (x_0 - pred_xstart) exactly; subtracting the two rounded means instead loses all

@@ -12,6 +12,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // Grid-stride loop: the host caps the grid at the per-dimension workgroup limit, so any
     // element count works; the bound check also covers sizes not a multiple of WG_SIZE.
     for (var i = gid.x; i < params.n_elements; i += nwg.x * WG_SIZE) {
-        log_probs[i] = discretized_gaussian_log_likelihood_elem(x[i], means[i], log_scales[i]);
+        log_probs[i] = discretized_gaussian_log_likelihood_elem(params, x[i], means[i], log_scales[i]);
     }
 }

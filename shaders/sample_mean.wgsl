@@ -3,9 +3,13 @@
 // (`sample_means`); tested through tests/vb_terms_bpd.rs, training_losses.rs, prior_bpd.rs and
 // tests/sample_mean.rs.
 //
-// Summation order (deterministic, no atomics): workgroup w owns sample w. Invocation j adds
-// elements j, j + WG_SIZE, j + 2 WG_SIZE, ... in that order with Kahan compensation; then the
-// WG_SIZE partial sums are added pairwise in a fixed tree (stride 128, 64, ..., 1).
+// Summation order (deterministic, no atomics): workgroup w owns sample w. Invocation j takes
+// elements j, j + WG_SIZE, j + 2 WG_SIZE, ... and sums them pairwise (a binary counter of block
+// sums: blocks of 2^k elements merge with their equal-sized neighbour, the leftover blocks are
+// added smallest first); then the WG_SIZE lane sums are added pairwise in a fixed tree (stride
+// 128, 64, ..., 1). The error grows with log2 of the sample length, not with the length.
+// Kahan compensation was tried first and measured no better: Mesa's optimiser treats float
+// additions as reassociable and simplified (s - sum) - y away.
 
 // Keep in sync with `ReduceParams` in src/gpu/params.rs.
 struct ReduceParams {
@@ -33,13 +37,24 @@ fn main(
         return; // uniform per workgroup, so the barriers below stay in uniform control flow
     }
     let base = sample * params.sample_len;
-    var sum = 0.0;
-    var compensation = 0.0;
+    // blocks[k] holds the sum of a block of 2^k elements when bit k of `count` is set.
+    var blocks: array<f32, 32>;
+    var count = 0u;
     for (var j = lid; j < params.sample_len; j += WG_SIZE) {
-        let y = values[base + j] - compensation;
-        let s = sum + y;
-        compensation = (s - sum) - y;
-        sum = s;
+        var v = values[base + j];
+        var k = 0u;
+        while ((count >> k) & 1u) == 1u {
+            v = blocks[k] + v;
+            k = k + 1u;
+        }
+        blocks[k] = v;
+        count = count + 1u;
+    }
+    var sum = 0.0;
+    for (var k = 0u; k < 32u; k = k + 1u) {
+        if ((count >> k) & 1u) == 1u {
+            sum = sum + blocks[k];
+        }
     }
     partial[lid] = sum;
     workgroupBarrier();

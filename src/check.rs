@@ -383,6 +383,7 @@ pub fn term_scales(case: &Case, output: &str) -> Option<Vec<f64>> {
     let noise = f32_input(case, "noise");
     let t: Vec<usize> = match case.inputs.get("t").map(|a| &a.data) {
         Some(NpyData::I64(v)) => v.iter().map(|&s| s as usize).collect(),
+        Some(NpyData::I32(v)) => v.iter().map(|&s| s as usize).collect(),
         _ => return None,
     };
     let sample_len = x.len() / t.len();

@@ -26,7 +26,7 @@ enum Command {
     /// Print the adapter this machine would run on: name, backend, type, driver, limits, features.
     Info,
     /// Run one operation on .npy inputs and write one .npy per output.
-    Op(OpArgs),
+    Op(Box<OpArgs>),
     /// Run every kernel and option on seeded inputs, GPU against the f64 CPU reference.
     Check(CheckArgs),
 }

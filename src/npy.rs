@@ -180,7 +180,7 @@ pub fn to_bytes_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
     };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
@@ -234,7 +234,7 @@ mod tests {
     fn big_endian_int64() {
         let mut b = MAGIC.to_vec();
         let mut h = "{'descr': '>i8', 'fortran_order': False, 'shape': (1, 2), }".to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');

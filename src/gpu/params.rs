@@ -5,7 +5,7 @@ use crate::options::{LossType, MeanType, ModelOptions, VarType};
 
 /// Launch parameters of every elementwise kernel (`ElementParams` in common.wgsl).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ElementParams {
     /// B * sample_len.
     pub n_elements: u32,
@@ -21,9 +21,23 @@ pub struct ElementParams {
     pub clip_denoised: u32,
     /// [`loss_type_code`].
     pub loss_type: u32,
-    /// Pads the struct to 16 bytes, as uniform buffers want.
-    pub _pad: u32,
+    /// 1/255 rounded to f32 ([`BIN_HALF_WIDTH_HI`]).
+    pub bin_half_width_hi: f32,
+    /// 1/255 minus `bin_half_width_hi`, rounded to f32 ([`BIN_HALF_WIDTH_LO`]). Passed at run time
+    /// so that the driver cannot fold hi + lo back into one rounded constant.
+    pub bin_half_width_lo: f32,
+    /// Pads the struct to a multiple of 16 bytes, as uniform buffers want.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
 }
+
+/// 1/255 rounded to f32: the high part of half an 8-bit bin.
+pub const BIN_HALF_WIDTH_HI: f32 = (1.0f64 / 255.0) as f32;
+/// The rest of 1/255 after [`BIN_HALF_WIDTH_HI`], rounded to f32.
+pub const BIN_HALF_WIDTH_LO: f32 = (1.0f64 / 255.0 - BIN_HALF_WIDTH_HI as f64) as f32;
 
 impl ElementParams {
     /// Parameters for `n_elements` in samples of `sample_len`, with the model options set.
@@ -36,7 +50,11 @@ impl ElementParams {
             var_type: var_type_code(opts.var_type),
             clip_denoised: u32::from(opts.clip_denoised),
             loss_type: 0,
-            _pad: 0,
+            bin_half_width_hi: BIN_HALF_WIDTH_HI,
+            bin_half_width_lo: BIN_HALF_WIDTH_LO,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
         }
     }
 }

@@ -23,7 +23,7 @@ const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 /// Elements in `shape`, rejecting empty tensors and ones too large for one storage binding.
 fn checked_len(ctx: &Context, shape: &[usize]) -> Result<usize> {
     let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    let limit = ctx.limits().max_storage_buffer_binding_size as u64;
+    let limit = ctx.limits().max_storage_buffer_binding_size;
     match n {
         Some(0) => Err(Error::ShapeMismatch(format!(
             "tensor of shape {shape:?} is empty"

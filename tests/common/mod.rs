@@ -1,0 +1,166 @@
+//! Shared by the integration tests: the GPU context (gated loudly), case sweeps and comparison.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use ddpm_wgpu::check::{self, Case, Gen};
+use ddpm_wgpu::gpu::context::describe;
+use ddpm_wgpu::gpu::Context;
+use ddpm_wgpu::npy::{NpyArray, NpyData};
+use ddpm_wgpu::ops::{self, Op, OpSettings};
+use ddpm_wgpu::{LossType, ModelOptions, ScheduleKind, Tables};
+
+/// A context on the adapter the library picks. Without one the test is skipped with a message,
+/// unless `CI` or `DDPM_REQUIRE_GPU` is set: then it fails. `DDPM_EXPECT_BACKEND` (vulkan, gl)
+/// makes it fail when the adapter runs on another backend, so CI knows what it tested.
+pub fn gpu() -> Option<Context> {
+    match Context::new() {
+        Ok(ctx) => {
+            let info = ctx.adapter_info();
+            eprintln!("GPU tests on {}", describe(info));
+            if let Ok(want) = std::env::var("DDPM_EXPECT_BACKEND") {
+                let got = format!("{:?}", info.backend).to_lowercase();
+                assert_eq!(got, want.to_lowercase(), "DDPM_EXPECT_BACKEND not met");
+            }
+            Some(ctx)
+        }
+        Err(e) => {
+            let required =
+                std::env::var_os("CI").is_some() || std::env::var_os("DDPM_REQUIRE_GPU").is_some();
+            assert!(
+                !required,
+                "no GPU adapter, but CI/DDPM_REQUIRE_GPU requires one: {e}"
+            );
+            eprintln!("SKIPPED: no GPU adapter ({e}); set DDPM_REQUIRE_GPU=1 to make this fail");
+            None
+        }
+    }
+}
+
+pub fn linear(t: usize) -> Tables {
+    Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, t).unwrap()
+}
+
+pub fn cosine(t: usize) -> Tables {
+    Tables::from_schedule(ScheduleKind::Cosine, 1e-4, 0.02, t).unwrap()
+}
+
+pub fn f32_array(shape: &[usize], data: Vec<f32>) -> NpyArray {
+    NpyArray {
+        shape: shape.to_vec(),
+        data: NpyData::F32(data),
+    }
+}
+
+pub fn t_array(t: &[u32]) -> NpyArray {
+    NpyArray {
+        shape: vec![t.len()],
+        data: NpyData::I32(t.iter().map(|&v| v as i32).collect()),
+    }
+}
+
+/// A case with the check's input distributions, x of `shape`, every sample at timestep `step`.
+pub fn case(
+    op: Op,
+    tables: &Tables,
+    model: ModelOptions,
+    loss: LossType,
+    shape: &[usize],
+    step: u32,
+    seed: u64,
+) -> Case {
+    let mut g = Gen::new(seed);
+    let mut inputs = check::inputs(&mut g, op, &model, tables, shape);
+    if op.takes_t() {
+        inputs.insert("t".into(), t_array(&vec![step; shape[0]]));
+    }
+    Case {
+        op,
+        settings: OpSettings {
+            tables: tables.clone(),
+            model,
+            loss,
+        },
+        label: format!("{model:?} {loss} shape {shape:?} t={step}"),
+        inputs,
+    }
+}
+
+/// Run `case` on both backends and fail with the worst element of any output out of tolerance.
+pub fn assert_case(ctx: &Context, case: &Case) {
+    let rows = check::run_case(ctx, case).unwrap();
+    for r in &rows {
+        assert!(
+            r.comparison.pass,
+            "{} {} output {}: worst (index, gpu, ref, distance, bound) = {:?}, tolerance {}",
+            r.op.name(),
+            r.label,
+            r.output,
+            r.comparison.worst,
+            r.tolerance
+        );
+    }
+}
+
+/// Sizes not multiples of the 256-wide workgroup, from one element up, and t in {0, 1, T-1}.
+pub const SHAPES: [&[usize]; 4] = [&[1, 1], &[1, 255], &[3, 257], &[2, 3, 17, 19]];
+
+/// Every shape in [`SHAPES`] at t = 0, 1 and T-1 of `tables`, for each option set.
+pub fn sweep(ctx: &Context, op: Op, tables: &Tables, options: &[(ModelOptions, LossType)]) {
+    let big_t = tables.num_timesteps() as u32;
+    let mut seed = 1;
+    for &(model, loss) in options {
+        for shape in SHAPES {
+            let mut steps = vec![0, 1.min(big_t - 1), big_t - 1];
+            steps.dedup();
+            for step in steps {
+                seed += 1;
+                assert_case(ctx, &case(op, tables, model, loss, shape, step, seed));
+            }
+        }
+    }
+}
+
+/// Every mean type x variance type x clip setting.
+pub fn all_model_options() -> Vec<(ModelOptions, LossType)> {
+    let mut v = Vec::new();
+    for &mean_type in ddpm_wgpu::MeanType::ALL {
+        for &var_type in ddpm_wgpu::VarType::ALL {
+            for clip_denoised in [true, false] {
+                let m = ModelOptions {
+                    mean_type,
+                    var_type,
+                    clip_denoised,
+                };
+                v.push((m, LossType::Mse));
+            }
+        }
+    }
+    v
+}
+
+/// Run `op` on both backends with explicit inputs; returns (gpu, cpu) outputs.
+pub fn run_both(
+    ctx: &Context,
+    op: Op,
+    settings: &OpSettings,
+    inputs: &std::collections::BTreeMap<String, NpyArray>,
+) -> (Vec<ops::Output>, Vec<ops::Output>) {
+    let g = ops::run(op, settings, inputs, ops::Backend::Gpu(ctx)).unwrap();
+    let c = ops::run(op, settings, inputs, ops::Backend::Cpu).unwrap();
+    (g, c)
+}
+
+/// Assert each output of (gpu, cpu) within `check::tolerance` for `op`.
+pub fn assert_outputs(op: Op, gpu: &[ops::Output], cpu: &[ops::Output], terms: Option<&[f64]>) {
+    for (g, c) in gpu.iter().zip(cpu) {
+        let tol = check::tolerance(op, c.name);
+        let sample_len = c.shape.iter().skip(1).product();
+        let cmp = tol.compare(&g.data, &c.data, sample_len, terms);
+        assert!(
+            cmp.pass,
+            "{} output {}: worst (index, gpu, ref, distance, bound) = {:?}, tolerance {tol}",
+            op.name(),
+            c.name,
+            cmp.worst
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! Every shader parses and validates with naga; the host structs match their WGSL layout; the
+//! constants shared by name between Rust and WGSL agree. Needs no GPU.
+
+use ddpm_wgpu::gpu::kernels::{Kernel, WG_SIZE};
+use ddpm_wgpu::gpu::params::{
+    loss_type_code, mean_type_code, var_type_code, ElementParams, ReduceParams,
+};
+use ddpm_wgpu::gpu::StepCoefs;
+use ddpm_wgpu::{LossType, MeanType, VarType};
+use naga::{Expression, Literal, TypeInner};
+use std::mem::{offset_of, size_of};
+
+fn module(kernel: Kernel) -> naga::Module {
+    naga::front::wgsl::parse_str(&kernel.source())
+        .unwrap_or_else(|e| panic!("{}: {}", kernel.name(), e.emit_to_string(&kernel.source())))
+}
+
+#[test]
+fn every_shader_parses_and_validates() {
+    for kernel in Kernel::ALL {
+        let m = module(kernel);
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        )
+        .validate(&m)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", kernel.name()));
+        assert_eq!(
+            m.entry_points.len(),
+            1,
+            "{}: one entry point",
+            kernel.name()
+        );
+        assert_eq!(m.entry_points[0].name, "main");
+        assert_eq!(
+            m.entry_points[0].workgroup_size,
+            [WG_SIZE, 1, 1],
+            "{}: workgroup size must be WG_SIZE",
+            kernel.name()
+        );
+    }
+}
+
+/// (member name, offset) of the WGSL struct `name`, and its size.
+fn wgsl_struct(m: &naga::Module, name: &str) -> (Vec<(String, u32)>, u32) {
+    let (_, ty) = m
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no struct {name}"));
+    match &ty.inner {
+        TypeInner::Struct { members, span } => (
+            members
+                .iter()
+                .map(|mb| (mb.name.clone().unwrap_or_default(), mb.offset))
+                .collect(),
+            *span,
+        ),
+        _ => panic!("{name} is not a struct"),
+    }
+}
+
+macro_rules! assert_layout {
+    ($m:expr, $wgsl:literal, $ty:ty, [$($field:ident),+ $(,)?]) => {{
+        let (members, span) = wgsl_struct(&$m, $wgsl);
+        assert_eq!(span as usize, size_of::<$ty>(), "{} size", $wgsl);
+        let rust: Vec<(String, u32)> = vec![$((stringify!($field).to_string(), offset_of!($ty, $field) as u32)),+];
+        assert_eq!(members, rust, "{} members and offsets", $wgsl);
+    }};
+}
+
+#[test]
+fn host_structs_match_wgsl_layout() {
+    let m = module(Kernel::PSample);
+    assert_layout!(
+        m,
+        "StepCoefs",
+        StepCoefs,
+        [
+            beta,
+            log_beta,
+            sqrt_abar,
+            one_minus_abar,
+            sqrt_one_minus_abar,
+            log_one_minus_abar,
+            sqrt_recip_abar,
+            sqrt_recipm1_abar,
+            posterior_variance,
+            posterior_log_variance_clipped,
+            posterior_mean_coef1,
+            posterior_mean_coef2,
+            recip_coef1,
+            coef2_over_coef1,
+            fixedlarge_log_variance,
+            _pad,
+        ]
+    );
+    assert_layout!(
+        m,
+        "ElementParams",
+        ElementParams,
+        [
+            n_elements,
+            sample_len,
+            num_timesteps,
+            mean_type,
+            var_type,
+            clip_denoised,
+            loss_type,
+            bin_half_width_hi,
+            bin_half_width_lo,
+            _pad0,
+            _pad1,
+            _pad2,
+        ]
+    );
+    let r = module(Kernel::SampleMean);
+    assert_layout!(
+        r,
+        "ReduceParams",
+        ReduceParams,
+        [sample_len, n_samples, scale_over_len, _pad]
+    );
+}
+
+fn wgsl_u32_const(m: &naga::Module, name: &str) -> u32 {
+    let (_, c) = m
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no const {name}"));
+    match m.global_expressions[c.init] {
+        Expression::Literal(Literal::U32(v)) => v,
+        ref e => panic!("{name} is not a u32 literal: {e:?}"),
+    }
+}
+
+#[test]
+fn option_codes_match_wgsl_constants() {
+    let m = module(Kernel::TrainingLosses);
+    assert_eq!(wgsl_u32_const(&m, "WG_SIZE"), WG_SIZE);
+    for (name, code) in [
+        ("MEAN_EPS", mean_type_code(MeanType::Eps)),
+        ("MEAN_XSTART", mean_type_code(MeanType::Xstart)),
+        ("MEAN_XPREV", mean_type_code(MeanType::Xprev)),
+        ("VAR_FIXEDSMALL", var_type_code(VarType::FixedSmall)),
+        ("VAR_FIXEDLARGE", var_type_code(VarType::FixedLarge)),
+        ("VAR_LEARNED", var_type_code(VarType::Learned)),
+        ("VAR_LEARNED_RANGE", var_type_code(VarType::LearnedRange)),
+        ("LOSS_MSE", loss_type_code(LossType::Mse)),
+        ("LOSS_KL", loss_type_code(LossType::Kl)),
+    ] {
+        assert_eq!(wgsl_u32_const(&m, name), code, "{name}");
+    }
+}
