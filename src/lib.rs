@@ -9,6 +9,21 @@
 //! - [`cpu`]: the f64 reference, one twin per kernel.
 //! - [`ops`]: the named operations of `ddpm op`, on either backend, with input validation.
 //! - [`check`]: every kernel and option on seeded inputs, GPU against CPU (`ddpm check`).
+//!
+//! The f64 reference needs no device:
+//!
+//! ```
+//! use ddpm_wgpu::{cpu, ScheduleKind, Tables};
+//!
+//! let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000)?;
+//! // Two samples of three elements, at t = 0 and t = 999.
+//! let x_t = cpu::q_sample(&tables, &[0, 999], 3, &[1.0, -1.0, 0.5, 0.0, 0.25, -0.75], &[0.0; 6])?;
+//! assert!((x_t[0] - (1.0f64 - 1e-4).sqrt()).abs() < 1e-15);
+//! assert!(x_t[3..].iter().all(|v| v.abs() < 0.01)); // little signal left at t = T-1
+//! # Ok::<(), ddpm_wgpu::Error>(())
+//! ```
+//!
+//! The GPU side mirrors it: see [`gpu`] and the README's embedding example.
 
 pub mod check;
 pub mod cpu;

@@ -113,6 +113,14 @@ impl Op {
         }
     }
 
+    /// Whether output `name` holds one value per sample ([B]) rather than x's shape.
+    pub fn is_per_sample(self, name: &str) -> bool {
+        matches!(
+            (self, name),
+            (Op::VbTermsBpd, "output") | (Op::TrainingLosses, "losses") | (Op::PriorBpd, _)
+        )
+    }
+
     /// The CLI's default for clip_denoised: on where sampling, off for the likelihood terms
     /// (as the original's `calc_bpd_loop` and `training_losses` call them).
     pub fn default_clip_denoised(self) -> bool {
@@ -297,17 +305,16 @@ pub fn run(
         Backend::Cpu => run_cpu(op, settings, &v)?,
         Backend::Gpu(ctx) => run_gpu(ctx, op, settings, &v)?,
     };
-    let per_sample = [v.batch()];
     Ok(op
         .outputs()
         .iter()
         .zip(datas)
         .map(|(&name, data)| Output {
             name,
-            shape: if data.len() == v.shape.iter().product::<usize>() {
-                v.shape.clone()
+            shape: if op.is_per_sample(name) {
+                vec![v.batch()]
             } else {
-                per_sample.to_vec()
+                v.shape.clone()
             },
             data,
         })

@@ -151,6 +151,78 @@ fn per_sample_outputs_have_shape_b() {
     assert!(v.iter().all(|&x| x > 0.0));
 }
 
+/// One element per sample: the per-sample output is still [B], not x's shape [B, 1].
+#[test]
+fn per_sample_output_of_single_element_samples_is_b() {
+    let dir = tmp_dir("b1");
+    let x0 = format!(
+        "x_start={}",
+        write_f32(&dir, "x0", &[4, 1], &[0.5, -1.0, 1.0, 0.0])
+    );
+    let out = dir.join("out").display().to_string();
+    let r = ddpm(&op_args("prior-bpd", &[x0], &out, &["--device", "cpu"]));
+    assert_eq!(r.code, 0, "{:?}", r.stderr_lines);
+    assert_eq!(read_f32(&dir.join("out/prior_bpd.npy")).0, vec![4]);
+}
+
+/// User-supplied betas (float64 .npy) give the same result as the named schedule they spell.
+#[test]
+fn user_betas_match_the_named_schedule() {
+    let dir = tmp_dir("betas");
+    let betas = ddpm_wgpu::schedule::beta_schedule(ddpm_wgpu::ScheduleKind::Quad, 1e-4, 0.02, 1000)
+        .unwrap();
+    let body: Vec<u8> = betas.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bpath = dir.join("betas.npy");
+    std::fs::write(&bpath, npy_bytes("<f8", &[1000], &body)).unwrap();
+    let inputs = q_sample_inputs(&dir);
+    let (a, b) = (
+        dir.join("a").display().to_string(),
+        dir.join("b").display().to_string(),
+    );
+    let bp = bpath.display().to_string();
+    assert_eq!(
+        ddpm(&op_args(
+            "q-sample",
+            &inputs,
+            &a,
+            &["--device", "cpu", "--betas", &bp]
+        ))
+        .code,
+        0
+    );
+    assert_eq!(
+        ddpm(&op_args(
+            "q-sample",
+            &inputs,
+            &b,
+            &["--device", "cpu", "--schedule", "quad"]
+        ))
+        .code,
+        0
+    );
+    assert_eq!(
+        read_f32(&dir.join("a/x_t.npy")),
+        read_f32(&dir.join("b/x_t.npy"))
+    );
+    std::fs::write(&bpath, npy_bytes("<f8", &[2, 500], &body)).unwrap();
+    rejected(
+        "betas-2d",
+        "q-sample",
+        &inputs,
+        &["--device", "cpu", "--betas", &bp],
+        "betas must be 1-D",
+    );
+    let bad: Vec<u8> = [0.1f64, 1.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&bpath, npy_bytes("<f8", &[2], &bad)).unwrap();
+    rejected(
+        "betas-range",
+        "q-sample",
+        &inputs,
+        &["--device", "cpu", "--betas", &bp],
+        "beta[1] = 1.5",
+    );
+}
+
 /// Run `ddpm op` with a broken input and check the rejection; `expect` must appear in the line.
 fn rejected(name: &str, op: &str, inputs: &[String], extra: &[&str], expect: &str) {
     let dir = tmp_dir(name);
