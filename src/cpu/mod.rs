@@ -9,9 +9,11 @@
 
 pub mod common;
 pub mod discretized_gaussian_log_likelihood;
+pub mod noise;
 pub mod normal_kl;
 pub mod p_mean_variance;
 pub mod p_sample;
+pub mod philox_bits;
 pub mod prior_bpd;
 pub mod q_mean_variance;
 pub mod q_posterior_mean_variance;

@@ -5,8 +5,11 @@
 /// tests/shader_layout.rs).
 pub const WG_SIZE: u32 = 256;
 
-/// The WGSL shared by every kernel.
+/// The WGSL shared by every kernel: structs, option codes, element math.
 pub const COMMON_WGSL: &str = include_str!("../../shaders/common.wgsl");
+
+/// The counter-based noise shared by the kernels that draw normals.
+pub const PHILOX_WGSL: &str = include_str!("../../shaders/philox.wgsl");
 
 /// One compute kernel: one WGSL file, one entry point `main`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,11 +36,15 @@ pub enum Kernel {
     PriorBpd,
     /// shaders/sample_mean.wgsl
     SampleMean,
+    /// shaders/noise.wgsl
+    Noise,
+    /// shaders/philox_bits.wgsl
+    PhiloxBits,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 11] = [
+    pub const ALL: [Kernel; 13] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -49,6 +56,8 @@ impl Kernel {
         Kernel::TrainingLosses,
         Kernel::PriorBpd,
         Kernel::SampleMean,
+        Kernel::Noise,
+        Kernel::PhiloxBits,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -79,12 +88,14 @@ impl Kernel {
             Kernel::TrainingLosses => shader!("training_losses"),
             Kernel::PriorBpd => shader!("prior_bpd"),
             Kernel::SampleMean => shader!("sample_mean"),
+            Kernel::Noise => shader!("noise"),
+            Kernel::PhiloxBits => shader!("philox_bits"),
         }
     }
 
-    /// The full WGSL source: common.wgsl followed by the kernel's own file.
+    /// The full WGSL source: common.wgsl and philox.wgsl, then the kernel's own file.
     pub fn source(self) -> String {
-        format!("{COMMON_WGSL}\n{}", self.file().1)
+        format!("{COMMON_WGSL}\n{PHILOX_WGSL}\n{}", self.file().1)
     }
 
     pub(crate) fn create_pipeline(self, device: &wgpu::Device) -> wgpu::ComputePipeline {

@@ -10,13 +10,13 @@ use wgpu::util::DeviceExt;
 
 /// Workgroups for `n` items, capped at the per-dimension limit; the kernels' grid-stride loops
 /// cover the rest.
-fn groups_1d(ctx: &Context, n: u32) -> u32 {
+pub(crate) fn groups_1d(ctx: &Context, n: u32) -> u32 {
     n.div_ceil(WG_SIZE)
         .clamp(1, ctx.limits().max_compute_workgroups_per_dimension)
 }
 
 /// Record `kernel` with `params` at binding 0 and `buffers` at bindings 1, 2, ...
-fn record<P: bytemuck::Pod>(
+pub(crate) fn record<P: bytemuck::Pod>(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,
     kernel: Kernel,

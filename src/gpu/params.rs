@@ -73,6 +73,51 @@ pub struct ReduceParams {
     pub _pad: u32,
 }
 
+/// Parameters of the noise kernels (`NoiseParams` in philox.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct NoiseParams {
+    /// B * sample_len.
+    pub n_elements: u32,
+    /// Elements per sample.
+    pub sample_len: u32,
+    /// Global index of the chunk's first sample (keys the draws, so chunking does not matter).
+    pub first_sample: u32,
+    /// `STREAM_*` in philox.wgsl / `cpu::noise::stream`.
+    pub stream: u32,
+    /// The diffusion step the draw belongs to.
+    pub step: u32,
+    /// Low half of the 64-bit seed.
+    pub seed_lo: u32,
+    /// High half of the 64-bit seed.
+    pub seed_hi: u32,
+    /// Pads the struct to 16 bytes.
+    pub _pad: u32,
+}
+
+impl NoiseParams {
+    /// Draws for `batch` samples of `sample_len` starting at global sample `first_sample`.
+    pub fn new(
+        seed: u64,
+        stream: u32,
+        step: u32,
+        first_sample: u32,
+        batch: usize,
+        sample_len: usize,
+    ) -> Self {
+        NoiseParams {
+            n_elements: (batch * sample_len) as u32,
+            sample_len: sample_len as u32,
+            first_sample,
+            stream,
+            step,
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
+            _pad: 0,
+        }
+    }
+}
+
 /// `MEAN_*` in common.wgsl.
 pub fn mean_type_code(m: MeanType) -> u32 {
     match m {

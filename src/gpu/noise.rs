@@ -1,0 +1,49 @@
+//! Host side of `shaders/noise.wgsl`; CPU twin `crate::cpu::noise`.
+
+use super::kernels::Kernel;
+use super::launch::{groups_1d, record};
+use super::params::NoiseParams;
+use super::{Context, GpuTensor};
+use crate::error::{Error, Result};
+
+/// Record filling `out` ([B, ...]) with standard normals keyed by (seed, stream, step, global
+/// sample, element); `first_sample` is the global index of `out`'s first sample.
+pub fn noise_into(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    seed: u64,
+    stream: u32,
+    step: u32,
+    first_sample: u32,
+    out: &GpuTensor,
+) -> Result<()> {
+    let batch = *out
+        .shape()
+        .first()
+        .ok_or_else(|| Error::ShapeMismatch("noise needs a batch dimension".into()))?;
+    let params = NoiseParams::new(seed, stream, step, first_sample, batch, out.len() / batch);
+    let groups = groups_1d(ctx, params.n_elements);
+    record(
+        ctx,
+        encoder,
+        Kernel::Noise,
+        &params,
+        &[out.buffer()],
+        (groups, 1),
+    )
+}
+
+/// Record a new tensor of `shape` filled with normals (see [`noise_into`]).
+pub fn noise(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    seed: u64,
+    stream: u32,
+    step: u32,
+    first_sample: u32,
+    shape: &[usize],
+) -> Result<GpuTensor> {
+    let out = GpuTensor::zeros(ctx, shape)?;
+    noise_into(ctx, encoder, seed, stream, step, first_sample, &out)?;
+    Ok(out)
+}

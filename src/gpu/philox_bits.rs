@@ -1,0 +1,49 @@
+//! Host side of `shaders/philox_bits.wgsl`; CPU twin `crate::cpu::philox_bits`. A diagnostic:
+//! the raw generator words, read back, for bit-for-bit comparison with Rust.
+
+use super::kernels::Kernel;
+use super::launch::{groups_1d, record};
+use super::params::NoiseParams;
+use super::tensor::read_buffer;
+use super::Context;
+use crate::error::Result;
+
+/// The four Philox words of every element of `batch` samples of `sample_len`, computed on the
+/// device and read back (submits and waits).
+pub fn philox_bits(
+    ctx: &Context,
+    seed: u64,
+    stream: u32,
+    step: u32,
+    first_sample: u32,
+    batch: usize,
+    sample_len: usize,
+) -> Result<Vec<[u32; 4]>> {
+    let params = NoiseParams::new(seed, stream, step, first_sample, batch, sample_len);
+    let size = params.n_elements as u64 * 16;
+    let out = ctx.checked(|| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("philox bits"),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        })
+    })?;
+    let mut enc = ctx.encoder();
+    let groups = groups_1d(ctx, params.n_elements);
+    record(
+        ctx,
+        &mut enc,
+        Kernel::PhiloxBits,
+        &params,
+        &[&out],
+        (groups, 1),
+    )?;
+    ctx.submit(enc)?;
+    let bytes = read_buffer(ctx, &out, size)?;
+    let words: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes);
+    Ok(words
+        .chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect())
+}
