@@ -62,6 +62,19 @@ struct ElementParams {
     _pad2: u32,
 }
 
+// Parameters of the mixture denoiser's kernels. Keep in sync with `MixtureParams` in
+// src/gpu/params.rs.
+struct MixtureParams {
+    batch: u32,
+    sample_len: u32,
+    num_points: u32,
+    num_timesteps: u32,
+    mean_type: u32, // MEAN_*: what model_output holds
+    var_type: u32,  // VAR_*: model_var is written for the learned types
+    data_var: f32,  // S^2, the variance of each mixture component
+    _pad: u32,
+}
+
 // The schedule row for timestep t; clamped so that a bad t from an embedder cannot read out of
 // bounds (the host API validates t; this only keeps the GPU safe).
 fn step_index(t: u32, num_timesteps: u32) -> u32 {

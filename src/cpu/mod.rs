@@ -9,6 +9,7 @@
 
 pub mod common;
 pub mod discretized_gaussian_log_likelihood;
+pub mod mixture_denoiser;
 pub mod noise;
 pub mod normal_kl;
 pub mod p_mean_variance;
@@ -18,6 +19,7 @@ pub mod prior_bpd;
 pub mod q_mean_variance;
 pub mod q_posterior_mean_variance;
 pub mod q_sample;
+pub mod sample_loop;
 pub mod sample_mean;
 pub mod training_losses;
 pub mod vb_terms_bpd;

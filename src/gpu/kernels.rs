@@ -40,11 +40,19 @@ pub enum Kernel {
     Noise,
     /// shaders/philox_bits.wgsl
     PhiloxBits,
+    /// shaders/sample_step.wgsl
+    SampleStep,
+    /// shaders/mixture_distances.wgsl
+    MixtureDistances,
+    /// shaders/mixture_weights.wgsl
+    MixtureWeights,
+    /// shaders/mixture_output.wgsl
+    MixtureOutput,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 17] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -58,6 +66,10 @@ impl Kernel {
         Kernel::SampleMean,
         Kernel::Noise,
         Kernel::PhiloxBits,
+        Kernel::SampleStep,
+        Kernel::MixtureDistances,
+        Kernel::MixtureWeights,
+        Kernel::MixtureOutput,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -90,6 +102,10 @@ impl Kernel {
             Kernel::SampleMean => shader!("sample_mean"),
             Kernel::Noise => shader!("noise"),
             Kernel::PhiloxBits => shader!("philox_bits"),
+            Kernel::SampleStep => shader!("sample_step"),
+            Kernel::MixtureDistances => shader!("mixture_distances"),
+            Kernel::MixtureWeights => shader!("mixture_weights"),
+            Kernel::MixtureOutput => shader!("mixture_output"),
         }
     }
 

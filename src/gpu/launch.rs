@@ -15,6 +15,62 @@ pub(crate) fn groups_1d(ctx: &Context, n: u32) -> u32 {
         .clamp(1, ctx.limits().max_compute_workgroups_per_dimension)
 }
 
+/// A bind group for `kernel` with `buffers` (uniform or storage) at bindings 0, 1, 2, ...
+pub(crate) fn bind_group(
+    ctx: &Context,
+    kernel: Kernel,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(kernel.name()),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
+/// A uniform buffer holding `params`.
+pub(crate) fn uniform<P: bytemuck::Pod>(ctx: &Context, params: &P) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::bytes_of(params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+}
+
+/// Record one dispatch of a prepared pipeline and bind group in its own compute pass.
+pub(crate) fn dispatch(
+    encoder: &mut wgpu::CommandEncoder,
+    kernel: Kernel,
+    pipeline: &wgpu::ComputePipeline,
+    bind_group: &wgpu::BindGroup,
+    groups: (u32, u32),
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(kernel.name()),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, bind_group, &[]);
+    pass.dispatch_workgroups(groups.0, groups.1, 1);
+}
+
+/// A grid of `n` workgroups, 2-D when `n` exceeds the per-dimension limit (the kernels compute
+/// their index as x + y * width and skip the overhang).
+pub(crate) fn groups_2d(ctx: &Context, n: u32) -> (u32, u32) {
+    let x = n.clamp(1, ctx.limits().max_compute_workgroups_per_dimension);
+    (x, n.div_ceil(x))
+}
+
 /// Record `kernel` with `params` at binding 0 and `buffers` at bindings 1, 2, ...
 pub(crate) fn record<P: bytemuck::Pod>(
     ctx: &Context,
@@ -26,38 +82,11 @@ pub(crate) fn record<P: bytemuck::Pod>(
 ) -> Result<()> {
     let pipeline = ctx.pipeline(kernel)?;
     ctx.checked(|| {
-        let uniform = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: bytemuck::bytes_of(params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
-        entries.extend(
-            buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32 + 1,
-                    resource: b.as_entire_binding(),
-                }),
-        );
-        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.name()),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(kernel.name()),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(groups.0, groups.1, 1);
+        let uniform = uniform(ctx, params);
+        let mut all = vec![&uniform];
+        all.extend_from_slice(buffers);
+        let bind_group = bind_group(ctx, kernel, &pipeline, &all);
+        dispatch(encoder, kernel, &pipeline, &bind_group, groups);
     })
 }
 
@@ -90,9 +119,7 @@ pub(crate) fn sample_mean(
         _pad: 0,
     };
     // One workgroup per sample, as a 2-D grid when B exceeds the per-dimension limit.
-    let max = ctx.limits().max_compute_workgroups_per_dimension;
-    let x = n_samples.clamp(1, max);
-    let groups = (x, n_samples.div_ceil(x));
+    let groups = groups_2d(ctx, n_samples);
     record(
         ctx,
         encoder,

@@ -7,9 +7,11 @@
 //! so an application can batch work and add its own passes around ours.
 
 pub mod context;
+pub mod denoiser;
 pub mod discretized_gaussian_log_likelihood;
 pub mod kernels;
 mod launch;
+pub mod mixture_denoiser;
 pub mod noise;
 pub mod normal_kl;
 pub mod p_mean_variance;
@@ -20,6 +22,7 @@ pub mod prior_bpd;
 pub mod q_mean_variance;
 pub mod q_posterior_mean_variance;
 pub mod q_sample;
+pub mod sample_loop;
 pub mod sample_mean;
 pub mod tables;
 pub mod tensor;
@@ -27,7 +30,9 @@ pub mod training_losses;
 pub mod vb_terms_bpd;
 
 pub use context::Context;
+pub use denoiser::{Denoiser, DenoiserIo};
 pub use discretized_gaussian_log_likelihood::discretized_gaussian_log_likelihood;
+pub use mixture_denoiser::MixtureDenoiser;
 pub use noise::{noise, noise_into};
 pub use normal_kl::normal_kl;
 pub use p_mean_variance::{p_mean_variance, PMeanVariance};
@@ -37,6 +42,7 @@ pub use prior_bpd::prior_bpd;
 pub use q_mean_variance::{q_mean_variance, QMeanVariance};
 pub use q_posterior_mean_variance::{q_posterior_mean_variance, QPosterior};
 pub use q_sample::q_sample;
+pub use sample_loop::{p_sample_loop, SampleOptions};
 pub use sample_mean::sample_mean;
 pub use tables::{GpuTables, StepCoefs};
 pub use tensor::{GpuSteps, GpuTensor};

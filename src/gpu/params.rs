@@ -118,6 +118,28 @@ impl NoiseParams {
     }
 }
 
+/// Parameters of the mixture denoiser's kernels (`MixtureParams` in common.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MixtureParams {
+    /// B.
+    pub batch: u32,
+    /// Elements per sample (and per data point).
+    pub sample_len: u32,
+    /// M, the number of data points.
+    pub num_points: u32,
+    /// T.
+    pub num_timesteps: u32,
+    /// [`mean_type_code`] of the output.
+    pub mean_type: u32,
+    /// [`var_type_code`]; model_var is written for the learned types.
+    pub var_type: u32,
+    /// S^2.
+    pub data_var: f32,
+    /// Pads the struct to 16 bytes.
+    pub _pad: u32,
+}
+
 /// `MEAN_*` in common.wgsl.
 pub fn mean_type_code(m: MeanType) -> u32 {
     match m {

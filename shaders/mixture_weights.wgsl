@@ -1,0 +1,58 @@
+// Mixture denoiser, stage 2: responsibilities r[b, m] = softmax_m(-dist[b, m] / (2 v)) with
+// v = abar S^2 + 1 - abar, by a max-shifted log-sum-exp; one workgroup per sample.
+// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin:
+// src/cpu/mixture_denoiser.rs.
+
+@group(0) @binding(0) var<uniform> params: MixtureParams;
+@group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;
+@group(0) @binding(2) var<storage, read> timesteps: array<u32>;
+@group(0) @binding(3) var<storage, read> dist: array<f32>;
+@group(0) @binding(4) var<storage, read_write> weights: array<f32>;
+
+var<workgroup> partial: array<f32, WG_SIZE>;
+
+@compute @workgroup_size(WG_SIZE)
+fn main(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let b = wid.x + wid.y * nwg.x;
+    if b >= params.batch {
+        return; // uniform per workgroup
+    }
+    let c = coefs[step_index(timesteps[b], params.num_timesteps)];
+    // v from the f64 table's 1 - abar, so it keeps its digits at small t.
+    let scale = -0.5 / (c.sqrt_abar * c.sqrt_abar * params.data_var + c.one_minus_abar);
+    let base = b * params.num_points;
+    var best = -3.4e38;
+    for (var m = lid; m < params.num_points; m += WG_SIZE) {
+        best = max(best, scale * dist[base + m]);
+    }
+    partial[lid] = best;
+    workgroupBarrier();
+    for (var stride = WG_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+        if lid < stride {
+            partial[lid] = max(partial[lid], partial[lid + stride]);
+        }
+        workgroupBarrier();
+    }
+    let top = partial[0];
+    workgroupBarrier();
+    var sum = 0.0;
+    for (var m = lid; m < params.num_points; m += WG_SIZE) {
+        sum = sum + exp(scale * dist[base + m] - top);
+    }
+    partial[lid] = sum;
+    workgroupBarrier();
+    for (var stride = WG_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+        if lid < stride {
+            partial[lid] = partial[lid] + partial[lid + stride];
+        }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    for (var m = lid; m < params.num_points; m += WG_SIZE) {
+        weights[base + m] = exp(scale * dist[base + m] - top) / total;
+    }
+}

@@ -1,0 +1,152 @@
+//! Host side of `shaders/mixture_distances.wgsl`, `mixture_weights.wgsl` and
+//! `mixture_output.wgsl`: the exact denoiser for data distributed as
+//! (1/M) sum_m N(d_m, S^2 I) (S = 0: the data points themselves). CPU twin:
+//! `crate::cpu::mixture_denoiser`.
+
+use super::denoiser::{Denoiser, DenoiserIo};
+use super::kernels::Kernel;
+use super::launch::{bind_group, dispatch, groups_1d, groups_2d, uniform};
+use super::params::{mean_type_code, var_type_code, MixtureParams};
+use super::{Context, GpuTensor};
+use crate::error::{Error, Result};
+use crate::options::ModelOptions;
+
+/// The exact posterior-mean denoiser of a Gaussian mixture around data points.
+#[derive(Debug)]
+pub struct MixtureDenoiser {
+    points: GpuTensor,
+    data_var: f64,
+    model: ModelOptions,
+    prepared: Option<Prepared>,
+}
+
+#[derive(Debug)]
+struct Prepared {
+    stages: Vec<(Kernel, wgpu::ComputePipeline, wgpu::BindGroup, (u32, u32))>,
+    // Kept alive for the bind groups.
+    _buffers: Vec<wgpu::Buffer>,
+    _tensors: Vec<GpuTensor>,
+}
+
+impl MixtureDenoiser {
+    /// Upload `points` (shape [M, ...], each point the shape of one sample) with component
+    /// standard deviation `data_sigma`; `model` says what to write (its mean and variance type).
+    pub fn new(
+        ctx: &Context,
+        points: &[f32],
+        shape: &[usize],
+        data_sigma: f64,
+        model: ModelOptions,
+    ) -> Result<Self> {
+        if !(data_sigma.is_finite() && data_sigma >= 0.0) {
+            return Err(Error::Unsupported(format!(
+                "data sigma must be finite and >= 0, got {data_sigma}"
+            )));
+        }
+        Ok(MixtureDenoiser {
+            points: GpuTensor::from_slice(ctx, shape, points)?,
+            data_var: data_sigma * data_sigma,
+            model,
+            prepared: None,
+        })
+    }
+}
+
+impl Denoiser for MixtureDenoiser {
+    fn prepare(&mut self, ctx: &Context, io: &DenoiserIo<'_>) -> Result<()> {
+        let num_points = self.points.shape()[0];
+        let batch = io.x_t.shape()[0];
+        let sample_len = io.x_t.len() / batch;
+        if self.points.len() / num_points != sample_len {
+            return Err(Error::ShapeMismatch(format!(
+                "data points of shape {:?} do not match samples of shape {:?}",
+                &self.points.shape()[1..],
+                &io.x_t.shape()[1..]
+            )));
+        }
+        let pairs = batch
+            .checked_mul(num_points)
+            .filter(|&p| p < (1 << 31))
+            .ok_or(Error::TooLarge {
+                bytes: u64::MAX,
+                limit: 1 << 33,
+            })?;
+        let dist = GpuTensor::zeros(ctx, &[pairs])?;
+        let weights = GpuTensor::zeros(ctx, &[pairs])?;
+        let dummy_var = GpuTensor::zeros(ctx, &[1])?;
+        let model_var = io.model_var.unwrap_or(&dummy_var);
+        let params = MixtureParams {
+            batch: batch as u32,
+            sample_len: sample_len as u32,
+            num_points: num_points as u32,
+            num_timesteps: io.tables.num_timesteps() as u32,
+            mean_type: mean_type_code(self.model.mean_type),
+            var_type: var_type_code(self.model.var_type),
+            data_var: self.data_var as f32,
+            _pad: 0,
+        };
+        let (coefs, t) = (io.tables.buffer(), io.timesteps);
+        let p = ctx.checked(|| uniform(ctx, &params))?;
+        let plan: [(Kernel, Vec<&wgpu::Buffer>, (u32, u32)); 3] = [
+            (
+                Kernel::MixtureDistances,
+                vec![
+                    &p,
+                    coefs,
+                    t,
+                    io.x_t.buffer(),
+                    self.points.buffer(),
+                    dist.buffer(),
+                ],
+                groups_2d(ctx, pairs as u32),
+            ),
+            (
+                Kernel::MixtureWeights,
+                vec![&p, coefs, t, dist.buffer(), weights.buffer()],
+                groups_2d(ctx, batch as u32),
+            ),
+            (
+                Kernel::MixtureOutput,
+                vec![
+                    &p,
+                    coefs,
+                    t,
+                    io.x_t.buffer(),
+                    self.points.buffer(),
+                    weights.buffer(),
+                    io.model_output.buffer(),
+                    model_var.buffer(),
+                ],
+                (groups_1d(ctx, (batch * sample_len) as u32), 1),
+            ),
+        ];
+        let mut stages = Vec::new();
+        for (kernel, buffers, groups) in plan {
+            let pipeline = ctx.pipeline(kernel)?;
+            let group = ctx.checked(|| bind_group(ctx, kernel, &pipeline, &buffers))?;
+            stages.push((kernel, pipeline, group, groups));
+        }
+        self.prepared = Some(Prepared {
+            stages,
+            _buffers: vec![p],
+            _tensors: vec![dist, weights, dummy_var],
+        });
+        Ok(())
+    }
+
+    fn record(
+        &self,
+        _ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+        _io: &DenoiserIo<'_>,
+    ) -> Result<()> {
+        let prepared = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("MixtureDenoiser::record before prepare".into()))?;
+        for (kernel, pipeline, group, groups) in &prepared.stages {
+            dispatch(encoder, *kernel, pipeline, group, *groups);
+        }
+        Ok(())
+    }
+}

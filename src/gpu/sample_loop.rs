@@ -1,0 +1,146 @@
+//! Host side of `shaders/sample_step.wgsl`: `p_sample_loop` on the device. CPU twin:
+//! `crate::cpu::sample_loop`.
+//!
+//! x_T is drawn in the shader, then for t = T-1 .. 0: a copy of row t of a [T, B] timestep
+//! table into the loop's `timesteps` buffer, the denoiser's work, and one `sample_step`
+//! dispatch that updates x in place with noise drawn in the shader. Everything is allocated and
+//! bound once before the loop; nothing is read back until the end. Work is submitted every
+//! `steps_per_submit` steps so progress can be reported.
+
+use super::denoiser::{Denoiser, DenoiserIo};
+use super::kernels::Kernel;
+use super::launch::{bind_group, dispatch, groups_1d, uniform};
+use super::params::{ElementParams, NoiseParams};
+use super::{noise_into, Context, GpuTables, GpuTensor};
+use crate::cpu::noise::stream;
+use crate::error::{Error, Result};
+use crate::options::ModelOptions;
+use wgpu::util::DeviceExt;
+
+/// Options of one sampling run.
+#[derive(Clone, Copy, Debug)]
+pub struct SampleOptions {
+    /// Mean type, variance type and clipping of p(x_{t-1} | x_t).
+    pub model: ModelOptions,
+    /// Keys every noise draw: the same seed gives the same samples on any chunking.
+    pub seed: u64,
+    /// Steps recorded per submission (progress is reported between submissions).
+    pub steps_per_submit: usize,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        SampleOptions {
+            model: ModelOptions::default(),
+            seed: 0,
+            steps_per_submit: 100,
+        }
+    }
+}
+
+/// Draw samples of `shape` ([B, ...]) through the full reverse process. `progress` is called
+/// with (steps done, T) after each submission. Returns x_0, C order.
+pub fn p_sample_loop(
+    ctx: &Context,
+    tables: &GpuTables,
+    denoiser: &mut dyn Denoiser,
+    shape: &[usize],
+    opts: &SampleOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<f32>> {
+    let batch = *shape
+        .first()
+        .ok_or_else(|| Error::ShapeMismatch("samples need a batch dimension [B, ...]".into()))?;
+    let big_t = tables.num_timesteps();
+    let x = GpuTensor::zeros(ctx, shape)?;
+    let n = x.len();
+    let sample_len = n / batch;
+    let pred_xstart = GpuTensor::zeros(ctx, shape)?;
+    let model_output = GpuTensor::zeros(ctx, shape)?;
+    let model_var = if opts.model.var_type.is_learned() {
+        Some(GpuTensor::zeros(ctx, shape)?)
+    } else {
+        None
+    };
+    // Row t of this [T, B] table is B copies of t: one buffer copy per step sets the timesteps.
+    let table: Vec<u32> = (0..big_t as u32)
+        .flat_map(|t| std::iter::repeat_n(t, batch))
+        .collect();
+    let (steps_table, timesteps) = ctx.checked(|| {
+        let steps_table = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("timestep rows"),
+                contents: bytemuck::cast_slice(&table),
+                usage: wgpu::BufferUsages::COPY_SRC,
+            });
+        let timesteps = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timesteps"),
+            size: batch as u64 * 4,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        (steps_table, timesteps)
+    })?;
+    let io = DenoiserIo {
+        x_t: &x,
+        timesteps: &timesteps,
+        tables,
+        model_output: &model_output,
+        model_var: model_var.as_ref(),
+    };
+    denoiser.prepare(ctx, &io)?;
+
+    let pipeline = ctx.pipeline(Kernel::SampleStep)?;
+    let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
+    let noise = NoiseParams::new(opts.seed, stream::SAMPLE, 0, 0, batch, sample_len);
+    let step_group = ctx.checked(|| {
+        let (p, z) = (uniform(ctx, &params), uniform(ctx, &noise));
+        bind_group(
+            ctx,
+            Kernel::SampleStep,
+            &pipeline,
+            &[
+                &p,
+                &z,
+                tables.buffer(),
+                &timesteps,
+                x.buffer(),
+                model_output.buffer(),
+                model_var.as_ref().unwrap_or(&model_output).buffer(),
+                pred_xstart.buffer(),
+            ],
+        )
+    })?;
+    let groups = (groups_1d(ctx, n as u32), 1);
+
+    let mut encoder = ctx.encoder();
+    noise_into(
+        ctx,
+        &mut encoder,
+        opts.seed,
+        stream::INIT,
+        big_t as u32,
+        0,
+        &x,
+    )?;
+    let per_submit = opts.steps_per_submit.max(1);
+    for (done, t) in (0..big_t).rev().enumerate() {
+        let row = (t * batch * 4) as u64;
+        encoder.copy_buffer_to_buffer(&steps_table, row, &timesteps, 0, batch as u64 * 4);
+        denoiser.record(ctx, &mut encoder, &io)?;
+        dispatch(
+            &mut encoder,
+            Kernel::SampleStep,
+            &pipeline,
+            &step_group,
+            groups,
+        );
+        if (done + 1) % per_submit == 0 || t == 0 {
+            ctx.submit(std::mem::replace(&mut encoder, ctx.encoder()))?;
+            ctx.wait()?;
+            progress(done + 1, big_t);
+        }
+    }
+    x.to_vec(ctx)
+}
