@@ -27,11 +27,13 @@
 
 pub mod check;
 pub mod cpu;
+pub mod dataset;
 pub mod error;
 pub mod gpu;
 pub mod npy;
 pub mod ops;
 pub mod options;
+pub mod picture;
 pub mod schedule;
 pub mod tolerance;
 

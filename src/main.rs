@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod sample_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "ddpm",
@@ -29,11 +31,14 @@ enum Command {
     Op(Box<OpArgs>),
     /// Run every kernel and option on seeded inputs, GPU against the f64 CPU reference.
     Check(CheckArgs),
+    /// Draw samples through the full reverse process (mixture denoiser over a data set; the
+    /// embedded digits by default) and write a PNG grid or .npy.
+    Sample(Box<sample_cmd::SampleArgs>),
 }
 
 /// Which implementation runs the work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Device {
+pub(crate) enum Device {
     /// The WGSL kernels on the adapter `ddpm info` shows.
     Gpu,
     /// The float64 CPU reference.
@@ -41,7 +46,7 @@ enum Device {
 }
 
 #[derive(clap::Args)]
-struct ScheduleArgs {
+pub(crate) struct ScheduleArgs {
     /// Beta schedule: linear, quad, const, jsd, warmup10, warmup50, cosine.
     #[arg(long, default_value = "linear")]
     schedule: String,
@@ -60,7 +65,7 @@ struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
-    fn tables(&self) -> Result<Tables> {
+    pub(crate) fn tables(&self) -> Result<Tables> {
         match &self.betas {
             Some(path) => {
                 let arr = npy::read(path)?;
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
         Command::Info => info(),
         Command::Op(args) => op(&args),
         Command::Check(args) => run_check(&args),
+        Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

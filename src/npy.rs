@@ -201,6 +201,26 @@ pub fn write_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Resul
     std::fs::write(path, to_bytes_f32(shape, data)).map_err(|e| Error::io(path, e))
 }
 
+/// The hidden sibling `path` is first written to, so that a failed write leaves no file.
+pub fn partial_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.partial"))
+}
+
+/// Write a float32 .npy file through a temporary sibling: all of it or nothing.
+pub fn write_f32_atomic(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<()> {
+    let path = path.as_ref();
+    let tmp = partial_path(path);
+    let result = write_f32(&tmp, shape, data)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,7 +42,7 @@ pub use prior_bpd::prior_bpd;
 pub use q_mean_variance::{q_mean_variance, QMeanVariance};
 pub use q_posterior_mean_variance::{q_posterior_mean_variance, QPosterior};
 pub use q_sample::q_sample;
-pub use sample_loop::{p_sample_loop, SampleOptions};
+pub use sample_loop::{p_sample_loop, SampleOptions, Samples};
 pub use sample_mean::sample_mean;
 pub use tables::{GpuTables, StepCoefs};
 pub use tensor::{GpuSteps, GpuTensor};

@@ -11,6 +11,7 @@ use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
 use super::launch::{bind_group, dispatch, groups_1d, uniform};
 use super::params::{ElementParams, NoiseParams};
+use super::tensor::read_buffer;
 use super::{noise_into, Context, GpuTables, GpuTensor};
 use crate::cpu::noise::stream;
 use crate::error::{Error, Result};
@@ -26,6 +27,18 @@ pub struct SampleOptions {
     pub seed: u64,
     /// Steps recorded per submission (progress is reported between submissions).
     pub steps_per_submit: usize,
+    /// Progressive mode (the original's `p_sample_loop_progressive`): keep x_t and pred_xstart
+    /// after every step t with t % k == 0, copied on the device, read back at the end.
+    pub keep_every: Option<usize>,
+}
+
+/// What [`p_sample_loop`] returns.
+#[derive(Clone, Debug, Default)]
+pub struct Samples {
+    /// x_0, C order, the requested shape.
+    pub x0: Vec<f32>,
+    /// Progressive mode: (t, x_{t} after the step, pred_xstart at that step), t descending.
+    pub kept: Vec<(usize, Vec<f32>, Vec<f32>)>,
 }
 
 impl Default for SampleOptions {
@@ -34,12 +47,15 @@ impl Default for SampleOptions {
             model: ModelOptions::default(),
             seed: 0,
             steps_per_submit: 100,
+            keep_every: None,
         }
     }
 }
 
 /// Draw samples of `shape` ([B, ...]) through the full reverse process. `progress` is called
-/// with (steps done, T) after each submission. Returns x_0, C order.
+/// with (steps done, T) after each submission. Device memory: x, pred_xstart, model_output
+/// (and model_var) of the batch's size, a [T, B] u32 timestep table, the denoiser's own, and
+/// in progressive mode 2 x (T / k + 1) copies of the batch.
 pub fn p_sample_loop(
     ctx: &Context,
     tables: &GpuTables,
@@ -47,7 +63,7 @@ pub fn p_sample_loop(
     shape: &[usize],
     opts: &SampleOptions,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<Vec<f32>> {
+) -> Result<Samples> {
     let batch = *shape
         .first()
         .ok_or_else(|| Error::ShapeMismatch("samples need a batch dimension [B, ...]".into()))?;
@@ -114,6 +130,31 @@ pub fn p_sample_loop(
     })?;
     let groups = (groups_1d(ctx, n as u32), 1);
 
+    let keep_steps: Vec<usize> = match opts.keep_every {
+        Some(k) => (0..big_t).rev().filter(|t| t % k.max(1) == 0).collect(),
+        None => Vec::new(),
+    };
+    let bytes = n as u64 * 4;
+    let kept_buffer = if keep_steps.is_empty() {
+        None
+    } else {
+        let size = bytes * 2 * keep_steps.len() as u64;
+        if size > ctx.limits().max_buffer_size {
+            return Err(Error::TooLarge {
+                bytes: size,
+                limit: ctx.limits().max_buffer_size,
+            });
+        }
+        Some(ctx.checked(|| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("progressive snapshots"),
+                size,
+                usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?)
+    };
+
     let mut encoder = ctx.encoder();
     noise_into(
         ctx,
@@ -136,11 +177,31 @@ pub fn p_sample_loop(
             &step_group,
             groups,
         );
+        if let (Some(buf), Some(slot)) = (&kept_buffer, keep_steps.iter().position(|&k| k == t)) {
+            let at = slot as u64 * 2 * bytes;
+            encoder.copy_buffer_to_buffer(x.buffer(), 0, buf, at, bytes);
+            encoder.copy_buffer_to_buffer(pred_xstart.buffer(), 0, buf, at + bytes, bytes);
+        }
         if (done + 1) % per_submit == 0 || t == 0 {
             ctx.submit(std::mem::replace(&mut encoder, ctx.encoder()))?;
             ctx.wait()?;
             progress(done + 1, big_t);
         }
     }
-    x.to_vec(ctx)
+    let mut kept = Vec::new();
+    if let Some(buf) = &kept_buffer {
+        let all: Vec<f32> = bytemuck::pod_collect_to_vec(&read_buffer(ctx, buf, buf.size())?);
+        for (slot, &t) in keep_steps.iter().enumerate() {
+            let at = slot * 2 * n;
+            kept.push((
+                t,
+                all[at..at + n].to_vec(),
+                all[at + n..at + 2 * n].to_vec(),
+            ));
+        }
+    }
+    Ok(Samples {
+        x0: x.to_vec(ctx)?,
+        kept,
+    })
 }
