@@ -75,6 +75,11 @@ struct MixtureParams {
     _pad: u32,
 }
 
+// Up to this many terms a mixture reduction is done by one invocation instead of one workgroup:
+// a 256-wide workgroup per (sample, point) pair of 2-D data is mostly idle. Keep in sync with
+// `SHORT_REDUCTION` in src/gpu/mixture_denoiser.rs.
+const SHORT_REDUCTION: u32 = 64u;
+
 // The schedule row for timestep t; clamped so that a bad t from an embedder cannot read out of
 // bounds (the host API validates t; this only keeps the GPU safe).
 fn step_index(t: u32, num_timesteps: u32) -> u32 {

@@ -1,5 +1,5 @@
 // Mixture denoiser, stage 1: dist[b, m] = |x_t[b] - sqrt(abar_t) d_m|^2, one workgroup per
-// (sample, point) pair, summed directly (not as |x|^2 - 2 x.d + |d|^2, which cancels when x_t is
+// (sample, point) pair (one invocation per pair when sample_len <= SHORT_REDUCTION), summed directly (not as |x|^2 - 2 x.d + |d|^2, which cancels when x_t is
 // close to a point). Prepended with common.wgsl and philox.wgsl. Host:
 // src/gpu/mixture_denoiser.rs; CPU twin: src/cpu/mixture_denoiser.rs; test:
 // tests/mixture_denoiser.rs.
@@ -13,14 +13,35 @@
 
 var<workgroup> partial: array<f32, WG_SIZE>;
 
+fn pair_distance(pair: u32) -> f32 {
+    let b = pair / params.num_points;
+    let m = pair % params.num_points;
+    let sqrt_abar = coefs[step_index(timesteps[b], params.num_timesteps)].sqrt_abar;
+    var sum = 0.0;
+    for (var j = 0u; j < params.sample_len; j = j + 1u) {
+        let diff = x[b * params.sample_len + j] - sqrt_abar * points[m * params.sample_len + j];
+        sum = sum + diff * diff;
+    }
+    return sum;
+}
+
 @compute @workgroup_size(WG_SIZE)
 fn main(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    let pairs = params.batch * params.num_points;
+    if params.sample_len <= SHORT_REDUCTION {
+        // Short samples: invocation k of the grid owns pair k (uniform branch: a parameter).
+        let k = (wid.x + wid.y * nwg.x) * WG_SIZE + lid;
+        if k < pairs {
+            dist[k] = pair_distance(k);
+        }
+        return;
+    }
     let pair = wid.x + wid.y * nwg.x; // b * num_points + m
-    if pair >= params.batch * params.num_points {
+    if pair >= pairs {
         return; // uniform per workgroup
     }
     let b = pair / params.num_points;

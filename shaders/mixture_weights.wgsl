@@ -1,5 +1,6 @@
 // Mixture denoiser, stage 2: responsibilities r[b, m] = softmax_m(-dist[b, m] / (2 v)) with
-// v = abar S^2 + 1 - abar, by a max-shifted log-sum-exp; one workgroup per sample.
+// v = abar S^2 + 1 - abar, by a max-shifted log-sum-exp; one workgroup per sample (one
+// invocation per sample when num_points <= SHORT_REDUCTION).
 // Prepended with common.wgsl and philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin:
 // src/cpu/mixture_denoiser.rs.
 
@@ -11,19 +12,47 @@
 
 var<workgroup> partial: array<f32, WG_SIZE>;
 
+fn logit_scale(b: u32) -> f32 {
+    let c = coefs[step_index(timesteps[b], params.num_timesteps)];
+    // v from the f64 table's 1 - abar, so it keeps its digits at small t.
+    return -0.5 / (c.sqrt_abar * c.sqrt_abar * params.data_var + c.one_minus_abar);
+}
+
+fn weights_by_one_invocation(b: u32) {
+    let scale = logit_scale(b);
+    let base = b * params.num_points;
+    var top = -3.4e38;
+    for (var m = 0u; m < params.num_points; m = m + 1u) {
+        top = max(top, scale * dist[base + m]);
+    }
+    var total = 0.0;
+    for (var m = 0u; m < params.num_points; m = m + 1u) {
+        total = total + exp(scale * dist[base + m] - top);
+    }
+    for (var m = 0u; m < params.num_points; m = m + 1u) {
+        weights[base + m] = exp(scale * dist[base + m] - top) / total;
+    }
+}
+
 @compute @workgroup_size(WG_SIZE)
 fn main(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    if params.num_points <= SHORT_REDUCTION {
+        // Few points: invocation k of the grid owns sample k (uniform branch: a parameter).
+        let k = (wid.x + wid.y * nwg.x) * WG_SIZE + lid;
+        if k < params.batch {
+            weights_by_one_invocation(k);
+        }
+        return;
+    }
     let b = wid.x + wid.y * nwg.x;
     if b >= params.batch {
         return; // uniform per workgroup
     }
-    let c = coefs[step_index(timesteps[b], params.num_timesteps)];
-    // v from the f64 table's 1 - abar, so it keeps its digits at small t.
-    let scale = -0.5 / (c.sqrt_abar * c.sqrt_abar * params.data_var + c.one_minus_abar);
+    let scale = logit_scale(b);
     let base = b * params.num_points;
     var best = -3.4e38;
     for (var m = lid; m < params.num_points; m += WG_SIZE) {

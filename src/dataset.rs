@@ -60,7 +60,7 @@ pub fn default_digits() -> Dataset {
                         // Each glyph cell becomes a 3x3 block: 9x15 pixels per digit.
                         for y in 0..3 {
                             for x in 0..3 {
-                                let px = 4 + dx + (col * 3 + x) as i32;
+                                let px = 4 + dx + col * 3 + x;
                                 let py = 1 + (row * 3 + y) as i32;
                                 if (0..SIZE as i32).contains(&px) && (0..SIZE as i32).contains(&py)
                                 {

@@ -127,7 +127,8 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let mut shape = vec![args.count];
     shape.extend_from_slice(&data.point_shape);
     let big_t = tables.num_timesteps();
-    let keep_every = args.progress_out.as_ref().map(|_| (big_t / 8).max(1));
+    // Eight snapshots (t = T - ceil(T/8), ..., 0) and x_0 make the strip.
+    let keep_every = args.progress_out.as_ref().map(|_| big_t.div_ceil(8).max(1));
     let start = Instant::now();
     let (x0, kept, device) = match args.device {
         Device::Gpu => {

@@ -139,6 +139,10 @@ fn wgsl_u32_const(m: &naga::Module, name: &str) -> u32 {
 fn option_codes_match_wgsl_constants() {
     let m = module(Kernel::TrainingLosses);
     assert_eq!(wgsl_u32_const(&m, "WG_SIZE"), WG_SIZE);
+    assert_eq!(
+        wgsl_u32_const(&m, "SHORT_REDUCTION") as usize,
+        ddpm_wgpu::gpu::mixture_denoiser::SHORT_REDUCTION
+    );
     for (name, code) in [
         ("MEAN_EPS", mean_type_code(MeanType::Eps)),
         ("MEAN_XSTART", mean_type_code(MeanType::Xstart)),

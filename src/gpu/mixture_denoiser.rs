@@ -11,6 +11,18 @@ use super::{Context, GpuTensor};
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
 
+/// Reductions this short run in one invocation each (`SHORT_REDUCTION` in common.wgsl).
+pub const SHORT_REDUCTION: usize = 64;
+
+/// Workgroups for a reduction stage: one per item, or one per WG_SIZE items when short.
+fn reduction_groups(ctx: &Context, items: usize, terms: usize) -> (u32, u32) {
+    if terms <= SHORT_REDUCTION {
+        groups_2d(ctx, (items as u32).div_ceil(super::kernels::WG_SIZE))
+    } else {
+        groups_2d(ctx, items as u32)
+    }
+}
+
 /// The exact posterior-mean denoiser of a Gaussian mixture around data points.
 #[derive(Debug)]
 pub struct MixtureDenoiser {
@@ -98,12 +110,12 @@ impl Denoiser for MixtureDenoiser {
                     self.points.buffer(),
                     dist.buffer(),
                 ],
-                groups_2d(ctx, pairs as u32),
+                reduction_groups(ctx, pairs, sample_len),
             ),
             (
                 Kernel::MixtureWeights,
                 vec![&p, coefs, t, dist.buffer(), weights.buffer()],
-                groups_2d(ctx, batch as u32),
+                reduction_groups(ctx, batch, num_points),
             ),
             (
                 Kernel::MixtureOutput,
