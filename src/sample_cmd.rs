@@ -146,10 +146,11 @@ pub fn run(args: &SampleArgs) -> Result<()> {
                 seed: args.seed,
                 steps_per_submit: (big_t / 50).max(1),
                 keep_every,
+                max_chunk_samples: None,
             };
             let mut bar = Progress::new(big_t);
-            let s = gpu::p_sample_loop(&ctx, &gt, &mut den, &shape, &opts, &mut |done, _| {
-                bar.show(done)
+            let s = gpu::p_sample_loop(&ctx, &gt, &mut den, &shape, &opts, &mut |done, total| {
+                bar.show(done, total)
             })?;
             bar.finish();
             (s.x0, s.kept, gpu::context::describe(ctx.adapter_info()))
@@ -237,7 +238,8 @@ impl Progress {
         }
     }
 
-    fn show(&mut self, done: usize) {
+    fn show(&mut self, done: usize, total: usize) {
+        self.total = total;
         if !self.tty {
             return;
         }

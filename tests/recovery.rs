@@ -155,6 +155,7 @@ fn gpu_samples(ctx: &gpu::Context, s: &Setup, seed: u64) -> Vec<f64> {
         seed,
         steps_per_submit: 1000,
         keep_every: None,
+        max_chunk_samples: None,
     };
     let out = gpu::p_sample_loop(ctx, &gt, &mut den, &[N, s.dim], &opts, &mut |_, _| {}).unwrap();
     out.x0.into_iter().map(f64::from).collect()

@@ -30,6 +30,9 @@ pub struct SampleOptions {
     /// Progressive mode (the original's `p_sample_loop_progressive`): keep x_t and pred_xstart
     /// after every step t with t % k == 0, copied on the device, read back at the end.
     pub keep_every: Option<usize>,
+    /// At most this many samples per chunk (`None`: as many as one storage binding holds).
+    /// Chunks run one after another with the same noise keys, so results do not depend on it.
+    pub max_chunk_samples: Option<usize>,
 }
 
 /// What [`p_sample_loop`] returns.
@@ -48,14 +51,18 @@ impl Default for SampleOptions {
             seed: 0,
             steps_per_submit: 100,
             keep_every: None,
+            max_chunk_samples: None,
         }
     }
 }
 
-/// Draw samples of `shape` ([B, ...]) through the full reverse process. `progress` is called
-/// with (steps done, T) after each submission. Device memory: x, pred_xstart, model_output
-/// (and model_var) of the batch's size, a [T, B] u32 timestep table, the denoiser's own, and
-/// in progressive mode 2 x (T / k + 1) copies of the batch.
+/// Draw samples of `shape` ([B, ...]) through the full reverse process. A batch larger than
+/// one storage binding (or `opts.max_chunk_samples`) runs as consecutive chunks, each with its
+/// own [`Denoiser::prepare`]; the noise is keyed by global sample, so the result is the same.
+/// `progress` is called with (steps done, total steps over all chunks) after each submission.
+/// Device memory per chunk: x, pred_xstart, model_output (and model_var) of the chunk's size, a
+/// [T, B] u32 timestep table, the denoiser's own, and in progressive mode 2 x (T / k + 1)
+/// copies of the chunk; none of it grows with T but the timestep table and the snapshots.
 pub fn p_sample_loop(
     ctx: &Context,
     tables: &GpuTables,
@@ -66,7 +73,60 @@ pub fn p_sample_loop(
 ) -> Result<Samples> {
     let batch = *shape
         .first()
+        .filter(|&&b| b > 0)
         .ok_or_else(|| Error::ShapeMismatch("samples need a batch dimension [B, ...]".into()))?;
+    let sample_len: usize = shape[1..].iter().product();
+    if sample_len == 0 {
+        return Err(Error::ShapeMismatch(format!(
+            "samples of shape {shape:?} are empty"
+        )));
+    }
+    let fits = (ctx.limits().max_storage_buffer_binding_size / (sample_len as u64 * 4)) as usize;
+    let chunk = fits
+        .min(opts.max_chunk_samples.unwrap_or(usize::MAX))
+        .max(1);
+    let chunks = batch.div_ceil(chunk);
+    let total = chunks * tables.num_timesteps();
+    let mut out = Samples::default();
+    for c in 0..chunks {
+        let first = c * chunk;
+        let size = chunk.min(batch - first);
+        let mut chunk_shape = shape.to_vec();
+        chunk_shape[0] = size;
+        let base = c * tables.num_timesteps();
+        let part = run_chunk(
+            ctx,
+            tables,
+            denoiser,
+            &chunk_shape,
+            first as u32,
+            opts,
+            &mut |done, _| progress(base + done, total),
+        )?;
+        out.x0.extend(part.x0);
+        if c == 0 {
+            out.kept = part.kept;
+        } else {
+            for (whole, piece) in out.kept.iter_mut().zip(part.kept) {
+                whole.1.extend(piece.1);
+                whole.2.extend(piece.2);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One chunk of samples `first_sample ..` of `shape`.
+fn run_chunk(
+    ctx: &Context,
+    tables: &GpuTables,
+    denoiser: &mut dyn Denoiser,
+    shape: &[usize],
+    first_sample: u32,
+    opts: &SampleOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Samples> {
+    let batch = shape[0];
     let big_t = tables.num_timesteps();
     let x = GpuTensor::zeros(ctx, shape)?;
     let n = x.len();
@@ -109,7 +169,14 @@ pub fn p_sample_loop(
 
     let pipeline = ctx.pipeline(Kernel::SampleStep)?;
     let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
-    let noise = NoiseParams::new(opts.seed, stream::SAMPLE, 0, 0, batch, sample_len);
+    let noise = NoiseParams::new(
+        opts.seed,
+        stream::SAMPLE,
+        0,
+        first_sample,
+        batch,
+        sample_len,
+    );
     let step_group = ctx.checked(|| {
         let (p, z) = (uniform(ctx, &params), uniform(ctx, &noise));
         bind_group(
@@ -162,7 +229,7 @@ pub fn p_sample_loop(
         opts.seed,
         stream::INIT,
         big_t as u32,
-        0,
+        first_sample,
         &x,
     )?;
     let per_submit = opts.steps_per_submit.max(1);
