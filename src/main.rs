@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bpd_cmd;
 mod sample_cmd;
 
 #[derive(Parser)]
@@ -34,6 +35,9 @@ enum Command {
     /// Draw samples through the full reverse process (mixture denoiser over a data set; the
     /// embedded digits by default) and write a PNG grid or .npy.
     Sample(Box<sample_cmd::SampleArgs>),
+    /// The variational bound of data points (calc_bpd_loop) under the mixture denoiser, term
+    /// by term, as .npy files.
+    Bpd(Box<bpd_cmd::BpdArgs>),
 }
 
 /// Which implementation runs the work.
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
         Command::Op(args) => op(&args),
         Command::Check(args) => run_check(&args),
         Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Bpd(args) => bpd_cmd::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -235,7 +240,7 @@ fn op(args: &OpArgs) -> Result<ExitCode> {
 
 /// Write every output or none: each goes to a hidden temporary file first, and only when all
 /// are written are they renamed into place.
-fn write_all(dir: &Path, outputs: &[ops::Output]) -> Result<()> {
+pub(crate) fn write_all(dir: &Path, outputs: &[ops::Output]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut staged = Vec::new();
     for o in outputs {

@@ -46,7 +46,7 @@ pub struct SampleArgs {
     device: Device,
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32)> {
+pub(crate) fn parse_size(s: &str) -> Result<(u32, u32)> {
     let bad = || Error::Unsupported(format!("--size '{s}' is not WxH with positive W and H"));
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
     match (w.parse::<u32>(), h.parse::<u32>()) {

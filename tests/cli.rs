@@ -589,3 +589,64 @@ fn sample_rejects_bad_input_without_writing() {
         "only the two data folders remain"
     );
 }
+
+#[test]
+fn bpd_writes_terms_that_sum_to_the_total_on_both_devices() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp_dir("bpd-cmd");
+    // Score three of the embedded digits (plus one pixel changed) under the digits' mixture.
+    let digits = ddpm_wgpu::dataset::default_digits();
+    let mut eval = digits.points[..3 * 256].to_vec();
+    eval[0] = 0.0;
+    let e = write_f32(&dir, "eval", &[3, 16, 16, 1], &eval);
+    let mut totals = Vec::new();
+    for dev in ["gpu", "cpu"] {
+        let out = dir.join(dev).display().to_string();
+        let r = ddpm(&[
+            "bpd",
+            "--eval",
+            &e,
+            "--timesteps",
+            "50",
+            "--device",
+            dev,
+            "--out",
+            &out,
+        ]);
+        assert_eq!(r.code, 0, "{:?}", r.stderr_lines);
+        let (s_total, total) = read_f32(&dir.join(dev).join("total_bpd.npy"));
+        let (s_terms, terms) = read_f32(&dir.join(dev).join("terms_bpd.npy"));
+        let (_, prior) = read_f32(&dir.join(dev).join("prior_bpd.npy"));
+        assert_eq!((s_total, s_terms.clone()), (vec![3], vec![3, 50]));
+        assert_eq!(read_f32(&dir.join(dev).join("eps_mse.npy")).0, vec![3, 50]);
+        for b in 0..3 {
+            let sum: f32 = terms[b * 50..(b + 1) * 50].iter().sum::<f32>() + prior[b];
+            assert!(
+                (sum - total[b]).abs() <= 1e-5 * total[b],
+                "{dev}: {sum} vs {}",
+                total[b]
+            );
+        }
+        totals.push(total);
+    }
+    for (g, c) in totals[0].iter().zip(&totals[1]) {
+        assert!((g - c).abs() <= 1e-4 * c, "gpu {g} vs cpu {c}");
+    }
+    let bad = write_f32(&dir, "bad", &[2, 8, 8, 1], &[0.0; 128]);
+    let out = dir.join("bad-out");
+    let r = ddpm(&[
+        "bpd",
+        "--eval",
+        &bad,
+        "--device",
+        "cpu",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_ne!(r.code, 0);
+    assert_eq!(r.stderr_lines.len(), 1, "{:?}", r.stderr_lines);
+    assert!(r.stderr_lines[0].contains("--eval points have shape"));
+    assert!(!out.exists());
+}

@@ -48,11 +48,15 @@ pub enum Kernel {
     MixtureWeights,
     /// shaders/mixture_output.wgsl
     MixtureOutput,
+    /// shaders/bpd_noising.wgsl
+    BpdNoising,
+    /// shaders/bpd_mse.wgsl
+    BpdMse,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 17] = [
+    pub const ALL: [Kernel; 19] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -70,6 +74,8 @@ impl Kernel {
         Kernel::MixtureDistances,
         Kernel::MixtureWeights,
         Kernel::MixtureOutput,
+        Kernel::BpdNoising,
+        Kernel::BpdMse,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -106,6 +112,8 @@ impl Kernel {
             Kernel::MixtureDistances => shader!("mixture_distances"),
             Kernel::MixtureWeights => shader!("mixture_weights"),
             Kernel::MixtureOutput => shader!("mixture_output"),
+            Kernel::BpdNoising => shader!("bpd_noising"),
+            Kernel::BpdMse => shader!("bpd_mse"),
         }
     }
 

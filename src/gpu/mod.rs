@@ -6,6 +6,7 @@
 //! freshly allocated outputs; nothing is submitted until the caller calls [`Context::submit`],
 //! so an application can batch work and add its own passes around ours.
 
+pub mod bpd_loop;
 pub mod context;
 pub mod denoiser;
 pub mod discretized_gaussian_log_likelihood;
@@ -29,6 +30,7 @@ pub mod tensor;
 pub mod training_losses;
 pub mod vb_terms_bpd;
 
+pub use bpd_loop::calc_bpd_loop;
 pub use context::Context;
 pub use denoiser::{Denoiser, DenoiserIo};
 pub use discretized_gaussian_log_likelihood::discretized_gaussian_log_likelihood;

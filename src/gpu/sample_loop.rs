@@ -138,29 +138,11 @@ fn run_chunk(
     } else {
         None
     };
-    // Row t of this [T, B] table is B copies of t: one buffer copy per step sets the timesteps.
-    let table: Vec<u32> = (0..big_t as u32)
-        .flat_map(|t| std::iter::repeat_n(t, batch))
-        .collect();
-    let (steps_table, timesteps) = ctx.checked(|| {
-        let steps_table = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("timestep rows"),
-                contents: bytemuck::cast_slice(&table),
-                usage: wgpu::BufferUsages::COPY_SRC,
-            });
-        let timesteps = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("timesteps"),
-            size: batch as u64 * 4,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        (steps_table, timesteps)
-    })?;
+    let steps = StepRows::new(ctx, big_t, batch)?;
+    let timesteps = &steps.timesteps;
     let io = DenoiserIo {
         x_t: &x,
-        timesteps: &timesteps,
+        timesteps,
         tables,
         model_output: &model_output,
         model_var: model_var.as_ref(),
@@ -187,7 +169,7 @@ fn run_chunk(
                 &p,
                 &z,
                 tables.buffer(),
-                &timesteps,
+                timesteps,
                 x.buffer(),
                 model_output.buffer(),
                 model_var.as_ref().unwrap_or(&model_output).buffer(),
@@ -234,8 +216,7 @@ fn run_chunk(
     )?;
     let per_submit = opts.steps_per_submit.max(1);
     for (done, t) in (0..big_t).rev().enumerate() {
-        let row = (t * batch * 4) as u64;
-        encoder.copy_buffer_to_buffer(&steps_table, row, &timesteps, 0, batch as u64 * 4);
+        steps.record_row(&mut encoder, t);
         denoiser.record(ctx, &mut encoder, &io)?;
         dispatch(
             &mut encoder,
@@ -271,4 +252,44 @@ fn run_chunk(
         x0: x.to_vec(ctx)?,
         kept,
     })
+}
+
+/// The per-step timesteps of a loop: a [T, B] table whose row t is B copies of t, and the B-long
+/// `timesteps` buffer that the kernels and the denoiser read. One buffer copy per step sets it,
+/// so no bind group or upload is made per step.
+pub(crate) struct StepRows {
+    table: wgpu::Buffer,
+    /// The `array<u32>` of the current step, one entry per sample.
+    pub timesteps: wgpu::Buffer,
+    batch: usize,
+}
+
+impl StepRows {
+    pub(crate) fn new(ctx: &Context, num_timesteps: usize, batch: usize) -> Result<Self> {
+        let rows: Vec<u32> = (0..num_timesteps as u32)
+            .flat_map(|t| std::iter::repeat_n(t, batch))
+            .collect();
+        ctx.checked(|| StepRows {
+            table: ctx
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("timestep rows"),
+                    contents: bytemuck::cast_slice(&rows),
+                    usage: wgpu::BufferUsages::COPY_SRC,
+                }),
+            timesteps: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timesteps"),
+                size: batch as u64 * 4,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            batch,
+        })
+    }
+
+    /// Record setting `timesteps` to t.
+    pub(crate) fn record_row(&self, encoder: &mut wgpu::CommandEncoder, t: usize) {
+        let bytes = self.batch as u64 * 4;
+        encoder.copy_buffer_to_buffer(&self.table, t as u64 * bytes, &self.timesteps, 0, bytes);
+    }
 }
