@@ -200,3 +200,43 @@ fn chunked_batch_gives_identical_samples() {
     assert_eq!(whole_calls.last(), Some(&(60, 60)));
     assert_eq!(split_calls.last(), Some(&(180, 180))); // three chunks of 60 steps
 }
+
+/// The mixture denoiser at the sizes the issue names, each extreme on its own (the points must
+/// fit one storage binding: M * D * 4 bytes <= 128 MiB on lavapipe): 4000 points of 16
+/// elements, and 2 points of 3 x 256 x 256. A few steps, GPU against CPU.
+#[test]
+fn mixture_scales_to_thousands_of_points_and_large_images() {
+    let Some(ctx) = common::gpu() else { return };
+    let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap();
+    let short = Tables::new(tables.betas[..3].to_vec()).unwrap();
+    for (m, d, batch) in [(4000usize, 16usize, 3usize), (2, 3 * 256 * 256, 1)] {
+        let mut g = ddpm_wgpu::check::Gen::new(m as u64);
+        let points = g.vec(m * d, |g| g.range(-1.0, 1.0));
+        let model = ModelOptions::default();
+        let gt = GpuTables::new(&ctx, &short).unwrap();
+        let mut den = MixtureDenoiser::new(&ctx, &points, &[m, d], 0.05, model).unwrap();
+        let opts = SampleOptions {
+            model,
+            seed: 8,
+            ..Default::default()
+        };
+        let got = gpu::p_sample_loop(&ctx, &gt, &mut den, &[batch, d], &opts, &mut |_, _| {})
+            .unwrap()
+            .x0;
+        let mix = Mixture {
+            tables: &short,
+            points: &points,
+            sample_len: d,
+            data_var: 0.0025,
+            model,
+        };
+        let want = sample_loop::p_sample_loop(&short, &model, &mix, batch, d, 8).unwrap();
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (*a as f64 - b).abs())
+            .fold(0.0, f64::max);
+        eprintln!("M = {m}, D = {d}: max |gpu - cpu| = {worst:e}");
+        assert!(worst < 1e-5, "M = {m}, D = {d}: {worst}");
+    }
+}
