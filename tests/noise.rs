@@ -195,3 +195,70 @@ fn extreme_words_give_finite_normals() {
         );
     }
 }
+
+/// The draws are keyed by element, not by invocation: the noise kernel rebuilt with 64-wide
+/// workgroups (so a 4x larger grid, and a different invocation for every element) writes the
+/// same bits as the library's 256-wide one.
+#[test]
+fn workgroup_size_does_not_change_the_draws() {
+    use ddpm_wgpu::gpu::kernels::Kernel;
+    use ddpm_wgpu::gpu::params::NoiseParams;
+    use wgpu::util::DeviceExt;
+    let Some(ctx) = common::gpu() else { return };
+    let (batch, len) = (3usize, 1001usize);
+    let want = gpu_noise(&ctx, 5, stream::SAMPLE, 42, 0, &[batch, len]);
+    let source = Kernel::Noise.source();
+    let needle = "const WG_SIZE: u32 = 256u;";
+    assert!(source.contains(needle));
+    let source = source.replace(needle, "const WG_SIZE: u32 = 64u;");
+    let device = &ctx.device;
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("noise, 64 wide"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("noise, 64 wide"),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    let params = NoiseParams::new(5, stream::SAMPLE, 42, 0, batch, len);
+    let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: bytemuck::bytes_of(&params),
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
+    let out = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (batch * len * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: out.as_entire_binding(),
+            },
+        ],
+    });
+    let mut enc = ctx.encoder();
+    {
+        let mut pass = enc.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(((batch * len) as u32).div_ceil(64), 1, 1);
+    }
+    ctx.submit(enc).unwrap();
+    let bytes = gpu::tensor::read_buffer(&ctx, &out, (batch * len * 4) as u64).unwrap();
+    let got: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
+    assert_eq!(got, want);
+}
