@@ -25,6 +25,7 @@
 //!
 //! The GPU side mirrors it: see [`gpu`] and the README's embedding example.
 
+pub mod bench;
 pub mod check;
 pub mod cpu;
 pub mod dataset;

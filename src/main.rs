@@ -38,6 +38,18 @@ enum Command {
     /// The variational bound of data points (calc_bpd_loop) under the mixture denoiser, term
     /// by term, as .npy files.
     Bpd(Box<bpd_cmd::BpdArgs>),
+    /// Kernel throughput against the adapter's copy bandwidth, and sampling-loop speed.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Fewer sizes and T = 100 for the loops.
+    #[arg(long)]
+    quick: bool,
 }
 
 /// Which implementation runs the work.
@@ -156,6 +168,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(&args),
         Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bpd(args) => bpd_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench(&args),
     };
     match result {
         Ok(code) => code,
@@ -259,6 +272,17 @@ pub(crate) fn write_all(dir: &Path, outputs: &[ops::Output]) -> Result<()> {
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     }
     Ok(())
+}
+
+fn bench(args: &BenchArgs) -> Result<ExitCode> {
+    let ctx = Context::new()?;
+    let report = ddpm_wgpu::bench::run(&ctx, args.quick)?;
+    if args.json {
+        print!("{}", report.json());
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_check(args: &CheckArgs) -> Result<ExitCode> {

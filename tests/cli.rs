@@ -650,3 +650,27 @@ fn bpd_writes_terms_that_sum_to_the_total_on_both_devices() {
     assert!(r.stderr_lines[0].contains("--eval points have shape"));
     assert!(!out.exists());
 }
+
+#[test]
+fn bench_quick_reports_kernels_and_loops_as_json() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .args(["bench", "--quick", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for key in [
+        "\"adapter\"",
+        "\"kernel\":\"bandwidth_copy\"",
+        "\"kernel\":\"q_sample\"",
+        "\"copy_ratio\"",
+        "\"steps_per_s\"",
+        "\"samples_per_s\"",
+    ] {
+        assert!(text.contains(key), "missing {key} in {text}");
+    }
+    assert!(text.trim().starts_with('{') && text.trim().ends_with('}'));
+}

@@ -114,6 +114,13 @@ fn host_structs_match_wgsl_layout() {
             _pad2,
         ]
     );
+    let c = module(Kernel::BandwidthCopy);
+    assert_layout!(
+        c,
+        "CopyParams",
+        ddpm_wgpu::gpu::params::CopyParams,
+        [n_vec4, _pad0, _pad1, _pad2]
+    );
     let r = module(Kernel::SampleMean);
     assert_layout!(
         r,

@@ -7,6 +7,7 @@
 //! Every x-like input is a flat `[B * sample_len]` slice in C order; `t` holds one timestep per
 //! sample. Per-sample outputs have length B.
 
+pub mod bandwidth_copy;
 pub mod bpd_loop;
 pub mod common;
 pub mod discretized_gaussian_log_likelihood;

@@ -52,11 +52,13 @@ pub enum Kernel {
     BpdNoising,
     /// shaders/bpd_mse.wgsl
     BpdMse,
+    /// shaders/bandwidth_copy.wgsl
+    BandwidthCopy,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 19] = [
+    pub const ALL: [Kernel; 20] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -76,6 +78,7 @@ impl Kernel {
         Kernel::MixtureOutput,
         Kernel::BpdNoising,
         Kernel::BpdMse,
+        Kernel::BandwidthCopy,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -114,6 +117,7 @@ impl Kernel {
             Kernel::MixtureOutput => shader!("mixture_output"),
             Kernel::BpdNoising => shader!("bpd_noising"),
             Kernel::BpdMse => shader!("bpd_mse"),
+            Kernel::BandwidthCopy => shader!("bandwidth_copy"),
         }
     }
 

@@ -6,6 +6,7 @@
 //! freshly allocated outputs; nothing is submitted until the caller calls [`Context::submit`],
 //! so an application can batch work and add its own passes around ours.
 
+pub mod bandwidth_copy;
 pub mod bpd_loop;
 pub mod context;
 pub mod denoiser;

@@ -140,6 +140,20 @@ pub struct MixtureParams {
     pub _pad: u32,
 }
 
+/// Parameters of the bandwidth copy (`CopyParams` in bandwidth_copy.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CopyParams {
+    /// Number of vec4<f32> to copy.
+    pub n_vec4: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
+}
+
 /// `MEAN_*` in common.wgsl.
 pub fn mean_type_code(m: MeanType) -> u32 {
     match m {

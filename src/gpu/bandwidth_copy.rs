@@ -1,0 +1,37 @@
+//! Host side of `shaders/bandwidth_copy.wgsl`; CPU twin `crate::cpu::bandwidth_copy`.
+
+use super::kernels::Kernel;
+use super::launch::{groups_1d, record};
+use super::params::CopyParams;
+use super::{Context, GpuTensor};
+use crate::error::{Error, Result};
+
+/// Record a vec4 copy of `src` into `dst` (same length, a multiple of 4 elements).
+pub fn bandwidth_copy(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    src: &GpuTensor,
+    dst: &GpuTensor,
+) -> Result<()> {
+    if src.len() != dst.len() || !src.len().is_multiple_of(4) {
+        return Err(Error::ShapeMismatch(format!(
+            "copy needs equal lengths that are multiples of 4, got {} and {}",
+            src.len(),
+            dst.len()
+        )));
+    }
+    let n_vec4 = (src.len() / 4) as u32;
+    let params = CopyParams {
+        n_vec4,
+        ..Default::default()
+    };
+    let groups = (groups_1d(ctx, n_vec4), 1);
+    record(
+        ctx,
+        encoder,
+        Kernel::BandwidthCopy,
+        &params,
+        &[src.buffer(), dst.buffer()],
+        groups,
+    )
+}

@@ -1,0 +1,24 @@
+//! The bandwidth yardstick copies exactly, at sizes not multiples of the workgroup.
+
+mod common;
+use ddpm_wgpu::check::Gen;
+use ddpm_wgpu::gpu::{bandwidth_copy::bandwidth_copy, GpuTensor};
+
+#[test]
+fn copies_exactly() {
+    let Some(ctx) = common::gpu() else { return };
+    for n in [4usize, 1020, 1028, 1 << 16] {
+        let src = Gen::new(n as u64).vec(n, Gen::normal);
+        let a = GpuTensor::from_slice(&ctx, &[n], &src).unwrap();
+        let b = GpuTensor::zeros(&ctx, &[n]).unwrap();
+        let mut enc = ctx.encoder();
+        bandwidth_copy(&ctx, &mut enc, &a, &b).unwrap();
+        ctx.submit(enc).unwrap();
+        assert_eq!(
+            b.to_vec(&ctx).unwrap(),
+            ddpm_wgpu::cpu::bandwidth_copy::bandwidth_copy(&src)
+        );
+    }
+    let odd = GpuTensor::zeros(&ctx, &[6]).unwrap();
+    assert!(bandwidth_copy(&ctx, &mut ctx.encoder(), &odd, &odd).is_err());
+}
