@@ -1,38 +1,28 @@
 //! `ddpm bpd`: the variational bound (calc_bpd_loop) of x_0 under the exact mixture denoiser of
 //! a data set, term by term, written as .npy files.
 
+use crate::mixture_args::MixtureArgs;
 use crate::{write_all, Device, ScheduleArgs};
 use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
-use ddpm_wgpu::dataset::{self, Dataset};
+use ddpm_wgpu::dataset;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::{self, Context, GpuTables, GpuTensor, MixtureDenoiser};
 use ddpm_wgpu::ops::Output;
-use ddpm_wgpu::{cpu, ModelOptions, VarType};
+use ddpm_wgpu::{cpu, ModelOptions};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct BpdArgs {
-    /// Data of the mixture denoiser (the model): an .npy array [M, ...] in [-1, 1] or a folder
-    /// of images. Default: the embedded 16x16 digits.
-    #[arg(long, value_name = "FILE.npy|DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    mixture: MixtureArgs,
     /// The x_0 to score, [B, ...] like one data point (default: the data points themselves).
     #[arg(long, value_name = "FILE.npy")]
     eval: Option<PathBuf>,
-    /// Standard deviation S of each mixture component.
-    #[arg(long, default_value_t = 0.05)]
-    data_sigma: f64,
     #[command(flatten)]
     schedule: ScheduleArgs,
-    /// Reverse-step variance: fixedsmall, fixedlarge.
-    #[arg(long, default_value = "fixedlarge")]
-    var_type: String,
     /// Seed of the forward-noising draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Size images from a folder are resized to.
-    #[arg(long, value_name = "WxH", default_value = "32x32")]
-    size: String,
     /// Folder for total_bpd, terms_bpd, prior_bpd, xstart_mse, eps_mse (.npy).
     #[arg(long, value_name = "DIR", default_value = "bpd")]
     out: PathBuf,
@@ -42,27 +32,10 @@ pub struct BpdArgs {
 }
 
 pub fn run(args: &BpdArgs) -> Result<()> {
-    if !(args.data_sigma.is_finite() && args.data_sigma >= 0.0) {
-        return Err(Error::Unsupported(format!(
-            "--data-sigma must be finite and >= 0, got {}",
-            args.data_sigma
-        )));
-    }
-    let var_type: VarType = args.var_type.parse()?;
-    if var_type.is_learned() {
-        return Err(Error::Unsupported(
-            "the mixture denoiser scores with fixedsmall or fixedlarge".into(),
-        ));
-    }
+    let sigma = args.mixture.sigma()?;
+    let var_type = args.mixture.var_type()?;
     let tables = args.schedule.tables()?;
-    let data: Dataset = match &args.data {
-        None => dataset::default_digits(),
-        Some(p) if p.is_dir() => {
-            let (w, h) = crate::sample_cmd::parse_size(&args.size)?;
-            dataset::from_image_dir(p, w, h)?
-        }
-        Some(p) => dataset::from_npy(p)?,
-    };
+    let data = args.mixture.load()?;
     let eval = match &args.eval {
         None => data.clone(),
         Some(p) => dataset::from_npy(p)?,
@@ -89,7 +62,7 @@ pub fn run(args: &BpdArgs) -> Result<()> {
                 &ctx,
                 &data.points,
                 &[data.len(), data.point_len()],
-                args.data_sigma,
+                sigma,
                 model,
             )?;
             let x0 = GpuTensor::from_slice(&ctx, &shape, &eval.points)?;
@@ -100,7 +73,7 @@ pub fn run(args: &BpdArgs) -> Result<()> {
                 tables: &tables,
                 points: &data.points,
                 sample_len: data.point_len(),
-                data_var: args.data_sigma * args.data_sigma,
+                data_var: sigma * sigma,
                 model,
             };
             cpu::bpd_loop::calc_bpd_loop(&tables, &model, &mix, &eval.points, batch, args.seed)?

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bpd_cmd;
+mod mixture_args;
 mod sample_cmd;
 
 #[derive(Parser)]

@@ -2,39 +2,28 @@
 //! denoiser over a data set (the embedded digits by default) and write them as .npy or a PNG
 //! grid.
 
+use crate::mixture_args::MixtureArgs;
 use crate::{Device, ScheduleArgs};
 use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
-use ddpm_wgpu::dataset::{self, Dataset};
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::{self, Context, GpuTables, MixtureDenoiser, SampleOptions};
-use ddpm_wgpu::{cpu, npy, picture, MeanType, ModelOptions, VarType};
+use ddpm_wgpu::{cpu, npy, picture, MeanType, ModelOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct SampleArgs {
-    /// Data for the mixture denoiser: an .npy array [M, ...] in [-1, 1] or a folder of PNG/JPEG
-    /// images. Default: the embedded 16x16 digits.
-    #[arg(long, value_name = "FILE.npy|DIR")]
-    data: Option<PathBuf>,
-    /// Standard deviation S of each mixture component around a data point (0: the points).
-    #[arg(long, default_value_t = 0.05)]
-    data_sigma: f64,
+    #[command(flatten)]
+    mixture: MixtureArgs,
     /// Number of samples.
     #[arg(long, default_value_t = 16)]
     count: usize,
     #[command(flatten)]
     schedule: ScheduleArgs,
-    /// Reverse-step variance: fixedsmall or fixedlarge.
-    #[arg(long, default_value = "fixedlarge")]
-    var_type: String,
     /// Seed of every noise draw.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Size images from a folder are resized to.
-    #[arg(long, value_name = "WxH", default_value = "32x32")]
-    size: String,
     /// Output: .npy (float32 [N, ...]) or .png (a grid of the samples).
     #[arg(long, value_name = "FILE.npy|FILE.png", default_value = "samples.png")]
     out: PathBuf,
@@ -44,15 +33,6 @@ pub struct SampleArgs {
     /// Run on the GPU kernels or on the f64 CPU reference.
     #[arg(long, value_enum, default_value = "gpu")]
     device: Device,
-}
-
-pub(crate) fn parse_size(s: &str) -> Result<(u32, u32)> {
-    let bad = || Error::Unsupported(format!("--size '{s}' is not WxH with positive W and H"));
-    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    match (w.parse::<u32>(), h.parse::<u32>()) {
-        (Ok(w), Ok(h)) if w > 0 && h > 0 && w <= 4096 && h <= 4096 => Ok((w, h)),
-        _ => Err(bad()),
-    }
 }
 
 enum OutKind {
@@ -88,25 +68,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     if args.count == 0 {
         return Err(Error::Unsupported("--count must be at least 1".into()));
     }
-    if !(args.data_sigma.is_finite() && args.data_sigma >= 0.0) {
-        return Err(Error::Unsupported(format!(
-            "--data-sigma must be finite and >= 0, got {}",
-            args.data_sigma
-        )));
-    }
-    let var_type: VarType = args.var_type.parse()?;
-    if var_type.is_learned() {
-        return Err(Error::Unsupported(
-            "the mixture denoiser samples with fixedsmall or fixedlarge".into(),
-        ));
-    }
-    let (w, h) = parse_size(&args.size)?;
+    let sigma = args.mixture.sigma()?;
+    let var_type = args.mixture.var_type()?;
     let tables = args.schedule.tables()?;
-    let data: Dataset = match &args.data {
-        None => dataset::default_digits(),
-        Some(p) if p.is_dir() => dataset::from_image_dir(p, w, h)?,
-        Some(p) => dataset::from_npy(p)?,
-    };
+    let data = args.mixture.load()?;
     let kind = out_kind(&args.out)?;
     if matches!(kind, OutKind::Png) || args.progress_out.is_some() {
         picture::image_dims(&data.point_shape)?;
@@ -138,7 +103,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
                 &ctx,
                 &data.points,
                 &[data.len(), data.point_len()],
-                args.data_sigma,
+                sigma,
                 model,
             )?;
             let opts = SampleOptions {
@@ -165,7 +130,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
                 tables: &tables,
                 points: &data.points,
                 sample_len: data.point_len(),
-                data_var: args.data_sigma * args.data_sigma,
+                data_var: sigma * sigma,
                 model,
             };
             let x = cpu::sample_loop::p_sample_loop(

@@ -19,18 +19,24 @@ pub fn check_batch(
     sample_len: usize,
     tensors: &[(&str, usize)],
 ) -> Result<usize> {
-    if let Some((index, &value)) = t
+    check_timesteps(t, tables.num_timesteps())?;
+    check_lens(t.len() * sample_len, tensors)
+}
+
+/// Every timestep must lie in [0, T).
+pub fn check_timesteps(t: &[u32], num_timesteps: usize) -> Result<()> {
+    match t
         .iter()
         .enumerate()
-        .find(|(_, &v)| v as usize >= tables.num_timesteps())
+        .find(|(_, &v)| v as usize >= num_timesteps)
     {
-        return Err(Error::TimestepOutOfRange {
+        Some((index, &value)) => Err(Error::TimestepOutOfRange {
             index,
             value: value as i64,
-            num_timesteps: tables.num_timesteps(),
-        });
+            num_timesteps,
+        }),
+        None => Ok(()),
     }
-    check_lens(t.len() * sample_len, tensors)
 }
 
 /// Validate that every named tensor holds `n` elements; returns `n`.

@@ -165,17 +165,7 @@ impl GpuSteps {
         if t.is_empty() {
             return Err(Error::ShapeMismatch("t is empty".into()));
         }
-        if let Some((index, &value)) = t
-            .iter()
-            .enumerate()
-            .find(|(_, &v)| v as usize >= tables.num_timesteps())
-        {
-            return Err(Error::TimestepOutOfRange {
-                index,
-                value: value as i64,
-                num_timesteps: tables.num_timesteps(),
-            });
-        }
+        crate::cpu::common::check_timesteps(t, tables.num_timesteps())?;
         let buffer = ctx.checked(|| {
             ctx.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
