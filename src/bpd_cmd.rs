@@ -58,55 +58,24 @@ pub fn run(args: &BpdArgs) -> Result<()> {
         Device::Gpu => {
             let ctx = Context::new()?;
             let gt = GpuTables::new(&ctx, &tables)?;
-            let mut den = MixtureDenoiser::new(
-                &ctx,
-                &data.points,
-                &[data.len(), data.point_len()],
-                sigma,
-                model,
-            )?;
+            let mut den = MixtureDenoiser::from_dataset(&ctx, &data, sigma, model)?;
             let x0 = GpuTensor::from_slice(&ctx, &shape, &eval.points)?;
             gpu::calc_bpd_loop(&ctx, &gt, &mut den, &model, &x0, args.seed, &mut |_, _| {})?
         }
         Device::Cpu => {
-            let mix = Mixture {
-                tables: &tables,
-                points: &data.points,
-                sample_len: data.point_len(),
-                data_var: sigma * sigma,
-                model,
-            };
+            let mix = Mixture::from_dataset(&tables, &data, sigma, model);
             cpu::bpd_loop::calc_bpd_loop(&tables, &model, &mix, &eval.points, batch, args.seed)?
         }
     };
     let big_t = tables.num_timesteps();
     let mean_total = r.total_bpd.iter().sum::<f64>() / batch as f64;
+    let output = |name, shape: Vec<usize>, data| Output { name, shape, data };
     let outputs = [
-        Output {
-            name: "total_bpd",
-            shape: vec![batch],
-            data: r.total_bpd,
-        },
-        Output {
-            name: "terms_bpd",
-            shape: vec![batch, big_t],
-            data: r.terms_bpd,
-        },
-        Output {
-            name: "prior_bpd",
-            shape: vec![batch],
-            data: r.prior_bpd,
-        },
-        Output {
-            name: "xstart_mse",
-            shape: vec![batch, big_t],
-            data: r.xstart_mse,
-        },
-        Output {
-            name: "eps_mse",
-            shape: vec![batch, big_t],
-            data: r.eps_mse,
-        },
+        output("total_bpd", vec![batch], r.total_bpd),
+        output("terms_bpd", vec![batch, big_t], r.terms_bpd),
+        output("prior_bpd", vec![batch], r.prior_bpd),
+        output("xstart_mse", vec![batch, big_t], r.xstart_mse),
+        output("eps_mse", vec![batch, big_t], r.eps_mse),
     ];
     write_all(&args.out, &outputs)?;
     println!(

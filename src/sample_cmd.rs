@@ -99,13 +99,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         Device::Gpu => {
             let ctx = Context::new()?;
             let gt = GpuTables::new(&ctx, &tables)?;
-            let mut den = MixtureDenoiser::new(
-                &ctx,
-                &data.points,
-                &[data.len(), data.point_len()],
-                sigma,
-                model,
-            )?;
+            let mut den = MixtureDenoiser::from_dataset(&ctx, &data, sigma, model)?;
             let opts = SampleOptions {
                 model,
                 seed: args.seed,
@@ -126,13 +120,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
                     "--progress-out needs --device gpu".into(),
                 ));
             }
-            let mix = Mixture {
-                tables: &tables,
-                points: &data.points,
-                sample_len: data.point_len(),
-                data_var: sigma * sigma,
-                model,
-            };
+            let mix = Mixture::from_dataset(&tables, &data, sigma, model);
             let x = cpu::sample_loop::p_sample_loop(
                 &tables,
                 &model,

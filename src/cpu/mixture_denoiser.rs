@@ -21,7 +21,23 @@ pub struct Mixture<'a> {
     pub model: ModelOptions,
 }
 
-impl Mixture<'_> {
+impl<'a> Mixture<'a> {
+    /// The mixture of `data`'s points with component standard deviation `data_sigma`.
+    pub fn from_dataset(
+        tables: &'a Tables,
+        data: &'a crate::dataset::Dataset,
+        data_sigma: f64,
+        model: ModelOptions,
+    ) -> Self {
+        Mixture {
+            tables,
+            points: &data.points,
+            sample_len: data.point_len(),
+            data_var: data_sigma * data_sigma,
+            model,
+        }
+    }
+
     /// E[x_0 | x_t] for one sample at step t: responsibilities by log-sum-exp over squared
     /// distances to sqrt(abar) d_m, then the per-component posterior means, weighted.
     pub fn posterior_mean_x0(&self, t: usize, x: &[f64]) -> Vec<f64> {

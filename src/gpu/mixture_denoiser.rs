@@ -41,6 +41,22 @@ struct Prepared {
 }
 
 impl MixtureDenoiser {
+    /// [`MixtureDenoiser::new`] over the points of `data`.
+    pub fn from_dataset(
+        ctx: &Context,
+        data: &crate::dataset::Dataset,
+        data_sigma: f64,
+        model: ModelOptions,
+    ) -> Result<Self> {
+        Self::new(
+            ctx,
+            &data.points,
+            &[data.len(), data.point_len()],
+            data_sigma,
+            model,
+        )
+    }
+
     /// Upload `points` (shape [M, ...], each point the shape of one sample) with component
     /// standard deviation `data_sigma`; `model` says what to write (its mean and variance type).
     pub fn new(
