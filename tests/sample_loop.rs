@@ -59,6 +59,41 @@ fn cpu_samples(
     sample_loop::p_sample_loop(tables, &model, &mix, batch, 2, seed).unwrap()
 }
 
+/// max |GPU loop - f64 CPU loop| for the mixture of `points` (each `d` long), same seed.
+fn max_gpu_cpu_difference(
+    ctx: &Context,
+    tables: &Tables,
+    points: &[f32],
+    d: usize,
+    batch: usize,
+    sigma: f64,
+    seed: u64,
+) -> f64 {
+    let model = ModelOptions::default();
+    let gt = GpuTables::new(ctx, tables).unwrap();
+    let mut den = MixtureDenoiser::new(ctx, points, &[points.len() / d, d], sigma, model).unwrap();
+    let opts = SampleOptions {
+        model,
+        seed,
+        ..Default::default()
+    };
+    let got = gpu::p_sample_loop(ctx, &gt, &mut den, &[batch, d], &opts, &mut |_, _| {})
+        .unwrap()
+        .x0;
+    let mix = Mixture {
+        tables,
+        points,
+        sample_len: d,
+        data_var: sigma * sigma,
+        model,
+    };
+    let want = sample_loop::p_sample_loop(tables, &model, &mix, batch, d, seed).unwrap();
+    got.iter()
+        .zip(&want)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .fold(0.0, f64::max)
+}
+
 /// Same seed, same noise: the GPU loop in f32 tracks the f64 loop over all T = 1000 steps. The
 /// reverse chain contracts towards the data, so per-step rounding does not compound: measured
 /// 2.5e-7 at worst on lavapipe (all mean and variance types); bounded at 2e-6.
@@ -136,32 +171,7 @@ fn long_samples_and_many_points_match_cpu() {
     let mut g = ddpm_wgpu::check::Gen::new(21);
     let points = g.vec(m * d, |g| g.range(-1.0, 1.0));
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 50).unwrap();
-    let model = ModelOptions::default();
-    let gt = GpuTables::new(&ctx, &tables).unwrap();
-    let mut den = MixtureDenoiser::new(&ctx, &points, &[m, d], 0.1, model).unwrap();
-    let opts = SampleOptions {
-        model,
-        seed: 4,
-        steps_per_submit: 50,
-        keep_every: None,
-        max_chunk_samples: None,
-    };
-    let got = gpu::p_sample_loop(&ctx, &gt, &mut den, &[batch, d], &opts, &mut |_, _| {})
-        .unwrap()
-        .x0;
-    let mix = Mixture {
-        tables: &tables,
-        points: &points,
-        sample_len: d,
-        data_var: 0.01,
-        model,
-    };
-    let want = sample_loop::p_sample_loop(&tables, &model, &mix, batch, d, 4).unwrap();
-    let worst = got
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (*a as f64 - b).abs())
-        .fold(0.0, f64::max);
+    let worst = max_gpu_cpu_difference(&ctx, &tables, &points, d, batch, 0.1, 4);
     eprintln!("D = 300, M = 70: max |gpu - cpu| = {worst:e}");
     assert!(worst < 4e-6, "{worst}"); // measured 3.8e-7 on lavapipe
 }
@@ -212,30 +222,7 @@ fn mixture_scales_to_thousands_of_points_and_large_images() {
     for (m, d, batch) in [(4000usize, 16usize, 3usize), (2, 3 * 256 * 256, 1)] {
         let mut g = ddpm_wgpu::check::Gen::new(m as u64);
         let points = g.vec(m * d, |g| g.range(-1.0, 1.0));
-        let model = ModelOptions::default();
-        let gt = GpuTables::new(&ctx, &short).unwrap();
-        let mut den = MixtureDenoiser::new(&ctx, &points, &[m, d], 0.05, model).unwrap();
-        let opts = SampleOptions {
-            model,
-            seed: 8,
-            ..Default::default()
-        };
-        let got = gpu::p_sample_loop(&ctx, &gt, &mut den, &[batch, d], &opts, &mut |_, _| {})
-            .unwrap()
-            .x0;
-        let mix = Mixture {
-            tables: &short,
-            points: &points,
-            sample_len: d,
-            data_var: 0.0025,
-            model,
-        };
-        let want = sample_loop::p_sample_loop(&short, &model, &mix, batch, d, 8).unwrap();
-        let worst = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (*a as f64 - b).abs())
-            .fold(0.0, f64::max);
+        let worst = max_gpu_cpu_difference(&ctx, &short, &points, d, batch, 0.05, 8);
         eprintln!("M = {m}, D = {d}: max |gpu - cpu| = {worst:e}");
         assert!(worst < 1e-5, "M = {m}, D = {d}: {worst}");
     }
