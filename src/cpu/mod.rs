@@ -11,6 +11,7 @@ pub mod bandwidth_copy;
 pub mod bpd_loop;
 pub mod common;
 pub mod discretized_gaussian_log_likelihood;
+pub mod gaussian_denoiser;
 pub mod mixture_denoiser;
 pub mod noise;
 pub mod normal_kl;

@@ -39,4 +39,10 @@ pub trait Denoiser {
         encoder: &mut wgpu::CommandEncoder,
         io: &DenoiserIo<'_>,
     ) -> Result<()>;
+
+    /// Bytes of device memory the denoiser holds after `prepare` (weights and scratch), for
+    /// memory reports such as `ddpm bench`. The default says nothing is known: 0.
+    fn device_bytes(&self) -> u64 {
+        0
+    }
 }

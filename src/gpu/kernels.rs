@@ -54,11 +54,13 @@ pub enum Kernel {
     BpdMse,
     /// shaders/bandwidth_copy.wgsl
     BandwidthCopy,
+    /// shaders/gaussian_denoiser.wgsl
+    GaussianDenoiser,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 20] = [
+    pub const ALL: [Kernel; 21] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -79,6 +81,7 @@ impl Kernel {
         Kernel::BpdNoising,
         Kernel::BpdMse,
         Kernel::BandwidthCopy,
+        Kernel::GaussianDenoiser,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -118,6 +121,7 @@ impl Kernel {
             Kernel::BpdNoising => shader!("bpd_noising"),
             Kernel::BpdMse => shader!("bpd_mse"),
             Kernel::BandwidthCopy => shader!("bandwidth_copy"),
+            Kernel::GaussianDenoiser => shader!("gaussian_denoiser"),
         }
     }
 

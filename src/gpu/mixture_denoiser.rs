@@ -35,9 +35,9 @@ pub struct MixtureDenoiser {
 #[derive(Debug)]
 struct Prepared {
     stages: Vec<(Kernel, wgpu::ComputePipeline, wgpu::BindGroup, (u32, u32))>,
-    // Kept alive for the bind groups.
-    _buffers: Vec<wgpu::Buffer>,
-    _tensors: Vec<GpuTensor>,
+    // Kept alive for the bind groups, and counted by `device_bytes`.
+    buffers: Vec<wgpu::Buffer>,
+    tensors: Vec<GpuTensor>,
 }
 
 impl MixtureDenoiser {
@@ -156,8 +156,8 @@ impl Denoiser for MixtureDenoiser {
         }
         self.prepared = Some(Prepared {
             stages,
-            _buffers: vec![p],
-            _tensors: vec![dist, weights, dummy_var],
+            buffers: vec![p],
+            tensors: vec![dist, weights, dummy_var],
         });
         Ok(())
     }
@@ -176,5 +176,14 @@ impl Denoiser for MixtureDenoiser {
             dispatch(encoder, *kernel, pipeline, group, *groups);
         }
         Ok(())
+    }
+
+    fn device_bytes(&self) -> u64 {
+        let scratch = self.prepared.as_ref().map_or(0, |p| {
+            let buffers: u64 = p.buffers.iter().map(wgpu::Buffer::size).sum();
+            let tensors: u64 = p.tensors.iter().map(|t| t.buffer().size()).sum();
+            buffers + tensors
+        });
+        self.points.buffer().size() + scratch
     }
 }

@@ -1,0 +1,138 @@
+//! Host side of `shaders/gaussian_denoiser.wgsl`: the exact denoiser of N(0, S^2 I) data, one
+//! elementwise dispatch per step. CPU twin: `crate::cpu::gaussian_denoiser`.
+//!
+//! Its work per step is one read of x_t and one write of model_output, so a sampling loop run
+//! with it shows the scheduler's own cost; `ddpm bench` uses it for the loop overhead ratio.
+
+use super::denoiser::{Denoiser, DenoiserIo};
+use super::kernels::Kernel;
+use super::launch::{bind_group, dispatch, groups_1d, uniform};
+use super::params::{mean_type_code, var_type_code, MixtureParams};
+use super::{Context, GpuTensor};
+use crate::error::{Error, Result};
+use crate::options::ModelOptions;
+
+/// The exact posterior-mean denoiser of N(0, S^2 I) data.
+#[derive(Debug)]
+pub struct GaussianDenoiser {
+    data_var: f64,
+    model: ModelOptions,
+    prepared: Option<Prepared>,
+}
+
+#[derive(Debug)]
+struct Prepared {
+    pipeline: wgpu::ComputePipeline,
+    group: wgpu::BindGroup,
+    groups: (u32, u32),
+    // Kept alive for the bind group, and counted by `device_bytes`.
+    params: wgpu::Buffer,
+    dummy_var: GpuTensor,
+}
+
+impl GaussianDenoiser {
+    /// A denoiser for data with standard deviation `data_sigma` per element; `model` says what
+    /// to write (its mean and variance type).
+    pub fn new(data_sigma: f64, model: ModelOptions) -> Result<Self> {
+        if !(data_sigma.is_finite() && data_sigma >= 0.0) {
+            return Err(Error::Unsupported(format!(
+                "data sigma must be finite and >= 0, got {data_sigma}"
+            )));
+        }
+        Ok(GaussianDenoiser {
+            data_var: data_sigma * data_sigma,
+            model,
+            prepared: None,
+        })
+    }
+
+    /// Record one dispatch over `io` without a prepared bind group (tests and benches of the
+    /// kernel alone; the sampling loop uses [`Denoiser::prepare`] once instead).
+    pub fn record_once(
+        &mut self,
+        ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+        io: &DenoiserIo<'_>,
+    ) -> Result<()> {
+        self.prepare(ctx, io)?;
+        self.record(ctx, encoder, io)
+    }
+}
+
+impl Denoiser for GaussianDenoiser {
+    fn prepare(&mut self, ctx: &Context, io: &DenoiserIo<'_>) -> Result<()> {
+        let batch = io.x_t.shape()[0];
+        let n = io.x_t.len();
+        if io.model_output.len() != n {
+            return Err(Error::ShapeMismatch(format!(
+                "model_output has shape {:?} but x_t has {:?}",
+                io.model_output.shape(),
+                io.x_t.shape()
+            )));
+        }
+        let params = MixtureParams {
+            batch: batch as u32,
+            sample_len: (n / batch) as u32,
+            num_points: 1,
+            num_timesteps: io.tables.num_timesteps() as u32,
+            mean_type: mean_type_code(self.model.mean_type),
+            var_type: var_type_code(self.model.var_type),
+            data_var: self.data_var as f32,
+            _pad: 0,
+        };
+        let dummy_var = GpuTensor::zeros(ctx, &[1])?;
+        let model_var = io.model_var.unwrap_or(&dummy_var);
+        let pipeline = ctx.pipeline(Kernel::GaussianDenoiser)?;
+        let (p, group) = ctx.checked(|| {
+            let p = uniform(ctx, &params);
+            let group = bind_group(
+                ctx,
+                Kernel::GaussianDenoiser,
+                &pipeline,
+                &[
+                    &p,
+                    io.tables.buffer(),
+                    io.timesteps,
+                    io.x_t.buffer(),
+                    io.model_output.buffer(),
+                    model_var.buffer(),
+                ],
+            );
+            (p, group)
+        })?;
+        self.prepared = Some(Prepared {
+            pipeline,
+            group,
+            groups: (groups_1d(ctx, n as u32), 1),
+            params: p,
+            dummy_var,
+        });
+        Ok(())
+    }
+
+    fn record(
+        &self,
+        _ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+        _io: &DenoiserIo<'_>,
+    ) -> Result<()> {
+        let p = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("GaussianDenoiser::record before prepare".into()))?;
+        dispatch(
+            encoder,
+            Kernel::GaussianDenoiser,
+            &p.pipeline,
+            &p.group,
+            p.groups,
+        );
+        Ok(())
+    }
+
+    fn device_bytes(&self) -> u64 {
+        self.prepared
+            .as_ref()
+            .map_or(0, |p| p.params.size() + p.dummy_var.buffer().size())
+    }
+}
