@@ -1,11 +1,20 @@
 //! `ddpm bench`: kernel throughput against the adapter's own copy bandwidth, and sampling-loop
-//! speed, measured in one run. Kernel times are from submit to completion of R dispatches
-//! recorded beforehand (buffers and bind groups made outside the timing), so they are device
-//! time plus per-pass overhead.
+//! speed, overhead and device memory, measured in one run.
+//!
+//! Kernel times are from submit to completion of R dispatches recorded beforehand (buffers and
+//! bind groups made outside the timing), so they are device time plus per-pass overhead. A
+//! loop's overhead ratio is its wall time (allocation, T steps, read-back) over T times one
+//! step's kernels (the denoiser's and the step kernel's, timed the same way): 1.0 would mean the
+//! scheduler costs nothing beyond the kernels themselves.
 
 use crate::check::Gen;
+use crate::cpu;
 use crate::error::Result;
-use crate::gpu::{self, Context, GpuModelOut, GpuSteps, GpuTables, GpuTensor, MixtureDenoiser};
+use crate::gpu::sample_loop::ChunkLoop;
+use crate::gpu::{
+    self, Context, Denoiser, GaussianDenoiser, GpuModelOut, GpuSteps, GpuTables, GpuTensor,
+    MixtureDenoiser, SampleOptions,
+};
 use crate::options::ModelOptions;
 use crate::schedule::{ScheduleKind, Tables};
 use std::fmt::Write;
@@ -31,12 +40,24 @@ pub struct KernelRow {
 /// One sampling-loop measurement.
 #[derive(Clone, Debug)]
 pub struct LoopRow {
+    /// `mixture` (M = 16 points, three kernels a step) or `gaussian` (one elementwise kernel).
+    pub denoiser: &'static str,
+    /// `gpu`, or `cpu` for the f64 reference loop.
+    pub device: &'static str,
     /// [B, ...].
     pub shape: Vec<usize>,
     /// T.
     pub steps: usize,
-    /// Wall seconds for the whole loop.
+    /// Wall seconds for the whole loop, allocation and read-back included.
     pub seconds: f64,
+    /// Seconds of one step's kernels alone (GPU rows; 0 for the CPU).
+    pub step_kernel_seconds: f64,
+    /// seconds / (T x step_kernel_seconds) (GPU rows; 0 for the CPU).
+    pub overhead_ratio: f64,
+    /// Device bytes the loop allocates (GPU rows): x, pred_xstart, model_output, timesteps.
+    pub loop_bytes: u64,
+    /// Device bytes the denoiser holds (GPU rows).
+    pub denoiser_bytes: u64,
 }
 
 /// Everything `ddpm bench` measured.
@@ -72,83 +93,246 @@ fn time_reps(
     Ok(start.elapsed().as_secs_f64() / reps as f64)
 }
 
-/// Measure copy, q_sample and p_sample at each size, and the loop at each shape.
+/// A kernel to time: its name, the bytes it must move per element, and how to record it.
+type KernelCase<'a> = (
+    &'static str,
+    f64,
+    Box<dyn FnMut(&mut wgpu::CommandEncoder) -> Result<()> + 'a>,
+);
+
+/// Time the copy kernel and the DDPM kernels at `n` elements (4 samples at t = 0, 333, 666, 999).
+fn kernel_rows(ctx: &Context, gt: &GpuTables, n: usize) -> Result<Vec<KernelRow>> {
+    let opts = ModelOptions::default();
+    let batch = 4;
+    let shape = [batch, n / batch];
+    let mut g = Gen::new(n as u64);
+    let mut tensor = || GpuTensor::from_slice(ctx, &shape, &g.vec(n, Gen::normal));
+    let (a, b, c, d) = (tensor()?, tensor()?, tensor()?, tensor()?);
+    let dst = GpuTensor::zeros(ctx, &shape)?;
+    let steps = GpuSteps::new(ctx, gt, &[0, 333, 666, 999])?;
+    let model = GpuModelOut {
+        output: &b,
+        var: None,
+    };
+    let cases: Vec<KernelCase> = vec![
+        (
+            "bandwidth_copy",
+            8.0,
+            Box::new(|e| gpu::bandwidth_copy::bandwidth_copy(ctx, e, &a, &dst)),
+        ),
+        // x_start, noise in; x_t out.
+        (
+            "q_sample",
+            12.0,
+            Box::new(|e| gpu::q_sample(ctx, e, gt, &steps, &a, &b).map(drop)),
+        ),
+        // x, model_output, noise in; sample, pred_xstart out.
+        (
+            "p_sample",
+            20.0,
+            Box::new(|e| gpu::p_sample(ctx, e, gt, &opts, &steps, &a, model, &c).map(drop)),
+        ),
+        // x_start, x_t in; mean, variance, log-variance out.
+        (
+            "q_posterior_mean_variance",
+            20.0,
+            Box::new(|e| gpu::q_posterior_mean_variance(ctx, e, gt, &steps, &a, &b).map(drop)),
+        ),
+        // x, model_output in; mean, variance, log-variance, pred_xstart out.
+        (
+            "p_mean_variance",
+            24.0,
+            Box::new(|e| gpu::p_mean_variance(ctx, e, gt, &opts, &steps, &a, model).map(drop)),
+        ),
+        // Four inputs, one output.
+        (
+            "normal_kl",
+            20.0,
+            Box::new(|e| gpu::normal_kl(ctx, e, &a, &b, &c, &d).map(drop)),
+        ),
+    ];
+    // Enough repetitions for ~2^26 elements of work, at least 3.
+    let reps = ((1usize << 26) / n).clamp(3, 30);
+    let mut rows = Vec::new();
+    let mut copy_gbs = f64::NAN;
+    for (kernel, bytes_per, mut record) in cases {
+        let seconds = time_reps(ctx, reps, &mut record)?;
+        let bytes = bytes_per * n as f64;
+        let gb_per_s = bytes / seconds / 1e9;
+        if kernel == "bandwidth_copy" {
+            copy_gbs = gb_per_s;
+        }
+        rows.push(KernelRow {
+            kernel,
+            elements: n,
+            seconds,
+            bytes,
+            gb_per_s,
+            copy_ratio: gb_per_s / copy_gbs,
+        });
+    }
+    Ok(rows)
+}
+
+/// Time the sampling loop of `shape` with `denoiser` over `tables`: its step kernels alone, then
+/// the whole loop.
+fn loop_row(
+    ctx: &Context,
+    tables: &GpuTables,
+    name: &'static str,
+    denoiser: &mut dyn Denoiser,
+    shape: &[usize],
+    opts: &SampleOptions,
+) -> Result<LoopRow> {
+    let big_t = tables.num_timesteps();
+    let chunk = ChunkLoop::new(ctx, tables, denoiser, shape, 0, opts)?;
+    let loop_bytes = chunk.device_bytes();
+    let denoiser_bytes = denoiser.device_bytes();
+    let mut enc = ctx.encoder();
+    // A middle step: one that draws noise, as all but the last do.
+    chunk.record_timestep(&mut enc, big_t / 2);
+    ctx.submit(enc)?;
+    let reps = (big_t / 4).clamp(5, 100);
+    let step_kernel_seconds = time_reps(ctx, reps, |e| chunk.record_kernels(ctx, e, denoiser))?;
+    drop(chunk);
+    let start = Instant::now();
+    gpu::p_sample_loop(ctx, tables, denoiser, shape, opts, &mut |_, _| {})?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(LoopRow {
+        denoiser: name,
+        device: "gpu",
+        shape: shape.to_vec(),
+        steps: big_t,
+        seconds,
+        step_kernel_seconds,
+        overhead_ratio: seconds / (big_t as f64 * step_kernel_seconds),
+        loop_bytes,
+        denoiser_bytes,
+    })
+}
+
+/// The f64 reference loop with the same denoiser, for scale.
+fn cpu_loop_row(
+    tables: &Tables,
+    name: &'static str,
+    denoiser: &dyn cpu::sample_loop::CpuDenoiser,
+    shape: &[usize],
+    opts: &SampleOptions,
+) -> Result<LoopRow> {
+    let sample_len = shape[1..].iter().product();
+    let start = Instant::now();
+    cpu::sample_loop::p_sample_loop(
+        tables,
+        &opts.model,
+        denoiser,
+        shape[0],
+        sample_len,
+        opts.seed,
+    )?;
+    Ok(LoopRow {
+        denoiser: name,
+        device: "cpu",
+        shape: shape.to_vec(),
+        steps: tables.num_timesteps(),
+        seconds: start.elapsed().as_secs_f64(),
+        step_kernel_seconds: 0.0,
+        overhead_ratio: 0.0,
+        loop_bytes: 0,
+        denoiser_bytes: 0,
+    })
+}
+
+/// Measure the kernels at each size and the loops at each shape. `quick`: 2^20 elements only,
+/// T = 100, B in {1, 16}; otherwise 2^12 .. 2^24, T = 1000, B in {1, 16, 128} and
+/// [4, 3, 256, 256].
 pub fn run(ctx: &Context, quick: bool) -> Result<BenchReport> {
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000)?;
     let gt = GpuTables::new(ctx, &tables)?;
-    let opts = ModelOptions::default();
     let sizes: &[usize] = if quick {
         &[1 << 20]
     } else {
-        &[1 << 20, 1 << 22, 1 << 24]
+        &[1 << 12, 1 << 16, 1 << 20, 1 << 24]
     };
     let mut kernels = Vec::new();
     for &n in sizes {
-        let batch = 4;
-        let shape = [batch, n / batch];
-        let mut g = Gen::new(n as u64);
-        let a = GpuTensor::from_slice(ctx, &shape, &g.vec(n, Gen::normal))?;
-        let b = GpuTensor::from_slice(ctx, &shape, &g.vec(n, Gen::normal))?;
-        let c = GpuTensor::from_slice(ctx, &shape, &g.vec(n, Gen::normal))?;
-        let dst = GpuTensor::zeros(ctx, &shape)?;
-        let steps = GpuSteps::new(ctx, &gt, &[0, 333, 666, 999])?;
-        let reps = ((1usize << 26) / n).clamp(3, 30);
-        let copy = time_reps(ctx, reps, |e| {
-            gpu::bandwidth_copy::bandwidth_copy(ctx, e, &a, &dst)
-        })?;
-        let q = time_reps(ctx, reps, |e| {
-            gpu::q_sample(ctx, e, &gt, &steps, &a, &b).map(|_| ())
-        })?;
-        let model = GpuModelOut {
-            output: &b,
-            var: None,
-        };
-        let p = time_reps(ctx, reps, |e| {
-            gpu::p_sample(ctx, e, &gt, &opts, &steps, &a, model, &c).map(|_| ())
-        })?;
-        let copy_gbs = 8.0 * n as f64 / copy / 1e9;
-        for (kernel, seconds, bytes_per) in [
-            ("bandwidth_copy", copy, 8.0),
-            ("q_sample", q, 12.0),
-            ("p_sample", p, 20.0),
-        ] {
-            let bytes = bytes_per * n as f64;
-            let gb_per_s = bytes / seconds / 1e9;
-            kernels.push(KernelRow {
-                kernel,
-                elements: n,
-                seconds,
-                bytes,
-                gb_per_s,
-                copy_ratio: gb_per_s / copy_gbs,
-            });
-        }
+        kernels.extend(kernel_rows(ctx, &gt, n)?);
     }
-    let mut loops = Vec::new();
-    let batches: &[usize] = if quick { &[1, 16] } else { &[1, 16, 128] };
+
+    let model = ModelOptions::default();
     let big_t = if quick { 100 } else { 1000 };
-    let loop_tables = GpuTables::new(
-        ctx,
-        &Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, big_t)?,
-    )?;
-    for &batch in batches {
-        let shape = [batch, 3, 32, 32];
-        let d = 3 * 32 * 32;
-        let points = Gen::new(7).vec(16 * d, |g| g.range(-1.0, 1.0));
-        let mut den = MixtureDenoiser::new(ctx, &points, &[16, d], 0.1, opts)?;
-        let so = gpu::SampleOptions {
-            model: opts,
-            seed: 1,
-            steps_per_submit: big_t,
-            ..Default::default()
-        };
-        let start = Instant::now();
-        gpu::p_sample_loop(ctx, &loop_tables, &mut den, &shape, &so, &mut |_, _| {})?;
-        loops.push(LoopRow {
-            shape: shape.to_vec(),
-            steps: big_t,
-            seconds: start.elapsed().as_secs_f64(),
-        });
+    let loop_tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, big_t)?;
+    let loop_gt = GpuTables::new(ctx, &loop_tables)?;
+    let mut shapes: Vec<Vec<usize>> = if quick {
+        vec![vec![1, 3, 32, 32], vec![16, 3, 32, 32]]
+    } else {
+        vec![
+            vec![1, 3, 32, 32],
+            vec![16, 3, 32, 32],
+            vec![128, 3, 32, 32],
+        ]
+    };
+    if !quick {
+        shapes.push(vec![4, 3, 256, 256]);
+    }
+    let opts = SampleOptions {
+        model,
+        seed: 1,
+        steps_per_submit: big_t,
+        ..Default::default()
+    };
+    let (num_points, sigma) = (16, 0.1);
+    let mut loops = Vec::new();
+    for shape in &shapes {
+        let d: usize = shape[1..].iter().product();
+        let points = Gen::new(7).vec(num_points * d, |g| g.range(-1.0, 1.0));
+        let mut mixture = MixtureDenoiser::new(ctx, &points, &[num_points, d], sigma, model)?;
+        let mut gaussian = GaussianDenoiser::new(sigma, model)?;
+        loops.push(loop_row(
+            ctx,
+            &loop_gt,
+            "gaussian",
+            &mut gaussian,
+            shape,
+            &opts,
+        )?);
+        loops.push(loop_row(
+            ctx,
+            &loop_gt,
+            "mixture",
+            &mut mixture,
+            shape,
+            &opts,
+        )?);
+        // The f64 reference beside the GPU, at the smallest two shapes (it is slow beyond).
+        if shape[0] <= 16 && d <= 3 * 32 * 32 {
+            let cpu_gauss = cpu::gaussian_denoiser::Gaussian {
+                tables: &loop_tables,
+                sample_len: d,
+                data_var: sigma * sigma,
+                model,
+            };
+            loops.push(cpu_loop_row(
+                &loop_tables,
+                "gaussian",
+                &cpu_gauss,
+                shape,
+                &opts,
+            )?);
+            let cpu_mix = cpu::mixture_denoiser::Mixture {
+                tables: &loop_tables,
+                points: &points,
+                sample_len: d,
+                data_var: sigma * sigma,
+                model,
+            };
+            loops.push(cpu_loop_row(
+                &loop_tables,
+                "mixture",
+                &cpu_mix,
+                shape,
+                &opts,
+            )?);
+        }
     }
     Ok(BenchReport {
         adapter: gpu::context::describe(ctx.adapter_info()),
@@ -163,13 +347,13 @@ impl BenchReport {
         let mut s = format!("adapter: {}\n", self.adapter);
         let _ = writeln!(
             s,
-            "{:<16} {:>10} {:>12} {:>12} {:>9} {:>10}",
+            "{:<26} {:>10} {:>12} {:>12} {:>9} {:>8}",
             "kernel", "elements", "time (us)", "Melem/s", "GB/s", "vs copy"
         );
         for k in &self.kernels {
             let _ = writeln!(
                 s,
-                "{:<16} {:>10} {:>12.1} {:>12.1} {:>9.2} {:>10.2}",
+                "{:<26} {:>10} {:>12.1} {:>12.1} {:>9.2} {:>8.2}",
                 k.kernel,
                 k.elements,
                 k.seconds * 1e6,
@@ -180,20 +364,43 @@ impl BenchReport {
         }
         let _ = writeln!(
             s,
-            "{:<22} {:>6} {:>10} {:>10} {:>12}",
-            "loop (mixture, M=16)", "T", "seconds", "steps/s", "samples/s"
+            "\n{:<9} {:<4} {:<18} {:>5} {:>9} {:>9} {:>10} {:>12} {:>9} {:>11}",
+            "denoiser",
+            "dev",
+            "shape",
+            "T",
+            "seconds",
+            "steps/s",
+            "samples/s",
+            "step (us)",
+            "overhead",
+            "memory MiB"
         );
         for l in &self.loops {
+            let gpu = l.device == "gpu";
+            let or_dash = |v: String| if gpu { v } else { "-".into() };
             let _ = writeln!(
                 s,
-                "{:<22} {:>6} {:>10.3} {:>10.1} {:>12.2}",
+                "{:<9} {:<4} {:<18} {:>5} {:>9.3} {:>9.1} {:>10.2} {:>12} {:>9} {:>11}",
+                l.denoiser,
+                l.device,
                 format!("{:?}", l.shape),
                 l.steps,
                 l.seconds,
                 l.steps as f64 / l.seconds,
-                l.shape[0] as f64 / l.seconds
+                l.shape[0] as f64 / l.seconds,
+                or_dash(format!("{:.1}", l.step_kernel_seconds * 1e6)),
+                or_dash(format!("{:.3}", l.overhead_ratio)),
+                or_dash(format!(
+                    "{:.2}",
+                    (l.loop_bytes + l.denoiser_bytes) as f64 / (1 << 20) as f64
+                )),
             );
         }
+        s.push_str(
+            "overhead: loop wall time / (T x one step's kernels); memory: the loop's buffers plus \
+             the denoiser's, independent of T but for a 4-byte-per-sample timestep table\n",
+        );
         s
     }
 
@@ -214,12 +421,18 @@ impl BenchReport {
             .iter()
             .map(|l| {
                 format!(
-                    "{{\"shape\":{:?},\"steps\":{},\"seconds\":{:.6},\"steps_per_s\":{:.3},\"samples_per_s\":{:.4}}}",
+                    "{{\"denoiser\":\"{}\",\"device\":\"{}\",\"shape\":{:?},\"steps\":{},\"seconds\":{:.6},\"steps_per_s\":{:.3},\"samples_per_s\":{:.4},\"step_kernel_seconds\":{:e},\"overhead_ratio\":{:.4},\"loop_bytes\":{},\"denoiser_bytes\":{}}}",
+                    l.denoiser,
+                    l.device,
                     l.shape,
                     l.steps,
                     l.seconds,
                     l.steps as f64 / l.seconds,
-                    l.shape[0] as f64 / l.seconds
+                    l.shape[0] as f64 / l.seconds,
+                    l.step_kernel_seconds,
+                    l.overhead_ratio,
+                    l.loop_bytes,
+                    l.denoiser_bytes
                 )
             })
             .collect();

@@ -39,7 +39,8 @@ enum Command {
     /// The variational bound of data points (calc_bpd_loop) under the mixture denoiser, term
     /// by term, as .npy files.
     Bpd(Box<bpd_cmd::BpdArgs>),
-    /// Kernel throughput against the adapter's copy bandwidth, and sampling-loop speed.
+    /// Kernel throughput against the adapter's copy bandwidth; sampling-loop speed, overhead
+    /// ratio and device memory with the mixture and the elementwise Gaussian denoiser.
     Bench(BenchArgs),
 }
 
@@ -48,7 +49,7 @@ struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Fewer sizes and T = 100 for the loops.
+    /// 2^20 elements only, and T = 100 with B in {1, 16} for the loops.
     #[arg(long)]
     quick: bool,
 }

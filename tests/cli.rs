@@ -667,8 +667,14 @@ fn bench_quick_reports_kernels_and_loops_as_json() {
         "\"kernel\":\"bandwidth_copy\"",
         "\"kernel\":\"q_sample\"",
         "\"copy_ratio\"",
+        "\"kernel\":\"p_sample\"",
         "\"steps_per_s\"",
         "\"samples_per_s\"",
+        "\"denoiser\":\"gaussian\"",
+        "\"denoiser\":\"mixture\"",
+        "\"device\":\"cpu\"",
+        "\"overhead_ratio\"",
+        "\"loop_bytes\"",
     ] {
         assert!(text.contains(key), "missing {key} in {text}");
     }

@@ -126,132 +126,246 @@ fn run_chunk(
     opts: &SampleOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Samples> {
-    let batch = shape[0];
     let big_t = tables.num_timesteps();
-    let x = GpuTensor::zeros(ctx, shape)?;
-    let n = x.len();
-    let sample_len = n / batch;
-    let pred_xstart = GpuTensor::zeros(ctx, shape)?;
-    let model_output = GpuTensor::zeros(ctx, shape)?;
-    let model_var = if opts.model.var_type.is_learned() {
-        Some(GpuTensor::zeros(ctx, shape)?)
-    } else {
-        None
-    };
-    let steps = StepRows::new(ctx, big_t, batch)?;
-    let timesteps = &steps.timesteps;
-    let io = DenoiserIo {
-        x_t: &x,
-        timesteps,
-        tables,
-        model_output: &model_output,
-        model_var: model_var.as_ref(),
-    };
-    denoiser.prepare(ctx, &io)?;
-
-    let pipeline = ctx.pipeline(Kernel::SampleStep)?;
-    let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
-    let noise = NoiseParams::new(
-        opts.seed,
-        stream::SAMPLE,
-        0,
-        first_sample,
-        batch,
-        sample_len,
-    );
-    let step_group = ctx.checked(|| {
-        let (p, z) = (uniform(ctx, &params), uniform(ctx, &noise));
-        bind_group(
-            ctx,
-            Kernel::SampleStep,
-            &pipeline,
-            &[
-                &p,
-                &z,
-                tables.buffer(),
-                timesteps,
-                x.buffer(),
-                model_output.buffer(),
-                model_var.as_ref().unwrap_or(&model_output).buffer(),
-                pred_xstart.buffer(),
-            ],
-        )
-    })?;
-    let groups = (groups_1d(ctx, n as u32), 1);
-
-    let keep_steps: Vec<usize> = match opts.keep_every {
-        Some(k) => (0..big_t).rev().filter(|t| t % k.max(1) == 0).collect(),
-        None => Vec::new(),
-    };
-    let bytes = n as u64 * 4;
-    let kept_buffer = if keep_steps.is_empty() {
-        None
-    } else {
-        let size = bytes * 2 * keep_steps.len() as u64;
-        if size > ctx.limits().max_buffer_size {
-            return Err(Error::TooLarge {
-                bytes: size,
-                limit: ctx.limits().max_buffer_size,
-            });
-        }
-        Some(ctx.checked(|| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("progressive snapshots"),
-                size,
-                usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        })?)
-    };
-
+    let chunk = ChunkLoop::new(ctx, tables, denoiser, shape, first_sample, opts)?;
     let mut encoder = ctx.encoder();
-    noise_into(
-        ctx,
-        &mut encoder,
-        opts.seed,
-        stream::INIT,
-        big_t as u32,
-        first_sample,
-        &x,
-    )?;
+    chunk.record_init(ctx, &mut encoder)?;
     let per_submit = opts.steps_per_submit.max(1);
     for (done, t) in (0..big_t).rev().enumerate() {
-        steps.record_row(&mut encoder, t);
-        denoiser.record(ctx, &mut encoder, &io)?;
-        dispatch(
-            &mut encoder,
-            Kernel::SampleStep,
-            &pipeline,
-            &step_group,
-            groups,
-        );
-        if let (Some(buf), Some(slot)) = (&kept_buffer, keep_steps.iter().position(|&k| k == t)) {
-            let at = slot as u64 * 2 * bytes;
-            encoder.copy_buffer_to_buffer(x.buffer(), 0, buf, at, bytes);
-            encoder.copy_buffer_to_buffer(pred_xstart.buffer(), 0, buf, at + bytes, bytes);
-        }
+        chunk.record_step(ctx, &mut encoder, denoiser, t)?;
         if (done + 1) % per_submit == 0 || t == 0 {
             ctx.submit(std::mem::replace(&mut encoder, ctx.encoder()))?;
             ctx.wait()?;
             progress(done + 1, big_t);
         }
     }
-    let mut kept = Vec::new();
-    if let Some(buf) = &kept_buffer {
-        let all: Vec<f32> = bytemuck::pod_collect_to_vec(&read_buffer(ctx, buf, buf.size())?);
-        for (slot, &t) in keep_steps.iter().enumerate() {
-            let at = slot * 2 * n;
-            kept.push((
-                t,
-                all[at..at + n].to_vec(),
-                all[at + n..at + 2 * n].to_vec(),
-            ));
+    chunk.read_back(ctx)
+}
+
+/// Everything one chunk's loop allocates and binds before its first step: the loop's buffers,
+/// the step kernel's bind group, and the progressive snapshots. `ddpm bench` uses it to time the
+/// step kernels alone and to report the loop's device memory.
+pub(crate) struct ChunkLoop<'a> {
+    tables: &'a GpuTables,
+    x: GpuTensor,
+    pred_xstart: GpuTensor,
+    model_output: GpuTensor,
+    model_var: Option<GpuTensor>,
+    steps: StepRows,
+    pipeline: wgpu::ComputePipeline,
+    step_group: wgpu::BindGroup,
+    groups: (u32, u32),
+    keep_steps: Vec<usize>,
+    kept_buffer: Option<wgpu::Buffer>,
+    seed: u64,
+    first_sample: u32,
+}
+
+impl<'a> ChunkLoop<'a> {
+    /// Allocate and bind a chunk of `shape` ([B, ...]) whose first sample is `first_sample` of
+    /// the whole batch, and let `denoiser` prepare over its buffers.
+    pub(crate) fn new(
+        ctx: &Context,
+        tables: &'a GpuTables,
+        denoiser: &mut dyn Denoiser,
+        shape: &[usize],
+        first_sample: u32,
+        opts: &SampleOptions,
+    ) -> Result<Self> {
+        let batch = shape[0];
+        let big_t = tables.num_timesteps();
+        let x = GpuTensor::zeros(ctx, shape)?;
+        let n = x.len();
+        let sample_len = n / batch;
+        let pred_xstart = GpuTensor::zeros(ctx, shape)?;
+        let model_output = GpuTensor::zeros(ctx, shape)?;
+        let model_var = if opts.model.var_type.is_learned() {
+            Some(GpuTensor::zeros(ctx, shape)?)
+        } else {
+            None
+        };
+        let steps = StepRows::new(ctx, big_t, batch)?;
+        let pipeline = ctx.pipeline(Kernel::SampleStep)?;
+        let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
+        let noise = NoiseParams::new(
+            opts.seed,
+            stream::SAMPLE,
+            0,
+            first_sample,
+            batch,
+            sample_len,
+        );
+        let step_group = ctx.checked(|| {
+            let (p, z) = (uniform(ctx, &params), uniform(ctx, &noise));
+            bind_group(
+                ctx,
+                Kernel::SampleStep,
+                &pipeline,
+                &[
+                    &p,
+                    &z,
+                    tables.buffer(),
+                    &steps.timesteps,
+                    x.buffer(),
+                    model_output.buffer(),
+                    model_var.as_ref().unwrap_or(&model_output).buffer(),
+                    pred_xstart.buffer(),
+                ],
+            )
+        })?;
+        let keep_steps: Vec<usize> = match opts.keep_every {
+            Some(k) => (0..big_t).rev().filter(|t| t % k.max(1) == 0).collect(),
+            None => Vec::new(),
+        };
+        let kept_buffer = if keep_steps.is_empty() {
+            None
+        } else {
+            let size = n as u64 * 4 * 2 * keep_steps.len() as u64;
+            if size > ctx.limits().max_buffer_size {
+                return Err(Error::TooLarge {
+                    bytes: size,
+                    limit: ctx.limits().max_buffer_size,
+                });
+            }
+            Some(ctx.checked(|| {
+                ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("progressive snapshots"),
+                    size,
+                    usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })?)
+        };
+        let chunk = ChunkLoop {
+            tables,
+            groups: (groups_1d(ctx, n as u32), 1),
+            x,
+            pred_xstart,
+            model_output,
+            model_var,
+            steps,
+            pipeline,
+            step_group,
+            keep_steps,
+            kept_buffer,
+            seed: opts.seed,
+            first_sample,
+        };
+        denoiser.prepare(ctx, &chunk.io())?;
+        Ok(chunk)
+    }
+
+    fn io(&self) -> DenoiserIo<'_> {
+        DenoiserIo {
+            x_t: &self.x,
+            timesteps: &self.steps.timesteps,
+            tables: self.tables,
+            model_output: &self.model_output,
+            model_var: self.model_var.as_ref(),
         }
     }
-    Ok(Samples {
-        x0: x.to_vec(ctx)?,
-        kept,
-    })
+
+    /// Record drawing x_T into x.
+    pub(crate) fn record_init(
+        &self,
+        ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+    ) -> Result<()> {
+        noise_into(
+            ctx,
+            encoder,
+            self.seed,
+            stream::INIT,
+            self.tables.num_timesteps() as u32,
+            self.first_sample,
+            &self.x,
+        )
+    }
+
+    /// Record setting the loop's `timesteps` to t.
+    pub(crate) fn record_timestep(&self, encoder: &mut wgpu::CommandEncoder, t: usize) {
+        self.steps.record_row(encoder, t);
+    }
+
+    /// Record step t: set the timesteps, the denoiser, the step kernel, and a snapshot if t is
+    /// one of the kept steps.
+    pub(crate) fn record_step(
+        &self,
+        ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+        denoiser: &dyn Denoiser,
+        t: usize,
+    ) -> Result<()> {
+        self.record_timestep(encoder, t);
+        self.record_kernels(ctx, encoder, denoiser)?;
+        if let (Some(buf), Some(slot)) = (
+            &self.kept_buffer,
+            self.keep_steps.iter().position(|&k| k == t),
+        ) {
+            let bytes = self.x.len() as u64 * 4;
+            let at = slot as u64 * 2 * bytes;
+            encoder.copy_buffer_to_buffer(self.x.buffer(), 0, buf, at, bytes);
+            encoder.copy_buffer_to_buffer(self.pred_xstart.buffer(), 0, buf, at + bytes, bytes);
+        }
+        Ok(())
+    }
+
+    /// Record the denoiser and the step kernel at whatever step `timesteps` holds: a step's
+    /// kernels without the loop's bookkeeping, which is what `ddpm bench` times them by.
+    pub(crate) fn record_kernels(
+        &self,
+        ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+        denoiser: &dyn Denoiser,
+    ) -> Result<()> {
+        denoiser.record(ctx, encoder, &self.io())?;
+        dispatch(
+            encoder,
+            Kernel::SampleStep,
+            &self.pipeline,
+            &self.step_group,
+            self.groups,
+        );
+        Ok(())
+    }
+
+    /// Bytes of device memory this chunk's loop allocated (the denoiser's own not included):
+    /// x, pred_xstart, model_output, model_var, the [T, B] timestep table and its current row,
+    /// and the progressive snapshots.
+    pub(crate) fn device_bytes(&self) -> u64 {
+        let tensors = [
+            Some(&self.x),
+            Some(&self.pred_xstart),
+            Some(&self.model_output),
+            self.model_var.as_ref(),
+        ];
+        let tensor_bytes: u64 = tensors.iter().flatten().map(|t| t.buffer().size()).sum();
+        tensor_bytes
+            + self.steps.table.size()
+            + self.steps.timesteps.size()
+            + self.kept_buffer.as_ref().map_or(0, wgpu::Buffer::size)
+    }
+
+    /// Read x_0 and the progressive snapshots back.
+    pub(crate) fn read_back(&self, ctx: &Context) -> Result<Samples> {
+        let n = self.x.len();
+        let mut kept = Vec::new();
+        if let Some(buf) = &self.kept_buffer {
+            let all: Vec<f32> = bytemuck::pod_collect_to_vec(&read_buffer(ctx, buf, buf.size())?);
+            for (slot, &t) in self.keep_steps.iter().enumerate() {
+                let at = slot * 2 * n;
+                kept.push((
+                    t,
+                    all[at..at + n].to_vec(),
+                    all[at + n..at + 2 * n].to_vec(),
+                ));
+            }
+        }
+        Ok(Samples {
+            x0: self.x.to_vec(ctx)?,
+            kept,
+        })
+    }
 }
 
 /// The per-step timesteps of a loop: a [T, B] table whose row t is B copies of t, and the B-long
