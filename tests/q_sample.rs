@@ -1,5 +1,6 @@
 //! GPU `q_sample` against its f64 twin: sizes, t in {0, 1, T-1}, extremes, and an element count
-//! beyond one dispatch's workgroup limit (the grid-stride path).
+//! beyond one dispatch's workgroup limit (the grid-stride path); the vec4 kernel (sample lengths
+//! that are multiples of 4) the same way, and bit for bit against the scalar one.
 
 mod common;
 use common::*;
@@ -14,6 +15,40 @@ fn matches_reference_across_sizes_and_timesteps() {
     let opts = [(ModelOptions::default(), LossType::Mse)];
     sweep(&ctx, Op::QSample, &linear(1000), &opts);
     sweep(&ctx, Op::QSample, &cosine(1000), &opts);
+}
+
+#[test]
+fn vec4_kernel_matches_reference_across_sizes_and_timesteps() {
+    let Some(ctx) = gpu() else { return };
+    let opts = [(ModelOptions::default(), LossType::Mse)];
+    sweep_shapes(&ctx, Op::QSample, &linear(1000), &opts, &VEC4_SHAPES);
+    sweep_shapes(&ctx, Op::QSample, &cosine(1000), &opts, &VEC4_SHAPES);
+}
+
+/// The same 1028 elements as one sample (vec4 kernel) and as 1028 samples of one (scalar
+/// kernel), every sample at the same t: the per-element arithmetic is the same, so the bits are.
+#[test]
+fn vec4_and_scalar_kernels_agree_bit_for_bit() {
+    let Some(ctx) = gpu() else { return };
+    let n = 1028;
+    let mut g = Gen::new(9);
+    let (x0, noise) = (g.pixels(n), g.vec(n, Gen::normal));
+    let s = OpSettings {
+        tables: cosine(1000),
+        model: ModelOptions::default(),
+        loss: LossType::Mse,
+    };
+    for step in [0, 1, 500, 999] {
+        let run = |shape: &[usize]| {
+            let inputs = BTreeMap::from([
+                ("x_start".into(), f32_array(shape, x0.clone())),
+                ("noise".into(), f32_array(shape, noise.clone())),
+                ("t".into(), t_array(&vec![step; shape[0]])),
+            ]);
+            run_both(&ctx, Op::QSample, &s, &inputs).0[0].data.clone()
+        };
+        assert_eq!(run(&[1, n]), run(&[n, 1]), "t = {step}");
+    }
 }
 
 #[test]

@@ -56,11 +56,15 @@ pub enum Kernel {
     BandwidthCopy,
     /// shaders/gaussian_denoiser.wgsl
     GaussianDenoiser,
+    /// shaders/q_sample_vec4.wgsl
+    QSampleVec4,
+    /// shaders/p_sample_vec4.wgsl
+    PSampleVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 21] = [
+    pub const ALL: [Kernel; 23] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -82,6 +86,8 @@ impl Kernel {
         Kernel::BpdMse,
         Kernel::BandwidthCopy,
         Kernel::GaussianDenoiser,
+        Kernel::QSampleVec4,
+        Kernel::PSampleVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -122,6 +128,8 @@ impl Kernel {
             Kernel::BpdMse => shader!("bpd_mse"),
             Kernel::BandwidthCopy => shader!("bandwidth_copy"),
             Kernel::GaussianDenoiser => shader!("gaussian_denoiser"),
+            Kernel::QSampleVec4 => shader!("q_sample_vec4"),
+            Kernel::PSampleVec4 => shader!("p_sample_vec4"),
         }
     }
 

@@ -102,6 +102,37 @@ pub(crate) fn elementwise(
     record(ctx, encoder, kernel, params, buffers, (groups, 1))
 }
 
+/// Record an elementwise kernel that has a four-elements-per-invocation twin: `vec4` when every
+/// sample's length is a multiple of 4 (each vec4 then lies inside one sample), else `scalar`.
+/// Both compute the same per-element arithmetic, so the choice never changes a result.
+pub(crate) fn elementwise_vec4_or_scalar(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    (vec4, scalar): (Kernel, Kernel),
+    params: &ElementParams,
+    buffers: &[&wgpu::Buffer],
+) -> Result<()> {
+    if params.sample_len.is_multiple_of(4) {
+        let groups = groups_1d(ctx, params.n_elements / 4);
+        record(ctx, encoder, vec4, params, buffers, (groups, 1))
+    } else {
+        elementwise(ctx, encoder, scalar, params, buffers)
+    }
+}
+
+/// Check that `out` has `like`'s shape (outputs written into caller-provided tensors).
+pub(crate) fn output_shape(name: &str, out: &GpuTensor, like: &GpuTensor) -> Result<()> {
+    if out.shape() == like.shape() {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch(format!(
+            "output '{name}' has shape {:?} but the inputs have {:?}",
+            out.shape(),
+            like.shape()
+        )))
+    }
+}
+
 /// Record the per-sample mean of `values` ([B, sample_len]) times `scale` into `means` ([B]).
 pub(crate) fn sample_mean(
     ctx: &Context,

@@ -1,7 +1,8 @@
-//! Host side of `shaders/p_sample.wgsl`; CPU twin `crate::cpu::p_sample`.
+//! Host side of `shaders/p_sample.wgsl` and `shaders/p_sample_vec4.wgsl` (picked when the
+//! sample length is a multiple of 4); CPU twin `crate::cpu::p_sample`.
 
 use super::kernels::Kernel;
-use super::launch::{batch_layout, elementwise};
+use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape};
 use super::params::ElementParams;
 use super::{u32_len, Context, GpuModelOut, GpuSteps, GpuTables, GpuTensor};
 use crate::error::Result;
@@ -16,7 +17,7 @@ pub struct PSample {
     pub pred_xstart: GpuTensor,
 }
 
-/// Record one reverse step x_{t-1} = mean + [t != 0] exp(0.5 logvar) noise.
+/// Record one reverse step x_{t-1} = mean + [t != 0] exp(0.5 logvar) noise into new tensors.
 #[allow(clippy::too_many_arguments)] // the original's arguments plus the device handles
 pub fn p_sample(
     ctx: &Context,
@@ -28,6 +29,31 @@ pub fn p_sample(
     model: GpuModelOut<'_>,
     noise: &GpuTensor,
 ) -> Result<PSample> {
+    batch_layout(
+        t,
+        &[("x", x), ("model_output", model.output), ("noise", noise)],
+    )?;
+    let out = PSample {
+        sample: GpuTensor::zeros(ctx, x.shape())?,
+        pred_xstart: GpuTensor::zeros(ctx, x.shape())?,
+    };
+    p_sample_into(ctx, encoder, tables, opts, t, x, model, noise, &out)?;
+    Ok(out)
+}
+
+/// [`p_sample`] into the caller's `out` (each of x's shape): no allocation per call.
+#[allow(clippy::too_many_arguments)] // p_sample's arguments plus the output
+pub fn p_sample_into(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    tables: &GpuTables,
+    opts: &ModelOptions,
+    t: &GpuSteps,
+    x: &GpuTensor,
+    model: GpuModelOut<'_>,
+    noise: &GpuTensor,
+    out: &PSample,
+) -> Result<()> {
     let model_var = model.var_binding(opts)?;
     let sample_len = batch_layout(
         t,
@@ -38,20 +64,18 @@ pub fn p_sample(
             ("noise", noise),
         ],
     )?;
-    let out = PSample {
-        sample: GpuTensor::zeros(ctx, x.shape())?,
-        pred_xstart: GpuTensor::zeros(ctx, x.shape())?,
-    };
+    output_shape("sample", &out.sample, x)?;
+    output_shape("pred_xstart", &out.pred_xstart, x)?;
     let params = ElementParams::new(
         u32_len(x.len()),
         u32_len(sample_len),
         u32_len(tables.num_timesteps()),
         opts,
     );
-    elementwise(
+    elementwise_vec4_or_scalar(
         ctx,
         encoder,
-        Kernel::PSample,
+        (Kernel::PSampleVec4, Kernel::PSample),
         &params,
         &[
             tables.buffer(),
@@ -63,6 +87,5 @@ pub fn p_sample(
             out.sample.buffer(),
             out.pred_xstart.buffer(),
         ],
-    )?;
-    Ok(out)
+    )
 }

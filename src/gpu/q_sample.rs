@@ -1,13 +1,14 @@
-//! Host side of `shaders/q_sample.wgsl`; CPU twin `crate::cpu::q_sample`.
+//! Host side of `shaders/q_sample.wgsl` and `shaders/q_sample_vec4.wgsl` (picked when the
+//! sample length is a multiple of 4); CPU twin `crate::cpu::q_sample`.
 
 use super::kernels::Kernel;
-use super::launch::{batch_layout, elementwise};
+use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape};
 use super::params::ElementParams;
 use super::{u32_len, Context, GpuSteps, GpuTables, GpuTensor};
 use crate::error::Result;
 use crate::options::ModelOptions;
 
-/// Record forward noising x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise.
+/// Record forward noising x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise into a new tensor.
 pub fn q_sample(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,
@@ -16,18 +17,35 @@ pub fn q_sample(
     x_start: &GpuTensor,
     noise: &GpuTensor,
 ) -> Result<GpuTensor> {
-    let sample_len = batch_layout(t, &[("x_start", x_start), ("noise", noise)])?;
+    batch_layout(t, &[("x_start", x_start), ("noise", noise)])?;
     let x_t = GpuTensor::zeros(ctx, x_start.shape())?;
+    q_sample_into(ctx, encoder, tables, t, x_start, noise, &x_t)?;
+    Ok(x_t)
+}
+
+/// [`q_sample`] into the caller's `x_t` (x_start's shape): no allocation per call, for loops
+/// and embedders that reuse their buffers.
+pub fn q_sample_into(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    tables: &GpuTables,
+    t: &GpuSteps,
+    x_start: &GpuTensor,
+    noise: &GpuTensor,
+    x_t: &GpuTensor,
+) -> Result<()> {
+    let sample_len = batch_layout(t, &[("x_start", x_start), ("noise", noise)])?;
+    output_shape("x_t", x_t, x_start)?;
     let params = ElementParams::new(
         u32_len(x_start.len()),
         u32_len(sample_len),
         u32_len(tables.num_timesteps()),
         &ModelOptions::default(),
     );
-    elementwise(
+    elementwise_vec4_or_scalar(
         ctx,
         encoder,
-        Kernel::QSample,
+        (Kernel::QSampleVec4, Kernel::QSample),
         &params,
         &[
             tables.buffer(),
@@ -36,6 +54,5 @@ pub fn q_sample(
             noise.buffer(),
             x_t.buffer(),
         ],
-    )?;
-    Ok(x_t)
+    )
 }

@@ -103,12 +103,27 @@ pub fn assert_case(ctx: &Context, case: &Case) {
 /// Sizes not multiples of the 256-wide workgroup, from one element up, and t in {0, 1, T-1}.
 pub const SHAPES: [&[usize]; 4] = [&[1, 1], &[1, 255], &[3, 257], &[2, 3, 17, 19]];
 
+/// Sample lengths that are multiples of 4 (the vec4 kernels' path), in element counts that are
+/// not multiples of a 256-wide workgroup of vec4s.
+pub const VEC4_SHAPES: [&[usize]; 3] = [&[1, 4], &[3, 268], &[2, 3, 16, 20]];
+
 /// Every shape in [`SHAPES`] at t = 0, 1 and T-1 of `tables`, for each option set.
 pub fn sweep(ctx: &Context, op: Op, tables: &Tables, options: &[(ModelOptions, LossType)]) {
+    sweep_shapes(ctx, op, tables, options, &SHAPES);
+}
+
+/// Every shape in `shapes` at t = 0, 1 and T-1 of `tables`, for each option set.
+pub fn sweep_shapes(
+    ctx: &Context,
+    op: Op,
+    tables: &Tables,
+    options: &[(ModelOptions, LossType)],
+    shapes: &[&[usize]],
+) {
     let big_t = tables.num_timesteps() as u32;
     let mut seed = 1;
     for &(model, loss) in options {
-        for shape in SHAPES {
+        for &shape in shapes {
             let mut steps = vec![0, 1.min(big_t - 1), big_t - 1];
             steps.dedup();
             for step in steps {

@@ -1,0 +1,46 @@
+// One reparameterised reverse step, four elements per invocation:
+// x_{t-1} = mean + [t != 0] exp(0.5 logvar) noise, with p_mean_variance_elem per element, so
+// results are bit-identical to p_sample.wgsl. The host picks this kernel when sample_len is a
+// multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements).
+// Prepended with common.wgsl. Host: src/gpu/p_sample.rs; CPU twin: src/cpu/p_sample.rs;
+// test: tests/p_sample.rs.
+
+@group(0) @binding(0) var<uniform> params: ElementParams;
+@group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;
+@group(0) @binding(2) var<storage, read> timesteps: array<u32>;
+@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> model_output: array<vec4<f32>>;
+// For fixed variance types the host binds model_output here again; it is never read then.
+@group(0) @binding(5) var<storage, read> model_var: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> noise: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> sample: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> pred_xstart: array<vec4<f32>>;
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let n4 = params.n_elements / 4u;
+    let sample_len4 = params.sample_len / 4u;
+    for (var i = gid.x; i < n4; i += nwg.x * WG_SIZE) {
+        let step = step_index(timesteps[i / sample_len4], params.num_timesteps);
+        let c = coefs[step];
+        let xs = x[i];
+        let out = model_output[i];
+        // Fixed variance types never use it; skip the load (it aliases model_output then).
+        var v = vec4<f32>(0.0);
+        if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
+            v = model_var[i];
+        }
+        // No noise at t == 0: the last step returns the mean.
+        let nonzero = select(1.0, 0.0, step == 0u);
+        let z = noise[i];
+        var s: vec4<f32>;
+        var p: vec4<f32>;
+        for (var k = 0u; k < 4u; k++) {
+            let m = p_mean_variance_elem(params, c, xs[k], out[k], v[k]);
+            s[k] = m.mean + nonzero * exp(0.5 * m.log_variance) * z[k];
+            p[k] = m.pred_xstart;
+        }
+        sample[i] = s;
+        pred_xstart[i] = p;
+    }
+}
