@@ -71,26 +71,50 @@ pub struct BenchReport {
     pub loops: Vec<LoopRow>,
 }
 
-/// Seconds per repetition of the work `record` puts into one encoder `reps` times.
+/// Timed submissions per measurement; the median is kept, since one submission on a busy
+/// 2-core machine can be off by 2x.
+const TRIALS: usize = 5;
+
+/// `reps` repetitions of what `record` encodes, in one command buffer.
+fn encode_reps(
+    ctx: &Context,
+    reps: usize,
+    record: &mut dyn FnMut(&mut wgpu::CommandEncoder) -> Result<()>,
+) -> Result<wgpu::CommandBuffer> {
+    let mut enc = ctx.encoder();
+    for _ in 0..reps {
+        record(&mut enc)?;
+    }
+    Ok(enc.finish())
+}
+
+/// Seconds from submitting `buffer` to the device finishing it.
+fn time_submit(ctx: &Context, buffer: wgpu::CommandBuffer) -> Result<f64> {
+    let start = Instant::now();
+    ctx.checked(|| ctx.queue.submit([buffer]))?;
+    ctx.wait()?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Seconds per repetition of the work `record` puts into one encoder `reps` times: the median
+/// of [`TRIALS`] timed submissions after one warm-up (pipelines compiled, buffers touched).
 fn time_reps(
     ctx: &Context,
     reps: usize,
     mut record: impl FnMut(&mut wgpu::CommandEncoder) -> Result<()>,
 ) -> Result<f64> {
-    // Warm-up: pipelines compiled, buffers touched.
-    let mut enc = ctx.encoder();
-    record(&mut enc)?;
-    ctx.submit(enc)?;
-    ctx.wait()?;
-    let mut enc = ctx.encoder();
-    for _ in 0..reps {
-        record(&mut enc)?;
+    time_submit(ctx, encode_reps(ctx, 1, &mut record)?)?;
+    let mut times = Vec::with_capacity(TRIALS);
+    for _ in 0..TRIALS {
+        let buffer = encode_reps(ctx, reps, &mut record)?;
+        times.push(time_submit(ctx, buffer)? / reps as f64);
     }
-    let buffer = enc.finish();
-    let start = Instant::now();
-    ctx.checked(|| ctx.queue.submit([buffer]))?;
-    ctx.wait()?;
-    Ok(start.elapsed().as_secs_f64() / reps as f64)
+    Ok(median(times))
 }
 
 /// A kernel to time: its name, the bytes it must move per element, and how to record it.
@@ -100,7 +124,9 @@ type KernelCase<'a> = (
     Box<dyn FnMut(&mut wgpu::CommandEncoder) -> Result<()> + 'a>,
 );
 
-/// Time the copy kernel and the DDPM kernels at `n` elements (4 samples at t = 0, 333, 666, 999).
+/// Time the copy kernel (first) and the DDPM kernels at `n` elements (4 samples at t = 0, 333, 666, 999).
+/// Copy, q_sample and p_sample write into buffers made beforehand; the others allocate their
+/// outputs per call as their API does, so their times include wgpu's zero-fill of those.
 fn kernel_rows(ctx: &Context, gt: &GpuTables, n: usize) -> Result<Vec<KernelRow>> {
     let opts = ModelOptions::default();
     let batch = 4;
@@ -109,9 +135,28 @@ fn kernel_rows(ctx: &Context, gt: &GpuTables, n: usize) -> Result<Vec<KernelRow>
     let mut tensor = || GpuTensor::from_slice(ctx, &shape, &g.vec(n, Gen::normal));
     let (a, b, c, d) = (tensor()?, tensor()?, tensor()?, tensor()?);
     let dst = GpuTensor::zeros(ctx, &shape)?;
+    let p_out = gpu::PSample {
+        sample: GpuTensor::zeros(ctx, &shape)?,
+        pred_xstart: GpuTensor::zeros(ctx, &shape)?,
+    };
     let steps = GpuSteps::new(ctx, gt, &[0, 333, 666, 999])?;
     let model = GpuModelOut {
         output: &b,
+        var: None,
+    };
+    // The same buffers seen as [n / 2, 2]: samples of 2 elements take the scalar kernels, so
+    // their rows show what the vec4 kernels gain.
+    let pairs = [n / 2, 2];
+    let as_pairs = |t: &GpuTensor| GpuTensor::from_buffer(ctx, t.buffer().clone(), &pairs);
+    let (a2, b2, c2, dst2) = (as_pairs(&a)?, as_pairs(&b)?, as_pairs(&c)?, as_pairs(&dst)?);
+    let p_out2 = gpu::PSample {
+        sample: as_pairs(&p_out.sample)?,
+        pred_xstart: as_pairs(&p_out.pred_xstart)?,
+    };
+    let pair_steps: Vec<u32> = (0..n / 2).map(|i| (i * 4 / n * 333) as u32).collect();
+    let steps2 = GpuSteps::new(ctx, gt, &pair_steps)?;
+    let model2 = GpuModelOut {
+        output: &b2,
         var: None,
     };
     let cases: Vec<KernelCase> = vec![
@@ -124,13 +169,23 @@ fn kernel_rows(ctx: &Context, gt: &GpuTables, n: usize) -> Result<Vec<KernelRow>
         (
             "q_sample",
             12.0,
-            Box::new(|e| gpu::q_sample(ctx, e, gt, &steps, &a, &b).map(drop)),
+            Box::new(|e| gpu::q_sample_into(ctx, e, gt, &steps, &a, &b, &dst)),
         ),
         // x, model_output, noise in; sample, pred_xstart out.
         (
             "p_sample",
             20.0,
-            Box::new(|e| gpu::p_sample(ctx, e, gt, &opts, &steps, &a, model, &c).map(drop)),
+            Box::new(|e| gpu::p_sample_into(ctx, e, gt, &opts, &steps, &a, model, &c, &p_out)),
+        ),
+        (
+            "q_sample (scalar)",
+            12.0,
+            Box::new(|e| gpu::q_sample_into(ctx, e, gt, &steps2, &a2, &b2, &dst2)),
+        ),
+        (
+            "p_sample (scalar)",
+            20.0,
+            Box::new(|e| gpu::p_sample_into(ctx, e, gt, &opts, &steps2, &a2, model2, &c2, &p_out2)),
         ),
         // x_start, x_t in; mean, variance, log-variance out.
         (
@@ -151,24 +206,39 @@ fn kernel_rows(ctx: &Context, gt: &GpuTables, n: usize) -> Result<Vec<KernelRow>
             Box::new(|e| gpu::normal_kl(ctx, e, &a, &b, &c, &d).map(drop)),
         ),
     ];
-    // Enough repetitions for ~2^26 elements of work, at least 3.
-    let reps = ((1usize << 26) / n).clamp(3, 30);
-    let mut rows = Vec::new();
-    let mut copy_gbs = f64::NAN;
-    for (kernel, bytes_per, mut record) in cases {
-        let seconds = time_reps(ctx, reps, &mut record)?;
-        let bytes = bytes_per * n as f64;
-        let gb_per_s = bytes / seconds / 1e9;
-        if kernel == "bandwidth_copy" {
-            copy_gbs = gb_per_s;
+    // Enough repetitions for ~2^24 elements of work per submission, at least 3.
+    let reps = ((1usize << 24) / n).clamp(3, 30);
+    let mut cases = cases;
+    for (_, _, record) in cases.iter_mut() {
+        time_submit(ctx, encode_reps(ctx, 1, record)?)?; // warm-up
+    }
+    // Trials interleave the kernels, so each trial's copy time is measured next to the others'
+    // under the same machine load, and the ratio is taken per trial before the median.
+    let mut times = vec![Vec::with_capacity(TRIALS); cases.len()];
+    for _ in 0..TRIALS {
+        for (k, (_, _, record)) in cases.iter_mut().enumerate() {
+            let buffer = encode_reps(ctx, reps, record)?;
+            times[k].push(time_submit(ctx, buffer)? / reps as f64);
         }
+    }
+    // cases[0] is the copy: 8 bytes an element.
+    let copy_times = times[0].clone();
+    let mut rows = Vec::new();
+    for ((kernel, bytes_per, _), kernel_times) in cases.iter().zip(times) {
+        let bytes = bytes_per * n as f64;
+        let ratios: Vec<f64> = kernel_times
+            .iter()
+            .zip(&copy_times)
+            .map(|(t, c)| (bytes / t) / (8.0 * n as f64 / c))
+            .collect();
+        let seconds = median(kernel_times);
         rows.push(KernelRow {
             kernel,
             elements: n,
             seconds,
             bytes,
-            gb_per_s,
-            copy_ratio: gb_per_s / copy_gbs,
+            gb_per_s: bytes / seconds / 1e9,
+            copy_ratio: median(ratios),
         });
     }
     Ok(rows)
@@ -192,7 +262,7 @@ fn loop_row(
     // A middle step: one that draws noise, as all but the last do.
     chunk.record_timestep(&mut enc, big_t / 2);
     ctx.submit(enc)?;
-    let reps = (big_t / 4).clamp(5, 100);
+    let reps = (big_t / 10).clamp(5, 20);
     let step_kernel_seconds = time_reps(ctx, reps, |e| chunk.record_kernels(ctx, e, denoiser))?;
     drop(chunk);
     let start = Instant::now();
@@ -242,38 +312,62 @@ fn cpu_loop_row(
     })
 }
 
-/// Measure the kernels at each size and the loops at each shape. `quick`: 2^20 elements only,
-/// T = 100, B in {1, 16}; otherwise 2^12 .. 2^24, T = 1000, B in {1, 16, 128} and
-/// [4, 3, 256, 256].
-pub fn run(ctx: &Context, quick: bool) -> Result<BenchReport> {
+/// What `ddpm bench` measures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchPlan {
+    /// Element counts for the kernel rows (4 samples each; a multiple of 16 keeps every kernel
+    /// on its vec4 path).
+    pub sizes: Vec<usize>,
+    /// T of the loop rows.
+    pub loop_steps: usize,
+    /// Sample shapes [B, ...] of the loop rows; empty for none.
+    pub loop_shapes: Vec<Vec<usize>>,
+}
+
+impl BenchPlan {
+    /// 2^12 .. 2^24 elements; T = 1000 loops at [B, 3, 32, 32] for B in {1, 16, 128} and
+    /// [4, 3, 256, 256].
+    pub fn full() -> Self {
+        BenchPlan {
+            sizes: vec![1 << 12, 1 << 16, 1 << 20, 1 << 24],
+            loop_steps: 1000,
+            loop_shapes: vec![
+                vec![1, 3, 32, 32],
+                vec![16, 3, 32, 32],
+                vec![128, 3, 32, 32],
+                vec![4, 3, 256, 256],
+            ],
+        }
+    }
+
+    /// 2^20 elements; T = 100 loops at B in {1, 16}: a few seconds on a software adapter.
+    pub fn quick() -> Self {
+        BenchPlan {
+            sizes: vec![1 << 20],
+            loop_steps: 100,
+            loop_shapes: vec![vec![1, 3, 32, 32], vec![16, 3, 32, 32]],
+        }
+    }
+}
+
+/// Measure the kernels at each size of `plan` and the loops at each shape.
+pub fn run(ctx: &Context, plan: &BenchPlan) -> Result<BenchReport> {
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000)?;
     let gt = GpuTables::new(ctx, &tables)?;
-    let sizes: &[usize] = if quick {
-        &[1 << 20]
-    } else {
-        &[1 << 12, 1 << 16, 1 << 20, 1 << 24]
-    };
     let mut kernels = Vec::new();
-    for &n in sizes {
+    for &n in &plan.sizes {
+        if n < 4 || n % 4 != 0 {
+            return Err(crate::Error::Unsupported(format!(
+                "bench sizes must be multiples of 4 (4 samples each), got {n}"
+            )));
+        }
         kernels.extend(kernel_rows(ctx, &gt, n)?);
     }
 
     let model = ModelOptions::default();
-    let big_t = if quick { 100 } else { 1000 };
+    let big_t = plan.loop_steps;
     let loop_tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, big_t)?;
     let loop_gt = GpuTables::new(ctx, &loop_tables)?;
-    let mut shapes: Vec<Vec<usize>> = if quick {
-        vec![vec![1, 3, 32, 32], vec![16, 3, 32, 32]]
-    } else {
-        vec![
-            vec![1, 3, 32, 32],
-            vec![16, 3, 32, 32],
-            vec![128, 3, 32, 32],
-        ]
-    };
-    if !quick {
-        shapes.push(vec![4, 3, 256, 256]);
-    }
     let opts = SampleOptions {
         model,
         seed: 1,
@@ -282,7 +376,7 @@ pub fn run(ctx: &Context, quick: bool) -> Result<BenchReport> {
     };
     let (num_points, sigma) = (16, 0.1);
     let mut loops = Vec::new();
-    for shape in &shapes {
+    for shape in &plan.loop_shapes {
         let d: usize = shape[1..].iter().product();
         let points = Gen::new(7).vec(num_points * d, |g| g.range(-1.0, 1.0));
         let mut mixture = MixtureDenoiser::new(ctx, &points, &[num_points, d], sigma, model)?;
@@ -361,6 +455,9 @@ impl BenchReport {
                 k.gb_per_s,
                 k.copy_ratio
             );
+        }
+        if self.loops.is_empty() {
+            return s;
         }
         let _ = writeln!(
             s,

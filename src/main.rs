@@ -52,6 +52,13 @@ struct BenchArgs {
     /// 2^20 elements only, and T = 100 with B in {1, 16} for the loops.
     #[arg(long)]
     quick: bool,
+    /// Element counts for the kernel rows instead of the default sizes (repeatable; multiples
+    /// of 4).
+    #[arg(long = "elements", value_name = "N")]
+    elements: Vec<usize>,
+    /// Kernel rows only.
+    #[arg(long)]
+    no_loops: bool,
 }
 
 /// Which implementation runs the work.
@@ -277,8 +284,20 @@ pub(crate) fn write_all(dir: &Path, outputs: &[ops::Output]) -> Result<()> {
 }
 
 fn bench(args: &BenchArgs) -> Result<ExitCode> {
+    use ddpm_wgpu::bench::BenchPlan;
     let ctx = Context::new()?;
-    let report = ddpm_wgpu::bench::run(&ctx, args.quick)?;
+    let mut plan = if args.quick {
+        BenchPlan::quick()
+    } else {
+        BenchPlan::full()
+    };
+    if !args.elements.is_empty() {
+        plan.sizes.clone_from(&args.elements);
+    }
+    if args.no_loops {
+        plan.loop_shapes.clear();
+    }
+    let report = ddpm_wgpu::bench::run(&ctx, &plan)?;
     if args.json {
         print!("{}", report.json());
     } else {
