@@ -386,108 +386,165 @@ fn run_cpu(op: Op, s: &OpSettings, v: &Inputs) -> Result<Vec<Vec<f64>>> {
 }
 
 fn run_gpu(ctx: &Context, op: Op, s: &OpSettings, v: &Inputs) -> Result<Vec<Vec<f64>>> {
-    let tables = GpuTables::new(ctx, &s.tables)?;
-    let upload = |name: &str| GpuTensor::from_slice(ctx, &v.shape, v.get(name));
-    let steps = if op.takes_t() {
-        Some(GpuSteps::new(ctx, &tables, &v.t)?)
-    } else {
-        None
-    };
-    let steps = || {
-        steps
-            .as_ref()
-            .ok_or_else(|| Error::MissingInput("t".into()))
-    };
-    let model_output = if op.takes_model() {
-        Some(upload("model_output")?)
-    } else {
-        None
-    };
-    let model_var = match v.opt(MODEL_VAR) {
-        Some(_) => Some(upload(MODEL_VAR)?),
-        None => None,
-    };
-    let model = || -> Result<GpuModelOut<'_>> {
-        Ok(GpuModelOut {
-            output: model_output
-                .as_ref()
-                .ok_or_else(|| Error::MissingInput("model_output".into()))?,
-            var: model_var.as_ref(),
-        })
-    };
-    let (tb, m) = (&tables, &s.model);
+    let prepared = GpuOp::upload(ctx, op, s, v)?;
     let mut enc = ctx.encoder();
-    let e = &mut enc;
-    let outs: Vec<GpuTensor> = match op {
-        Op::QMeanVariance => {
-            let r = gpu::q_mean_variance(ctx, e, tb, steps()?, &upload("x_start")?)?;
-            vec![r.mean, r.variance, r.log_variance]
-        }
-        Op::QSample => {
-            let (x0, noise) = (upload("x_start")?, upload("noise")?);
-            vec![gpu::q_sample(ctx, e, tb, steps()?, &x0, &noise)?]
-        }
-        Op::QPosteriorMeanVariance => {
-            let (x0, xt) = (upload("x_start")?, upload("x_t")?);
-            let r = gpu::q_posterior_mean_variance(ctx, e, tb, steps()?, &x0, &xt)?;
-            vec![
-                r.posterior_mean,
-                r.posterior_variance,
-                r.posterior_log_variance_clipped,
-            ]
-        }
-        Op::PMeanVariance => {
-            let r = gpu::p_mean_variance(ctx, e, tb, m, steps()?, &upload("x")?, model()?)?;
-            vec![
-                r.model_mean,
-                r.model_variance,
-                r.model_log_variance,
-                r.pred_xstart,
-            ]
-        }
-        Op::PSample => {
-            let (x, noise) = (upload("x")?, upload("noise")?);
-            let r = gpu::p_sample(ctx, e, tb, m, steps()?, &x, model()?, &noise)?;
-            vec![r.sample, r.pred_xstart]
-        }
-        Op::NormalKl => {
-            let ins = [
-                upload("mean1")?,
-                upload("logvar1")?,
-                upload("mean2")?,
-                upload("logvar2")?,
-            ];
-            vec![gpu::normal_kl(ctx, e, &ins[0], &ins[1], &ins[2], &ins[3])?]
-        }
-        Op::DiscretizedGaussianLogLikelihood => {
-            let ins = [upload("x")?, upload("means")?, upload("log_scales")?];
-            vec![gpu::discretized_gaussian_log_likelihood(
-                ctx, e, &ins[0], &ins[1], &ins[2],
-            )?]
-        }
-        Op::VbTermsBpd => {
-            let (x0, xt) = (upload("x_start")?, upload("x_t")?);
-            let r = gpu::vb_terms_bpd(ctx, e, tb, m, steps()?, &x0, &xt, model()?)?;
-            vec![r.output, r.pred_xstart]
-        }
-        Op::TrainingLosses => {
-            let (x0, noise) = (upload("x_start")?, upload("noise")?);
-            vec![gpu::training_losses(
-                ctx,
-                e,
-                tb,
-                m,
-                s.loss,
-                steps()?,
-                &x0,
-                &noise,
-                model()?,
-            )?]
-        }
-        Op::PriorBpd => vec![gpu::prior_bpd(ctx, e, tb, &upload("x_start")?)?],
-    };
+    let outs = prepared.record(ctx, &mut enc)?;
     ctx.submit(enc)?;
     outs.iter()
         .map(|o| Ok(o.to_vec(ctx)?.into_iter().map(f64::from).collect()))
         .collect()
+}
+
+/// An op with its inputs validated and uploaded once, recordable any number of times: what
+/// `ddpm op` runs, and what the benches time without the upload and read-back.
+pub struct GpuOp {
+    op: Op,
+    model: ModelOptions,
+    loss: LossType,
+    tables: GpuTables,
+    steps: Option<GpuSteps>,
+    tensors: BTreeMap<&'static str, GpuTensor>,
+}
+
+impl GpuOp {
+    /// Validate `inputs` for `op` (as [`run`] does) and upload them to `ctx`'s device.
+    pub fn new(
+        ctx: &Context,
+        op: Op,
+        settings: &OpSettings,
+        inputs: &BTreeMap<String, NpyArray>,
+    ) -> Result<Self> {
+        let v = validate(op, settings, inputs)?;
+        Self::upload(ctx, op, settings, &v)
+    }
+
+    fn upload(ctx: &Context, op: Op, s: &OpSettings, v: &Inputs) -> Result<Self> {
+        let tables = GpuTables::new(ctx, &s.tables)?;
+        let steps = if op.takes_t() {
+            Some(GpuSteps::new(ctx, &tables, &v.t)?)
+        } else {
+            None
+        };
+        let mut tensors = BTreeMap::new();
+        for (&name, data) in &v.tensors {
+            tensors.insert(name, GpuTensor::from_slice(ctx, &v.shape, data)?);
+        }
+        Ok(GpuOp {
+            op,
+            model: s.model,
+            loss: s.loss,
+            tables,
+            steps,
+            tensors,
+        })
+    }
+
+    /// The op.
+    pub fn op(&self) -> Op {
+        self.op
+    }
+
+    /// Elements of x (the reference shape).
+    pub fn elements(&self) -> usize {
+        self.tensors.values().next().map_or(0, GpuTensor::len)
+    }
+
+    fn get(&self, name: &str) -> Result<&GpuTensor> {
+        self.tensors
+            .get(name)
+            .ok_or_else(|| Error::MissingInput(name.into()))
+    }
+
+    /// Record the op into `encoder`; outputs are new tensors in [`Op::outputs`] order.
+    pub fn record(
+        &self,
+        ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+    ) -> Result<Vec<GpuTensor>> {
+        let steps = || {
+            self.steps
+                .as_ref()
+                .ok_or_else(|| Error::MissingInput("t".into()))
+        };
+        let model = || -> Result<GpuModelOut<'_>> {
+            Ok(GpuModelOut {
+                output: self.get("model_output")?,
+                var: self.tensors.get(MODEL_VAR),
+            })
+        };
+        let (tb, m, e, get) = (&self.tables, &self.model, encoder, |n| self.get(n));
+        Ok(match self.op {
+            Op::QMeanVariance => {
+                let r = gpu::q_mean_variance(ctx, e, tb, steps()?, get("x_start")?)?;
+                vec![r.mean, r.variance, r.log_variance]
+            }
+            Op::QSample => {
+                vec![gpu::q_sample(
+                    ctx,
+                    e,
+                    tb,
+                    steps()?,
+                    get("x_start")?,
+                    get("noise")?,
+                )?]
+            }
+            Op::QPosteriorMeanVariance => {
+                let (x0, xt) = (get("x_start")?, get("x_t")?);
+                let r = gpu::q_posterior_mean_variance(ctx, e, tb, steps()?, x0, xt)?;
+                vec![
+                    r.posterior_mean,
+                    r.posterior_variance,
+                    r.posterior_log_variance_clipped,
+                ]
+            }
+            Op::PMeanVariance => {
+                let r = gpu::p_mean_variance(ctx, e, tb, m, steps()?, get("x")?, model()?)?;
+                vec![
+                    r.model_mean,
+                    r.model_variance,
+                    r.model_log_variance,
+                    r.pred_xstart,
+                ]
+            }
+            Op::PSample => {
+                let (x, noise) = (get("x")?, get("noise")?);
+                let r = gpu::p_sample(ctx, e, tb, m, steps()?, x, model()?, noise)?;
+                vec![r.sample, r.pred_xstart]
+            }
+            Op::NormalKl => vec![gpu::normal_kl(
+                ctx,
+                e,
+                get("mean1")?,
+                get("logvar1")?,
+                get("mean2")?,
+                get("logvar2")?,
+            )?],
+            Op::DiscretizedGaussianLogLikelihood => {
+                vec![gpu::discretized_gaussian_log_likelihood(
+                    ctx,
+                    e,
+                    get("x")?,
+                    get("means")?,
+                    get("log_scales")?,
+                )?]
+            }
+            Op::VbTermsBpd => {
+                let (x0, xt) = (get("x_start")?, get("x_t")?);
+                let r = gpu::vb_terms_bpd(ctx, e, tb, m, steps()?, x0, xt, model()?)?;
+                vec![r.output, r.pred_xstart]
+            }
+            Op::TrainingLosses => vec![gpu::training_losses(
+                ctx,
+                e,
+                tb,
+                m,
+                self.loss,
+                steps()?,
+                get("x_start")?,
+                get("noise")?,
+                model()?,
+            )?],
+            Op::PriorBpd => vec![gpu::prior_bpd(ctx, e, tb, get("x_start")?)?],
+        })
+    }
 }
