@@ -107,3 +107,75 @@ fn element_count_beyond_one_dispatch() {
     let (g, c) = run_both(&ctx, Op::QSample, &s, &inputs);
     assert_outputs(Op::QSample, &g, &c, None);
 }
+
+/// Values as f16 would store them.
+fn round_f16(v: &[f32]) -> Vec<f32> {
+    v.iter().map(|&x| half::f16::from_f32(x).to_f32()).collect()
+}
+
+/// The f16-storage kernel against the f64 twin run on the same f16-rounded inputs, on sizes
+/// that are and are not multiples of its 8-value groups, t in {0, 1, T-1}.
+#[test]
+fn f16_storage_matches_reference_on_rounded_inputs() {
+    use ddpm_wgpu::gpu::{self, GpuSteps, GpuTables, GpuTensorF16};
+    use ddpm_wgpu::tolerance::{Scale, Tolerance};
+    let Some(ctx) = gpu() else { return };
+    // The result is rounded once to f16 by pack2x16float (WGSL leaves the rounding direction
+    // to the implementation: up to 2^-10 relative), after f32 arithmetic whose error (about
+    // 1e-7 of the terms) is far below that; values under f16's smallest normal (6.1e-5) are
+    // stored with an absolute spacing of 6e-8.
+    let tol = Tolerance {
+        abs: 6e-8,
+        rel: 1.0 / 1024.0,
+        scale: Scale::Terms,
+    };
+    let shapes: [&[usize]; 5] = [&[1, 1], &[3, 257], &[2, 3, 17, 19], &[3, 8, 16], &[5, 24]];
+    for tables in [linear(1000), cosine(1000)] {
+        let gt = GpuTables::new(&ctx, &tables).unwrap();
+        let big_t = tables.num_timesteps() as u32;
+        for shape in shapes {
+            let (batch, n) = (shape[0], shape.iter().product::<usize>());
+            let d = n / batch;
+            let mut g = Gen::new(n as u64);
+            let x0 = round_f16(&g.pixels(n));
+            let noise = round_f16(&g.vec(n, |g| 2.0 * g.normal()));
+            let mixed = mixed_steps(&tables, batch);
+            for t in [
+                vec![0; batch],
+                vec![1; batch],
+                vec![big_t - 1; batch],
+                mixed,
+            ] {
+                let steps = GpuSteps::new(&ctx, &gt, &t).unwrap();
+                let up = |v: &[f32]| GpuTensorF16::from_slice(&ctx, shape, v).unwrap();
+                let (a, z, out) = (
+                    up(&x0),
+                    up(&noise),
+                    GpuTensorF16::zeros(&ctx, shape).unwrap(),
+                );
+                let mut enc = ctx.encoder();
+                gpu::q_sample_f16(&ctx, &mut enc, &gt, &steps, &a, &z, &out).unwrap();
+                ctx.submit(enc).unwrap();
+                let got: Vec<f64> = out
+                    .to_vec(&ctx)
+                    .unwrap()
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect();
+                let want = ddpm_wgpu::cpu::q_sample(&tables, &t, d, &x0, &noise).unwrap();
+                let terms: Vec<f64> = x0
+                    .iter()
+                    .zip(&noise)
+                    .enumerate()
+                    .map(|(i, (&a, &z))| {
+                        let s = t[i / d] as usize;
+                        tables.sqrt_alphas_cumprod[s] * (a as f64).abs()
+                            + tables.sqrt_one_minus_alphas_cumprod[s] * (z as f64).abs()
+                    })
+                    .collect();
+                let cmp = tol.compare(&got, &want, d, Some(&terms));
+                assert!(cmp.pass, "shape {shape:?} t={t:?}: worst {:?}", cmp.worst);
+            }
+        }
+    }
+}

@@ -60,11 +60,15 @@ pub enum Kernel {
     QSampleVec4,
     /// shaders/p_sample_vec4.wgsl
     PSampleVec4,
+    /// shaders/q_sample_f16.wgsl
+    QSampleF16,
+    /// shaders/p_sample_f16.wgsl
+    PSampleF16,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 23] = [
+    pub const ALL: [Kernel; 25] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -88,6 +92,8 @@ impl Kernel {
         Kernel::GaussianDenoiser,
         Kernel::QSampleVec4,
         Kernel::PSampleVec4,
+        Kernel::QSampleF16,
+        Kernel::PSampleF16,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -130,6 +136,8 @@ impl Kernel {
             Kernel::GaussianDenoiser => shader!("gaussian_denoiser"),
             Kernel::QSampleVec4 => shader!("q_sample_vec4"),
             Kernel::PSampleVec4 => shader!("p_sample_vec4"),
+            Kernel::QSampleF16 => shader!("q_sample_f16"),
+            Kernel::PSampleF16 => shader!("p_sample_f16"),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod sample_loop;
 pub mod sample_mean;
 pub mod tables;
 pub mod tensor;
+pub mod tensor_f16;
 pub mod training_losses;
 pub mod vb_terms_bpd;
 
@@ -41,16 +42,17 @@ pub use mixture_denoiser::MixtureDenoiser;
 pub use noise::{noise, noise_into};
 pub use normal_kl::normal_kl;
 pub use p_mean_variance::{p_mean_variance, PMeanVariance};
-pub use p_sample::{p_sample, p_sample_into, PSample};
+pub use p_sample::{p_sample, p_sample_f16, p_sample_into, PSample, PSampleF16};
 pub use philox_bits::philox_bits;
 pub use prior_bpd::prior_bpd;
 pub use q_mean_variance::{q_mean_variance, QMeanVariance};
 pub use q_posterior_mean_variance::{q_posterior_mean_variance, QPosterior};
-pub use q_sample::{q_sample, q_sample_into};
+pub use q_sample::{q_sample, q_sample_f16, q_sample_into};
 pub use sample_loop::{p_sample_loop, SampleOptions, Samples};
 pub use sample_mean::sample_mean;
 pub use tables::{GpuTables, StepCoefs};
 pub use tensor::{GpuSteps, GpuTensor};
+pub use tensor_f16::GpuTensorF16;
 pub use training_losses::training_losses;
 pub use vb_terms_bpd::{vb_terms_bpd, VbTerms};
 

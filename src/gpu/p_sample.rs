@@ -1,10 +1,13 @@
 //! Host side of `shaders/p_sample.wgsl` and `shaders/p_sample_vec4.wgsl` (picked when the
-//! sample length is a multiple of 4); CPU twin `crate::cpu::p_sample`.
+//! sample length is a multiple of 4), and `shaders/p_sample_f16.wgsl` for f16 storage; CPU twin
+//! `crate::cpu::p_sample`.
 
 use super::kernels::Kernel;
-use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape};
+use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record};
 use super::params::ElementParams;
+use super::tensor_f16::{batch_layout_f16, groups_f16, GpuTensorF16};
 use super::{u32_len, Context, GpuModelOut, GpuSteps, GpuTables, GpuTensor};
+use crate::error::Error;
 use crate::error::Result;
 use crate::options::ModelOptions;
 
@@ -87,5 +90,76 @@ pub fn p_sample_into(
             out.sample.buffer(),
             out.pred_xstart.buffer(),
         ],
+    )
+}
+
+/// The f16 tensors of [`p_sample_f16`]: the model's outputs in, the step's outputs out.
+#[derive(Clone, Copy, Debug)]
+pub struct PSampleF16<'a> {
+    /// eps, x_0 or x_{t-1}, by mean type.
+    pub model_output: &'a GpuTensorF16,
+    /// The learned types' variance output; `None` for fixed types.
+    pub model_var: Option<&'a GpuTensorF16>,
+    /// Where x_{t-1} goes.
+    pub sample: &'a GpuTensorF16,
+    /// Where the predicted x_0 goes.
+    pub pred_xstart: &'a GpuTensorF16,
+}
+
+/// [`p_sample_into`] on f16 storage: every tensor in half precision, the arithmetic in f32.
+#[allow(clippy::too_many_arguments)] // p_sample's arguments, in f16
+pub fn p_sample_f16(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    tables: &GpuTables,
+    opts: &ModelOptions,
+    t: &GpuSteps,
+    x: &GpuTensorF16,
+    noise: &GpuTensorF16,
+    io: PSampleF16<'_>,
+) -> Result<()> {
+    let model_var = match (opts.var_type.is_learned(), io.model_var) {
+        (true, Some(v)) => v,
+        (true, None) => {
+            return Err(Error::MissingInput(format!(
+                "model_var (required by variance type {})",
+                opts.var_type
+            )))
+        }
+        (false, _) => io.model_output,
+    };
+    let sample_len = batch_layout_f16(
+        t,
+        &[
+            ("x", x),
+            ("model_output", io.model_output),
+            ("model_var", model_var),
+            ("noise", noise),
+            ("sample", io.sample),
+            ("pred_xstart", io.pred_xstart),
+        ],
+    )?;
+    let params = ElementParams::new(
+        u32_len(x.len()),
+        u32_len(sample_len),
+        u32_len(tables.num_timesteps()),
+        opts,
+    );
+    record(
+        ctx,
+        encoder,
+        Kernel::PSampleF16,
+        &params,
+        &[
+            tables.buffer(),
+            t.buffer(),
+            x.buffer(),
+            io.model_output.buffer(),
+            model_var.buffer(),
+            noise.buffer(),
+            io.sample.buffer(),
+            io.pred_xstart.buffer(),
+        ],
+        groups_f16(ctx, x.len()),
     )
 }

@@ -1,9 +1,11 @@
 //! Host side of `shaders/q_sample.wgsl` and `shaders/q_sample_vec4.wgsl` (picked when the
-//! sample length is a multiple of 4); CPU twin `crate::cpu::q_sample`.
+//! sample length is a multiple of 4), and `shaders/q_sample_f16.wgsl` for f16 storage; CPU twin
+//! `crate::cpu::q_sample`.
 
 use super::kernels::Kernel;
-use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape};
+use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record};
 use super::params::ElementParams;
+use super::tensor_f16::{batch_layout_f16, groups_f16, GpuTensorF16};
 use super::{u32_len, Context, GpuSteps, GpuTables, GpuTensor};
 use crate::error::Result;
 use crate::options::ModelOptions;
@@ -54,5 +56,40 @@ pub fn q_sample_into(
             noise.buffer(),
             x_t.buffer(),
         ],
+    )
+}
+
+/// [`q_sample_into`] on f16 storage: inputs and output rounded to half precision, the
+/// arithmetic in f32. Half the bytes of f32 storage; each stored value carries a rounding of
+/// up to 2^-11 relative.
+pub fn q_sample_f16(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    tables: &GpuTables,
+    t: &GpuSteps,
+    x_start: &GpuTensorF16,
+    noise: &GpuTensorF16,
+    x_t: &GpuTensorF16,
+) -> Result<()> {
+    let sample_len = batch_layout_f16(t, &[("x_start", x_start), ("noise", noise), ("x_t", x_t)])?;
+    let params = ElementParams::new(
+        u32_len(x_start.len()),
+        u32_len(sample_len),
+        u32_len(tables.num_timesteps()),
+        &ModelOptions::default(),
+    );
+    record(
+        ctx,
+        encoder,
+        Kernel::QSampleF16,
+        &params,
+        &[
+            tables.buffer(),
+            t.buffer(),
+            x_start.buffer(),
+            noise.buffer(),
+            x_t.buffer(),
+        ],
+        groups_f16(ctx, x_start.len()),
     )
 }

@@ -126,12 +126,29 @@ pub fn sweep_shapes(
         for &shape in shapes {
             let mut steps = vec![0, 1.min(big_t - 1), big_t - 1];
             steps.dedup();
-            for step in steps {
+            for &step in &steps {
                 seed += 1;
                 assert_case(ctx, &case(op, tables, model, loss, shape, step, seed));
             }
+            // Samples at different steps in one batch, so a kernel that looks up the wrong
+            // sample's row fails.
+            if op.takes_t() && shape[0] > 1 {
+                seed += 1;
+                let mut mixed = case(op, tables, model, loss, shape, 0, seed);
+                let t: Vec<u32> = (0..shape[0]).map(|b| steps[b % steps.len()]).collect();
+                mixed.inputs.insert("t".into(), t_array(&t));
+                mixed.label = format!("{model:?} {loss} shape {shape:?} t={t:?}");
+                assert_case(ctx, &mixed);
+            }
         }
     }
+}
+
+/// Timesteps 0, 1, T-1, 0, ... for a batch of `batch`: neighbours at different steps.
+pub fn mixed_steps(tables: &Tables, batch: usize) -> Vec<u32> {
+    let big_t = tables.num_timesteps() as u32;
+    let steps = [0, 1.min(big_t - 1), big_t - 1];
+    (0..batch).map(|b| steps[(b + 1) % 3]).collect()
 }
 
 /// Every mean type x variance type x clip setting.

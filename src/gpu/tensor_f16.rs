@@ -1,0 +1,154 @@
+//! Device tensors stored as IEEE half floats (f16), math done in f32 by the kernels that read
+//! them: half the memory traffic of f32 storage, at a rounding of 2^-11 relative per stored
+//! value; values beyond f16's range (+-65504) are not representable. Packed two to a u32
+//! (`pack2x16float`/`unpack2x16float` in WGSL: wgpu's downlevel SHADER_F16_IN_F32, which Vulkan
+//! and GLES 3.1 have, not the SHADER_F16 feature that llvmpipe's GL lacks), the buffer padded to
+//! whole 16-byte groups of eight values so the kernels can load `vec4<u32>`.
+
+use super::tensor::read_buffer;
+use super::Context;
+use crate::error::{Error, Result};
+use half::f16;
+use wgpu::util::DeviceExt;
+
+/// Values per 16-byte group, the unit the f16 kernels load and store.
+pub const F16_GROUP: usize = 8;
+
+/// An f16 tensor in a storage buffer, C order, batch dimension first.
+#[derive(Debug)]
+pub struct GpuTensorF16 {
+    buffer: wgpu::Buffer,
+    shape: Vec<usize>,
+}
+
+const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// Elements in `shape`, with the same limits as f32 tensors (so indices stay below 2^31).
+fn checked_len(ctx: &Context, shape: &[usize]) -> Result<usize> {
+    // An f32 tensor of this shape would need twice the bytes: GpuTensor's check is the
+    // conservative one, and keeps one rule for both.
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    match n {
+        Some(0) => Err(Error::ShapeMismatch(format!(
+            "tensor of shape {shape:?} is empty"
+        ))),
+        Some(n)
+            if n < (1 << 31)
+                && (n.div_ceil(F16_GROUP) * 16) as u64
+                    <= ctx.limits().max_storage_buffer_binding_size =>
+        {
+            Ok(n)
+        }
+        n => Err(Error::TooLarge {
+            bytes: n.map_or(u64::MAX, |n| (n.div_ceil(F16_GROUP) * 16) as u64),
+            limit: ctx.limits().max_storage_buffer_binding_size,
+        }),
+    }
+}
+
+impl GpuTensorF16 {
+    /// Round `data` to f16 (nearest, ties to even; beyond +-65504 to infinity) and upload it.
+    pub fn from_slice(ctx: &Context, shape: &[usize], data: &[f32]) -> Result<Self> {
+        let n = checked_len(ctx, shape)?;
+        if n != data.len() {
+            return Err(Error::ShapeMismatch(format!(
+                "shape {shape:?} needs {n} elements, data has {}",
+                data.len()
+            )));
+        }
+        let mut halves: Vec<f16> = data.iter().map(|&v| f16::from_f32(v)).collect();
+        halves.resize(n.div_ceil(F16_GROUP) * F16_GROUP, f16::ZERO);
+        let buffer = ctx.checked(|| {
+            ctx.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("f16 tensor"),
+                    contents: bytemuck::cast_slice(&halves),
+                    usage: USAGE,
+                })
+        })?;
+        Ok(GpuTensorF16 {
+            buffer,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// A zero-filled tensor.
+    pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Self> {
+        let n = checked_len(ctx, shape)?;
+        let buffer = ctx.checked(|| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("f16 tensor"),
+                size: (n.div_ceil(F16_GROUP) * 16) as u64,
+                usage: USAGE,
+                mapped_at_creation: false,
+            })
+        })?;
+        Ok(GpuTensorF16 {
+            buffer,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Always false: empty tensors cannot be created.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The storage buffer (`array<vec4<u32>>` of packed halves).
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+
+    /// Copy the tensor back as f32 (exact: every f16 is an f32).
+    pub fn to_vec(&self, ctx: &Context) -> Result<Vec<f32>> {
+        let bytes = read_buffer(ctx, &self.buffer, self.buffer.size())?;
+        let halves: Vec<f16> = bytemuck::pod_collect_to_vec(&bytes);
+        Ok(halves[..self.len()].iter().map(|h| h.to_f32()).collect())
+    }
+}
+
+/// Check that every named f16 tensor has the shape of the first, with batch dimension
+/// B = t.len(), and return the per-sample element count.
+pub(crate) fn batch_layout_f16(
+    t: &super::GpuSteps,
+    tensors: &[(&str, &GpuTensorF16)],
+) -> Result<usize> {
+    let (first_name, first) = tensors[0];
+    for &(name, tensor) in &tensors[1..] {
+        if tensor.shape() != first.shape() {
+            return Err(Error::ShapeMismatch(format!(
+                "'{name}' has shape {:?} but '{first_name}' has {:?}",
+                tensor.shape(),
+                first.shape()
+            )));
+        }
+    }
+    match first.shape().first() {
+        Some(&b) if b == t.len() => Ok(first.len() / b),
+        _ => Err(Error::ShapeMismatch(format!(
+            "'{first_name}' has shape {:?} but t has {} entries (one per sample)",
+            first.shape(),
+            t.len()
+        ))),
+    }
+}
+
+/// Workgroups for an f16 kernel over `n` values: one invocation per group of eight.
+pub(crate) fn groups_f16(ctx: &Context, n: usize) -> (u32, u32) {
+    (
+        super::launch::groups_1d(ctx, n.div_ceil(F16_GROUP) as u32),
+        1,
+    )
+}
