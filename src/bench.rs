@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::gpu::sample_loop::ChunkLoop;
 use crate::gpu::{
     self, Context, Denoiser, GaussianDenoiser, GpuModelOut, GpuSteps, GpuTables, GpuTensor,
-    MixtureDenoiser, SampleOptions,
+    GpuTensorF16, MixtureDenoiser, PSampleF16, SampleOptions,
 };
 use crate::options::ModelOptions;
 use crate::schedule::{ScheduleKind, Tables};
@@ -60,6 +60,22 @@ pub struct LoopRow {
     pub denoiser_bytes: u64,
 }
 
+/// The accuracy cost of a storage format: one kernel's output against the f64 reference run
+/// on the same f32 inputs (f16 storage rounds them on upload, so its error includes that).
+#[derive(Clone, Debug)]
+pub struct AccuracyRow {
+    /// Kernel name and output.
+    pub kernel: &'static str,
+    /// `f32` or `f16`.
+    pub storage: &'static str,
+    /// Elements compared.
+    pub elements: usize,
+    /// max |gpu - reference|.
+    pub max_abs: f64,
+    /// max |gpu - reference| / max |reference|.
+    pub max_rel_to_max: f64,
+}
+
 /// Everything `ddpm bench` measured.
 #[derive(Clone, Debug)]
 pub struct BenchReport {
@@ -67,8 +83,95 @@ pub struct BenchReport {
     pub adapter: String,
     /// Kernel rows.
     pub kernels: Vec<KernelRow>,
+    /// f32 against f16 storage, against the f64 reference.
+    pub accuracy: Vec<AccuracyRow>,
     /// Loop rows.
     pub loops: Vec<LoopRow>,
+}
+
+/// q_sample's x_t and p_sample's sample in f32 and in f16 storage against the f64 twins, on
+/// 2^16 elements (4 samples at t = 0, 333, 666, 999; default options).
+fn accuracy_rows(ctx: &Context, gt: &GpuTables, tables: &Tables) -> Result<Vec<AccuracyRow>> {
+    let n = 1 << 16;
+    let (shape, t) = ([4, n / 4], [0, 333, 666, 999]);
+    let opts = ModelOptions::default();
+    let mut g = Gen::new(3);
+    let (x0, x, eps, z) = (
+        g.pixels(n),
+        g.vec(n, |g| 1.5 * g.normal()),
+        g.vec(n, Gen::normal),
+        g.vec(n, Gen::normal),
+    );
+    let q_ref = cpu::q_sample(tables, &t, n / 4, &x0, &z)?;
+    let model = cpu::ModelOut {
+        output: &eps,
+        var: None,
+    };
+    let p_ref = cpu::p_sample(tables, &opts, &t, n / 4, &x, model, &z)?.sample;
+    let steps = GpuSteps::new(ctx, gt, &t)?;
+    let f32_of = |v: &[f32]| GpuTensor::from_slice(ctx, &shape, v);
+    let f16_of = |v: &[f32]| GpuTensorF16::from_slice(ctx, &shape, v);
+    let mut enc = ctx.encoder();
+    let q32 = gpu::q_sample(ctx, &mut enc, gt, &steps, &f32_of(&x0)?, &f32_of(&z)?)?;
+    let model32 = GpuModelOut {
+        output: &f32_of(&eps)?,
+        var: None,
+    };
+    let p32 = gpu::p_sample(
+        ctx,
+        &mut enc,
+        gt,
+        &opts,
+        &steps,
+        &f32_of(&x)?,
+        model32,
+        &f32_of(&z)?,
+    )?;
+    let (q16, s16, p16) = (
+        GpuTensorF16::zeros(ctx, &shape)?,
+        GpuTensorF16::zeros(ctx, &shape)?,
+        GpuTensorF16::zeros(ctx, &shape)?,
+    );
+    gpu::q_sample_f16(ctx, &mut enc, gt, &steps, &f16_of(&x0)?, &f16_of(&z)?, &q16)?;
+    let eps16 = f16_of(&eps)?;
+    let io = PSampleF16 {
+        model_output: &eps16,
+        model_var: None,
+        sample: &s16,
+        pred_xstart: &p16,
+    };
+    gpu::p_sample_f16(
+        ctx,
+        &mut enc,
+        gt,
+        &opts,
+        &steps,
+        &f16_of(&x)?,
+        &f16_of(&z)?,
+        io,
+    )?;
+    ctx.submit(enc)?;
+    let row = |kernel, storage, got: Vec<f32>, want: &[f64]| {
+        let max_abs = got
+            .iter()
+            .zip(want)
+            .map(|(&a, b)| (a as f64 - b).abs())
+            .fold(0.0, f64::max);
+        let max_ref = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        AccuracyRow {
+            kernel,
+            storage,
+            elements: n,
+            max_abs,
+            max_rel_to_max: max_abs / max_ref,
+        }
+    };
+    Ok(vec![
+        row("q_sample x_t", "f32", q32.to_vec(ctx)?, &q_ref),
+        row("q_sample x_t", "f16", q16.to_vec(ctx)?, &q_ref),
+        row("p_sample sample", "f32", p32.sample.to_vec(ctx)?, &p_ref),
+        row("p_sample sample", "f16", s16.to_vec(ctx)?, &p_ref),
+    ])
 }
 
 /// Timed submissions per measurement; the median is kept, since one submission on a busy
@@ -159,6 +262,18 @@ fn kernel_rows(ctx: &Context, gt: &GpuTables, n: usize) -> Result<Vec<KernelRow>
         output: &b2,
         var: None,
     };
+    // The same values in f16 storage.
+    let mut h = Gen::new(n as u64);
+    let mut half = || GpuTensorF16::from_slice(ctx, &shape, &h.vec(n, Gen::normal));
+    let (ha, hb, hc) = (half()?, half()?, half()?);
+    let h_zeros = || GpuTensorF16::zeros(ctx, &shape);
+    let (h_dst, h_sample, h_pred) = (h_zeros()?, h_zeros()?, h_zeros()?);
+    let h_io = PSampleF16 {
+        model_output: &hb,
+        model_var: None,
+        sample: &h_sample,
+        pred_xstart: &h_pred,
+    };
     let cases: Vec<KernelCase> = vec![
         (
             "bandwidth_copy",
@@ -186,6 +301,17 @@ fn kernel_rows(ctx: &Context, gt: &GpuTables, n: usize) -> Result<Vec<KernelRow>
             "p_sample (scalar)",
             20.0,
             Box::new(|e| gpu::p_sample_into(ctx, e, gt, &opts, &steps2, &a2, model2, &c2, &p_out2)),
+        ),
+        // q_sample's and p_sample's traffic at 2 bytes a value.
+        (
+            "q_sample (f16)",
+            6.0,
+            Box::new(|e| gpu::q_sample_f16(ctx, e, gt, &steps, &ha, &hb, &h_dst)),
+        ),
+        (
+            "p_sample (f16)",
+            10.0,
+            Box::new(|e| gpu::p_sample_f16(ctx, e, gt, &opts, &steps, &ha, &hc, h_io)),
         ),
         // x_start, x_t in; mean, variance, log-variance out.
         (
@@ -363,6 +489,7 @@ pub fn run(ctx: &Context, plan: &BenchPlan) -> Result<BenchReport> {
         }
         kernels.extend(kernel_rows(ctx, &gt, n)?);
     }
+    let accuracy = accuracy_rows(ctx, &gt, &tables)?;
 
     let model = ModelOptions::default();
     let big_t = plan.loop_steps;
@@ -431,6 +558,7 @@ pub fn run(ctx: &Context, plan: &BenchPlan) -> Result<BenchReport> {
     Ok(BenchReport {
         adapter: gpu::context::describe(ctx.adapter_info()),
         kernels,
+        accuracy,
         loops,
     })
 }
@@ -454,6 +582,18 @@ impl BenchReport {
                 k.elements as f64 / k.seconds / 1e6,
                 k.gb_per_s,
                 k.copy_ratio
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n{:<18} {:<7} {:>9} {:>12} {:>16}",
+            "accuracy (vs f64)", "storage", "elements", "max |err|", "max|err|/max|ref|"
+        );
+        for a in &self.accuracy {
+            let _ = writeln!(
+                s,
+                "{:<18} {:<7} {:>9} {:>12.3e} {:>16.3e}",
+                a.kernel, a.storage, a.elements, a.max_abs, a.max_rel_to_max
             );
         }
         if self.loops.is_empty() {
@@ -533,10 +673,21 @@ impl BenchReport {
                 )
             })
             .collect();
+        let accuracy: Vec<String> = self
+            .accuracy
+            .iter()
+            .map(|a| {
+                format!(
+                    "{{\"kernel\":\"{}\",\"storage\":\"{}\",\"elements\":{},\"max_abs\":{:e},\"max_rel_to_max\":{:e}}}",
+                    a.kernel, a.storage, a.elements, a.max_abs, a.max_rel_to_max
+                )
+            })
+            .collect();
         format!(
-            "{{\"adapter\":{:?},\"kernels\":[{}],\"loops\":[{}]}}\n",
+            "{{\"adapter\":{:?},\"kernels\":[{}],\"accuracy\":[{}],\"loops\":[{}]}}\n",
             self.adapter,
             kernels.join(","),
+            accuracy.join(","),
             loops.join(",")
         )
     }

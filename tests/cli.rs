@@ -674,6 +674,8 @@ fn bench_quick_reports_kernels_and_loops_as_json() {
         "\"denoiser\":\"mixture\"",
         "\"device\":\"cpu\"",
         "\"overhead_ratio\"",
+        "\"kernel\":\"q_sample (f16)\"",
+        "\"storage\":\"f16\"",
         "\"loop_bytes\"",
     ] {
         assert!(text.contains(key), "missing {key} in {text}");
