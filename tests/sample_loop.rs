@@ -7,8 +7,39 @@ use ddpm_wgpu::cpu::sample_loop;
 use ddpm_wgpu::gpu::{self, Context, GpuTables, MixtureDenoiser, SampleOptions};
 use ddpm_wgpu::{MeanType, ModelOptions, ScheduleKind, Tables, VarType};
 
-/// Three points in 2-D.
+/// Three points in 2-D: samples of 2 elements take the scalar step kernel.
 const POINTS: [f32; 6] = [-0.6, -0.6, 0.6, -0.4, 0.0, 0.7];
+
+/// Three points in 4-D: samples of 4 elements take the vec4 step kernel.
+const POINTS4: [f32; 12] = [
+    -0.6, -0.6, 0.2, 0.5, 0.6, -0.4, -0.3, 0.0, 0.0, 0.7, 0.4, -0.5,
+];
+
+/// (points, elements per point) of both kernels' paths.
+const DATA: [(&[f32], usize); 2] = [(&POINTS, 2), (&POINTS4, 4)];
+
+#[allow(clippy::too_many_arguments)] // the loop's settings, spelled out per test
+fn gpu_run_on(
+    ctx: &Context,
+    (points, d): (&[f32], usize),
+    tables: &Tables,
+    model: ModelOptions,
+    sigma: f64,
+    batch: usize,
+    seed: u64,
+    keep_every: Option<usize>,
+) -> gpu::Samples {
+    let gt = GpuTables::new(ctx, tables).unwrap();
+    let mut den = MixtureDenoiser::new(ctx, points, &[points.len() / d, d], sigma, model).unwrap();
+    let opts = SampleOptions {
+        model,
+        seed,
+        steps_per_submit: 250,
+        keep_every,
+        max_chunk_samples: None,
+    };
+    gpu::p_sample_loop(ctx, &gt, &mut den, &[batch, d], &opts, &mut |_, _| {}).unwrap()
+}
 
 fn gpu_run(
     ctx: &Context,
@@ -19,16 +50,7 @@ fn gpu_run(
     seed: u64,
     keep_every: Option<usize>,
 ) -> gpu::Samples {
-    let gt = GpuTables::new(ctx, tables).unwrap();
-    let mut den = MixtureDenoiser::new(ctx, &POINTS, &[3, 2], sigma, model).unwrap();
-    let opts = SampleOptions {
-        model,
-        seed,
-        steps_per_submit: 250,
-        keep_every,
-        max_chunk_samples: None,
-    };
-    gpu::p_sample_loop(ctx, &gt, &mut den, &[batch, 2], &opts, &mut |_, _| {}).unwrap()
+    gpu_run_on(ctx, DATA[0], tables, model, sigma, batch, seed, keep_every)
 }
 
 fn gpu_samples(
@@ -40,23 +62,6 @@ fn gpu_samples(
     seed: u64,
 ) -> Vec<f32> {
     gpu_run(ctx, tables, model, sigma, batch, seed, None).x0
-}
-
-fn cpu_samples(
-    tables: &Tables,
-    model: ModelOptions,
-    sigma: f64,
-    batch: usize,
-    seed: u64,
-) -> Vec<f64> {
-    let mix = Mixture {
-        tables,
-        points: &POINTS,
-        sample_len: 2,
-        data_var: sigma * sigma,
-        model,
-    };
-    sample_loop::p_sample_loop(tables, &model, &mix, batch, 2, seed).unwrap()
 }
 
 /// max |GPU loop - f64 CPU loop| for the mixture of `points` (each `d` long), same seed.
@@ -96,7 +101,8 @@ fn max_gpu_cpu_difference(
 
 /// Same seed, same noise: the GPU loop in f32 tracks the f64 loop over all T = 1000 steps. The
 /// reverse chain contracts towards the data, so per-step rounding does not compound: measured
-/// 2.5e-7 at worst on lavapipe (all mean and variance types); bounded at 2e-6.
+/// 2.5e-7 (D = 2, scalar step) and 4.5e-7 (D = 4, vec4 step) at worst on lavapipe, all mean and
+/// variance types; bounded at 2e-6.
 #[test]
 fn gpu_loop_matches_cpu_loop_at_t1000() {
     let Some(ctx) = common::gpu() else { return };
@@ -113,15 +119,24 @@ fn gpu_loop_matches_cpu_loop_at_t1000() {
                 var_type,
                 clip_denoised: true,
             };
-            let g = gpu_samples(&ctx, &tables, model, 0.05, 16, 5);
-            let c = cpu_samples(&tables, model, 0.05, 16, 5);
-            let worst = g
-                .iter()
-                .zip(&c)
-                .map(|(a, b)| (*a as f64 - b).abs())
-                .fold(0.0, f64::max);
-            eprintln!("{mean_type} {var_type}: max |gpu - cpu| = {worst:e}");
-            assert!(worst < 2e-6, "{mean_type} {var_type}: {worst}");
+            for (points, d) in DATA {
+                let g = gpu_run_on(&ctx, (points, d), &tables, model, 0.05, 16, 5, None).x0;
+                let mix = Mixture {
+                    tables: &tables,
+                    points,
+                    sample_len: d,
+                    data_var: 0.05 * 0.05,
+                    model,
+                };
+                let c = sample_loop::p_sample_loop(&tables, &model, &mix, 16, d, 5).unwrap();
+                let worst = g
+                    .iter()
+                    .zip(&c)
+                    .map(|(a, b)| (*a as f64 - b).abs())
+                    .fold(0.0, f64::max);
+                eprintln!("{mean_type} {var_type} D={d}: max |gpu - cpu| = {worst:e}");
+                assert!(worst < 2e-6, "{mean_type} {var_type} D={d}: {worst}");
+            }
         }
     }
 }
@@ -183,32 +198,34 @@ fn chunked_batch_gives_identical_samples() {
     let Some(ctx) = common::gpu() else { return };
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 60).unwrap();
     let model = ModelOptions::default();
-    let run = |max_chunk_samples| {
-        let gt = GpuTables::new(&ctx, &tables).unwrap();
-        let mut den = MixtureDenoiser::new(&ctx, &POINTS, &[3, 2], 0.1, model).unwrap();
-        let opts = SampleOptions {
-            model,
-            seed: 11,
-            steps_per_submit: 30,
-            keep_every: Some(20),
-            max_chunk_samples,
+    for (points, d) in DATA {
+        let run = |max_chunk_samples| {
+            let gt = GpuTables::new(&ctx, &tables).unwrap();
+            let mut den = MixtureDenoiser::new(&ctx, points, &[3, d], 0.1, model).unwrap();
+            let opts = SampleOptions {
+                model,
+                seed: 11,
+                steps_per_submit: 30,
+                keep_every: Some(20),
+                max_chunk_samples,
+            };
+            let mut calls = Vec::new();
+            let s = gpu::p_sample_loop(&ctx, &gt, &mut den, &[7, d], &opts, &mut |done, total| {
+                calls.push((done, total))
+            })
+            .unwrap();
+            (s, calls)
         };
-        let mut calls = Vec::new();
-        let s = gpu::p_sample_loop(&ctx, &gt, &mut den, &[7, 2], &opts, &mut |d, t| {
-            calls.push((d, t))
-        })
-        .unwrap();
-        (s, calls)
-    };
-    let (whole, whole_calls) = run(None);
-    let (split, split_calls) = run(Some(3));
-    assert_eq!(whole.x0, split.x0);
-    assert_eq!(whole.kept.len(), split.kept.len());
-    for (a, b) in whole.kept.iter().zip(&split.kept) {
-        assert_eq!(a, b);
+        let (whole, whole_calls) = run(None);
+        let (split, split_calls) = run(Some(3));
+        assert_eq!(whole.x0, split.x0);
+        assert_eq!(whole.kept.len(), split.kept.len());
+        for (a, b) in whole.kept.iter().zip(&split.kept) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(whole_calls.last(), Some(&(60, 60)));
+        assert_eq!(split_calls.last(), Some(&(180, 180))); // three chunks of 60 steps
     }
-    assert_eq!(whole_calls.last(), Some(&(60, 60)));
-    assert_eq!(split_calls.last(), Some(&(180, 180))); // three chunks of 60 steps
 }
 
 /// The mixture denoiser at the sizes the issue names, each extreme on its own (the points must

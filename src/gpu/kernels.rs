@@ -64,11 +64,13 @@ pub enum Kernel {
     QSampleF16,
     /// shaders/p_sample_f16.wgsl
     PSampleF16,
+    /// shaders/sample_step_vec4.wgsl
+    SampleStepVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 25] = [
+    pub const ALL: [Kernel; 26] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -94,6 +96,7 @@ impl Kernel {
         Kernel::PSampleVec4,
         Kernel::QSampleF16,
         Kernel::PSampleF16,
+        Kernel::SampleStepVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -138,6 +141,7 @@ impl Kernel {
             Kernel::PSampleVec4 => shader!("p_sample_vec4"),
             Kernel::QSampleF16 => shader!("q_sample_f16"),
             Kernel::PSampleF16 => shader!("p_sample_f16"),
+            Kernel::SampleStepVec4 => shader!("sample_step_vec4"),
         }
     }
 

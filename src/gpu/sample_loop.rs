@@ -152,6 +152,7 @@ pub(crate) struct ChunkLoop<'a> {
     model_output: GpuTensor,
     model_var: Option<GpuTensor>,
     steps: StepRows,
+    kernel: Kernel,
     pipeline: wgpu::ComputePipeline,
     step_group: wgpu::BindGroup,
     groups: (u32, u32),
@@ -185,7 +186,15 @@ impl<'a> ChunkLoop<'a> {
             None
         };
         let steps = StepRows::new(ctx, big_t, batch)?;
-        let pipeline = ctx.pipeline(Kernel::SampleStep)?;
+        // Four elements per invocation where each vec4 lies inside one sample: the same draws
+        // and arithmetic; 1.6x the steps/s at [16, 3, 32, 32] with the Gaussian denoiser on
+        // lavapipe (ddpm bench --quick, three runs each).
+        let (kernel, items) = if sample_len.is_multiple_of(4) {
+            (Kernel::SampleStepVec4, n / 4)
+        } else {
+            (Kernel::SampleStep, n)
+        };
+        let pipeline = ctx.pipeline(kernel)?;
         let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
         let noise = NoiseParams::new(
             opts.seed,
@@ -199,7 +208,7 @@ impl<'a> ChunkLoop<'a> {
             let (p, z) = (uniform(ctx, &params), uniform(ctx, &noise));
             bind_group(
                 ctx,
-                Kernel::SampleStep,
+                kernel,
                 &pipeline,
                 &[
                     &p,
@@ -238,7 +247,8 @@ impl<'a> ChunkLoop<'a> {
         };
         let chunk = ChunkLoop {
             tables,
-            groups: (groups_1d(ctx, n as u32), 1),
+            groups: (groups_1d(ctx, items as u32), 1),
+            kernel,
             x,
             pred_xstart,
             model_output,
@@ -321,7 +331,7 @@ impl<'a> ChunkLoop<'a> {
         denoiser.record(ctx, encoder, &self.io())?;
         dispatch(
             encoder,
-            Kernel::SampleStep,
+            self.kernel,
             &self.pipeline,
             &self.step_group,
             self.groups,
