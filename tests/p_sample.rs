@@ -180,3 +180,53 @@ fn f16_storage_matches_reference_on_rounded_inputs() {
         }
     }
 }
+
+/// f16 calls with a wrong shape, a wrong batch or a missing model_var return typed errors.
+#[test]
+fn f16_bad_input_is_a_typed_error() {
+    use ddpm_wgpu::gpu::{self, GpuSteps, GpuTables, GpuTensorF16, PSampleF16};
+    use ddpm_wgpu::{Error, VarType};
+    let Some(ctx) = gpu() else { return };
+    let gt = GpuTables::new(&ctx, &linear(10)).unwrap();
+    let t = GpuSteps::new(&ctx, &gt, &[3, 4]).unwrap();
+    let f16 = |shape: &[usize]| GpuTensorF16::zeros(&ctx, shape).unwrap();
+    let (x, odd, one) = (f16(&[2, 5]), f16(&[2, 6]), f16(&[1, 5]));
+    let io = |out| PSampleF16 {
+        model_output: out,
+        model_var: None,
+        sample: &x,
+        pred_xstart: &x,
+    };
+    let fixed = ModelOptions::default();
+    let learned = ModelOptions {
+        var_type: VarType::Learned,
+        ..fixed
+    };
+    let mut enc = ctx.encoder();
+    let e = &mut enc;
+    assert!(matches!(
+        gpu::p_sample_f16(&ctx, e, &gt, &fixed, &t, &x, &x, io(&odd)),
+        Err(Error::ShapeMismatch(_))
+    ));
+    assert!(matches!(
+        gpu::p_sample_f16(&ctx, e, &gt, &fixed, &t, &one, &one, io(&one)),
+        Err(Error::ShapeMismatch(_))
+    ));
+    assert!(matches!(
+        gpu::p_sample_f16(&ctx, e, &gt, &learned, &t, &x, &x, io(&x)),
+        Err(Error::MissingInput(_))
+    ));
+    assert!(matches!(
+        gpu::q_sample_f16(&ctx, e, &gt, &t, &x, &x, &odd),
+        Err(Error::ShapeMismatch(_))
+    ));
+    let (sample, pred) = (f16(&[2, 5]), f16(&[2, 5]));
+    let good = PSampleF16 {
+        model_output: &x,
+        model_var: None,
+        sample: &sample,
+        pred_xstart: &pred,
+    };
+    gpu::p_sample_f16(&ctx, e, &gt, &fixed, &t, &x, &x, good).unwrap();
+    ctx.submit(enc).unwrap();
+}

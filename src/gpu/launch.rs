@@ -161,13 +161,30 @@ pub(crate) fn sample_mean(
     )
 }
 
+/// A device tensor of either storage type, as far as shape checks go.
+pub(crate) trait Shaped {
+    fn shape(&self) -> &[usize];
+}
+
+impl Shaped for GpuTensor {
+    fn shape(&self) -> &[usize] {
+        GpuTensor::shape(self)
+    }
+}
+
+impl Shaped for super::GpuTensorF16 {
+    fn shape(&self) -> &[usize] {
+        super::GpuTensorF16::shape(self)
+    }
+}
+
 /// Check that every named tensor has the same shape as the first, batch dimension B = t.len(),
 /// and return the per-sample element count.
-pub(crate) fn batch_layout(t: &GpuSteps, tensors: &[(&str, &GpuTensor)]) -> Result<usize> {
+pub(crate) fn batch_layout<T: Shaped>(t: &GpuSteps, tensors: &[(&str, &T)]) -> Result<usize> {
     same_shapes(tensors)?;
     let (first_name, first) = tensors[0];
     match first.shape().first() {
-        Some(&b) if b == t.len() => Ok(first.len() / b),
+        Some(&b) if b == t.len() => Ok(first.shape().iter().product::<usize>() / b),
         _ => Err(Error::ShapeMismatch(format!(
             "'{first_name}' has shape {:?} but t has {} entries (one per sample)",
             first.shape(),
@@ -177,7 +194,7 @@ pub(crate) fn batch_layout(t: &GpuSteps, tensors: &[(&str, &GpuTensor)]) -> Resu
 }
 
 /// Check that every named tensor has the shape of the first.
-pub(crate) fn same_shapes(tensors: &[(&str, &GpuTensor)]) -> Result<()> {
+pub(crate) fn same_shapes<T: Shaped>(tensors: &[(&str, &T)]) -> Result<()> {
     let (first_name, first) = tensors[0];
     for &(name, tensor) in &tensors[1..] {
         if tensor.shape() != first.shape() {

@@ -73,14 +73,20 @@ impl<'a> GpuModelOut<'a> {
     /// The tensor to bind as `model_var`: the real one for learned types, else `output` again
     /// (the shader never reads it then, but every binding needs a buffer).
     fn var_binding(&self, opts: &ModelOptions) -> Result<&'a GpuTensor> {
-        match (opts.var_type.is_learned(), self.var) {
-            (true, Some(v)) => Ok(v),
-            (true, None) => Err(Error::MissingInput(format!(
-                "model_var (required by variance type {})",
-                opts.var_type
-            ))),
-            (false, _) => Ok(self.output),
-        }
+        var_binding(opts, self.output, self.var)
+    }
+}
+
+/// The tensor to bind as `model_var` for either storage type: `var` for learned types (an
+/// error without it), else `output` again (never read then).
+fn var_binding<'a, T>(opts: &ModelOptions, output: &'a T, var: Option<&'a T>) -> Result<&'a T> {
+    match (opts.var_type.is_learned(), var) {
+        (true, Some(v)) => Ok(v),
+        (true, None) => Err(Error::MissingInput(format!(
+            "model_var (required by variance type {})",
+            opts.var_type
+        ))),
+        (false, _) => Ok(output),
     }
 }
 

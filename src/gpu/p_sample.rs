@@ -5,9 +5,8 @@
 use super::kernels::Kernel;
 use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record};
 use super::params::ElementParams;
-use super::tensor_f16::{batch_layout_f16, groups_f16, GpuTensorF16};
+use super::tensor_f16::{groups_f16, GpuTensorF16};
 use super::{u32_len, Context, GpuModelOut, GpuSteps, GpuTables, GpuTensor};
-use crate::error::Error;
 use crate::error::Result;
 use crate::options::ModelOptions;
 
@@ -118,17 +117,8 @@ pub fn p_sample_f16(
     noise: &GpuTensorF16,
     io: PSampleF16<'_>,
 ) -> Result<()> {
-    let model_var = match (opts.var_type.is_learned(), io.model_var) {
-        (true, Some(v)) => v,
-        (true, None) => {
-            return Err(Error::MissingInput(format!(
-                "model_var (required by variance type {})",
-                opts.var_type
-            )))
-        }
-        (false, _) => io.model_output,
-    };
-    let sample_len = batch_layout_f16(
+    let model_var = super::var_binding(opts, io.model_output, io.model_var)?;
+    let sample_len = batch_layout(
         t,
         &[
             ("x", x),

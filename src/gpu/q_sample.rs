@@ -5,7 +5,7 @@
 use super::kernels::Kernel;
 use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record};
 use super::params::ElementParams;
-use super::tensor_f16::{batch_layout_f16, groups_f16, GpuTensorF16};
+use super::tensor_f16::{groups_f16, GpuTensorF16};
 use super::{u32_len, Context, GpuSteps, GpuTables, GpuTensor};
 use crate::error::Result;
 use crate::options::ModelOptions;
@@ -71,7 +71,7 @@ pub fn q_sample_f16(
     noise: &GpuTensorF16,
     x_t: &GpuTensorF16,
 ) -> Result<()> {
-    let sample_len = batch_layout_f16(t, &[("x_start", x_start), ("noise", noise), ("x_t", x_t)])?;
+    let sample_len = batch_layout(t, &[("x_start", x_start), ("noise", noise), ("x_t", x_t)])?;
     let params = ElementParams::new(
         u32_len(x_start.len()),
         u32_len(sample_len),

@@ -119,32 +119,6 @@ impl GpuTensorF16 {
     }
 }
 
-/// Check that every named f16 tensor has the shape of the first, with batch dimension
-/// B = t.len(), and return the per-sample element count.
-pub(crate) fn batch_layout_f16(
-    t: &super::GpuSteps,
-    tensors: &[(&str, &GpuTensorF16)],
-) -> Result<usize> {
-    let (first_name, first) = tensors[0];
-    for &(name, tensor) in &tensors[1..] {
-        if tensor.shape() != first.shape() {
-            return Err(Error::ShapeMismatch(format!(
-                "'{name}' has shape {:?} but '{first_name}' has {:?}",
-                tensor.shape(),
-                first.shape()
-            )));
-        }
-    }
-    match first.shape().first() {
-        Some(&b) if b == t.len() => Ok(first.len() / b),
-        _ => Err(Error::ShapeMismatch(format!(
-            "'{first_name}' has shape {:?} but t has {} entries (one per sample)",
-            first.shape(),
-            t.len()
-        ))),
-    }
-}
-
 /// Workgroups for an f16 kernel over `n` values: one invocation per group of eight.
 pub(crate) fn groups_f16(ctx: &Context, n: usize) -> (u32, u32) {
     (
