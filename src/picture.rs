@@ -38,10 +38,27 @@ pub fn grid(tiles: &[&[f32]], shape: &[usize], cols: usize) -> Result<image::Rgb
     Ok(img)
 }
 
-/// Save `img` as PNG at `path`, through a temporary file so that a failure leaves nothing.
+/// Pictures are enlarged by a whole factor (nearest neighbour, at most 8) until their short side
+/// is at least this many pixels: a grid of 16x16 digits is 69 pixels wide, too small to look at.
+pub const MIN_SIDE: u32 = 256;
+
+/// `img` enlarged by the whole factor that brings its short side to [`MIN_SIDE`] or more.
+pub fn enlarged(img: &image::RgbImage) -> image::RgbImage {
+    let short = img.width().min(img.height()).max(1);
+    let k = MIN_SIDE.div_ceil(short).clamp(1, 8);
+    image::imageops::resize(
+        img,
+        img.width() * k,
+        img.height() * k,
+        image::imageops::FilterType::Nearest,
+    )
+}
+
+/// Save `img` enlarged ([`enlarged`]) as PNG at `path`, through a temporary file so that a
+/// failure leaves nothing.
 pub fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     let tmp = crate::npy::partial_path(path);
-    let result = img
+    let result = enlarged(img)
         .save_with_format(&tmp, image::ImageFormat::Png)
         .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));

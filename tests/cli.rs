@@ -470,10 +470,15 @@ fn sample_writes_a_png_grid_and_npy_that_agree_across_devices() {
     ]);
     assert_eq!(r.code, 0, "{:?}", r.stderr_lines);
     let img = image::open(&png).unwrap();
-    // 16 samples of 16x16 in a 4x4 grid with 1-pixel borders.
-    assert_eq!((img.width(), img.height()), (69, 69));
+    // 16 samples of 16x16 in a 4x4 grid with 1-pixel borders (69 pixels), enlarged 4x to reach
+    // picture::MIN_SIDE.
+    assert_eq!((img.width(), img.height()), (4 * 69, 4 * 69));
     let strip_img = image::open(&strip).unwrap();
-    assert_eq!(strip_img.width(), 9 * 17 + 1); // 8 snapshots + x_0
+    // 8 snapshots + x_0 across, 8 samples down (137 pixels): enlarged 2x.
+    assert_eq!(
+        (strip_img.width(), strip_img.height()),
+        (2 * (9 * 17 + 1), 2 * (8 * 17 + 1))
+    );
     let gpu_npy = dir.join("g.npy");
     let cpu_npy = dir.join("c.npy");
     for (dev, out) in [("gpu", &gpu_npy), ("cpu", &cpu_npy)] {
