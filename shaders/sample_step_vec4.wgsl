@@ -33,13 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         var z = vec4<f32>(0.0); // no noise at t == 0
         if step != 0u {
-            let s = noise.first_sample + b;
-            z = vec4<f32>(
-                noise_at(seed, STREAM_SAMPLE, step, s, j),
-                noise_at(seed, STREAM_SAMPLE, step, s, j + 1u),
-                noise_at(seed, STREAM_SAMPLE, step, s, j + 2u),
-                noise_at(seed, STREAM_SAMPLE, step, s, j + 3u),
-            );
+            z = noise4_at(seed, STREAM_SAMPLE, step, noise.first_sample + b, j);
         }
         var next: vec4<f32>;
         var pred: vec4<f32>;

@@ -4,7 +4,6 @@
 
 mod common;
 use ddpm_wgpu::cpu::noise::{self, normal, normal_from_bits, normal_from_bits_f32, stream};
-use ddpm_wgpu::cpu::philox_bits::philox_bits;
 use ddpm_wgpu::gpu;
 
 fn gpu_noise(
@@ -53,10 +52,7 @@ fn cpu_f32_mirror_is_close_to_exact() {
         .map(|j| normal(7, stream::SAMPLE, 3, 0, j))
         .collect();
     let mirror: Vec<f32> = (0..200_000)
-        .map(|j| {
-            let b = philox_bits(7, stream::SAMPLE, 3, 0, j);
-            normal_from_bits_f32(b[0], b[1])
-        })
+        .map(|j| noise::normal_f32(7, stream::SAMPLE, 3, 0, j))
         .collect();
     let (u, a) = assert_close_to_exact(&mirror, &exact);
     eprintln!("CPU f32 mirror vs exact: {u:.2} ulps (|z| >= 1e-3), {a:e} absolute below");
@@ -193,6 +189,34 @@ fn extreme_words_give_finite_normals() {
             (z32 as f64 - z).abs() <= 1e-6 * z.abs().max(1.0),
             "{z32} vs {z}"
         );
+        let s = noise::sine_normal_from_bits(b0, b1);
+        assert!(s.is_finite() && s.abs() <= 5.8, "{s}");
+        assert!(s * s + z * z <= 5.8 * 5.8, "one radius for the pair");
+    }
+}
+
+/// Elements 4m .. 4m + 3 come from one Philox call: lanes 0 and 1 are the cos and sin branches
+/// of words (0, 1), lanes 2 and 3 of words (2, 3), and the f32 mirror follows each.
+#[test]
+fn four_lanes_share_one_philox_call() {
+    use ddpm_wgpu::cpu::philox_bits::philox_bits;
+    for j in [0u32, 4, 40, 1 << 20] {
+        let b = philox_bits(3, stream::SAMPLE, 9, 2, j / 4);
+        let want = [
+            normal_from_bits(b[0], b[1]),
+            noise::sine_normal_from_bits(b[0], b[1]),
+            normal_from_bits(b[2], b[3]),
+            noise::sine_normal_from_bits(b[2], b[3]),
+        ];
+        for (k, w) in want.iter().enumerate() {
+            let j = j + k as u32;
+            assert_eq!(normal(3, stream::SAMPLE, 9, 2, j), *w, "j = {j}");
+            let f = noise::normal_f32(3, stream::SAMPLE, 9, 2, j) as f64;
+            assert!(
+                (f - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "j = {j}: {f} vs {w}"
+            );
+        }
     }
 }
 

@@ -19,9 +19,14 @@ pub fn open_unit(bits: u32) -> f64 {
     (2 * (bits >> 9) + 1) as f64 / (1u64 << 24) as f64
 }
 
-/// The exact Box-Muller normal of two words, in f64.
+/// The exact Box-Muller normal of two words, in f64: the cosine branch.
 pub fn normal_from_bits(b0: u32, b1: u32) -> f64 {
     (-2.0 * (1.0 - open_unit(b0)).ln()).sqrt() * (std::f64::consts::TAU * open_unit(b1)).cos()
+}
+
+/// The sine branch of the same pair: an independent normal.
+pub fn sine_normal_from_bits(b0: u32, b1: u32) -> f64 {
+    (-2.0 * (1.0 - open_unit(b0)).ln()).sqrt() * (std::f64::consts::TAU * open_unit(b1)).sin()
 }
 
 /// The shader's `accurate_log` in f32: exponent split and an atanh series.
@@ -43,11 +48,21 @@ pub fn accurate_log_f32(x: f32) -> f32 {
     e as f32 * std::f32::consts::LN_2 + 2.0 * s * p
 }
 
-/// The shader's `cos_two_pi` in f32: exact quadrant reduction, then sin or cos of [0, pi/4].
+/// The shader's `cos_two_pi_turned(u, 0)` in f32: exact quadrant reduction, then sin or cos of
+/// [0, pi/4].
 pub fn cos_two_pi_f32(u: f32) -> f32 {
+    cos_two_pi_turned_f32(u, 0.0)
+}
+
+/// The shader's `cos_two_pi_turned` in f32: cos(2 pi u + quarter_turns pi / 2).
+pub fn cos_two_pi_turned_f32(u: f32, quarter_turns: f32) -> f32 {
     let v = 4.0 * u;
-    let q = v.floor();
+    let mut q = v.floor();
     let mut f = v - q;
+    q += quarter_turns;
+    if q >= 4.0 {
+        q -= 4.0;
+    }
     let mut use_sin = q == 1.0 || q == 3.0;
     if f > 0.5 {
         f = 1.0 - f;
@@ -62,16 +77,41 @@ pub fn cos_two_pi_f32(u: f32) -> f32 {
     }
 }
 
-/// The shader's f32 arithmetic for the same draw (no fused operations).
+/// The shader's f32 arithmetic for the cosine branch (no fused operations).
 pub fn normal_from_bits_f32(b0: u32, b1: u32) -> f32 {
+    pair_normal_f32(b0, b1, false)
+}
+
+/// The shader's `normal_from_bits` in f32: the cosine or the sine branch.
+fn pair_normal_f32(b0: u32, b1: u32, sine: bool) -> f32 {
     let open = |b: u32| (b >> 9) as f32 * 1.192_092_9e-7 + 5.960_464_5e-8;
-    (-2.0 * accurate_log_f32(1.0 - open(b0))).sqrt() * cos_two_pi_f32(open(b1))
+    let turns = if sine { 3.0 } else { 0.0 };
+    (-2.0 * accurate_log_f32(1.0 - open(b0))).sqrt() * cos_two_pi_turned_f32(open(b1), turns)
+}
+
+/// The Philox words of element `j` and its lane: elements 4m .. 4m + 3 share the counter m
+/// (`noise_at` in shaders/philox.wgsl); lane j % 4 takes words (0, 1) or (2, 3), cos or sin.
+fn words_and_lane(seed: u64, stream: u32, step: u32, sample: u32, j: u32) -> ([u32; 2], bool) {
+    let b = philox_bits(seed, stream, step, sample, j >> 2);
+    let lane = j & 3;
+    let words = if lane < 2 { [b[0], b[1]] } else { [b[2], b[3]] };
+    (words, lane & 1 == 1)
 }
 
 /// The f64 normal for element `j` of global sample `sample` at `step` of `stream`.
 pub fn normal(seed: u64, stream: u32, step: u32, sample: u32, j: u32) -> f64 {
-    let b = philox_bits(seed, stream, step, sample, j);
-    normal_from_bits(b[0], b[1])
+    let ([b0, b1], sine) = words_and_lane(seed, stream, step, sample, j);
+    if sine {
+        sine_normal_from_bits(b0, b1)
+    } else {
+        normal_from_bits(b0, b1)
+    }
+}
+
+/// The shader's f32 value of the same draw as [`normal`].
+pub fn normal_f32(seed: u64, stream: u32, step: u32, sample: u32, j: u32) -> f32 {
+    let ([b0, b1], sine) = words_and_lane(seed, stream, step, sample, j);
+    pair_normal_f32(b0, b1, sine)
 }
 
 /// Normals for samples `first_sample ..` of `sample_len` elements each (the `noise` kernel).
