@@ -115,12 +115,18 @@ fn gpu_matches_cpu_twin_on_every_option_shape_and_step() {
         ("cosine", common::cosine(1000)),
     ] {
         let big_t = tables.num_timesteps() as u32;
-        for shape in common::SHAPES {
+        for shape in common::SHAPES.iter().chain(&common::VEC4_SHAPES) {
             let batch = shape[0];
             let sample_len: usize = shape[1..].iter().product();
-            for step in [0, 1, big_t - 1] {
-                let t = vec![step; batch];
-                let mut g = Gen::new(u64::from(step) + sample_len as u64);
+            // Every sample at t = 0, 1, T-1, then neighbours at different steps.
+            let mixed = common::mixed_steps(&tables, batch);
+            for t in [
+                vec![0; batch],
+                vec![1; batch],
+                vec![big_t - 1; batch],
+                mixed,
+            ] {
+                let mut g = Gen::new(u64::from(t[0]) + sample_len as u64);
                 // Normals scaled to +-6 and beyond: the extremes x_t takes near t = T-1.
                 let x = g.vec(batch * sample_len, |g| 3.0 * g.normal());
                 let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
@@ -134,11 +140,12 @@ fn gpu_matches_cpu_twin_on_every_option_shape_and_step() {
                             model,
                         };
                         let (want, want_var) = cpu.denoise(&t, &xd).unwrap();
-                        let s = step as usize;
                         let terms: Vec<f64> = want
                             .iter()
                             .zip(&xd)
-                            .map(|(w, xv)| {
+                            .enumerate()
+                            .map(|(i, (w, xv))| {
+                                let s = t[i / sample_len] as usize;
                                 w.abs() + tables.posterior_mean_coef2[s] * xv.abs() * 2.0
                             })
                             .collect();
@@ -146,7 +153,7 @@ fn gpu_matches_cpu_twin_on_every_option_shape_and_step() {
                         let cmp = tol.compare(&got, &want, sample_len, Some(&terms));
                         assert!(
                             cmp.pass,
-                            "{name} {model:?} S={sigma} shape {shape:?} t={step}: worst {:?}",
+                            "{name} {model:?} S={sigma} shape {shape:?} t={t:?}: worst {:?}",
                             cmp.worst
                         );
                         if let (Some(v), Some(w)) = (var, want_var) {

@@ -66,11 +66,13 @@ pub enum Kernel {
     PSampleF16,
     /// shaders/sample_step_vec4.wgsl
     SampleStepVec4,
+    /// shaders/gaussian_denoiser_vec4.wgsl
+    GaussianDenoiserVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 26] = [
+    pub const ALL: [Kernel; 27] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -97,6 +99,7 @@ impl Kernel {
         Kernel::QSampleF16,
         Kernel::PSampleF16,
         Kernel::SampleStepVec4,
+        Kernel::GaussianDenoiserVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -142,6 +145,7 @@ impl Kernel {
             Kernel::QSampleF16 => shader!("q_sample_f16"),
             Kernel::PSampleF16 => shader!("p_sample_f16"),
             Kernel::SampleStepVec4 => shader!("sample_step_vec4"),
+            Kernel::GaussianDenoiserVec4 => shader!("gaussian_denoiser_vec4"),
         }
     }
 
