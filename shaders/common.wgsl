@@ -82,6 +82,13 @@ const SHORT_REDUCTION: u32 = 64u;
 
 // The schedule row for timestep t; clamped so that a bad t from an embedder cannot read out of
 // bounds (the host API validates t; this only keeps the GPU safe).
+// The sample a workgroup of a per-sample grid works on (`sample_grid` in src/gpu/launch.rs):
+// x counts workgroups within one sample, y and then z count samples. The result is uniform
+// over the workgroup, so the timestep and schedule-row loads that depend on it are too.
+fn grid_sample(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.y + wid.z * nwg.y;
+}
+
 fn step_index(t: u32, num_timesteps: u32) -> u32 {
     return min(t, num_timesteps - 1u);
 }

@@ -1,6 +1,8 @@
 // The Gaussian denoiser of gaussian_denoiser.wgsl, four elements per invocation: the same
 // per-element arithmetic (bit-identical results), with vec4 loads and stores and one timestep
-// lookup for four elements. The host picks it when sample_len is a multiple of 4.
+// lookup for four elements, on a per-sample grid (grid_sample in common.wgsl) without a
+// grid-stride loop or a division. The host picks it when sample_len is a multiple of 4 and the
+// grid fits.
 // Prepended with common.wgsl and philox.wgsl. Host: src/gpu/gaussian_denoiser.rs; CPU twin:
 // src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
@@ -14,32 +16,42 @@
 @group(0) @binding(5) var<storage, read_write> model_var: array<vec4<f32>>;
 
 @compute @workgroup_size(WG_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let b = grid_sample(wid, nwg);
+    let k = wid.x * WG_SIZE + lid.x; // the vec4 within sample b
     let len4 = params.sample_len / 4u;
-    let n4 = params.batch * len4;
-    for (var i = gid.x; i < n4; i += nwg.x * WG_SIZE) {
-        let c = coefs[step_index(timesteps[i / len4], params.num_timesteps)];
-        let xt = x[i];
-        let abar = c.sqrt_abar * c.sqrt_abar;
-        let v = abar * params.data_var + c.one_minus_abar;
-        var out: vec4<f32>;
-        switch params.mean_type {
-            case MEAN_XSTART: {
-                out = (c.sqrt_abar * params.data_var / v) * xt;
-            }
-            case MEAN_XPREV: {
-                let x0 = (c.sqrt_abar * params.data_var / v) * xt;
-                out = c.posterior_mean_coef1 * x0 + c.posterior_mean_coef2 * xt;
-            }
-            default: { // MEAN_EPS
-                out = (c.sqrt_one_minus_abar / v) * xt;
-            }
+    let i = b * len4 + k;
+    // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
+    // batch reads in bounds, as wgpu clamps indices, and writes nothing).
+    let c = coefs[step_index(timesteps[b], params.num_timesteps)];
+    // Past the end of the sample, or a sample past the batch (the overhang of y * z).
+    if k >= len4 || b >= params.batch {
+        return;
+    }
+    let xt = x[i];
+    let abar = c.sqrt_abar * c.sqrt_abar;
+    let v = abar * params.data_var + c.one_minus_abar;
+    var out: vec4<f32>;
+    switch params.mean_type {
+        case MEAN_XSTART: {
+            out = (c.sqrt_abar * params.data_var / v) * xt;
         }
-        model_output[i] = out;
-        if params.var_type == VAR_LEARNED {
-            model_var[i] = vec4<f32>(c.posterior_log_variance_clipped);
-        } else if params.var_type == VAR_LEARNED_RANGE {
-            model_var[i] = vec4<f32>(-1.0);
+        case MEAN_XPREV: {
+            let x0 = (c.sqrt_abar * params.data_var / v) * xt;
+            out = c.posterior_mean_coef1 * x0 + c.posterior_mean_coef2 * xt;
         }
+        default: { // MEAN_EPS
+            out = (c.sqrt_one_minus_abar / v) * xt;
+        }
+    }
+    model_output[i] = out;
+    if params.var_type == VAR_LEARNED {
+        model_var[i] = vec4<f32>(c.posterior_log_variance_clipped);
+    } else if params.var_type == VAR_LEARNED_RANGE {
+        model_var[i] = vec4<f32>(-1.0);
     }
 }

@@ -1,7 +1,8 @@
 // One reparameterised reverse step, four elements per invocation:
 // x_{t-1} = mean + [t != 0] exp(0.5 logvar) noise, with p_mean_variance_elem per element, so
 // results are bit-identical to p_sample.wgsl. The host picks this kernel when sample_len is a
-// multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements).
+// multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements), on a
+// per-sample grid (grid_sample in common.wgsl) without a grid-stride loop or a division.
 // Prepended with common.wgsl. Host: src/gpu/p_sample.rs; CPU twin: src/cpu/p_sample.rs;
 // test: tests/p_sample.rs.
 
@@ -17,30 +18,40 @@
 @group(0) @binding(8) var<storage, read_write> pred_xstart: array<vec4<f32>>;
 
 @compute @workgroup_size(WG_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let n4 = params.n_elements / 4u;
-    let sample_len4 = params.sample_len / 4u;
-    for (var i = gid.x; i < n4; i += nwg.x * WG_SIZE) {
-        let step = step_index(timesteps[i / sample_len4], params.num_timesteps);
-        let c = coefs[step];
-        let xs = x[i];
-        let out = model_output[i];
-        // Fixed variance types never use it; skip the load (it aliases model_output then).
-        var v = vec4<f32>(0.0);
-        if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
-            v = model_var[i];
-        }
-        // No noise at t == 0: the last step returns the mean.
-        let nonzero = select(1.0, 0.0, step == 0u);
-        let z = noise[i];
-        var s: vec4<f32>;
-        var p: vec4<f32>;
-        for (var k = 0u; k < 4u; k++) {
-            let m = p_mean_variance_elem(params, c, xs[k], out[k], v[k]);
-            s[k] = m.mean + nonzero * exp(0.5 * m.log_variance) * z[k];
-            p[k] = m.pred_xstart;
-        }
-        sample[i] = s;
-        pred_xstart[i] = p;
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let b = grid_sample(wid, nwg);
+    let k = wid.x * WG_SIZE + lid.x; // the vec4 within sample b
+    let len4 = params.sample_len / 4u;
+    let i = b * len4 + k;
+    // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
+    // batch reads in bounds, as wgpu clamps indices, and writes nothing).
+    let step = step_index(timesteps[b], params.num_timesteps);
+    let c = coefs[step];
+    // Past the end of the sample, or a sample past the batch (the overhang of y * z).
+    if k >= len4 || i >= params.n_elements / 4u {
+        return;
     }
+    let xs = x[i];
+    let out = model_output[i];
+    // Fixed variance types never use it; skip the load (it aliases model_output then).
+    var v = vec4<f32>(0.0);
+    if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
+        v = model_var[i];
+    }
+    // No noise at t == 0: the last step returns the mean.
+    let nonzero = select(1.0, 0.0, step == 0u);
+    let z = noise[i];
+    var s: vec4<f32>;
+    var p: vec4<f32>;
+    for (var e = 0u; e < 4u; e++) {
+        let m = p_mean_variance_elem(params, c, xs[e], out[e], v[e]);
+        s[e] = m.mean + nonzero * exp(0.5 * m.log_variance) * z[e];
+        p[e] = m.pred_xstart;
+    }
+    sample[i] = s;
+    pred_xstart[i] = p;
 }

@@ -1,7 +1,8 @@
 // One reverse step of the sampling loop, four elements per invocation: the arithmetic and the
 // noise draws of sample_step.wgsl per element (results are bit-identical), with vec4 loads and
-// stores and one timestep lookup for four elements. The host picks it when sample_len is a
-// multiple of 4 (each vec4 inside one sample). Prepended with common.wgsl and philox.wgsl.
+// stores and one timestep lookup for four elements, on a per-sample grid (grid_sample in
+// common.wgsl) without a grid-stride loop or a division. The host picks it when sample_len is
+// a multiple of 4 (each vec4 inside one sample) and the grid fits. Prepended with common.wgsl and philox.wgsl.
 // Host: src/gpu/sample_loop.rs; CPU twin: src/cpu/sample_loop.rs; test: tests/sample_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
@@ -15,34 +16,41 @@
 @group(0) @binding(7) var<storage, read_write> pred_xstart: array<vec4<f32>>;
 
 @compute @workgroup_size(WG_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let n4 = params.n_elements / 4u;
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let b = grid_sample(wid, nwg);
+    let k = wid.x * WG_SIZE + lid.x; // the vec4 within sample b
     let len4 = params.sample_len / 4u;
-    let learned = params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE;
-    let seed = vec2<u32>(noise.seed_lo, noise.seed_hi);
-    for (var i = gid.x; i < n4; i += nwg.x * WG_SIZE) {
-        let b = i / len4;
-        let j = 4u * (i % len4); // the first of the four elements' index within the sample
-        let step = step_index(timesteps[b], params.num_timesteps);
-        let c = coefs[step];
-        let xs = x[i];
-        let out = model_output[i];
-        var v = vec4<f32>(0.0);
-        if learned {
-            v = model_var[i];
-        }
-        var z = vec4<f32>(0.0); // no noise at t == 0
-        if step != 0u {
-            z = noise4_at(seed, STREAM_SAMPLE, step, noise.first_sample + b, j);
-        }
-        var next: vec4<f32>;
-        var pred: vec4<f32>;
-        for (var k = 0u; k < 4u; k++) {
-            let m = p_mean_variance_elem(params, c, xs[k], out[k], v[k]);
-            next[k] = m.mean + exp(0.5 * m.log_variance) * z[k];
-            pred[k] = m.pred_xstart;
-        }
-        x[i] = next;
-        pred_xstart[i] = pred;
+    let i = b * len4 + k;
+    // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
+    // batch reads in bounds, as wgpu clamps indices, and writes nothing).
+    let step = step_index(timesteps[b], params.num_timesteps);
+    let c = coefs[step];
+    // Past the end of the sample, or a sample past the batch (the overhang of y * z).
+    if k >= len4 || i >= params.n_elements / 4u {
+        return;
     }
+    let xs = x[i];
+    let out = model_output[i];
+    var v = vec4<f32>(0.0);
+    if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
+        v = model_var[i];
+    }
+    var z = vec4<f32>(0.0); // no noise at t == 0
+    if step != 0u {
+        let seed = vec2<u32>(noise.seed_lo, noise.seed_hi);
+        z = noise4_at(seed, STREAM_SAMPLE, step, noise.first_sample + b, 4u * k);
+    }
+    var next: vec4<f32>;
+    var pred: vec4<f32>;
+    for (var e = 0u; e < 4u; e++) {
+        let m = p_mean_variance_elem(params, c, xs[e], out[e], v[e]);
+        next[e] = m.mean + exp(0.5 * m.log_variance) * z[e];
+        pred[e] = m.pred_xstart;
+    }
+    x[i] = next;
+    pred_xstart[i] = pred;
 }

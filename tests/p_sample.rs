@@ -23,6 +23,20 @@ fn vec4_kernel_matches_reference_for_every_option() {
     sweep_shapes(&ctx, Op::PSample, &cosine(1000), &all, &VEC4_SHAPES);
 }
 
+#[test]
+fn vec4_kernel_with_more_samples_than_one_grid_row() {
+    let Some(ctx) = gpu() else { return };
+    let learned = ModelOptions {
+        var_type: ddpm_wgpu::VarType::LearnedRange,
+        ..ModelOptions::default()
+    };
+    let opts = [
+        (ModelOptions::default(), LossType::Mse),
+        (learned, LossType::Mse),
+    ];
+    sweep_shapes(&ctx, Op::PSample, &cosine(1000), &opts, &[MANY_SAMPLES]);
+}
+
 /// The same 1028 elements as one sample (vec4 kernel) and as 1028 samples of one (scalar
 /// kernel) at one t, for every option: the same per-element arithmetic, so the same bits.
 #[test]

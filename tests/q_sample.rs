@@ -25,6 +25,13 @@ fn vec4_kernel_matches_reference_across_sizes_and_timesteps() {
     sweep_shapes(&ctx, Op::QSample, &cosine(1000), &opts, &VEC4_SHAPES);
 }
 
+#[test]
+fn vec4_kernel_with_more_samples_than_one_grid_row() {
+    let Some(ctx) = gpu() else { return };
+    let opts = [(ModelOptions::default(), LossType::Mse)];
+    sweep_shapes(&ctx, Op::QSample, &cosine(1000), &opts, &[MANY_SAMPLES]);
+}
+
 /// The same 1028 elements as one sample (vec4 kernel) and as 1028 samples of one (scalar
 /// kernel), every sample at the same t: the per-element arithmetic is the same, so the bits are.
 #[test]

@@ -1,7 +1,8 @@
 //! Host side of `shaders/bandwidth_copy.wgsl`; CPU twin `crate::cpu::bandwidth_copy`.
 
 use super::kernels::Kernel;
-use super::launch::{groups_1d, record};
+use super::kernels::WG_SIZE;
+use super::launch::{groups_2d, record};
 use super::params::CopyParams;
 use super::{Context, GpuTensor};
 use crate::error::{Error, Result};
@@ -25,7 +26,8 @@ pub fn bandwidth_copy(
         n_vec4,
         ..Default::default()
     };
-    let groups = (groups_1d(ctx, n_vec4), 1);
+    // One vec4 per invocation; rows of workgroups past the per-dimension limit.
+    let groups = groups_2d(ctx, n_vec4.div_ceil(WG_SIZE));
     record(
         ctx,
         encoder,

@@ -7,7 +7,7 @@
 
 use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
-use super::launch::{bind_group, dispatch, groups_1d, uniform};
+use super::launch::{bind_group, dispatch, groups_1d, sample_grid, uniform, Grid};
 use super::params::{mean_type_code, var_type_code, MixtureParams};
 use super::{Context, GpuTensor};
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ struct Prepared {
     kernel: Kernel,
     pipeline: wgpu::ComputePipeline,
     group: wgpu::BindGroup,
-    groups: (u32, u32),
+    groups: Grid,
     // Kept alive for the bind group, and counted by `device_bytes`.
     params: wgpu::Buffer,
     dummy_var: GpuTensor,
@@ -88,10 +88,12 @@ impl Denoiser for GaussianDenoiser {
         // Four elements per invocation where each vec4 lies inside one sample; the same
         // arithmetic per element.
         let sample_len = n / batch;
-        let (kernel, items) = if sample_len.is_multiple_of(4) {
-            (Kernel::GaussianDenoiserVec4, n / 4)
-        } else {
-            (Kernel::GaussianDenoiser, n)
+        let (kernel, groups) = match sample_grid(ctx, batch as u32, (sample_len / 4) as u32) {
+            Some(grid) if sample_len.is_multiple_of(4) => (Kernel::GaussianDenoiserVec4, grid),
+            _ => (
+                Kernel::GaussianDenoiser,
+                Grid::from((groups_1d(ctx, n as u32), 1)),
+            ),
         };
         let pipeline = ctx.pipeline(kernel)?;
         let (p, group) = ctx.checked(|| {
@@ -114,7 +116,7 @@ impl Denoiser for GaussianDenoiser {
         self.prepared = Some(Prepared {
             pipeline,
             group,
-            groups: (groups_1d(ctx, items as u32), 1),
+            groups,
             kernel,
             params: p,
             dummy_var,

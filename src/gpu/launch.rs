@@ -47,21 +47,57 @@ pub(crate) fn uniform<P: bytemuck::Pod>(ctx: &Context, params: &P) -> wgpu::Buff
         })
 }
 
+/// Workgroup counts in x, y and z. Most kernels use x and y only, given as a pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Grid(pub u32, pub u32, pub u32);
+
+impl From<(u32, u32)> for Grid {
+    fn from((x, y): (u32, u32)) -> Self {
+        Grid(x, y, 1)
+    }
+}
+
 /// Record one dispatch of a prepared pipeline and bind group in its own compute pass.
 pub(crate) fn dispatch(
     encoder: &mut wgpu::CommandEncoder,
     kernel: Kernel,
     pipeline: &wgpu::ComputePipeline,
     bind_group: &wgpu::BindGroup,
-    groups: (u32, u32),
+    groups: impl Into<Grid>,
 ) {
+    let Grid(x, y, z) = groups.into();
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: Some(kernel.name()),
         timestamp_writes: None,
     });
     pass.set_pipeline(pipeline);
     pass.set_bind_group(0, bind_group, &[]);
-    pass.dispatch_workgroups(groups.0, groups.1, 1);
+    pass.dispatch_workgroups(x, y, z);
+}
+
+/// The grid of a per-sample kernel (`grid_sample` in shaders/common.wgsl): x covers the `items`
+/// of one sample, one invocation each, and y (then z, past the per-dimension limit) counts the
+/// `batch` samples, so a workgroup's sample is uniform and no invocation divides or loops.
+/// `None` when one sample needs more workgroups than x allows; callers fall back to their
+/// grid-stride kernel then.
+///
+/// Why: on llvmpipe the grid-stride loop and the per-invocation `i / sample_len` cost more than
+/// q_sample's arithmetic; without them the vec4 q_sample went from 0.65 to about 1.0 of the
+/// grid-stride copy at 2^24 elements (`ddpm bench`, two alternating runs).
+pub(crate) fn sample_grid(ctx: &Context, batch: u32, items: u32) -> Option<Grid> {
+    sample_grid_within(
+        ctx.limits().max_compute_workgroups_per_dimension,
+        batch,
+        items,
+    )
+}
+
+/// [`sample_grid`] for a per-dimension limit of `max` workgroups.
+fn sample_grid_within(max: u32, batch: u32, items: u32) -> Option<Grid> {
+    let x = items.div_ceil(WG_SIZE).max(1);
+    let y = batch.clamp(1, max);
+    let z = batch.div_ceil(y).max(1);
+    (x <= max && z <= max).then_some(Grid(x, y, z))
 }
 
 /// A grid of `n` workgroups, 2-D when `n` exceeds the per-dimension limit (the kernels compute
@@ -78,7 +114,7 @@ pub(crate) fn record<P: bytemuck::Pod>(
     kernel: Kernel,
     params: &P,
     buffers: &[&wgpu::Buffer],
-    groups: (u32, u32),
+    groups: impl Into<Grid>,
 ) -> Result<()> {
     let pipeline = ctx.pipeline(kernel)?;
     ctx.checked(|| {
@@ -102,8 +138,9 @@ pub(crate) fn elementwise(
     record(ctx, encoder, kernel, params, buffers, (groups, 1))
 }
 
-/// Record an elementwise kernel that has a four-elements-per-invocation twin: `vec4` when every
-/// sample's length is a multiple of 4 (each vec4 then lies inside one sample), else `scalar`.
+/// Record an elementwise kernel that has a four-elements-per-invocation twin: `vec4`, on a
+/// [`sample_grid`], when every sample's length is a multiple of 4 (each vec4 then lies inside one
+/// sample) and the grid fits, else `scalar`.
 /// Both compute the same per-element arithmetic, so the choice never changes a result.
 pub(crate) fn elementwise_vec4_or_scalar(
     ctx: &Context,
@@ -112,11 +149,12 @@ pub(crate) fn elementwise_vec4_or_scalar(
     params: &ElementParams,
     buffers: &[&wgpu::Buffer],
 ) -> Result<()> {
-    if params.sample_len.is_multiple_of(4) {
-        let groups = groups_1d(ctx, params.n_elements / 4);
-        record(ctx, encoder, vec4, params, buffers, (groups, 1))
-    } else {
-        elementwise(ctx, encoder, scalar, params, buffers)
+    let batch = params.n_elements / params.sample_len.max(1);
+    match sample_grid(ctx, batch, params.sample_len / 4) {
+        Some(grid) if params.sample_len.is_multiple_of(4) => {
+            record(ctx, encoder, vec4, params, buffers, grid)
+        }
+        _ => elementwise(ctx, encoder, scalar, params, buffers),
     }
 }
 
@@ -206,4 +244,32 @@ pub(crate) fn same_shapes<T: Shaped>(tensors: &[(&str, &T)]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_grid_covers_every_sample_and_item() {
+        let max = 65535;
+        // One workgroup row per sample; the last workgroup of a row partly idle.
+        assert_eq!(sample_grid_within(max, 16, 768), Some(Grid(3, 16, 1)));
+        assert_eq!(sample_grid_within(max, 3, 257), Some(Grid(2, 3, 1)));
+        // More samples than y holds: z rows of y samples, the last one partly past the batch.
+        let Some(Grid(x, y, z)) = sample_grid_within(max, 70_000, 1) else {
+            panic!("70000 samples fit in y x z")
+        };
+        assert_eq!((x, y), (1, max));
+        assert!(y * z >= 70_000 && y * (z - 1) < 70_000);
+        // Empty input still makes a valid (idle) grid.
+        assert_eq!(sample_grid_within(max, 0, 0), Some(Grid(1, 1, 1)));
+        // One sample wider than x allows: the caller's grid-stride kernel takes it.
+        assert_eq!(
+            sample_grid_within(max, 1, max * WG_SIZE),
+            Some(Grid(max, 1, 1))
+        );
+        assert_eq!(sample_grid_within(max, 1, max * WG_SIZE + 1), None);
+        assert_eq!(sample_grid_within(4, 17, 1), None);
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
-use super::launch::{bind_group, dispatch, groups_1d, uniform};
+use super::launch::{bind_group, dispatch, groups_1d, sample_grid, uniform, Grid};
 use super::params::{ElementParams, NoiseParams};
 use super::tensor::read_buffer;
 use super::{noise_into, Context, GpuTables, GpuTensor};
@@ -155,7 +155,7 @@ pub(crate) struct ChunkLoop<'a> {
     kernel: Kernel,
     pipeline: wgpu::ComputePipeline,
     step_group: wgpu::BindGroup,
-    groups: (u32, u32),
+    groups: Grid,
     keep_steps: Vec<usize>,
     kept_buffer: Option<wgpu::Buffer>,
     seed: u64,
@@ -188,11 +188,13 @@ impl<'a> ChunkLoop<'a> {
         let steps = StepRows::new(ctx, big_t, batch)?;
         // Four elements per invocation where each vec4 lies inside one sample: the same draws
         // and arithmetic; 1.6x the steps/s at [16, 3, 32, 32] with the Gaussian denoiser on
-        // lavapipe (ddpm bench --quick, three runs each).
-        let (kernel, items) = if sample_len.is_multiple_of(4) {
-            (Kernel::SampleStepVec4, n / 4)
-        } else {
-            (Kernel::SampleStep, n)
+        // lavapipe (ddpm bench --quick, three runs each). It runs on a per-sample grid.
+        let (kernel, groups) = match sample_grid(ctx, batch as u32, (sample_len / 4) as u32) {
+            Some(grid) if sample_len.is_multiple_of(4) => (Kernel::SampleStepVec4, grid),
+            _ => (
+                Kernel::SampleStep,
+                Grid::from((groups_1d(ctx, n as u32), 1)),
+            ),
         };
         let pipeline = ctx.pipeline(kernel)?;
         let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
@@ -247,7 +249,7 @@ impl<'a> ChunkLoop<'a> {
         };
         let chunk = ChunkLoop {
             tables,
-            groups: (groups_1d(ctx, items as u32), 1),
+            groups,
             kernel,
             x,
             pred_xstart,

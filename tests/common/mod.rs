@@ -107,6 +107,10 @@ pub const SHAPES: [&[usize]; 4] = [&[1, 1], &[1, 255], &[3, 257], &[2, 3, 17, 19
 /// not multiples of a 256-wide workgroup of vec4s.
 pub const VEC4_SHAPES: [&[usize]; 3] = [&[1, 4], &[3, 268], &[2, 3, 16, 20]];
 
+/// More samples than one grid dimension holds (65535 workgroups): the vec4 kernels' per-sample
+/// grid spills into z, so a wrong sample index there shows as the wrong row or noise key.
+pub const MANY_SAMPLES: &[usize] = &[70_000, 4];
+
 /// Every shape in [`SHAPES`] at t = 0, 1 and T-1 of `tables`, for each option set.
 pub fn sweep(ctx: &Context, op: Op, tables: &Tables, options: &[(ModelOptions, LossType)]) {
     sweep_shapes(ctx, op, tables, options, &SHAPES);
