@@ -14,6 +14,10 @@
 // For fixed variance types the host binds model_output here again; it is never read then.
 @group(0) @binding(6) var<storage, read> model_var: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> pred_xstart: array<vec4<f32>>;
+// The next step's timesteps (t - 1, or 0 after the last), written once per sample. The host
+// copies them into `timesteps` after the step: invocations of the same sample still read
+// `timesteps` during this one, so it cannot be decremented in place.
+@group(0) @binding(8) var<storage, read_write> next_timesteps: array<u32>;
 
 @compute @workgroup_size(WG_SIZE)
 fn main(
@@ -53,4 +57,7 @@ fn main(
     }
     x[i] = next;
     pred_xstart[i] = pred;
+    if k == 0u {
+        next_timesteps[b] = select(step - 1u, 0u, step == 0u);
+    }
 }

@@ -11,13 +11,13 @@ use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
 use super::launch::{bind_group, dispatch, groups_1d, groups_2d, uniform};
 use super::params::{ElementParams, NoiseParams, ReduceParams};
-use super::sample_loop::StepRows;
 use super::tensor::read_buffer;
 use super::{Context, GpuTables, GpuTensor};
 use crate::cpu::bpd_loop::BpdTerms;
 use crate::cpu::noise::stream;
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
+use wgpu::util::DeviceExt;
 
 /// The variational bound of `x_start` ([B, ...], values in [-1, 1]) term by term, in bits/dim,
 /// with the model run by `denoiser` and noise keyed by `seed`. `progress` gets (steps done, T).
@@ -195,4 +195,44 @@ pub fn calc_bpd_loop(
         xstart_mse: transpose(&rows[1])?,
         eps_mse: transpose(&rows[2])?,
     })
+}
+
+/// The per-step timesteps of a loop: a [T, B] table whose row t is B copies of t, and the B-long
+/// `timesteps` buffer that the kernels and the denoiser read. One buffer copy per step sets it,
+/// so no bind group or upload is made per step.
+struct StepRows {
+    table: wgpu::Buffer,
+    /// The `array<u32>` of the current step, one entry per sample.
+    pub timesteps: wgpu::Buffer,
+    batch: usize,
+}
+
+impl StepRows {
+    fn new(ctx: &Context, num_timesteps: usize, batch: usize) -> Result<Self> {
+        let rows: Vec<u32> = (0..num_timesteps as u32)
+            .flat_map(|t| std::iter::repeat_n(t, batch))
+            .collect();
+        ctx.checked(|| StepRows {
+            table: ctx
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("timestep rows"),
+                    contents: bytemuck::cast_slice(&rows),
+                    usage: wgpu::BufferUsages::COPY_SRC,
+                }),
+            timesteps: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timesteps"),
+                size: batch as u64 * 4,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            batch,
+        })
+    }
+
+    /// Record setting `timesteps` to t.
+    fn record_row(&self, encoder: &mut wgpu::CommandEncoder, t: usize) {
+        let bytes = self.batch as u64 * 4;
+        encoder.copy_buffer_to_buffer(&self.table, t as u64 * bytes, &self.timesteps, 0, bytes);
+    }
 }

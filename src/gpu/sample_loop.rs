@@ -1,11 +1,11 @@
 //! Host side of `shaders/sample_step.wgsl`: `p_sample_loop` on the device. CPU twin:
 //! `crate::cpu::sample_loop`.
 //!
-//! x_T is drawn in the shader, then for t = T-1 .. 0: a copy of row t of a [T, B] timestep
-//! table into the loop's `timesteps` buffer, the denoiser's work, and one `sample_step`
-//! dispatch that updates x in place with noise drawn in the shader. Everything is allocated and
-//! bound once before the loop; nothing is read back until the end. Work is submitted every
-//! `steps_per_submit` steps so progress can be reported.
+//! x_T is drawn in the shader, then for t = T-1 .. 0: the denoiser's work, one `sample_step`
+//! dispatch that updates x in place with noise drawn in the shader and writes the next step's
+//! timesteps, and a copy of those into the `timesteps` buffer that both read. Everything is
+//! allocated and bound once before the loop; nothing is read back until the end, and no buffer
+//! grows with T. Work is submitted every `steps_per_submit` steps so progress can be reported.
 
 use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
@@ -60,9 +60,9 @@ impl Default for SampleOptions {
 /// one storage binding (or `opts.max_chunk_samples`) runs as consecutive chunks, each with its
 /// own [`Denoiser::prepare`]; the noise is keyed by global sample, so the result is the same.
 /// `progress` is called with (steps done, total steps over all chunks) after each submission.
-/// Device memory per chunk: x, pred_xstart, model_output (and model_var) of the chunk's size, a
-/// [T, B] u32 timestep table, the denoiser's own, and in progressive mode 2 x (T / k + 1)
-/// copies of the chunk; none of it grows with T but the timestep table and the snapshots.
+/// Device memory per chunk: x, pred_xstart, model_output (and model_var) of the chunk's size,
+/// two B-long u32 timestep buffers, the denoiser's own, and in progressive mode 2 x (T / k + 1)
+/// copies of the chunk; none of it grows with T but the snapshots.
 pub fn p_sample_loop(
     ctx: &Context,
     tables: &GpuTables,
@@ -151,7 +151,7 @@ pub(crate) struct ChunkLoop<'a> {
     pred_xstart: GpuTensor,
     model_output: GpuTensor,
     model_var: Option<GpuTensor>,
-    steps: StepRows,
+    steps: LoopSteps,
     kernel: Kernel,
     pipeline: wgpu::ComputePipeline,
     step_group: wgpu::BindGroup,
@@ -185,7 +185,7 @@ impl<'a> ChunkLoop<'a> {
         } else {
             None
         };
-        let steps = StepRows::new(ctx, big_t, batch)?;
+        let steps = LoopSteps::new(ctx, big_t, batch)?;
         // Four elements per invocation where each vec4 lies inside one sample: the same draws
         // and arithmetic; 1.6x the steps/s at [16, 3, 32, 32] with the Gaussian denoiser on
         // lavapipe (ddpm bench --quick, three runs each). It runs on a per-sample grid.
@@ -221,6 +221,7 @@ impl<'a> ChunkLoop<'a> {
                     model_output.buffer(),
                     model_var.as_ref().unwrap_or(&model_output).buffer(),
                     pred_xstart.buffer(),
+                    &steps.next,
                 ],
             )
         })?;
@@ -294,13 +295,19 @@ impl<'a> ChunkLoop<'a> {
         )
     }
 
-    /// Record setting the loop's `timesteps` to t.
-    pub(crate) fn record_timestep(&self, encoder: &mut wgpu::CommandEncoder, t: usize) {
-        self.steps.record_row(encoder, t);
+    /// Set the loop's `timesteps` to t through the queue (before the next submission's work),
+    /// for timing one step's kernels at a chosen t. The loop itself never needs it.
+    pub(crate) fn set_timestep(&self, ctx: &Context, t: usize) -> Result<()> {
+        let rows = vec![t as u32; self.x.shape()[0]];
+        ctx.checked(|| {
+            ctx.queue
+                .write_buffer(&self.steps.timesteps, 0, bytemuck::cast_slice(&rows))
+        })
     }
 
-    /// Record step t: set the timesteps, the denoiser, the step kernel, and a snapshot if t is
-    /// one of the kept steps.
+    /// Record step t: the denoiser, the step kernel, moving the timesteps on to t - 1, and a
+    /// snapshot if t is one of the kept steps. Steps must be recorded in order T-1, T-2, .., 0
+    /// (the timesteps live on the device; `t` only picks the snapshots).
     pub(crate) fn record_step(
         &self,
         ctx: &Context,
@@ -308,8 +315,8 @@ impl<'a> ChunkLoop<'a> {
         denoiser: &dyn Denoiser,
         t: usize,
     ) -> Result<()> {
-        self.record_timestep(encoder, t);
         self.record_kernels(ctx, encoder, denoiser)?;
+        self.steps.record_advance(encoder);
         if let (Some(buf), Some(slot)) = (
             &self.kept_buffer,
             self.keep_steps.iter().position(|&k| k == t),
@@ -342,8 +349,8 @@ impl<'a> ChunkLoop<'a> {
     }
 
     /// Bytes of device memory this chunk's loop allocated (the denoiser's own not included):
-    /// x, pred_xstart, model_output, model_var, the [T, B] timestep table and its current row,
-    /// and the progressive snapshots.
+    /// x, pred_xstart, model_output, model_var, the two timestep buffers, and the progressive
+    /// snapshots.
     pub(crate) fn device_bytes(&self) -> u64 {
         let tensors = [
             Some(&self.x),
@@ -353,8 +360,8 @@ impl<'a> ChunkLoop<'a> {
         ];
         let tensor_bytes: u64 = tensors.iter().flatten().map(|t| t.buffer().size()).sum();
         tensor_bytes
-            + self.steps.table.size()
             + self.steps.timesteps.size()
+            + self.steps.next.size()
             + self.kept_buffer.as_ref().map_or(0, wgpu::Buffer::size)
     }
 
@@ -380,42 +387,41 @@ impl<'a> ChunkLoop<'a> {
     }
 }
 
-/// The per-step timesteps of a loop: a [T, B] table whose row t is B copies of t, and the B-long
-/// `timesteps` buffer that the kernels and the denoiser read. One buffer copy per step sets it,
-/// so no bind group or upload is made per step.
-pub(crate) struct StepRows {
-    table: wgpu::Buffer,
+/// The timesteps of the sampling loop, kept on the device: `timesteps` (B u32, read by the
+/// denoiser and the step kernel) starts at T-1; the step kernel writes t - 1 into `next`, and a
+/// B-long copy after each step moves it into `timesteps`. The step kernel cannot decrement
+/// `timesteps` in place, since other invocations of the same sample still read it. Unlike a
+/// [T, B] table of rows (as `calc_bpd_loop` keeps, visiting steps in its own order), nothing
+/// grows with T.
+pub(crate) struct LoopSteps {
     /// The `array<u32>` of the current step, one entry per sample.
     pub timesteps: wgpu::Buffer,
-    batch: usize,
+    /// The next step's, written by the step kernel.
+    pub next: wgpu::Buffer,
 }
 
-impl StepRows {
+impl LoopSteps {
     pub(crate) fn new(ctx: &Context, num_timesteps: usize, batch: usize) -> Result<Self> {
-        let rows: Vec<u32> = (0..num_timesteps as u32)
-            .flat_map(|t| std::iter::repeat_n(t, batch))
-            .collect();
-        ctx.checked(|| StepRows {
-            table: ctx
+        let first = vec![num_timesteps.saturating_sub(1) as u32; batch];
+        ctx.checked(|| LoopSteps {
+            timesteps: ctx
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("timestep rows"),
-                    contents: bytemuck::cast_slice(&rows),
-                    usage: wgpu::BufferUsages::COPY_SRC,
+                    label: Some("timesteps"),
+                    contents: bytemuck::cast_slice(&first),
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 }),
-            timesteps: ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("timesteps"),
+            next: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("next timesteps"),
                 size: batch as u64 * 4,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             }),
-            batch,
         })
     }
 
-    /// Record setting `timesteps` to t.
-    pub(crate) fn record_row(&self, encoder: &mut wgpu::CommandEncoder, t: usize) {
-        let bytes = self.batch as u64 * 4;
-        encoder.copy_buffer_to_buffer(&self.table, t as u64 * bytes, &self.timesteps, 0, bytes);
+    /// Record moving `next` into `timesteps`, after a step's kernels.
+    fn record_advance(&self, encoder: &mut wgpu::CommandEncoder) {
+        encoder.copy_buffer_to_buffer(&self.next, 0, &self.timesteps, 0, self.next.size());
     }
 }
