@@ -395,7 +395,18 @@ fn loop_row(
         denoiser_bytes = denoiser.device_bytes();
         // A middle step: one that draws noise, as all but the last do.
         chunk.set_timestep(ctx, big_t / 2)?;
-        let reps = (big_t / 10).clamp(5, 20);
+        // As many steps per submission as the loop makes, so both pay the same share of a
+        // submission's fixed cost (about a millisecond on lavapipe); steps over 5 ms need
+        // fewer, which keeps the mixture rows at large shapes from taking minutes more.
+        let one = time_submit(
+            ctx,
+            encode_reps(ctx, 1, &mut |e| chunk.record_kernels(ctx, e, denoiser))?,
+        )?;
+        let reps = if one > 5e-3 {
+            5
+        } else {
+            opts.steps_per_submit.clamp(1, big_t)
+        };
         let kernel = time_reps(ctx, reps, |e| chunk.record_kernels(ctx, e, denoiser))?;
         drop(chunk);
         let start = Instant::now();
