@@ -398,10 +398,8 @@ fn loop_row(
         // As many steps per submission as the loop makes, so both pay the same share of a
         // submission's fixed cost (about a millisecond on lavapipe); steps over 5 ms need
         // fewer, which keeps the mixture rows at large shapes from taking minutes more.
-        let one = time_submit(
-            ctx,
-            encode_reps(ctx, 1, &mut |e| chunk.record_kernels(ctx, e, denoiser))?,
-        )?;
+        // One step in its own submission, steady state (median after a warm-up).
+        let one = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser))?;
         let reps = if one > 5e-3 {
             5
         } else {
