@@ -58,6 +58,7 @@ struct ElementParams {
     bin_half_width_hi: f32,
     bin_half_width_lo: f32,
     _pad0: u32,
+
     _pad1: u32,
     _pad2: u32,
 }
@@ -82,12 +83,31 @@ const SHORT_REDUCTION: u32 = 64u;
 
 // The schedule row for timestep t; clamped so that a bad t from an embedder cannot read out of
 // bounds (the host API validates t; this only keeps the GPU safe).
-// The sample a workgroup of a per-sample grid works on (`sample_grid` in src/gpu/launch.rs):
-// x counts workgroups within one sample, y and then z count samples. The result is uniform
-// over the workgroup, so the timestep and schedule-row loads that depend on it are too.
-fn grid_sample(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return wid.y + wid.z * nwg.y;
+// How a vec4 kernel's invocations map to elements: the value of its `GRID` pipeline constant.
+// Keep in sync with src/gpu/params.rs. Both take one vec4 per invocation with no grid-stride
+// loop (see `vec4_grid` in src/gpu/launch.rs for when each is used and why).
+const GRID_FLAT: u32 = 0u;       // x then y rows over all vec4s of the batch
+const GRID_PER_SAMPLE: u32 = 1u; // x over one sample's vec4s, y then z over samples
+
+// (sample, vec4 within the sample) of this invocation on a per-sample grid: the sample is
+// uniform over the workgroup (so are the timestep and schedule-row loads that depend on it) and
+// nothing divides. Past the batch (the overhang of y * z) the sample index runs past B, and
+// past the sample's end the vec4 index runs past len4: callers check both.
+fn per_sample_at(lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+    return vec2<u32>(wid.y + wid.z * nwg.y, wid.x * WG_SIZE + lid.x);
 }
+
+// The same on a flat grid, for samples of len4 vec4s: one division per invocation, but every
+// lane busy when samples are short. Past the batch the sample index runs past B.
+fn flat_at(len4: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+    let i = (wid.x + wid.y * nwg.x) * WG_SIZE + lid.x;
+    let b = i / len4;
+    return vec2<u32>(b, i - b * len4);
+}
+
+// The grid is a pipeline constant, not a uniform: with a run-time choice between the two the
+// compiler must treat the sample as varying on both paths, and on llvmpipe that cost more than
+// the per-sample grid gains (p_sample 0.37 of copy against 0.59).
 
 fn step_index(t: u32, num_timesteps: u32) -> u32 {
     return min(t, num_timesteps - 1u);

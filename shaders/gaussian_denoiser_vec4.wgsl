@@ -1,8 +1,8 @@
 // The Gaussian denoiser of gaussian_denoiser.wgsl, four elements per invocation: the same
 // per-element arithmetic (bit-identical results), with vec4 loads and stores and one timestep
-// lookup for four elements, on a per-sample grid (grid_sample in common.wgsl) without a
-// grid-stride loop or a division. The host picks it when sample_len is a multiple of 4 and the
-// grid fits.
+// lookup for four elements; one vec4 per invocation, no grid-stride loop, a per-sample grid
+// when samples are long (per_sample_at in common.wgsl). The host picks it when sample_len is a
+// multiple of 4.
 // Prepended with common.wgsl and philox.wgsl. Host: src/gpu/gaussian_denoiser.rs; CPU twin:
 // src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
@@ -15,15 +15,24 @@
 // For fixed variance types the host binds a dummy here; it is never written then.
 @group(0) @binding(5) var<storage, read_write> model_var: array<vec4<f32>>;
 
+// GRID_PER_SAMPLE or GRID_FLAT, set by the host per pipeline (`vec4_grid` in src/gpu/launch.rs).
+override GRID: u32 = GRID_PER_SAMPLE;
+
 @compute @workgroup_size(WG_SIZE)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let b = grid_sample(wid, nwg);
-    let k = wid.x * WG_SIZE + lid.x; // the vec4 within sample b
     let len4 = params.sample_len / 4u;
+    var at: vec2<u32>;
+    if GRID == GRID_PER_SAMPLE {
+        at = per_sample_at(lid, wid, nwg);
+    } else {
+        at = flat_at(len4, lid, wid, nwg);
+    }
+    let b = at.x; // the sample
+    let k = at.y; // the vec4 within sample b
     let i = b * len4 + k;
     // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
     // batch reads in bounds, as wgpu clamps indices, and writes nothing).

@@ -1,8 +1,9 @@
 // One reparameterised reverse step, four elements per invocation:
 // x_{t-1} = mean + [t != 0] exp(0.5 logvar) noise, with p_mean_variance_elem per element, so
 // results are bit-identical to p_sample.wgsl. The host picks this kernel when sample_len is a
-// multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements), on a
-// per-sample grid (grid_sample in common.wgsl) without a grid-stride loop or a division.
+// multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements). One vec4
+// per invocation, no grid-stride loop; a per-sample grid when samples are long (per_sample_at in
+// common.wgsl).
 // Prepended with common.wgsl. Host: src/gpu/p_sample.rs; CPU twin: src/cpu/p_sample.rs;
 // test: tests/p_sample.rs.
 
@@ -17,15 +18,24 @@
 @group(0) @binding(7) var<storage, read_write> sample: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> pred_xstart: array<vec4<f32>>;
 
+// GRID_PER_SAMPLE or GRID_FLAT, set by the host per pipeline (`vec4_grid` in src/gpu/launch.rs).
+override GRID: u32 = GRID_PER_SAMPLE;
+
 @compute @workgroup_size(WG_SIZE)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let b = grid_sample(wid, nwg);
-    let k = wid.x * WG_SIZE + lid.x; // the vec4 within sample b
     let len4 = params.sample_len / 4u;
+    var at: vec2<u32>;
+    if GRID == GRID_PER_SAMPLE {
+        at = per_sample_at(lid, wid, nwg);
+    } else {
+        at = flat_at(len4, lid, wid, nwg);
+    }
+    let b = at.x; // the sample
+    let k = at.y; // the vec4 within sample b
     let i = b * len4 + k;
     // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
     // batch reads in bounds, as wgpu clamps indices, and writes nothing).

@@ -2,10 +2,10 @@
 // The same arithmetic per element as q_sample.wgsl (results are bit-identical); the host picks
 // this kernel when sample_len is a multiple of 4, so that each vec4 lies inside one sample and
 // one timestep lookup serves four elements. vec4 loads and stores tripled throughput on
-// llvmpipe (ddpm bench) over the scalar kernel, which stays for other sample lengths. It runs
-// on a per-sample grid (see grid_sample in common.wgsl): one vec4 per invocation, no
-// grid-stride loop and no division, which took it from 0.65 to about 1.0 of the copy kernel's
-// bandwidth on llvmpipe.
+// llvmpipe (ddpm bench) over the scalar kernel, which stays for other sample lengths. One vec4
+// per invocation without a grid-stride loop, on a per-sample grid when samples are long (no
+// division, uniform timestep): from 0.65 to about 0.8 of the copy kernel's bandwidth on
+// llvmpipe (see per_sample_at in common.wgsl).
 // Prepended with common.wgsl. Host: src/gpu/q_sample.rs; CPU twin: src/cpu/q_sample.rs;
 // test: tests/q_sample.rs.
 
@@ -16,15 +16,24 @@
 @group(0) @binding(4) var<storage, read> noise: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> x_t: array<vec4<f32>>;
 
+// GRID_PER_SAMPLE or GRID_FLAT, set by the host per pipeline (`vec4_grid` in src/gpu/launch.rs).
+override GRID: u32 = GRID_PER_SAMPLE;
+
 @compute @workgroup_size(WG_SIZE)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let b = grid_sample(wid, nwg);
-    let k = wid.x * WG_SIZE + lid.x; // the vec4 within sample b
     let len4 = params.sample_len / 4u;
+    var at: vec2<u32>;
+    if GRID == GRID_PER_SAMPLE {
+        at = per_sample_at(lid, wid, nwg);
+    } else {
+        at = flat_at(len4, lid, wid, nwg);
+    }
+    let b = at.x; // the sample
+    let k = at.y; // the vec4 within sample b
     let i = b * len4 + k;
     // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
     // batch reads in bounds, as wgpu clamps indices, and writes nothing).

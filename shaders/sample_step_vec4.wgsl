@@ -1,8 +1,9 @@
 // One reverse step of the sampling loop, four elements per invocation: the arithmetic and the
 // noise draws of sample_step.wgsl per element (results are bit-identical), with vec4 loads and
-// stores and one timestep lookup for four elements, on a per-sample grid (grid_sample in
-// common.wgsl) without a grid-stride loop or a division. The host picks it when sample_len is
-// a multiple of 4 (each vec4 inside one sample) and the grid fits. Prepended with common.wgsl and philox.wgsl.
+// stores and one timestep lookup for four elements; one vec4 per invocation, no grid-stride
+// loop, a per-sample grid when samples are long (per_sample_at in common.wgsl). The host picks it
+// when sample_len is a multiple of 4 (each vec4 inside one sample). Prepended with common.wgsl
+// and philox.wgsl.
 // Host: src/gpu/sample_loop.rs; CPU twin: src/cpu/sample_loop.rs; test: tests/sample_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
@@ -19,15 +20,24 @@
 // `timesteps` during this one, so it cannot be decremented in place.
 @group(0) @binding(8) var<storage, read_write> next_timesteps: array<u32>;
 
+// GRID_PER_SAMPLE or GRID_FLAT, set by the host per pipeline (`vec4_grid` in src/gpu/launch.rs).
+override GRID: u32 = GRID_PER_SAMPLE;
+
 @compute @workgroup_size(WG_SIZE)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let b = grid_sample(wid, nwg);
-    let k = wid.x * WG_SIZE + lid.x; // the vec4 within sample b
     let len4 = params.sample_len / 4u;
+    var at: vec2<u32>;
+    if GRID == GRID_PER_SAMPLE {
+        at = per_sample_at(lid, wid, nwg);
+    } else {
+        at = flat_at(len4, lid, wid, nwg);
+    }
+    let b = at.x; // the sample
+    let k = at.y; // the vec4 within sample b
     let i = b * len4 + k;
     // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
     // batch reads in bounds, as wgpu clamps indices, and writes nothing).

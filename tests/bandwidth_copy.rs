@@ -19,6 +19,18 @@ fn copies_exactly() {
             ddpm_wgpu::cpu::bandwidth_copy::bandwidth_copy(&src)
         );
     }
+    // Rows of workgroups: 5 workgroups' worth on a device that allows 4 per dimension.
+    let Some(small) = common::small_grid_gpu() else {
+        return;
+    };
+    let n = 5 * 256 * 4 + 4;
+    let src = Gen::new(7).vec(n, Gen::normal);
+    let a = GpuTensor::from_slice(&small, &[n], &src).unwrap();
+    let b = GpuTensor::zeros(&small, &[n]).unwrap();
+    let mut enc = small.encoder();
+    bandwidth_copy(&small, &mut enc, &a, &b).unwrap();
+    small.submit(enc).unwrap();
+    assert_eq!(b.to_vec(&small).unwrap(), src);
     let odd = GpuTensor::zeros(&ctx, &[6]).unwrap();
     assert!(bandwidth_copy(&ctx, &mut ctx.encoder(), &odd, &odd).is_err());
 }

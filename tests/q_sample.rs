@@ -26,6 +26,13 @@ fn vec4_kernel_matches_reference_across_sizes_and_timesteps() {
 }
 
 #[test]
+fn vec4_kernel_on_every_grid_path() {
+    let Some(ctx) = small_grid_gpu() else { return };
+    let opts = [(ModelOptions::default(), LossType::Mse)];
+    sweep_shapes(&ctx, Op::QSample, &cosine(1000), &opts, &SMALL_GRID_SHAPES);
+}
+
+#[test]
 fn vec4_kernel_with_more_samples_than_one_grid_row() {
     let Some(ctx) = gpu() else { return };
     let opts = [(ModelOptions::default(), LossType::Mse)];

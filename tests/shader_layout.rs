@@ -126,6 +126,22 @@ fn host_structs_match_wgsl_layout() {
         ddpm_wgpu::gpu::params::CopyParams,
         [n_vec4, _pad0, _pad1, _pad2]
     );
+    let g = module(Kernel::GaussianDenoiserVec4);
+    assert_layout!(
+        g,
+        "MixtureParams",
+        ddpm_wgpu::gpu::params::MixtureParams,
+        [
+            batch,
+            sample_len,
+            num_points,
+            num_timesteps,
+            mean_type,
+            var_type,
+            data_var,
+            _pad,
+        ]
+    );
     let r = module(Kernel::SampleMean);
     assert_layout!(
         r,
@@ -165,6 +181,8 @@ fn option_codes_match_wgsl_constants() {
         ("VAR_LEARNED_RANGE", var_type_code(VarType::LearnedRange)),
         ("LOSS_MSE", loss_type_code(LossType::Mse)),
         ("LOSS_KL", loss_type_code(LossType::Kl)),
+        ("GRID_FLAT", ddpm_wgpu::gpu::params::GRID_FLAT),
+        ("GRID_PER_SAMPLE", ddpm_wgpu::gpu::params::GRID_PER_SAMPLE),
     ] {
         assert_eq!(wgsl_u32_const(&m, name), code, "{name}");
     }

@@ -2,6 +2,7 @@
 //! adapter ([`Context::new`]) or from an application's own device ([`Context::from_device`]).
 
 use super::kernels::Kernel;
+use super::params::GRID_PER_SAMPLE;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,7 +15,8 @@ pub struct Context {
     pub queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
-    pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+    // Keyed by kernel and its `GRID` constant (0 for kernels without one).
+    pipelines: Mutex<HashMap<(Kernel, u32), wgpu::ComputePipeline>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -155,17 +157,28 @@ impl Context {
         }
     }
 
-    /// The compute pipeline of `kernel`, compiled on first use.
+    /// The compute pipeline of `kernel`, compiled on first use (vec4 kernels: per-sample grid).
     pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
+        self.pipeline_on_grid(kernel, GRID_PER_SAMPLE)
+    }
+
+    /// The compute pipeline of `kernel` with its `GRID` constant set to `grid` (ignored by
+    /// kernels without one), compiled on first use.
+    pub(crate) fn pipeline_on_grid(
+        &self,
+        kernel: Kernel,
+        grid: u32,
+    ) -> Result<wgpu::ComputePipeline> {
+        let key = (kernel, if kernel.takes_grid() { grid } else { 0 });
         let mut cache = self
             .pipelines
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(p) = cache.get(&kernel) {
+        if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
-        let pipeline = self.checked(|| kernel.create_pipeline(&self.device))?;
-        cache.insert(kernel, pipeline.clone());
+        let pipeline = self.checked(|| kernel.create_pipeline(&self.device, grid))?;
+        cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
 

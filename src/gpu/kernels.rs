@@ -154,17 +154,33 @@ impl Kernel {
         format!("{COMMON_WGSL}\n{PHILOX_WGSL}\n{}", self.file().1)
     }
 
-    pub(crate) fn create_pipeline(self, device: &wgpu::Device) -> wgpu::ComputePipeline {
+    /// Whether the kernel has a `GRID` pipeline constant (`vec4_grid` in src/gpu/launch.rs).
+    pub fn takes_grid(self) -> bool {
+        matches!(
+            self,
+            Kernel::QSampleVec4
+                | Kernel::PSampleVec4
+                | Kernel::SampleStepVec4
+                | Kernel::GaussianDenoiserVec4
+        )
+    }
+
+    /// The pipeline, with `GRID` set to `grid` for the kernels that take one.
+    pub(crate) fn create_pipeline(self, device: &wgpu::Device, grid: u32) -> wgpu::ComputePipeline {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(self.name()),
             source: wgpu::ShaderSource::Wgsl(self.source().into()),
         });
+        let constants = [("GRID", f64::from(grid))];
         device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(self.name()),
             layout: None,
             module: &module,
             entry_point: Some("main"),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: if self.takes_grid() { &constants } else { &[] },
+                ..Default::default()
+            },
             cache: None,
         })
     }

@@ -2,7 +2,7 @@
 //! `@binding` order, one compute pass, grid sized by the wgpu examples' `div_ceil` idiom.
 
 use super::kernels::{Kernel, WG_SIZE};
-use super::params::{ElementParams, ReduceParams};
+use super::params::{ElementParams, ReduceParams, GRID_FLAT, GRID_PER_SAMPLE};
 use super::tensor::{GpuSteps, GpuTensor};
 use super::Context;
 use crate::error::{Error, Result};
@@ -75,35 +75,53 @@ pub(crate) fn dispatch(
     pass.dispatch_workgroups(x, y, z);
 }
 
-/// The grid of a per-sample kernel (`grid_sample` in shaders/common.wgsl): x covers the `items`
-/// of one sample, one invocation each, and y (then z, past the per-dimension limit) counts the
-/// `batch` samples, so a workgroup's sample is uniform and no invocation divides or loops.
-/// `None` when one sample needs more workgroups than x allows; callers fall back to their
-/// grid-stride kernel then.
+/// The grid of a vec4 kernel over `batch` samples of `len4` vec4s, one vec4 per invocation, and
+/// the kernel's `GRID` pipeline constant for it (`per_sample_at` and `flat_at` in
+/// shaders/common.wgsl).
 ///
-/// Why: on llvmpipe the grid-stride loop and the per-invocation `i / sample_len` cost more than
-/// q_sample's arithmetic; without them the vec4 q_sample went from 0.65 to about 1.0 of the
-/// grid-stride copy at 2^24 elements (`ddpm bench`, two alternating runs).
-pub(crate) fn sample_grid(ctx: &Context, batch: u32, items: u32) -> Option<Grid> {
-    sample_grid_within(
+/// Per-sample ([`GRID_PER_SAMPLE`]): x covers one sample, y (then z, past the per-dimension
+/// limit) counts samples, so the sample and its timestep are uniform per workgroup and nothing
+/// divides. Used when samples fill at least three quarters of their workgroups' lanes; short
+/// samples would leave most lanes idle. Otherwise flat ([`GRID_FLAT`]): x then y rows of
+/// workgroups over all vec4s of the batch, dividing per invocation for the sample.
+///
+/// Why no grid-stride loop: on llvmpipe the loop and the per-invocation `i / sample_len` cost
+/// more than q_sample's arithmetic. Per-sample, q_sample went from 0.65 to 0.75-0.81 of the copy
+/// kernel at 2^20-2^24 elements (`ddpm bench`); at 2^20 elements in samples of 4 (one lane of
+/// 256 busy) it took 312 ms against 2-4 ms on the flat grid, hence the rule. The grid is a
+/// pipeline constant rather than a uniform, so each pipeline compiles one path only.
+pub(crate) fn vec4_grid(ctx: &Context, batch: u32, len4: u32) -> (Grid, u32) {
+    vec4_grid_within(
         ctx.limits().max_compute_workgroups_per_dimension,
         batch,
-        items,
+        len4,
     )
 }
 
-/// [`sample_grid`] for a per-dimension limit of `max` workgroups.
-fn sample_grid_within(max: u32, batch: u32, items: u32) -> Option<Grid> {
-    let x = items.div_ceil(WG_SIZE).max(1);
+/// [`vec4_grid`] for a per-dimension limit of `max` workgroups.
+fn vec4_grid_within(max: u32, batch: u32, len4: u32) -> (Grid, u32) {
+    let x = len4.div_ceil(WG_SIZE).max(1);
     let y = batch.clamp(1, max);
     let z = batch.div_ceil(y).max(1);
-    (x <= max && z <= max).then_some(Grid(x, y, z))
+    let busy = 4 * u64::from(len4) >= 3 * u64::from(x) * u64::from(WG_SIZE);
+    if busy && x <= max && z <= max {
+        (Grid(x, y, z), GRID_PER_SAMPLE)
+    } else {
+        let n4 = batch.saturating_mul(len4);
+        let (x, y) = rows_within(max, n4.div_ceil(WG_SIZE));
+        (Grid(x, y, 1), GRID_FLAT)
+    }
 }
 
 /// A grid of `n` workgroups, 2-D when `n` exceeds the per-dimension limit (the kernels compute
 /// their index as x + y * width and skip the overhang).
 pub(crate) fn groups_2d(ctx: &Context, n: u32) -> (u32, u32) {
-    let x = n.clamp(1, ctx.limits().max_compute_workgroups_per_dimension);
+    rows_within(ctx.limits().max_compute_workgroups_per_dimension, n)
+}
+
+/// `n` workgroups as rows of at most `max`.
+fn rows_within(max: u32, n: u32) -> (u32, u32) {
+    let x = n.clamp(1, max);
     (x, n.div_ceil(x))
 }
 
@@ -116,7 +134,28 @@ pub(crate) fn record<P: bytemuck::Pod>(
     buffers: &[&wgpu::Buffer],
     groups: impl Into<Grid>,
 ) -> Result<()> {
-    let pipeline = ctx.pipeline(kernel)?;
+    record_on_grid(
+        ctx,
+        encoder,
+        kernel,
+        params,
+        buffers,
+        groups,
+        GRID_PER_SAMPLE,
+    )
+}
+
+/// [`record`] on the pipeline whose `GRID` constant is `grid` (for the vec4 kernels).
+fn record_on_grid<P: bytemuck::Pod>(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    kernel: Kernel,
+    params: &P,
+    buffers: &[&wgpu::Buffer],
+    groups: impl Into<Grid>,
+    grid: u32,
+) -> Result<()> {
+    let pipeline = ctx.pipeline_on_grid(kernel, grid)?;
     ctx.checked(|| {
         let uniform = uniform(ctx, params);
         let mut all = vec![&uniform];
@@ -138,9 +177,9 @@ pub(crate) fn elementwise(
     record(ctx, encoder, kernel, params, buffers, (groups, 1))
 }
 
-/// Record an elementwise kernel that has a four-elements-per-invocation twin: `vec4`, on a
-/// [`sample_grid`], when every sample's length is a multiple of 4 (each vec4 then lies inside one
-/// sample) and the grid fits, else `scalar`.
+/// Record an elementwise kernel that has a four-elements-per-invocation twin: `vec4` on its
+/// [`vec4_grid`] when every sample's length is a multiple of 4 (each vec4 then lies inside one
+/// sample), else `scalar`.
 /// Both compute the same per-element arithmetic, so the choice never changes a result.
 pub(crate) fn elementwise_vec4_or_scalar(
     ctx: &Context,
@@ -149,12 +188,12 @@ pub(crate) fn elementwise_vec4_or_scalar(
     params: &ElementParams,
     buffers: &[&wgpu::Buffer],
 ) -> Result<()> {
-    let batch = params.n_elements / params.sample_len.max(1);
-    match sample_grid(ctx, batch, params.sample_len / 4) {
-        Some(grid) if params.sample_len.is_multiple_of(4) => {
-            record(ctx, encoder, vec4, params, buffers, grid)
-        }
-        _ => elementwise(ctx, encoder, scalar, params, buffers),
+    if params.sample_len.is_multiple_of(4) && params.sample_len > 0 {
+        let batch = params.n_elements / params.sample_len;
+        let (groups, grid) = vec4_grid(ctx, batch, params.sample_len / 4);
+        record_on_grid(ctx, encoder, vec4, params, buffers, groups, grid)
+    } else {
+        elementwise(ctx, encoder, scalar, params, buffers)
     }
 }
 
@@ -251,25 +290,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sample_grid_covers_every_sample_and_item() {
+    fn vec4_grid_is_per_sample_only_where_samples_fill_their_workgroups() {
         let max = 65535;
-        // One workgroup row per sample; the last workgroup of a row partly idle.
-        assert_eq!(sample_grid_within(max, 16, 768), Some(Grid(3, 16, 1)));
-        assert_eq!(sample_grid_within(max, 3, 257), Some(Grid(2, 3, 1)));
-        // More samples than y holds: z rows of y samples, the last one partly past the batch.
-        let Some(Grid(x, y, z)) = sample_grid_within(max, 70_000, 1) else {
-            panic!("70000 samples fit in y x z")
-        };
-        assert_eq!((x, y), (1, max));
-        assert!(y * z >= 70_000 && y * (z - 1) < 70_000);
-        // Empty input still makes a valid (idle) grid.
-        assert_eq!(sample_grid_within(max, 0, 0), Some(Grid(1, 1, 1)));
-        // One sample wider than x allows: the caller's grid-stride kernel takes it.
+        // [16, 3, 32, 32]: 768 vec4s, three full workgroups per sample.
         assert_eq!(
-            sample_grid_within(max, 1, max * WG_SIZE),
-            Some(Grid(max, 1, 1))
+            vec4_grid_within(max, 16, 768),
+            (Grid(3, 16, 1), GRID_PER_SAMPLE)
         );
-        assert_eq!(sample_grid_within(max, 1, max * WG_SIZE + 1), None);
-        assert_eq!(sample_grid_within(4, 17, 1), None);
+        // 257 vec4s would leave all but one lane of the second workgroup idle: flat.
+        assert_eq!(vec4_grid_within(max, 3, 257).1, GRID_FLAT);
+        assert_eq!(vec4_grid_within(max, 3, 448).1, GRID_PER_SAMPLE); // 7/8 busy
+                                                                      // Short samples: flat rows over the whole batch.
+        assert_eq!(
+            vec4_grid_within(max, 70_000, 1),
+            (Grid(274, 1, 1), GRID_FLAT)
+        );
+        // More samples than y holds: z rows of y samples, the last one partly past the batch.
+        assert_eq!(
+            vec4_grid_within(4, 9, 256),
+            (Grid(1, 4, 3), GRID_PER_SAMPLE)
+        );
+        // More workgroups than x and y hold for one sample: flat rows.
+        assert_eq!(vec4_grid_within(4, 1, 5 * 256), (Grid(4, 2, 1), GRID_FLAT));
+        // Empty input still makes a valid (idle) grid.
+        assert_eq!(vec4_grid_within(max, 0, 0).1, GRID_FLAT);
     }
 }

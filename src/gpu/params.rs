@@ -28,11 +28,18 @@ pub struct ElementParams {
     pub bin_half_width_lo: f32,
     /// Pads the struct to a multiple of 16 bytes, as uniform buffers want.
     pub _pad0: u32,
-    /// Padding.
+    /// Pads the struct to a multiple of 16 bytes, as uniform buffers want.
     pub _pad1: u32,
     /// Padding.
     pub _pad2: u32,
 }
+
+/// vec4 kernels on a flat grid: invocation i takes vec4 i of the whole batch (`GRID_FLAT` in
+/// common.wgsl), the value of their `GRID` pipeline constant.
+pub const GRID_FLAT: u32 = 0;
+/// vec4 kernels on a per-sample grid: x counts vec4s within a sample, y and z count samples
+/// (`GRID_PER_SAMPLE` in common.wgsl).
+pub const GRID_PER_SAMPLE: u32 = 1;
 
 /// 1/255 rounded to f32: the high part of half an 8-bit bin.
 pub const BIN_HALF_WIDTH_HI: f32 = (1.0f64 / 255.0) as f32;

@@ -9,7 +9,7 @@
 
 use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
-use super::launch::{bind_group, dispatch, groups_1d, sample_grid, uniform, Grid};
+use super::launch::{bind_group, dispatch, groups_1d, uniform, vec4_grid, Grid};
 use super::params::{ElementParams, NoiseParams};
 use super::tensor::read_buffer;
 use super::{noise_into, Context, GpuTables, GpuTensor};
@@ -188,16 +188,16 @@ impl<'a> ChunkLoop<'a> {
         let steps = LoopSteps::new(ctx, big_t, batch)?;
         // Four elements per invocation where each vec4 lies inside one sample: the same draws
         // and arithmetic; 1.6x the steps/s at [16, 3, 32, 32] with the Gaussian denoiser on
-        // lavapipe (ddpm bench --quick, three runs each). It runs on a per-sample grid.
-        let (kernel, groups) = match sample_grid(ctx, batch as u32, (sample_len / 4) as u32) {
-            Some(grid) if sample_len.is_multiple_of(4) => (Kernel::SampleStepVec4, grid),
-            _ => (
-                Kernel::SampleStep,
-                Grid::from((groups_1d(ctx, n as u32), 1)),
-            ),
-        };
-        let pipeline = ctx.pipeline(kernel)?;
+        // lavapipe (ddpm bench --quick, three runs each). See `vec4_grid` for its grid.
         let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
+        let (kernel, groups, grid) = if sample_len.is_multiple_of(4) {
+            let (groups, grid) = vec4_grid(ctx, batch as u32, (sample_len / 4) as u32);
+            (Kernel::SampleStepVec4, groups, grid)
+        } else {
+            let groups = Grid::from((groups_1d(ctx, n as u32), 1));
+            (Kernel::SampleStep, groups, 0)
+        };
+        let pipeline = ctx.pipeline_on_grid(kernel, grid)?;
         let noise = NoiseParams::new(
             opts.seed,
             stream::SAMPLE,

@@ -35,6 +35,41 @@ pub fn gpu() -> Option<Context> {
     }
 }
 
+/// A context whose device allows only [`SMALL_GRID`] workgroups per grid dimension, so that small
+/// inputs take the grid paths that real ones reach only past 65535 workgroups (rows of
+/// workgroups, samples spilling from y into z). `None` where [`gpu`] skips.
+pub fn small_grid_gpu() -> Option<Context> {
+    gpu()?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("an adapter exists but the default request found none");
+    let limits = wgpu::Limits {
+        max_compute_workgroups_per_dimension: SMALL_GRID,
+        ..adapter.limits()
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("small grid"),
+        required_limits: limits,
+        ..Default::default()
+    }))
+    .expect("a device with fewer workgroups per dimension than the adapter allows");
+    let ctx = Context::from_device(device, queue);
+    assert_eq!(
+        ctx.limits().max_compute_workgroups_per_dimension,
+        SMALL_GRID
+    );
+    Some(ctx)
+}
+
+/// Workgroups per dimension of [`small_grid_gpu`].
+pub const SMALL_GRID: u32 = 4;
+
+/// Shapes that take every vec4 grid path on [`small_grid_gpu`] (256 invocations a workgroup):
+/// per-sample with samples spilling into z (9 samples, y = 4), flat in rows because one sample
+/// needs more than 4 workgroups, and short samples on the flat grid in rows (1200 vec4s).
+pub const SMALL_GRID_SHAPES: [&[usize]; 3] = [&[9, 1024], &[1, 5120], &[600, 8]];
+
 pub fn linear(t: usize) -> Tables {
     Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, t).unwrap()
 }
@@ -107,8 +142,8 @@ pub const SHAPES: [&[usize]; 4] = [&[1, 1], &[1, 255], &[3, 257], &[2, 3, 17, 19
 /// not multiples of a 256-wide workgroup of vec4s.
 pub const VEC4_SHAPES: [&[usize]; 3] = [&[1, 4], &[3, 268], &[2, 3, 16, 20]];
 
-/// More samples than one grid dimension holds (65535 workgroups): the vec4 kernels' per-sample
-/// grid spills into z, so a wrong sample index there shows as the wrong row or noise key.
+/// More samples than one grid dimension holds (65535): with samples this short the vec4 kernels
+/// take the flat grid, and a wrong sample index shows as the wrong row or noise key.
 pub const MANY_SAMPLES: &[usize] = &[70_000, 4];
 
 /// Every shape in [`SHAPES`] at t = 0, 1 and T-1 of `tables`, for each option set.
