@@ -107,7 +107,18 @@ fn flat_at(len4: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u3
 
 // The grid is a pipeline constant, not a uniform: with a run-time choice between the two the
 // compiler must treat the sample as varying on both paths, and on llvmpipe that cost more than
-// the per-sample grid gains (p_sample 0.37 of copy against 0.59).
+// the per-sample grid gains (p_sample 0.37 of copy against 0.59). Only the vec4 kernels use it;
+// the host sets it per pipeline (`vec4_grid` in src/gpu/launch.rs).
+override GRID: u32 = GRID_PER_SAMPLE;
+
+// (sample, vec4 within the sample) of this invocation on the pipeline's GRID, for samples of
+// len4 vec4s. With GRID a constant only one branch survives compilation.
+fn vec4_position(len4: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+    if GRID == GRID_PER_SAMPLE {
+        return per_sample_at(lid, wid, nwg);
+    }
+    return flat_at(len4, lid, wid, nwg);
+}
 
 fn step_index(t: u32, num_timesteps: u32) -> u32 {
     return min(t, num_timesteps - 1u);

@@ -16,9 +16,6 @@
 @group(0) @binding(4) var<storage, read> noise: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> x_t: array<vec4<f32>>;
 
-// GRID_PER_SAMPLE or GRID_FLAT, set by the host per pipeline (`vec4_grid` in src/gpu/launch.rs).
-override GRID: u32 = GRID_PER_SAMPLE;
-
 @compute @workgroup_size(WG_SIZE)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
@@ -26,12 +23,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let len4 = params.sample_len / 4u;
-    var at: vec2<u32>;
-    if GRID == GRID_PER_SAMPLE {
-        at = per_sample_at(lid, wid, nwg);
-    } else {
-        at = flat_at(len4, lid, wid, nwg);
-    }
+    let at = vec4_position(len4, lid, wid, nwg);
     let b = at.x; // the sample
     let k = at.y; // the vec4 within sample b
     let i = b * len4 + k;
