@@ -7,7 +7,7 @@
 
 use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
-use super::launch::{bind_group, dispatch, groups_1d, uniform, vec4_grid, Grid};
+use super::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
 use super::params::{mean_type_code, var_type_code, MixtureParams};
 use super::{Context, GpuTensor};
 use crate::error::{Error, Result};
@@ -88,13 +88,12 @@ impl Denoiser for GaussianDenoiser {
         // Four elements per invocation where each vec4 lies inside one sample; the same
         // arithmetic per element.
         let sample_len = n / batch;
-        let (kernel, groups, grid) = if sample_len.is_multiple_of(4) {
-            let (groups, grid) = vec4_grid(ctx, batch as u32, (sample_len / 4) as u32);
-            (Kernel::GaussianDenoiserVec4, groups, grid)
-        } else {
-            let groups = Grid::from((groups_1d(ctx, n as u32), 1));
-            (Kernel::GaussianDenoiser, groups, 0)
-        };
+        let (kernel, groups, grid) = vec4_or_scalar(
+            ctx,
+            (Kernel::GaussianDenoiserVec4, Kernel::GaussianDenoiser),
+            batch as u32,
+            sample_len as u32,
+        );
         let pipeline = ctx.pipeline_on_grid(kernel, grid)?;
         let (p, group) = ctx.checked(|| {
             let p = uniform(ctx, &params);

@@ -177,24 +177,38 @@ pub(crate) fn elementwise(
     record(ctx, encoder, kernel, params, buffers, (groups, 1))
 }
 
-/// Record an elementwise kernel that has a four-elements-per-invocation twin: `vec4` on its
-/// [`vec4_grid`] when every sample's length is a multiple of 4 (each vec4 then lies inside one
-/// sample), else `scalar`.
-/// Both compute the same per-element arithmetic, so the choice never changes a result.
+/// For a kernel with a four-elements-per-invocation twin, over `batch` samples of `sample_len`:
+/// `vec4` on its [`vec4_grid`] when `sample_len` is a multiple of 4 (each vec4 then lies inside
+/// one sample), else `scalar` on [`groups_1d`] over every element; with the `GRID` constant for
+/// the pipeline. Both compute the same per-element arithmetic, so the choice never changes a
+/// result.
+pub(crate) fn vec4_or_scalar(
+    ctx: &Context,
+    (vec4, scalar): (Kernel, Kernel),
+    batch: u32,
+    sample_len: u32,
+) -> (Kernel, Grid, u32) {
+    if sample_len.is_multiple_of(4) && sample_len > 0 {
+        let (groups, grid) = vec4_grid(ctx, batch, sample_len / 4);
+        (vec4, groups, grid)
+    } else {
+        let groups = Grid::from((groups_1d(ctx, batch.saturating_mul(sample_len)), 1));
+        (scalar, groups, GRID_PER_SAMPLE)
+    }
+}
+
+/// Record an elementwise kernel that has a four-elements-per-invocation twin, as
+/// [`vec4_or_scalar`] picks.
 pub(crate) fn elementwise_vec4_or_scalar(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,
-    (vec4, scalar): (Kernel, Kernel),
+    kernels: (Kernel, Kernel),
     params: &ElementParams,
     buffers: &[&wgpu::Buffer],
 ) -> Result<()> {
-    if params.sample_len.is_multiple_of(4) && params.sample_len > 0 {
-        let batch = params.n_elements / params.sample_len;
-        let (groups, grid) = vec4_grid(ctx, batch, params.sample_len / 4);
-        record_on_grid(ctx, encoder, vec4, params, buffers, groups, grid)
-    } else {
-        elementwise(ctx, encoder, scalar, params, buffers)
-    }
+    let batch = params.n_elements / params.sample_len.max(1);
+    let (kernel, groups, grid) = vec4_or_scalar(ctx, kernels, batch, params.sample_len);
+    record_on_grid(ctx, encoder, kernel, params, buffers, groups, grid)
 }
 
 /// Check that `out` has `like`'s shape (outputs written into caller-provided tensors).

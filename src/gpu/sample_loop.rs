@@ -9,7 +9,7 @@
 
 use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
-use super::launch::{bind_group, dispatch, groups_1d, uniform, vec4_grid, Grid};
+use super::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
 use super::params::{ElementParams, NoiseParams};
 use super::tensor::read_buffer;
 use super::{noise_into, Context, GpuTables, GpuTensor};
@@ -190,13 +190,12 @@ impl<'a> ChunkLoop<'a> {
         // and arithmetic; 1.6x the steps/s at [16, 3, 32, 32] with the Gaussian denoiser on
         // lavapipe (ddpm bench --quick, three runs each). See `vec4_grid` for its grid.
         let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
-        let (kernel, groups, grid) = if sample_len.is_multiple_of(4) {
-            let (groups, grid) = vec4_grid(ctx, batch as u32, (sample_len / 4) as u32);
-            (Kernel::SampleStepVec4, groups, grid)
-        } else {
-            let groups = Grid::from((groups_1d(ctx, n as u32), 1));
-            (Kernel::SampleStep, groups, 0)
-        };
+        let (kernel, groups, grid) = vec4_or_scalar(
+            ctx,
+            (Kernel::SampleStepVec4, Kernel::SampleStep),
+            batch as u32,
+            sample_len as u32,
+        );
         let pipeline = ctx.pipeline_on_grid(kernel, grid)?;
         let noise = NoiseParams::new(
             opts.seed,
