@@ -183,6 +183,27 @@ fn p_mean_variance_elem(
     return r;
 }
 
+// One reverse step of four elements of one sample at row c: x_{t-1} = mean + exp(0.5 logvar) z
+// per element, z already zero where no noise is added (t == 0), and pred_xstart. Shared by the
+// vec4 kernels of p_sample and the sampling loop, which differ only in where z comes from.
+struct Step4 {
+    sample: vec4<f32>,
+    pred_xstart: vec4<f32>,
+}
+
+fn p_sample4(
+    p: ElementParams, c: StepCoefs, x: vec4<f32>, model_output: vec4<f32>, model_var: vec4<f32>,
+    z: vec4<f32>
+) -> Step4 {
+    var r: Step4;
+    for (var e = 0u; e < 4u; e++) {
+        let m = p_mean_variance_elem(p, c, x[e], model_output[e], model_var[e]);
+        r.sample[e] = m.mean + exp(0.5 * m.log_variance) * z[e];
+        r.pred_xstart[e] = m.pred_xstart;
+    }
+    return r;
+}
+
 // e^d - 1 - d without cancellation: where the direct form would lose digits (|d| < 2) the series
 // d^2/2 (1 + d/3 (1 + d/4 (... (1 + d/16)))), whose truncation is below 1e-8 relative there.
 fn expm1_minus_x(d: f32) -> f32 {

@@ -44,16 +44,10 @@ fn main(
     if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
         v = model_var[i];
     }
-    // No noise at t == 0: the last step returns the mean.
+    // No noise at t == 0: the last step returns the mean. nonzero is 0 or 1, so scaling the
+    // noise instead of exp(0.5 logvar), as p_sample.wgsl does, gives the same bits.
     let nonzero = select(1.0, 0.0, step == 0u);
-    let z = noise[i];
-    var s: vec4<f32>;
-    var p: vec4<f32>;
-    for (var e = 0u; e < 4u; e++) {
-        let m = p_mean_variance_elem(params, c, xs[e], out[e], v[e]);
-        s[e] = m.mean + nonzero * exp(0.5 * m.log_variance) * z[e];
-        p[e] = m.pred_xstart;
-    }
-    sample[i] = s;
-    pred_xstart[i] = p;
+    let r = p_sample4(params, c, xs, out, v, nonzero * noise[i]);
+    sample[i] = r.sample;
+    pred_xstart[i] = r.pred_xstart;
 }

@@ -50,15 +50,9 @@ fn main(
         let seed = vec2<u32>(noise.seed_lo, noise.seed_hi);
         z = noise4_at(seed, STREAM_SAMPLE, step, noise.first_sample + b, 4u * k);
     }
-    var next: vec4<f32>;
-    var pred: vec4<f32>;
-    for (var e = 0u; e < 4u; e++) {
-        let m = p_mean_variance_elem(params, c, xs[e], out[e], v[e]);
-        next[e] = m.mean + exp(0.5 * m.log_variance) * z[e];
-        pred[e] = m.pred_xstart;
-    }
-    x[i] = next;
-    pred_xstart[i] = pred;
+    let r = p_sample4(params, c, xs, out, v, z);
+    x[i] = r.sample;
+    pred_xstart[i] = r.pred_xstart;
     if k == 0u {
         next_timesteps[b] = select(step - 1u, 0u, step == 0u);
     }
