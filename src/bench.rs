@@ -389,6 +389,7 @@ fn loop_row(
     let big_t = tables.num_timesteps();
     let (mut loops, mut kernels, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let (mut loop_bytes, mut denoiser_bytes) = (0, 0);
+    let mut steps_per_timing = None;
     while loops.len() < TRIALS {
         let chunk = ChunkLoop::new(ctx, tables, denoiser, shape, 0, opts)?;
         loop_bytes = chunk.device_bytes();
@@ -396,14 +397,20 @@ fn loop_row(
         // A middle step: one that draws noise, as all but the last do.
         chunk.set_timestep(ctx, big_t / 2)?;
         // As many steps per submission as the loop makes, so both pay the same share of a
-        // submission's fixed cost (about a millisecond on lavapipe); steps over 5 ms need
-        // fewer, which keeps the mixture rows at large shapes from taking minutes more.
-        // One step in its own submission, steady state (median after a warm-up).
-        let one = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser))?;
-        let reps = if one > 5e-3 {
-            5
-        } else {
-            opts.steps_per_submit.clamp(1, big_t)
+        // submission's fixed cost (about a millisecond on lavapipe); steps over 5 ms (one step
+        // in its own submission, steady state, timed in the first trial only) need fewer,
+        // which keeps the mixture rows at large shapes from taking minutes more.
+        let reps = match steps_per_timing {
+            Some(reps) => reps,
+            None => {
+                let one = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser))?;
+                let reps = if one > 5e-3 {
+                    5
+                } else {
+                    opts.steps_per_submit.clamp(1, big_t)
+                };
+                *steps_per_timing.insert(reps)
+            }
         };
         let kernel = time_reps(ctx, reps, |e| chunk.record_kernels(ctx, e, denoiser))?;
         drop(chunk);
