@@ -120,6 +120,27 @@ fn vec4_position(len4: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> v
     return flat_at(len4, lid, wid, nwg);
 }
 
+// The model options of the reverse-step kernels (p_sample, the sampling loop's step, scalar and
+// vec4) as pipeline constants, set by the host from the same ModelOptions as ElementParams
+// (`PipelineConstants` in src/gpu/params.rs). llvmpipe runs every arm of an `if` or `switch`
+// under a lane mask, whichever one a uniform picks, so with the options in a uniform each
+// element paid for all four variance types (two exps) and all three mean types; as constants
+// only the chosen arm is compiled: p_sample_vec4 from 0.51-0.52 to 0.68-0.69 of the copy
+// kernel at 2^24 elements on lavapipe, the scalar p_sample from 0.11 to 0.16 (ddpm bench, two
+// alternating runs). Real GPUs branch uniformly, but gain the smaller shader.
+override MEAN_TYPE: u32 = MEAN_EPS;
+override VAR_TYPE: u32 = VAR_FIXEDSMALL;
+override CLIP_DENOISED: u32 = 0u;
+
+// `p` with its model options replaced by the pipeline's constants, for the kernels above.
+fn with_model_constants(p: ElementParams) -> ElementParams {
+    var s = p;
+    s.mean_type = MEAN_TYPE;
+    s.var_type = VAR_TYPE;
+    s.clip_denoised = CLIP_DENOISED;
+    return s;
+}
+
 fn step_index(t: u32, num_timesteps: u32) -> u32 {
     return min(t, num_timesteps - 1u);
 }

@@ -14,12 +14,13 @@
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = with_model_constants(params); // options as pipeline constants (common.wgsl)
     // Grid-stride loop: the host caps the grid at the per-dimension workgroup limit, so any
     // element count works; the bound check also covers sizes not a multiple of WG_SIZE.
     for (var i = gid.x; i < params.n_elements; i += nwg.x * WG_SIZE) {
         let step = step_index(timesteps[i / params.sample_len], params.num_timesteps);
         let c = coefs[step];
-        let m = p_mean_variance_elem(params, c, x[i], model_output[i], model_var[i]);
+        let m = p_mean_variance_elem(p, c, x[i], model_output[i], model_var[i]);
         // No noise at t == 0: the last step returns the mean.
         let nonzero = select(1.0, 0.0, step == 0u);
         sample[i] = m.mean + nonzero * exp(0.5 * m.log_variance) * noise[i];

@@ -23,7 +23,7 @@ fn step_of(e: u32) -> u32 {
 
 // (sample, pred_xstart) of one value at row `step`, as p_sample.wgsl computes it.
 fn step_value(step: u32, x: f32, out: f32, v: f32, z: f32) -> vec2<f32> {
-    let m = p_mean_variance_elem(params, coefs[step], x, out, v);
+    let m = p_mean_variance_elem(with_model_constants(params), coefs[step], x, out, v);
     let nonzero = select(1.0, 0.0, step == 0u);
     return vec2<f32>(m.mean + nonzero * exp(0.5 * m.log_variance) * z, m.pred_xstart);
 }
@@ -32,7 +32,7 @@ fn step_value(step: u32, x: f32, out: f32, v: f32, z: f32) -> vec2<f32> {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let groups = (params.n_elements + 7u) / 8u;
     let shared_row = params.sample_len % 8u == 0u;
-    let learned = params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE;
+    let learned = VAR_TYPE == VAR_LEARNED || VAR_TYPE == VAR_LEARNED_RANGE;
     for (var g = gid.x; g < groups; g += nwg.x * WG_SIZE) {
         let xs = x[g];
         let out = model_output[g];

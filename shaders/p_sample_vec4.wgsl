@@ -41,13 +41,13 @@ fn main(
     let out = model_output[i];
     // Fixed variance types never use it; skip the load (it aliases model_output then).
     var v = vec4<f32>(0.0);
-    if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
+    if VAR_TYPE == VAR_LEARNED || VAR_TYPE == VAR_LEARNED_RANGE {
         v = model_var[i];
     }
     // No noise at t == 0: the last step returns the mean. nonzero is 0 or 1, so scaling the
     // noise instead of exp(0.5 logvar), as p_sample.wgsl does, gives the same bits.
     let nonzero = select(1.0, 0.0, step == 0u);
-    let r = p_sample4(params, c, xs, out, v, nonzero * noise[i]);
+    let r = p_sample4(with_model_constants(params), c, xs, out, v, nonzero * noise[i]);
     sample[i] = r.sample;
     pred_xstart[i] = r.pred_xstart;
 }

@@ -23,12 +23,13 @@
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let p = with_model_constants(params); // options as pipeline constants (common.wgsl)
     for (var i = gid.x; i < params.n_elements; i += nwg.x * WG_SIZE) {
         let b = i / params.sample_len;
         let j = i % params.sample_len; // the element within sample b
         let step = step_index(timesteps[b], params.num_timesteps);
         let c = coefs[step];
-        let m = p_mean_variance_elem(params, c, x[i], model_output[i], model_var[i]);
+        let m = p_mean_variance_elem(p, c, x[i], model_output[i], model_var[i]);
         var z = 0.0; // no noise at t == 0
         if step != 0u {
             let seed = vec2<u32>(noise.seed_lo, noise.seed_hi);

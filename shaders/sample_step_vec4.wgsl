@@ -42,7 +42,7 @@ fn main(
     let xs = x[i];
     let out = model_output[i];
     var v = vec4<f32>(0.0);
-    if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
+    if VAR_TYPE == VAR_LEARNED || VAR_TYPE == VAR_LEARNED_RANGE {
         v = model_var[i];
     }
     var z = vec4<f32>(0.0); // no noise at t == 0
@@ -50,7 +50,7 @@ fn main(
         let seed = vec2<u32>(noise.seed_lo, noise.seed_hi);
         z = noise4_at(seed, STREAM_SAMPLE, step, noise.first_sample + b, 4u * k);
     }
-    let r = p_sample4(params, c, xs, out, v, z);
+    let r = p_sample4(with_model_constants(params), c, xs, out, v, z);
     x[i] = r.sample;
     pred_xstart[i] = r.pred_xstart;
     if k == 0u {

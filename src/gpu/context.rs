@@ -2,7 +2,7 @@
 //! adapter ([`Context::new`]) or from an application's own device ([`Context::from_device`]).
 
 use super::kernels::Kernel;
-use super::params::GRID_PER_SAMPLE;
+use super::params::PipelineConstants;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,8 +15,8 @@ pub struct Context {
     pub queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
-    // Keyed by kernel and its `GRID` constant (0 for kernels without one).
-    pipelines: Mutex<HashMap<(Kernel, u32), wgpu::ComputePipeline>>,
+    // Keyed by kernel and the pipeline constants it takes (`Kernel::own_constants`).
+    pipelines: Mutex<HashMap<(Kernel, PipelineConstants), wgpu::ComputePipeline>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -159,17 +159,17 @@ impl Context {
 
     /// The compute pipeline of `kernel`, compiled on first use (vec4 kernels: per-sample grid).
     pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
-        self.pipeline_on_grid(kernel, GRID_PER_SAMPLE)
+        self.pipeline_with(kernel, PipelineConstants::default())
     }
 
-    /// The compute pipeline of `kernel` with its `GRID` constant set to `grid` (ignored by
-    /// kernels without one), compiled on first use.
-    pub(crate) fn pipeline_on_grid(
+    /// The compute pipeline of `kernel` with the pipeline constants it takes set from
+    /// `constants` (the rest ignored), compiled on first use.
+    pub(crate) fn pipeline_with(
         &self,
         kernel: Kernel,
-        grid: u32,
+        constants: PipelineConstants,
     ) -> Result<wgpu::ComputePipeline> {
-        let key = (kernel, if kernel.takes_grid() { grid } else { 0 });
+        let key = (kernel, kernel.own_constants(constants));
         let mut cache = self
             .pipelines
             .lock()
@@ -177,7 +177,7 @@ impl Context {
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
-        let pipeline = self.checked(|| kernel.create_pipeline(&self.device, grid))?;
+        let pipeline = self.checked(|| kernel.create_pipeline(&self.device, key.1))?;
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }

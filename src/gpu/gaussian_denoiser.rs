@@ -88,13 +88,13 @@ impl Denoiser for GaussianDenoiser {
         // Four elements per invocation where each vec4 lies inside one sample; the same
         // arithmetic per element.
         let sample_len = n / batch;
-        let (kernel, groups, grid) = vec4_or_scalar(
+        let (kernel, groups, constants) = vec4_or_scalar(
             ctx,
             (Kernel::GaussianDenoiserVec4, Kernel::GaussianDenoiser),
             batch as u32,
             sample_len as u32,
         );
-        let pipeline = ctx.pipeline_on_grid(kernel, grid)?;
+        let pipeline = ctx.pipeline_with(kernel, constants)?;
         let (p, group) = ctx.checked(|| {
             let p = uniform(ctx, &params);
             let group = bind_group(

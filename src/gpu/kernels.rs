@@ -1,6 +1,8 @@
 //! The table of kernels: each WGSL file in `shaders/`, prepended with `shaders/common.wgsl`,
 //! embedded at compile time, compiled once per [`Context`](super::Context).
 
+use super::params::PipelineConstants;
+
 /// Invocations per workgroup. Keep in sync with `WG_SIZE` in shaders/common.wgsl (checked by
 /// tests/shader_layout.rs).
 pub const WG_SIZE: u32 = 256;
@@ -165,23 +167,96 @@ impl Kernel {
         )
     }
 
-    /// The pipeline, with `GRID` set to `grid` for the kernels that take one.
-    pub(crate) fn create_pipeline(self, device: &wgpu::Device, grid: u32) -> wgpu::ComputePipeline {
+    /// Whether the kernel takes its model options as pipeline constants (`MEAN_TYPE`,
+    /// `VAR_TYPE`, `CLIP_DENOISED` in common.wgsl) instead of from `ElementParams`.
+    pub fn takes_model_constants(self) -> bool {
+        matches!(
+            self,
+            Kernel::PSample
+                | Kernel::PSampleVec4
+                | Kernel::PSampleF16
+                | Kernel::SampleStep
+                | Kernel::SampleStepVec4
+        )
+    }
+
+    /// `constants` with the ones this kernel does not take zeroed: the pipeline cache's key.
+    pub fn own_constants(self, constants: PipelineConstants) -> PipelineConstants {
+        let mut own = PipelineConstants::on_grid(0);
+        if self.takes_grid() {
+            own.grid = constants.grid;
+        }
+        if self.takes_model_constants() {
+            own = PipelineConstants {
+                grid: own.grid,
+                ..constants
+            };
+        }
+        own
+    }
+
+    /// The pipeline, with the pipeline constants this kernel takes set from `constants`.
+    pub(crate) fn create_pipeline(
+        self,
+        device: &wgpu::Device,
+        constants: PipelineConstants,
+    ) -> wgpu::ComputePipeline {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(self.name()),
             source: wgpu::ShaderSource::Wgsl(self.source().into()),
         });
-        let constants = [("GRID", f64::from(grid))];
+        let mut values = Vec::new();
+        if self.takes_grid() {
+            values.push(("GRID", f64::from(constants.grid)));
+        }
+        if self.takes_model_constants() {
+            values.push(("MEAN_TYPE", f64::from(constants.mean_type)));
+            values.push(("VAR_TYPE", f64::from(constants.var_type)));
+            values.push(("CLIP_DENOISED", f64::from(constants.clip_denoised)));
+        }
         device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(self.name()),
             layout: None,
             module: &module,
             entry_point: Some("main"),
             compilation_options: wgpu::PipelineCompilationOptions {
-                constants: if self.takes_grid() { &constants } else { &[] },
+                constants: &values,
                 ..Default::default()
             },
             cache: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::params::{GRID_FLAT, GRID_PER_SAMPLE};
+
+    #[test]
+    fn pipeline_keys_keep_only_the_constants_a_kernel_takes() {
+        let c = PipelineConstants {
+            grid: GRID_FLAT,
+            mean_type: 2,
+            var_type: 3,
+            clip_denoised: 1,
+        };
+        // Both kinds: the vec4 step kernels.
+        assert_eq!(Kernel::PSampleVec4.own_constants(c), c);
+        assert_eq!(Kernel::SampleStepVec4.own_constants(c), c);
+        // Model options only: the scalar step kernels and f16 p_sample.
+        for k in [Kernel::PSample, Kernel::SampleStep, Kernel::PSampleF16] {
+            assert_eq!(k.own_constants(c), PipelineConstants { grid: 0, ..c });
+        }
+        // Grid only: the vec4 kernels without model options.
+        assert_eq!(
+            Kernel::QSampleVec4.own_constants(c),
+            PipelineConstants::on_grid(GRID_FLAT)
+        );
+        // Neither: one pipeline whatever the constants.
+        assert_eq!(
+            Kernel::NormalKl.own_constants(c),
+            Kernel::NormalKl.own_constants(PipelineConstants::on_grid(GRID_PER_SAMPLE))
+        );
     }
 }

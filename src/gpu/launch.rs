@@ -2,7 +2,7 @@
 //! `@binding` order, one compute pass, grid sized by the wgpu examples' `div_ceil` idiom.
 
 use super::kernels::{Kernel, WG_SIZE};
-use super::params::{ElementParams, ReduceParams, GRID_FLAT, GRID_PER_SAMPLE};
+use super::params::{ElementParams, PipelineConstants, ReduceParams, GRID_FLAT, GRID_PER_SAMPLE};
 use super::tensor::{GpuSteps, GpuTensor};
 use super::Context;
 use crate::error::{Error, Result};
@@ -134,28 +134,28 @@ pub(crate) fn record<P: bytemuck::Pod>(
     buffers: &[&wgpu::Buffer],
     groups: impl Into<Grid>,
 ) -> Result<()> {
-    record_on_grid(
-        ctx,
-        encoder,
-        kernel,
-        params,
-        buffers,
-        groups,
-        GRID_PER_SAMPLE,
-    )
+    // Kernels with model options as constants go through `record_with`: defaults here would
+    // silently compute another model type.
+    debug_assert!(
+        !kernel.takes_model_constants(),
+        "{kernel:?} needs record_with"
+    );
+    let constants = PipelineConstants::default();
+    record_with(ctx, encoder, kernel, params, buffers, groups, constants)
 }
 
-/// [`record`] on the pipeline whose `GRID` constant is `grid` (for the vec4 kernels).
-fn record_on_grid<P: bytemuck::Pod>(
+/// [`record`] on the pipeline with `constants` (the vec4 kernels' grid, the step kernels' model
+/// options).
+pub(crate) fn record_with<P: bytemuck::Pod>(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,
     kernel: Kernel,
     params: &P,
     buffers: &[&wgpu::Buffer],
     groups: impl Into<Grid>,
-    grid: u32,
+    constants: PipelineConstants,
 ) -> Result<()> {
-    let pipeline = ctx.pipeline_on_grid(kernel, grid)?;
+    let pipeline = ctx.pipeline_with(kernel, constants)?;
     ctx.checked(|| {
         let uniform = uniform(ctx, params);
         let mut all = vec![&uniform];
@@ -179,21 +179,21 @@ pub(crate) fn elementwise(
 
 /// For a kernel with a four-elements-per-invocation twin, over `batch` samples of `sample_len`:
 /// `vec4` on its [`vec4_grid`] when `sample_len` is a multiple of 4 (each vec4 then lies inside
-/// one sample), else `scalar` on [`groups_1d`] over every element; with the `GRID` constant for
-/// the pipeline. Both compute the same per-element arithmetic, so the choice never changes a
-/// result.
+/// one sample), else `scalar` on [`groups_1d`] over every element; with the pipeline constants
+/// holding that grid. Both compute the same per-element arithmetic, so the choice never changes
+/// a result.
 pub(crate) fn vec4_or_scalar(
     ctx: &Context,
     (vec4, scalar): (Kernel, Kernel),
     batch: u32,
     sample_len: u32,
-) -> (Kernel, Grid, u32) {
+) -> (Kernel, Grid, PipelineConstants) {
     if sample_len.is_multiple_of(4) && sample_len > 0 {
         let (groups, grid) = vec4_grid(ctx, batch, sample_len / 4);
-        (vec4, groups, grid)
+        (vec4, groups, PipelineConstants::on_grid(grid))
     } else {
         let groups = Grid::from((groups_1d(ctx, batch.saturating_mul(sample_len)), 1));
-        (scalar, groups, GRID_PER_SAMPLE)
+        (scalar, groups, PipelineConstants::default())
     }
 }
 
@@ -207,8 +207,9 @@ pub(crate) fn elementwise_vec4_or_scalar(
     buffers: &[&wgpu::Buffer],
 ) -> Result<()> {
     let batch = params.n_elements / params.sample_len.max(1);
-    let (kernel, groups, grid) = vec4_or_scalar(ctx, kernels, batch, params.sample_len);
-    record_on_grid(ctx, encoder, kernel, params, buffers, groups, grid)
+    let (kernel, groups, constants) = vec4_or_scalar(ctx, kernels, batch, params.sample_len);
+    let constants = constants.with_model(params);
+    record_with(ctx, encoder, kernel, params, buffers, groups, constants)
 }
 
 /// Check that `out` has `like`'s shape (outputs written into caller-provided tensors).

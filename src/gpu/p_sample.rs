@@ -3,8 +3,8 @@
 //! `crate::cpu::p_sample`.
 
 use super::kernels::Kernel;
-use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record};
-use super::params::ElementParams;
+use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record_with};
+use super::params::{ElementParams, PipelineConstants};
 use super::tensor_f16::{groups_f16, GpuTensorF16};
 use super::{u32_len, Context, GpuModelOut, GpuSteps, GpuTables, GpuTensor};
 use crate::error::Result;
@@ -135,7 +135,7 @@ pub fn p_sample_f16(
         u32_len(tables.num_timesteps()),
         opts,
     );
-    record(
+    record_with(
         ctx,
         encoder,
         Kernel::PSampleF16,
@@ -151,5 +151,6 @@ pub fn p_sample_f16(
             io.pred_xstart.buffer(),
         ],
         groups_f16(ctx, x.len()),
+        PipelineConstants::default().with_model(&params),
     )
 }

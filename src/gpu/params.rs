@@ -41,6 +41,56 @@ pub const GRID_FLAT: u32 = 0;
 /// (`GRID_PER_SAMPLE` in common.wgsl).
 pub const GRID_PER_SAMPLE: u32 = 1;
 
+/// Values of the `override` constants in common.wgsl, fixed when a pipeline is compiled. A kernel
+/// gets only those it declares ([`Kernel::takes_grid`], [`Kernel::takes_model_constants`]); the
+/// others are zeroed ([`Kernel::own_constants`]), so the pipeline cache never compiles the same
+/// shader twice.
+///
+/// [`Kernel::takes_grid`]: super::kernels::Kernel::takes_grid
+/// [`Kernel::takes_model_constants`]: super::kernels::Kernel::takes_model_constants
+/// [`Kernel::own_constants`]: super::kernels::Kernel::own_constants
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PipelineConstants {
+    /// `GRID`: [`GRID_FLAT`] or [`GRID_PER_SAMPLE`].
+    pub grid: u32,
+    /// `MEAN_TYPE`: [`mean_type_code`].
+    pub mean_type: u32,
+    /// `VAR_TYPE`: [`var_type_code`].
+    pub var_type: u32,
+    /// `CLIP_DENOISED`: 1 to clip pred_xstart to [-1, 1].
+    pub clip_denoised: u32,
+}
+
+impl Default for PipelineConstants {
+    /// The per-sample grid and zero model codes.
+    fn default() -> Self {
+        PipelineConstants::on_grid(GRID_PER_SAMPLE)
+    }
+}
+
+impl PipelineConstants {
+    /// `grid`, with zero model codes.
+    pub fn on_grid(grid: u32) -> Self {
+        PipelineConstants {
+            grid,
+            mean_type: 0,
+            var_type: 0,
+            clip_denoised: 0,
+        }
+    }
+
+    /// These constants with the model options of `params`, which the step kernels take as
+    /// constants rather than from the uniform.
+    pub fn with_model(self, params: &ElementParams) -> Self {
+        PipelineConstants {
+            mean_type: params.mean_type,
+            var_type: params.var_type,
+            clip_denoised: params.clip_denoised,
+            ..self
+        }
+    }
+}
+
 /// 1/255 rounded to f32: the high part of half an 8-bit bin.
 pub const BIN_HALF_WIDTH_HI: f32 = (1.0f64 / 255.0) as f32;
 /// The rest of 1/255 after [`BIN_HALF_WIDTH_HI`], rounded to f32.

@@ -190,13 +190,13 @@ impl<'a> ChunkLoop<'a> {
         // and arithmetic; 1.6x the steps/s at [16, 3, 32, 32] with the Gaussian denoiser on
         // lavapipe (ddpm bench --quick, three runs each). See `vec4_grid` for its grid.
         let params = ElementParams::new(n as u32, sample_len as u32, big_t as u32, &opts.model);
-        let (kernel, groups, grid) = vec4_or_scalar(
+        let (kernel, groups, constants) = vec4_or_scalar(
             ctx,
             (Kernel::SampleStepVec4, Kernel::SampleStep),
             batch as u32,
             sample_len as u32,
         );
-        let pipeline = ctx.pipeline_on_grid(kernel, grid)?;
+        let pipeline = ctx.pipeline_with(kernel, constants.with_model(&params))?;
         let noise = NoiseParams::new(
             opts.seed,
             stream::SAMPLE,
