@@ -1,8 +1,8 @@
 // The Gaussian denoiser of gaussian_denoiser.wgsl, four elements per invocation: the same
 // per-element arithmetic (bit-identical results), with vec4 loads and stores and one timestep
-// lookup for four elements; one vec4 per invocation, no grid-stride loop, a per-sample grid
-// when samples are long (per_sample_at in common.wgsl). The host picks it when sample_len is a
-// multiple of 4.
+// lookup for four elements; VEC4S_PER_INVOCATION vec4s per invocation, no grid-stride loop, a
+// per-sample grid when samples are long (per_sample_at in common.wgsl). The host picks it when
+// sample_len is a multiple of 4.
 // Prepended with common.wgsl and philox.wgsl. Host: src/gpu/gaussian_denoiser.rs; CPU twin:
 // src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
@@ -15,24 +15,8 @@
 // For fixed variance types the host binds a dummy here; it is never written then.
 @group(0) @binding(5) var<storage, read_write> model_var: array<vec4<f32>>;
 
-@compute @workgroup_size(WG_SIZE)
-fn main(
-    @builtin(local_invocation_id) lid: vec3<u32>,
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let len4 = params.sample_len / 4u;
-    let at = vec4_position(len4, lid, wid, nwg);
-    let b = at.x; // the sample
-    let k = at.y; // the vec4 within sample b
-    let i = b * len4 + k;
-    // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
-    // batch reads in bounds, as wgpu clamps indices, and writes nothing).
-    let c = coefs[step_index(timesteps[b], params.num_timesteps)];
-    // Past the end of the sample, or a sample past the batch (the overhang of y * z).
-    if k >= len4 || b >= params.batch {
-        return;
-    }
+// The model's output for one vec4 at i, at schedule row c.
+fn denoise_vec4(c: StepCoefs, i: u32) {
     let xt = x[i];
     let abar = c.sqrt_abar * c.sqrt_abar;
     let v = abar * params.data_var + c.one_minus_abar;
@@ -54,5 +38,29 @@ fn main(
         model_var[i] = vec4<f32>(c.posterior_log_variance_clipped);
     } else if params.var_type == VAR_LEARNED_RANGE {
         model_var[i] = vec4<f32>(-1.0);
+    }
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let len4 = params.sample_len / 4u;
+    // The first vec4's row, loaded before the bounds checks: uniform over the workgroup that
+    // way on the per-sample grid (a sample past the batch reads in bounds, as wgpu clamps
+    // indices, and writes nothing).
+    let first = vec4_position(len4, 0u, lid, wid, nwg).x;
+    var c = coefs[step_index(timesteps[first], params.num_timesteps)];
+    for (var j = 0u; j < VEC4S_PER_INVOCATION; j++) {
+        let at = vec4_position(len4, j, lid, wid, nwg);
+        // Past the end of the sample, or a sample past the batch (the overhang of y * z).
+        if at.y < len4 && at.x < params.batch {
+            if sample_may_change(j) {
+                c = coefs[step_index(timesteps[at.x], params.num_timesteps)];
+            }
+            denoise_vec4(c, at.x * len4 + at.y);
+        }
     }
 }

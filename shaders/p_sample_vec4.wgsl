@@ -1,9 +1,9 @@
 // One reparameterised reverse step, four elements per invocation:
 // x_{t-1} = mean + [t != 0] exp(0.5 logvar) noise, with p_mean_variance_elem per element, so
 // results are bit-identical to p_sample.wgsl. The host picks this kernel when sample_len is a
-// multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements). One vec4
-// per invocation, no grid-stride loop; a per-sample grid when samples are long (per_sample_at in
-// common.wgsl).
+// multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements).
+// VEC4S_PER_INVOCATION vec4s per invocation, no grid-stride loop; a per-sample grid when samples
+// are long (per_sample_at in common.wgsl).
 // Prepended with common.wgsl. Host: src/gpu/p_sample.rs; CPU twin: src/cpu/p_sample.rs;
 // test: tests/p_sample.rs.
 
@@ -18,25 +18,8 @@
 @group(0) @binding(7) var<storage, read_write> sample: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> pred_xstart: array<vec4<f32>>;
 
-@compute @workgroup_size(WG_SIZE)
-fn main(
-    @builtin(local_invocation_id) lid: vec3<u32>,
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let len4 = params.sample_len / 4u;
-    let at = vec4_position(len4, lid, wid, nwg);
-    let b = at.x; // the sample
-    let k = at.y; // the vec4 within sample b
-    let i = b * len4 + k;
-    // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
-    // batch reads in bounds, as wgpu clamps indices, and writes nothing).
-    let step = step_index(timesteps[b], params.num_timesteps);
-    let c = coefs[step];
-    // Past the end of the sample, or a sample past the batch (the overhang of y * z).
-    if k >= len4 || i >= params.n_elements / 4u {
-        return;
-    }
+// One vec4 at i, of a sample at schedule row `step` (c = coefs[step]).
+fn step_vec4(p: ElementParams, step: u32, c: StepCoefs, i: u32) {
     let xs = x[i];
     let out = model_output[i];
     // Fixed variance types never use it; skip the load (it aliases model_output then).
@@ -47,7 +30,34 @@ fn main(
     // No noise at t == 0: the last step returns the mean. nonzero is 0 or 1, so scaling the
     // noise instead of exp(0.5 logvar), as p_sample.wgsl does, gives the same bits.
     let nonzero = select(1.0, 0.0, step == 0u);
-    let r = p_sample4(with_model_constants(params), c, xs, out, v, nonzero * noise[i]);
+    let r = p_sample4(p, c, xs, out, v, nonzero * noise[i]);
     sample[i] = r.sample;
     pred_xstart[i] = r.pred_xstart;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let p = with_model_constants(params);
+    let len4 = params.sample_len / 4u;
+    // The first vec4's row, loaded before the bounds checks: uniform over the workgroup that
+    // way on the per-sample grid (a sample past the batch reads in bounds, as wgpu clamps
+    // indices, and writes nothing).
+    var step = step_index(timesteps[vec4_position(len4, 0u, lid, wid, nwg).x], p.num_timesteps);
+    var c = coefs[step];
+    for (var j = 0u; j < VEC4S_PER_INVOCATION; j++) {
+        let at = vec4_position(len4, j, lid, wid, nwg);
+        let i = at.x * len4 + at.y;
+        // Past the end of the sample, or a sample past the batch (the overhang of y * z).
+        if at.y < len4 && i < p.n_elements / 4u {
+            if sample_may_change(j) {
+                step = step_index(timesteps[at.x], p.num_timesteps);
+                c = coefs[step];
+            }
+            step_vec4(p, step, c, i);
+        }
+    }
 }

@@ -2,10 +2,11 @@
 // The same arithmetic per element as q_sample.wgsl (results are bit-identical); the host picks
 // this kernel when sample_len is a multiple of 4, so that each vec4 lies inside one sample and
 // one timestep lookup serves four elements. vec4 loads and stores tripled throughput on
-// llvmpipe (ddpm bench) over the scalar kernel, which stays for other sample lengths. One vec4
-// per invocation without a grid-stride loop, on a per-sample grid when samples are long (no
-// division, uniform timestep): from 0.65 to about 0.8 of the copy kernel's bandwidth on
-// llvmpipe (see per_sample_at in common.wgsl).
+// llvmpipe (ddpm bench) over the scalar kernel, which stays for other sample lengths. No
+// grid-stride loop, on a per-sample grid when samples are long (no division, uniform timestep):
+// from 0.65 to about 0.8 of the copy kernel's bandwidth on llvmpipe (see per_sample_at in
+// common.wgsl); VEC4S_PER_INVOCATION vec4s per invocation sharing one schedule-row load, to
+// 0.82-0.95.
 // Prepended with common.wgsl. Host: src/gpu/q_sample.rs; CPU twin: src/cpu/q_sample.rs;
 // test: tests/q_sample.rs.
 
@@ -23,15 +24,20 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let len4 = params.sample_len / 4u;
-    let at = vec4_position(len4, lid, wid, nwg);
-    let b = at.x; // the sample
-    let k = at.y; // the vec4 within sample b
-    let i = b * len4 + k;
-    // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
-    // batch reads in bounds, as wgpu clamps indices, and writes nothing).
-    let c = coefs[step_index(timesteps[b], params.num_timesteps)];
-    // Past the end of the sample, or a sample past the batch (the overhang of y * z).
-    if k < len4 && i < params.n_elements / 4u {
-        x_t[i] = c.sqrt_abar * x_start[i] + c.sqrt_one_minus_abar * noise[i];
+    // The first vec4's row, loaded before the bounds checks: uniform over the workgroup that
+    // way on the per-sample grid (a sample past the batch reads in bounds, as wgpu clamps
+    // indices, and writes nothing).
+    let first = vec4_position(len4, 0u, lid, wid, nwg).x;
+    var c = coefs[step_index(timesteps[first], params.num_timesteps)];
+    for (var j = 0u; j < VEC4S_PER_INVOCATION; j++) {
+        let at = vec4_position(len4, j, lid, wid, nwg);
+        let i = at.x * len4 + at.y;
+        // Past the end of the sample, or a sample past the batch (the overhang of y * z).
+        if at.y < len4 && i < params.n_elements / 4u {
+            if sample_may_change(j) {
+                c = coefs[step_index(timesteps[at.x], params.num_timesteps)];
+            }
+            x_t[i] = c.sqrt_abar * x_start[i] + c.sqrt_one_minus_abar * noise[i];
+        }
     }
 }

@@ -1,9 +1,9 @@
 // One reverse step of the sampling loop, four elements per invocation: the arithmetic and the
 // noise draws of sample_step.wgsl per element (results are bit-identical), with vec4 loads and
-// stores and one timestep lookup for four elements; one vec4 per invocation, no grid-stride
-// loop, a per-sample grid when samples are long (per_sample_at in common.wgsl). The host picks it
-// when sample_len is a multiple of 4 (each vec4 inside one sample). Prepended with common.wgsl
-// and philox.wgsl.
+// stores and one timestep lookup for four elements; VEC4S_PER_INVOCATION vec4s per invocation,
+// no grid-stride loop, a per-sample grid when samples are long (per_sample_at in common.wgsl).
+// The host picks it when sample_len is a multiple of 4 (each vec4 inside one sample).
+// Prepended with common.wgsl and philox.wgsl.
 // Host: src/gpu/sample_loop.rs; CPU twin: src/cpu/sample_loop.rs; test: tests/sample_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
@@ -20,25 +20,8 @@
 // `timesteps` during this one, so it cannot be decremented in place.
 @group(0) @binding(8) var<storage, read_write> next_timesteps: array<u32>;
 
-@compute @workgroup_size(WG_SIZE)
-fn main(
-    @builtin(local_invocation_id) lid: vec3<u32>,
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let len4 = params.sample_len / 4u;
-    let at = vec4_position(len4, lid, wid, nwg);
-    let b = at.x; // the sample
-    let k = at.y; // the vec4 within sample b
-    let i = b * len4 + k;
-    // Loaded before the bounds check: uniform over the workgroup that way (a sample past the
-    // batch reads in bounds, as wgpu clamps indices, and writes nothing).
-    let step = step_index(timesteps[b], params.num_timesteps);
-    let c = coefs[step];
-    // Past the end of the sample, or a sample past the batch (the overhang of y * z).
-    if k >= len4 || i >= params.n_elements / 4u {
-        return;
-    }
+// One vec4: the k-th of sample b, at i, at schedule row `step` (c = coefs[step]).
+fn step_vec4(p: ElementParams, step: u32, c: StepCoefs, b: u32, k: u32, i: u32) {
     let xs = x[i];
     let out = model_output[i];
     var v = vec4<f32>(0.0);
@@ -50,10 +33,37 @@ fn main(
         let seed = vec2<u32>(noise.seed_lo, noise.seed_hi);
         z = noise4_at(seed, STREAM_SAMPLE, step, noise.first_sample + b, 4u * k);
     }
-    let r = p_sample4(with_model_constants(params), c, xs, out, v, z);
+    let r = p_sample4(p, c, xs, out, v, z);
     x[i] = r.sample;
     pred_xstart[i] = r.pred_xstart;
     if k == 0u {
         next_timesteps[b] = select(step - 1u, 0u, step == 0u);
+    }
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let p = with_model_constants(params);
+    let len4 = params.sample_len / 4u;
+    // The first vec4's row, loaded before the bounds checks: uniform over the workgroup that
+    // way on the per-sample grid (a sample past the batch reads in bounds, as wgpu clamps
+    // indices, and writes nothing).
+    var step = step_index(timesteps[vec4_position(len4, 0u, lid, wid, nwg).x], p.num_timesteps);
+    var c = coefs[step];
+    for (var j = 0u; j < VEC4S_PER_INVOCATION; j++) {
+        let at = vec4_position(len4, j, lid, wid, nwg);
+        let i = at.x * len4 + at.y;
+        // Past the end of the sample, or a sample past the batch (the overhang of y * z).
+        if at.y < len4 && i < p.n_elements / 4u {
+            if sample_may_change(j) {
+                step = step_index(timesteps[at.x], p.num_timesteps);
+                c = coefs[step];
+            }
+            step_vec4(p, step, c, at.x, at.y, i);
+        }
     }
 }

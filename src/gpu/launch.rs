@@ -75,15 +75,15 @@ pub(crate) fn dispatch(
     pass.dispatch_workgroups(x, y, z);
 }
 
-/// The grid of a vec4 kernel over `batch` samples of `len4` vec4s, one vec4 per invocation, and
-/// the kernel's `GRID` pipeline constant for it (`per_sample_at` and `flat_at` in
-/// shaders/common.wgsl).
+/// The grid of a vec4 kernel over `batch` samples of `len4` vec4s,
+/// [`VEC4S_PER_INVOCATION`] vec4s per invocation, and the kernel's `GRID` pipeline constant for
+/// it (`per_sample_at` and `flat_at` in shaders/common.wgsl).
 ///
 /// Per-sample ([`GRID_PER_SAMPLE`]): x covers one sample, y (then z, past the per-dimension
 /// limit) counts samples, so the sample and its timestep are uniform per workgroup and nothing
-/// divides. Used when samples fill at least three quarters of their workgroups' lanes; short
+/// divides. Used when samples fill at least three quarters of their workgroups' vec4s; short
 /// samples would leave most lanes idle. Otherwise flat ([`GRID_FLAT`]): x then y rows of
-/// workgroups over all vec4s of the batch, dividing per invocation for the sample.
+/// workgroups over all vec4s of the batch, dividing per vec4 for the sample.
 ///
 /// Why no grid-stride loop: on llvmpipe the loop and the per-invocation `i / sample_len` cost
 /// more than q_sample's arithmetic. Per-sample, q_sample went from 0.65 to 0.75-0.81 of the copy
@@ -98,17 +98,26 @@ pub(crate) fn vec4_grid(ctx: &Context, batch: u32, len4: u32) -> (Grid, u32) {
     )
 }
 
+/// vec4s per invocation of the vec4 kernels (`VEC4S_PER_INVOCATION` in shaders/common.wgsl):
+/// on llvmpipe the schedule-row loads, lane by lane, cost about as much as a vec4 of data, and
+/// two vec4s per invocation share them. p_sample went from 0.68-0.69 to 0.80-0.82 of the copy
+/// kernel at 2^24 elements (`ddpm bench`, alternating runs).
+pub(crate) const VEC4S_PER_INVOCATION: u32 = 2;
+
+/// vec4s a workgroup of a vec4 kernel covers.
+const VEC4S_PER_WORKGROUP: u32 = WG_SIZE * VEC4S_PER_INVOCATION;
+
 /// [`vec4_grid`] for a per-dimension limit of `max` workgroups.
 fn vec4_grid_within(max: u32, batch: u32, len4: u32) -> (Grid, u32) {
-    let x = len4.div_ceil(WG_SIZE).max(1);
+    let x = len4.div_ceil(VEC4S_PER_WORKGROUP).max(1);
     let y = batch.clamp(1, max);
     let z = batch.div_ceil(y).max(1);
-    let busy = 4 * u64::from(len4) >= 3 * u64::from(x) * u64::from(WG_SIZE);
+    let busy = 4 * u64::from(len4) >= 3 * u64::from(x) * u64::from(VEC4S_PER_WORKGROUP);
     if busy && x <= max && z <= max {
         (Grid(x, y, z), GRID_PER_SAMPLE)
     } else {
         let n4 = batch.saturating_mul(len4);
-        let (x, y) = rows_within(max, n4.div_ceil(WG_SIZE));
+        let (x, y) = rows_within(max, n4.div_ceil(VEC4S_PER_WORKGROUP));
         (Grid(x, y, 1), GRID_FLAT)
     }
 }
@@ -307,26 +316,27 @@ mod tests {
     #[test]
     fn vec4_grid_is_per_sample_only_where_samples_fill_their_workgroups() {
         let max = 65535;
-        // [16, 3, 32, 32]: 768 vec4s, three full workgroups per sample.
+        // A workgroup covers 512 vec4s. [16, 3, 32, 32]: 768 vec4s, two workgroups per sample
+        // with three quarters of their lanes busy.
         assert_eq!(
             vec4_grid_within(max, 16, 768),
-            (Grid(3, 16, 1), GRID_PER_SAMPLE)
+            (Grid(2, 16, 1), GRID_PER_SAMPLE)
         );
-        // 257 vec4s would leave all but one lane of the second workgroup idle: flat.
-        assert_eq!(vec4_grid_within(max, 3, 257).1, GRID_FLAT);
-        assert_eq!(vec4_grid_within(max, 3, 448).1, GRID_PER_SAMPLE); // 7/8 busy
+        // 513 vec4s would leave all but one lane of the second workgroup idle: flat.
+        assert_eq!(vec4_grid_within(max, 3, 513).1, GRID_FLAT);
+        assert_eq!(vec4_grid_within(max, 3, 896).1, GRID_PER_SAMPLE); // 7/8 busy
                                                                       // Short samples: flat rows over the whole batch.
         assert_eq!(
             vec4_grid_within(max, 70_000, 1),
-            (Grid(274, 1, 1), GRID_FLAT)
+            (Grid(137, 1, 1), GRID_FLAT)
         );
         // More samples than y holds: z rows of y samples, the last one partly past the batch.
         assert_eq!(
-            vec4_grid_within(4, 9, 256),
+            vec4_grid_within(4, 9, 512),
             (Grid(1, 4, 3), GRID_PER_SAMPLE)
         );
         // More workgroups than x and y hold for one sample: flat rows.
-        assert_eq!(vec4_grid_within(4, 1, 5 * 256), (Grid(4, 2, 1), GRID_FLAT));
+        assert_eq!(vec4_grid_within(4, 1, 5 * 512), (Grid(4, 2, 1), GRID_FLAT));
         // Empty input still makes a valid (idle) grid.
         assert_eq!(vec4_grid_within(max, 0, 0).1, GRID_FLAT);
     }
