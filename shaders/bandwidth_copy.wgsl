@@ -1,8 +1,10 @@
-// The adapter's memory-bandwidth yardstick for `ddpm bench`: a vec4 copy, 16 bytes read and 16
-// written per invocation. One vec4 per invocation on a 2-D grid rather than a grid-stride
-// loop: on llvmpipe the loop-free copy was 15-20% faster (ddpm bench, two alternating runs),
-// and the yardstick should be the fastest plain copy. Prepended with common.wgsl and philox.wgsl. Host:
-// src/gpu/bandwidth_copy.rs; CPU twin: src/cpu/bandwidth_copy.rs; test: tests/bandwidth_copy.rs.
+// The adapter's memory-bandwidth yardstick for `ddpm bench`: a vec4 copy, VEC4S_PER_INVOCATION
+// vec4s per invocation (WG_SIZE apart) on a 2-D grid, as the vec4 kernels move their data. No
+// grid-stride loop: on llvmpipe the loop-free copy was 15-20% faster (ddpm bench, two
+// alternating runs), and two vec4s per invocation 3-7% faster than one (four runs at 2^20 and
+// 2^24); the yardstick should be the fastest plain copy. Prepended with common.wgsl and
+// philox.wgsl. Host: src/gpu/bandwidth_copy.rs; CPU twin: src/cpu/bandwidth_copy.rs; test:
+// tests/bandwidth_copy.rs.
 
 // Keep in sync with `CopyParams` in src/gpu/params.rs.
 struct CopyParams {
@@ -18,11 +20,15 @@ struct CopyParams {
 
 @compute @workgroup_size(WG_SIZE)
 fn main(
-    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = gid.x + gid.y * nwg.x * WG_SIZE;
-    if i < params.n_vec4 {
-        dst[i] = src[i];
+    let first = (wid.x + wid.y * nwg.x) * VEC4S_PER_INVOCATION * WG_SIZE + lid.x;
+    for (var j = 0u; j < VEC4S_PER_INVOCATION; j++) {
+        let i = first + j * WG_SIZE;
+        if i < params.n_vec4 {
+            dst[i] = src[i];
+        }
     }
 }

@@ -7,7 +7,8 @@ use ddpm_wgpu::gpu::{bandwidth_copy::bandwidth_copy, GpuTensor};
 #[test]
 fn copies_exactly() {
     let Some(ctx) = common::gpu() else { return };
-    for n in [4usize, 1020, 1028, 1 << 16] {
+    // Around one invocation's two vec4s (8), one workgroup's 256 and 512 vec4s (1024, 2048).
+    for n in [4usize, 8, 12, 1020, 1028, 2044, 2052, 1 << 16] {
         let src = Gen::new(n as u64).vec(n, Gen::normal);
         let a = GpuTensor::from_slice(&ctx, &[n], &src).unwrap();
         let b = GpuTensor::zeros(&ctx, &[n]).unwrap();
@@ -19,11 +20,12 @@ fn copies_exactly() {
             ddpm_wgpu::cpu::bandwidth_copy::bandwidth_copy(&src)
         );
     }
-    // Rows of workgroups: 5 workgroups' worth on a device that allows 4 per dimension.
+    // Rows of workgroups: over 5 workgroups' worth (512 vec4s each) on a device that allows 4 per
+    // dimension.
     let Some(small) = common::small_grid_gpu() else {
         return;
     };
-    let n = 5 * 256 * 4 + 4;
+    let n = 5 * 512 * 4 + 4;
     let src = Gen::new(7).vec(n, Gen::normal);
     let a = GpuTensor::from_slice(&small, &[n], &src).unwrap();
     let b = GpuTensor::zeros(&small, &[n]).unwrap();
