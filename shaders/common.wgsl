@@ -88,11 +88,11 @@ const GRID_FLAT: u32 = 0u;       // x then y rows over all vec4s of the batch
 const GRID_PER_SAMPLE: u32 = 1u; // x over one sample's vec4s, y then z over samples
 
 // vec4s per invocation in the vec4 kernels, WG_SIZE apart (lanes next to each other stay on
-// neighbouring vec4s). On llvmpipe a load whose index is not a compile-time constant runs lane
+// neighbouring vec4s), set per kernel by the host (`Kernel::vec4s_per_invocation` in
+// src/gpu/kernels.rs). On llvmpipe a load whose index is not a compile-time constant runs lane
 // by lane, so the schedule row read per invocation costs about as much as a vec4 of data; two
-// vec4s per invocation share it on the per-sample grid. Keep in sync with
-// `VEC4S_PER_INVOCATION` in src/gpu/launch.rs.
-const VEC4S_PER_INVOCATION: u32 = 2u;
+// vec4s per invocation share it on the per-sample grid.
+override VEC4S_PER_INVOCATION: u32 = 1u;
 
 // (sample, vec4 within the sample) of this invocation's j-th vec4 on a per-sample grid: the
 // sample is uniform over the workgroup and the same for every j (so are the timestep and

@@ -2,7 +2,7 @@
 
 use super::kernels::Kernel;
 use super::kernels::WG_SIZE;
-use super::launch::{groups_2d, record, VEC4S_PER_INVOCATION};
+use super::launch::{groups_2d, record};
 use super::params::CopyParams;
 use super::{Context, GpuTensor};
 use crate::error::{Error, Result};
@@ -26,9 +26,10 @@ pub fn bandwidth_copy(
         n_vec4,
         ..Default::default()
     };
-    // VEC4S_PER_INVOCATION vec4s per invocation; rows of workgroups past the per-dimension
+    // vec4s_per_invocation vec4s per invocation; rows of workgroups past the per-dimension
     // limit.
-    let groups = groups_2d(ctx, n_vec4.div_ceil(WG_SIZE * VEC4S_PER_INVOCATION));
+    let tile = WG_SIZE * Kernel::BandwidthCopy.vec4s_per_invocation();
+    let groups = groups_2d(ctx, n_vec4.div_ceil(tile));
     record(
         ctx,
         encoder,

@@ -167,6 +167,20 @@ impl Kernel {
         )
     }
 
+    /// vec4s per invocation of a vec4 kernel (its `VEC4S_PER_INVOCATION` constant; 1 for the
+    /// others). On llvmpipe two vec4s per invocation share the lane-by-lane loads of the
+    /// timestep and schedule row: p_sample went from 0.68-0.69 to 0.79-0.92 of the copy kernel
+    /// at 2^24 elements, q_sample from 0.74-0.79 to 0.82-0.95 (`ddpm bench`, alternating runs).
+    /// The sampling loop's kernels keep one: with two, two alternating runs gave 1200-1340
+    /// steps/s at [16, 3, 32, 32] against 2090 with one, but a later run with one also gave
+    /// 1400, so the difference is within this machine's noise and unresolved.
+    pub fn vec4s_per_invocation(self) -> u32 {
+        match self {
+            Kernel::QSampleVec4 | Kernel::PSampleVec4 | Kernel::BandwidthCopy => 2,
+            _ => 1,
+        }
+    }
+
     /// Whether the kernel takes its model options as pipeline constants (`MEAN_TYPE`,
     /// `VAR_TYPE`, `CLIP_DENOISED` in common.wgsl) instead of from `ElementParams`.
     pub fn takes_model_constants(self) -> bool {
@@ -205,7 +219,9 @@ impl Kernel {
             label: Some(self.name()),
             source: wgpu::ShaderSource::Wgsl(self.source().into()),
         });
-        let mut values = Vec::new();
+        // Declared in common.wgsl, so every module has it; fixed per kernel, so not in the key.
+        let per_invocation = f64::from(self.vec4s_per_invocation());
+        let mut values = vec![("VEC4S_PER_INVOCATION", per_invocation)];
         if self.takes_grid() {
             values.push(("GRID", f64::from(constants.grid)));
         }

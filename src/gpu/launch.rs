@@ -76,7 +76,7 @@ pub(crate) fn dispatch(
 }
 
 /// The grid of a vec4 kernel over `batch` samples of `len4` vec4s,
-/// [`VEC4S_PER_INVOCATION`] vec4s per invocation, and the kernel's `GRID` pipeline constant for
+/// [`Kernel::vec4s_per_invocation`] vec4s per invocation, and the kernel's `GRID` pipeline constant for
 /// it (`per_sample_at` and `flat_at` in shaders/common.wgsl).
 ///
 /// Per-sample ([`GRID_PER_SAMPLE`]): x covers one sample, y (then z, past the per-dimension
@@ -90,34 +90,23 @@ pub(crate) fn dispatch(
 /// kernel at 2^20-2^24 elements (`ddpm bench`); at 2^20 elements in samples of 4 (one lane of
 /// 256 busy) it took 312 ms against 2-4 ms on the flat grid, hence the rule. The grid is a
 /// pipeline constant rather than a uniform, so each pipeline compiles one path only.
-pub(crate) fn vec4_grid(ctx: &Context, batch: u32, len4: u32) -> (Grid, u32) {
-    vec4_grid_within(
-        ctx.limits().max_compute_workgroups_per_dimension,
-        batch,
-        len4,
-    )
+pub(crate) fn vec4_grid(ctx: &Context, kernel: Kernel, batch: u32, len4: u32) -> (Grid, u32) {
+    let tile = WG_SIZE * kernel.vec4s_per_invocation();
+    let max = ctx.limits().max_compute_workgroups_per_dimension;
+    vec4_grid_within(max, tile, batch, len4)
 }
 
-/// vec4s per invocation of the vec4 kernels (`VEC4S_PER_INVOCATION` in shaders/common.wgsl):
-/// on llvmpipe the schedule-row loads, lane by lane, cost about as much as a vec4 of data, and
-/// two vec4s per invocation share them. p_sample went from 0.68-0.69 to 0.80-0.82 of the copy
-/// kernel at 2^24 elements (`ddpm bench`, alternating runs).
-pub(crate) const VEC4S_PER_INVOCATION: u32 = 2;
-
-/// vec4s a workgroup of a vec4 kernel covers.
-const VEC4S_PER_WORKGROUP: u32 = WG_SIZE * VEC4S_PER_INVOCATION;
-
-/// [`vec4_grid`] for a per-dimension limit of `max` workgroups.
-fn vec4_grid_within(max: u32, batch: u32, len4: u32) -> (Grid, u32) {
-    let x = len4.div_ceil(VEC4S_PER_WORKGROUP).max(1);
+/// [`vec4_grid`] for a per-dimension limit of `max` workgroups of `tile` vec4s each.
+fn vec4_grid_within(max: u32, tile: u32, batch: u32, len4: u32) -> (Grid, u32) {
+    let x = len4.div_ceil(tile).max(1);
     let y = batch.clamp(1, max);
     let z = batch.div_ceil(y).max(1);
-    let busy = 4 * u64::from(len4) >= 3 * u64::from(x) * u64::from(VEC4S_PER_WORKGROUP);
+    let busy = 4 * u64::from(len4) >= 3 * u64::from(x) * u64::from(tile);
     if busy && x <= max && z <= max {
         (Grid(x, y, z), GRID_PER_SAMPLE)
     } else {
         let n4 = batch.saturating_mul(len4);
-        let (x, y) = rows_within(max, n4.div_ceil(VEC4S_PER_WORKGROUP));
+        let (x, y) = rows_within(max, n4.div_ceil(tile));
         (Grid(x, y, 1), GRID_FLAT)
     }
 }
@@ -198,7 +187,7 @@ pub(crate) fn vec4_or_scalar(
     sample_len: u32,
 ) -> (Kernel, Grid, PipelineConstants) {
     if sample_len.is_multiple_of(4) && sample_len > 0 {
-        let (groups, grid) = vec4_grid(ctx, batch, sample_len / 4);
+        let (groups, grid) = vec4_grid(ctx, vec4, batch, sample_len / 4);
         (vec4, groups, PipelineConstants::on_grid(grid))
     } else {
         let groups = Grid::from((groups_1d(ctx, batch.saturating_mul(sample_len)), 1));
@@ -316,28 +305,36 @@ mod tests {
     #[test]
     fn vec4_grid_is_per_sample_only_where_samples_fill_their_workgroups() {
         let max = 65535;
-        // A workgroup covers 512 vec4s. [16, 3, 32, 32]: 768 vec4s, two workgroups per sample
+        // Two vec4s per invocation: a workgroup covers 512 vec4s. [16, 3, 32, 32]: 768 vec4s, two workgroups per sample
         // with three quarters of their lanes busy.
         assert_eq!(
-            vec4_grid_within(max, 16, 768),
+            vec4_grid_within(max, 512, 16, 768),
             (Grid(2, 16, 1), GRID_PER_SAMPLE)
         );
         // 513 vec4s would leave all but one lane of the second workgroup idle: flat.
-        assert_eq!(vec4_grid_within(max, 3, 513).1, GRID_FLAT);
-        assert_eq!(vec4_grid_within(max, 3, 896).1, GRID_PER_SAMPLE); // 7/8 busy
-                                                                      // Short samples: flat rows over the whole batch.
+        assert_eq!(vec4_grid_within(max, 512, 3, 513).1, GRID_FLAT);
+        assert_eq!(vec4_grid_within(max, 512, 3, 896).1, GRID_PER_SAMPLE); // 7/8 busy
+                                                                           // Short samples: flat rows over the whole batch.
         assert_eq!(
-            vec4_grid_within(max, 70_000, 1),
+            vec4_grid_within(max, 512, 70_000, 1),
             (Grid(137, 1, 1), GRID_FLAT)
         );
         // More samples than y holds: z rows of y samples, the last one partly past the batch.
         assert_eq!(
-            vec4_grid_within(4, 9, 512),
+            vec4_grid_within(4, 512, 9, 512),
             (Grid(1, 4, 3), GRID_PER_SAMPLE)
         );
         // More workgroups than x and y hold for one sample: flat rows.
-        assert_eq!(vec4_grid_within(4, 1, 5 * 512), (Grid(4, 2, 1), GRID_FLAT));
+        assert_eq!(
+            vec4_grid_within(4, 512, 1, 5 * 512),
+            (Grid(4, 2, 1), GRID_FLAT)
+        );
+        // One vec4 per invocation (the sampling step): workgroups of 256 vec4s.
+        assert_eq!(
+            vec4_grid_within(max, 256, 16, 768),
+            (Grid(3, 16, 1), GRID_PER_SAMPLE)
+        );
         // Empty input still makes a valid (idle) grid.
-        assert_eq!(vec4_grid_within(max, 0, 0).1, GRID_FLAT);
+        assert_eq!(vec4_grid_within(max, 512, 0, 0).1, GRID_FLAT);
     }
 }

@@ -65,11 +65,11 @@ pub fn small_grid_gpu() -> Option<Context> {
 /// Workgroups per dimension of [`small_grid_gpu`].
 pub const SMALL_GRID: u32 = 4;
 
-/// Shapes that take every vec4 grid path on [`small_grid_gpu`] (a workgroup covers 512 vec4s:
-/// 256 invocations of two): per-sample with samples spilling into z (9 samples of 512 vec4s,
-/// y = 4), flat in rows because one sample needs more than 4 workgroups (2560 vec4s: 5), and
-/// short samples on the flat grid in rows (2400 vec4s in samples of 2, so the second vec4 of an
-/// invocation is in another sample than its first).
+/// Shapes that take every vec4 grid path on [`small_grid_gpu`], for workgroups of 256 or 512
+/// vec4s (one or two per invocation): per-sample with samples spilling into z (9 samples of 512
+/// vec4s, y = 4), flat in rows because one sample needs more than 4 workgroups (2560 vec4s),
+/// and short samples on the flat grid in rows (2400 vec4s in samples of 2, so an invocation's
+/// second vec4 is in another sample than its first).
 pub const SMALL_GRID_SHAPES: [&[usize]; 3] = [&[9, 2048], &[1, 10240], &[1200, 8]];
 
 pub fn linear(t: usize) -> Tables {
