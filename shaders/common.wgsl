@@ -104,11 +104,16 @@ fn per_sample_at(j: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2
     return vec2<u32>(wid.y + wid.z * nwg.y, k);
 }
 
+// The index of this invocation's j-th vec4 (or f16 group) over the whole batch on a flat grid.
+fn flat_index(j: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return ((wid.x + wid.y * nwg.x) * VEC4S_PER_INVOCATION + j) * WG_SIZE + lid.x;
+}
+
 // The same on a flat grid, for samples of len4 vec4s: one division per vec4, but every lane busy
 // when samples are short. The sample may differ between j. Past the batch the sample index runs
 // past B.
 fn flat_at(len4: u32, j: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
-    let i = ((wid.x + wid.y * nwg.x) * VEC4S_PER_INVOCATION + j) * WG_SIZE + lid.x;
+    let i = flat_index(j, lid, wid, nwg);
     let b = i / len4;
     return vec2<u32>(b, i - b * len4);
 }

@@ -111,17 +111,27 @@ fn no_noise_at_t0() {
 /// the format's limit, not a kernel error.
 #[test]
 fn f16_storage_matches_reference_on_rounded_inputs() {
+    let Some(ctx) = gpu() else { return };
+    // [3, 4096]: whole 8-value groups in samples long enough for the per-sample grid.
+    let shapes: [&[usize]; 5] = [&[1, 1], &[3, 257], &[3, 8, 16], &[2, 3, 17, 19], &[3, 4096]];
+    check_f16_storage(&ctx, &shapes);
+    // Every grid path of the f16 kernel, on a device limited to 4 workgroups per dimension.
+    let Some(small) = small_grid_gpu() else {
+        return;
+    };
+    check_f16_storage(&small, &SMALL_GRID_SHAPES);
+}
+
+fn check_f16_storage(ctx: &ddpm_wgpu::gpu::Context, shapes: &[&[usize]]) {
     use ddpm_wgpu::check::term_scales;
     use ddpm_wgpu::gpu::{self, GpuSteps, GpuTables, GpuTensorF16, PSampleF16};
     use ddpm_wgpu::npy::NpyData;
     use ddpm_wgpu::tolerance::{Scale, Tolerance};
-    let Some(ctx) = gpu() else { return };
     let tables = linear(1000);
-    let gt = GpuTables::new(&ctx, &tables).unwrap();
-    let shapes: [&[usize]; 4] = [&[1, 1], &[3, 257], &[3, 8, 16], &[2, 3, 17, 19]];
+    let gt = GpuTables::new(ctx, &tables).unwrap();
     let mut seed = 100;
     for (model, loss) in all_model_options() {
-        for shape in shapes {
+        for &shape in shapes {
             let mixed = mixed_steps(&tables, shape[0]);
             for t in [
                 vec![0; shape[0]],
@@ -145,12 +155,12 @@ fn f16_storage_matches_reference_on_rounded_inputs() {
                     NpyData::F32(v) => v.clone(),
                     _ => unreachable!(),
                 };
-                let up = |name: &str| GpuTensorF16::from_slice(&ctx, shape, &f32_of(name)).unwrap();
-                let zeros = || GpuTensorF16::zeros(&ctx, shape).unwrap();
+                let up = |name: &str| GpuTensorF16::from_slice(ctx, shape, &f32_of(name)).unwrap();
+                let zeros = || GpuTensorF16::zeros(ctx, shape).unwrap();
                 let (x, noise, out) = (up("x"), up("noise"), up("model_output"));
                 let var = model.var_type.is_learned().then(|| up(ops::MODEL_VAR));
                 let (sample, pred) = (zeros(), zeros());
-                let steps = GpuSteps::new(&ctx, &gt, &t).unwrap();
+                let steps = GpuSteps::new(ctx, &gt, &t).unwrap();
                 let io = PSampleF16 {
                     model_output: &out,
                     model_var: var.as_ref(),
@@ -158,17 +168,13 @@ fn f16_storage_matches_reference_on_rounded_inputs() {
                     pred_xstart: &pred,
                 };
                 let mut enc = ctx.encoder();
-                gpu::p_sample_f16(&ctx, &mut enc, &gt, &model, &steps, &x, &noise, io).unwrap();
+                gpu::p_sample_f16(ctx, &mut enc, &gt, &model, &steps, &x, &noise, io).unwrap();
                 ctx.submit(enc).unwrap();
                 let want =
                     ops::run(Op::PSample, &case.settings, &case.inputs, ops::Backend::Cpu).unwrap();
                 for (got, w) in [sample, pred].iter().zip(&want) {
-                    let got: Vec<f64> = got
-                        .to_vec(&ctx)
-                        .unwrap()
-                        .iter()
-                        .map(|&v| v as f64)
-                        .collect();
+                    let got: Vec<f64> =
+                        got.to_vec(ctx).unwrap().iter().map(|&v| v as f64).collect();
                     // The f32 kernel's budget (check::tolerance, 1e-5 of the terms), plus one
                     // rounding of the result to f16 by pack2x16float: up to 2^-10 relative, the
                     // rounding direction being the implementation's.

@@ -131,9 +131,27 @@ fn round_f16(v: &[f32]) -> Vec<f32> {
 /// that are and are not multiples of its 8-value groups, t in {0, 1, T-1}.
 #[test]
 fn f16_storage_matches_reference_on_rounded_inputs() {
+    let Some(ctx) = gpu() else { return };
+    // [3, 4096]: whole 8-value groups in samples long enough for the per-sample grid.
+    let shapes: [&[usize]; 6] = [
+        &[1, 1],
+        &[3, 257],
+        &[2, 3, 17, 19],
+        &[3, 8, 16],
+        &[5, 24],
+        &[3, 4096],
+    ];
+    check_f16_storage(&ctx, &shapes);
+    // Every grid path of the f16 kernel, on a device limited to 4 workgroups per dimension.
+    let Some(small) = small_grid_gpu() else {
+        return;
+    };
+    check_f16_storage(&small, &SMALL_GRID_SHAPES);
+}
+
+fn check_f16_storage(ctx: &ddpm_wgpu::gpu::Context, shapes: &[&[usize]]) {
     use ddpm_wgpu::gpu::{self, GpuSteps, GpuTables, GpuTensorF16};
     use ddpm_wgpu::tolerance::{Scale, Tolerance};
-    let Some(ctx) = gpu() else { return };
     // The result is rounded once to f16 by pack2x16float (WGSL leaves the rounding direction
     // to the implementation: up to 2^-10 relative), after f32 arithmetic whose error (about
     // 1e-7 of the terms) is far below that; values under f16's smallest normal (6.1e-5) are
@@ -143,11 +161,10 @@ fn f16_storage_matches_reference_on_rounded_inputs() {
         rel: 1.0 / 1024.0,
         scale: Scale::Terms,
     };
-    let shapes: [&[usize]; 5] = [&[1, 1], &[3, 257], &[2, 3, 17, 19], &[3, 8, 16], &[5, 24]];
     for tables in [linear(1000), cosine(1000)] {
-        let gt = GpuTables::new(&ctx, &tables).unwrap();
+        let gt = GpuTables::new(ctx, &tables).unwrap();
         let big_t = tables.num_timesteps() as u32;
-        for shape in shapes {
+        for &shape in shapes {
             let (batch, n) = (shape[0], shape.iter().product::<usize>());
             let d = n / batch;
             let mut g = Gen::new(n as u64);
@@ -160,22 +177,17 @@ fn f16_storage_matches_reference_on_rounded_inputs() {
                 vec![big_t - 1; batch],
                 mixed,
             ] {
-                let steps = GpuSteps::new(&ctx, &gt, &t).unwrap();
-                let up = |v: &[f32]| GpuTensorF16::from_slice(&ctx, shape, v).unwrap();
+                let steps = GpuSteps::new(ctx, &gt, &t).unwrap();
+                let up = |v: &[f32]| GpuTensorF16::from_slice(ctx, shape, v).unwrap();
                 let (a, z, out) = (
                     up(&x0),
                     up(&noise),
-                    GpuTensorF16::zeros(&ctx, shape).unwrap(),
+                    GpuTensorF16::zeros(ctx, shape).unwrap(),
                 );
                 let mut enc = ctx.encoder();
-                gpu::q_sample_f16(&ctx, &mut enc, &gt, &steps, &a, &z, &out).unwrap();
+                gpu::q_sample_f16(ctx, &mut enc, &gt, &steps, &a, &z, &out).unwrap();
                 ctx.submit(enc).unwrap();
-                let got: Vec<f64> = out
-                    .to_vec(&ctx)
-                    .unwrap()
-                    .iter()
-                    .map(|&v| v as f64)
-                    .collect();
+                let got: Vec<f64> = out.to_vec(ctx).unwrap().iter().map(|&v| v as f64).collect();
                 let want = ddpm_wgpu::cpu::q_sample(&tables, &t, d, &x0, &noise).unwrap();
                 let terms: Vec<f64> = x0
                     .iter()

@@ -164,6 +164,8 @@ impl Kernel {
                 | Kernel::PSampleVec4
                 | Kernel::SampleStepVec4
                 | Kernel::GaussianDenoiserVec4
+                | Kernel::QSampleF16
+                | Kernel::PSampleF16
         )
     }
 
@@ -176,7 +178,11 @@ impl Kernel {
     /// 1400, so the difference is within this machine's noise and unresolved.
     pub fn vec4s_per_invocation(self) -> u32 {
         match self {
-            Kernel::QSampleVec4 | Kernel::PSampleVec4 | Kernel::BandwidthCopy => 2,
+            Kernel::QSampleVec4
+            | Kernel::PSampleVec4
+            | Kernel::QSampleF16
+            | Kernel::PSampleF16
+            | Kernel::BandwidthCopy => 2,
             _ => 1,
         }
     }

@@ -5,7 +5,7 @@
 use super::kernels::Kernel;
 use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record_with};
 use super::params::{ElementParams, PipelineConstants};
-use super::tensor_f16::{groups_f16, GpuTensorF16};
+use super::tensor_f16::{f16_grid, GpuTensorF16};
 use super::{u32_len, Context, GpuModelOut, GpuSteps, GpuTables, GpuTensor};
 use crate::error::Result;
 use crate::options::ModelOptions;
@@ -135,6 +135,8 @@ pub fn p_sample_f16(
         u32_len(tables.num_timesteps()),
         opts,
     );
+    let batch = x.len() / sample_len.max(1);
+    let (groups, grid) = f16_grid(ctx, Kernel::PSampleF16, batch, sample_len);
     record_with(
         ctx,
         encoder,
@@ -150,7 +152,7 @@ pub fn p_sample_f16(
             io.sample.buffer(),
             io.pred_xstart.buffer(),
         ],
-        groups_f16(ctx, x.len()),
-        PipelineConstants::default().with_model(&params),
+        groups,
+        PipelineConstants::on_grid(grid).with_model(&params),
     )
 }

@@ -3,9 +3,9 @@
 //! `crate::cpu::q_sample`.
 
 use super::kernels::Kernel;
-use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record};
-use super::params::ElementParams;
-use super::tensor_f16::{groups_f16, GpuTensorF16};
+use super::launch::{batch_layout, elementwise_vec4_or_scalar, output_shape, record_with};
+use super::params::{ElementParams, PipelineConstants};
+use super::tensor_f16::{f16_grid, GpuTensorF16};
 use super::{u32_len, Context, GpuSteps, GpuTables, GpuTensor};
 use crate::error::Result;
 use crate::options::ModelOptions;
@@ -78,7 +78,9 @@ pub fn q_sample_f16(
         u32_len(tables.num_timesteps()),
         &ModelOptions::default(),
     );
-    record(
+    let batch = x_start.len() / sample_len.max(1);
+    let (groups, grid) = f16_grid(ctx, Kernel::QSampleF16, batch, sample_len);
+    record_with(
         ctx,
         encoder,
         Kernel::QSampleF16,
@@ -90,6 +92,7 @@ pub fn q_sample_f16(
             noise.buffer(),
             x_t.buffer(),
         ],
-        groups_f16(ctx, x_start.len()),
+        groups,
+        PipelineConstants::on_grid(grid),
     )
 }

@@ -5,6 +5,9 @@
 //! and GLES 3.1 have, not the SHADER_F16 feature that llvmpipe's GL lacks), the buffer padded to
 //! whole 16-byte groups of eight values so the kernels can load `vec4<u32>`.
 
+use super::kernels::{Kernel, WG_SIZE};
+use super::launch::{groups_2d, vec4_grid, Grid};
+use super::params::GRID_FLAT;
 use super::tensor::read_buffer;
 use super::Context;
 use crate::error::{Error, Result};
@@ -119,10 +122,22 @@ impl GpuTensorF16 {
     }
 }
 
-/// Workgroups for an f16 kernel over `n` values: one invocation per group of eight.
-pub(crate) fn groups_f16(ctx: &Context, n: usize) -> (u32, u32) {
-    (
-        super::launch::groups_1d(ctx, n.div_ceil(F16_GROUP) as u32),
-        1,
-    )
+/// The grid of an f16 kernel over `batch` samples of `sample_len` values, and its `GRID`
+/// constant: `vec4_grid`'s choice over groups of eight when each group lies inside one sample
+/// (sample_len a multiple of 8), else the flat grid over every group, where each value finds its
+/// own row.
+pub(crate) fn f16_grid(
+    ctx: &Context,
+    kernel: Kernel,
+    batch: usize,
+    sample_len: usize,
+) -> (Grid, u32) {
+    if sample_len.is_multiple_of(F16_GROUP) {
+        let len8 = (sample_len / F16_GROUP) as u32;
+        vec4_grid(ctx, kernel, batch as u32, len8)
+    } else {
+        let groups = (batch * sample_len).div_ceil(F16_GROUP) as u32;
+        let tile = WG_SIZE * kernel.vec4s_per_invocation();
+        (Grid::from(groups_2d(ctx, groups.div_ceil(tile))), GRID_FLAT)
+    }
 }
