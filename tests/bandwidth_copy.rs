@@ -20,12 +20,12 @@ fn copies_exactly() {
             ddpm_wgpu::cpu::bandwidth_copy::bandwidth_copy(&src)
         );
     }
-    // Rows of workgroups: over 5 workgroups' worth (512 vec4s each) on a device that allows 4 per
+    // Rows of workgroups: over 9 workgroups' worth (512 vec4s each) on a device that allows 8 per
     // dimension.
     let Some(small) = common::small_grid_gpu() else {
         return;
     };
-    let n = 5 * 512 * 4 + 4;
+    let n = 9 * 512 * 4 + 4;
     let src = Gen::new(7).vec(n, Gen::normal);
     let a = GpuTensor::from_slice(&small, &[n], &src).unwrap();
     let b = GpuTensor::zeros(&small, &[n]).unwrap();

@@ -290,7 +290,7 @@ fn sampling_loop_with_more_samples_than_one_grid_row() {
     assert!(worst < 1e-5, "GPU vs CPU loop differ by {worst}");
 }
 
-/// The step and denoiser kernels on every grid path (a device with 4 workgroups per dimension)
+/// The step and denoiser kernels on every grid path (a device with 8 workgroups per dimension)
 /// give the same bits as on the adapter's full grid: the grid changes which invocation does an
 /// element, never its arithmetic or its noise draw.
 #[test]

@@ -115,7 +115,7 @@ fn f16_storage_matches_reference_on_rounded_inputs() {
     // [3, 4096]: whole 8-value groups in samples long enough for the per-sample grid.
     let shapes: [&[usize]; 5] = [&[1, 1], &[3, 257], &[3, 8, 16], &[2, 3, 17, 19], &[3, 4096]];
     check_f16_storage(&ctx, &shapes);
-    // Every grid path of the f16 kernel, on a device limited to 4 workgroups per dimension.
+    // Every grid path of the f16 kernel, on a device limited to 8 workgroups per dimension.
     let Some(small) = small_grid_gpu() else {
         return;
     };

@@ -169,20 +169,20 @@ impl Kernel {
         )
     }
 
-    /// vec4s per invocation of a vec4 kernel (its `VEC4S_PER_INVOCATION` constant; 1 for the
-    /// others). On llvmpipe two vec4s per invocation share the lane-by-lane loads of the
-    /// timestep and schedule row: p_sample went from 0.68-0.69 to 0.79-0.92 of the copy kernel
-    /// at 2^24 elements, q_sample from 0.74-0.79 to 0.82-0.95 (`ddpm bench`, alternating runs).
-    /// The sampling loop's kernels keep one: with two, two alternating runs gave 1200-1340
-    /// steps/s at [16, 3, 32, 32] against 2090 with one, but a later run with one also gave
-    /// 1400, so the difference is within this machine's noise and unresolved.
+    /// vec4s (or f16 groups of eight) per invocation of a vec4 kernel (its
+    /// `VEC4S_PER_INVOCATION` constant; 1 for the others). On llvmpipe several vec4s per
+    /// invocation share the lane-by-lane loads of the timestep and schedule row: with two,
+    /// p_sample went from 0.68-0.69 to 0.76-0.92 of the copy kernel at 2^24 elements, q_sample
+    /// from 0.74-0.79 to 0.82-0.95; with four, p_sample's median of five alternating runs went
+    /// from 0.79 to 0.87 at 2^24 (equal at 2^20) and q_sample's from 0.85 to 0.88 (three runs;
+    /// `ddpm bench`). The copy and the f16 kernels take two (not tried with four). The sampling
+    /// loop's kernels keep one: with two, two alternating runs gave 1200-1340 steps/s at
+    /// [16, 3, 32, 32] against 2090 with one, but a later run with one also gave 1400, so the
+    /// difference is within this machine's noise and unresolved.
     pub fn vec4s_per_invocation(self) -> u32 {
         match self {
-            Kernel::QSampleVec4
-            | Kernel::PSampleVec4
-            | Kernel::QSampleF16
-            | Kernel::PSampleF16
-            | Kernel::BandwidthCopy => 2,
+            Kernel::QSampleVec4 | Kernel::PSampleVec4 => 4,
+            Kernel::QSampleF16 | Kernel::PSampleF16 | Kernel::BandwidthCopy => 2,
             _ => 1,
         }
     }

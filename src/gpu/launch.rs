@@ -305,16 +305,17 @@ mod tests {
     #[test]
     fn vec4_grid_is_per_sample_only_where_samples_fill_their_workgroups() {
         let max = 65535;
-        // Two vec4s per invocation: a workgroup covers 512 vec4s. [16, 3, 32, 32]: 768 vec4s, two workgroups per sample
-        // with three quarters of their lanes busy.
+        // Two vec4s per invocation: a workgroup covers 512 vec4s. [16, 3, 32, 32] has 768
+        // vec4s: two workgroups per sample with three quarters of their lanes busy.
         assert_eq!(
             vec4_grid_within(max, 512, 16, 768),
             (Grid(2, 16, 1), GRID_PER_SAMPLE)
         );
         // 513 vec4s would leave all but one lane of the second workgroup idle: flat.
         assert_eq!(vec4_grid_within(max, 512, 3, 513).1, GRID_FLAT);
-        assert_eq!(vec4_grid_within(max, 512, 3, 896).1, GRID_PER_SAMPLE); // 7/8 busy
-                                                                           // Short samples: flat rows over the whole batch.
+        // 7/8 busy.
+        assert_eq!(vec4_grid_within(max, 512, 3, 896).1, GRID_PER_SAMPLE);
+        // Short samples: flat rows over the whole batch.
         assert_eq!(
             vec4_grid_within(max, 512, 70_000, 1),
             (Grid(137, 1, 1), GRID_FLAT)

@@ -63,14 +63,17 @@ pub fn small_grid_gpu() -> Option<Context> {
 }
 
 /// Workgroups per dimension of [`small_grid_gpu`].
-pub const SMALL_GRID: u32 = 4;
+/// Eight: the smallest limit at which one shape can need more than a row of 1024-vec4
+/// workgroups for one sample and still fit a flat grid of 256-vec4 workgroups in x * y.
+pub const SMALL_GRID: u32 = 8;
 
-/// Shapes that take every vec4 grid path on [`small_grid_gpu`], for workgroups of 256 or 512
-/// vec4s (one or two per invocation): per-sample with samples spilling into z (9 samples of 512
-/// vec4s, y = 4), flat in rows because one sample needs more than 4 workgroups (2560 vec4s),
-/// and short samples on the flat grid in rows (2400 vec4s in samples of 2, so an invocation's
-/// second vec4 is in another sample than its first).
-pub const SMALL_GRID_SHAPES: [&[usize]; 3] = [&[9, 2048], &[1, 10240], &[1200, 8]];
+/// Shapes that take every vec4 grid path on [`small_grid_gpu`], for workgroups of 256, 512 or
+/// 1024 vec4s (one, two or four per invocation; f16 groups of eight likewise): per-sample with
+/// samples spilling into z (9 samples of 1024 vec4s, y = 8), flat in rows because one sample
+/// needs more than 8 workgroups (10240 vec4s), and short samples on the flat grid in rows
+/// (10000 vec4s in samples of 2, so an invocation's later vec4s are in other samples than its
+/// first).
+pub const SMALL_GRID_SHAPES: [&[usize]; 3] = [&[9, 4096], &[1, 40960], &[5000, 8]];
 
 pub fn linear(t: usize) -> Tables {
     Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, t).unwrap()
