@@ -76,6 +76,37 @@ struct MixtureParams {
     _pad: u32,
 }
 
+// The Gaussian denoiser's output for four elements x_t of one sample at row c: the exact
+// E[x_0 | x_t] or eps of N(0, S^2 I) data (S^2 = p.data_var), written as p.mean_type wants. With
+// v = abar S^2 + 1 - abar: x_0 = (sqrt(abar) S^2 / v) x_t and eps = (sqrt(1 - abar) / v) x_t.
+// Shared by gaussian_denoiser_vec4.wgsl and the fused step sample_step_gaussian_vec4.wgsl, so
+// both give the same bits.
+fn gaussian_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>) -> vec4<f32> {
+    let abar = c.sqrt_abar * c.sqrt_abar;
+    let v = abar * p.data_var + c.one_minus_abar;
+    switch p.mean_type {
+        case MEAN_XSTART: {
+            return (c.sqrt_abar * p.data_var / v) * xt;
+        }
+        case MEAN_XPREV: {
+            let x0 = (c.sqrt_abar * p.data_var / v) * xt;
+            return c.posterior_mean_coef1 * x0 + c.posterior_mean_coef2 * xt;
+        }
+        default: { // MEAN_EPS
+            return (c.sqrt_one_minus_abar / v) * xt;
+        }
+    }
+}
+
+// The Gaussian denoiser's variance output for the learned types: the true posterior's log
+// variance (VAR_LEARNED), or -1, the lower end of the interpolation (VAR_LEARNED_RANGE).
+fn gaussian_var4(p: MixtureParams, c: StepCoefs) -> vec4<f32> {
+    if p.var_type == VAR_LEARNED {
+        return vec4<f32>(c.posterior_log_variance_clipped);
+    }
+    return vec4<f32>(-1.0);
+}
+
 // Up to this many terms a mixture reduction is done by one invocation instead of one workgroup:
 // a 256-wide workgroup per (sample, point) pair of 2-D data is mostly idle. Keep in sync with
 // `SHORT_REDUCTION` in src/gpu/mixture_denoiser.rs.

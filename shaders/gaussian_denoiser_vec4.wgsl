@@ -17,27 +17,9 @@
 
 // The model's output for one vec4 at i, at schedule row c.
 fn denoise_vec4(c: StepCoefs, i: u32) {
-    let xt = x[i];
-    let abar = c.sqrt_abar * c.sqrt_abar;
-    let v = abar * params.data_var + c.one_minus_abar;
-    var out: vec4<f32>;
-    switch params.mean_type {
-        case MEAN_XSTART: {
-            out = (c.sqrt_abar * params.data_var / v) * xt;
-        }
-        case MEAN_XPREV: {
-            let x0 = (c.sqrt_abar * params.data_var / v) * xt;
-            out = c.posterior_mean_coef1 * x0 + c.posterior_mean_coef2 * xt;
-        }
-        default: { // MEAN_EPS
-            out = (c.sqrt_one_minus_abar / v) * xt;
-        }
-    }
-    model_output[i] = out;
-    if params.var_type == VAR_LEARNED {
-        model_var[i] = vec4<f32>(c.posterior_log_variance_clipped);
-    } else if params.var_type == VAR_LEARNED_RANGE {
-        model_var[i] = vec4<f32>(-1.0);
+    model_output[i] = gaussian_output4(params, c, x[i]);
+    if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
+        model_var[i] = gaussian_var4(params, c);
     }
 }
 

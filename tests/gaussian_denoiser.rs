@@ -317,3 +317,64 @@ fn sampling_loop_is_the_same_on_every_grid_path() {
         assert_eq!(run(&ctx), run(&small), "{shape:?}");
     }
 }
+
+/// The Gaussian denoiser as an application's denoiser would run: its own pass every step,
+/// never fused into the step kernel.
+struct Unfused(GaussianDenoiser);
+
+impl gpu::Denoiser for Unfused {
+    fn prepare(&mut self, ctx: &gpu::Context, io: &DenoiserIo<'_>) -> ddpm_wgpu::Result<()> {
+        self.0.prepare(ctx, io)
+    }
+
+    fn record(
+        &self,
+        ctx: &gpu::Context,
+        encoder: &mut wgpu::CommandEncoder,
+        io: &DenoiserIo<'_>,
+    ) -> ddpm_wgpu::Result<()> {
+        self.0.record(ctx, encoder, io)
+    }
+}
+
+/// The loop with the Gaussian denoiser fused into its step kernel gives the bits of the two
+/// passes, for every mean and variance type and on every grid path.
+#[test]
+fn fused_gaussian_step_is_the_two_passes() {
+    let Some(ctx) = common::gpu() else { return };
+    let Some(small) = common::small_grid_gpu() else {
+        return;
+    };
+    let tables = common::linear(10);
+    let run = |ctx: &gpu::Context, model: ModelOptions, shape: &[usize], fused: bool| {
+        let gt = GpuTables::new(ctx, &tables).unwrap();
+        let den = GaussianDenoiser::new(0.5, model).unwrap();
+        let opts = gpu::SampleOptions {
+            model,
+            seed: 9,
+            ..Default::default()
+        };
+        let out = if fused {
+            gpu::p_sample_loop(ctx, &gt, &mut { den }, shape, &opts, &mut |_, _| {})
+        } else {
+            gpu::p_sample_loop(ctx, &gt, &mut Unfused(den), shape, &opts, &mut |_, _| {})
+        };
+        out.unwrap().x0
+    };
+    for model in every_option() {
+        let shape = [3, 3, 8, 12];
+        assert_eq!(
+            run(&ctx, model, &shape, true),
+            run(&ctx, model, &shape, false),
+            "{model:?}"
+        );
+    }
+    for &shape in &common::SMALL_GRID_SHAPES {
+        let model = ModelOptions::default();
+        assert_eq!(
+            run(&small, model, shape, true),
+            run(&small, model, shape, false),
+            "{shape:?}"
+        );
+    }
+}

@@ -4,6 +4,22 @@
 
 use super::{Context, GpuTables, GpuTensor};
 use crate::error::Result;
+use crate::options::ModelOptions;
+
+/// An elementwise model that the sampling step kernel can compute itself, saving the model's
+/// own pass and its model_output traffic every step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum FusedDenoiser {
+    /// [`GaussianDenoiser`](super::GaussianDenoiser): the exact denoiser of N(0, S^2 I) data
+    /// with S^2 = `data_var`, writing as `model` says.
+    Gaussian {
+        /// S^2.
+        data_var: f64,
+        /// The mean and variance types it writes.
+        model: ModelOptions,
+    },
+}
 
 /// The buffers a denoiser reads and writes. They stay the same for the whole loop (x_t is
 /// updated in place, `timesteps` is rewritten before each step), so bind groups can be made
@@ -39,6 +55,14 @@ pub trait Denoiser {
         encoder: &mut wgpu::CommandEncoder,
         io: &DenoiserIo<'_>,
     ) -> Result<()>;
+
+    /// The built-in elementwise model this denoiser is, if any. Where the sampler can fuse it
+    /// (the model writes the sampler's own mean and variance types, sample_len % 4 == 0) its
+    /// step kernel computes the model output itself and `record` is not called. Applications'
+    /// denoisers keep the default, `None`.
+    fn fused(&self) -> Option<FusedDenoiser> {
+        None
+    }
 
     /// Bytes of device memory the denoiser holds after `prepare` (weights and scratch), for
     /// memory reports such as `ddpm bench`. The default says nothing is known: 0.

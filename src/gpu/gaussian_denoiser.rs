@@ -5,7 +5,7 @@
 //! Its work per step is one read of x_t and one write of model_output, so a sampling loop run
 //! with it shows the scheduler's own cost; `ddpm bench` uses it for the loop overhead ratio.
 
-use super::denoiser::{Denoiser, DenoiserIo};
+use super::denoiser::{Denoiser, DenoiserIo, FusedDenoiser};
 use super::kernels::Kernel;
 use super::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
 use super::params::{mean_type_code, var_type_code, MixtureParams};
@@ -61,6 +61,27 @@ impl GaussianDenoiser {
     }
 }
 
+/// The Gaussian denoiser's uniform (`MixtureParams` with one point) for `batch` samples of
+/// `sample_len` over T = `num_timesteps`; also bound by the fused step kernel.
+pub(crate) fn gaussian_params(
+    data_var: f64,
+    model: &ModelOptions,
+    batch: usize,
+    sample_len: usize,
+    num_timesteps: usize,
+) -> MixtureParams {
+    MixtureParams {
+        batch: batch as u32,
+        sample_len: sample_len as u32,
+        num_points: 1,
+        num_timesteps: num_timesteps as u32,
+        mean_type: mean_type_code(model.mean_type),
+        var_type: var_type_code(model.var_type),
+        data_var: data_var as f32,
+        _pad: 0,
+    }
+}
+
 impl Denoiser for GaussianDenoiser {
     fn prepare(&mut self, ctx: &Context, io: &DenoiserIo<'_>) -> Result<()> {
         let batch = io.x_t.shape()[0];
@@ -72,16 +93,13 @@ impl Denoiser for GaussianDenoiser {
                 io.x_t.shape()
             )));
         }
-        let params = MixtureParams {
-            batch: batch as u32,
-            sample_len: (n / batch) as u32,
-            num_points: 1,
-            num_timesteps: io.tables.num_timesteps() as u32,
-            mean_type: mean_type_code(self.model.mean_type),
-            var_type: var_type_code(self.model.var_type),
-            data_var: self.data_var as f32,
-            _pad: 0,
-        };
+        let params = gaussian_params(
+            self.data_var,
+            &self.model,
+            batch,
+            n / batch,
+            io.tables.num_timesteps(),
+        );
         // Four floats: a vec4 binding needs 16 bytes even when it is never written.
         let dummy_var = GpuTensor::zeros(ctx, &[4])?;
         let model_var = io.model_var.unwrap_or(&dummy_var);
@@ -135,6 +153,13 @@ impl Denoiser for GaussianDenoiser {
             .ok_or_else(|| Error::Unsupported("GaussianDenoiser::record before prepare".into()))?;
         dispatch(encoder, p.kernel, &p.pipeline, &p.group, p.groups);
         Ok(())
+    }
+
+    fn fused(&self) -> Option<FusedDenoiser> {
+        Some(FusedDenoiser::Gaussian {
+            data_var: self.data_var,
+            model: self.model,
+        })
     }
 
     fn device_bytes(&self) -> u64 {

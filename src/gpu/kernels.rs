@@ -70,11 +70,13 @@ pub enum Kernel {
     SampleStepVec4,
     /// shaders/gaussian_denoiser_vec4.wgsl
     GaussianDenoiserVec4,
+    /// shaders/sample_step_gaussian_vec4.wgsl
+    SampleStepGaussianVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 27] = [
+    pub const ALL: [Kernel; 28] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -102,6 +104,7 @@ impl Kernel {
         Kernel::PSampleF16,
         Kernel::SampleStepVec4,
         Kernel::GaussianDenoiserVec4,
+        Kernel::SampleStepGaussianVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -148,6 +151,7 @@ impl Kernel {
             Kernel::PSampleF16 => shader!("p_sample_f16"),
             Kernel::SampleStepVec4 => shader!("sample_step_vec4"),
             Kernel::GaussianDenoiserVec4 => shader!("gaussian_denoiser_vec4"),
+            Kernel::SampleStepGaussianVec4 => shader!("sample_step_gaussian_vec4"),
         }
     }
 
@@ -164,6 +168,7 @@ impl Kernel {
                 | Kernel::PSampleVec4
                 | Kernel::SampleStepVec4
                 | Kernel::GaussianDenoiserVec4
+                | Kernel::SampleStepGaussianVec4
                 | Kernel::QSampleF16
                 | Kernel::PSampleF16
         )
@@ -197,6 +202,7 @@ impl Kernel {
                 | Kernel::PSampleF16
                 | Kernel::SampleStep
                 | Kernel::SampleStepVec4
+                | Kernel::SampleStepGaussianVec4
         )
     }
 
@@ -274,6 +280,11 @@ mod tests {
         assert_eq!(
             Kernel::QSampleVec4.own_constants(c),
             PipelineConstants::on_grid(GRID_FLAT)
+        );
+        // The sampling loop gives the fused Gaussian step the unfused step's grid.
+        assert_eq!(
+            Kernel::SampleStepGaussianVec4.vec4s_per_invocation(),
+            Kernel::SampleStepVec4.vec4s_per_invocation()
         );
         // Neither: one pipeline whatever the constants.
         assert_eq!(

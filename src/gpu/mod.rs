@@ -35,7 +35,7 @@ pub mod vb_terms_bpd;
 
 pub use bpd_loop::calc_bpd_loop;
 pub use context::Context;
-pub use denoiser::{Denoiser, DenoiserIo};
+pub use denoiser::{Denoiser, DenoiserIo, FusedDenoiser};
 pub use discretized_gaussian_log_likelihood::discretized_gaussian_log_likelihood;
 pub use gaussian_denoiser::GaussianDenoiser;
 pub use mixture_denoiser::MixtureDenoiser;

@@ -7,7 +7,8 @@
 //! allocated and bound once before the loop; nothing is read back until the end, and no buffer
 //! grows with T. Work is submitted every `steps_per_submit` steps so progress can be reported.
 
-use super::denoiser::{Denoiser, DenoiserIo};
+use super::denoiser::{Denoiser, DenoiserIo, FusedDenoiser};
+use super::gaussian_denoiser::gaussian_params;
 use super::kernels::Kernel;
 use super::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
 use super::params::{ElementParams, NoiseParams};
@@ -155,6 +156,8 @@ pub(crate) struct ChunkLoop<'a> {
     kernel: Kernel,
     pipeline: wgpu::ComputePipeline,
     step_group: wgpu::BindGroup,
+    // The denoiser is computed inside the step kernel; its `record` is not called.
+    fused: bool,
     groups: Grid,
     keep_steps: Vec<usize>,
     kept_buffer: Option<wgpu::Buffer>,
@@ -196,6 +199,23 @@ impl<'a> ChunkLoop<'a> {
             batch as u32,
             sample_len as u32,
         );
+        // An elementwise built-in denoiser that writes what the sampler reads is computed inside
+        // the vec4 step kernel: one pass a step instead of two (see `FusedDenoiser`). The fused
+        // kernel takes one vec4 per invocation like SampleStepVec4, so the grid is the same.
+        let fused = match denoiser.fused() {
+            Some(FusedDenoiser::Gaussian { data_var, model })
+                if kernel == Kernel::SampleStepVec4
+                    && model.mean_type == opts.model.mean_type
+                    && model.var_type == opts.model.var_type =>
+            {
+                Some(gaussian_params(data_var, &model, batch, sample_len, big_t))
+            }
+            _ => None,
+        };
+        let kernel = match fused {
+            Some(_) => Kernel::SampleStepGaussianVec4,
+            None => kernel,
+        };
         let pipeline = ctx.pipeline_with(kernel, constants.with_model(&params))?;
         let noise = NoiseParams::new(
             opts.seed,
@@ -207,22 +227,39 @@ impl<'a> ChunkLoop<'a> {
         );
         let step_group = ctx.checked(|| {
             let (p, z) = (uniform(ctx, &params), uniform(ctx, &noise));
-            bind_group(
-                ctx,
-                kernel,
-                &pipeline,
-                &[
-                    &p,
-                    &z,
-                    tables.buffer(),
-                    &steps.timesteps,
-                    x.buffer(),
-                    model_output.buffer(),
-                    model_var.as_ref().unwrap_or(&model_output).buffer(),
-                    pred_xstart.buffer(),
-                    &steps.next,
-                ],
-            )
+            match &fused {
+                Some(gaussian) => bind_group(
+                    ctx,
+                    kernel,
+                    &pipeline,
+                    &[
+                        &p,
+                        &z,
+                        tables.buffer(),
+                        &steps.timesteps,
+                        x.buffer(),
+                        pred_xstart.buffer(),
+                        &steps.next,
+                        &uniform(ctx, gaussian),
+                    ],
+                ),
+                None => bind_group(
+                    ctx,
+                    kernel,
+                    &pipeline,
+                    &[
+                        &p,
+                        &z,
+                        tables.buffer(),
+                        &steps.timesteps,
+                        x.buffer(),
+                        model_output.buffer(),
+                        model_var.as_ref().unwrap_or(&model_output).buffer(),
+                        pred_xstart.buffer(),
+                        &steps.next,
+                    ],
+                ),
+            }
         })?;
         let keep_steps: Vec<usize> = match opts.keep_every {
             Some(k) => (0..big_t).rev().filter(|t| t % k.max(1) == 0).collect(),
@@ -258,6 +295,7 @@ impl<'a> ChunkLoop<'a> {
             steps,
             pipeline,
             step_group,
+            fused: fused.is_some(),
             keep_steps,
             kept_buffer,
             seed: opts.seed,
@@ -336,7 +374,9 @@ impl<'a> ChunkLoop<'a> {
         encoder: &mut wgpu::CommandEncoder,
         denoiser: &dyn Denoiser,
     ) -> Result<()> {
-        denoiser.record(ctx, encoder, &self.io())?;
+        if !self.fused {
+            denoiser.record(ctx, encoder, &self.io())?;
+        }
         dispatch(
             encoder,
             self.kernel,
