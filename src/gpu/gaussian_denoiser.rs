@@ -3,7 +3,9 @@
 //! per step. CPU twin: `crate::cpu::gaussian_denoiser`.
 //!
 //! Its work per step is one read of x_t and one write of model_output, so a sampling loop run
-//! with it shows the scheduler's own cost; `ddpm bench` uses it for the loop overhead ratio.
+//! with it shows the scheduler's own cost; `ddpm bench` uses it for the loop overhead ratio. The
+//! sampling loop fuses it into its step kernel where it can ([`Denoiser::fused`]), so there it
+//! costs no pass of its own.
 
 use super::denoiser::{Denoiser, DenoiserIo, FusedDenoiser};
 use super::kernels::Kernel;
