@@ -76,8 +76,8 @@ pub(crate) fn dispatch(
 }
 
 /// The grid of a vec4 kernel over `batch` samples of `len4` vec4s,
-/// [`Kernel::vec4s_per_invocation`] vec4s per invocation, and the kernel's `GRID` pipeline constant for
-/// it (`per_sample_at` and `flat_at` in shaders/common.wgsl).
+/// [`Kernel::vec4s_per_invocation`] vec4s per invocation, and the kernel's `GRID` pipeline
+/// constant for it (`per_sample_at` and `flat_at` in shaders/common.wgsl).
 ///
 /// Per-sample ([`GRID_PER_SAMPLE`]): x covers one sample, y (then z, past the per-dimension
 /// limit) counts samples, so the sample and its timestep are uniform per workgroup and nothing

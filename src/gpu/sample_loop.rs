@@ -227,39 +227,21 @@ impl<'a> ChunkLoop<'a> {
         );
         let step_group = ctx.checked(|| {
             let (p, z) = (uniform(ctx, &params), uniform(ctx, &noise));
-            match &fused {
-                Some(gaussian) => bind_group(
-                    ctx,
-                    kernel,
-                    &pipeline,
-                    &[
-                        &p,
-                        &z,
-                        tables.buffer(),
-                        &steps.timesteps,
-                        x.buffer(),
-                        pred_xstart.buffer(),
-                        &steps.next,
-                        &uniform(ctx, gaussian),
-                    ],
-                ),
-                None => bind_group(
-                    ctx,
-                    kernel,
-                    &pipeline,
-                    &[
-                        &p,
-                        &z,
-                        tables.buffer(),
-                        &steps.timesteps,
-                        x.buffer(),
-                        model_output.buffer(),
-                        model_var.as_ref().unwrap_or(&model_output).buffer(),
-                        pred_xstart.buffer(),
-                        &steps.next,
-                    ],
-                ),
+            let gaussian = fused.as_ref().map(|g| uniform(ctx, g));
+            // Both step kernels start with these bindings (sample_step_vec4.wgsl and
+            // sample_step_gaussian_vec4.wgsl); then the model's output, or the fused model's
+            // parameters at the end.
+            let mut buffers = vec![&p, &z, tables.buffer(), &steps.timesteps, x.buffer()];
+            match &gaussian {
+                Some(g) => buffers.extend([pred_xstart.buffer(), &steps.next, g]),
+                None => buffers.extend([
+                    model_output.buffer(),
+                    model_var.as_ref().unwrap_or(&model_output).buffer(),
+                    pred_xstart.buffer(),
+                    &steps.next,
+                ]),
             }
+            bind_group(ctx, kernel, &pipeline, &buffers)
         })?;
         let keep_steps: Vec<usize> = match opts.keep_every {
             Some(k) => (0..big_t).rev().filter(|t| t % k.max(1) == 0).collect(),
