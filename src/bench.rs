@@ -403,7 +403,7 @@ fn loop_row(
         let reps = match steps_per_timing {
             Some(reps) => reps,
             None => {
-                let one = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser))?;
+                let one = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser, 1))?;
                 let reps = if one > 5e-3 {
                     5
                 } else {
@@ -412,7 +412,9 @@ fn loop_row(
                 *steps_per_timing.insert(reps)
             }
         };
-        let kernel = time_reps(ctx, reps, |e| chunk.record_kernels(ctx, e, denoiser))?;
+        // Recorded as the loop records them (the fused step's dispatches share a pass).
+        let steps = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser, reps))?;
+        let kernel = steps / reps as f64;
         drop(chunk);
         let start = Instant::now();
         gpu::p_sample_loop(ctx, tables, denoiser, shape, opts, &mut |_, _| {})?;

@@ -378,3 +378,51 @@ fn fused_gaussian_step_is_the_two_passes() {
         );
     }
 }
+
+/// The same across submissions and snapshots: with T odd, three steps per submission and a
+/// snapshot every fourth step, the fused loop's runs of steps in one pass (its two timestep
+/// buffers swapping roles) end and restart mid-way, and every kept x_t and pred_xstart must
+/// still be the two passes' bits, and those of one submission.
+#[test]
+fn fused_loop_keeps_the_two_passes_snapshots() {
+    let Some(ctx) = common::gpu() else { return };
+    let tables = common::linear(11);
+    let gt = GpuTables::new(&ctx, &tables).unwrap();
+    let model = ModelOptions::default();
+    let opts = gpu::SampleOptions {
+        model,
+        seed: 4,
+        steps_per_submit: 3,
+        keep_every: Some(4),
+        ..Default::default()
+    };
+    let shape = [2, 3, 4, 4];
+    let den = || GaussianDenoiser::new(0.5, model).unwrap();
+    let mut calls = Vec::new();
+    let fused = gpu::p_sample_loop(&ctx, &gt, &mut den(), &shape, &opts, &mut |done, total| {
+        calls.push((done, total))
+    })
+    .unwrap();
+    let two_pass = gpu::p_sample_loop(
+        &ctx,
+        &gt,
+        &mut Unfused(den()),
+        &shape,
+        &opts,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(calls, [(3, 11), (6, 11), (9, 11), (11, 11)]);
+    assert_eq!(fused.x0, two_pass.x0);
+    let kept_steps: Vec<usize> = fused.kept.iter().map(|k| k.0).collect();
+    assert_eq!(kept_steps, [8, 4, 0]);
+    assert_eq!(fused.kept, two_pass.kept);
+    // One submission, one run of steps per snapshot: the same bits again.
+    let one_block = gpu::SampleOptions {
+        steps_per_submit: 100,
+        ..opts
+    };
+    let whole = gpu::p_sample_loop(&ctx, &gt, &mut den(), &shape, &one_block, &mut |_, _| {});
+    assert_eq!(whole.unwrap().kept, fused.kept);
+    assert_eq!(fused.kept[2].1, fused.x0);
+}
