@@ -107,10 +107,19 @@ fn gaussian_var4(p: MixtureParams, c: StepCoefs) -> vec4<f32> {
     return vec4<f32>(-1.0);
 }
 
-// Up to this many terms a mixture reduction is done by one invocation instead of one workgroup:
-// a 256-wide workgroup per (sample, point) pair of 2-D data is mostly idle. Keep in sync with
-// `SHORT_REDUCTION` in src/gpu/mixture_denoiser.rs.
+// Up to this many points the mixture's softmax (mixture_weights.wgsl) is done by one invocation
+// per sample instead of one workgroup: a 256-wide workgroup over a few points is mostly idle.
+// Keep in sync with `SHORT_REDUCTION` in src/gpu/mixture_denoiser.rs.
 const SHORT_REDUCTION: u32 = 64u;
+
+// Elements per partial sum of a mixture distance (mixture_distances.wgsl), one invocation each.
+// Keep in sync with `DIST_CHUNK` in src/gpu/mixture_denoiser.rs.
+const DIST_CHUNK: u32 = 256u;
+
+// Partial sums per (sample, point) distance for samples of `sample_len` elements.
+fn dist_chunks(sample_len: u32) -> u32 {
+    return (sample_len + DIST_CHUNK - 1u) / DIST_CHUNK;
+}
 
 // How a vec4 kernel's invocations map to elements: the value of its `GRID` pipeline constant.
 // Keep in sync with src/gpu/params.rs. Neither has a grid-stride loop (see `vec4_grid` in

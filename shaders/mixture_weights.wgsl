@@ -7,7 +7,8 @@
 @group(0) @binding(0) var<uniform> params: MixtureParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;
 @group(0) @binding(2) var<storage, read> timesteps: array<u32>;
-@group(0) @binding(3) var<storage, read> dist: array<f32>;
+// [B, M, dist_chunks(sample_len)] from mixture_distances.wgsl
+@group(0) @binding(3) var<storage, read> partial_dist: array<f32>;
 @group(0) @binding(4) var<storage, read_write> weights: array<f32>;
 
 var<workgroup> partial: array<f32, WG_SIZE>;
@@ -18,19 +19,30 @@ fn logit_scale(b: u32) -> f32 {
     return -0.5 / (c.sqrt_abar * c.sqrt_abar * params.data_var + c.one_minus_abar);
 }
 
+// dist[b, m] = |x_t[b] - sqrt(abar_t) d_m|^2 at flat pair index b * num_points + m: its chunks'
+// partial sums, added in order.
+fn dist(pair: u32) -> f32 {
+    let chunks = dist_chunks(params.sample_len);
+    var sum = 0.0;
+    for (var c = 0u; c < chunks; c++) {
+        sum += partial_dist[pair * chunks + c];
+    }
+    return sum;
+}
+
 fn weights_by_one_invocation(b: u32) {
     let scale = logit_scale(b);
     let base = b * params.num_points;
     var top = -3.4e38;
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        top = max(top, scale * dist[base + m]);
+        top = max(top, scale * dist(base + m));
     }
     var total = 0.0;
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        total = total + exp(scale * dist[base + m] - top);
+        total = total + exp(scale * dist(base + m) - top);
     }
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        weights[base + m] = exp(scale * dist[base + m] - top) / total;
+        weights[base + m] = exp(scale * dist(base + m) - top) / total;
     }
 }
 
@@ -56,7 +68,7 @@ fn main(
     let base = b * params.num_points;
     var best = -3.4e38;
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        best = max(best, scale * dist[base + m]);
+        best = max(best, scale * dist(base + m));
     }
     partial[lid] = best;
     workgroupBarrier();
@@ -70,7 +82,7 @@ fn main(
     workgroupBarrier();
     var sum = 0.0;
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        sum = sum + exp(scale * dist[base + m] - top);
+        sum = sum + exp(scale * dist(base + m) - top);
     }
     partial[lid] = sum;
     workgroupBarrier();
@@ -82,6 +94,6 @@ fn main(
     }
     let total = partial[0];
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        weights[base + m] = exp(scale * dist[base + m] - top) / total;
+        weights[base + m] = exp(scale * dist(base + m) - top) / total;
     }
 }

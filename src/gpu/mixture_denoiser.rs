@@ -14,6 +14,10 @@ use crate::options::ModelOptions;
 /// Reductions this short run in one invocation each (`SHORT_REDUCTION` in common.wgsl).
 pub const SHORT_REDUCTION: usize = 64;
 
+/// Elements per partial sum of a squared distance, one invocation each (`DIST_CHUNK` in
+/// common.wgsl).
+pub const DIST_CHUNK: usize = 256;
+
 /// Workgroups for a reduction stage: one per item, or one per WG_SIZE items when short.
 fn reduction_groups(ctx: &Context, items: usize, terms: usize) -> (u32, u32) {
     if terms <= SHORT_REDUCTION {
@@ -92,14 +96,20 @@ impl Denoiser for MixtureDenoiser {
                 &io.x_t.shape()[1..]
             )));
         }
+        let too_many = || Error::TooLarge {
+            bytes: u64::MAX,
+            limit: 1 << 33,
+        };
         let pairs = batch
             .checked_mul(num_points)
             .filter(|&p| p < (1 << 31))
-            .ok_or(Error::TooLarge {
-                bytes: u64::MAX,
-                limit: 1 << 33,
-            })?;
-        let dist = GpuTensor::zeros(ctx, &[pairs])?;
+            .ok_or_else(too_many)?;
+        // [B, M, chunks]: one partial sum per invocation of mixture_distances.
+        let partials = pairs
+            .checked_mul(sample_len.div_ceil(DIST_CHUNK))
+            .filter(|&p| p < (1 << 31))
+            .ok_or_else(too_many)?;
+        let partial_dist = GpuTensor::zeros(ctx, &[partials])?;
         let weights = GpuTensor::zeros(ctx, &[pairs])?;
         let dummy_var = GpuTensor::zeros(ctx, &[1])?;
         let model_var = io.model_var.unwrap_or(&dummy_var);
@@ -124,13 +134,13 @@ impl Denoiser for MixtureDenoiser {
                     t,
                     io.x_t.buffer(),
                     self.points.buffer(),
-                    dist.buffer(),
+                    partial_dist.buffer(),
                 ],
-                reduction_groups(ctx, pairs, sample_len),
+                groups_2d(ctx, (partials as u32).div_ceil(super::kernels::WG_SIZE)),
             ),
             (
                 Kernel::MixtureWeights,
-                vec![&p, coefs, t, dist.buffer(), weights.buffer()],
+                vec![&p, coefs, t, partial_dist.buffer(), weights.buffer()],
                 reduction_groups(ctx, batch, num_points),
             ),
             (
@@ -157,7 +167,7 @@ impl Denoiser for MixtureDenoiser {
         self.prepared = Some(Prepared {
             stages,
             buffers: vec![p],
-            tensors: vec![dist, weights, dummy_var],
+            tensors: vec![partial_dist, weights, dummy_var],
         });
         Ok(())
     }
