@@ -98,13 +98,38 @@ fn gaussian_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>) -> vec4<f32> 
     }
 }
 
-// The Gaussian denoiser's variance output for the learned types: the true posterior's log
-// variance (VAR_LEARNED), or -1, the lower end of the interpolation (VAR_LEARNED_RANGE).
+// The exact denoisers' variance output for the learned types (Gaussian and mixture): the true
+// posterior's log variance (VAR_LEARNED), or -1, the lower end of the interpolation
+// (VAR_LEARNED_RANGE); both equal the fixedsmall choice.
 fn gaussian_var4(p: MixtureParams, c: StepCoefs) -> vec4<f32> {
     if p.var_type == VAR_LEARNED {
         return vec4<f32>(c.posterior_log_variance_clipped);
     }
     return vec4<f32>(-1.0);
+}
+
+// The mixture denoiser's output for four elements x_t of one sample at row c, given
+// mu = sum_m r_m d_m and v = abar S^2 + 1 - abar (S^2 = p.data_var):
+//   E[x_0 | x_t] = ((1 - abar) / v) mu + (sqrt(abar) S^2 / v) x_t,
+//   eps = (x_t - sqrt(abar) E) / sqrt(1 - abar) = sqrt(1 - abar) (x_t - sqrt(abar) mu) / v
+// (the second form has no cancellation), written as p.mean_type wants: eps, x_0, or the
+// posterior mean coef1 E + coef2 x_t. Shared by mixture_output.wgsl (one lane used) and
+// mixture_output_vec4.wgsl, so both give the same bits.
+fn mixture_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>, mu: vec4<f32>) -> vec4<f32> {
+    let abar = c.sqrt_abar * c.sqrt_abar;
+    let v = abar * p.data_var + c.one_minus_abar;
+    switch p.mean_type {
+        case MEAN_XSTART: {
+            return (c.one_minus_abar / v) * mu + (c.sqrt_abar * p.data_var / v) * xt;
+        }
+        case MEAN_XPREV: {
+            let e = (c.one_minus_abar / v) * mu + (c.sqrt_abar * p.data_var / v) * xt;
+            return c.posterior_mean_coef1 * e + c.posterior_mean_coef2 * xt;
+        }
+        default: { // MEAN_EPS
+            return c.sqrt_one_minus_abar * (xt - c.sqrt_abar * mu) / v;
+        }
+    }
 }
 
 // Up to this many points the mixture's softmax (mixture_weights.wgsl) is done by one invocation

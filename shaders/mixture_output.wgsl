@@ -1,11 +1,10 @@
-// Mixture denoiser, stage 3: with mu = sum_m r_m d_m and v = abar S^2 + 1 - abar,
-//   E[x_0 | x_t] = ((1 - abar) / v) mu + (sqrt(abar) S^2 / v) x_t,
-//   eps = (x_t - sqrt(abar) E) / sqrt(1 - abar) = sqrt(1 - abar) (x_t - sqrt(abar) mu) / v,
-// (the second form has no cancellation), written as the sampler's mean type wants: eps, x_0, or
-// the posterior mean coef1 E + coef2 x_t. For learned variance types it also writes model_var:
-// log beta tilde (learned) or -1 (learned-range), which equal the fixedsmall choice.
-// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin:
-// src/cpu/mixture_denoiser.rs.
+// Mixture denoiser, stage 3: mu = sum_m r_m d_m per element, then the model's output from it
+// (`mixture_output4` in common.wgsl); for learned variance types also model_var (`gaussian_var4`:
+// log beta tilde or -1, which equal the fixedsmall choice). One element per invocation, for
+// any sample_len; mixture_output_vec4.wgsl does four at a time when sample_len is a multiple
+// of 4, with the same bits. Prepended with common.wgsl and philox.wgsl. Host:
+// src/gpu/mixture_denoiser.rs; CPU twin: src/cpu/mixture_denoiser.rs; test:
+// tests/sample_loop.rs (the loop against the f64 loop).
 
 @group(0) @binding(0) var<uniform> params: MixtureParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;
@@ -30,27 +29,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 mu = mu + r * points[m * params.sample_len + j];
             }
         }
-        let xt = x[i];
-        let abar = c.sqrt_abar * c.sqrt_abar;
-        let v = abar * params.data_var + c.one_minus_abar;
-        var out: f32;
-        switch params.mean_type {
-            case MEAN_XSTART: {
-                out = (c.one_minus_abar / v) * mu + (c.sqrt_abar * params.data_var / v) * xt;
-            }
-            case MEAN_XPREV: {
-                let e = (c.one_minus_abar / v) * mu + (c.sqrt_abar * params.data_var / v) * xt;
-                out = posterior_mean(c, e, xt);
-            }
-            default: { // MEAN_EPS
-                out = c.sqrt_one_minus_abar * (xt - c.sqrt_abar * mu) / v;
-            }
-        }
-        model_output[i] = out;
-        if params.var_type == VAR_LEARNED {
-            model_var[i] = c.posterior_log_variance_clipped;
-        } else if params.var_type == VAR_LEARNED_RANGE {
-            model_var[i] = -1.0;
+        model_output[i] = mixture_output4(params, c, vec4<f32>(x[i]), vec4<f32>(mu)).x;
+        if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
+            model_var[i] = gaussian_var4(params, c).x;
         }
     }
 }

@@ -1,5 +1,6 @@
 //! CPU twin of `shaders/mixture_distances.wgsl`, `mixture_weights.wgsl` and
-//! `mixture_output.wgsl`: the exact denoiser for data (1/M) sum_m N(d_m, S^2 I), in f64.
+//! `mixture_output.wgsl` (or `mixture_output_vec4.wgsl`): the exact denoiser for data
+//! (1/M) sum_m N(d_m, S^2 I), in f64.
 
 use super::sample_loop::CpuDenoiser;
 use crate::error::{Error, Result};

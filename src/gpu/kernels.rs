@@ -72,11 +72,13 @@ pub enum Kernel {
     GaussianDenoiserVec4,
     /// shaders/sample_step_gaussian_vec4.wgsl
     SampleStepGaussianVec4,
+    /// shaders/mixture_output_vec4.wgsl
+    MixtureOutputVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 28] = [
+    pub const ALL: [Kernel; 29] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -105,6 +107,7 @@ impl Kernel {
         Kernel::SampleStepVec4,
         Kernel::GaussianDenoiserVec4,
         Kernel::SampleStepGaussianVec4,
+        Kernel::MixtureOutputVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -152,6 +155,7 @@ impl Kernel {
             Kernel::SampleStepVec4 => shader!("sample_step_vec4"),
             Kernel::GaussianDenoiserVec4 => shader!("gaussian_denoiser_vec4"),
             Kernel::SampleStepGaussianVec4 => shader!("sample_step_gaussian_vec4"),
+            Kernel::MixtureOutputVec4 => shader!("mixture_output_vec4"),
         }
     }
 
@@ -169,6 +173,7 @@ impl Kernel {
                 | Kernel::SampleStepVec4
                 | Kernel::GaussianDenoiserVec4
                 | Kernel::SampleStepGaussianVec4
+                | Kernel::MixtureOutputVec4
                 | Kernel::QSampleF16
                 | Kernel::PSampleF16
         )

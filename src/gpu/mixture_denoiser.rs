@@ -1,12 +1,12 @@
 //! Host side of `shaders/mixture_distances.wgsl`, `mixture_weights.wgsl` and
-//! `mixture_output.wgsl`: the exact denoiser for data distributed as
+//! `mixture_output.wgsl` (or `mixture_output_vec4.wgsl`): the exact denoiser for data distributed as
 //! (1/M) sum_m N(d_m, S^2 I) (S = 0: the data points themselves). CPU twin:
 //! `crate::cpu::mixture_denoiser`.
 
 use super::denoiser::{Denoiser, DenoiserIo};
 use super::kernels::Kernel;
-use super::launch::{bind_group, dispatch, groups_1d, groups_2d, uniform};
-use super::params::{mean_type_code, var_type_code, MixtureParams};
+use super::launch::{bind_group, dispatch, groups_2d, uniform, vec4_or_scalar, Grid};
+use super::params::{mean_type_code, var_type_code, MixtureParams, PipelineConstants};
 use super::{Context, GpuTensor};
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
@@ -38,7 +38,7 @@ pub struct MixtureDenoiser {
 
 #[derive(Debug)]
 struct Prepared {
-    stages: Vec<(Kernel, wgpu::ComputePipeline, wgpu::BindGroup, (u32, u32))>,
+    stages: Vec<(Kernel, wgpu::ComputePipeline, wgpu::BindGroup, Grid)>,
     // Kept alive for the bind groups, and counted by `device_bytes`.
     buffers: Vec<wgpu::Buffer>,
     tensors: Vec<GpuTensor>,
@@ -111,7 +111,8 @@ impl Denoiser for MixtureDenoiser {
             .ok_or_else(too_many)?;
         let partial_dist = GpuTensor::zeros(ctx, &[partials])?;
         let weights = GpuTensor::zeros(ctx, &[pairs])?;
-        let dummy_var = GpuTensor::zeros(ctx, &[1])?;
+        // Four values: the vec4 output kernel binds it as one vec4.
+        let dummy_var = GpuTensor::zeros(ctx, &[4])?;
         let model_var = io.model_var.unwrap_or(&dummy_var);
         let params = MixtureParams {
             batch: batch as u32,
@@ -123,9 +124,16 @@ impl Denoiser for MixtureDenoiser {
             data_var: self.data_var as f32,
             _pad: 0,
         };
+        // Four elements per invocation when each vec4 lies inside one sample.
+        let (output_kernel, output_groups, output_constants) = vec4_or_scalar(
+            ctx,
+            (Kernel::MixtureOutputVec4, Kernel::MixtureOutput),
+            batch as u32,
+            sample_len as u32,
+        );
         let (coefs, t) = (io.tables.buffer(), io.timesteps);
         let p = ctx.checked(|| uniform(ctx, &params))?;
-        let plan: [(Kernel, Vec<&wgpu::Buffer>, (u32, u32)); 3] = [
+        let plan: [(Kernel, Vec<&wgpu::Buffer>, Grid); 3] = [
             (
                 Kernel::MixtureDistances,
                 vec![
@@ -136,15 +144,15 @@ impl Denoiser for MixtureDenoiser {
                     self.points.buffer(),
                     partial_dist.buffer(),
                 ],
-                groups_2d(ctx, (partials as u32).div_ceil(super::kernels::WG_SIZE)),
+                groups_2d(ctx, (partials as u32).div_ceil(super::kernels::WG_SIZE)).into(),
             ),
             (
                 Kernel::MixtureWeights,
                 vec![&p, coefs, t, partial_dist.buffer(), weights.buffer()],
-                reduction_groups(ctx, batch, num_points),
+                reduction_groups(ctx, batch, num_points).into(),
             ),
             (
-                Kernel::MixtureOutput,
+                output_kernel,
                 vec![
                     &p,
                     coefs,
@@ -155,12 +163,16 @@ impl Denoiser for MixtureDenoiser {
                     io.model_output.buffer(),
                     model_var.buffer(),
                 ],
-                (groups_1d(ctx, (batch * sample_len) as u32), 1),
+                output_groups,
             ),
         ];
         let mut stages = Vec::new();
         for (kernel, buffers, groups) in plan {
-            let pipeline = ctx.pipeline(kernel)?;
+            let constants = match kernel {
+                Kernel::MixtureOutput | Kernel::MixtureOutputVec4 => output_constants,
+                _ => PipelineConstants::default(),
+            };
+            let pipeline = ctx.pipeline_with(kernel, constants)?;
             let group = ctx.checked(|| bind_group(ctx, kernel, &pipeline, &buffers))?;
             stages.push((kernel, pipeline, group, groups));
         }
