@@ -1,6 +1,6 @@
 //! Host side of `shaders/mixture_distances.wgsl`, `mixture_weights.wgsl` and
-//! `mixture_output.wgsl` (or `mixture_output_vec4.wgsl`): the exact denoiser for data distributed as
-//! (1/M) sum_m N(d_m, S^2 I) (S = 0: the data points themselves). CPU twin:
+//! `mixture_output.wgsl` (or `mixture_output_vec4.wgsl`): the exact denoiser for data
+//! distributed as (1/M) sum_m N(d_m, S^2 I) (S = 0: the data points themselves). CPU twin:
 //! `crate::cpu::mixture_denoiser`.
 
 use super::denoiser::{Denoiser, DenoiserIo};
