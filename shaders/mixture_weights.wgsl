@@ -30,19 +30,25 @@ fn dist(pair: u32) -> f32 {
     return sum;
 }
 
+// The logits, exps and weights pass through `weights` (each entry written and read by the
+// same invocation), so each distance's partial sums are added once.
 fn weights_by_one_invocation(b: u32) {
     let scale = logit_scale(b);
     let base = b * params.num_points;
     var top = -3.4e38;
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        top = max(top, scale * dist(base + m));
+        let logit = scale * dist(base + m);
+        weights[base + m] = logit;
+        top = max(top, logit);
     }
     var total = 0.0;
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        total = total + exp(scale * dist(base + m) - top);
+        let e = exp(weights[base + m] - top);
+        weights[base + m] = e;
+        total = total + e;
     }
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        weights[base + m] = exp(scale * dist(base + m) - top) / total;
+        weights[base + m] = weights[base + m] / total;
     }
 }
 
@@ -66,9 +72,13 @@ fn main(
     }
     let scale = logit_scale(b);
     let base = b * params.num_points;
+    // As in weights_by_one_invocation, through `weights`: invocation lid owns the same points
+    // in every loop below.
     var best = -3.4e38;
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        best = max(best, scale * dist(base + m));
+        let logit = scale * dist(base + m);
+        weights[base + m] = logit;
+        best = max(best, logit);
     }
     partial[lid] = best;
     workgroupBarrier();
@@ -82,7 +92,9 @@ fn main(
     workgroupBarrier();
     var sum = 0.0;
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        sum = sum + exp(scale * dist(base + m) - top);
+        let e = exp(weights[base + m] - top);
+        weights[base + m] = e;
+        sum = sum + e;
     }
     partial[lid] = sum;
     workgroupBarrier();
@@ -94,6 +106,6 @@ fn main(
     }
     let total = partial[0];
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        weights[base + m] = exp(scale * dist(base + m) - top) / total;
+        weights[base + m] = weights[base + m] / total;
     }
 }

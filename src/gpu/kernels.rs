@@ -74,11 +74,13 @@ pub enum Kernel {
     SampleStepGaussianVec4,
     /// shaders/mixture_output_vec4.wgsl
     MixtureOutputVec4,
+    /// shaders/mixture_distances_vec4.wgsl
+    MixtureDistancesVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 29] = [
+    pub const ALL: [Kernel; 30] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -108,6 +110,7 @@ impl Kernel {
         Kernel::GaussianDenoiserVec4,
         Kernel::SampleStepGaussianVec4,
         Kernel::MixtureOutputVec4,
+        Kernel::MixtureDistancesVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -156,6 +159,7 @@ impl Kernel {
             Kernel::GaussianDenoiserVec4 => shader!("gaussian_denoiser_vec4"),
             Kernel::SampleStepGaussianVec4 => shader!("sample_step_gaussian_vec4"),
             Kernel::MixtureOutputVec4 => shader!("mixture_output_vec4"),
+            Kernel::MixtureDistancesVec4 => shader!("mixture_distances_vec4"),
         }
     }
 

@@ -135,7 +135,12 @@ impl Denoiser for MixtureDenoiser {
         let p = ctx.checked(|| uniform(ctx, &params))?;
         let plan: [(Kernel, Vec<&wgpu::Buffer>, Grid); 3] = [
             (
-                Kernel::MixtureDistances,
+                // Vec4 loads when each vec4 lies inside one sample.
+                if sample_len.is_multiple_of(4) {
+                    Kernel::MixtureDistancesVec4
+                } else {
+                    Kernel::MixtureDistances
+                },
                 vec![
                     &p,
                     coefs,
