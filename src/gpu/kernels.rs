@@ -189,10 +189,12 @@ impl Kernel {
     /// p_sample went from 0.68-0.69 to 0.76-0.92 of the copy kernel at 2^24 elements, q_sample
     /// from 0.74-0.79 to 0.82-0.95; with four, p_sample's median of five alternating runs went
     /// from 0.79 to 0.87 at 2^24 (equal at 2^20) and q_sample's from 0.85 to 0.88 (three runs;
-    /// `ddpm bench`). The copy and the f16 kernels take two (not tried with four). The sampling
-    /// loop's kernels keep one: with two, two alternating runs gave 1200-1340 steps/s at
-    /// [16, 3, 32, 32] against 2090 with one, but a later run with one also gave 1400, so the
-    /// difference is within this machine's noise and unresolved.
+    /// `ddpm bench`); with eight, p_sample fell to 0.34-0.66. The copy and the f16 kernels take
+    /// two (with four, p_sample_f16 was slower: 3.0-3.1 against 2.6 ms at 2^20). The sampling
+    /// loop's kernels and the mixture's output keep one: more were within this machine's noise
+    /// (two alternating runs of the step with two gave 1200-1340 steps/s at [16, 3, 32, 32]
+    /// against 2090 with one, a later run with one 1400; the mixture output with four, sharing
+    /// each weight load, showed no clear change in three runs).
     pub fn vec4s_per_invocation(self) -> u32 {
         match self {
             Kernel::QSampleVec4 | Kernel::PSampleVec4 => 4,
