@@ -146,6 +146,22 @@ fn dist_chunks(sample_len: u32) -> u32 {
     return (sample_len + DIST_CHUNK - 1u) / DIST_CHUNK;
 }
 
+// Which partial distance invocation k of mixture_distances(_vec4).wgsl sums: k is
+// (b * num_points + m) * chunks + c. `valid` is false past the last one.
+struct DistPart {
+    b: u32,
+    m: u32,
+    c: u32,
+    valid: bool,
+}
+
+fn dist_part(p: MixtureParams, k: u32) -> DistPart {
+    let chunks = dist_chunks(p.sample_len);
+    let pair = k / chunks;
+    let b = pair / p.num_points;
+    return DistPart(b, pair - b * p.num_points, k - pair * chunks, k < p.batch * p.num_points * chunks);
+}
+
 // How a vec4 kernel's invocations map to elements: the value of its `GRID` pipeline constant.
 // Keep in sync with src/gpu/params.rs. Neither has a grid-stride loop (see `vec4_grid` in
 // src/gpu/launch.rs for when each is used and why).

@@ -21,15 +21,14 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let chunks = dist_chunks(params.sample_len);
-    let k = (wid.x + wid.y * nwg.x) * WG_SIZE + lid; // (b * num_points + m) * chunks + c
-    if k >= params.batch * params.num_points * chunks {
+    let k = (wid.x + wid.y * nwg.x) * WG_SIZE + lid;
+    let part = dist_part(params, k);
+    if !part.valid {
         return;
     }
-    let pair = k / chunks;
-    let c = k - pair * chunks;
-    let b = pair / params.num_points;
-    let m = pair - b * params.num_points;
+    let b = part.b;
+    let m = part.m;
+    let c = part.c;
     let sqrt_abar = coefs[step_index(timesteps[b], params.num_timesteps)].sqrt_abar;
     let len4 = params.sample_len / 4u;
     let start = c * (DIST_CHUNK / 4u);
