@@ -146,8 +146,14 @@ fn dist_chunks(sample_len: u32) -> u32 {
     return (sample_len + DIST_CHUNK - 1u) / DIST_CHUNK;
 }
 
-// Which partial distance invocation k of mixture_distances(_vec4).wgsl sums: k is
-// (b * num_points + m) * chunks + c. `valid` is false past the last one.
+// Points per invocation of mixture_distances_vec4.wgsl: one x load serves four points' sums.
+// Keep in sync with `DIST_POINTS_VEC4` in src/gpu/mixture_denoiser.rs.
+const DIST_POINTS_VEC4: u32 = 4u;
+
+// Which partial distances invocation k of mixture_distances(_vec4).wgsl sums, with
+// `points_per` points an invocation: chunk c of sample b against points m .. m + points_per - 1
+// (those below num_points), where k is (b * point_groups + m / points_per) * chunks + c.
+// `valid` is false past the last invocation.
 struct DistPart {
     b: u32,
     m: u32,
@@ -155,11 +161,13 @@ struct DistPart {
     valid: bool,
 }
 
-fn dist_part(p: MixtureParams, k: u32) -> DistPart {
+fn dist_part(p: MixtureParams, k: u32, points_per: u32) -> DistPart {
     let chunks = dist_chunks(p.sample_len);
+    let point_groups = (p.num_points + points_per - 1u) / points_per;
     let pair = k / chunks;
-    let b = pair / p.num_points;
-    return DistPart(b, pair - b * p.num_points, k - pair * chunks, k < p.batch * p.num_points * chunks);
+    let b = pair / point_groups;
+    let m = (pair - b * point_groups) * points_per;
+    return DistPart(b, m, k - pair * chunks, k < p.batch * point_groups * chunks);
 }
 
 // How a vec4 kernel's invocations map to elements: the value of its `GRID` pipeline constant.

@@ -18,6 +18,9 @@ pub const SHORT_REDUCTION: usize = 64;
 /// common.wgsl).
 pub const DIST_CHUNK: usize = 256;
 
+/// Points per invocation of `mixture_distances_vec4.wgsl` (`DIST_POINTS_VEC4` in common.wgsl).
+pub const DIST_POINTS_VEC4: usize = 4;
+
 /// Workgroups for a reduction stage: one per item, or one per WG_SIZE items when short.
 fn reduction_groups(ctx: &Context, items: usize, terms: usize) -> (u32, u32) {
     if terms <= SHORT_REDUCTION {
@@ -105,10 +108,19 @@ impl Denoiser for MixtureDenoiser {
             .filter(|&p| p < (1 << 31))
             .ok_or_else(too_many)?;
         // [B, M, chunks]: one partial sum per invocation of mixture_distances.
+        let chunks = sample_len.div_ceil(DIST_CHUNK);
         let partials = pairs
-            .checked_mul(sample_len.div_ceil(DIST_CHUNK))
+            .checked_mul(chunks)
             .filter(|&p| p < (1 << 31))
             .ok_or_else(too_many)?;
+        // Vec4 loads when each vec4 lies inside one sample, and then DIST_POINTS_VEC4 points'
+        // partial sums per invocation.
+        let (distances, distance_invocations) = if sample_len.is_multiple_of(4) {
+            let per_point_group = batch * num_points.div_ceil(DIST_POINTS_VEC4) * chunks;
+            (Kernel::MixtureDistancesVec4, per_point_group)
+        } else {
+            (Kernel::MixtureDistances, partials)
+        };
         let partial_dist = GpuTensor::zeros(ctx, &[partials])?;
         let weights = GpuTensor::zeros(ctx, &[pairs])?;
         // Four values: the vec4 output kernel binds it as one vec4.
@@ -135,12 +147,7 @@ impl Denoiser for MixtureDenoiser {
         let p = ctx.checked(|| uniform(ctx, &params))?;
         let plan: [(Kernel, Vec<&wgpu::Buffer>, Grid); 3] = [
             (
-                // Vec4 loads when each vec4 lies inside one sample.
-                if sample_len.is_multiple_of(4) {
-                    Kernel::MixtureDistancesVec4
-                } else {
-                    Kernel::MixtureDistances
-                },
+                distances,
                 vec![
                     &p,
                     coefs,
@@ -149,7 +156,11 @@ impl Denoiser for MixtureDenoiser {
                     self.points.buffer(),
                     partial_dist.buffer(),
                 ],
-                groups_2d(ctx, (partials as u32).div_ceil(super::kernels::WG_SIZE)).into(),
+                groups_2d(
+                    ctx,
+                    (distance_invocations as u32).div_ceil(super::kernels::WG_SIZE),
+                )
+                .into(),
             ),
             (
                 Kernel::MixtureWeights,
