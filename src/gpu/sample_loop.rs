@@ -364,10 +364,11 @@ impl<'a> ChunkLoop<'a> {
     }
 
     /// Steps with the denoiser fused: one compute pass for the whole run, a bind group (from
-    /// `groups`) and a dispatch per step. A pass per step cost the host about as much again as
-    /// the step's kernel at [1, 3, 32, 32] on lavapipe (~0.06 ms: ddpm bench --quick, 9-14k
-    /// against 18-20k steps/s in three alternating runs). Consecutive dispatches in one pass
-    /// still see each other's writes: WebGPU orders them.
+    /// `groups`) and a dispatch per step. A pass and a timestep copy per step cost the host
+    /// about as much as the step's kernel at [1, 3, 32, 32] on lavapipe (~0.06 ms): ddpm bench
+    /// --quick gave 9.2-13.6k steps/s with them against 17.7-19.7k without, in three
+    /// alternating runs. Consecutive dispatches in one pass still see each other's writes:
+    /// WebGPU orders them.
     fn record_fused_pass<'g>(
         &self,
         encoder: &mut wgpu::CommandEncoder,
