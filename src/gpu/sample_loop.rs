@@ -164,7 +164,9 @@ pub(crate) struct ChunkLoop<'a> {
     // The denoiser is computed inside the step kernel; its `record` is not called.
     fused: bool,
     groups: Grid,
+    /// Progressive mode: the kept steps, t descending (slot order), and their spacing k.
     keep_steps: Vec<usize>,
+    keep_every: usize,
     kept_buffer: Option<wgpu::Buffer>,
     seed: u64,
     first_sample: u32,
@@ -291,6 +293,7 @@ impl<'a> ChunkLoop<'a> {
             step_groups,
             fused: fused.is_some(),
             keep_steps,
+            keep_every: opts.keep_every.unwrap_or(1).max(1),
             kept_buffer,
             seed: opts.seed,
             first_sample,
@@ -347,7 +350,7 @@ impl<'a> ChunkLoop<'a> {
         denoiser: &dyn Denoiser,
         ts: &[usize],
     ) -> Result<()> {
-        for run in ts.split_inclusive(|t| self.keep_steps.contains(t)) {
+        for run in ts.split_inclusive(|&t| self.snapshot_slot(t).is_some()) {
             if self.fused {
                 self.record_fused_pass(encoder, run.iter().map(|&t| self.step_group(t)));
             } else {
@@ -392,12 +395,16 @@ impl<'a> ChunkLoop<'a> {
         &self.step_groups[done % self.step_groups.len()]
     }
 
+    /// The snapshot slot of step t, if it is kept: the kept steps are the multiples of k
+    /// below T, descending, so no search per step.
+    fn snapshot_slot(&self, t: usize) -> Option<usize> {
+        let first = *self.keep_steps.first()?;
+        (t.is_multiple_of(self.keep_every) && t <= first).then(|| (first - t) / self.keep_every)
+    }
+
     /// Copy x_t and pred_xstart into their slot if t is a kept step.
     fn record_snapshot(&self, encoder: &mut wgpu::CommandEncoder, t: usize) {
-        if let (Some(buf), Some(slot)) = (
-            &self.kept_buffer,
-            self.keep_steps.iter().position(|&k| k == t),
-        ) {
+        if let (Some(buf), Some(slot)) = (&self.kept_buffer, self.snapshot_slot(t)) {
             let bytes = self.x.len() as u64 * 4;
             let at = slot as u64 * 2 * bytes;
             encoder.copy_buffer_to_buffer(self.x.buffer(), 0, buf, at, bytes);
