@@ -132,6 +132,18 @@ fn mixture_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>, mu: vec4<f32>)
     }
 }
 
+// Mixture responsibilities are stored point-major, [M, groups of four samples, 4]: weight r[b, m]
+// at `weight_index`, so that mixture_output_vec4.wgsl loads one point's weights for four samples
+// as one vec4 (on llvmpipe a load costs about the same for one float or four). Slots of samples
+// past the batch stay 0.
+fn sample_groups(batch: u32) -> u32 {
+    return (batch + 3u) / 4u;
+}
+
+fn weight_index(p: MixtureParams, b: u32, m: u32) -> u32 {
+    return m * sample_groups(p.batch) * 4u + b;
+}
+
 // Up to this many points the mixture's softmax (mixture_weights.wgsl) is done by one invocation
 // per sample instead of one workgroup: a 256-wide workgroup over a few points is mostly idle.
 // Keep in sync with `SHORT_REDUCTION` in src/gpu/mixture_denoiser.rs.
@@ -146,14 +158,17 @@ fn dist_chunks(sample_len: u32) -> u32 {
     return (sample_len + DIST_CHUNK - 1u) / DIST_CHUNK;
 }
 
-// Points per invocation of mixture_distances_vec4.wgsl: one x load serves four points' sums.
-// Keep in sync with `DIST_POINTS_VEC4` in src/gpu/mixture_denoiser.rs.
+// The tile of mixture_distances_vec4.wgsl: each invocation sums one chunk for
+// DIST_SAMPLES_VEC4 samples against DIST_POINTS_VEC4 points, so each x load serves four points
+// and each point load four samples. Keep in sync with src/gpu/mixture_denoiser.rs.
+const DIST_SAMPLES_VEC4: u32 = 4u;
 const DIST_POINTS_VEC4: u32 = 4u;
 
-// Which partial distances invocation k of mixture_distances(_vec4).wgsl sums, with
-// `points_per` points an invocation: chunk c of sample b against points m .. m + points_per - 1
-// (those below num_points), where k is (b * point_groups + m / points_per) * chunks + c.
-// `valid` is false past the last invocation.
+// Which partial distances invocation k of mixture_distances(_vec4).wgsl sums, with a tile of
+// `samples_per` samples by `points_per` points: chunk c of samples b .. b + samples_per - 1
+// against points m .. m + points_per - 1 (those below batch and num_points), where k is
+// ((b / samples_per) * point_groups + m / points_per) * chunks + c. `valid` is false past the
+// last invocation.
 struct DistPart {
     b: u32,
     m: u32,
@@ -161,13 +176,14 @@ struct DistPart {
     valid: bool,
 }
 
-fn dist_part(p: MixtureParams, k: u32, points_per: u32) -> DistPart {
+fn dist_part(p: MixtureParams, k: u32, samples_per: u32, points_per: u32) -> DistPart {
     let chunks = dist_chunks(p.sample_len);
     let point_groups = (p.num_points + points_per - 1u) / points_per;
-    let pair = k / chunks;
-    let b = pair / point_groups;
-    let m = (pair - b * point_groups) * points_per;
-    return DistPart(b, m, k - pair * chunks, k < p.batch * point_groups * chunks);
+    let sample_groups = (p.batch + samples_per - 1u) / samples_per;
+    let tile = k / chunks;
+    let g = tile / point_groups;
+    let m = (tile - g * point_groups) * points_per;
+    return DistPart(g * samples_per, m, k - tile * chunks, k < sample_groups * point_groups * chunks);
 }
 
 // How a vec4 kernel's invocations map to elements: the value of its `GRID` pipeline constant.

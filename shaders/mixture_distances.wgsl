@@ -23,7 +23,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let k = (wid.x + wid.y * nwg.x) * WG_SIZE + lid;
-    let part = dist_part(params, k, 1u);
+    let part = dist_part(params, k, 1u, 1u);
     if !part.valid {
         return;
     }

@@ -1,14 +1,13 @@
 // Mixture denoiser, stage 1, four elements per load: mixture_distances.wgsl's partial squared
 // distances (the same chunks of DIST_CHUNK elements, the same [B, M, chunks] layout for
 // mixture_weights.wgsl) with vec4 loads, which on llvmpipe cost about what one scalar load
-// does (they run lane by lane either way). Each chunk is summed as four running lane sums,
-// added at the end, so its bits differ from the scalar kernel's order, not its accuracy. Each
-// invocation sums one chunk for DIST_POINTS_VEC4 points, so each x load serves four points:
-// about 1.1x the mixture loop's steps/s at [128, 3, 32, 32] (five alternating runs), level at
-// [16, 3, 32, 32], where the fewer invocations fill only three workgroups. The
-// host picks it when sample_len is a multiple of 4. Prepended with common.wgsl and
-// philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin: src/cpu/mixture_denoiser.rs; test:
-// tests/sample_loop.rs.
+// does (they run lane by lane either way). Each invocation sums one chunk for a tile of
+// DIST_SAMPLES_VEC4 samples by DIST_POINTS_VEC4 points: per vec4 of the chunk, four x loads and
+// four point loads serve sixteen (sample, point) pairs, where one sample by one point took two
+// loads for one. Each pair's chunk is summed as a running sum of dot(diff, diff), so its bits
+// differ from the scalar kernel's order, not its accuracy. The host picks it when sample_len is
+// a multiple of 4. Prepended with common.wgsl and philox.wgsl. Host:
+// src/gpu/mixture_denoiser.rs; CPU twin: src/cpu/mixture_denoiser.rs; test: tests/sample_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: MixtureParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;
@@ -25,36 +24,49 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let k = (wid.x + wid.y * nwg.x) * WG_SIZE + lid;
-    let part = dist_part(params, k, DIST_POINTS_VEC4);
+    let part = dist_part(params, k, DIST_SAMPLES_VEC4, DIST_POINTS_VEC4);
     if !part.valid {
         return;
     }
-    let b = part.b;
-    let sqrt_abar = coefs[step_index(timesteps[b], params.num_timesteps)].sqrt_abar;
     let len4 = params.sample_len / 4u;
     let start = part.c * (DIST_CHUNK / 4u);
     let end = min(start + DIST_CHUNK / 4u, len4);
-    let xs = b * len4;
-    // Points past the last one (M not a multiple of DIST_POINTS_VEC4) read point M - 1 again
-    // and write nothing.
-    var last = array<u32, DIST_POINTS_VEC4>();
-    for (var q = 0u; q < DIST_POINTS_VEC4; q++) {
-        last[q] = min(part.m + q, params.num_points - 1u) * len4;
+    // Samples past the batch and points past the last (B or M not a multiple of four) read
+    // sample B - 1 or point M - 1 again and write nothing.
+    var x_row = array<u32, DIST_SAMPLES_VEC4>();
+    var sqrt_abar = array<f32, DIST_SAMPLES_VEC4>();
+    for (var i = 0u; i < DIST_SAMPLES_VEC4; i++) {
+        let b = min(part.b + i, params.batch - 1u);
+        x_row[i] = b * len4;
+        sqrt_abar[i] = coefs[step_index(timesteps[b], params.num_timesteps)].sqrt_abar;
     }
-    var sums = array<vec4<f32>, DIST_POINTS_VEC4>();
+    var point_row = array<u32, DIST_POINTS_VEC4>();
+    for (var q = 0u; q < DIST_POINTS_VEC4; q++) {
+        point_row[q] = min(part.m + q, params.num_points - 1u) * len4;
+    }
+    // sums[i * DIST_POINTS_VEC4 + q]: sample part.b + i against point part.m + q.
+    var sums = array<f32, DIST_SAMPLES_VEC4 * DIST_POINTS_VEC4>();
     for (var j = start; j < end; j++) {
-        let xj = x[xs + j];
+        var d = array<vec4<f32>, DIST_POINTS_VEC4>();
         for (var q = 0u; q < DIST_POINTS_VEC4; q++) {
-            let diff = xj - sqrt_abar * points[last[q] + j];
-            sums[q] += diff * diff;
+            d[q] = points[point_row[q] + j];
+        }
+        for (var i = 0u; i < DIST_SAMPLES_VEC4; i++) {
+            let xj = x[x_row[i] + j];
+            for (var q = 0u; q < DIST_POINTS_VEC4; q++) {
+                let diff = xj - sqrt_abar[i] * d[q];
+                sums[i * DIST_POINTS_VEC4 + q] += dot(diff, diff);
+            }
         }
     }
     let chunks = dist_chunks(params.sample_len);
-    for (var q = 0u; q < DIST_POINTS_VEC4; q++) {
-        let m = part.m + q;
-        if m < params.num_points {
-            let s = sums[q];
-            partial_dist[(b * params.num_points + m) * chunks + part.c] = (s.x + s.y) + (s.z + s.w);
+    for (var i = 0u; i < DIST_SAMPLES_VEC4; i++) {
+        for (var q = 0u; q < DIST_POINTS_VEC4; q++) {
+            let b = part.b + i;
+            let m = part.m + q;
+            if b < params.batch && m < params.num_points {
+                partial_dist[(b * params.num_points + m) * chunks + part.c] = sums[i * DIST_POINTS_VEC4 + q];
+            }
         }
     }
 }

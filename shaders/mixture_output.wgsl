@@ -24,7 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let c = coefs[step_index(timesteps[b], params.num_timesteps)];
         var mu = 0.0;
         for (var m = 0u; m < params.num_points; m = m + 1u) {
-            let r = weights[b * params.num_points + m];
+            let r = weights[weight_index(params, b, m)];
             if r != 0.0 { // far points underflow to exactly 0: skip their reads
                 mu = mu + r * points[m * params.sample_len + j];
             }

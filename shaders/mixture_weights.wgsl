@@ -38,17 +38,19 @@ fn weights_by_one_invocation(b: u32) {
     var top = -3.4e38;
     for (var m = 0u; m < params.num_points; m = m + 1u) {
         let logit = scale * dist(base + m);
-        weights[base + m] = logit;
+        weights[weight_index(params, b, m)] = logit;
         top = max(top, logit);
     }
     var total = 0.0;
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        let e = exp(weights[base + m] - top);
-        weights[base + m] = e;
+        let w = weight_index(params, b, m);
+        let e = exp(weights[w] - top);
+        weights[w] = e;
         total = total + e;
     }
     for (var m = 0u; m < params.num_points; m = m + 1u) {
-        weights[base + m] = weights[base + m] / total;
+        let w = weight_index(params, b, m);
+        weights[w] = weights[w] / total;
     }
 }
 
@@ -77,7 +79,7 @@ fn main(
     var best = -3.4e38;
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
         let logit = scale * dist(base + m);
-        weights[base + m] = logit;
+        weights[weight_index(params, b, m)] = logit;
         best = max(best, logit);
     }
     partial[lid] = best;
@@ -92,8 +94,9 @@ fn main(
     workgroupBarrier();
     var sum = 0.0;
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        let e = exp(weights[base + m] - top);
-        weights[base + m] = e;
+        let w = weight_index(params, b, m);
+        let e = exp(weights[w] - top);
+        weights[w] = e;
         sum = sum + e;
     }
     partial[lid] = sum;
@@ -106,6 +109,7 @@ fn main(
     }
     let total = partial[0];
     for (var m = lid; m < params.num_points; m += WG_SIZE) {
-        weights[base + m] = weights[base + m] / total;
+        let w = weight_index(params, b, m);
+        weights[w] = weights[w] / total;
     }
 }

@@ -76,6 +76,16 @@ pub enum Error {
         /// The adapter's `max_storage_buffer_binding_size`.
         limit: u64,
     },
+    /// A problem needs more work items than the kernels' 32-bit indices address.
+    #[error("{count} {what} exceed the kernels' limit of {limit}")]
+    TooManyItems {
+        /// What was counted, e.g. "sample-point pairs".
+        what: &'static str,
+        /// How many were needed.
+        count: u128,
+        /// The most the kernels index.
+        limit: u64,
+    },
     /// A file is not a valid .npy array of a supported kind.
     #[error("{path}: not a supported .npy file: {reason}")]
     Npy {

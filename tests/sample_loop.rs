@@ -229,6 +229,36 @@ fn chunked_batch_gives_identical_samples() {
     }
 }
 
+/// More sample-point pairs than the kernels' u32 indices address is a typed error that says
+/// how many, raised before the denoiser allocates anything for them (2^16 samples x 2^15 points
+/// of one element: a few hundred KiB of inputs).
+#[test]
+fn too_many_mixture_pairs_is_a_typed_error() {
+    let Some(ctx) = common::gpu() else { return };
+    let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 10).unwrap();
+    let gt = GpuTables::new(&ctx, &tables).unwrap();
+    let model = ModelOptions::default();
+    let points = vec![0.5f32; 1 << 15];
+    let mut den = MixtureDenoiser::new(&ctx, &points, &[1 << 15, 1], 0.1, model).unwrap();
+    let opts = SampleOptions {
+        model,
+        ..Default::default()
+    };
+    let err =
+        gpu::p_sample_loop(&ctx, &gt, &mut den, &[1 << 16, 1], &opts, &mut |_, _| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ddpm_wgpu::Error::TooManyItems {
+                what: "sample-point pairs",
+                count: 2147483648,
+                limit: 2147483648
+            }
+        ),
+        "{err}"
+    );
+}
+
 /// The mixture denoiser at the sizes the issue names, each extreme on its own (the points must
 /// fit one storage binding: M * D * 4 bytes <= 128 MiB on lavapipe): 4000 points of 16
 /// elements, and 2 points of 3 x 256 x 256. A few steps, GPU against CPU.
@@ -246,9 +276,12 @@ fn mixture_scales_to_thousands_of_points_and_large_images() {
     }
 }
 
-/// The mixture's kernels on every grid path (the vec4 output kernel per sample with samples
-/// spilling into z, and on flat rows; the partial-distance and softmax grids in rows) on a
-/// device with 8 workgroups per dimension: the loop still tracks the f64 loop.
+/// The mixture's kernels on every grid path (the vec4 output kernel per group of four samples,
+/// with groups spilling into z, and on flat rows, with and without a last group padded; the
+/// partial-distance and softmax grids in rows) on a device with 8 workgroups per dimension: the
+/// loop still tracks the f64 loop. Beyond the shared shapes: [33, 1024] has 9 groups of four
+/// samples of 256 vec4s (per-group grid, y = 8, z = 2, the last group one sample), [7, 8] short
+/// samples on the flat grid with a padded group.
 #[test]
 fn mixture_on_every_grid_path_matches_cpu() {
     let Some(small) = common::small_grid_gpu() else {
@@ -256,7 +289,8 @@ fn mixture_on_every_grid_path_matches_cpu() {
     };
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap();
     let short = Tables::new(tables.betas[..3].to_vec()).unwrap();
-    for &shape in &common::SMALL_GRID_SHAPES {
+    let grouped: [&[usize]; 2] = [&[33, 1024], &[7, 8]];
+    for &shape in common::SMALL_GRID_SHAPES.iter().chain(&grouped) {
         let &[batch, d] = shape else {
             panic!("{shape:?}")
         };

@@ -179,6 +179,10 @@ fn option_codes_match_wgsl_constants() {
         wgsl_u32_const(&m, "DIST_POINTS_VEC4") as usize,
         ddpm_wgpu::gpu::mixture_denoiser::DIST_POINTS_VEC4
     );
+    assert_eq!(
+        wgsl_u32_const(&m, "DIST_SAMPLES_VEC4") as usize,
+        ddpm_wgpu::gpu::mixture_denoiser::DIST_SAMPLES_VEC4
+    );
     for (name, code) in [
         ("MEAN_EPS", mean_type_code(MeanType::Eps)),
         ("MEAN_XSTART", mean_type_code(MeanType::Xstart)),

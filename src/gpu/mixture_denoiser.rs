@@ -11,6 +11,10 @@ use super::{Context, GpuTensor};
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
 
+/// The most pairs, partial sums or weight slots the mixture kernels index (u32 arithmetic with
+/// room for the padding of the last tile).
+pub const MAX_ITEMS: u64 = 1 << 31;
+
 /// Reductions this short run in one invocation each (`SHORT_REDUCTION` in common.wgsl).
 pub const SHORT_REDUCTION: usize = 64;
 
@@ -18,7 +22,10 @@ pub const SHORT_REDUCTION: usize = 64;
 /// common.wgsl).
 pub const DIST_CHUNK: usize = 256;
 
-/// Points per invocation of `mixture_distances_vec4.wgsl` (`DIST_POINTS_VEC4` in common.wgsl).
+/// Samples by points per invocation of `mixture_distances_vec4.wgsl` (`DIST_SAMPLES_VEC4` and
+/// `DIST_POINTS_VEC4` in common.wgsl).
+pub const DIST_SAMPLES_VEC4: usize = 4;
+/// See [`DIST_SAMPLES_VEC4`].
 pub const DIST_POINTS_VEC4: usize = 4;
 
 /// Workgroups for a reduction stage: one per item, or one per WG_SIZE items when short.
@@ -99,30 +106,36 @@ impl Denoiser for MixtureDenoiser {
                 &io.x_t.shape()[1..]
             )));
         }
-        let too_many = || Error::TooLarge {
-            bytes: u64::MAX,
-            limit: 1 << 33,
+        // The kernels index pairs, partial sums and weight slots with u32 arithmetic.
+        let count = |what: &'static str, factors: [usize; 2]| {
+            let n = factors.iter().map(|&f| f as u128).product::<u128>();
+            usize::try_from(n)
+                .ok()
+                .filter(|_| n < u128::from(MAX_ITEMS))
+                .ok_or(Error::TooManyItems {
+                    what,
+                    count: n,
+                    limit: MAX_ITEMS,
+                })
         };
-        let pairs = batch
-            .checked_mul(num_points)
-            .filter(|&p| p < (1 << 31))
-            .ok_or_else(too_many)?;
+        let pairs = count("sample-point pairs", [batch, num_points])?;
         // [B, M, chunks]: one partial sum per invocation of mixture_distances.
         let chunks = sample_len.div_ceil(DIST_CHUNK);
-        let partials = pairs
-            .checked_mul(chunks)
-            .filter(|&p| p < (1 << 31))
-            .ok_or_else(too_many)?;
-        // Vec4 loads when each vec4 lies inside one sample, and then DIST_POINTS_VEC4 points'
-        // partial sums per invocation.
+        let partials = count("partial distances", [pairs, chunks])?;
+        // Point-major, samples padded to groups of four (`weight_index` in common.wgsl).
+        let sample_groups = batch.div_ceil(4);
+        let weight_slots = count("weight slots", [sample_groups * 4, num_points])?;
+        // Vec4 loads when each vec4 lies inside one sample, and then a tile of
+        // DIST_SAMPLES_VEC4 x DIST_POINTS_VEC4 partial sums per invocation.
         let (distances, distance_invocations) = if sample_len.is_multiple_of(4) {
-            let per_point_group = batch * num_points.div_ceil(DIST_POINTS_VEC4) * chunks;
-            (Kernel::MixtureDistancesVec4, per_point_group)
+            let tiles =
+                batch.div_ceil(DIST_SAMPLES_VEC4) * num_points.div_ceil(DIST_POINTS_VEC4) * chunks;
+            (Kernel::MixtureDistancesVec4, tiles)
         } else {
             (Kernel::MixtureDistances, partials)
         };
         let partial_dist = GpuTensor::zeros(ctx, &[partials])?;
-        let weights = GpuTensor::zeros(ctx, &[pairs])?;
+        let weights = GpuTensor::zeros(ctx, &[weight_slots])?;
         // Four values: the vec4 output kernel binds it as one vec4.
         let dummy_var = GpuTensor::zeros(ctx, &[4])?;
         let model_var = io.model_var.unwrap_or(&dummy_var);
@@ -136,11 +149,17 @@ impl Denoiser for MixtureDenoiser {
             data_var: self.data_var as f32,
             _pad: 0,
         };
-        // Four elements per invocation when each vec4 lies inside one sample.
+        // Four elements per invocation when each vec4 lies inside one sample, and then of four
+        // samples: that kernel's grid counts groups of four samples.
+        let grid_samples = if sample_len.is_multiple_of(4) {
+            sample_groups
+        } else {
+            batch
+        };
         let (output_kernel, output_groups, output_constants) = vec4_or_scalar(
             ctx,
             (Kernel::MixtureOutputVec4, Kernel::MixtureOutput),
-            batch as u32,
+            grid_samples as u32,
             sample_len as u32,
         );
         let (coefs, t) = (io.tables.buffer(), io.timesteps);
