@@ -265,6 +265,16 @@ fn with_model_constants(p: ElementParams) -> ElementParams {
     return s;
 }
 
+// The same for the mixture output kernels, whose MixtureParams carry the denoiser's mean and
+// variance types: only mixture_output4's chosen arm and, for fixed variance types, no model_var
+// write is compiled.
+fn mixture_with_model_constants(p: MixtureParams) -> MixtureParams {
+    var s = p;
+    s.mean_type = MEAN_TYPE;
+    s.var_type = VAR_TYPE;
+    return s;
+}
+
 // The schedule row for timestep t; clamped so that a bad t from an embedder cannot read out of
 // bounds (the host API validates t; this only keeps the GPU safe).
 fn step_index(t: u32, num_timesteps: u32) -> u32 {

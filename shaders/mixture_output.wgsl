@@ -18,6 +18,7 @@
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let n = params.batch * params.sample_len;
+    let model = mixture_with_model_constants(params);
     for (var i = gid.x; i < n; i += nwg.x * WG_SIZE) {
         let b = i / params.sample_len;
         let j = i % params.sample_len;
@@ -29,9 +30,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 mu = mu + r * points[m * params.sample_len + j];
             }
         }
-        model_output[i] = mixture_output4(params, c, vec4<f32>(x[i]), vec4<f32>(mu)).x;
-        if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
-            model_var[i] = gaussian_var4(params, c).x;
+        model_output[i] = mixture_output4(model, c, vec4<f32>(x[i]), vec4<f32>(mu)).x;
+        if model.var_type == VAR_LEARNED || model.var_type == VAR_LEARNED_RANGE {
+            model_var[i] = gaussian_var4(model, c).x;
         }
     }
 }

@@ -27,10 +27,11 @@ fn write_output(b: u32, k: u32, len4: u32, mu: vec4<f32>) {
         return; // a padding slot of the last group
     }
     let c = coefs[step_index(timesteps[b], params.num_timesteps)];
+    let model = mixture_with_model_constants(params);
     let i = b * len4 + k;
-    model_output[i] = mixture_output4(params, c, x[i], mu);
-    if params.var_type == VAR_LEARNED || params.var_type == VAR_LEARNED_RANGE {
-        model_var[i] = gaussian_var4(params, c);
+    model_output[i] = mixture_output4(model, c, x[i], mu);
+    if model.var_type == VAR_LEARNED || model.var_type == VAR_LEARNED_RANGE {
+        model_var[i] = gaussian_var4(model, c);
     }
 }
 

@@ -204,7 +204,8 @@ impl Kernel {
     }
 
     /// Whether the kernel takes its model options as pipeline constants (`MEAN_TYPE`,
-    /// `VAR_TYPE`, `CLIP_DENOISED` in common.wgsl) instead of from `ElementParams`.
+    /// `VAR_TYPE`, `CLIP_DENOISED` in common.wgsl) instead of from `ElementParams` (the mixture
+    /// output kernels: from `MixtureParams`, whose mean and variance types they replace).
     pub fn takes_model_constants(self) -> bool {
         matches!(
             self,
@@ -214,6 +215,8 @@ impl Kernel {
                 | Kernel::SampleStep
                 | Kernel::SampleStepVec4
                 | Kernel::SampleStepGaussianVec4
+                | Kernel::MixtureOutput
+                | Kernel::MixtureOutputVec4
         )
     }
 

@@ -204,7 +204,12 @@ impl Denoiser for MixtureDenoiser {
         let mut stages = Vec::new();
         for (kernel, buffers, groups) in plan {
             let constants = match kernel {
-                Kernel::MixtureOutput | Kernel::MixtureOutputVec4 => output_constants,
+                // The model options as constants too (`mixture_with_model_constants`).
+                Kernel::MixtureOutput | Kernel::MixtureOutputVec4 => PipelineConstants {
+                    mean_type: params.mean_type,
+                    var_type: params.var_type,
+                    ..output_constants
+                },
                 _ => PipelineConstants::default(),
             };
             let pipeline = ctx.pipeline_with(kernel, constants)?;
@@ -229,7 +234,11 @@ impl Denoiser for MixtureDenoiser {
             .prepared
             .as_ref()
             .ok_or_else(|| Error::Unsupported("MixtureDenoiser::record before prepare".into()))?;
-        for (kernel, pipeline, group, groups) in &prepared.stages {
+        let mask = std::env::var("MIX_STAGES").unwrap_or("012".into());
+        for (i, (kernel, pipeline, group, groups)) in prepared.stages.iter().enumerate() {
+            if !mask.contains(char::from(b'0' + i as u8)) {
+                continue;
+            }
             dispatch(encoder, *kernel, pipeline, group, *groups);
         }
         Ok(())
