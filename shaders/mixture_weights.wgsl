@@ -1,6 +1,7 @@
 // Mixture denoiser, stage 2: responsibilities r[b, m] = softmax_m(-dist[b, m] / (2 v)) with
 // v = abar S^2 + 1 - abar, by a max-shifted log-sum-exp; one workgroup per sample (one
-// invocation per sample when num_points <= SHORT_REDUCTION).
+// invocation per sample when num_points <= SHORT_REDUCTION). Written point-major at
+// `weight_index` (common.wgsl), the layout mixture_output_vec4.wgsl loads four samples from.
 // Prepended with common.wgsl and philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin:
 // src/cpu/mixture_denoiser.rs.
 
