@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# On a machine lent through the workplace's `device` tool (after benches/device/prepare.sh
+# here): which adapter wgpu finds, the GPU-against-f64 check matrix (`ddpm check`), the loop
+# and noise tests, and `ddpm bench` as a table and as JSON. Everything it prints is also
+# written to $OUT/device.txt, the JSON to $OUT/bench.json. Run locally (no nvidia-smi) it
+# skips the loader set-up and uses whatever adapter this machine has; DDPM_DEVICE_QUICK=1
+# makes the bench `--quick` for such dry runs.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-/tmp/ddpm-device}"
+mkdir -p "$OUT"
+
+if command -v nvidia-smi >/dev/null 2>&1; then
+  for deb in .gl/*.deb; do dpkg -x "$deb" /; done
+  ldconfig
+  nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -f "$nvidia_icd" ] && [ -z "${VK_DRIVER_FILES:-}" ]; then
+    export VK_DRIVER_FILES="$nvidia_icd"
+    export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+  fi
+fi
+export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
+export DDPM_REQUIRE_GPU=1 DDPM_EXPECT_BACKEND="$WGPU_BACKEND" XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+quick=()
+[ -n "${DDPM_DEVICE_QUICK:-}" ] && quick=(--quick)
+
+exec > >(tee "$OUT/device.txt") 2>&1
+failed=0
+step() {
+  echo "== $*"
+  "$@" || { echo "FAILED ($?): $*"; failed=1; }
+}
+date -u
+if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L; fi
+step .device/ddpm check
+for test in .device/tests/*; do
+  step "$test"
+done
+step .device/ddpm bench "${quick[@]}"
+echo "== .device/ddpm bench --json > $OUT/bench.json"
+.device/ddpm bench --json "${quick[@]}" > "$OUT/bench.json" || { echo "FAILED: bench --json"; failed=1; }
+date -u
+exit "$failed"
