@@ -179,11 +179,11 @@ struct DistPart {
 fn dist_part(p: MixtureParams, k: u32, samples_per: u32, points_per: u32) -> DistPart {
     let chunks = dist_chunks(p.sample_len);
     let point_groups = (p.num_points + points_per - 1u) / points_per;
-    let sample_groups = (p.batch + samples_per - 1u) / samples_per;
+    let sample_tiles = (p.batch + samples_per - 1u) / samples_per;
     let tile = k / chunks;
     let g = tile / point_groups;
     let m = (tile - g * point_groups) * points_per;
-    return DistPart(g * samples_per, m, k - tile * chunks, k < sample_groups * point_groups * chunks);
+    return DistPart(g * samples_per, m, k - tile * chunks, k < sample_tiles * point_groups * chunks);
 }
 
 // How a vec4 kernel's invocations map to elements: the value of its `GRID` pipeline constant.
