@@ -4,8 +4,9 @@
 // multiple of 4 (each vec4 inside one sample: one timestep lookup for four elements).
 // VEC4S_PER_INVOCATION vec4s per invocation, no grid-stride loop; a per-sample grid when samples
 // are long (per_sample_at in common.wgsl).
-// Prepended with common.wgsl. Host: src/gpu/p_sample.rs; CPU twin: src/cpu/p_sample.rs;
-// test: tests/p_sample.rs.
+// Prepended with common.wgsl and philox.wgsl, followed by step_vec4_entry.wgsl (the entry
+// point, shared with the sampling loop's vec4 steps). Host: src/gpu/p_sample.rs; CPU twin:
+// src/cpu/p_sample.rs; test: tests/p_sample.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;
@@ -18,8 +19,8 @@
 @group(0) @binding(7) var<storage, read_write> sample: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> pred_xstart: array<vec4<f32>>;
 
-// One vec4 at i, of a sample at schedule row `step` (c = coefs[step]).
-fn step_vec4(p: ElementParams, step: u32, c: StepCoefs, i: u32) {
+// One vec4 at i (the k-th of sample b, unused here), at schedule row `step` (c = coefs[step]).
+fn step_vec4(p: ElementParams, step: u32, c: StepCoefs, b: u32, k: u32, i: u32) {
     let xs = x[i];
     let out = model_output[i];
     // Fixed variance types never use it; skip the load (it aliases model_output then).
@@ -33,31 +34,4 @@ fn step_vec4(p: ElementParams, step: u32, c: StepCoefs, i: u32) {
     let r = p_sample4(p, c, xs, out, v, nonzero * noise[i]);
     sample[i] = r.sample;
     pred_xstart[i] = r.pred_xstart;
-}
-
-@compute @workgroup_size(WG_SIZE)
-fn main(
-    @builtin(local_invocation_id) lid: vec3<u32>,
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let p = with_model_constants(params);
-    let len4 = params.sample_len / 4u;
-    // The first vec4's row, loaded before the bounds checks: uniform over the workgroup that
-    // way on the per-sample grid (a sample past the batch reads in bounds, as wgpu clamps
-    // indices, and writes nothing).
-    var step = step_index(timesteps[vec4_position(len4, 0u, lid, wid, nwg).x], p.num_timesteps);
-    var c = coefs[step];
-    for (var j = 0u; j < VEC4S_PER_INVOCATION; j++) {
-        let at = vec4_position(len4, j, lid, wid, nwg);
-        let i = at.x * len4 + at.y;
-        // Past the end of the sample, or a sample past the batch (the overhang of y * z).
-        if at.y < len4 && i < p.n_elements / 4u {
-            if sample_may_change(j) {
-                step = step_index(timesteps[at.x], p.num_timesteps);
-                c = coefs[step];
-            }
-            step_vec4(p, step, c, i);
-        }
-    }
 }

@@ -4,7 +4,8 @@
 // uses it when its denoiser is `GaussianDenoiser` with the sampler's own mean and variance types
 // and sample_len is a multiple of 4: one pass a step instead of two, and no model_output
 // traffic. The results are those of the two passes (tests/gaussian_denoiser.rs compares them).
-// Prepended with common.wgsl and philox.wgsl.
+// Prepended with common.wgsl and philox.wgsl, followed by step_vec4_entry.wgsl (the entry
+// point, shared with p_sample_vec4.wgsl and the other vec4 step).
 // Host: src/gpu/sample_loop.rs; CPU twin: src/cpu/sample_loop.rs with
 // src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
@@ -37,32 +38,5 @@ fn step_vec4(p: ElementParams, step: u32, c: StepCoefs, b: u32, k: u32, i: u32) 
     pred_xstart[i] = r.pred_xstart;
     if k == 0u {
         next_timesteps[b] = select(step - 1u, 0u, step == 0u);
-    }
-}
-
-@compute @workgroup_size(WG_SIZE)
-fn main(
-    @builtin(local_invocation_id) lid: vec3<u32>,
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let p = with_model_constants(params);
-    let len4 = params.sample_len / 4u;
-    // The first vec4's row, loaded before the bounds checks: uniform over the workgroup that
-    // way on the per-sample grid (a sample past the batch reads in bounds, as wgpu clamps
-    // indices, and writes nothing).
-    var step = step_index(timesteps[vec4_position(len4, 0u, lid, wid, nwg).x], p.num_timesteps);
-    var c = coefs[step];
-    for (var j = 0u; j < VEC4S_PER_INVOCATION; j++) {
-        let at = vec4_position(len4, j, lid, wid, nwg);
-        let i = at.x * len4 + at.y;
-        // Past the end of the sample, or a sample past the batch (the overhang of y * z).
-        if at.y < len4 && i < p.n_elements / 4u {
-            if sample_may_change(j) {
-                step = step_index(timesteps[at.x], p.num_timesteps);
-                c = coefs[step];
-            }
-            step_vec4(p, step, c, at.x, at.y, i);
-        }
     }
 }

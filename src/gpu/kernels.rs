@@ -13,6 +13,9 @@ pub const COMMON_WGSL: &str = include_str!("../../shaders/common.wgsl");
 /// The counter-based noise shared by the kernels that draw normals.
 pub const PHILOX_WGSL: &str = include_str!("../../shaders/philox.wgsl");
 
+/// The entry point of the vec4 reverse-step kernels, appended to each (see [`Kernel::source`]).
+pub const STEP_VEC4_ENTRY_WGSL: &str = include_str!("../../shaders/step_vec4_entry.wgsl");
+
 /// One compute kernel: one WGSL file, one entry point `main`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -163,9 +166,16 @@ impl Kernel {
         }
     }
 
-    /// The full WGSL source: common.wgsl and philox.wgsl, then the kernel's own file.
+    /// The full WGSL source: common.wgsl and philox.wgsl, then the kernel's own file, then for
+    /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl).
     pub fn source(self) -> String {
-        format!("{COMMON_WGSL}\n{PHILOX_WGSL}\n{}", self.file().1)
+        let entry = match self {
+            Kernel::PSampleVec4 | Kernel::SampleStepVec4 | Kernel::SampleStepGaussianVec4 => {
+                STEP_VEC4_ENTRY_WGSL
+            }
+            _ => "",
+        };
+        format!("{COMMON_WGSL}\n{PHILOX_WGSL}\n{}\n{entry}", self.file().1)
     }
 
     /// Whether the kernel has a `GRID` pipeline constant (`vec4_grid` in src/gpu/launch.rs).
