@@ -21,7 +21,11 @@ cp target/release/ddpm .device/
 # others point at this machine's checkout).
 for test in sample_loop gaussian_denoiser noise philox_bits; do
   exe=$(cargo test --release --test "$test" --no-run --message-format=json 2>/dev/null |
-    jq -r 'select(.profile.test == true and .executable != null) | .executable')
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("profile", {}).get("test") and m.get("executable"):
+        print(m["executable"])')
   cp "$exe" ".device/tests/$test"
 done
 strip .device/ddpm .device/tests/*
