@@ -234,11 +234,7 @@ impl Denoiser for MixtureDenoiser {
             .prepared
             .as_ref()
             .ok_or_else(|| Error::Unsupported("MixtureDenoiser::record before prepare".into()))?;
-        let mask = std::env::var("MIX_STAGES").unwrap_or("012".into());
-        for (i, (kernel, pipeline, group, groups)) in prepared.stages.iter().enumerate() {
-            if !mask.contains(char::from(b'0' + i as u8)) {
-                continue;
-            }
+        for (kernel, pipeline, group, groups) in &prepared.stages {
             dispatch(encoder, *kernel, pipeline, group, *groups);
         }
         Ok(())
