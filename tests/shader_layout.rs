@@ -167,22 +167,17 @@ fn wgsl_u32_const(m: &naga::Module, name: &str) -> u32 {
 fn option_codes_match_wgsl_constants() {
     let m = module(Kernel::TrainingLosses);
     assert_eq!(wgsl_u32_const(&m, "WG_SIZE"), WG_SIZE);
-    assert_eq!(
-        wgsl_u32_const(&m, "SHORT_REDUCTION") as usize,
-        ddpm_wgpu::gpu::mixture_denoiser::SHORT_REDUCTION
-    );
-    assert_eq!(
-        wgsl_u32_const(&m, "DIST_CHUNK") as usize,
-        ddpm_wgpu::gpu::mixture_denoiser::DIST_CHUNK
-    );
-    assert_eq!(
-        wgsl_u32_const(&m, "DIST_POINTS_VEC4") as usize,
-        ddpm_wgpu::gpu::mixture_denoiser::DIST_POINTS_VEC4
-    );
-    assert_eq!(
-        wgsl_u32_const(&m, "DIST_SAMPLES_VEC4") as usize,
-        ddpm_wgpu::gpu::mixture_denoiser::DIST_SAMPLES_VEC4
-    );
+    {
+        use ddpm_wgpu::gpu::mixture_denoiser as mix;
+        for (name, value) in [
+            ("SHORT_REDUCTION", mix::SHORT_REDUCTION),
+            ("DIST_CHUNK", mix::DIST_CHUNK),
+            ("DIST_POINTS_VEC4", mix::DIST_POINTS_VEC4),
+            ("DIST_SAMPLES_VEC4", mix::DIST_SAMPLES_VEC4),
+        ] {
+            assert_eq!(wgsl_u32_const(&m, name) as usize, value, "{name}");
+        }
+    }
     for (name, code) in [
         ("MEAN_EPS", mean_type_code(MeanType::Eps)),
         ("MEAN_XSTART", mean_type_code(MeanType::Xstart)),

@@ -107,27 +107,30 @@ impl Denoiser for MixtureDenoiser {
             )));
         }
         // The kernels index pairs, partial sums and weight slots with u32 arithmetic.
-        let count = |what: &'static str, factors: [usize; 2]| {
-            let n = factors.iter().map(|&f| f as u128).product::<u128>();
-            usize::try_from(n)
-                .ok()
-                .filter(|_| n < u128::from(MAX_ITEMS))
-                .ok_or(Error::TooManyItems {
+        let count = |what: &'static str, a: usize, b: usize| {
+            let n = a as u128 * b as u128;
+            if n < u128::from(MAX_ITEMS) {
+                Ok(n as usize) // below 2^31: fits any usize
+            } else {
+                Err(Error::TooManyItems {
                     what,
                     count: n,
                     limit: MAX_ITEMS,
                 })
+            }
         };
-        let pairs = count("sample-point pairs", [batch, num_points])?;
+        let pairs = count("sample-point pairs", batch, num_points)?;
         // [B, M, chunks]: one partial sum per invocation of mixture_distances.
         let chunks = sample_len.div_ceil(DIST_CHUNK);
-        let partials = count("partial distances", [pairs, chunks])?;
+        let partials = count("partial distances", pairs, chunks)?;
         // Point-major, samples padded to groups of four (`weight_index` in common.wgsl).
         let sample_groups = batch.div_ceil(4);
-        let weight_slots = count("weight slots", [sample_groups * 4, num_points])?;
-        // Vec4 loads when each vec4 lies inside one sample, and then a tile of
-        // DIST_SAMPLES_VEC4 x DIST_POINTS_VEC4 partial sums per invocation.
-        let (distances, distance_invocations) = if sample_len.is_multiple_of(4) {
+        let weight_slots = count("weight slots", sample_groups * 4, num_points)?;
+        // Vec4 loads in the distance and output kernels when each vec4 lies inside one sample.
+        let vec4 = sample_len.is_multiple_of(4);
+        // The vec4 distances: a tile of DIST_SAMPLES_VEC4 x DIST_POINTS_VEC4 partial sums per
+        // invocation.
+        let (distances, distance_invocations) = if vec4 {
             let tiles =
                 batch.div_ceil(DIST_SAMPLES_VEC4) * num_points.div_ceil(DIST_POINTS_VEC4) * chunks;
             (Kernel::MixtureDistancesVec4, tiles)
@@ -149,13 +152,9 @@ impl Denoiser for MixtureDenoiser {
             data_var: self.data_var as f32,
             _pad: 0,
         };
-        // Four elements per invocation when each vec4 lies inside one sample, and then of four
-        // samples: that kernel's grid counts groups of four samples.
-        let grid_samples = if sample_len.is_multiple_of(4) {
-            sample_groups
-        } else {
-            batch
-        };
+        // The vec4 output kernel does four elements of four samples per invocation: its grid
+        // counts groups of four samples (vec4_or_scalar makes the same vec4 choice).
+        let grid_samples = if vec4 { sample_groups } else { batch };
         let (output_kernel, output_groups, output_constants) = vec4_or_scalar(
             ctx,
             (Kernel::MixtureOutputVec4, Kernel::MixtureOutput),
