@@ -1,4 +1,4 @@
-//! The table of kernels: each WGSL file in `shaders/`, prepended with `shaders/common.wgsl`,
+//! The table of kernels: each WGSL file in `shaders/`, prepended with [`COMMON_WGSL`],
 //! embedded at compile time, compiled once per [`Context`](super::Context).
 
 use super::params::PipelineConstants;
@@ -7,8 +7,20 @@ use super::params::PipelineConstants;
 /// tests/shader_layout.rs).
 pub const WG_SIZE: u32 = 256;
 
-/// The WGSL shared by every kernel: structs, option codes, element math.
-pub const COMMON_WGSL: &str = include_str!("../../shaders/common.wgsl");
+/// The WGSL shared by every kernel: structs, option codes and pipeline constants
+/// (shaders/common.wgsl), then the shared element math of shaders/shared/: the vec4 grids, the
+/// model's mean and variance, the likelihood terms, the exact denoisers.
+pub const COMMON_WGSL: &str = concat!(
+    include_str!("../../shaders/common.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/grid.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/model.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/likelihood.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/mixture.wgsl"),
+);
 
 /// The counter-based noise shared by the kernels that draw normals.
 pub const PHILOX_WGSL: &str = include_str!("../../shaders/philox.wgsl");
