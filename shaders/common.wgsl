@@ -9,6 +9,7 @@ const WG_SIZE: u32 = 256u;
 const MEAN_EPS: u32 = 0u;
 const MEAN_XSTART: u32 = 1u;
 const MEAN_XPREV: u32 = 2u;
+const MEAN_V: u32 = 3u;     // v = sqrt(abar) eps - sqrt(1 - abar) x_0 (diffusers' v_prediction)
 
 // Variance types (`ElementParams.var_type`). Keep in sync with src/gpu/params.rs.
 const VAR_FIXEDSMALL: u32 = 0u;

@@ -400,6 +400,9 @@ pub fn term_scales(case: &Case, output: &str) -> Option<Vec<f64>> {
                     }
                     MeanType::Xstart => oa,
                     MeanType::Xprev => oa / c1 + c2 / c1 * xa,
+                    MeanType::V => {
+                        tb.sqrt_alphas_cumprod[s] * xa + tb.sqrt_one_minus_alphas_cumprod[s] * oa
+                    }
                 };
                 let mean = match m.mean_type {
                     MeanType::Xprev => oa,

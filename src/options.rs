@@ -49,6 +49,9 @@ named_enum! {
         Xstart = "xstart",
         /// The posterior mean x_{t-1}.
         Xprev = "xprev",
+        /// diffusers' `v_prediction`: v = sqrt(abar) eps - sqrt(1 - abar) x_0, so that
+        /// x_0 = sqrt(abar) x_t - sqrt(1 - abar) v and eps = sqrt(abar) v + sqrt(1 - abar) x_t.
+        V = "v",
     }
 }
 

@@ -182,6 +182,7 @@ fn option_codes_match_wgsl_constants() {
         ("MEAN_EPS", mean_type_code(MeanType::Eps)),
         ("MEAN_XSTART", mean_type_code(MeanType::Xstart)),
         ("MEAN_XPREV", mean_type_code(MeanType::Xprev)),
+        ("MEAN_V", mean_type_code(MeanType::V)),
         ("VAR_FIXEDSMALL", var_type_code(VarType::FixedSmall)),
         ("VAR_FIXEDLARGE", var_type_code(VarType::FixedLarge)),
         ("VAR_LEARNED", var_type_code(VarType::Learned)),

@@ -17,6 +17,9 @@ fn gaussian_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>) -> vec4<f32> 
             let x0 = (c.sqrt_abar * p.data_var / v) * xt;
             return c.posterior_mean_coef1 * x0 + c.posterior_mean_coef2 * xt;
         }
+        case MEAN_V: { // sqrt(abar) eps - sqrt(1 - abar) x_0
+            return (c.sqrt_abar * c.sqrt_one_minus_abar * (1.0 - p.data_var) / v) * xt;
+        }
         default: { // MEAN_EPS
             return (c.sqrt_one_minus_abar / v) * xt;
         }
@@ -50,6 +53,10 @@ fn mixture_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>, mu: vec4<f32>)
         case MEAN_XPREV: {
             let e = (c.one_minus_abar / v) * mu + (c.sqrt_abar * p.data_var / v) * xt;
             return c.posterior_mean_coef1 * e + c.posterior_mean_coef2 * xt;
+        }
+        case MEAN_V: {
+            // sqrt(abar) eps - sqrt(1 - abar) E = sqrt(1 - abar) (sqrt(abar) (1 - S^2) x_t - mu) / v.
+            return c.sqrt_one_minus_abar * (c.sqrt_abar * (1.0 - p.data_var) * xt - mu) / v;
         }
         default: { // MEAN_EPS
             return c.sqrt_one_minus_abar * (xt - c.sqrt_abar * mu) / v;

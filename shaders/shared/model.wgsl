@@ -44,6 +44,9 @@ fn p_mean_variance_elem(
         case MEAN_XSTART: {
             x0 = model_output;
         }
+        case MEAN_V: {
+            x0 = c.sqrt_abar * x - c.sqrt_one_minus_abar * model_output;
+        }
         default: { // MEAN_EPS
             x0 = c.sqrt_recip_abar * x - c.sqrt_recipm1_abar * model_output;
         }

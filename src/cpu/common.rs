@@ -126,6 +126,12 @@ pub fn p_mean_variance(
             let x0 = clip(model_output);
             (q_posterior(tb, t, x0, x).0, x0)
         }
+        MeanType::V => {
+            let x0 = clip(
+                tb.sqrt_alphas_cumprod[t] * x - tb.sqrt_one_minus_alphas_cumprod[t] * model_output,
+            );
+            (q_posterior(tb, t, x0, x).0, x0)
+        }
         MeanType::Eps => {
             let x0 = clip(
                 tb.sqrt_recip_alphas_cumprod[t] * x

@@ -217,6 +217,7 @@ pub fn mean_type_code(m: MeanType) -> u32 {
         MeanType::Eps => 0,
         MeanType::Xstart => 1,
         MeanType::Xprev => 2,
+        MeanType::V => 3,
     }
 }
 
