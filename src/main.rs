@@ -72,7 +72,7 @@ pub(crate) enum Device {
 
 #[derive(clap::Args)]
 pub(crate) struct ScheduleArgs {
-    /// Beta schedule: linear, quad, const, jsd, warmup10, warmup50, cosine.
+    /// Beta schedule: linear, quad, const, jsd, warmup10, warmup50, cosine, sigmoid.
     #[arg(long, default_value = "linear")]
     schedule: String,
     /// First beta of the schedule.
@@ -87,10 +87,23 @@ pub(crate) struct ScheduleArgs {
     /// Use these betas (a 1-D float32/float64 .npy) instead of a named schedule.
     #[arg(long, value_name = "FILE.npy")]
     betas: Option<PathBuf>,
+    /// Rescale the betas to zero terminal SNR (diffusers' `rescale_betas_zero_snr`): abar_{T-1}
+    /// becomes 0, where eps prediction is undefined (use v or xstart).
+    #[arg(long)]
+    rescale_zero_snr: bool,
 }
 
 impl ScheduleArgs {
     pub(crate) fn tables(&self) -> Result<Tables> {
+        let betas = self.betas()?;
+        Tables::new(if self.rescale_zero_snr {
+            ddpm_wgpu::schedule::rescale_zero_terminal_snr(&betas)?
+        } else {
+            betas
+        })
+    }
+
+    fn betas(&self) -> Result<Vec<f64>> {
         match &self.betas {
             Some(path) => {
                 let arr = npy::read(path)?;
@@ -111,9 +124,9 @@ impl ScheduleArgs {
                         arr.shape
                     )));
                 }
-                Tables::new(betas)
+                Ok(betas)
             }
-            None => Tables::from_schedule(
+            None => ddpm_wgpu::schedule::beta_schedule(
                 self.schedule.parse::<ScheduleKind>()?,
                 self.beta_start,
                 self.beta_end,

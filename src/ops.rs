@@ -272,7 +272,7 @@ fn validate(op: Op, s: &OpSettings, given: &BTreeMap<String, NpyArray>) -> Resul
             )));
         }
         let big_t = s.tables.num_timesteps();
-        values
+        let values = values
             .iter()
             .enumerate()
             .map(|(index, &value)| {
@@ -286,7 +286,15 @@ fn validate(op: Op, s: &OpSettings, given: &BTreeMap<String, NpyArray>) -> Resul
                     Ok(value as u32)
                 }
             })
-            .collect::<Result<Vec<u32>>>()?
+            .collect::<Result<Vec<u32>>>()?;
+        // x_0 from eps divides by sqrt(abar_t), which is 0 at the end of a zero-terminal-SNR
+        // schedule; the mse loss of eps needs no x_0.
+        if op.takes_model() && !(op == Op::TrainingLosses && s.loss == LossType::Mse) {
+            for &t in &values {
+                s.tables.check_eps_defined(s.model.mean_type, t as usize)?;
+            }
+        }
+        values
     } else {
         Vec::new()
     };
