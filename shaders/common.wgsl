@@ -59,9 +59,10 @@ struct ElementParams {
     // constants and folded (c + hi) + lo back into c + hi (measured on llvmpipe).
     bin_half_width_hi: f32,
     bin_half_width_lo: f32,
-    _pad0: u32,
-
-    _pad1: u32,
+    clip_range: f32,     // R: clip_denoised clips pred_xstart to [-R, R]
+    // Where the step kernels' host-drawn noise starts in their `aux` binding, in floats (after
+    // the per-sample threshold scales): see src/gpu/step_buffers.rs.
+    aux_noise_offset: u32,
     _pad2: u32,
 }
 

@@ -235,6 +235,7 @@ pub fn cases(seed: u64) -> Result<Vec<Case>> {
         for op in Op::ALL.iter().copied() {
             let base = ModelOptions {
                 clip_denoised: op.default_clip_denoised(),
+                clip_range: 1.0,
                 ..ModelOptions::default()
             };
             match op {
@@ -246,6 +247,7 @@ pub fn cases(seed: u64) -> Result<Vec<Case>> {
                                     mean_type,
                                     var_type,
                                     clip_denoised,
+                                    clip_range: 1.0,
                                 };
                                 let label = format!("{mean_type} {var_type} clip={clip_denoised}");
                                 push(&mut g, op, tb, sched, model, LossType::Mse, label);

@@ -26,6 +26,7 @@
 //! The GPU side mirrors it: see [`gpu`] and the README's embedding example.
 
 pub mod bench;
+pub mod chain;
 pub mod check;
 pub mod cpu;
 pub mod dataset;
@@ -36,6 +37,7 @@ pub mod ops;
 pub mod options;
 pub mod picture;
 pub mod schedule;
+pub mod spacing;
 pub mod tolerance;
 
 pub use error::{Error, Result};

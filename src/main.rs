@@ -163,6 +163,9 @@ struct OpArgs {
     /// Clip pred_xstart to [-1, 1] (default: true for p-mean-variance and p-sample, else false).
     #[arg(long, value_name = "true|false")]
     clip_denoised: Option<bool>,
+    /// Clip pred_xstart to [-R, R] rather than [-1, 1] (diffusers' `clip_sample_range`).
+    #[arg(long, value_name = "R", default_value_t = 1.0)]
+    clip_range: f64,
 }
 
 #[derive(clap::Args)]
@@ -248,6 +251,7 @@ fn op(args: &OpArgs) -> Result<ExitCode> {
             clip_denoised: args
                 .clip_denoised
                 .unwrap_or_else(|| op.default_clip_denoised()),
+            clip_range: args.clip_range,
         },
         loss: args.loss_type.parse::<LossType>()?,
     };

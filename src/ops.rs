@@ -190,6 +190,7 @@ fn validate(op: Op, s: &OpSettings, given: &BTreeMap<String, NpyArray>) -> Resul
             expected: accepted.join(", "),
         });
     }
+    s.model.validate()?;
     if op == Op::TrainingLosses {
         cpu::training_losses::check_loss(&s.model, s.loss)?;
     }

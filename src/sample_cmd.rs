@@ -88,6 +88,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         mean_type: MeanType::Eps,
         var_type,
         clip_denoised: true,
+        clip_range: 1.0,
     };
     let mut shape = vec![args.count];
     shape.extend_from_slice(&data.point_shape);

@@ -19,6 +19,7 @@ fn every_option() -> Vec<ModelOptions> {
                 mean_type,
                 var_type,
                 clip_denoised: true,
+                clip_range: 1.0,
             });
         }
     }

@@ -37,6 +37,7 @@ fn extreme_variances() {
             mean_type: MeanType::Eps,
             var_type,
             clip_denoised: false,
+            clip_range: 1.0,
         };
         let s = OpSettings {
             tables: linear(1000),

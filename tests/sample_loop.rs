@@ -118,6 +118,7 @@ fn gpu_loop_matches_cpu_loop_at_t1000() {
                 mean_type,
                 var_type,
                 clip_denoised: true,
+                clip_range: 1.0,
             };
             for (points, d) in DATA {
                 let g = gpu_run_on(&ctx, (points, d), &tables, model, 0.05, 16, 5, None).x0;

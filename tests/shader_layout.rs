@@ -114,8 +114,8 @@ fn host_structs_match_wgsl_layout() {
             loss_type,
             bin_half_width_hi,
             bin_half_width_lo,
-            _pad0,
-            _pad1,
+            clip_range,
+            aux_noise_offset,
             _pad2,
         ]
     );

@@ -18,6 +18,7 @@ fn options() -> Vec<(ModelOptions, LossType)> {
                     mean_type,
                     var_type,
                     clip_denoised: false,
+                    clip_range: 1.0,
                 };
                 v.push((m, loss));
             }

@@ -52,7 +52,7 @@ fn p_mean_variance_elem(
         }
     }
     if p.clip_denoised != 0u {
-        x0 = clamp(x0, -1.0, 1.0);
+        x0 = clamp(x0, -p.clip_range, p.clip_range);
     }
     r.pred_xstart = x0;
     if p.mean_type == MEAN_XPREV {

@@ -111,7 +111,7 @@ pub fn p_mean_variance(
     };
     let clip = |v: f64| {
         if opts.clip_denoised {
-            v.clamp(-1.0, 1.0)
+            v.clamp(-opts.clip_range, opts.clip_range)
         } else {
             v
         }

@@ -26,10 +26,10 @@ pub struct ElementParams {
     /// 1/255 minus `bin_half_width_hi`, rounded to f32 ([`BIN_HALF_WIDTH_LO`]). Passed at run time
     /// so that the driver cannot fold hi + lo back into one rounded constant.
     pub bin_half_width_lo: f32,
-    /// Pads the struct to a multiple of 16 bytes, as uniform buffers want.
-    pub _pad0: u32,
-    /// Pads the struct to a multiple of 16 bytes, as uniform buffers want.
-    pub _pad1: u32,
+    /// R: clip_denoised clips pred_xstart to [-R, R] (`ModelOptions::clip_range`).
+    pub clip_range: f32,
+    /// The step kernels: where host-drawn noise starts in their `aux` binding, in floats.
+    pub aux_noise_offset: u32,
     /// Padding.
     pub _pad2: u32,
 }
@@ -109,8 +109,8 @@ impl ElementParams {
             loss_type: 0,
             bin_half_width_hi: BIN_HALF_WIDTH_HI,
             bin_half_width_lo: BIN_HALF_WIDTH_LO,
-            _pad0: 0,
-            _pad1: 0,
+            clip_range: opts.clip_range as f32,
+            aux_noise_offset: 0,
             _pad2: 0,
         }
     }

@@ -205,6 +205,7 @@ pub fn all_model_options() -> Vec<(ModelOptions, LossType)> {
                     mean_type,
                     var_type,
                     clip_denoised,
+                    clip_range: 1.0,
                 };
                 v.push((m, LossType::Mse));
             }
