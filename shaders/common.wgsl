@@ -39,7 +39,28 @@ struct StepCoefs {
     recip_coef1: f32,
     coef2_over_coef1: f32,
     fixedlarge_log_variance: f32,
-    _pad: f32,
+    // The timestep the sampling loop visits after this one (t - 1 on the full chain, the previous
+    // kept step on a respaced one), or t itself at the chain's last step, where no noise is added.
+    next_t: u32,
+}
+
+// One row of a DDIM chain (src/gpu/ddim_step.rs, rows built in f64 by src/sampler/ddim.rs), by
+// the training timestep the loop calls the model with. Forward: x_0 and eps from the output at
+// abar_t, then sqrt(abar_prev) x_0 + sqrt(1 - abar_prev - sigma^2) eps + sigma z. Inverse: the
+// same with abar_t the current step's and the target the next one's (sigma = 0).
+struct DdimCoefs {
+    sqrt_recip_abar: f32,           // sqrt(1 / abar_t): x_0 from eps
+    sqrt_recipm1_abar: f32,         // sqrt(1 / abar_t - 1)
+    sqrt_abar: f32,                 // sqrt(abar_t): x_0 from v, eps from x_0
+    sqrt_one_minus_abar: f32,       // sqrt(1 - abar_t)
+    recip_sqrt_one_minus_abar: f32, // 1 / sqrt(1 - abar_t): eps from x_0
+    sqrt_abar_target: f32,          // sqrt(abar) of the step moved to
+    direction: f32,                 // sqrt(1 - abar_target - sigma^2), from f64 (no cancellation)
+    sigma: f32,                     // eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev)
+    next_t: u32,                    // as StepCoefs.next_t
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // Launch parameters of every elementwise kernel. Keep in sync with `ElementParams` in
@@ -90,6 +111,18 @@ struct MixtureParams {
 override MEAN_TYPE: u32 = MEAN_EPS;
 override VAR_TYPE: u32 = VAR_FIXEDSMALL;
 override CLIP_DENOISED: u32 = 0u;
+
+// The sampling-step kernels' options, pipeline constants for the same reason (only the sampling
+// loop and the step ops set them; `PipelineConstants` in src/gpu/params.rs):
+// where a step's noise comes from (NOISE_PHILOX: drawn in the shader; NOISE_AUX: drawn on the
+// host, e.g. torch's stream, and uploaded into the `aux` binding), whether pred_xstart is divided
+// by the per-sample dynamic threshold held in `aux` (THRESHOLD), and whether DDIM re-derives eps
+// from the clipped or thresholded x_0 (CLIPPED_EPS, diffusers' use_clipped_model_output).
+const NOISE_PHILOX: u32 = 0u;
+const NOISE_AUX: u32 = 1u;
+override NOISE_SOURCE: u32 = NOISE_PHILOX;
+override THRESHOLD: u32 = 0u;
+override CLIPPED_EPS: u32 = 0u;
 
 // `p` with its model options replaced by the pipeline's constants, for the kernels above.
 fn with_model_constants(p: ElementParams) -> ElementParams {

@@ -40,7 +40,9 @@ impl Chain {
         let mut kept = steps.to_vec();
         kept.sort_unstable();
         if kept.is_empty() {
-            return Err(Error::InvalidSchedule("a chain needs at least one step".into()));
+            return Err(Error::InvalidSchedule(
+                "a chain needs at least one step".into(),
+            ));
         }
         if let Some(&t) = kept.iter().find(|&&t| t >= big_t) {
             return Err(Error::TimestepOutOfRange {
@@ -101,17 +103,15 @@ impl Chain {
         t.iter()
             .enumerate()
             .map(|(index, &v)| {
-                self.index_of(v as usize)
-                    .map(|i| i as u32)
-                    .ok_or_else(|| {
-                        Error::Unsupported(format!(
-                            "t[{index}] = {v} is not a kept timestep of the respaced chain \
+                self.index_of(v as usize).map(|i| i as u32).ok_or_else(|| {
+                    Error::Unsupported(format!(
+                        "t[{index}] = {v} is not a kept timestep of the respaced chain \
                              ({} of {} steps: {})",
-                            self.len(),
-                            self.num_train_timesteps(),
-                            preview(&self.steps)
-                        ))
-                    })
+                        self.len(),
+                        self.num_train_timesteps(),
+                        preview(&self.steps)
+                    ))
+                })
             })
             .collect()
     }

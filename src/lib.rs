@@ -36,6 +36,7 @@ pub mod npy;
 pub mod ops;
 pub mod options;
 pub mod picture;
+pub mod sampler;
 pub mod schedule;
 pub mod spacing;
 pub mod tolerance;

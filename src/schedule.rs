@@ -117,7 +117,7 @@ pub fn rescale_zero_terminal_snr(betas: &[f64]) -> Result<Vec<f64>> {
             "the number of timesteps T must be at least 1".into(),
         ));
     };
-    if !(first > last) {
+    if first.partial_cmp(&last) != Some(std::cmp::Ordering::Greater) {
         return Err(Error::InvalidSchedule(format!(
             "cannot rescale to zero terminal SNR: sqrt(abar) does not decrease ({first} to {last})"
         )));

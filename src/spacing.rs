@@ -153,7 +153,11 @@ pub fn improved_space_timesteps(num_timesteps: usize, spec: &str) -> Result<Vec<
         return (1..big_t)
             .find(|i| big_t.div_ceil(*i) == want)
             .map(|i| (0..big_t).step_by(i).collect())
-            .ok_or_else(|| bad(format!("cannot create exactly {want} steps with an integer stride")));
+            .ok_or_else(|| {
+                bad(format!(
+                    "cannot create exactly {want} steps with an integer stride"
+                ))
+            });
     }
     let counts: Vec<usize> = spec
         .split(',')
@@ -218,7 +222,10 @@ mod tests {
             [0, 11, 22, 33, 44, 55, 66, 77, 88, 99]
         );
         // Three sections of 4, 3, 3 steps (T = 10): 2 + 1 + 3 kept.
-        assert_eq!(improved_space_timesteps(10, "2,1,3").unwrap(), [0, 3, 4, 7, 8, 9]);
+        assert_eq!(
+            improved_space_timesteps(10, "2,1,3").unwrap(),
+            [0, 3, 4, 7, 8, 9]
+        );
         assert!(improved_space_timesteps(10, "5,5,5").is_err());
         assert!(improved_space_timesteps(1000, "ddim999").is_err());
         assert!(improved_space_timesteps(10, "x").is_err());

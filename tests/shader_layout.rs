@@ -97,7 +97,7 @@ fn host_structs_match_wgsl_layout() {
             recip_coef1,
             coef2_over_coef1,
             fixedlarge_log_variance,
-            _pad,
+            next_t,
         ]
     );
     assert_layout!(

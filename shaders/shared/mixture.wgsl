@@ -4,7 +4,7 @@
 // The Gaussian denoiser's output for four elements x_t of one sample at row c: the exact
 // E[x_0 | x_t] or eps of N(0, S^2 I) data (S^2 = p.data_var), written as p.mean_type wants. With
 // v = abar S^2 + 1 - abar: x_0 = (sqrt(abar) S^2 / v) x_t and eps = (sqrt(1 - abar) / v) x_t.
-// Shared by gaussian_denoiser_vec4.wgsl and the fused step sample_step_gaussian_vec4.wgsl, so
+// Shared by gaussian_denoiser_vec4.wgsl and the fused step ddpm_step_gaussian_vec4.wgsl, so
 // both give the same bits.
 fn gaussian_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>) -> vec4<f32> {
     let abar = c.sqrt_abar * c.sqrt_abar;

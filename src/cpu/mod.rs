@@ -10,6 +10,8 @@
 pub mod bandwidth_copy;
 pub mod bpd_loop;
 pub mod common;
+pub mod ddim_step;
+pub mod ddpm_step;
 pub mod discretized_gaussian_log_likelihood;
 pub mod gaussian_denoiser;
 pub mod mixture_denoiser;

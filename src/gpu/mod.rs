@@ -9,6 +9,7 @@
 pub mod bandwidth_copy;
 pub mod bpd_loop;
 pub mod context;
+pub mod ddim_step;
 pub mod denoiser;
 pub mod discretized_gaussian_log_likelihood;
 pub mod gaussian_denoiser;
@@ -27,6 +28,7 @@ pub mod q_posterior_mean_variance;
 pub mod q_sample;
 pub mod sample_loop;
 pub mod sample_mean;
+pub mod step_layout;
 pub mod tables;
 pub mod tensor;
 pub mod tensor_f16;

@@ -57,9 +57,20 @@ pub struct PipelineConstants {
     pub mean_type: u32,
     /// `VAR_TYPE`: [`var_type_code`].
     pub var_type: u32,
-    /// `CLIP_DENOISED`: 1 to clip pred_xstart to [-1, 1].
+    /// `CLIP_DENOISED`: 1 to clip pred_xstart to [-R, R].
     pub clip_denoised: u32,
+    /// `NOISE_SOURCE` of the step kernels: [`NOISE_PHILOX`] or [`NOISE_AUX`].
+    pub noise_source: u32,
+    /// `THRESHOLD` of the step kernels: 1 to divide pred_xstart by the dynamic threshold.
+    pub threshold: u32,
+    /// `CLIPPED_EPS` of the DDIM steps: 1 to re-derive eps from the processed x_0.
+    pub clipped_eps: u32,
 }
+
+/// Step noise drawn in the shader by Philox (`NOISE_PHILOX` in common.wgsl).
+pub const NOISE_PHILOX: u32 = 0;
+/// Step noise read from the step kernel's `aux` binding, drawn on the host (`NOISE_AUX`).
+pub const NOISE_AUX: u32 = 1;
 
 impl Default for PipelineConstants {
     /// The per-sample grid and zero model codes.
@@ -76,6 +87,9 @@ impl PipelineConstants {
             mean_type: 0,
             var_type: 0,
             clip_denoised: 0,
+            noise_source: NOISE_PHILOX,
+            threshold: 0,
+            clipped_eps: 0,
         }
     }
 
