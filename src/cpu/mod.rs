@@ -26,6 +26,7 @@ pub mod q_posterior_mean_variance;
 pub mod q_sample;
 pub mod sample_loop;
 pub mod sample_mean;
+pub mod torch_randn;
 pub mod training_losses;
 pub mod vb_terms_bpd;
 
