@@ -224,6 +224,7 @@ pub fn cases(seed: u64) -> Result<Vec<Case>> {
             op,
             inputs: inputs(g, op, &model, tables, &shape),
             settings: OpSettings {
+                step: Default::default(),
                 tables: tables.clone(),
                 model,
                 loss,

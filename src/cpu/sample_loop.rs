@@ -2,6 +2,7 @@
 //! noise draws, the reference the GPU loop is measured against.
 
 use super::noise::{self, stream};
+use super::torch_randn::TorchGenerator;
 use crate::chain::Chain;
 use crate::error::{Error, Result};
 use crate::gpu::sample_loop::{LoopOptions, NoiseSource};
@@ -32,21 +33,19 @@ pub fn sample_loop(
         .checked_mul(sample_len)
         .filter(|&n| n > 0)
         .ok_or_else(|| Error::ShapeMismatch(format!("{batch} samples of {sample_len}")))?;
-    if opts.noise == NoiseSource::Torch {
-        return Err(Error::Unsupported(
-            "the torch noise stream is not available yet".into(),
-        ));
-    }
+    let mut torch = (opts.noise == NoiseSource::Torch).then(|| TorchGenerator::new(opts.seed));
     let big_t = sampler.chain().num_train_timesteps();
-    let mut x = match &opts.x_t {
-        Some(v) if v.len() == n => v.iter().map(|&a| f64::from(a)).collect(),
-        Some(v) => {
+    let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+    let mut x = match (&opts.x_t, torch.as_mut()) {
+        (Some(v), _) if v.len() == n => v.iter().map(|&a| f64::from(a)).collect(),
+        (Some(v), _) => {
             return Err(Error::ShapeMismatch(format!(
                 "x_t has {} values, the batch {n}",
                 v.len()
             )))
         }
-        None => noise::noise(opts.seed, stream::INIT, big_t as u32, 0, batch, sample_len),
+        (None, Some(g)) => wide(g.randn(n)),
+        (None, None) => noise::noise(opts.seed, stream::INIT, big_t as u32, 0, batch, sample_len),
     };
     let by_t = sampler.chain().by_timestep();
     for t in sampler.order() {
@@ -61,14 +60,18 @@ pub fn sample_loop(
             None => None,
         };
         let _ = &by_t;
-        let z: Option<Vec<f64>> = sampler.draws_noise(t).then(|| {
-            (0..n)
-                .map(|i| {
-                    let (b, j) = (i / sample_len, i % sample_len);
-                    noise::normal(opts.seed, stream::SAMPLE, t as u32, b as u32, j as u32)
-                })
-                .collect()
-        });
+        let z: Option<Vec<f64>> = match (sampler.draws_noise(t), torch.as_mut()) {
+            (false, _) => None,
+            (true, Some(g)) => Some(wide(g.randn(n))),
+            (true, None) => Some(
+                (0..n)
+                    .map(|i| {
+                        let (b, j) = (i / sample_len, i % sample_len);
+                        noise::normal(opts.seed, stream::SAMPLE, t as u32, b as u32, j as u32)
+                    })
+                    .collect(),
+            ),
+        };
         sampler.cpu_step(
             t,
             CpuStep {

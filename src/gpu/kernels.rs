@@ -102,11 +102,13 @@ pub enum Kernel {
     DdimStep,
     /// shaders/ddim_step_vec4.wgsl
     DdimStepVec4,
+    /// shaders/predict_xstart.wgsl
+    PredictXstart,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 32] = [
+    pub const ALL: [Kernel; 33] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -139,6 +141,7 @@ impl Kernel {
         Kernel::MixtureDistancesVec4,
         Kernel::DdimStep,
         Kernel::DdimStepVec4,
+        Kernel::PredictXstart,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -190,6 +193,7 @@ impl Kernel {
             Kernel::MixtureDistancesVec4 => shader!("mixture_distances_vec4"),
             Kernel::DdimStep => shader!("ddim_step"),
             Kernel::DdimStepVec4 => shader!("ddim_step_vec4"),
+            Kernel::PredictXstart => shader!("predict_xstart"),
         }
     }
 
@@ -281,6 +285,7 @@ impl Kernel {
                 | Kernel::MixtureOutputVec4
                 | Kernel::DdimStep
                 | Kernel::DdimStepVec4
+                | Kernel::PredictXstart
         )
     }
 

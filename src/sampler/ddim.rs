@@ -97,9 +97,9 @@ pub fn forward_rows(chain: &Chain, opts: &DdimOptions) -> Vec<DdimRow> {
     })
 }
 
-/// The inverse rows `ddpm op ddim-reverse-step` uses, by the CURRENT step (improved-diffusion's
-/// `ddim_reverse_sample`): at k_i, from abar_{k_i} to abar_{k_{i+1}}, or to abar = 0 after the
-/// last kept step (its `alphas_cumprod_next`).
+/// The inverse rows by the CURRENT step (improved-diffusion's `ddim_reverse_sample`, what
+/// `ddpm op ddim-reverse-step` computes): at k_i, from abar_{k_i} to abar_{k_{i+1}}, or to
+/// abar = 0 after the last kept step (its `alphas_cumprod_next`).
 pub fn reverse_rows_by_current(chain: &Chain) -> Vec<DdimRow> {
     let abar = &chain.tables.alphas_cumprod;
     rows_by_timestep(chain, |i| DdimRow {
@@ -243,6 +243,16 @@ impl DdimReverse {
             sigma: 0.0,
             next_t: next[chain.steps[i]] as usize,
         });
+        Ok(DdimReverse { chain, model, rows })
+    }
+
+    /// The inverse step as `ddpm op ddim-reverse-step` takes it: x at its own kept step t, the
+    /// model's output at t, to the next kept step ([`reverse_rows_by_current`]). Not a loop's
+    /// sampler: its rows pair each step with the next, as improved-diffusion's do.
+    pub fn one_step(chain: Chain, model: ModelOptions) -> Result<Self> {
+        check_mean_type(&model)?;
+        validate(&chain, &model, None)?;
+        let rows = reverse_rows_by_current(&chain);
         Ok(DdimReverse { chain, model, rows })
     }
 }

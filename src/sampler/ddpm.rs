@@ -100,6 +100,9 @@ impl Sampler for Ddpm {
     }
 
     fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
-        crate::cpu::ddpm_step::ddpm_step(&self.by_timestep, &self.model, t, step)
+        // No noise at the chain's last step, whatever the caller passed (the ops pass it for
+        // every sample).
+        let noise = step.noise.filter(|_| self.draws_noise(t));
+        crate::cpu::ddpm_step::ddpm_step(&self.by_timestep, &self.model, t, CpuStep { noise, ..step })
     }
 }

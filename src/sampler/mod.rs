@@ -19,6 +19,39 @@ mod ddim;
 mod ddpm;
 
 pub use ddim::{forward_rows, reverse_rows_by_current, Ddim, DdimOptions, DdimReverse};
+
+/// Run `sampler`'s CPU step for a batch whose samples are at their own training timesteps `t`
+/// (the ops): each sample's slice stepped at its t. Returns pred_xstart.
+pub fn cpu_step_per_sample(
+    sampler: &dyn Sampler,
+    t: &[u32],
+    step: CpuStep<'_>,
+) -> Result<Vec<f64>> {
+    let d = step.sample_len;
+    crate::cpu::ddpm_step::check(step.x.len(), d, &step)?;
+    if step.x.len() != t.len() * d || step.scales.is_some_and(|s| s.len() != t.len()) {
+        return Err(Error::ShapeMismatch(format!(
+            "{} values are not {} samples of {d}",
+            step.x.len(),
+            t.len()
+        )));
+    }
+    let mut pred = Vec::with_capacity(step.x.len());
+    for (b, (x, &tb)) in step.x.chunks_mut(d).zip(t).enumerate() {
+        pred.extend(sampler.cpu_step(
+            tb as usize,
+            CpuStep {
+                sample_len: d,
+                x,
+                output: &step.output[b * d..(b + 1) * d],
+                var: step.var.map(|v| &v[b * d..(b + 1) * d]),
+                noise: step.noise.map(|v| &v[b * d..(b + 1) * d]),
+                scales: step.scales.map(|s| &s[b..b + 1]),
+            },
+        )?);
+    }
+    Ok(pred)
+}
 pub use ddpm::Ddpm;
 
 use crate::chain::Chain;

@@ -18,6 +18,7 @@ pub(crate) use chunk::{ChunkLoop, LoopPlan};
 use super::denoiser::Denoiser;
 use super::{Context, GpuTables};
 use crate::chain::Chain;
+use crate::cpu::torch_randn::TorchGenerator;
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
 use crate::sampler::{Ddpm, Sampler};
@@ -227,7 +228,7 @@ fn run_chunk(
     let n = chunk.len();
     let range = first * (n / shape[0])..(first * (n / shape[0]) + n);
     let mut torch = match opts.noise {
-        NoiseSource::Torch => Some(HostNoise::new(opts.seed)?),
+        NoiseSource::Torch => Some(TorchGenerator::new(opts.seed)),
         NoiseSource::Philox => None,
     };
     let mut encoder = ctx.encoder();
@@ -260,17 +261,31 @@ fn run_chunk(
     chunk.read_back(ctx)
 }
 
-/// The torch-compatible host stream (placeholder until the generator lands).
-struct HostNoise;
-
-impl HostNoise {
-    fn new(_seed: u64) -> Result<Self> {
-        Err(Error::Unsupported(
-            "the torch noise stream is not available yet".into(),
-        ))
-    }
-
-    fn randn(&mut self, n: usize) -> Vec<f32> {
-        vec![0.0; n]
-    }
+/// Record the per-sample dynamic thresholds of the raw pred_xstart of `model_output` at x (each
+/// sample at its training timestep in `t`) for `sampler`: a new [B] tensor.
+pub fn record_thresholds(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    sampler: &dyn Sampler,
+    t: &super::GpuSteps,
+    x: &super::GpuTensor,
+    model_output: &super::GpuTensor,
+    threshold: crate::sampler::Threshold,
+) -> Result<super::GpuTensor> {
+    let tables = GpuTables::new(ctx, &sampler.chain().by_timestep())?;
+    let raw = super::GpuTensor::zeros(ctx, x.shape())?;
+    super::predict_xstart::predict_xstart_into(
+        ctx,
+        encoder,
+        &tables,
+        sampler.model(),
+        t.buffer(),
+        x,
+        model_output,
+        &raw,
+    )?;
+    let _ = threshold;
+    Err(Error::Unsupported(
+        "dynamic thresholding on the GPU is not available yet".into(),
+    ))
 }
