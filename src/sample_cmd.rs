@@ -90,7 +90,12 @@ fn sampler(args: &SampleArgs, chain: Chain, model: ModelOptions) -> Result<Box<d
     let threshold = args.step.threshold()?;
     match args.sampler.as_str() {
         "ddpm" => Ok(Box::new(Ddpm::new(chain, model, threshold)?)),
-        "ddim" => Ok(Box::new(Ddim::new(chain, model, threshold, args.step.ddim()?)?)),
+        "ddim" => Ok(Box::new(Ddim::new(
+            chain,
+            model,
+            threshold,
+            args.step.ddim()?,
+        )?)),
         other => Err(Error::UnknownName {
             kind: "sampler",
             name: other.into(),
@@ -186,7 +191,11 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             })
         }
     };
-    let x_t = args.x_t.as_deref().map(|p| read_x_t(p, &shape)).transpose()?;
+    let x_t = args
+        .x_t
+        .as_deref()
+        .map(|p| read_x_t(p, &shape))
+        .transpose()?;
     let steps = sampler.order().len();
     // Eight snapshots and x_0 make the strip.
     let keep_every = args.progress_out.as_ref().map(|_| steps.div_ceil(8).max(1));
@@ -204,9 +213,14 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             let ctx = Context::new()?;
             let mut den = MixtureDenoiser::from_dataset(&ctx, &data, sigma, model)?;
             let mut bar = Progress::new(steps);
-            let s = sample_loop(&ctx, sampler.as_ref(), &mut den, &shape, &opts, &mut |done, total| {
-                bar.show(done, total)
-            })?;
+            let s = sample_loop(
+                &ctx,
+                sampler.as_ref(),
+                &mut den,
+                &shape,
+                &opts,
+                &mut |done, total| bar.show(done, total),
+            )?;
             bar.finish();
             (s.x0, s.kept, gpu::context::describe(ctx.adapter_info()))
         }

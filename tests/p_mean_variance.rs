@@ -40,6 +40,7 @@ fn extreme_variances() {
             clip_range: 1.0,
         };
         let s = OpSettings {
+            step: Default::default(),
             tables: linear(1000),
             model,
             loss: LossType::Mse,

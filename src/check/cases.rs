@@ -8,7 +8,6 @@ use crate::options::{LossType, MeanType, ModelOptions, VarType};
 use crate::schedule::{ScheduleKind, Tables};
 use std::collections::BTreeMap;
 
-
 fn arr(shape: &[usize], data: Vec<f32>) -> NpyArray {
     NpyArray {
         shape: shape.to_vec(),
@@ -104,7 +103,6 @@ pub fn inputs(
     m
 }
 
-
 /// Every op and option combination the check covers.
 pub fn cases(seed: u64) -> Result<Vec<Case>> {
     let mut g = Gen::new(seed);
@@ -183,4 +181,3 @@ pub fn cases(seed: u64) -> Result<Vec<Case>> {
     out.extend(super::step_cases::respaced_cases(&mut g, &linear, &shape)?);
     Ok(out)
 }
-

@@ -63,7 +63,6 @@ impl Gen {
     }
 }
 
-
 /// One op with fixed settings and inputs.
 #[derive(Clone, Debug)]
 pub struct Case {
@@ -168,4 +167,3 @@ pub fn run_all(ctx: &Context, seed: u64) -> Result<Report> {
     }
     Ok(report)
 }
-

@@ -7,7 +7,6 @@ use crate::ops::Op;
 use crate::options::MeanType;
 use crate::tolerance::{Scale, Tolerance};
 
-
 /// The error budget of each op output, GPU (f32, WGSL math) against the f64 reference.
 pub fn tolerance(op: Op, output: &str) -> Tolerance {
     let t = |abs, rel, scale| Tolerance { abs, rel, scale };
@@ -50,7 +49,6 @@ pub fn tolerance(op: Op, output: &str) -> Tolerance {
         _ => t(1e-30, 1e-6, Scale::Sample),
     }
 }
-
 
 fn f32_input<'a>(case: &'a Case, name: &str) -> Option<&'a [f32]> {
     match case.inputs.get(name).map(|a| &a.data) {
@@ -122,7 +120,6 @@ pub fn term_scales(case: &Case, output: &str) -> Option<Vec<f64>> {
     )
 }
 
-
 fn timesteps(case: &Case) -> Option<Vec<u32>> {
     match case.inputs.get("t").map(|a| &a.data) {
         Some(NpyData::I64(v)) => Some(v.iter().map(|&s| s as u32).collect()),
@@ -145,29 +142,27 @@ fn ddim_scales(case: &Case, output: &str) -> Option<Vec<f64>> {
     let noise = f32_input(case, "noise");
     let t = timesteps(case)?;
     let d = x.len() / t.len();
-    Some(
-        (0..x.len())
-            .map(|i| {
-                let r = rows.get(t[i / d] as usize).copied()?;
-                let (xa, oa) = ((x[i] as f64).abs(), (out[i] as f64).abs());
-                let (a, b) = (r.abar.sqrt(), (1.0 - r.abar).sqrt());
-                let (x0, eps) = match s.model.mean_type {
-                    MeanType::Xstart => (oa, (xa + a * oa) / b),
-                    MeanType::V => (a * xa + b * oa, a * oa + b * xa),
-                    _ => ((xa + b * oa) / a, oa),
-                };
-                // Re-derived from the (clipped) x_0: bounded by the same terms.
-                let eps = if s.step.ddim.use_clipped_model_output {
-                    eps.max((xa + a * x0) / b)
-                } else {
-                    eps
-                };
-                let z = noise.map_or(0.0, |n| (n[i] as f64).abs());
-                Some(match output {
-                    "pred_xstart" => x0,
-                    _ => r.abar_target.sqrt() * x0 + r.direction() * eps + r.sigma * z,
-                })
+    (0..x.len())
+        .map(|i| {
+            let r = rows.get(t[i / d] as usize).copied()?;
+            let (xa, oa) = ((x[i] as f64).abs(), (out[i] as f64).abs());
+            let (a, b) = (r.abar.sqrt(), (1.0 - r.abar).sqrt());
+            let (x0, eps) = match s.model.mean_type {
+                MeanType::Xstart => (oa, (xa + a * oa) / b),
+                MeanType::V => (a * xa + b * oa, a * oa + b * xa),
+                _ => ((xa + b * oa) / a, oa),
+            };
+            // Re-derived from the (clipped) x_0: bounded by the same terms.
+            let eps = if s.step.ddim.use_clipped_model_output {
+                eps.max((xa + a * x0) / b)
+            } else {
+                eps
+            };
+            let z = noise.map_or(0.0, |n| (n[i] as f64).abs());
+            Some(match output {
+                "pred_xstart" => x0,
+                _ => r.abar_target.sqrt() * x0 + r.direction() * eps + r.sigma * z,
             })
-            .collect::<Option<Vec<f64>>>()?,
-    )
+        })
+        .collect::<Option<Vec<f64>>>()
 }

@@ -97,7 +97,15 @@ pub(super) fn ddim_cases(
             }
             let label = format!("{sched} {mean_type} clip={clip_denoised}");
             let step = StepSettings::default();
-            out.push(case(g, Op::DdimReverseStep, tables, model, step, shape, label));
+            out.push(case(
+                g,
+                Op::DdimReverseStep,
+                tables,
+                model,
+                step,
+                shape,
+                label,
+            ));
         }
     }
     Ok(out)
@@ -116,7 +124,12 @@ pub(super) fn respaced_cases(g: &mut Gen, tables: &Tables, shape: &[usize]) -> R
     for (name, n, spacing) in spacings {
         let mut kept = timesteps(big_t, n, &spacing)?;
         kept.reverse();
-        for op in [Op::PMeanVariance, Op::PSample, Op::DdimStep, Op::DdimReverseStep] {
+        for op in [
+            Op::PMeanVariance,
+            Op::PSample,
+            Op::DdimStep,
+            Op::DdimReverseStep,
+        ] {
             let model = ModelOptions {
                 clip_denoised: true,
                 ..ModelOptions::default()

@@ -15,7 +15,12 @@ pub fn predict_xstart(
     x: &[f32],
     model_output: &[f32],
 ) -> Result<Vec<f64>> {
-    let n = common::check_batch(tb, t, sample_len, &[("x", x.len()), ("model_output", model_output.len())])?;
+    let n = common::check_batch(
+        tb,
+        t,
+        sample_len,
+        &[("x", x.len()), ("model_output", model_output.len())],
+    )?;
     Ok((0..n)
         .map(|i| {
             let s = t[i / sample_len] as usize;

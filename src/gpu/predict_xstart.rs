@@ -4,22 +4,20 @@
 use super::kernels::Kernel;
 use super::launch::{groups_1d, output_shape, record_with};
 use super::params::{ElementParams, PipelineConstants};
-use super::{Context, GpuTables, GpuTensor};
+use super::{Context, DenoiserIo, GpuTensor};
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
 
-/// Record x_0 of `model_output` at x ([B, ...]) into `out`, each sample b at row
-/// `timesteps[b]` of `tables` (B u32 in a storage buffer, each < T), as `model.mean_type` says.
+/// Record x_0 of `io.model_output` at `io.x_t` ([B, ...]) into `out`, each sample b at row
+/// `io.timesteps[b]` of `io.tables` (each < T), as `model.mean_type` says.
 pub fn predict_xstart_into(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,
-    tables: &GpuTables,
     model: &ModelOptions,
-    timesteps: &wgpu::Buffer,
-    x: &GpuTensor,
-    model_output: &GpuTensor,
+    io: &DenoiserIo<'_>,
     out: &GpuTensor,
 ) -> Result<()> {
+    let (tables, timesteps, x, model_output) = (io.tables, io.timesteps, io.x_t, io.model_output);
     output_shape("model_output", model_output, x)?;
     output_shape("pred_xstart", out, x)?;
     let batch = *x

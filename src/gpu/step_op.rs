@@ -87,7 +87,13 @@ pub fn step_once(
     let rows = sampler.gpu_rows();
     ctx.checked(|| {
         let copy = |e: &mut wgpu::CommandEncoder, from: &GpuTensor, to: &GpuTensor, at: usize| {
-            e.copy_buffer_to_buffer(from.buffer(), 0, to.buffer(), at as u64 * 4, from.len() as u64 * 4)
+            e.copy_buffer_to_buffer(
+                from.buffer(),
+                0,
+                to.buffer(),
+                at as u64 * 4,
+                from.len() as u64 * 4,
+            )
         };
         copy(encoder, inputs.x, &out, 0);
         if let (Some(s), true) = (inputs.scales, scales_len > 0) {

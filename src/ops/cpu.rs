@@ -74,14 +74,17 @@ pub(super) fn run(op: Op, s: &OpSettings, v: &Inputs) -> Result<Vec<Vec<f64>>> {
             let sampler = Ddim::new(v.chain.clone(), *m, s.step.threshold, s.step.ddim)?;
             step(&sampler, v)?
         }
-        Op::DdimReverseStep => step(&DdimReverse::one_step(v.chain.clone(), *m)?, v)?,
+        Op::DdimReverseStep => step(&DdimReverse::new(v.chain.clone(), *m)?, v)?,
     })
 }
 
 /// One step of `sampler` with each sample at its own training timestep, the given noise, and
 /// the thresholds of the raw pred_xstart when the sampler thresholds: (x, pred_xstart).
 fn step(sampler: &dyn Sampler, v: &Inputs) -> Result<Vec<Vec<f64>>> {
-    let wide = |name: &str| v.opt(name).map(|a| a.iter().map(|&e| f64::from(e)).collect());
+    let wide = |name: &str| {
+        v.opt(name)
+            .map(|a| a.iter().map(|&e| f64::from(e)).collect())
+    };
     let mut x: Vec<f64> = wide("x").unwrap_or_default();
     let output: Vec<f64> = wide("model_output").unwrap_or_default();
     let var: Option<Vec<f64>> = wide(MODEL_VAR);

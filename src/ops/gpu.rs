@@ -34,7 +34,9 @@ pub struct GpuOp {
 
 impl std::fmt::Debug for GpuOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuOp").field("op", &self.op).finish_non_exhaustive()
+        f.debug_struct("GpuOp")
+            .field("op", &self.op)
+            .finish_non_exhaustive()
     }
 }
 
@@ -189,7 +191,10 @@ impl GpuOp {
             )?],
             Op::PriorBpd => vec![gpu::prior_bpd(ctx, e, tb, get("x_start")?)?],
             Op::DdimStep | Op::DdimReverseStep => {
-                return Err(Error::Unsupported(format!("{} without its sampler", self.op)))
+                return Err(Error::Unsupported(format!(
+                    "{} without its sampler",
+                    self.op
+                )))
             }
         })
     }
@@ -240,7 +245,7 @@ fn stepper(op: Op, s: &OpSettings, v: &Inputs) -> Result<Option<Box<dyn Sampler>
             s.step.threshold,
             s.step.ddim,
         )?)),
-        Op::DdimReverseStep => Some(Box::new(DdimReverse::one_step(chain(), s.model)?)),
+        Op::DdimReverseStep => Some(Box::new(DdimReverse::new(chain(), s.model)?)),
         Op::PSample if s.step.threshold.is_some() => {
             Some(Box::new(Ddpm::new(chain(), s.model, s.step.threshold)?))
         }

@@ -204,4 +204,3 @@ pub(super) fn validate(
         shape,
     })
 }
-

@@ -7,11 +7,14 @@
 //! as diffusers' `DDIMScheduler` (`final_alpha_cumprod`) and improved-diffusion's `ddim_sample`
 //! (always 1) do. eta = 0 draws no noise.
 //!
-//! Inverse ([`DdimReverse`], eta = 0, diffusers' `DDIMInverseScheduler`): the loop visits
-//! k_0 < ... < k_{N-1} and at k_i moves x from the previous kept step (abar 1 before k_0, or
-//! abar_0 without `set_alpha_to_one`) to k_i with the model's output at k_i, so that encoding
-//! data ends at x_{k_{N-1}}, where DDIM sampling starts, and the two are each other's inverse up
-//! to the model's change between neighbouring steps.
+//! Inverse ([`DdimReverse`], eta = 0, improved-diffusion's `ddim_reverse_sample`): x at kept
+//! step k_i and the model's output there give x_0 and eps, and x moves to k_{i+1}:
+//! sqrt(abar_{k_{i+1}}) x_0 + sqrt(1 - abar_{k_{i+1}}) eps. The encoding loop takes the data as
+//! x at k_0 and visits k_0 .. k_{N-2}, ending at x_{k_{N-1}}, where DDIM sampling starts; the
+//! model is read where x is, so the only error is the step's discretisation. (diffusers'
+//! `DDIMInverseScheduler` reads the model at the step it moves to, from x at the previous one,
+//! which drifts where the data distribution is sharp; its `step` is the same formula with the
+//! same model output, so `ddpm op ddim-reverse-step` agrees with it for a given output.)
 
 use super::{next_of, step_constants, validate, CpuStep, Sampler, Threshold};
 use crate::chain::Chain;
@@ -211,7 +214,9 @@ impl Sampler for Ddim {
     }
 }
 
-/// Inverse DDIM (eta = 0): encodes x_0 into x_{k_{N-1}} (see the module doc).
+/// Inverse DDIM (eta = 0): encodes data, taken as x at the chain's first kept step, into
+/// x_{k_{N-1}} (see the module doc). Choose a chain that starts at t = 0 (linspace, or leading
+/// without an offset) for clean data.
 #[derive(Clone, Debug)]
 pub struct DdimReverse {
     chain: Chain,
@@ -220,36 +225,8 @@ pub struct DdimReverse {
 }
 
 impl DdimReverse {
-    /// The inverse on `chain`. The first step reads the model's output at abar = 1 when
-    /// `set_alpha_to_one`, where xstart prediction has no eps: refused.
-    pub fn new(chain: Chain, model: ModelOptions, set_alpha_to_one: bool) -> Result<Self> {
-        check_mean_type(&model)?;
-        validate(&chain, &model, None)?;
-        if set_alpha_to_one && model.mean_type == MeanType::Xstart {
-            return Err(Error::Unsupported(
-                "inverse DDIM from abar = 1 (set_alpha_to_one) needs eps or v prediction: \
-                 eps from x_0 divides by sqrt(1 - abar) = 0"
-                    .into(),
-            ));
-        }
-        let next = next_of(&chain.steps, chain.num_train_timesteps());
-        let abar = &chain.tables.alphas_cumprod;
-        let rows = rows_by_timestep(&chain, |i| DdimRow {
-            abar: match i {
-                0 => final_abar(&chain, set_alpha_to_one),
-                _ => abar[i - 1],
-            },
-            abar_target: abar[i],
-            sigma: 0.0,
-            next_t: next[chain.steps[i]] as usize,
-        });
-        Ok(DdimReverse { chain, model, rows })
-    }
-
-    /// The inverse step as `ddpm op ddim-reverse-step` takes it: x at its own kept step t, the
-    /// model's output at t, to the next kept step ([`reverse_rows_by_current`]). Not a loop's
-    /// sampler: its rows pair each step with the next, as improved-diffusion's do.
-    pub fn one_step(chain: Chain, model: ModelOptions) -> Result<Self> {
+    /// The inverse on `chain` (of at least two steps for the loop to move at all).
+    pub fn new(chain: Chain, model: ModelOptions) -> Result<Self> {
         check_mean_type(&model)?;
         validate(&chain, &model, None)?;
         let rows = reverse_rows_by_current(&chain);
@@ -275,7 +252,9 @@ impl Sampler for DdimReverse {
     }
 
     fn order(&self) -> Vec<usize> {
-        self.chain.steps.clone()
+        // From k_0 up to k_{N-2}: the last step moves x to k_{N-1}.
+        let n = self.chain.steps.len();
+        self.chain.steps[..n.saturating_sub(1)].to_vec()
     }
 
     fn draws_noise(&self, _t: usize) -> bool {

@@ -103,6 +103,11 @@ impl Sampler for Ddpm {
         // No noise at the chain's last step, whatever the caller passed (the ops pass it for
         // every sample).
         let noise = step.noise.filter(|_| self.draws_noise(t));
-        crate::cpu::ddpm_step::ddpm_step(&self.by_timestep, &self.model, t, CpuStep { noise, ..step })
+        crate::cpu::ddpm_step::ddpm_step(
+            &self.by_timestep,
+            &self.model,
+            t,
+            CpuStep { noise, ..step },
+        )
     }
 }

@@ -115,6 +115,7 @@ pub fn case(
     Case {
         op,
         settings: OpSettings {
+            step: Default::default(),
             tables: tables.clone(),
             model,
             loss,

@@ -274,16 +274,14 @@ pub fn record_thresholds(
 ) -> Result<super::GpuTensor> {
     let tables = GpuTables::new(ctx, &sampler.chain().by_timestep())?;
     let raw = super::GpuTensor::zeros(ctx, x.shape())?;
-    super::predict_xstart::predict_xstart_into(
-        ctx,
-        encoder,
-        &tables,
-        sampler.model(),
-        t.buffer(),
-        x,
+    let io = super::DenoiserIo {
+        x_t: x,
+        timesteps: t.buffer(),
+        tables: &tables,
         model_output,
-        &raw,
-    )?;
+        model_var: None,
+    };
+    super::predict_xstart::predict_xstart_into(ctx, encoder, sampler.model(), &io, &raw)?;
     let _ = threshold;
     Err(Error::Unsupported(
         "dynamic thresholding on the GPU is not available yet".into(),
