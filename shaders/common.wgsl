@@ -58,7 +58,7 @@ struct DdimCoefs {
     direction: f32,                 // sqrt(1 - abar_target - sigma^2), from f64 (no cancellation)
     sigma: f32,                     // eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev)
     next_t: u32,                    // as StepCoefs.next_t
-    _pad0: u32,
+    one_minus_abar: f32,            // 1 - abar_t, from f64 (the fused Gaussian denoiser's)
     _pad1: u32,
     _pad2: u32,
 }

@@ -119,6 +119,41 @@ fn host_structs_match_wgsl_layout() {
             _pad2,
         ]
     );
+    let d = module(Kernel::DdimStep);
+    assert_layout!(
+        d,
+        "DdimCoefs",
+        ddpm_wgpu::gpu::ddim_step::DdimCoefs,
+        [
+            sqrt_recip_abar,
+            sqrt_recipm1_abar,
+            sqrt_abar,
+            sqrt_one_minus_abar,
+            recip_sqrt_one_minus_abar,
+            sqrt_abar_target,
+            direction,
+            sigma,
+            next_t,
+            one_minus_abar,
+            _pad1,
+            _pad2,
+        ]
+    );
+    assert_layout!(
+        d,
+        "NoiseParams",
+        ddpm_wgpu::gpu::params::NoiseParams,
+        [
+            n_elements,
+            sample_len,
+            first_sample,
+            stream,
+            step,
+            seed_lo,
+            seed_hi,
+            _pad,
+        ]
+    );
     let c = module(Kernel::BandwidthCopy);
     assert_layout!(
         c,

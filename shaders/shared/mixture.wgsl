@@ -7,21 +7,30 @@
 // Shared by gaussian_denoiser_vec4.wgsl and the fused step ddpm_step_gaussian_vec4.wgsl, so
 // both give the same bits.
 fn gaussian_output4(p: MixtureParams, c: StepCoefs, xt: vec4<f32>) -> vec4<f32> {
-    let abar = c.sqrt_abar * c.sqrt_abar;
-    let v = abar * p.data_var + c.one_minus_abar;
+    let coefs = vec4<f32>(c.sqrt_abar, c.one_minus_abar, c.sqrt_one_minus_abar, 0.0);
+    let post = vec2<f32>(c.posterior_mean_coef1, c.posterior_mean_coef2);
+    return gaussian_output4_at(p, coefs, post, xt);
+}
+
+// The same from (sqrt(abar), 1 - abar, sqrt(1 - abar), -) and the posterior coefficients, for
+// rows of another struct (the fused DDIM step's DdimCoefs, which round the same f64 values).
+fn gaussian_output4_at(p: MixtureParams, a: vec4<f32>, post: vec2<f32>, xt: vec4<f32>) -> vec4<f32> {
+    let sqrt_abar = a.x;
+    let abar = sqrt_abar * sqrt_abar;
+    let v = abar * p.data_var + a.y;
     switch p.mean_type {
         case MEAN_XSTART: {
-            return (c.sqrt_abar * p.data_var / v) * xt;
+            return (sqrt_abar * p.data_var / v) * xt;
         }
         case MEAN_XPREV: {
-            let x0 = (c.sqrt_abar * p.data_var / v) * xt;
-            return c.posterior_mean_coef1 * x0 + c.posterior_mean_coef2 * xt;
+            let x0 = (sqrt_abar * p.data_var / v) * xt;
+            return post.x * x0 + post.y * xt;
         }
         case MEAN_V: { // sqrt(abar) eps - sqrt(1 - abar) x_0
-            return (c.sqrt_abar * c.sqrt_one_minus_abar * (1.0 - p.data_var) / v) * xt;
+            return (sqrt_abar * a.z * (1.0 - p.data_var) / v) * xt;
         }
         default: { // MEAN_EPS
-            return (c.sqrt_one_minus_abar / v) * xt;
+            return (a.z / v) * xt;
         }
     }
 }

@@ -28,8 +28,8 @@ pub struct DdimCoefs {
     pub sigma: f32,
     /// The timestep the loop visits next.
     pub next_t: u32,
-    /// Padding.
-    pub _pad0: u32,
+    /// 1 - abar_t, from f64: what the fused Gaussian denoiser reads (as StepCoefs has it).
+    pub one_minus_abar: f32,
     /// Padding.
     pub _pad1: u32,
     /// Padding.
@@ -50,7 +50,7 @@ impl DdimCoefs {
             direction: row.direction() as f32,
             sigma: row.sigma as f32,
             next_t: row.next_t as u32,
-            _pad0: 0,
+            one_minus_abar: (1.0 - a) as f32,
             _pad1: 0,
             _pad2: 0,
         }

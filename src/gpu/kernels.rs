@@ -104,11 +104,13 @@ pub enum Kernel {
     DdimStepVec4,
     /// shaders/predict_xstart.wgsl
     PredictXstart,
+    /// shaders/ddim_step_gaussian_vec4.wgsl
+    DdimStepGaussianVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 33] = [
+    pub const ALL: [Kernel; 34] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -142,6 +144,7 @@ impl Kernel {
         Kernel::DdimStep,
         Kernel::DdimStepVec4,
         Kernel::PredictXstart,
+        Kernel::DdimStepGaussianVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -194,6 +197,7 @@ impl Kernel {
             Kernel::DdimStep => shader!("ddim_step"),
             Kernel::DdimStepVec4 => shader!("ddim_step_vec4"),
             Kernel::PredictXstart => shader!("predict_xstart"),
+            Kernel::DdimStepGaussianVec4 => shader!("ddim_step_gaussian_vec4"),
         }
     }
 
@@ -210,7 +214,8 @@ impl Kernel {
             Kernel::PSampleVec4
             | Kernel::DdpmStepVec4
             | Kernel::DdpmStepGaussianVec4
-            | Kernel::DdimStepVec4 => STEP_VEC4_ENTRY_WGSL,
+            | Kernel::DdimStepVec4
+            | Kernel::DdimStepGaussianVec4 => STEP_VEC4_ENTRY_WGSL,
             _ => "",
         };
         format!(
@@ -230,6 +235,7 @@ impl Kernel {
                 | Kernel::DdpmStepGaussianVec4
                 | Kernel::DdimStep
                 | Kernel::DdimStepVec4
+                | Kernel::DdimStepGaussianVec4
         )
     }
 
@@ -246,6 +252,7 @@ impl Kernel {
                 | Kernel::QSampleF16
                 | Kernel::PSampleF16
                 | Kernel::DdimStepVec4
+                | Kernel::DdimStepGaussianVec4
         )
     }
 
@@ -286,6 +293,7 @@ impl Kernel {
                 | Kernel::DdimStep
                 | Kernel::DdimStepVec4
                 | Kernel::PredictXstart
+                | Kernel::DdimStepGaussianVec4
         )
     }
 

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::gpu::ddim_step::DdimCoefs;
 use crate::gpu::kernels::Kernel;
 use crate::gpu::params::PipelineConstants;
+use crate::gpu::FusedDenoiser;
 use crate::options::{MeanType, ModelOptions};
 
 /// DDIM's options besides the model's.
@@ -79,6 +80,17 @@ fn rows_by_timestep(chain: &Chain, row: impl Fn(usize) -> DdimRow) -> Vec<DdimRo
         rows[k] = row(i);
     }
     rows
+}
+
+/// The fused DDIM step for a Gaussian denoiser writing the sampler's own mean type (its
+/// variance output is not read by DDIM).
+fn fused_gaussian(model: &ModelOptions, denoiser: &FusedDenoiser) -> Option<Kernel> {
+    match denoiser {
+        FusedDenoiser::Gaussian { model: m, .. } if m.mean_type == model.mean_type => {
+            Some(Kernel::DdimStepGaussianVec4)
+        }
+        _ => None,
+    }
 }
 
 fn coefs_bytes(rows: &[DdimRow]) -> Vec<u8> {
@@ -198,6 +210,10 @@ impl Sampler for Ddim {
         )
     }
 
+    fn gpu_fused(&self, denoiser: &FusedDenoiser) -> Option<Kernel> {
+        fused_gaussian(&self.model, denoiser).filter(|_| self.threshold.is_none())
+    }
+
     fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
         let row = self.row(t).ok_or(Error::TimestepOutOfRange {
             index: 0,
@@ -271,6 +287,10 @@ impl Sampler for DdimReverse {
 
     fn gpu_constants(&self) -> PipelineConstants {
         step_constants(&self.model, None, false)
+    }
+
+    fn gpu_fused(&self, denoiser: &FusedDenoiser) -> Option<Kernel> {
+        fused_gaussian(&self.model, denoiser)
     }
 
     fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
