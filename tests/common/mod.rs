@@ -1,6 +1,8 @@
 //! Shared by the integration tests: the GPU context (gated loudly), case sweeps and comparison.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cli;
+
 use ddpm_wgpu::check::{self, Case, Gen};
 use ddpm_wgpu::gpu::context::describe;
 use ddpm_wgpu::gpu::Context;
