@@ -31,6 +31,7 @@ pub mod cpu;
 pub mod dataset;
 pub mod error;
 pub mod gpu;
+pub mod nn;
 pub mod npy;
 pub mod ops;
 pub mod options;
