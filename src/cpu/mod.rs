@@ -13,6 +13,7 @@ pub mod common;
 pub mod discretized_gaussian_log_likelihood;
 pub mod gaussian_denoiser;
 pub mod mixture_denoiser;
+pub mod nn;
 pub mod noise;
 pub mod normal_kl;
 pub mod p_mean_variance;
