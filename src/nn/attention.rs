@@ -45,7 +45,7 @@ impl Attention {
         rescale_output_factor: f64,
     ) -> Result<Self> {
         let head_dim = head_dim.unwrap_or(channels);
-        let heads = channels / head_dim.max(1);
+        let heads = channels.checked_div(head_dim).unwrap_or(0);
         if heads == 0 {
             return Err(Error::UnsupportedModel(format!(
                 "{}: attention_head_dim {head_dim} exceeds its {channels} channels (no head)",

@@ -45,6 +45,13 @@ impl UNet2D {
             return Err(Error::UnsupportedModel("no block_out_channels".into()));
         };
         let levels = boc.len();
+        if config.down_block_types.len() != levels || config.up_block_types.len() != levels {
+            return Err(Error::UnsupportedModel(format!(
+                "{levels} levels with {} down and {} up blocks",
+                config.down_block_types.len(),
+                config.up_block_types.len()
+            )));
+        }
         let same = Padding::uniform(1);
         let temb = config.time_embed_dim();
         let time_proj = Timesteps {

@@ -17,6 +17,14 @@ pub fn forward(attn: &Attention, x: &Activation) -> Result<Activation> {
         None => x.clone(),
     };
     let (inner, d) = (attn.inner_dim(), attn.head_dim);
+    let proj = |l: &crate::nn::Linear| l.in_features == c && l.out_features == inner;
+    let sizes = d > 0
+        && proj(&attn.to_q)
+        && proj(&attn.to_k)
+        && proj(&attn.to_v)
+        && attn.to_out.in_features == inner
+        && attn.to_out.out_features == c;
+    super::check_layer("attention", sizes)?;
     let scale = 1.0 / (d as f64).sqrt();
     let mut out = x.clone();
     let mut seq = vec![0.0; tokens * c];

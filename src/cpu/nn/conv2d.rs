@@ -1,10 +1,17 @@
-//! CPU twin of shaders/nn/conv2d.wgsl, the reference for tests: `Conv2d` in f64. One output
-//! plane per (sample, out channel), accumulated tap by tap over rows in order, so the
-//! innermost loop runs over contiguous output pixels (no allocation inside).
+//! CPU twin of shaders/nn/conv2d.wgsl, the reference for tests: `Conv2d` in f64, as a matrix
+//! product per sample: the input unfolded into columns (im2col: row i x k x k + tap, one column
+//! per output pixel, zero where the tap falls in the padding), then out[o, p] = bias[o] +
+//! sum_r w[o, r] col[r, p] over tiles of 4 output channels x 16 pixels held in registers. The
+//! buffers are made once per call; nothing is allocated inside the loops.
 
-use super::{expect_channels, Activation};
+use super::{check_layer, expect_channels, Activation};
 use crate::error::{Error, Result};
 use crate::nn::Conv2d;
+
+/// Output channels per register tile.
+const TILE_O: usize = 4;
+/// Output pixels per register tile.
+const TILE_P: usize = 16;
 
 /// out[b, o, y, x] = bias[o] + sum_{i, ky, kx} w[o, i, ky, kx] in[b, i, y s + ky - top,
 /// x s + kx - left], zero outside the input.
@@ -17,54 +24,103 @@ pub fn forward(conv: &Conv2d, x: &Activation) -> Result<Activation> {
             conv.kernel
         ))
     })?;
+    let (k, cout) = (conv.kernel, conv.out_channels);
+    let (rows, pixels) = (cin * k * k, oh * ow);
+    let sizes = conv.weight.len() == cout * rows && conv.bias.len() == cout;
+    check_layer("conv2d", sizes)?;
+    let mut out = Activation::zeros([n, cout, oh, ow])?;
+    if rows == 0 || pixels == 0 || cout == 0 {
+        return Ok(out);
+    }
+    // Weights as [r, o] in f64, so that one tile's TILE_O weights of a row are contiguous.
+    let mut wt = vec![0.0; rows * cout];
+    for (o, wo) in conv.weight.chunks_exact(rows).enumerate() {
+        for (r, &v) in wo.iter().enumerate() {
+            wt[r * cout + o] = v as f64;
+        }
+    }
+    let mut cols = vec![0.0; rows * pixels];
+    for b in 0..n {
+        let src = &x.data[b * cin * h * w..][..cin * h * w];
+        im2col(conv, src, (h, w), (oh, ow), &mut cols);
+        let dst = &mut out.data[b * cout * pixels..][..cout * pixels];
+        matmul(&wt, &cols, &conv.bias, (cout, rows, pixels), dst);
+    }
+    Ok(out)
+}
+
+/// cols[(i k + ky) k + kx, oy ow + ox] = in[i, oy s + ky - top, ox s + kx - left] or 0.
+fn im2col(
+    conv: &Conv2d,
+    src: &[f64],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    cols: &mut [f64],
+) {
     let (k, s) = (conv.kernel, conv.stride.max(1));
     let (top, left) = (conv.padding.top, conv.padding.left);
-    let cout = conv.out_channels;
-    let mut out = Activation::zeros([n, cout, oh, ow])?;
-    // Output columns whose input column x s + kx - left lies in [0, w): kx..=ox_hi per tap.
-    let col_range = |kx: usize| -> (usize, usize) {
-        let lo = left.saturating_sub(kx).div_ceil(s);
-        let hi = (w + left).saturating_sub(kx).div_ceil(s).min(ow);
-        (lo, hi.max(lo))
-    };
-    for b in 0..n {
-        for o in 0..cout {
-            let plane = &mut out.data[(b * cout + o) * oh * ow..][..oh * ow];
-            plane.fill(conv.bias[o] as f64);
-            for i in 0..cin {
-                let src = &x.data[(b * cin + i) * h * w..][..h * w];
-                let taps = &conv.weight[(o * cin + i) * k * k..][..k * k];
-                for ky in 0..k {
-                    for oy in 0..oh {
-                        let Some(iy) = (oy * s + ky).checked_sub(top).filter(|&iy| iy < h) else {
-                            continue;
-                        };
-                        let row = &src[iy * w..][..w];
-                        let dst = &mut plane[oy * ow..][..ow];
-                        for kx in 0..k {
-                            let wt = taps[ky * k + kx] as f64;
-                            let (lo, hi) = col_range(kx);
-                            if lo >= hi {
-                                continue;
-                            }
-                            let src_cols = &row[lo * s + kx - left..];
-                            let dst_cols = &mut dst[lo..hi];
-                            if s == 1 {
-                                for (d, &r) in dst_cols.iter_mut().zip(src_cols) {
-                                    *d += wt * r;
-                                }
-                            } else {
-                                for (d, &r) in dst_cols.iter_mut().zip(src_cols.iter().step_by(s)) {
-                                    *d += wt * r;
-                                }
-                            }
-                        }
+    for (r, col) in cols.chunks_exact_mut(oh * ow).enumerate() {
+        let (i, ky, kx) = (r / (k * k), r / k % k, r % k);
+        let plane = &src[i * h * w..][..h * w];
+        for (oy, dst) in col.chunks_exact_mut(ow).enumerate() {
+            match (oy * s + ky).checked_sub(top).filter(|&iy| iy < h) {
+                None => dst.fill(0.0),
+                Some(iy) => {
+                    let row = &plane[iy * w..][..w];
+                    for (ox, d) in dst.iter_mut().enumerate() {
+                        let ix = (ox * s + kx).checked_sub(left).filter(|&ix| ix < w);
+                        *d = ix.map_or(0.0, |ix| row[ix]);
                     }
                 }
             }
         }
     }
-    Ok(out)
+}
+
+/// dst[o, p] = bias[o] + sum_r wt[r, o] cols[r, p].
+fn matmul(
+    wt: &[f64],
+    cols: &[f64],
+    bias: &[f32],
+    (cout, rows, pixels): (usize, usize, usize),
+    dst: &mut [f64],
+) {
+    for p0 in (0..pixels).step_by(TILE_P) {
+        let np = TILE_P.min(pixels - p0);
+        for o0 in (0..cout).step_by(TILE_O) {
+            let no = TILE_O.min(cout - o0);
+            let mut acc = [[0.0f64; TILE_P]; TILE_O];
+            if np == TILE_P && no == TILE_O {
+                // The full tile: fixed lengths, so the compiler keeps acc in vector registers.
+                for r in 0..rows {
+                    let c = &cols[r * pixels + p0..][..TILE_P];
+                    let wr = &wt[r * cout + o0..][..TILE_O];
+                    for (a, &wv) in acc.iter_mut().zip(wr) {
+                        for (av, &cv) in a.iter_mut().zip(c) {
+                            *av += wv * cv;
+                        }
+                    }
+                }
+            } else {
+                for r in 0..rows {
+                    let c = &cols[r * pixels + p0..][..np];
+                    let wr = &wt[r * cout + o0..][..no];
+                    for (a, &wv) in acc.iter_mut().zip(wr) {
+                        for (av, &cv) in a.iter_mut().zip(c) {
+                            *av += wv * cv;
+                        }
+                    }
+                }
+            }
+            for (j, a) in acc.iter().take(no).enumerate() {
+                let o = o0 + j;
+                let b = bias[o] as f64;
+                for (d, &av) in dst[o * pixels + p0..][..np].iter_mut().zip(a) {
+                    *d = b + av;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +180,18 @@ mod tests {
             y.map(|y| (y.shape, y.data)),
             Some(([1, 1, 2, 2], vec![45.5, 39.5, 66.5, 50.5]))
         );
+    }
+
+    #[test]
+    fn inconsistent_inputs_are_errors_not_panics() {
+        let c = conv(2, 1, 3, 1, Padding::uniform(1), vec![1.0; 9]); // 18 weights declared
+        let x = Activation::new(vec![0.0; 8], [1, 2, 2, 2]).ok();
+        assert!(x.is_some_and(|x| forward(&c, &x).is_err()));
+        let short = Activation {
+            data: vec![0.0; 3],
+            shape: [1, 1, 2, 2],
+        };
+        let ok = conv(1, 1, 1, 1, Padding::uniform(0), vec![1.0]);
+        assert!(forward(&ok, &short).is_err());
     }
 }

@@ -9,6 +9,11 @@ use crate::nn::GroupNorm;
 /// The normalised activation, of x's shape.
 pub fn forward(gn: &GroupNorm, x: &Activation) -> Result<Activation> {
     expect_channels("group_norm", x, gn.channels)?;
+    let sizes = gn.num_groups > 0
+        && gn.channels.is_multiple_of(gn.num_groups)
+        && gn.weight.len() == gn.channels
+        && gn.bias.len() == gn.channels;
+    super::check_layer("group_norm", sizes)?;
     let per_group = gn.channels / gn.num_groups.max(1);
     let plane = x.plane();
     let len = per_group * plane;

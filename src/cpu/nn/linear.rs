@@ -12,6 +12,8 @@ pub fn forward(lin: &Linear, x: &[f64]) -> Result<Vec<f64>> {
             x.len()
         )));
     }
+    let sizes = lin.weight.len() == nin * nout && lin.bias.len() == nout;
+    super::check_layer("linear", sizes)?;
     let rows = x.len() / nin;
     let mut y = vec![0.0; rows * nout];
     for (xr, yr) in x.chunks_exact(nin).zip(y.chunks_exact_mut(nout)) {

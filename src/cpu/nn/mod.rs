@@ -75,8 +75,17 @@ pub fn silu_in_place(x: &mut [f64]) {
     }
 }
 
-/// An error unless `x` has `channels` channels.
+/// An error unless `x` holds exactly its shape's element count and has `channels` channels
+/// (the fields are public, so an activation may have been built inconsistent).
 pub(crate) fn expect_channels(what: &str, x: &Activation, channels: usize) -> Result<()> {
+    let n = x.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if n != Some(x.data.len()) {
+        return Err(Error::ShapeMismatch(format!(
+            "{what}: {} values do not make an activation of shape {:?}",
+            x.data.len(),
+            x.shape
+        )));
+    }
     if x.channels() != channels {
         return Err(Error::ShapeMismatch(format!(
             "{what} takes {channels} channels, got an activation of shape {:?}",
@@ -86,8 +95,22 @@ pub(crate) fn expect_channels(what: &str, x: &Activation, channels: usize) -> Re
     Ok(())
 }
 
+/// An error naming `what` unless `consistent`: the layer structs' fields are public, so one
+/// built by hand may disagree with itself; the loader never builds such a layer.
+pub(crate) fn check_layer(what: &str, consistent: bool) -> Result<()> {
+    if consistent {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch(format!(
+            "{what}: its weights do not match its declared sizes"
+        )))
+    }
+}
+
 /// [a, b] concatenated on channels (torch.cat(dim=1)); batch and spatial sizes must agree.
 pub fn concat_channels(a: &Activation, b: &Activation) -> Result<Activation> {
+    expect_channels("concat", a, a.channels())?;
+    expect_channels("concat", b, b.channels())?;
     let [n, ca, h, w] = a.shape;
     if b.shape[0] != n || b.shape[2] != h || b.shape[3] != w {
         return Err(Error::ShapeMismatch(format!(

@@ -17,6 +17,15 @@ pub fn forward(block: &ResnetBlock2D, x: &Activation, temb: &[f64]) -> Result<Ac
             block.time_emb_proj.in_features
         )));
     }
+    let proj_out = match block.time_embedding_norm {
+        TimeEmbeddingNorm::Default => block.out_channels,
+        TimeEmbeddingNorm::ScaleShift => 2 * block.out_channels,
+    };
+    let sizes = block.time_emb_proj.out_features == proj_out
+        && block.conv1.out_channels == block.out_channels
+        && block.conv2.in_channels == block.out_channels
+        && block.conv2.out_channels == block.out_channels;
+    super::check_layer("resnet", sizes)?;
     let mut h = group_norm::forward(&block.norm1, x)?;
     silu_in_place(&mut h.data);
     let mut h = conv2d::forward(&block.conv1, &h)?;

@@ -7,6 +7,7 @@ use crate::nn::Upsample2D;
 
 /// Nearest-neighbour 2x of every plane.
 pub fn nearest_2x(x: &Activation) -> Result<Activation> {
+    super::expect_channels("upsample", x, x.channels())?;
     let [n, c, h, w] = x.shape;
     let mut out = Activation::zeros([n, c, h * 2, w * 2])?;
     if w == 0 {
