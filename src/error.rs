@@ -114,6 +114,57 @@ pub enum Error {
     /// Mapping a buffer for read-back failed (device lost, out of memory...).
     #[error("GPU read-back failed: {0}")]
     Readback(String),
+    /// A model folder lacks a file it needs (config.json, the safetensors weights...).
+    #[error("{path}: missing {what}")]
+    MissingModelFile {
+        /// The file that was looked for.
+        path: PathBuf,
+        /// What it should hold, e.g. "model config".
+        what: &'static str,
+    },
+    /// A model or scheduler config is not JSON, lacks a key or has a value of the wrong type.
+    #[error("{file}: bad config: {reason}")]
+    ModelConfig {
+        /// The config file (or "config.json" for one given as text).
+        file: String,
+        /// What is wrong, naming the key.
+        reason: String,
+    },
+    /// A safetensors file is truncated or malformed.
+    #[error("{file}: not a valid safetensors file: {reason}")]
+    Safetensors {
+        /// The file (or a label for bytes).
+        file: String,
+        /// What the parser found wrong.
+        reason: String,
+    },
+    /// A tensor is stored in a dtype other than F32, F16 or BF16.
+    #[error("tensor '{name}' has dtype {dtype}; only F32, F16 and BF16 are supported")]
+    TensorDtype {
+        /// The tensor's dotted name.
+        name: String,
+        /// Its dtype as safetensors names it.
+        dtype: String,
+    },
+    /// A tensor the model needs is not in its weights.
+    #[error("missing tensor '{name}'")]
+    MissingTensor {
+        /// The dotted name that was looked for.
+        name: String,
+    },
+    /// A tensor's shape is not the one the model config implies.
+    #[error("tensor '{name}' has shape {found:?}, expected {expected:?}")]
+    TensorShape {
+        /// The tensor's dotted name.
+        name: String,
+        /// The shape the config implies.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+    /// The model uses a block type or option the toolkit does not implement.
+    #[error("unsupported model: {0}")]
+    UnsupportedModel(String),
 }
 
 /// Result alias used across the crate.

@@ -9,6 +9,8 @@
 //! - [`cpu`]: the f64 reference, one twin per kernel.
 //! - [`ops`]: the named operations of `ddpm op`, on either backend, with input validation.
 //! - [`check`]: every kernel and option on seeded inputs, GPU against CPU (`ddpm check`).
+//! - [`nn`]: diffusers' `UNet2DModel` loaded from its folder as a tree of layers; their f64
+//!   forward is [`cpu::nn`].
 //!
 //! The f64 reference needs no device:
 //!
@@ -32,6 +34,7 @@ pub mod cpu;
 pub mod dataset;
 pub mod error;
 pub mod gpu;
+pub mod nn;
 pub mod npy;
 pub mod ops;
 pub mod options;

@@ -16,6 +16,7 @@ pub mod discretized_gaussian_log_likelihood;
 pub mod dynamic_threshold;
 pub mod gaussian_denoiser;
 pub mod mixture_denoiser;
+pub mod nn;
 pub mod noise;
 pub mod normal_kl;
 pub mod p_mean_variance;

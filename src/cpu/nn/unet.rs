@@ -1,0 +1,115 @@
+//! CPU twin of the whole UNet (src/nn/unet.rs; the GPU `UNetDenoiser` records the same layer
+//! kernels in this order), the reference for tests: `UNet2DModel.forward(x, t).sample` in f64.
+
+use super::{blocks, conv2d, group_norm, silu_in_place, time_embedding, Activation};
+use crate::cpu::sample_loop::CpuDenoiser;
+use crate::error::{Error, Result};
+use crate::nn::UNet2D;
+
+/// The model output for x ([B, C, H, W] f32, C order) at per-sample timesteps `t`, as
+/// [B, out_channels, H, W] in f64.
+pub fn forward(model: &UNet2D, x: &[f32], shape: [usize; 4], t: &[u32]) -> Result<Vec<f64>> {
+    forward_f64(model, x.iter().map(|&v| v as f64).collect(), shape, t)
+}
+
+/// [`forward`] on an f64 input (the CPU sampling loop's x).
+pub fn forward_f64(model: &UNet2D, x: Vec<f64>, shape: [usize; 4], t: &[u32]) -> Result<Vec<f64>> {
+    let [n, c, h, w] = shape;
+    if n == 0 || t.len() != n {
+        return Err(Error::ShapeMismatch(format!(
+            "{} timesteps for a batch of {n} (need one per sample, at least one)",
+            t.len()
+        )));
+    }
+    if c != model.config.in_channels {
+        return Err(Error::ShapeMismatch(format!(
+            "the model takes {} input channels, got shape {shape:?}",
+            model.config.in_channels
+        )));
+    }
+    model.check_sample_size(h, w)?;
+    let mut x = Activation::new(x, shape)?;
+    if model.config.center_input_sample {
+        x.data.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
+    }
+    let temb = time_embedding::forward(&model.time_embedding, t)?;
+    let mut hidden = conv2d::forward(&model.conv_in, &x)?;
+    let mut skips = vec![hidden.clone()];
+    for block in &model.down_blocks {
+        hidden = blocks::down(block, hidden, &temb, &mut skips)?;
+    }
+    if let Some(mid) = &model.mid_block {
+        hidden = blocks::mid(mid, hidden, &temb)?;
+    }
+    for block in &model.up_blocks {
+        hidden = blocks::up(block, hidden, &temb, &mut skips)?;
+    }
+    let mut hidden = group_norm::forward(&model.conv_norm_out, &hidden)?;
+    silu_in_place(&mut hidden.data);
+    Ok(conv2d::forward(&model.conv_out, &hidden)?.data)
+}
+
+/// The UNet as a [`CpuDenoiser`] on samples of [in_channels, height, width]: out_channels ==
+/// in_channels gives (model_output, None); out_channels == 2 x in_channels gives (the first
+/// in_channels channels, Some(the rest)), diffusers' split for learned variance types.
+#[derive(Clone, Copy, Debug)]
+pub struct UNetCpu<'a> {
+    model: &'a UNet2D,
+    height: usize,
+    width: usize,
+}
+
+impl<'a> UNetCpu<'a> {
+    /// Checks that the model's channels make a denoiser and that (height, width) runs.
+    pub fn new(model: &'a UNet2D, height: usize, width: usize) -> Result<Self> {
+        let (cin, cout) = (model.config.in_channels, model.config.out_channels);
+        if cout != cin && cout != 2 * cin {
+            return Err(Error::UnsupportedModel(format!(
+                "{cout} output channels for {cin} input channels: a denoiser needs {cin} or {}",
+                2 * cin
+            )));
+        }
+        model.check_sample_size(height, width)?;
+        Ok(UNetCpu {
+            model,
+            height,
+            width,
+        })
+    }
+
+    /// Elements per sample: in_channels x height x width.
+    pub fn sample_len(&self) -> usize {
+        self.model.config.in_channels * self.height * self.width
+    }
+}
+
+impl CpuDenoiser for UNetCpu<'_> {
+    fn denoise(&self, t: &[u32], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        let len = self.sample_len();
+        if t.is_empty() || x.len() != t.len() * len {
+            return Err(Error::ShapeMismatch(format!(
+                "{} values are not {} samples of {len}",
+                x.len(),
+                t.len()
+            )));
+        }
+        let shape = [
+            t.len(),
+            self.model.config.in_channels,
+            self.height,
+            self.width,
+        ];
+        let out = forward_f64(self.model, x.to_vec(), shape, t)?;
+        if self.model.config.out_channels == self.model.config.in_channels {
+            return Ok((out, None));
+        }
+        let mut mean = Vec::with_capacity(x.len());
+        let mut var = Vec::with_capacity(x.len());
+        for sample in out.chunks_exact(2 * len) {
+            let (a, b) = sample.split_at(len);
+            mean.extend_from_slice(a);
+            var.extend_from_slice(b);
+        }
+        Ok((mean, Some(var)))
+    }
+}

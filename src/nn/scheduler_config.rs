@@ -1,0 +1,146 @@
+//! `SchedulerConfig`: the keys of a diffusers DDPMScheduler / DDIMScheduler
+//! `scheduler_config.json`, raw (strings, numbers, options) with diffusers' defaults. Mapping
+//! them to the toolkit's schedule and sampler options is the caller's job; unknown keys are
+//! ignored, a key of the wrong type is an error naming it.
+
+use super::config::JsonObject;
+use crate::error::Result;
+
+/// A scheduler config as diffusers writes it. Defaults are those of `DDPMScheduler.__init__`
+/// (and `DDIMScheduler.__init__` for its own keys) in diffusers 0.42.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchedulerConfig {
+    /// `_class_name`, e.g. "DDPMScheduler"; `None` when absent.
+    pub class_name: Option<String>,
+    /// T (1000).
+    pub num_train_timesteps: usize,
+    /// First beta of the linear / scaled_linear schedules (1e-4).
+    pub beta_start: f64,
+    /// Last beta (0.02).
+    pub beta_end: f64,
+    /// "linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid" ("linear").
+    pub beta_schedule: String,
+    /// Explicit betas, overriding the schedule (None).
+    pub trained_betas: Option<Vec<f64>>,
+    /// DDPM's "fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned",
+    /// "learned_range" ("fixed_small").
+    pub variance_type: String,
+    /// Whether x_0 is clipped (true).
+    pub clip_sample: bool,
+    /// The clipping bound (1.0).
+    pub clip_sample_range: f64,
+    /// "epsilon", "sample", "v_prediction" ("epsilon").
+    pub prediction_type: String,
+    /// Added to leading-spacing timesteps (0).
+    pub steps_offset: i64,
+    /// "leading", "linspace", "trailing" ("leading").
+    pub timestep_spacing: String,
+    /// DDIM's final abar_prev = 1 (true; DDPM has no such key).
+    pub set_alpha_to_one: bool,
+    /// Dynamic thresholding of x_0 (false).
+    pub thresholding: bool,
+    /// Its quantile (0.995).
+    pub dynamic_thresholding_ratio: f64,
+    /// Its bound (1.0).
+    pub sample_max_value: f64,
+    /// Rescale betas to zero terminal SNR (false).
+    pub rescale_betas_zero_snr: bool,
+}
+
+impl SchedulerConfig {
+    /// Parse the text of a scheduler_config.json; `file` names it in errors.
+    pub fn from_json(text: &str, file: &str) -> Result<Self> {
+        let o = JsonObject::parse(text, file)?;
+        Ok(SchedulerConfig {
+            class_name: o.or("_class_name", None)?,
+            num_train_timesteps: o.or("num_train_timesteps", 1000)?,
+            beta_start: o.or("beta_start", 1e-4)?,
+            beta_end: o.or("beta_end", 0.02)?,
+            beta_schedule: o.or("beta_schedule", "linear".into())?,
+            trained_betas: o.or("trained_betas", None)?,
+            variance_type: o.or("variance_type", "fixed_small".into())?,
+            clip_sample: o.or("clip_sample", true)?,
+            clip_sample_range: o.or("clip_sample_range", 1.0)?,
+            prediction_type: o.or("prediction_type", "epsilon".into())?,
+            steps_offset: o.or("steps_offset", 0)?,
+            timestep_spacing: o.or("timestep_spacing", "leading".into())?,
+            set_alpha_to_one: o.or("set_alpha_to_one", true)?,
+            thresholding: o.or("thresholding", false)?,
+            dynamic_thresholding_ratio: o.or("dynamic_thresholding_ratio", 0.995)?,
+            sample_max_value: o.or("sample_max_value", 1.0)?,
+            rescale_betas_zero_snr: o.or("rescale_betas_zero_snr", false)?,
+        })
+    }
+}
+
+impl Default for SchedulerConfig {
+    /// diffusers' defaults, as for an empty JSON object.
+    fn default() -> Self {
+        SchedulerConfig {
+            class_name: None,
+            num_train_timesteps: 1000,
+            beta_start: 1e-4,
+            beta_end: 0.02,
+            beta_schedule: "linear".into(),
+            trained_betas: None,
+            variance_type: "fixed_small".into(),
+            clip_sample: true,
+            clip_sample_range: 1.0,
+            prediction_type: "epsilon".into(),
+            steps_offset: 0,
+            timestep_spacing: "leading".into(),
+            set_alpha_to_one: true,
+            thresholding: false,
+            dynamic_thresholding_ratio: 0.995,
+            sample_max_value: 1.0,
+            rescale_betas_zero_snr: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_object_gives_diffusers_defaults() {
+        assert_eq!(
+            SchedulerConfig::from_json("{}", "s.json").ok(),
+            Some(SchedulerConfig::default())
+        );
+    }
+
+    #[test]
+    fn keys_are_read_and_unknown_ones_ignored() {
+        let c = SchedulerConfig::from_json(
+            r#"{"_class_name": "DDIMScheduler", "beta_schedule": "squaredcos_cap_v2",
+                "trained_betas": [0.1, 0.2], "set_alpha_to_one": false, "steps_offset": 1,
+                "clip_sample": false, "something_new": [1, 2]}"#,
+            "s.json",
+        );
+        let c = c.ok();
+        assert_eq!(
+            c.as_ref().and_then(|c| c.class_name.clone()).as_deref(),
+            Some("DDIMScheduler")
+        );
+        assert_eq!(
+            c.as_ref().and_then(|c| c.trained_betas.clone()),
+            Some(vec![0.1, 0.2])
+        );
+        assert_eq!(
+            c.as_ref()
+                .map(|c| (c.set_alpha_to_one, c.steps_offset, c.clip_sample)),
+            Some((false, 1, false))
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = SchedulerConfig::from_json(r#"{"num_train_timesteps": "many"}"#, "s.json");
+        let msg = e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("s.json") && msg.contains("num_train_timesteps"),
+            "{msg}"
+        );
+    }
+}
