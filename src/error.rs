@@ -76,6 +76,26 @@ pub enum Error {
         /// The adapter's `max_storage_buffer_binding_size`.
         limit: u64,
     },
+    /// A buffer the library would create exceeds one of the device's limits (checked before
+    /// wgpu is asked for it, so no invalid buffer is ever made).
+    #[error(
+        "{what} needs {bytes} bytes, {excess} more than the device's {limit_name} of {limit} bytes",
+        excess = bytes.saturating_sub(u128::from(*limit))
+    )]
+    BufferTooLarge {
+        /// The buffer's label, e.g. "schedule tables".
+        what: String,
+        /// Size requested (u128: sizes that overflow u64 are reported exactly too).
+        bytes: u128,
+        /// The limit's wgpu name, e.g. "max_storage_buffer_binding_size".
+        limit_name: &'static str,
+        /// The limit's value.
+        limit: u64,
+    },
+    /// The device was lost (destroyed, reset by the driver, or removed): nothing more can run
+    /// on this context; make a new one.
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
     /// A problem needs more work items than the kernels' 32-bit indices address.
     #[error("{count} {what} exceed the kernels' limit of {limit}")]
     TooManyItems {

@@ -90,6 +90,19 @@ pub(crate) struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
+    /// The tables, refused before they are computed when `ctx`'s device cannot hold them:
+    /// T = 10^8 would take 13 GB of f64 tables on the host only to fail at the upload.
+    pub(crate) fn tables_for(&self, ctx: Option<&Context>) -> Result<Tables> {
+        if let (Some(ctx), None) = (ctx, &self.betas) {
+            ddpm_wgpu::gpu::GpuTables::check_fits(ctx, self.timesteps)?;
+        }
+        let tables = self.tables()?;
+        if let Some(ctx) = ctx {
+            ddpm_wgpu::gpu::GpuTables::check_fits(ctx, tables.num_timesteps())?;
+        }
+        Ok(tables)
+    }
+
     pub(crate) fn tables(&self) -> Result<Tables> {
         match &self.betas {
             Some(path) => {
@@ -160,6 +173,7 @@ struct CheckArgs {
 }
 
 fn main() -> ExitCode {
+    quiet_vulkan_layers();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -185,6 +199,20 @@ fn main() -> ExitCode {
             eprintln!("ddpm: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Turn off Mesa's Vulkan device-select layer unless the user steers it: with
+/// `XDG_RUNTIME_DIR` unset it prints `error: XDG_RUNTIME_DIR is invalid or not set` on every
+/// instance (it looks for a Wayland display to rank GPUs), and our own adapter ranking
+/// (`Context::new`) does not use its order. Called first in `main`, before any thread exists,
+/// which is when changing the environment is sound.
+fn quiet_vulkan_layers() {
+    let steered = ["NODEVICE_SELECT", "MESA_VK_DEVICE_SELECT", "DRI_PRIME"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if !steered {
+        std::env::set_var("NODEVICE_SELECT", "1");
     }
 }
 
@@ -227,8 +255,12 @@ fn info() -> Result<ExitCode> {
 
 fn op(args: &OpArgs) -> Result<ExitCode> {
     let op: Op = args.op.parse()?;
+    let ctx = match args.device {
+        Device::Cpu => None,
+        Device::Gpu => Some(Context::new()?),
+    };
     let settings = OpSettings {
-        tables: args.schedule.tables()?,
+        tables: args.schedule.tables_for(ctx.as_ref())?,
         model: ModelOptions {
             mean_type: args.mean_type.parse::<MeanType>()?,
             var_type: args.var_type.parse::<VarType>()?,
@@ -247,13 +279,9 @@ fn op(args: &OpArgs) -> Result<ExitCode> {
             return Err(Error::Unsupported(format!("input '{name}' given twice")));
         }
     }
-    let ctx;
-    let backend = match args.device {
-        Device::Cpu => Backend::Cpu,
-        Device::Gpu => {
-            ctx = Context::new()?;
-            Backend::Gpu(&ctx)
-        }
+    let backend = match &ctx {
+        None => Backend::Cpu,
+        Some(ctx) => Backend::Gpu(ctx),
     };
     let outputs = ops::run(op, &settings, &inputs, backend)?;
     write_all(&args.out_dir, &outputs)?;

@@ -70,7 +70,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     }
     let sigma = args.mixture.sigma()?;
     let var_type = args.mixture.var_type()?;
-    let tables = args.schedule.tables()?;
+    let ctx = matches!(args.device, Device::Gpu)
+        .then(Context::new)
+        .transpose()?;
+    let tables = args.schedule.tables_for(ctx.as_ref())?;
     let data = args.mixture.load()?;
     let kind = out_kind(&args.out)?;
     if matches!(kind, OutKind::Png) || args.progress_out.is_some() {
@@ -95,9 +98,8 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     // Eight snapshots (t = T - ceil(T/8), ..., 0) and x_0 make the strip.
     let keep_every = args.progress_out.as_ref().map(|_| big_t.div_ceil(8).max(1));
     let start = Instant::now();
-    let (x0, kept, device) = match args.device {
-        Device::Gpu => {
-            let ctx = Context::new()?;
+    let (x0, kept, device) = match ctx {
+        Some(ctx) => {
             let gt = GpuTables::new(&ctx, &tables)?;
             let mut den = MixtureDenoiser::from_dataset(&ctx, &data, sigma, model)?;
             let opts = SampleOptions {
@@ -114,7 +116,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             bar.finish();
             (s.x0, s.kept, gpu::context::describe(ctx.adapter_info()))
         }
-        Device::Cpu => {
+        None => {
             if keep_every.is_some() {
                 return Err(Error::Unsupported(
                     "--progress-out needs --device gpu".into(),

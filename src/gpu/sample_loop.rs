@@ -19,7 +19,6 @@ use super::{noise_into, Context, GpuTables, GpuTensor};
 use crate::cpu::noise::stream;
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
-use wgpu::util::DeviceExt;
 
 /// Options of one sampling run.
 #[derive(Clone, Copy, Debug)]
@@ -78,7 +77,7 @@ pub fn p_sample_loop(
         .first()
         .filter(|&&b| b > 0)
         .ok_or_else(|| Error::ShapeMismatch("samples need a batch dimension [B, ...]".into()))?;
-    let sample_len: usize = shape[1..].iter().product();
+    let sample_len = super::alloc::elements(&format!("samples of shape {shape:?}"), shape)? / batch;
     if sample_len == 0 {
         return Err(Error::ShapeMismatch(format!(
             "samples of shape {shape:?} are empty"
@@ -89,7 +88,7 @@ pub fn p_sample_loop(
         .min(opts.max_chunk_samples.unwrap_or(usize::MAX))
         .max(1);
     let chunks = batch.div_ceil(chunk);
-    let total = chunks * tables.num_timesteps();
+    let total = chunks.saturating_mul(tables.num_timesteps());
     let mut out = Samples::default();
     for c in 0..chunks {
         let first = c * chunk;
@@ -264,20 +263,12 @@ impl<'a> ChunkLoop<'a> {
         let kept_buffer = if keep_steps.is_empty() {
             None
         } else {
-            let size = n as u64 * 4 * 2 * keep_steps.len() as u64;
-            if size > ctx.limits().max_buffer_size {
-                return Err(Error::TooLarge {
-                    bytes: size,
-                    limit: ctx.limits().max_buffer_size,
-                });
-            }
-            Some(ctx.checked(|| {
-                ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("progressive snapshots"),
-                    size,
-                    usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                })
+            let size = super::alloc::array_bytes("progressive snapshots", n * 8, keep_steps.len())?;
+            Some(ctx.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("progressive snapshots"),
+                size,
+                usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
             })?)
         };
         let chunk = ChunkLoop {
@@ -508,20 +499,18 @@ pub(crate) struct LoopSteps {
 impl LoopSteps {
     pub(crate) fn new(ctx: &Context, num_timesteps: usize, batch: usize) -> Result<Self> {
         let first = vec![num_timesteps.saturating_sub(1) as u32; batch];
-        ctx.checked(|| LoopSteps {
-            timesteps: ctx
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("timesteps"),
-                    contents: bytemuck::cast_slice(&first),
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                }),
-            next: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        Ok(LoopSteps {
+            timesteps: ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("timesteps"),
+                contents: bytemuck::cast_slice(&first),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            })?,
+            next: ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("next timesteps"),
                 size: batch as u64 * 4,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
-            }),
+            })?,
         })
     }
 
