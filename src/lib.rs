@@ -30,6 +30,7 @@ pub mod check;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
+pub mod fuzzing;
 pub mod gpu;
 pub mod npy;
 pub mod ops;
