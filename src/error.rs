@@ -131,6 +131,9 @@ pub enum Error {
     /// wgpu reported a validation, out-of-memory or internal error for our work.
     #[error("GPU error: {0}")]
     Gpu(String),
+    /// The device (or, for read-back, the host) ran out of memory for our work.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
     /// Mapping a buffer for read-back failed (device lost, out of memory...).
     #[error("GPU read-back failed: {0}")]
     Readback(String),

@@ -236,7 +236,20 @@ impl Context {
             pollster::block_on(internal.pop()),
         ];
         match errors.into_iter().flatten().next() {
-            Some(e) => Err(Error::Gpu(one_line(&e.to_string()))),
+            Some(wgpu::Error::OutOfMemory { source }) => {
+                Err(Error::OutOfMemory(one_line(&format!("GPU: {source}"))))
+            }
+            Some(e) => {
+                // A destroyed device is marked lost only once its queue has drained, inside a
+                // poll: wait for that (bounded), so that the error names the loss rather than
+                // its symptom (an invalid buffer, say). Only on this error path.
+                let _ = self.device.poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: Some(std::time::Duration::from_secs(10)),
+                });
+                self.check_alive()?;
+                Err(Error::Gpu(one_line(&e.to_string())))
+            }
             None => Ok(out),
         }
     }
@@ -267,11 +280,19 @@ impl Context {
     }
 
     /// A new command encoder on this context's device.
+    ///
+    /// On a lost device the encoder is invalid; the error is reported when it is submitted
+    /// ([`Context::submit`]), so creating it needs no `Result`. Its own error is caught in a scope
+    /// here and dropped: outside one, an application's default handler would panic on it.
     pub fn encoder(&self) -> wgpu::CommandEncoder {
-        self.device
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let encoder = self
+            .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("ddpm-wgpu"),
-            })
+            });
+        drop(pollster::block_on(scope.pop()));
+        encoder
     }
 
     /// Finish and submit `encoder`, reporting validation errors of anything recorded in it.
@@ -284,8 +305,9 @@ impl Context {
         self.check_alive()?;
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| Error::Gpu(e.to_string()))
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        // The poll is where wgpu reports a loss (the callback runs inside it).
+        self.check_alive()
     }
 }
 

@@ -140,13 +140,29 @@ impl GpuTensor {
 
     /// Copy the tensor back to the host (submits and waits).
     pub fn to_vec(&self, ctx: &Context) -> Result<Vec<f32>> {
-        read_buffer(ctx, &self.buffer, self.len() as u64 * 4)
-            .map(|b| bytemuck::pod_collect_to_vec(&b))
+        read_buffer_as(ctx, &self.buffer, self.len())
     }
 }
 
 /// Copy `size` bytes of `buffer` to the host through a staging buffer.
 pub fn read_buffer(ctx: &Context, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+    let len = usize::try_from(size).map_err(|_| Error::OutOfMemory(format!("{size} bytes")))?;
+    read_buffer_as(ctx, buffer, len)
+}
+
+/// Copy the first `len` values of `T` in `buffer` to the host through a staging buffer. The
+/// host vector is reserved fallibly: a read-back too large for the host's memory is
+/// [`Error::OutOfMemory`], not an abort.
+pub fn read_buffer_as<T: bytemuck::Pod>(
+    ctx: &Context,
+    buffer: &wgpu::Buffer,
+    len: usize,
+) -> Result<Vec<T>> {
+    let size = super::alloc::array_bytes("read-back", len, std::mem::size_of::<T>())?;
+    let mut out: Vec<T> = Vec::new();
+    out.try_reserve_exact(len).map_err(|e| {
+        Error::OutOfMemory(format!("host memory for {size} bytes of read-back: {e}"))
+    })?;
     let staging = ctx.create_buffer(&wgpu::BufferDescriptor {
         label: Some("read-back staging"),
         size,
@@ -157,22 +173,33 @@ pub fn read_buffer(ctx: &Context, buffer: &wgpu::Buffer, size: u64) -> Result<Ve
     encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
     ctx.submit(encoder)?;
     let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        // The receiver outlives the poll below; a failed send only means we stopped waiting.
-        let _ = tx.send(r);
-    });
+    // In scopes: on a lost device map_async reports a validation error, which an embedding
+    // application's default handler would turn into a panic.
+    ctx.checked(|| {
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            // The receiver outlives the poll below; a failed send only means we stopped waiting.
+            let _ = tx.send(r);
+        })
+    })?;
     ctx.wait()?;
-    rx.recv()
-        .map_err(|_| Error::Readback("the map callback never ran".into()))?
+    // The wait has run every callback of finished work: never block on one that did not come.
+    rx.try_recv()
+        .map_err(|_| Error::Readback("the map callback did not run".into()))?
         .map_err(|e| Error::Readback(e.to_string()))?;
-    let bytes = {
+    {
         let view = staging
             .get_mapped_range(..)
             .map_err(|e| Error::Readback(e.to_string()))?;
-        view.to_vec()
-    };
-    staging.unmap();
-    Ok(bytes)
+        // The staging buffer is 4-byte aligned, a Vec<T> aligned for T: copy bytewise.
+        out.resize(len, T::zeroed());
+        let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
+        let src = view.get(..dst.len()).ok_or_else(|| {
+            Error::Readback(format!("mapped {} bytes, expected {size}", view.len()))
+        })?;
+        dst.copy_from_slice(src);
+    }
+    ctx.checked(|| staging.unmap())?;
+    Ok(out)
 }
 
 /// One timestep per sample, as u32, validated against T when created.
