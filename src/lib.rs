@@ -37,6 +37,7 @@ pub mod ops;
 pub mod options;
 pub mod picture;
 pub mod schedule;
+pub mod soak;
 pub mod tolerance;
 
 pub use error::{Error, Result};

@@ -1,6 +1,6 @@
 //! `ddpm`: the command-line front end of ddpm-wgpu.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::Context;
 use ddpm_wgpu::npy::{self, NpyData};
@@ -42,6 +42,25 @@ enum Command {
     /// Kernel throughput against the adapter's copy bandwidth; sampling-loop speed, overhead
     /// ratio and device memory with the mixture and the elementwise Gaussian denoiser.
     Bench(BenchArgs),
+    /// Many small sampling loops and op calls in one process, reporting resident and device
+    /// memory at intervals and their growth per 1000 iterations (a leak check).
+    Soak(SoakArgs),
+}
+
+#[derive(clap::Args)]
+struct SoakArgs {
+    /// Sampling loops ([2, 3, 8, 8], T = 20, mixture denoiser).
+    #[arg(long, default_value_t = 10_000)]
+    loops: usize,
+    /// Op calls (q-sample, p-sample, vb-terms-bpd in turn, on the GPU).
+    #[arg(long, default_value_t = 100_000)]
+    ops: usize,
+    /// A reading every this many iterations of each phase (0: about 50 per phase).
+    #[arg(long, default_value_t = 0)]
+    every: usize,
+    /// Print JSON (every reading) instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -126,12 +145,24 @@ impl ScheduleArgs {
                 }
                 Tables::new(betas)
             }
-            None => Tables::from_schedule(
-                self.schedule.parse::<ScheduleKind>()?,
-                self.beta_start,
-                self.beta_end,
-                self.timesteps,
-            ),
+            None => {
+                for (name, beta) in [
+                    ("--beta-start", self.beta_start),
+                    ("--beta-end", self.beta_end),
+                ] {
+                    if !(beta > 0.0 && beta <= 1.0) {
+                        return Err(Error::InvalidSchedule(format!(
+                            "{name} must be in (0, 1], got {beta}"
+                        )));
+                    }
+                }
+                Tables::from_schedule(
+                    self.schedule.parse::<ScheduleKind>()?,
+                    self.beta_start,
+                    self.beta_end,
+                    self.timesteps,
+                )
+            }
         }
     }
 }
@@ -174,14 +205,14 @@ struct CheckArgs {
 
 fn main() -> ExitCode {
     quiet_vulkan_layers();
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            // clap's message is several lines (usage, hints); the CLI promises one.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("ddpm: {}", first.trim_start_matches("error: "));
+            eprintln!("ddpm: {}", one_line_usage_error(&e));
             return ExitCode::from(2);
         }
     };
@@ -192,6 +223,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bpd(args) => bpd_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench(&args),
+        Command::Soak(args) => soak(&args),
     };
     match result {
         Ok(code) => code,
@@ -200,6 +232,43 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The CLI's command, with every option that takes a value accepting one that starts with '-'
+/// when it is a number: clap otherwise takes `--seed -1` for an unknown flag `-1`, and the user
+/// never hears the real reason (negative floats are checked by each command, negative counts
+/// are refused by their unsigned parsers and reworded by [`one_line_usage_error`]).
+fn command() -> clap::Command {
+    let negatives = |a: clap::Arg| {
+        if a.get_action().takes_values() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    };
+    Cli::command().mut_subcommands(move |s| s.mut_args(negatives))
+}
+
+/// clap's message as one line (it spans several: usage, hints), with a negative count's
+/// reason said plainly: "--seed must be a non-negative integer, got -1".
+fn one_line_usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    if e.kind() == ErrorKind::ValueValidation {
+        let arg = context(ContextKind::InvalidArg).and_then(|a| a.split_whitespace().next());
+        let value = context(ContextKind::InvalidValue);
+        if let (Some(arg), Some(value)) = (arg, value) {
+            if value.starts_with('-') && value[1..].parse::<f64>().is_ok() {
+                return format!("{arg} must be a non-negative integer, got {value}");
+            }
+        }
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    first.trim_start_matches("error: ").to_string()
 }
 
 /// Turn off Mesa's Vulkan device-select layer unless the user steers it: with
@@ -331,6 +400,26 @@ fn bench(args: &BenchArgs) -> Result<ExitCode> {
     } else {
         print!("{}", report.table());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn soak(args: &SoakArgs) -> Result<ExitCode> {
+    use ddpm_wgpu::soak::{self, SoakPlan};
+    let ctx = Context::new()?;
+    let plan = SoakPlan {
+        loops: args.loops,
+        ops: args.ops,
+        every: args.every,
+    };
+    let phases = soak::run(&ctx, &plan, &mut |_| Ok(()), &mut |_, _| {})?;
+    print!(
+        "{}",
+        if args.json {
+            soak::json(&phases)
+        } else {
+            soak::table(&phases)
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
