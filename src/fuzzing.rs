@@ -79,11 +79,14 @@ impl Bytes<'_> {
             _ => (f32::from(self.u8()) - 127.5) / 64.0,
         }
     }
-    /// A dimension: mostly 0..=4, sometimes large (the data's length does not follow it).
+    /// A dimension: mostly 0..=4, sometimes up to 2^15 (the data's length does not follow
+    /// it). Not larger: four of them multiply to at most 2^60, because `ops::run` multiplies a
+    /// hand-made array's dimensions unchecked (see tests/fuzz_corpus.rs, `known_crash_...`), which these
+    /// targets would otherwise hit on every run instead of looking further.
     fn dim(&mut self) -> usize {
         match self.u8() % 16 {
-            0 => self.u32() as usize,
-            1 => usize::MAX >> (self.u8() % 8),
+            0 => (self.u32() % (1 << 15)) as usize,
+            1 => (1 << 15) - usize::from(self.u8() % 2),
             d => usize::from(d % 5),
         }
     }
