@@ -287,3 +287,78 @@ fn the_bpd_loop_rows_are_checked() {
     let r = gpu::calc_bpd_loop(&ctx, &tables, &mut den, &model, &x0, 0, &mut |_, _| {});
     assert_too_large(r, "tensor", 68000, STORAGE);
 }
+
+/// Through the CLI: one line on stderr, exit code 1, no output file, and quickly (T = 10^8
+/// would take 13 GB of host tables if they were built before the check).
+#[test]
+fn the_cli_refuses_sizes_past_the_limits_in_one_line() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ddpm-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |name: &str| dir.join(name).display().to_string();
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            vec![
+                "sample".into(),
+                "--timesteps".into(),
+                "100000000".into(),
+                "--out".into(),
+                d("s.png"),
+            ],
+            "schedule tables needs 6400000000 bytes",
+        ),
+        (
+            vec![
+                "bpd".into(),
+                "--timesteps".into(),
+                "100000000".into(),
+                "--out".into(),
+                d("bpd"),
+            ],
+            "schedule tables",
+        ),
+        (
+            vec![
+                "op".into(),
+                "q-sample".into(),
+                "--timesteps".into(),
+                "100000000".into(),
+                "--out-dir".into(),
+                d("op"),
+            ],
+            "schedule tables",
+        ),
+        // 10^12 digits of 256 values: a petabyte of results, refused before any step.
+        (
+            vec![
+                "sample".into(),
+                "--count".into(),
+                "1000000000000".into(),
+                "--out".into(),
+                d("n.npy"),
+            ],
+            "out of memory: host memory for samples",
+        ),
+    ];
+    for (args, message) in cases {
+        let start = std::time::Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddpm"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "{args:?} took {:?}",
+            start.elapsed()
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert!(left.is_empty(), "output files were written: {left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -90,6 +90,9 @@ pub fn p_sample_loop(
     let chunks = batch.div_ceil(chunk);
     let total = chunks.saturating_mul(tables.num_timesteps());
     let mut out = Samples::default();
+    // The whole result lives on the host: fail now, not after hours, if it cannot.
+    let host = |e| Error::OutOfMemory(format!("host memory for samples of shape {shape:?}: {e}"));
+    out.x0.try_reserve_exact(batch * sample_len).map_err(host)?;
     for c in 0..chunks {
         let first = c * chunk;
         let size = chunk.min(batch - first);
