@@ -1,6 +1,6 @@
 //! `ddpm`: the command-line front end of ddpm-wgpu.
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::Context;
 use ddpm_wgpu::npy::{self, NpyData};
@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bpd_cmd;
+mod cli_setup;
 mod mixture_args;
 mod sample_cmd;
+mod soak_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -44,30 +46,14 @@ enum Command {
     Bench(BenchArgs),
     /// Many small sampling loops and op calls in one process, reporting resident and device
     /// memory at intervals and their growth per 1000 iterations (a leak check).
-    Soak(SoakArgs),
-}
-
-#[derive(clap::Args)]
-struct SoakArgs {
-    /// Sampling loops ([2, 3, 8, 8], T = 20, mixture denoiser).
-    #[arg(long, default_value_t = 10_000)]
-    loops: usize,
-    /// Op calls (q-sample, p-sample, vb-terms-bpd in turn, on the GPU).
-    #[arg(long, default_value_t = 100_000)]
-    ops: usize,
-    /// A reading every this many iterations of each phase (0: about 50 per phase).
-    #[arg(long, default_value_t = 0)]
-    every: usize,
-    /// Print JSON (every reading) instead of a table.
-    #[arg(long)]
-    json: bool,
+    Soak(soak_cmd::SoakArgs),
 }
 
 #[derive(clap::Args)]
 struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// 2^20 elements only, and T = 100 with B in {1, 16} for the loops.
     #[arg(long)]
     quick: bool,
@@ -204,15 +190,15 @@ struct CheckArgs {
 }
 
 fn main() -> ExitCode {
-    quiet_vulkan_layers();
-    let parsed = command()
+    cli_setup::quiet_vulkan_layers();
+    let parsed = cli_setup::command()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            eprintln!("ddpm: {}", one_line_usage_error(&e));
+            eprintln!("ddpm: {}", cli_setup::one_line_usage_error(&e));
             return ExitCode::from(2);
         }
     };
@@ -223,7 +209,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bpd(args) => bpd_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench(&args),
-        Command::Soak(args) => soak(&args),
+        Command::Soak(args) => soak_cmd::run(&args),
     };
     match result {
         Ok(code) => code,
@@ -231,57 +217,6 @@ fn main() -> ExitCode {
             eprintln!("ddpm: error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// The CLI's command, with every option that takes a value accepting one that starts with '-'
-/// when it is a number: clap otherwise takes `--seed -1` for an unknown flag `-1`, and the user
-/// never hears the real reason (negative floats are checked by each command, negative counts
-/// are refused by their unsigned parsers and reworded by [`one_line_usage_error`]).
-fn command() -> clap::Command {
-    let negatives = |a: clap::Arg| {
-        if a.get_action().takes_values() {
-            a.allow_negative_numbers(true)
-        } else {
-            a
-        }
-    };
-    Cli::command().mut_subcommands(move |s| s.mut_args(negatives))
-}
-
-/// clap's message as one line (it spans several: usage, hints), with a negative count's
-/// reason said plainly: "--seed must be a non-negative integer, got -1".
-fn one_line_usage_error(e: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let context = |kind| match e.get(kind) {
-        Some(ContextValue::String(s)) => Some(s.as_str()),
-        _ => None,
-    };
-    if e.kind() == ErrorKind::ValueValidation {
-        let arg = context(ContextKind::InvalidArg).and_then(|a| a.split_whitespace().next());
-        let value = context(ContextKind::InvalidValue);
-        if let (Some(arg), Some(value)) = (arg, value) {
-            if value.starts_with('-') && value[1..].parse::<f64>().is_ok() {
-                return format!("{arg} must be a non-negative integer, got {value}");
-            }
-        }
-    }
-    let text = e.to_string();
-    let first = text.lines().next().unwrap_or("invalid arguments");
-    first.trim_start_matches("error: ").to_string()
-}
-
-/// Turn off Mesa's Vulkan device-select layer unless the user steers it: with
-/// `XDG_RUNTIME_DIR` unset it prints `error: XDG_RUNTIME_DIR is invalid or not set` on every
-/// instance (it looks for a Wayland display to rank GPUs), and our own adapter ranking
-/// (`Context::new`) does not use its order. Called first in `main`, before any thread exists,
-/// which is when changing the environment is sound.
-fn quiet_vulkan_layers() {
-    let steered = ["NODEVICE_SELECT", "MESA_VK_DEVICE_SELECT", "DRI_PRIME"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
-    if !steered {
-        std::env::set_var("NODEVICE_SELECT", "1");
     }
 }
 
@@ -400,26 +335,6 @@ fn bench(args: &BenchArgs) -> Result<ExitCode> {
     } else {
         print!("{}", report.table());
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn soak(args: &SoakArgs) -> Result<ExitCode> {
-    use ddpm_wgpu::soak::{self, SoakPlan};
-    let ctx = Context::new()?;
-    let plan = SoakPlan {
-        loops: args.loops,
-        ops: args.ops,
-        every: args.every,
-    };
-    let phases = soak::run(&ctx, &plan, &mut |_| Ok(()), &mut |_, _| {})?;
-    print!(
-        "{}",
-        if args.json {
-            soak::json(&phases)
-        } else {
-            soak::table(&phases)
-        }
-    );
     Ok(ExitCode::SUCCESS)
 }
 
