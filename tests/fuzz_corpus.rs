@@ -112,7 +112,7 @@ fn with_shape(b: &[u8], text: &str) -> Option<Vec<u8>> {
 /// header's numbers with other digits, or give it an edge shape.
 fn mutate(g: &mut Gen, mut b: Vec<u8>) -> Vec<u8> {
     let at = |g: &mut Gen, len: usize| (g.next_u64() as usize) % len.max(1);
-    if g.next_u64() % 8 == 0 {
+    if g.next_u64().is_multiple_of(8) {
         if let Some(edge) = with_shape(&b, EDGE_SHAPES[at(g, EDGE_SHAPES.len())]) {
             return edge;
         }
