@@ -66,7 +66,9 @@ pub enum Error {
     /// An option combination the original code does not define.
     #[error("unsupported option combination: {0}")]
     Unsupported(String),
-    /// A tensor is larger than the adapter can bind or address.
+    /// A tensor is larger than the adapter can bind or address. No longer returned by the
+    /// library, which reports [`Error::BufferTooLarge`] (naming the buffer) instead; kept so that
+    /// code matching on it still compiles.
     #[error(
         "tensor of {bytes} bytes exceeds the adapter's limit of {limit} bytes per storage binding"
     )]
