@@ -34,7 +34,11 @@ pub struct BpdArgs {
 pub fn run(args: &BpdArgs) -> Result<()> {
     let sigma = args.mixture.sigma()?;
     let var_type = args.mixture.var_type()?;
-    let tables = args.schedule.tables()?;
+    let ctx = match args.device {
+        Device::Gpu => Some(Context::new()?),
+        Device::Cpu => None,
+    };
+    let tables = args.schedule.tables_for(ctx.as_ref())?;
     let data = args.mixture.load()?;
     let eval = match &args.eval {
         None => data.clone(),
@@ -54,15 +58,14 @@ pub fn run(args: &BpdArgs) -> Result<()> {
     let batch = eval.len();
     let mut shape = vec![batch];
     shape.extend_from_slice(&eval.point_shape);
-    let r = match args.device {
-        Device::Gpu => {
-            let ctx = Context::new()?;
+    let r = match ctx {
+        Some(ctx) => {
             let gt = GpuTables::new(&ctx, &tables)?;
             let mut den = MixtureDenoiser::from_dataset(&ctx, &data, sigma, model)?;
             let x0 = GpuTensor::from_slice(&ctx, &shape, &eval.points)?;
             gpu::calc_bpd_loop(&ctx, &gt, &mut den, &model, &x0, args.seed, &mut |_, _| {})?
         }
-        Device::Cpu => {
+        None => {
             let mix = Mixture::from_dataset(&tables, &data, sigma, model);
             cpu::bpd_loop::calc_bpd_loop(&tables, &model, &mix, &eval.points, batch, args.seed)?
         }

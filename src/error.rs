@@ -66,7 +66,9 @@ pub enum Error {
     /// An option combination the original code does not define.
     #[error("unsupported option combination: {0}")]
     Unsupported(String),
-    /// A tensor is larger than the adapter can bind or address.
+    /// A tensor is larger than the adapter can bind or address. No longer returned by the
+    /// library, which reports [`Error::BufferTooLarge`] (naming the buffer) instead; kept so that
+    /// code matching on it still compiles.
     #[error(
         "tensor of {bytes} bytes exceeds the adapter's limit of {limit} bytes per storage binding"
     )]
@@ -76,6 +78,26 @@ pub enum Error {
         /// The adapter's `max_storage_buffer_binding_size`.
         limit: u64,
     },
+    /// A buffer the library would create exceeds one of the device's limits (checked before
+    /// wgpu is asked for it, so no invalid buffer is ever made).
+    #[error(
+        "{what} needs {bytes} bytes, {excess} more than the device's {limit_name} of {limit} bytes",
+        excess = bytes.saturating_sub(u128::from(*limit))
+    )]
+    BufferTooLarge {
+        /// The buffer's label, e.g. "schedule tables".
+        what: String,
+        /// Size requested (u128: sizes that overflow u64 are reported exactly too).
+        bytes: u128,
+        /// The limit's wgpu name, e.g. "max_storage_buffer_binding_size".
+        limit_name: &'static str,
+        /// The limit's value.
+        limit: u64,
+    },
+    /// The device was lost (destroyed, reset by the driver, or removed): nothing more can run
+    /// on this context; make a new one.
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
     /// A problem needs more work items than the kernels' 32-bit indices address.
     #[error("{count} {what} exceed the kernels' limit of {limit}")]
     TooManyItems {
@@ -111,6 +133,9 @@ pub enum Error {
     /// wgpu reported a validation, out-of-memory or internal error for our work.
     #[error("GPU error: {0}")]
     Gpu(String),
+    /// The device (or, for read-back, the host) ran out of memory for our work.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
     /// Mapping a buffer for read-back failed (device lost, out of memory...).
     #[error("GPU read-back failed: {0}")]
     Readback(String),

@@ -33,6 +33,7 @@ pub mod check;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
+pub mod fuzzing;
 pub mod gpu;
 pub mod nn;
 pub mod npy;
@@ -41,6 +42,7 @@ pub mod options;
 pub mod picture;
 pub mod sampler;
 pub mod schedule;
+pub mod soak;
 pub mod spacing;
 pub mod tolerance;
 

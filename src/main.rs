@@ -1,16 +1,18 @@
 //! `ddpm`: the command-line front end of ddpm-wgpu.
 
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 use ddpm_wgpu::check;
 use ddpm_wgpu::error::Result;
 use ddpm_wgpu::gpu::Context;
 use std::process::ExitCode;
 
 mod bpd_cmd;
+mod cli_setup;
 mod mixture_args;
 mod op_cmd;
 mod sample_cmd;
 mod schedule_args;
+mod soak_cmd;
 mod step_args;
 mod timesteps_cmd;
 
@@ -47,13 +49,16 @@ enum Command {
     /// Kernel throughput against the adapter's copy bandwidth; sampling-loop speed, overhead
     /// ratio and device memory with the mixture and the elementwise Gaussian denoiser.
     Bench(BenchArgs),
+    /// Many small sampling loops and op calls in one process, reporting resident and device
+    /// memory at intervals and their growth per 1000 iterations (a leak check).
+    Soak(soak_cmd::SoakArgs),
 }
 
 #[derive(clap::Args)]
 struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// 2^20 elements only, and T = 100 with B in {1, 16} for the loops.
     #[arg(long)]
     quick: bool,
@@ -83,14 +88,15 @@ struct CheckArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    cli_setup::quiet_vulkan_layers();
+    let parsed = cli_setup::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            // clap's message is several lines (usage, hints); the CLI promises one.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("ddpm: {}", first.trim_start_matches("error: "));
+            eprintln!("ddpm: {}", cli_setup::one_line_usage_error(&e));
             return ExitCode::from(2);
         }
     };
@@ -102,6 +108,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bpd(args) => bpd_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench(&args),
+        Command::Soak(args) => soak_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

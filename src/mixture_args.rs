@@ -19,7 +19,13 @@ pub struct MixtureArgs {
     #[arg(long, default_value = "fixedlarge")]
     var_type: String,
     /// Size images from a folder are resized to.
-    #[arg(long, value_name = "WxH", default_value = "32x32")]
+    // Hyphen values allowed so that "-3x4" reaches parse_size's message, not clap's.
+    #[arg(
+        long,
+        value_name = "WxH",
+        default_value = "32x32",
+        allow_hyphen_values = true
+    )]
     size: String,
 }
 

@@ -100,12 +100,14 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
             ))
         }
     };
-    if body.len() != count * width {
+    // In u128: a shape whose byte count overflows usize is simply not what the file holds
+    // (found by fuzzing: `count * width` wrapped, in release to a size that could match).
+    let needed = count as u128 * width as u128;
+    if body.len() as u128 != needed {
         return Err(format!(
-            "data holds {} bytes but shape {:?} of '{descr}' needs {}",
+            "data holds {} bytes but shape {:?} of '{descr}' needs {needed}",
             body.len(),
             shape,
-            count * width
         ));
     }
     macro_rules! decode {

@@ -47,7 +47,11 @@ pub struct OpArgs {
 
 pub fn run(args: &OpArgs) -> Result<()> {
     let op: Op = args.op.parse()?;
-    let tables = args.schedule.tables()?;
+    let ctx = match args.device {
+        Device::Cpu => None,
+        Device::Gpu => Some(Context::new()?),
+    };
+    let tables = args.schedule.tables_for(ctx.as_ref())?;
     let step = StepSettings {
         respace: args.step.respaced(tables.num_timesteps())?,
         ddim: args.step.ddim()?,
@@ -75,13 +79,9 @@ pub fn run(args: &OpArgs) -> Result<()> {
             return Err(Error::Unsupported(format!("input '{name}' given twice")));
         }
     }
-    let ctx;
-    let backend = match args.device {
-        Device::Cpu => Backend::Cpu,
-        Device::Gpu => {
-            ctx = Context::new()?;
-            Backend::Gpu(&ctx)
-        }
+    let backend = match &ctx {
+        None => Backend::Cpu,
+        Some(ctx) => Backend::Gpu(ctx),
     };
     let outputs = ops::run(op, &settings, &inputs, backend)?;
     write_all(&args.out_dir, &outputs)

@@ -156,7 +156,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     }
     let sigma = args.mixture.sigma()?;
     let var_type = args.mixture.var_type()?;
-    let tables = args.schedule.tables()?;
+    let ctx = matches!(args.device, Device::Gpu)
+        .then(Context::new)
+        .transpose()?;
+    let tables = args.schedule.tables_for(ctx.as_ref())?;
     let data = args.mixture.load()?;
     let kind = out_kind(&args.out)?;
     if matches!(kind, OutKind::Png) || args.progress_out.is_some() {
@@ -208,9 +211,8 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         max_chunk_samples: None,
     };
     let start = Instant::now();
-    let (x0, kept, device) = match args.device {
-        Device::Gpu => {
-            let ctx = Context::new()?;
+    let (x0, kept, device) = match ctx {
+        Some(ctx) => {
             let mut den = MixtureDenoiser::from_dataset(&ctx, &data, sigma, model)?;
             let mut bar = Progress::new(steps);
             let s = sample_loop(
@@ -224,7 +226,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             bar.finish();
             (s.x0, s.kept, gpu::context::describe(ctx.adapter_info()))
         }
-        Device::Cpu => {
+        None => {
             if keep_every.is_some() {
                 return Err(Error::Unsupported(
                     "--progress-out needs --device gpu".into(),

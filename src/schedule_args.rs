@@ -1,6 +1,7 @@
 //! The schedule arguments every command that builds tables shares.
 
 use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::gpu::Context;
 use ddpm_wgpu::npy::{self, NpyData};
 use ddpm_wgpu::{ScheduleKind, Tables};
 use std::path::PathBuf;
@@ -29,6 +30,19 @@ pub(crate) struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
+    /// The tables, refused before they are computed when `ctx`'s device cannot hold them:
+    /// T = 10^8 would take 13 GB of f64 tables on the host only to fail at the upload.
+    pub(crate) fn tables_for(&self, ctx: Option<&Context>) -> Result<Tables> {
+        if let (Some(ctx), None) = (ctx, &self.betas) {
+            ddpm_wgpu::gpu::GpuTables::check_fits(ctx, self.timesteps)?;
+        }
+        let tables = self.tables()?;
+        if let Some(ctx) = ctx {
+            ddpm_wgpu::gpu::GpuTables::check_fits(ctx, tables.num_timesteps())?;
+        }
+        Ok(tables)
+    }
+
     pub(crate) fn tables(&self) -> Result<Tables> {
         let betas = self.betas()?;
         Tables::new(if self.rescale_zero_snr {
@@ -61,12 +75,24 @@ impl ScheduleArgs {
                 }
                 Ok(betas)
             }
-            None => ddpm_wgpu::schedule::beta_schedule(
-                self.schedule.parse::<ScheduleKind>()?,
-                self.beta_start,
-                self.beta_end,
-                self.timesteps,
-            ),
+            None => {
+                for (name, beta) in [
+                    ("--beta-start", self.beta_start),
+                    ("--beta-end", self.beta_end),
+                ] {
+                    if !(beta > 0.0 && beta <= 1.0) {
+                        return Err(Error::InvalidSchedule(format!(
+                            "{name} must be in (0, 1], got {beta}"
+                        )));
+                    }
+                }
+                ddpm_wgpu::schedule::beta_schedule(
+                    self.schedule.parse::<ScheduleKind>()?,
+                    self.beta_start,
+                    self.beta_end,
+                    self.timesteps,
+                )
+            }
         }
     }
 }

@@ -74,6 +74,6 @@ fn kernels_run_on_an_application_device() {
     let too_big = ctx.limits().max_storage_buffer_binding_size / 4 + 1;
     assert!(matches!(
         GpuTensor::zeros(&ctx, &[too_big as usize]),
-        Err(Error::TooLarge { .. })
+        Err(Error::BufferTooLarge { .. })
     ));
 }

@@ -20,7 +20,13 @@ pub fn check_batch(
     tensors: &[(&str, usize)],
 ) -> Result<usize> {
     check_timesteps(t, tables.num_timesteps())?;
-    check_lens(t.len() * sample_len, tensors)
+    let n = t.len().checked_mul(sample_len).ok_or_else(|| {
+        Error::ShapeMismatch(format!(
+            "{} samples of {sample_len} overflow usize",
+            t.len()
+        ))
+    })?;
+    check_lens(n, tensors)
 }
 
 /// Every timestep must lie in [0, T).

@@ -11,7 +11,10 @@ pub fn prior_bpd(
     sample_len: usize,
     x_start: &[f32],
 ) -> Result<Vec<f64>> {
-    check_lens(batch * sample_len, &[("x_start", x_start.len())])?;
+    let n = batch.checked_mul(sample_len).ok_or_else(|| {
+        crate::Error::ShapeMismatch(format!("{batch} samples of {sample_len} overflow usize"))
+    })?;
+    check_lens(n, &[("x_start", x_start.len())])?;
     let last = tb.num_timesteps() - 1;
     let terms: Vec<f64> = x_start
         .iter()

@@ -17,7 +17,6 @@ use crate::cpu::bpd_loop::BpdTerms;
 use crate::cpu::noise::stream;
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
-use wgpu::util::DeviceExt;
 
 /// The variational bound of `x_start` ([B, ...], values in [-1, 1]) term by term, in bits/dim,
 /// with the model run by `denoiser` and noise keyed by `seed`. `progress` gets (steps done, T).
@@ -212,20 +211,18 @@ impl StepRows {
         let rows: Vec<u32> = (0..num_timesteps as u32)
             .flat_map(|t| std::iter::repeat_n(t, batch))
             .collect();
-        ctx.checked(|| StepRows {
-            table: ctx
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("timestep rows"),
-                    contents: bytemuck::cast_slice(&rows),
-                    usage: wgpu::BufferUsages::COPY_SRC,
-                }),
-            timesteps: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        Ok(StepRows {
+            table: ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("timestep rows"),
+                contents: bytemuck::cast_slice(&rows),
+                usage: wgpu::BufferUsages::COPY_SRC,
+            })?,
+            timesteps: ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("timesteps"),
                 size: batch as u64 * 4,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
-            }),
+            })?,
             batch,
         })
     }

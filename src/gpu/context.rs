@@ -1,13 +1,18 @@
 //! The GPU context: a device, its queue, and the compiled pipelines. Built either by finding an
 //! adapter ([`Context::new`]) or from an application's own device ([`Context::from_device`]).
 
+use super::alloc::AllocCounts;
 use super::kernels::Kernel;
 use super::params::PipelineConstants;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A device and queue with this crate's pipelines compiled on first use and cached.
+///
+/// `Send + Sync`: one context can serve several threads at once. wgpu's error scopes are per
+/// thread (its `std` feature, on by default), so [`Context::checked`] on one thread never sees
+/// another thread's errors; the pipeline cache is behind a mutex.
 pub struct Context {
     /// The device every buffer and pipeline of this context lives on.
     pub device: wgpu::Device,
@@ -17,6 +22,9 @@ pub struct Context {
     limits: wgpu::Limits,
     // Keyed by kernel and the pipeline constants it takes (`Kernel::own_constants`).
     pipelines: Mutex<HashMap<(Kernel, PipelineConstants), wgpu::ComputePipeline>>,
+    counts: AllocCounts,
+    // Set once by the device-lost callback: every entry point fails with it afterwards.
+    lost: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -27,6 +35,9 @@ impl std::fmt::Debug for Context {
             .finish_non_exhaustive()
     }
 }
+
+/// The first [`preference`] kind that is not a real GPU (`Other`, then `Cpu`).
+const SOFTWARE: u8 = 3;
 
 /// Adapters in the order we prefer them: real GPUs first, software last; within a kind, the
 /// native APIs before GL.
@@ -50,7 +61,13 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
 impl Context {
     /// Find an adapter with compute shaders, hardware first, then software, and create a device
     /// with the adapter's full limits. `WGPU_BACKEND` (e.g. `vulkan`, `gl`) restricts the
-    /// backends tried and `WGPU_ADAPTER_NAME` picks an adapter whose name contains it.
+    /// backends tried and `WGPU_ADAPTER_NAME` picks an adapter whose name contains it. Without
+    /// `WGPU_BACKEND`, GL is initialised only when the native APIs offer no hardware adapter.
+    ///
+    /// Mesa's Vulkan device-select layer prints `XDG_RUNTIME_DIR is invalid` when that variable
+    /// is unset (it looks for a Wayland display); `NODEVICE_SELECT=1` turns the layer off. The
+    /// `ddpm` binary sets it at start-up; a library must not set the environment of a running
+    /// process, so applications set it themselves if they want.
     pub fn new() -> Result<Self> {
         pollster::block_on(Self::new_async())
     }
@@ -71,18 +88,73 @@ impl Context {
         device.on_uncaptured_error(std::sync::Arc::new(|e| {
             eprintln!("ddpm-wgpu: uncaptured GPU error: {e}");
         }));
-        Ok(Self::with_info(device, queue, adapter.get_info()))
+        let ctx = Self::with_info(device, queue, adapter.get_info());
+        // Our own device, so the lost callback is ours to set (see `from_device`).
+        let lost = Arc::clone(&ctx.lost);
+        ctx.device.set_device_lost_callback(move |reason, message| {
+            let _ = lost.set(format!("{reason:?}: {message}"));
+        });
+        Ok(ctx)
     }
 
     async fn pick_adapter() -> Result<wgpu::Adapter> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
         let wanted = std::env::var("WGPU_ADAPTER_NAME")
             .ok()
             .map(|s| s.to_lowercase());
+        let mut seen = Vec::new();
+        // An empty WGPU_BACKEND would enable no backend at all: treat it as unset.
+        let asked = std::env::var("WGPU_BACKEND")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .and(wgpu::Backends::from_env());
+        let best = match asked {
+            Some(backends) => Self::best_adapter(backends, wanted.as_deref(), &mut seen).await,
+            None => {
+                // GL last and only if needed: a hardware adapter on a native API needs no EGL
+                // start-up; a software one (lavapipe) still competes with GL's (a GL-only GPU
+                // beats it).
+                let native = wgpu::Backends::all().difference(wgpu::Backends::GL);
+                match Self::best_adapter(native, wanted.as_deref(), &mut seen).await {
+                    Some(a) if preference(&a.get_info()).0 < SOFTWARE => Some(a),
+                    native => {
+                        let gl =
+                            Self::best_adapter(wgpu::Backends::GL, wanted.as_deref(), &mut seen)
+                                .await;
+                        native
+                            .into_iter()
+                            .chain(gl)
+                            .min_by_key(|a| preference(&a.get_info()))
+                    }
+                }
+            }
+        };
+        if let Some(adapter) = best {
+            return Ok(adapter);
+        }
+        let seen = if seen.is_empty() {
+            "no adapters at all; on Debian, install mesa-vulkan-drivers for lavapipe".into()
+        } else {
+            format!("adapters seen: {}", seen.join("; "))
+        };
+        Err(match wanted {
+            Some(w) => Error::NoAdapter(format!("none named like WGPU_ADAPTER_NAME='{w}'; {seen}")),
+            None => Error::NoAdapter(seen),
+        })
+    }
+
+    /// The preferred usable adapter of an instance with only `backends`, adding every adapter
+    /// it enumerates to `seen`.
+    async fn best_adapter(
+        backends: wgpu::Backends,
+        wanted: Option<&str>,
+        seen: &mut Vec<String>,
+    ) -> Option<wgpu::Adapter> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends,
+            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+        });
         let all = instance.enumerate_adapters(backends).await;
-        let seen: Vec<String> = all.iter().map(|a| describe(&a.get_info())).collect();
+        seen.extend(all.iter().map(|a| describe(&a.get_info())));
         let mut usable: Vec<wgpu::Adapter> = all
             .into_iter()
             .filter(|a| {
@@ -90,33 +162,35 @@ impl Context {
                     .flags
                     .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
             })
-            .filter(|a| {
-                wanted
-                    .as_ref()
-                    .is_none_or(|w| a.get_info().name.to_lowercase().contains(w))
-            })
+            .filter(|a| wanted.is_none_or(|w| a.get_info().name.to_lowercase().contains(w)))
             .collect();
         usable.sort_by_key(|a| preference(&a.get_info()));
-        usable.into_iter().next().ok_or_else(|| {
-            let seen = if seen.is_empty() {
-                "no adapters at all; on Debian, install mesa-vulkan-drivers for lavapipe".into()
-            } else {
-                format!("adapters seen: {}", seen.join("; "))
-            };
-            match wanted {
-                Some(w) => {
-                    Error::NoAdapter(format!("none named like WGPU_ADAPTER_NAME='{w}'; {seen}"))
-                }
-                None => Error::NoAdapter(seen),
-            }
-        })
+        usable.into_iter().next()
     }
 
     /// Wrap an application's existing device and queue (embedding): the library creates no
-    /// device of its own and leaves the device's error handler as the application set it.
+    /// device of its own and leaves the device's error handler and device-lost callback as the
+    /// application set them. A lost device still fails every call with an error (wgpu reports
+    /// it on poll and read-back); call [`Context::mark_lost`] from your own lost callback to
+    /// make every later call fail at once with [`Error::DeviceLost`].
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Self {
         let info = device.adapter_info();
         Self::with_info(device, queue, info)
+    }
+
+    /// Record that the device is lost (`reason` is shown in the errors): every later call on
+    /// this context fails with [`Error::DeviceLost`] before it touches the device. The callback
+    /// [`Context::new`] installs calls it; an embedding application may call it from its own.
+    pub fn mark_lost(&self, reason: impl Into<String>) {
+        let _ = self.lost.set(reason.into());
+    }
+
+    /// `Err(DeviceLost)` once the device is known to be lost.
+    pub fn check_alive(&self) -> Result<()> {
+        match self.lost.get() {
+            Some(reason) => Err(Error::DeviceLost(reason.clone())),
+            None => Ok(()),
+        }
     }
 
     fn with_info(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
@@ -126,7 +200,13 @@ impl Context {
             queue,
             info,
             pipelines: Mutex::new(HashMap::new()),
+            counts: AllocCounts::default(),
+            lost: Arc::new(OnceLock::new()),
         }
+    }
+
+    pub(crate) fn alloc_counts(&self) -> &AllocCounts {
+        &self.counts
     }
 
     /// The adapter this context's device came from.
@@ -141,7 +221,11 @@ impl Context {
 
     /// Run `f` inside validation, out-of-memory and internal error scopes, turning any error wgpu
     /// reports for it into [`Error::Gpu`] instead of a panic.
+    /// Fails with [`Error::DeviceLost`] without running `f` once the device is known lost. The
+    /// scopes are the calling thread's own (wgpu keeps a stack per thread), so concurrent calls
+    /// from other threads neither see nor hide this one's errors.
     pub fn checked<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        self.check_alive()?;
         let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -152,7 +236,20 @@ impl Context {
             pollster::block_on(internal.pop()),
         ];
         match errors.into_iter().flatten().next() {
-            Some(e) => Err(Error::Gpu(one_line(&e.to_string()))),
+            Some(wgpu::Error::OutOfMemory { source }) => {
+                Err(Error::OutOfMemory(one_line(&format!("GPU: {source}"))))
+            }
+            Some(e) => {
+                // A destroyed device is marked lost only once its queue has drained, inside a
+                // poll: wait for that (bounded), so that the error names the loss rather than
+                // its symptom (an invalid buffer, say). Only on this error path.
+                let _ = self.device.poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: Some(std::time::Duration::from_secs(10)),
+                });
+                self.check_alive()?;
+                Err(Error::Gpu(one_line(&e.to_string())))
+            }
             None => Ok(out),
         }
     }
@@ -183,11 +280,19 @@ impl Context {
     }
 
     /// A new command encoder on this context's device.
+    ///
+    /// On a lost device the encoder is invalid; the error is reported when it is submitted
+    /// ([`Context::submit`]), so creating it needs no `Result`. Its own error is caught in a scope
+    /// here and dropped: outside one, an application's default handler would panic on it.
     pub fn encoder(&self) -> wgpu::CommandEncoder {
-        self.device
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let encoder = self
+            .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("ddpm-wgpu"),
-            })
+            });
+        drop(pollster::block_on(scope.pop()));
+        encoder
     }
 
     /// Finish and submit `encoder`, reporting validation errors of anything recorded in it.
@@ -197,10 +302,12 @@ impl Context {
 
     /// Block until all submitted work has finished.
     pub fn wait(&self) -> Result<()> {
+        self.check_alive()?;
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| Error::Gpu(e.to_string()))
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        // The poll is where wgpu reports a loss (the callback runs inside it).
+        self.check_alive()
     }
 }
 

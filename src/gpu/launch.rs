@@ -6,7 +6,6 @@ use super::params::{ElementParams, PipelineConstants, ReduceParams, GRID_FLAT, G
 use super::tensor::{GpuSteps, GpuTensor};
 use super::Context;
 use crate::error::{Error, Result};
-use wgpu::util::DeviceExt;
 
 /// Workgroups for `n` items, capped at the per-dimension limit; the kernels' grid-stride loops
 /// cover the rest.
@@ -37,14 +36,10 @@ pub(crate) fn bind_group(
     })
 }
 
-/// A uniform buffer holding `params`.
+/// A uniform buffer holding `params` (made by `Context::uniform_buffer`, the allocation place
+/// for parameter structs). Call it inside `Context::checked`, as every caller does.
 pub(crate) fn uniform<P: bytemuck::Pod>(ctx: &Context, params: &P) -> wgpu::Buffer {
-    ctx.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::bytes_of(params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
+    ctx.uniform_buffer(params)
 }
 
 /// Workgroup counts in x, y and z. Most kernels use x and y only, given as a pair.

@@ -80,13 +80,18 @@ impl MixtureDenoiser {
         data_sigma: f64,
         model: ModelOptions,
     ) -> Result<Self> {
+        if shape.is_empty() {
+            return Err(Error::ShapeMismatch(
+                "data points need a leading point dimension [M, ...]".into(),
+            ));
+        }
         if !(data_sigma.is_finite() && data_sigma >= 0.0) {
             return Err(Error::Unsupported(format!(
                 "data sigma must be finite and >= 0, got {data_sigma}"
             )));
         }
         Ok(MixtureDenoiser {
-            points: GpuTensor::from_slice(ctx, shape, points)?,
+            points: GpuTensor::from_slice_named(ctx, "mixture points", shape, points)?,
             data_var: data_sigma * data_sigma,
             model,
             prepared: None,
@@ -137,8 +142,8 @@ impl Denoiser for MixtureDenoiser {
         } else {
             (Kernel::MixtureDistances, partials)
         };
-        let partial_dist = GpuTensor::zeros(ctx, &[partials])?;
-        let weights = GpuTensor::zeros(ctx, &[weight_slots])?;
+        let partial_dist = GpuTensor::zeros_named(ctx, "mixture partial distances", &[partials])?;
+        let weights = GpuTensor::zeros_named(ctx, "mixture weights", &[weight_slots])?;
         // Four values: the vec4 output kernel binds it as one vec4.
         let dummy_var = GpuTensor::zeros(ctx, &[4])?;
         let model_var = io.model_var.unwrap_or(&dummy_var);

@@ -6,6 +6,7 @@
 //! freshly allocated outputs; nothing is submitted until the caller calls [`Context::submit`],
 //! so an application can batch work and add its own passes around ours.
 
+pub mod alloc;
 pub mod bandwidth_copy;
 pub mod bpd_loop;
 pub mod context;
@@ -37,6 +38,7 @@ pub mod tensor_f16;
 pub mod training_losses;
 pub mod vb_terms_bpd;
 
+pub use alloc::DeviceMemory;
 pub use bpd_loop::calc_bpd_loop;
 pub use context::Context;
 pub use denoiser::{Denoiser, DenoiserIo, FusedDenoiser};

@@ -19,15 +19,22 @@ pub fn philox_bits(
     batch: usize,
     sample_len: usize,
 ) -> Result<Vec<[u32; 4]>> {
+    // NoiseParams holds the element count as u32; the kernel indexes below 2^31.
+    let n = super::alloc::elements("philox bits", &[batch, sample_len])?;
+    if n >= 1 << 31 {
+        return Err(crate::Error::TooManyItems {
+            what: "philox elements",
+            count: n as u128,
+            limit: 1 << 31,
+        });
+    }
     let params = NoiseParams::new(seed, stream, step, first_sample, batch, sample_len);
-    let size = params.n_elements as u64 * 16;
-    let out = ctx.checked(|| {
-        ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("philox bits"),
-            size,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        })
+    let size = super::alloc::array_bytes("philox bits", n, 16)?;
+    let out = ctx.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("philox bits"),
+        size,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
     })?;
     let mut enc = ctx.encoder();
     let groups = groups_1d(ctx, params.n_elements);

@@ -8,7 +8,6 @@ use super::params::{ElementParams, MixtureParams, NoiseParams, NOISE_AUX};
 use super::{Context, GpuSteps, GpuTensor};
 use crate::error::{Error, Result};
 use crate::sampler::Sampler;
-use wgpu::util::DeviceExt;
 
 /// The inputs of one step.
 #[derive(Clone, Copy, Debug)]
@@ -84,7 +83,17 @@ pub fn step_once(
     constants.grid = grid.grid;
     constants.noise_source = NOISE_AUX;
     let pipeline = ctx.pipeline_with(kernel, constants)?;
-    let rows = sampler.gpu_rows();
+    let rows = ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("sampler rows"),
+        contents: &sampler.gpu_rows(),
+        usage: wgpu::BufferUsages::STORAGE,
+    })?;
+    let next = ctx.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("next timesteps"),
+        size: crate::gpu::alloc::array_bytes("next timesteps", batch, 4)?,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    })?;
     ctx.checked(|| {
         let copy = |e: &mut wgpu::CommandEncoder, from: &GpuTensor, to: &GpuTensor, at: usize| {
             e.copy_buffer_to_buffer(
@@ -102,19 +111,6 @@ pub fn step_once(
         if let Some(z) = inputs.noise {
             copy(encoder, z, &aux, scales_len);
         }
-        let rows = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("sampler rows"),
-                contents: &rows,
-                usage: wgpu::BufferUsages::STORAGE,
-            });
-        let next = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("next timesteps"),
-            size: batch as u64 * 4,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        });
         let (p, z, f) = (
             uniform(ctx, &params),
             uniform(ctx, &noise),

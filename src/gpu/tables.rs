@@ -4,7 +4,9 @@
 use super::Context;
 use crate::error::Result;
 use crate::schedule::Tables;
-use wgpu::util::DeviceExt;
+
+const LABEL: &str = "schedule tables";
+const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_DST);
 
 /// One timestep's coefficients (`StepCoefs` in shaders/common.wgsl): 16 f32, 64 bytes, so one
 /// row is one aligned fetch.
@@ -85,6 +87,8 @@ pub struct GpuTables {
 impl GpuTables {
     /// Upload `tables` (T rows of 64 bytes).
     pub fn new(ctx: &Context, tables: &Tables) -> Result<Self> {
+        // Before the rows are built: T past the device's limits fails here, not in wgpu.
+        Self::check_fits(ctx, tables.num_timesteps())?;
         let rows: Vec<StepCoefs> = (0..tables.num_timesteps())
             .map(|t| StepCoefs::from_tables(tables, t))
             .collect();
@@ -94,13 +98,10 @@ impl GpuTables {
     /// Upload `rows` (a sampling chain's, by training timestep), keeping `tables`, the f64
     /// tables they stand for.
     pub(crate) fn from_rows(ctx: &Context, rows: &[StepCoefs], tables: &Tables) -> Result<Self> {
-        let buffer = ctx.checked(|| {
-            ctx.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("schedule tables"),
-                    contents: bytemuck::cast_slice(rows),
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                })
+        let buffer = ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(LABEL),
+            contents: bytemuck::cast_slice(rows),
+            usage: USAGE,
         })?;
         Ok(GpuTables {
             buffer,
@@ -112,6 +113,15 @@ impl GpuTables {
     /// The f64 tables these rows were rounded from.
     pub fn tables(&self) -> &Tables {
         &self.tables
+    }
+
+    /// Whether tables of `num_timesteps` rows fit on `ctx`'s device (one storage binding), so
+    /// that a caller can refuse T before computing the f64 tables on the host
+    /// ([`crate::Error::BufferTooLarge`] otherwise).
+    pub fn check_fits(ctx: &Context, num_timesteps: usize) -> Result<()> {
+        let row = std::mem::size_of::<StepCoefs>();
+        let bytes = num_timesteps as u128 * row as u128;
+        ctx.check_buffer(LABEL, bytes, USAGE)
     }
 
     /// T.

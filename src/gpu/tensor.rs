@@ -3,7 +3,6 @@
 use super::tables::GpuTables;
 use super::Context;
 use crate::error::{Error, Result};
-use wgpu::util::DeviceExt;
 
 /// Indices in the kernels are u32 and advance by a grid stride; keeping element counts below
 /// 2^31 means `i + stride` can never wrap.
@@ -20,18 +19,34 @@ const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
-/// Elements in `shape`, rejecting empty tensors and ones too large for one storage binding.
+/// Elements in `shape`, rejecting empty tensors, ones whose indices would pass
+/// [`MAX_ELEMENTS`], and ones larger than the device binds as one storage buffer.
 fn checked_len(ctx: &Context, shape: &[usize]) -> Result<usize> {
-    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    let limit = ctx.limits().max_storage_buffer_binding_size;
-    match n {
-        Some(0) => Err(Error::ShapeMismatch(format!(
+    checked_len_of(ctx, "tensor", shape)
+}
+
+/// [`checked_len`] with `what` naming the tensor in the errors.
+fn checked_len_of(ctx: &Context, what: &str, shape: &[usize]) -> Result<usize> {
+    let n = shape
+        .iter()
+        .try_fold(1u128, |a, &d| a.checked_mul(d as u128))
+        .unwrap_or(u128::MAX);
+    if n == 0 {
+        return Err(Error::ShapeMismatch(format!(
             "tensor of shape {shape:?} is empty"
-        ))),
-        Some(n) if n < MAX_ELEMENTS && (n as u64) * 4 <= limit => Ok(n),
-        n => Err(Error::TooLarge {
-            bytes: n.map_or(u64::MAX, |n| n as u64 * 4),
-            limit: limit.min(MAX_ELEMENTS as u64 * 4),
+        )));
+    }
+    ctx.check_buffer(
+        &format!("{what} of shape {shape:?}"),
+        n.saturating_mul(4),
+        USAGE,
+    )?;
+    match usize::try_from(n) {
+        Ok(n) if n < MAX_ELEMENTS => Ok(n),
+        _ => Err(Error::TooManyItems {
+            what: "tensor elements",
+            count: n,
+            limit: MAX_ELEMENTS as u64,
         }),
     }
 }
@@ -39,20 +54,27 @@ fn checked_len(ctx: &Context, shape: &[usize]) -> Result<usize> {
 impl GpuTensor {
     /// Upload `data` with `shape`.
     pub fn from_slice(ctx: &Context, shape: &[usize], data: &[f32]) -> Result<Self> {
-        let n = checked_len(ctx, shape)?;
+        Self::from_slice_named(ctx, "tensor", shape, data)
+    }
+
+    /// [`GpuTensor::from_slice`], with `what` naming it in a size error.
+    pub fn from_slice_named(
+        ctx: &Context,
+        what: &str,
+        shape: &[usize],
+        data: &[f32],
+    ) -> Result<Self> {
+        let n = checked_len_of(ctx, what, shape)?;
         if n != data.len() {
             return Err(Error::ShapeMismatch(format!(
                 "shape {shape:?} needs {n} elements, data has {}",
                 data.len()
             )));
         }
-        let buffer = ctx.checked(|| {
-            ctx.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("tensor"),
-                    contents: bytemuck::cast_slice(data),
-                    usage: USAGE,
-                })
+        let buffer = ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("tensor"),
+            contents: bytemuck::cast_slice(data),
+            usage: USAGE,
         })?;
         Ok(GpuTensor {
             buffer,
@@ -62,14 +84,17 @@ impl GpuTensor {
 
     /// A zero-filled tensor (wgpu zero-initialises new buffers).
     pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Self> {
-        let n = checked_len(ctx, shape)?;
-        let buffer = ctx.checked(|| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("tensor"),
-                size: n as u64 * 4,
-                usage: USAGE,
-                mapped_at_creation: false,
-            })
+        Self::zeros_named(ctx, "tensor", shape)
+    }
+
+    /// [`GpuTensor::zeros`], with `what` naming it in a size error (e.g. "mixture weights").
+    pub fn zeros_named(ctx: &Context, what: &str, shape: &[usize]) -> Result<Self> {
+        let n = checked_len_of(ctx, what, shape)?;
+        let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tensor"),
+            size: n as u64 * 4,
+            usage: USAGE,
+            mapped_at_creation: false,
         })?;
         Ok(GpuTensor {
             buffer,
@@ -115,41 +140,66 @@ impl GpuTensor {
 
     /// Copy the tensor back to the host (submits and waits).
     pub fn to_vec(&self, ctx: &Context) -> Result<Vec<f32>> {
-        read_buffer(ctx, &self.buffer, self.len() as u64 * 4)
-            .map(|b| bytemuck::pod_collect_to_vec(&b))
+        read_buffer_as(ctx, &self.buffer, self.len())
     }
 }
 
 /// Copy `size` bytes of `buffer` to the host through a staging buffer.
 pub fn read_buffer(ctx: &Context, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
-    let staging = ctx.checked(|| {
-        ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("read-back staging"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
+    let len = usize::try_from(size).map_err(|_| Error::OutOfMemory(format!("{size} bytes")))?;
+    read_buffer_as(ctx, buffer, len)
+}
+
+/// Copy the first `len` values of `T` in `buffer` to the host through a staging buffer. The
+/// host vector is reserved fallibly: a read-back too large for the host's memory is
+/// [`Error::OutOfMemory`], not an abort.
+pub fn read_buffer_as<T: bytemuck::Pod>(
+    ctx: &Context,
+    buffer: &wgpu::Buffer,
+    len: usize,
+) -> Result<Vec<T>> {
+    let size = super::alloc::array_bytes("read-back", len, std::mem::size_of::<T>())?;
+    let mut out: Vec<T> = Vec::new();
+    out.try_reserve_exact(len).map_err(|e| {
+        Error::OutOfMemory(format!("host memory for {size} bytes of read-back: {e}"))
+    })?;
+    let staging = ctx.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("read-back staging"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
     })?;
     let mut encoder = ctx.encoder();
     encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
     ctx.submit(encoder)?;
     let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        // The receiver outlives the poll below; a failed send only means we stopped waiting.
-        let _ = tx.send(r);
-    });
+    // In scopes: on a lost device map_async reports a validation error, which an embedding
+    // application's default handler would turn into a panic.
+    ctx.checked(|| {
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            // The receiver outlives the poll below; a failed send only means we stopped waiting.
+            let _ = tx.send(r);
+        })
+    })?;
     ctx.wait()?;
-    rx.recv()
-        .map_err(|_| Error::Readback("the map callback never ran".into()))?
+    // The wait has run every callback of finished work: never block on one that did not come.
+    rx.try_recv()
+        .map_err(|_| Error::Readback("the map callback did not run".into()))?
         .map_err(|e| Error::Readback(e.to_string()))?;
-    let bytes = {
+    {
         let view = staging
             .get_mapped_range(..)
             .map_err(|e| Error::Readback(e.to_string()))?;
-        view.to_vec()
-    };
-    staging.unmap();
-    Ok(bytes)
+        // The staging buffer is 4-byte aligned, a Vec<T> aligned for T: copy bytewise.
+        out.resize(len, T::zeroed());
+        let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
+        let src = view.get(..dst.len()).ok_or_else(|| {
+            Error::Readback(format!("mapped {} bytes, expected {size}", view.len()))
+        })?;
+        dst.copy_from_slice(src);
+    }
+    ctx.checked(|| staging.unmap())?;
+    Ok(out)
 }
 
 /// One timestep per sample, as u32, validated against T when created.
@@ -171,13 +221,10 @@ impl GpuSteps {
             return Err(Error::ShapeMismatch("t is empty".into()));
         }
         crate::cpu::common::check_timesteps(t, num_timesteps)?;
-        let buffer = ctx.checked(|| {
-            ctx.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("timesteps"),
-                    contents: bytemuck::cast_slice(t),
-                    usage: USAGE,
-                })
+        let buffer = ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("timesteps"),
+            contents: bytemuck::cast_slice(t),
+            usage: USAGE,
         })?;
         Ok(GpuSteps {
             buffer,

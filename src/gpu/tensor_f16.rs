@@ -12,7 +12,6 @@ use super::tensor::read_buffer;
 use super::Context;
 use crate::error::{Error, Result};
 use half::f16;
-use wgpu::util::DeviceExt;
 
 /// Values per 16-byte group, the unit the f16 kernels load and store.
 pub const F16_GROUP: usize = 8;
@@ -28,25 +27,26 @@ const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
-/// Elements in `shape`, with the same limits as f32 tensors (so indices stay below 2^31).
+/// Elements in `shape`, with the same limits as f32 tensors (so indices stay below 2^31), and
+/// the packed buffer (whole groups of eight halves) within one storage binding.
 fn checked_len(ctx: &Context, shape: &[usize]) -> Result<usize> {
-    // An f32 tensor of this shape would need twice the bytes: GpuTensor's check is the
-    // conservative one, and keeps one rule for both.
-    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    match n {
-        Some(0) => Err(Error::ShapeMismatch(format!(
+    let n = shape
+        .iter()
+        .try_fold(1u128, |a, &d| a.checked_mul(d as u128))
+        .unwrap_or(u128::MAX);
+    if n == 0 {
+        return Err(Error::ShapeMismatch(format!(
             "tensor of shape {shape:?} is empty"
-        ))),
-        Some(n)
-            if n < (1 << 31)
-                && (n.div_ceil(F16_GROUP) * 16) as u64
-                    <= ctx.limits().max_storage_buffer_binding_size =>
-        {
-            Ok(n)
-        }
-        n => Err(Error::TooLarge {
-            bytes: n.map_or(u64::MAX, |n| (n.div_ceil(F16_GROUP) * 16) as u64),
-            limit: ctx.limits().max_storage_buffer_binding_size,
+        )));
+    }
+    let bytes = n.div_ceil(F16_GROUP as u128).saturating_mul(16);
+    ctx.check_buffer(&format!("f16 tensor of shape {shape:?}"), bytes, USAGE)?;
+    match usize::try_from(n) {
+        Ok(n) if n < 1 << 31 => Ok(n),
+        _ => Err(Error::TooManyItems {
+            what: "tensor elements",
+            count: n,
+            limit: 1 << 31,
         }),
     }
 }
@@ -63,13 +63,10 @@ impl GpuTensorF16 {
         }
         let mut halves: Vec<f16> = data.iter().map(|&v| f16::from_f32(v)).collect();
         halves.resize(n.div_ceil(F16_GROUP) * F16_GROUP, f16::ZERO);
-        let buffer = ctx.checked(|| {
-            ctx.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("f16 tensor"),
-                    contents: bytemuck::cast_slice(&halves),
-                    usage: USAGE,
-                })
+        let buffer = ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("f16 tensor"),
+            contents: bytemuck::cast_slice(&halves),
+            usage: USAGE,
         })?;
         Ok(GpuTensorF16 {
             buffer,
@@ -80,13 +77,11 @@ impl GpuTensorF16 {
     /// A zero-filled tensor.
     pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Self> {
         let n = checked_len(ctx, shape)?;
-        let buffer = ctx.checked(|| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("f16 tensor"),
-                size: (n.div_ceil(F16_GROUP) * 16) as u64,
-                usage: USAGE,
-                mapped_at_creation: false,
-            })
+        let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("f16 tensor"),
+            size: (n.div_ceil(F16_GROUP) * 16) as u64,
+            usage: USAGE,
+            mapped_at_creation: false,
         })?;
         Ok(GpuTensorF16 {
             buffer,

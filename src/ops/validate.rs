@@ -39,6 +39,22 @@ impl Inputs {
     }
 }
 
+/// An array built by hand (not by `npy::parse`) may claim a shape its data does not fill, or
+/// one whose element count overflows: refuse both before any length is derived from the shape.
+fn check_count(name: &str, arr: &NpyArray, len: usize) -> Result<()> {
+    let count = arr
+        .shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d));
+    if count != Some(len) {
+        return Err(Error::ShapeMismatch(format!(
+            "'{name}' has shape {:?} but {len} values",
+            arr.shape
+        )));
+    }
+    Ok(())
+}
+
 /// The step options an op does not take are an error, not silently ignored.
 fn check_step_options(op: Op, s: &OpSettings) -> Result<()> {
     let refuse = |what: &str| {
@@ -120,6 +136,7 @@ pub(super) fn validate(
                 arr.shape
             )));
         }
+        check_count(name, arr, data.len())?;
         match &shape {
             None => shape = Some(arr.shape.clone()),
             Some(s0) if *s0 != arr.shape => {
@@ -156,6 +173,7 @@ pub(super) fn validate(
                 })
             }
         };
+        check_count("t", arr, values.len())?;
         if arr.shape.len() != 1 || arr.shape[0] != shape[0] {
             return Err(Error::ShapeMismatch(format!(
                 "t has shape {:?} but the batch has {} samples: t must be [{}]",

@@ -41,27 +41,35 @@ pub fn gpu() -> Option<Context> {
 /// inputs take the grid paths that real ones reach only past 65535 workgroups (rows of
 /// workgroups, samples spilling from y into z). `None` where [`gpu`] skips.
 pub fn small_grid_gpu() -> Option<Context> {
-    gpu()?;
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
-        .expect("an adapter exists but the default request found none");
-    let limits = wgpu::Limits {
+    let ctx = gpu_with_limits("small grid", |l| wgpu::Limits {
         max_compute_workgroups_per_dimension: SMALL_GRID,
-        ..adapter.limits()
-    };
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("small grid"),
-        required_limits: limits,
-        ..Default::default()
-    }))
-    .expect("a device with fewer workgroups per dimension than the adapter allows");
-    let ctx = Context::from_device(device, queue);
+        ..l
+    })?;
     assert_eq!(
         ctx.limits().max_compute_workgroups_per_dimension,
         SMALL_GRID
     );
     Some(ctx)
+}
+
+/// A context on the default adapter with limits made from the adapter's by `limits` (lower
+/// ones, so that tests reach a limit with small sizes). `None` where [`gpu`] skips.
+pub fn gpu_with_limits(
+    label: &str,
+    limits: impl FnOnce(wgpu::Limits) -> wgpu::Limits,
+) -> Option<Context> {
+    gpu()?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("an adapter exists but the default request found none");
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some(label),
+        required_limits: limits(adapter.limits()),
+        ..Default::default()
+    }))
+    .expect("a device with lower limits than the adapter allows");
+    Some(Context::from_device(device, queue))
 }
 
 /// Workgroups per dimension of [`small_grid_gpu`].

@@ -184,8 +184,11 @@ pub fn sample_loop(
         .max(1);
     let chunks = batch.div_ceil(chunk);
     let steps = plan.order.len();
-    let total = chunks * steps;
+    let total = chunks.saturating_mul(steps);
     let mut out = Samples::default();
+    // The whole result lives on the host: fail now, not after hours, if it cannot.
+    let host = |e| Error::OutOfMemory(format!("host memory for samples of shape {shape:?}: {e}"));
+    out.x0.try_reserve_exact(batch * sample_len).map_err(host)?;
     for c in 0..chunks {
         let first = c * chunk;
         let size = chunk.min(batch - first);

@@ -2,8 +2,7 @@
 //! device, and the progressive snapshots.
 
 use super::super::Context;
-use crate::error::{Error, Result};
-use wgpu::util::DeviceExt;
+use crate::error::Result;
 
 /// The timesteps of the sampling loop, kept on the device: `timesteps` (B u32, read by the
 /// denoiser and the step kernel) starts at the first step; the step kernel writes its row's
@@ -22,20 +21,18 @@ impl LoopSteps {
     /// Both buffers for `batch` samples, `timesteps` holding `first`.
     pub(crate) fn new(ctx: &Context, first: usize, batch: usize) -> Result<Self> {
         let rows = vec![first as u32; batch];
-        ctx.checked(|| LoopSteps {
-            timesteps: ctx
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("timesteps"),
-                    contents: bytemuck::cast_slice(&rows),
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                }),
-            next: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        Ok(LoopSteps {
+            timesteps: ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("timesteps"),
+                contents: bytemuck::cast_slice(&rows),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            })?,
+            next: ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("next timesteps"),
-                size: batch as u64 * 4,
+                size: crate::gpu::alloc::array_bytes("next timesteps", batch, 4)?,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
-            }),
+            })?,
         })
     }
 
@@ -85,23 +82,13 @@ impl Snapshots {
         for (s, &t) in steps.iter().enumerate() {
             slot[t] = s;
         }
-        let size = (n as u64)
-            .checked_mul(8)
-            .and_then(|b| b.checked_mul(steps.len() as u64))
-            .unwrap_or(u64::MAX);
-        if size > ctx.limits().max_buffer_size {
-            return Err(Error::TooLarge {
-                bytes: size,
-                limit: ctx.limits().max_buffer_size,
-            });
-        }
-        let buffer = ctx.checked(|| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("progressive snapshots"),
-                size,
-                usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
+        let what = "progressive snapshots";
+        let size = crate::gpu::alloc::array_bytes(what, n.saturating_mul(8), steps.len())?;
+        let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(what),
+            size,
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
         })?;
         Ok(Some(Snapshots {
             buffer,
