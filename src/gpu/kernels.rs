@@ -16,6 +16,11 @@ pub const PHILOX_WGSL: &str = include_str!("../../shaders/philox.wgsl");
 /// The entry point of the vec4 reverse-step kernels, appended to each (see [`Kernel::source`]).
 pub const STEP_VEC4_ENTRY_WGSL: &str = include_str!("../../shaders/step_vec4_entry.wgsl");
 
+/// The uniform, keys and scale shared by the dynamic thresholding kernels, appended to each (see
+/// [`Kernel::source`]).
+pub const THRESHOLD_SCALE_WGSL: &str =
+    include_str!("../../shaders/shared/dynamic_threshold_scale.wgsl");
+
 /// One compute kernel: one WGSL file, one entry point `main`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -79,11 +84,15 @@ pub enum Kernel {
     MixtureOutputVec4,
     /// shaders/mixture_distances_vec4.wgsl
     MixtureDistancesVec4,
+    /// shaders/dynamic_threshold.wgsl
+    DynamicThreshold,
+    /// shaders/dynamic_threshold_short.wgsl
+    DynamicThresholdShort,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 30] = [
+    pub const ALL: [Kernel; 32] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -114,6 +123,8 @@ impl Kernel {
         Kernel::SampleStepGaussianVec4,
         Kernel::MixtureOutputVec4,
         Kernel::MixtureDistancesVec4,
+        Kernel::DynamicThreshold,
+        Kernel::DynamicThresholdShort,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -163,16 +174,20 @@ impl Kernel {
             Kernel::SampleStepGaussianVec4 => shader!("sample_step_gaussian_vec4"),
             Kernel::MixtureOutputVec4 => shader!("mixture_output_vec4"),
             Kernel::MixtureDistancesVec4 => shader!("mixture_distances_vec4"),
+            Kernel::DynamicThreshold => shader!("dynamic_threshold"),
+            Kernel::DynamicThresholdShort => shader!("dynamic_threshold_short"),
         }
     }
 
     /// The full WGSL source: common.wgsl and philox.wgsl, then the kernel's own file, then for
-    /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl).
+    /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl) and for
+    /// the dynamic thresholding kernels their shared scale (shared/dynamic_threshold_scale.wgsl).
     pub fn source(self) -> String {
         let entry = match self {
             Kernel::PSampleVec4 | Kernel::SampleStepVec4 | Kernel::SampleStepGaussianVec4 => {
                 STEP_VEC4_ENTRY_WGSL
             }
+            Kernel::DynamicThreshold | Kernel::DynamicThresholdShort => THRESHOLD_SCALE_WGSL,
             _ => "",
         };
         format!("{COMMON_WGSL}\n{PHILOX_WGSL}\n{}\n{entry}", self.file().1)
