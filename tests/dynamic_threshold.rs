@@ -308,6 +308,45 @@ fn interpolation_rounds_once_like_torch() {
     }
 }
 
+/// Hand-made roundings, two values per sample (weight = the ratio): exact ties (the lerp's exact
+/// value halfway between two floats, which must go to the even one), ties that carry into the
+/// exponent, and a denormal weight (ratio 1e-40) against a huge gap. Each case is checked
+/// against the twin's fused `mul_add`, and the ties against the even neighbour written out.
+#[test]
+fn ties_carries_and_denormal_weights() {
+    let Some(ctx) = gpu() else { return };
+    let ulp = f32::EPSILON; // 2^-23, the spacing of floats in [1, 2)
+    let cases: [(f64, [f32; 2], Option<f32>); 8] = [
+        // 1 + 0.25 (6 ulp) = 1 + 1.5 ulp: halfway, to the even 1 + 2 ulp.
+        (0.25, [1.0, 1.0 + 6.0 * ulp], Some(1.0 + 2.0 * ulp)),
+        // 1 + 0.25 (10 ulp) = 1 + 2.5 ulp: halfway, down to the even 1 + 2 ulp.
+        (0.25, [1.0, 1.0 + 10.0 * ulp], Some(1.0 + 2.0 * ulp)),
+        // The upper branch (w = 0.5): (2 - ulp) - 0.5 ulp, halfway, to the even 2 - 2 ulp.
+        (0.5, [2.0 - 2.0 * ulp, 2.0 - ulp], Some(2.0 - 2.0 * ulp)),
+        // 2 - 0.5 ulp: halfway between 2 - ulp and 2, up to 2 across the exponent.
+        (0.5, [2.0 - ulp, 2.0], Some(2.0)),
+        // b - a = 2 + ulp is itself a tie (to 2); then (2 - ulp) + 2^-25 * 2 = 2 - 0.5 ulp
+        // rounds up to 2 across the exponent in the lower branch.
+        (2f64.powi(-25), [2.0 - ulp, 4.0], Some(2.0)),
+        // w b = 6 (2^23 + 3) 2^-25 is exactly halfway between two floats; the tiny a breaks
+        // the tie upwards, though all its bits lie below the product's (the sticky bit).
+        (0.25 + 3.0 * 2f64.powi(-25), [1e-30, 6.0], None),
+        // An ordinary rounding in the upper branch.
+        (0.75, [1.0, 2.0 - ulp], None),
+        // A denormal weight against a gap of 3e38: 0.99 + 1e-40 * 3e38 = 1.02.
+        (1e-40, [0.99, 3e38], None),
+    ];
+    for (ratio, x, want) in cases {
+        let got = gpu_scales(&ctx, &[1, 2], &x, ratio, 1e30);
+        let twin = twin::dynamic_threshold_torch_f32(&x, 2, ratio as f32, 1e30).unwrap();
+        assert_bits(&got, &twin, &format!("ratio {ratio} on {x:?}"));
+        if let Some(w) = want {
+            assert_eq!(twin[0], w, "ratio {ratio} on {x:?}: round half to even");
+        }
+    }
+    assert!(gpu_scales(&ctx, &[1, 2], &[0.99, 3e38], 1e-40, 1e30)[0] > 1.0);
+}
+
 /// A weight that rounds up to 1.0 in f32 (q32 (L - 1) = 3.99999998 for L = 30): torch's upper
 /// branch then returns the upper value itself.
 #[test]
