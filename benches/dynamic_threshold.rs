@@ -65,9 +65,10 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
-        group.bench_function(BenchmarkId::new("cpu", "dynamic_threshold_torch_f32"), |b| {
-            b.iter(|| dynamic_threshold_torch_f32(&x, sample_len, 0.995, 1.0).unwrap())
-        });
+        group.bench_function(
+            BenchmarkId::new("cpu", "dynamic_threshold_torch_f32"),
+            |b| b.iter(|| dynamic_threshold_torch_f32(&x, sample_len, 0.995, 1.0).unwrap()),
+        );
         group.finish();
     }
 }
