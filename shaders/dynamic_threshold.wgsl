@@ -13,11 +13,12 @@
 // a histogram until their prefixes differ, then the second counts into its own half.
 //
 // On llvmpipe each barrier is a coroutine switch, a lane-indexed load runs lane by lane, and a
-// branch taken by one lane costs about what it costs all 256: so four passes of 8 bits (not 31
-// of 1, nor 3 of 11 with 2048-bin histograms, whose sums and clears cost more than the saved
-// pass at 3072 values), three barriers a pass (the histograms are double-buffered so that the
-// clear of one overlaps the counting into the other), and vec4 loads (the CPU time of
-// [4, 196608] fell from 33 to 23 ms on lavapipe against scalar loads).
+// branch taken by one lane costs about what it costs all 256. So: four passes of 8 bits and
+// three barriers a pass (the histograms are double-buffered, so that the clear of one overlaps
+// the counting into the other); a first version with three passes of 11, 10 and 10 bits over
+// 2048-bin histograms and four barriers a pass took 11 ms for [16, 3072] on lavapipe against
+// 3.3 ms for this layout. And vec4 loads: the CPU time of [4, 196608] fell from 33 to 23 ms
+// against one scalar load an element.
 
 @group(0) @binding(0) var<uniform> params: ThresholdParams;
 @group(0) @binding(1) var<storage, read> values: array<f32>;
@@ -61,100 +62,54 @@ fn find_bin(k: u32, first: u32, g0: u32) -> vec2<u32> {
     return vec2(bin, rem);
 }
 
-// Count one key: into the lower histogram if its high bits match rank lo's prefix, into the
-// upper one if they match rank hi's (once split).
-fn count_key(key: u32, shift: u32, now: u32, prefix: vec2<u32>, split: bool) {
-    let digit = (key >> shift) & (BINS - 1u);
-    let high = (key >> shift) >> DIGIT_BITS;
-    if high == prefix.x {
-        atomicAdd(&hist[now + digit], 1u);
-    }
-    if split && high == prefix.y {
-        atomicAdd(&hist[now + BINS + digit], 1u);
-    }
+// The keys of four consecutive elements of the buffer (the first at flat index e0) and what a
+// pass does with them: their digits, and which count for rank lo's and rank hi's histograms
+// (their high bits match the prefix and they lie in the sample [first, end)).
+struct Classified {
+    digits: vec4<u32>,
+    lo_hit: vec4<bool>,
+    hi_hit: vec4<bool>,
 }
 
-// What the passes hand on: every lane's copy of the prefixes selected so far, and (lane 0's)
-// ranks within the elements matching them.
-struct Selection {
-    prefix: vec2<u32>,
-    k: vec2<u32>,
+fn classify(v: vec4<f32>, e0: u32, first: u32, end: u32, shift: u32, prefix: vec2<u32>, split: bool) -> Classified {
+    let keys = bitcast<vec4<u32>>(v) & vec4(0x7fffffffu);
+    let e = vec4(e0) + vec4(0u, 1u, 2u, 3u);
+    let inside = e >= vec4(first) & e < vec4(end);
+    let highs = (keys >> vec4(shift)) >> vec4(DIGIT_BITS);
+    return Classified(
+        (keys >> vec4(shift)) & vec4(BINS - 1u),
+        highs == vec4(prefix.x) & inside,
+        highs == vec4(prefix.y) & inside & vec4(split),
+    );
 }
 
-// The elements of one pass's sample that lie in the vec4 `v` of the buffer (elements
-// [first, end) belong to the sample).
-fn count_vec4(v: u32, first: u32, end: u32, shift: u32, now: u32, prefix: vec2<u32>, split: bool) {
-    let x = values4[v];
-    let e = 4u * v;
-    let inside = vec4(e, e + 1u, e + 2u, e + 3u) >= vec4(first) & vec4(e, e + 1u, e + 2u, e + 3u) < vec4(end);
-    if inside.x {
-        count_key(abs_key(x.x), shift, now, prefix, split);
+fn tally(c: Classified, now: u32) {
+    if c.lo_hit.x {
+        atomicAdd(&hist[now + c.digits.x], 1u);
     }
-    if inside.y {
-        count_key(abs_key(x.y), shift, now, prefix, split);
+    if c.lo_hit.y {
+        atomicAdd(&hist[now + c.digits.y], 1u);
     }
-    if inside.z {
-        count_key(abs_key(x.z), shift, now, prefix, split);
+    if c.lo_hit.z {
+        atomicAdd(&hist[now + c.digits.z], 1u);
     }
-    if inside.w {
-        count_key(abs_key(x.w), shift, now, prefix, split);
+    if c.lo_hit.w {
+        atomicAdd(&hist[now + c.digits.w], 1u);
     }
-}
-
-// Pass `level` of the radix select over the sample [base, base + sample_len): digit bits
-// [shift, shift + 8). The sample is read as the vec4s of the buffer that overlap it (elements
-// outside it masked), four vec4s an iteration, plus through `values` the last few elements of a
-// buffer whose length is not a multiple of 4. Why four vec4s an iteration and four calls rather
-// than a loop over passes: llvmpipe stops every loop after 65535 iterations of all the loops an
-// invocation has run (measured: two loops of 60000 ran 60000 and 5534 times), so the passes
-// together must stay below that: 4 x 2^25 / 4096 = 32768 at its largest binding of 2^25 values.
-fn radix_pass(lid: u32, base: u32, level: u32, sel: ptr<function, Selection>) {
-    let shift = 24u - DIGIT_BITS * level;
-    let prefix = (*sel).prefix;
-    let split = prefix.x != prefix.y;
-    let now = (level % 2u) * 2u * BINS;
-    let other = 2u * BINS - now;
-    // The other buffer was last read before the previous pass's last barrier.
-    atomicStore(&hist[other + lid], 0u);
-    atomicStore(&hist[other + BINS + lid], 0u);
-    let end = base + params.sample_len;
-    let whole = arrayLength(&values4); // vec4s wholly inside the buffer
-    let v0 = base / 4u;
-    let v_end = min((end + 3u) / 4u, whole);
-    let q = (v_end - v0) / 4u;
-    for (var j = lid; j < q; j += WG_SIZE) {
-        count_vec4(v0 + j, base, end, shift, now, prefix, split);
-        count_vec4(v0 + j + q, base, end, shift, now, prefix, split);
-        count_vec4(v0 + j + 2u * q, base, end, shift, now, prefix, split);
-        count_vec4(v0 + j + 3u * q, base, end, shift, now, prefix, split);
-    }
-    // The last (v_end - v0) % 4 vec4s, then the elements past the buffer's last whole vec4.
-    if v0 + 4u * q + lid < v_end {
-        count_vec4(v0 + 4u * q + lid, base, end, shift, now, prefix, split);
-    }
-    let tail = max(4u * whole, base) + lid;
-    if lid < 4u && tail < end {
-        count_key(abs_key(values[tail]), shift, now, prefix, split);
-    }
-    workgroupBarrier();
-    if lid < 2u * BINS / GROUP {
-        var sum = 0u;
-        for (var i = 0u; i < GROUP; i += 1u) {
-            sum += atomicLoad(&hist[now + lid * GROUP + i]);
+    if any(c.hi_hit) {
+        if c.hi_hit.x {
+            atomicAdd(&hist[now + BINS + c.digits.x], 1u);
         }
-        group_sums[lid] = sum;
+        if c.hi_hit.y {
+            atomicAdd(&hist[now + BINS + c.digits.y], 1u);
+        }
+        if c.hi_hit.z {
+            atomicAdd(&hist[now + BINS + c.digits.z], 1u);
+        }
+        if c.hi_hit.w {
+            atomicAdd(&hist[now + BINS + c.digits.w], 1u);
+        }
     }
-    workgroupBarrier();
-    if lid == 0u {
-        let k = (*sel).k;
-        let at_lo = find_bin(k.x, now, 0u);
-        let hi_first = select(now, now + BINS, split);
-        let at_hi = find_bin(k.y, hi_first, select(0u, BINS / GROUP, split));
-        (*sel).k = vec2(at_lo.y, at_hi.y);
-        prefixes = vec2((prefix.x << DIGIT_BITS) | at_lo.x, (prefix.y << DIGIT_BITS) | at_hi.x);
-    }
-    workgroupBarrier();
-    (*sel).prefix = prefixes;
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -168,13 +123,79 @@ fn main(
         return; // uniform per workgroup, so the barriers below stay in uniform control flow
     }
     let base = sample * params.sample_len;
-    var sel = Selection(vec2(0u, 0u), vec2(params.rank_lo, params.rank_hi));
-    radix_pass(lid, base, 0u, &sel);
-    radix_pass(lid, base, 1u, &sel);
-    radix_pass(lid, base, 2u, &sel);
-    radix_pass(lid, base, 3u, &sel);
+    // Lane 0's ranks within the elements matching the prefixes; every lane's copy of those.
+    var k = vec2(params.rank_lo, params.rank_hi);
+    var prefix = vec2(0u, 0u);
+    for (var level = 0u; level < 4u; level += 1u) {
+        // Digit bits [shift, shift + 8); the prefix holds the bits above them (bit 31 is 0).
+        let shift = 24u - DIGIT_BITS * level;
+        let split = prefix.x != prefix.y;
+        let now = (level % 2u) * 2u * BINS;
+        let other = 2u * BINS - now;
+        // The other buffer was last read before the previous pass's last barrier.
+        atomicStore(&hist[other + lid], 0u);
+        atomicStore(&hist[other + BINS + lid], 0u);
+        // The sample is read as the vec4s of the buffer that overlap it (elements outside it
+        // masked by `classify`), three strided vec4s an iteration, then the last (n % 3), then
+        // through `values` the few elements past the buffer's last whole vec4. Three an
+        // iteration because llvmpipe stops every loop once an invocation has run 65535
+        // iterations of all its loops together (measured: two loops of 60000 ran 60000 and
+        // 5534 times): four passes of one or two vec4s an iteration would stop short at 2^25
+        // values, its largest binding; three need 43692. Measured on lavapipe ([16, 3072] and
+        // [4, 196608], ms of CPU): one a lane 2.8 and 19, two 3.2 and 18, three 3.5 and 20;
+        // a branch between one and four, though never taken, made the short case 4.1. The
+        // loads stay in this loop's body, and the sample's end is spelled out in each call: a
+        // helper that loaded and counted, and a `let` for base + sample_len, each made it
+        // about three times slower there.
+        let whole = arrayLength(&values4);
+        let v0 = base / 4u;
+        let v_end = min((base + params.sample_len + 3u) / 4u, whole);
+        let q = (v_end - v0) / 3u;
+        for (var j = v0 + lid; j < v0 + q; j += WG_SIZE) {
+            let x0 = values4[j];
+            let x1 = values4[j + q];
+            let x2 = values4[j + 2u * q];
+            tally(classify(x0, 4u * j, base, base + params.sample_len, shift, prefix, split), now);
+            tally(classify(x1, 4u * (j + q), base, base + params.sample_len, shift, prefix, split), now);
+            tally(classify(x2, 4u * (j + 2u * q), base, base + params.sample_len, shift, prefix, split), now);
+        }
+        let r = v0 + 3u * q + lid;
+        if r < v_end {
+            tally(classify(values4[r], 4u * r, base, base + params.sample_len, shift, prefix, split), now);
+        }
+        let tail = max(4u * whole, base) + lid;
+        if lid < 4u && tail < base + params.sample_len {
+            let key = abs_key(values[tail]);
+            let digit = (key >> shift) & (BINS - 1u);
+            let high = (key >> shift) >> DIGIT_BITS;
+            if high == prefix.x {
+                atomicAdd(&hist[now + digit], 1u);
+            }
+            if split && high == prefix.y {
+                atomicAdd(&hist[now + BINS + digit], 1u);
+            }
+        }
+        workgroupBarrier();
+        if lid < 2u * BINS / GROUP {
+            var sum = 0u;
+            for (var i = 0u; i < GROUP; i += 1u) {
+                sum += atomicLoad(&hist[now + lid * GROUP + i]);
+            }
+            group_sums[lid] = sum;
+        }
+        workgroupBarrier();
+        if lid == 0u {
+            let at_lo = find_bin(k.x, now, 0u);
+            let hi_first = select(now, now + BINS, split);
+            let at_hi = find_bin(k.y, hi_first, select(0u, BINS / GROUP, split));
+            k = vec2(at_lo.y, at_hi.y);
+            prefixes = vec2((prefix.x << DIGIT_BITS) | at_lo.x, (prefix.y << DIGIT_BITS) | at_hi.x);
+        }
+        workgroupBarrier();
+        prefix = prefixes;
+    }
     if lid == 0u {
         // After the last pass the prefixes are the keys of the two order statistics.
-        scales[sample] = threshold_scale(params, sel.prefix.x, sel.prefix.y);
+        scales[sample] = threshold_scale(params, prefix.x, prefix.y);
     }
 }
