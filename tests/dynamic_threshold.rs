@@ -8,6 +8,7 @@ use common::*;
 use ddpm_wgpu::check::Gen;
 use ddpm_wgpu::cpu::dynamic_threshold::{self as twin, torch_rank};
 use ddpm_wgpu::gpu::{self, Context, DynamicThreshold, GpuTensor};
+use ddpm_wgpu::npy::NpyData;
 use ddpm_wgpu::Error;
 
 const RATIOS: [f64; 4] = [0.0, 0.5, 0.995, 1.0];
@@ -89,39 +90,23 @@ fn scaled_normals(g: &mut Gen, batch: usize, len: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The suite's shapes (sizes not multiples of the workgroup), the longest short sample
-/// ([2, 128], one per invocation), the shortest radix one ([2, 129]) and lengths that take the
-/// radix kernel's vec4 loads.
-const THRESHOLD_SHAPES: [&[usize]; 10] = [
-    SHAPES[0],
-    SHAPES[1],
-    SHAPES[2],
-    SHAPES[3],
-    &[2, 128],
-    &[2, 129],
-    &[2, 256],
-    &[2, 260],
-    &[3, 3, 16, 20],
-    &[1, 4096],
-];
+/// Beside the suite's shapes (sizes not multiples of the workgroup): the longest short sample
+/// ([2, 128], one per invocation), the shortest radix one ([2, 129]) and more radix lengths.
+#[rustfmt::skip]
+const MORE_SHAPES: [&[usize]; 6] =
+    [&[2, 128], &[2, 129], &[2, 256], &[2, 260], &[3, 3, 16, 20], &[1, 4096]];
 
 #[test]
 fn shapes_ratios_and_maxima() {
     let Some(ctx) = gpu() else { return };
     let mut g = Gen::new(1);
-    for shape in THRESHOLD_SHAPES {
+    for shape in SHAPES.into_iter().chain(MORE_SHAPES) {
         let (batch, len) = (shape[0], shape[1..].iter().product());
         let x = scaled_normals(&mut g, batch, len);
         for ratio in RATIOS {
             for max in MAXES {
-                check(
-                    &ctx,
-                    shape,
-                    &x,
-                    ratio,
-                    max,
-                    &format!("{shape:?} ratio {ratio} max {max}"),
-                );
+                let label = format!("{shape:?} ratio {ratio} max {max}");
+                check(&ctx, shape, &x, ratio, max, &label);
             }
         }
     }
@@ -134,14 +119,8 @@ fn more_samples_than_one_grid_dimension() {
     let mut g = Gen::new(2);
     let x = scaled_normals(&mut g, 70_000, 2);
     for ratio in [0.5, 0.995] {
-        check(
-            &ctx,
-            &[70_000, 2],
-            &x,
-            ratio,
-            1e30,
-            &format!("[70000, 2] ratio {ratio}"),
-        );
+        let label = format!("[70000, 2] ratio {ratio}");
+        check(&ctx, &[70_000, 2], &x, ratio, 1e30, &label);
     }
 }
 
@@ -174,14 +153,8 @@ fn one_long_sample() {
     let mut g = Gen::new(4);
     let x = scaled_normals(&mut g, 1, 1 << 20);
     for ratio in [0.5, 0.995] {
-        check(
-            &ctx,
-            &[1, 1 << 20],
-            &x,
-            ratio,
-            1e30,
-            &format!("[1, 2^20] ratio {ratio}"),
-        );
+        let label = format!("[1, 2^20] ratio {ratio}");
+        check(&ctx, &[1, 1 << 20], &x, ratio, 1e30, &label);
     }
 }
 
@@ -189,14 +162,13 @@ fn one_long_sample() {
 /// vec4), and 2^25, lavapipe's largest binding (or the adapter's, if smaller). llvmpipe stops
 /// every loop once an invocation has run 65535 iterations of all its loops together, so four
 /// passes of one vec4 a lane an iteration would stop short here (65536 at 2^24, 131072 at
-/// 2^25), and of two at 2^25. Checked against the torch-exact twin only: sorting 2^25 values
-/// for the f64 bound would take longer than the rest of this file.
+/// 2^25), and of two at 2^25. Values: a Weyl sequence. Checked against the torch-exact twin
+/// only: sorting 2^25 values for the f64 bound would take longer than the rest of this file.
 #[test]
 fn longest_samples() {
     let Some(ctx) = gpu() else { return };
     let largest = (ctx.limits().max_storage_buffer_binding_size / 4).min(1 << 25) as usize;
     for len in [(1 << 24) + 3, largest] {
-        // Cheap distinct values (a Weyl sequence).
         let x: Vec<f32> = (0..len)
             .map(|i| (i as f64 * 0.618_033_988_749_895).fract() as f32 * 100.0 + 1.0)
             .collect();
@@ -218,41 +190,31 @@ fn extremes() {
     let len = 300;
     let pick = |g: &mut Gen, set: &[f32]| set[(g.next_u64() % set.len() as u64) as usize];
     let mut x = Vec::new();
+    #[rustfmt::skip]
     let rows: [&[f32]; 8] = [
-        &[0.0],
-        &[3.0],
-        &[2.0, -2.0, 7.0, -7.0, 7.5],
-        &[1e30, -1e30, 1e-30, -1e-30],
-        &[1e-40, -3e-45, 1e-39],
-        &[1e-40, 5.0, -1e-39, 1e30],
-        &[0.0, -0.0, 2.5, -2.5],
+        &[0.0], &[3.0], &[2.0, -2.0, 7.0, -7.0, 7.5], &[1e30, -1e30, 1e-30, -1e-30],
+        &[1e-40, -3e-45, 1e-39], &[1e-40, 5.0, -1e-39, 1e30], &[0.0, -0.0, 2.5, -2.5],
         &[1e30, 1.0, -1.5],
     ];
     for set in rows {
         x.extend((0..len).map(|_| pick(&mut g, set)));
     }
     for _ in 0..4 {
-        x.extend((0..len).map(|_| {
-            let bits = g.next_u64() as u32;
-            // Keep exponents below 255 (finite).
-            f32::from_bits(if bits & 0x7f80_0000 == 0x7f80_0000 {
-                bits & 0xbfff_ffff
+        // Random bits with the exponent kept below 255 (finite).
+        let finite = |b: u32| {
+            if b & 0x7f80_0000 == 0x7f80_0000 {
+                b & 0xbfff_ffff
             } else {
-                bits
-            })
-        }));
+                b
+            }
+        };
+        x.extend((0..len).map(|_| f32::from_bits(finite(g.next_u64() as u32))));
     }
     let batch = x.len() / len;
     for ratio in RATIOS.into_iter().chain([0.1, 0.9, 0.999]) {
         for max in [1.5, 1e30] {
-            check(
-                &ctx,
-                &[batch, len],
-                &x,
-                ratio,
-                max,
-                &format!("extremes ratio {ratio} max {max}"),
-            );
+            let label = format!("extremes ratio {ratio} max {max}");
+            check(&ctx, &[batch, len], &x, ratio, max, &label);
             // The same values in samples of 60 (one per invocation) and 299 (the radix
             // kernel's scalar loads; 300 takes its vec4 loads).
             let label = format!("extremes in samples of 60, ratio {ratio} max {max}");
@@ -290,20 +252,14 @@ fn interpolation_rounds_once_like_torch() {
             &x,
             ratio,
             1e30,
-            &format!("pairs ratio {ratio}"),
+            &format!("pairs, ratio {ratio}"),
         );
     }
     let x3: Vec<f32> = x.iter().take(batch / 2 * 3).copied().collect();
     for _ in 0..4 {
         let ratio = g.uniform();
-        check(
-            &ctx,
-            &[batch / 2, 3],
-            &x3,
-            ratio,
-            1e30,
-            &format!("triples ratio {ratio}"),
-        );
+        let label = format!("triples, ratio {ratio}");
+        check(&ctx, &[batch / 2, 3], &x3, ratio, 1e30, &label);
     }
 }
 
@@ -370,8 +326,8 @@ fn prepared_threshold_reads_current_values() {
     let values = GpuTensor::from_slice(&ctx, &shape, &first).unwrap();
     let threshold = DynamicThreshold::new(&ctx, &values, 0.995, 1e30).unwrap();
     for x in [&first, &second] {
-        ctx.queue
-            .write_buffer(values.buffer(), 0, bytemuck::cast_slice(x));
+        let bytes = bytemuck::cast_slice(x);
+        ctx.queue.write_buffer(values.buffer(), 0, bytes);
         let mut enc = ctx.encoder();
         threshold.record(&ctx, &mut enc).unwrap();
         ctx.submit(enc).unwrap();
@@ -386,14 +342,14 @@ fn prepared_threshold_reads_current_values() {
 fn bad_parameters_are_typed_errors() {
     let Some(ctx) = gpu() else { return };
     let t = GpuTensor::from_slice(&ctx, &[2, 2], &[1.0; 4]).unwrap();
-    for (ratio, max) in [
+    let bad = [
         (-0.1, 1.0),
         (1.1, 1.0),
         (f64::NAN, 1.0),
         (0.5, 0.5),
         (0.5, f64::NAN),
-        (0.5, f64::INFINITY),
-    ] {
+    ];
+    for (ratio, max) in bad.into_iter().chain([(0.5, f64::INFINITY)]) {
         let r = DynamicThreshold::new(&ctx, &t, ratio, max);
         assert!(
             matches!(r, Err(Error::InvalidParameter { .. })),
@@ -407,26 +363,27 @@ fn bad_parameters_are_typed_errors() {
 fn torch_fixtures() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/threshold");
     let ctx = gpu();
-    let names = [
-        "imagen",
-        "imagen_max",
-        "tail33",
-        "upper_branch",
-        "weight_one",
-        "extremes",
-        "ratio_one",
-        "ratio_zero",
-        "imagen_768",
-    ];
-    for name in names {
+    // Every case the script writes; nine when this test was written.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            Some(
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix("_x.npy")?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 9, "fixtures found: {names:?}");
+    for name in &names {
         let read =
             |suffix: &str| ddpm_wgpu::npy::read(dir.join(format!("{name}_{suffix}.npy"))).unwrap();
         let (x, params, s) = (read("x"), read("params"), read("s"));
-        let (
-            ddpm_wgpu::npy::NpyData::F32(x_data),
-            ddpm_wgpu::npy::NpyData::F64(p),
-            ddpm_wgpu::npy::NpyData::F32(want),
-        ) = (&x.data, &params.data, &s.data)
+        let (NpyData::F32(x_data), NpyData::F64(p), NpyData::F32(want)) =
+            (&x.data, &params.data, &s.data)
         else {
             panic!("{name}: unexpected dtypes");
         };
