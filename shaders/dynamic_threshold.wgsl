@@ -146,7 +146,7 @@ fn main(
         // a branch between one and four, though never taken, made the short case 4.1. The
         // loads stay in this loop's body, and the sample's end is spelled out in each call: a
         // helper that loaded and counted, and a `let` for base + sample_len, each made it
-        // about three times slower there.
+        // three to four times slower there.
         let whole = arrayLength(&values4);
         let v0 = base / 4u;
         let v_end = min((base + params.sample_len + 3u) / 4u, whole);

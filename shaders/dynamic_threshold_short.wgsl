@@ -11,7 +11,8 @@
 // (6 ms against 0.12 ms for 256 samples of 8 on lavapipe) inside the radix kernel than alone; and
 // one workgroup per short sample would pay the radix kernel's fixed cost (about 100 us a
 // workgroup there) for a few values. Measured per sample on lavapipe / llvmpipe GL: counting
-// 6 / 9 us at L = 64, 24 / 23 us at L = 128; the radix workgroup 100-150 / 430-620 us. The
+// 6 / 9 us at L = 64, 24 / 23 us at L = 128; a radix workgroup (of that kernel's first
+// double-buffered version) 100-150 / 430-620 us at L = 64 to 256. The
 // L^2 + L loop iterations must stay below llvmpipe's loop limit of 65535 (L <= 255).
 
 @group(0) @binding(0) var<uniform> params: ThresholdParams;

@@ -39,7 +39,8 @@ pub struct ThresholdParams {
 
 /// The longest samples selected one per invocation (by counting, L^2 loads, no barrier) rather
 /// than one per workgroup (radix select: four passes, twelve barriers). On lavapipe and llvmpipe
-/// GL counting 128 values cost about 25 us a sample, the radix workgroup 100-150 and 430-620 us.
+/// GL counting 128 values cost about 25 us a sample, a radix workgroup (of the kernel's first
+/// double-buffered version) 100-150 and 430-620 us.
 /// Not longer: llvmpipe ends a loop nest after 65535 iterations, and counting takes L^2 + L
 /// (measured: L = 256 lost the last element's count).
 pub const PER_LANE_MAX_LEN: usize = 128;
