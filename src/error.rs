@@ -108,6 +108,17 @@ pub enum Error {
         /// The most the kernels index.
         limit: u64,
     },
+    /// A numeric parameter lies outside the range the operation defines (a quantile ratio
+    /// outside [0, 1], a threshold maximum below 1...).
+    #[error("{name} = {value} is outside its range ({expected})")]
+    InvalidParameter {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The accepted range, in words.
+        expected: &'static str,
+    },
     /// A file is not a valid .npy array of a supported kind.
     #[error("{path}: not a supported .npy file: {reason}")]
     Npy {

@@ -184,6 +184,13 @@ fn host_structs_match_wgsl_layout() {
         ReduceParams,
         [sample_len, n_samples, scale_over_len, _pad]
     );
+    let t = module(Kernel::DynamicThreshold);
+    assert_layout!(
+        t,
+        "ThresholdParams",
+        ddpm_wgpu::gpu::dynamic_threshold::ThresholdParams,
+        [sample_len, n_samples, rank_lo, rank_hi, coef, base_is_hi, max_value, _pad]
+    );
 }
 
 fn wgsl_u32_const(m: &naga::Module, name: &str) -> u32 {

@@ -34,6 +34,7 @@ pub mod training_losses;
 pub mod vb_terms_bpd;
 
 pub use discretized_gaussian_log_likelihood::discretized_gaussian_log_likelihood;
+pub use dynamic_threshold::{dynamic_threshold, dynamic_threshold_torch_f32};
 pub use normal_kl::normal_kl;
 pub use p_mean_variance::{p_mean_variance, PMeanVariance};
 pub use p_sample::{p_sample, PSample};

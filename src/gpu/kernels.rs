@@ -35,6 +35,11 @@ pub const STEP_BINDINGS_VEC4_WGSL: &str =
 /// The entry point of the vec4 reverse-step kernels, appended to each (see [`Kernel::source`]).
 pub const STEP_VEC4_ENTRY_WGSL: &str = include_str!("../../shaders/step_vec4_entry.wgsl");
 
+/// The uniform, keys and scale shared by the dynamic thresholding kernels, appended to each (see
+/// [`Kernel::source`]).
+pub const THRESHOLD_SCALE_WGSL: &str =
+    include_str!("../../shaders/shared/dynamic_threshold_scale.wgsl");
+
 /// One compute kernel: one WGSL file, one entry point `main`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -106,11 +111,15 @@ pub enum Kernel {
     PredictXstart,
     /// shaders/ddim_step_gaussian_vec4.wgsl
     DdimStepGaussianVec4,
+    /// shaders/dynamic_threshold.wgsl
+    DynamicThreshold,
+    /// shaders/dynamic_threshold_short.wgsl
+    DynamicThresholdShort,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 34] = [
+    pub const ALL: [Kernel; 36] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -145,6 +154,8 @@ impl Kernel {
         Kernel::DdimStepVec4,
         Kernel::PredictXstart,
         Kernel::DdimStepGaussianVec4,
+        Kernel::DynamicThreshold,
+        Kernel::DynamicThresholdShort,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -198,12 +209,15 @@ impl Kernel {
             Kernel::DdimStepVec4 => shader!("ddim_step_vec4"),
             Kernel::PredictXstart => shader!("predict_xstart"),
             Kernel::DdimStepGaussianVec4 => shader!("ddim_step_gaussian_vec4"),
+            Kernel::DynamicThreshold => shader!("dynamic_threshold"),
+            Kernel::DynamicThresholdShort => shader!("dynamic_threshold_short"),
         }
     }
 
     /// The full WGSL source: [`COMMON_WGSL`] and philox.wgsl; for the sampling-step kernels
     /// their shared bindings (shaders/shared/step_bindings*.wgsl); the kernel's own file; and for
-    /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl).
+    /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl), and for the
+    /// dynamic thresholding kernels their shared scale (shared/dynamic_threshold_scale.wgsl).
     pub fn source(self) -> String {
         let bindings = match (self.is_step(), self.takes_grid()) {
             (true, false) => STEP_BINDINGS_WGSL,
@@ -216,6 +230,7 @@ impl Kernel {
             | Kernel::DdpmStepGaussianVec4
             | Kernel::DdimStepVec4
             | Kernel::DdimStepGaussianVec4 => STEP_VEC4_ENTRY_WGSL,
+            Kernel::DynamicThreshold | Kernel::DynamicThresholdShort => THRESHOLD_SCALE_WGSL,
             _ => "",
         };
         format!(

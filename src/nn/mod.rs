@@ -21,6 +21,7 @@ pub mod group_norm;
 pub mod linear;
 pub mod resnet;
 pub mod scheduler_config;
+pub mod scheduler_map;
 pub mod time_embedding;
 pub mod unet;
 pub mod upsample;

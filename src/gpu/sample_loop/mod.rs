@@ -163,11 +163,12 @@ pub fn sample_loop(
         .first()
         .filter(|&&b| b > 0)
         .ok_or_else(|| Error::ShapeMismatch("samples need a batch dimension [B, ...]".into()))?;
-    let sample_len = shape[1..]
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| Error::ShapeMismatch(format!("samples of shape {shape:?} are empty")))?;
+    let sample_len = super::alloc::elements(&format!("samples of shape {shape:?}"), shape)? / batch;
+    if sample_len == 0 {
+        return Err(Error::ShapeMismatch(format!(
+            "samples of shape {shape:?} are empty"
+        )));
+    }
     if let Some(x) = &opts.x_t {
         if Some(x.len()) != batch.checked_mul(sample_len) {
             return Err(Error::ShapeMismatch(format!(
