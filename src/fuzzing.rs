@@ -13,8 +13,8 @@
 
 use crate::npy::{self, NpyArray, NpyData};
 use crate::ops::{self, Backend, Op, OpSettings, StepSettings};
-use crate::sampler::{DdimOptions, Threshold};
 use crate::options::{LossType, MeanType, ModelOptions, VarType};
+use crate::sampler::{DdimOptions, Threshold};
 use crate::schedule::{ScheduleKind, Tables};
 use std::collections::BTreeMap;
 

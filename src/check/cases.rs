@@ -179,5 +179,6 @@ pub fn cases(seed: u64) -> Result<Vec<Case>> {
         out.extend(super::step_cases::ddim_cases(&mut g, sched, tb, &shape)?);
     }
     out.extend(super::step_cases::respaced_cases(&mut g, &linear, &shape)?);
+    out.extend(super::step_cases::threshold_cases(&mut g, &linear, &shape)?);
     Ok(out)
 }

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::npy::{NpyArray, NpyData};
 use crate::ops::{Op, OpSettings, StepSettings};
 use crate::options::{LossType, MeanType, ModelOptions};
-use crate::sampler::DdimOptions;
+use crate::sampler::{DdimOptions, Threshold};
 use crate::schedule::Tables;
 use crate::spacing::{timesteps, Spacing};
 
@@ -144,6 +144,30 @@ pub(super) fn respaced_cases(g: &mut Gen, tables: &Tables, shape: &[usize]) -> R
             };
             let label = format!("linear respace {name}");
             out.push(case(g, op, tables, model, step, shape, label));
+        }
+    }
+    Ok(out)
+}
+
+/// p-sample and ddim-step with dynamic thresholding: diffusers' ratio with a max above 1 (so
+/// that the quantile, not the floor of 1, sets s), and a lower ratio, for the mean types that
+/// predict x_0.
+pub(super) fn threshold_cases(g: &mut Gen, tables: &Tables, shape: &[usize]) -> Result<Vec<Case>> {
+    let mut out = Vec::new();
+    for (ratio, max) in [(0.995, 1.5), (0.9, 3.0)] {
+        for mean_type in DDIM_MEANS {
+            let model = ModelOptions {
+                mean_type,
+                ..ModelOptions::default()
+            };
+            for op in [Op::PSample, Op::DdimStep] {
+                let step = StepSettings {
+                    threshold: Some(Threshold { ratio, max }),
+                    ..StepSettings::default()
+                };
+                let label = format!("linear {mean_type} threshold {ratio} max {max}");
+                out.push(case(g, op, tables, model, step, shape, label));
+            }
         }
     }
     Ok(out)

@@ -52,14 +52,19 @@ pub fn sample_loop(
         let steps = vec![t as u32; batch];
         let (out, var) = denoiser.denoise(&steps, &x)?;
         let scales = match sampler.threshold() {
-            Some(_) => {
-                return Err(Error::Unsupported(
-                    "dynamic thresholding in the CPU loop is not available yet".into(),
-                ))
+            Some(th) => {
+                let mean_type = sampler.model().mean_type;
+                let raw: Vec<f64> = x
+                    .iter()
+                    .zip(&out)
+                    .map(|(&xi, &oi)| super::common::predict_xstart(&by_t, mean_type, t, xi, oi))
+                    .collect();
+                Some(super::dynamic_threshold::dynamic_threshold(
+                    &raw, sample_len, th.ratio, th.max,
+                )?)
             }
             None => None,
         };
-        let _ = &by_t;
         let z: Option<Vec<f64>> = match (sampler.draws_noise(t), torch.as_mut()) {
             (false, _) => None,
             (true, Some(g)) => Some(wide(g.randn(n))),
@@ -80,7 +85,7 @@ pub fn sample_loop(
                 output: &out,
                 var: var.as_deref(),
                 noise: z.as_deref(),
-                scales,
+                scales: scales.as_deref(),
             },
         )?;
     }

@@ -156,7 +156,10 @@ mod tests {
     #[test]
     fn diffusers_defaults_are_the_papers_settings() {
         let s = SchedulerConfig::default().sampling().unwrap();
-        assert_eq!(s.tables, Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap());
+        assert_eq!(
+            s.tables,
+            Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap()
+        );
         assert_eq!(s.model.mean_type, MeanType::Eps);
         assert_eq!(s.model.var_type, VarType::FixedSmall);
         assert!(s.model.clip_denoised);
@@ -189,11 +192,41 @@ mod tests {
         assert!(!s.ddim.set_alpha_to_one);
         assert_eq!(s.threshold, Some(Threshold::DEFAULT));
         for (key, bad) in [
-            ("beta_schedule", SchedulerConfig { beta_schedule: "laplace".into(), ..Default::default() }),
-            ("variance_type", SchedulerConfig { variance_type: "fixed_large_log".into(), ..Default::default() }),
-            ("prediction_type", SchedulerConfig { prediction_type: "flow".into(), ..Default::default() }),
-            ("timestep_spacing", SchedulerConfig { timestep_spacing: "karras".into(), ..Default::default() }),
-            ("steps_offset", SchedulerConfig { steps_offset: -1, ..Default::default() }),
+            (
+                "beta_schedule",
+                SchedulerConfig {
+                    beta_schedule: "laplace".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "variance_type",
+                SchedulerConfig {
+                    variance_type: "fixed_large_log".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "prediction_type",
+                SchedulerConfig {
+                    prediction_type: "flow".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "timestep_spacing",
+                SchedulerConfig {
+                    timestep_spacing: "karras".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "steps_offset",
+                SchedulerConfig {
+                    steps_offset: -1,
+                    ..Default::default()
+                },
+            ),
         ] {
             let e = bad.sampling().unwrap_err().to_string();
             assert!(e.contains(key), "{key}: {e}");

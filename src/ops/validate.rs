@@ -42,10 +42,7 @@ impl Inputs {
 /// An array built by hand (not by `npy::parse`) may claim a shape its data does not fill, or
 /// one whose element count overflows: refuse both before any length is derived from the shape.
 fn check_count(name: &str, arr: &NpyArray, len: usize) -> Result<()> {
-    let count = arr
-        .shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d));
+    let count = arr.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if count != Some(len) {
         return Err(Error::ShapeMismatch(format!(
             "'{name}' has shape {:?} but {len} values",

@@ -3,6 +3,7 @@
 //! ([`LoopPlan`]); the loop does not branch on which sampler it runs.
 
 use super::steps::{LoopSteps, Snapshots};
+use super::threshold::ThresholdPass;
 use super::{LoopOptions, NoiseSource, Samples};
 use crate::cpu::noise::stream;
 use crate::error::{Error, Result};
@@ -88,6 +89,8 @@ pub(crate) struct ChunkLoop<'a> {
     step_groups: Vec<wgpu::BindGroup>,
     /// The denoiser is computed inside the step kernel; its `record` is not called.
     fused: bool,
+    /// Dynamic thresholding's passes, between the denoiser's and the step's.
+    threshold: Option<ThresholdPass>,
     groups: Grid,
     snapshots: Option<Snapshots>,
     seed: u64,
@@ -118,11 +121,6 @@ impl<'a> ChunkLoop<'a> {
         } else {
             None
         };
-        if sampler.threshold().is_some() {
-            return Err(Error::Unsupported(
-                "dynamic thresholding in the GPU sampling loop is not available yet".into(),
-            ));
-        }
         let first_t = plan.order.first().copied().unwrap_or(0);
         let steps = LoopSteps::new(ctx, first_t, batch)?;
         let host_noise = opts.noise == NoiseSource::Torch;
@@ -205,6 +203,10 @@ impl<'a> ChunkLoop<'a> {
             }
             groups
         })?;
+        let threshold = sampler
+            .threshold()
+            .map(|th| ThresholdPass::new(ctx, *sampler.model(), th, shape))
+            .transpose()?;
         let snapshots = match opts.keep_every {
             Some(k) => Snapshots::new(ctx, &plan.order, big_t, k, n)?,
             None => None,
@@ -223,6 +225,7 @@ impl<'a> ChunkLoop<'a> {
             pipeline,
             step_groups,
             fused: fused.is_some(),
+            threshold,
             snapshots,
             seed: opts.seed,
             first_sample,
@@ -387,6 +390,9 @@ impl<'a> ChunkLoop<'a> {
         step_group: &wgpu::BindGroup,
     ) -> Result<()> {
         denoiser.record(ctx, encoder, &self.io())?;
+        if let Some(th) = &self.threshold {
+            th.record(ctx, encoder, &self.io(), &self.aux)?;
+        }
         dispatch(
             encoder,
             self.kernel,
@@ -411,6 +417,10 @@ impl<'a> ChunkLoop<'a> {
         tensor_bytes
             + self.steps.device_bytes()
             + self.aux.size()
+            + self
+                .threshold
+                .as_ref()
+                .map_or(0, ThresholdPass::device_bytes)
             + self.snapshots.as_ref().map_or(0, Snapshots::device_bytes)
     }
 

@@ -12,6 +12,7 @@
 
 mod chunk;
 mod steps;
+mod threshold;
 
 pub(crate) use chunk::{ChunkLoop, LoopPlan};
 
@@ -286,8 +287,5 @@ pub fn record_thresholds(
         model_var: None,
     };
     super::predict_xstart::predict_xstart_into(ctx, encoder, sampler.model(), &io, &raw)?;
-    let _ = threshold;
-    Err(Error::Unsupported(
-        "dynamic thresholding on the GPU is not available yet".into(),
-    ))
+    super::dynamic_threshold::dynamic_threshold(ctx, encoder, &raw, threshold.ratio, threshold.max)
 }
