@@ -102,7 +102,8 @@ fn compare(
             continue;
         }
         let (e, b) = ((g - w).abs(), bound(i));
-        if !(e <= b) {
+        // A NaN from ours fails too.
+        if e.is_nan() || e > b {
             worst.failures.push(format!(
                 "{label}[{i}]: got {g:e}, want {w:e}, |err| {e:e} > bound {b:e}"
             ));
@@ -252,9 +253,9 @@ fn cpu_twin_matches_diffusers() {
 /// The GPU against diffusers' float64 step within `ddpm check`'s budgets (src/check/scales.rs,
 /// each with its reason there: the step kernels' few ulps of their terms, exp's 64 ulp on
 /// llvmpipe for the noise scale and the learned variances), except the log-variance: the
-/// check scales its 1e-6 by the value itself, which fails where learned-range's frac log(beta)
-/// + (1 - frac) log(pv) is near 0 (measured 1.4e-9 off at -3.5e-4, a zero-SNR chain's last
-/// step); here it scales with `terms_of`. Against diffusers as shipped, ours on its own named
+/// check scales its 1e-6 by the value itself, which fails where learned-range's log-variance
+/// (frac log(beta) plus (1 - frac) log(pv)) is near 0 (measured 1.4e-9 off at -3.5e-4, a
+/// zero-SNR chain's last step); here it scales with `terms_of`. Against diffusers as shipped, ours on its own named
 /// schedule, with that float32 result's own measured error on top.
 #[test]
 fn gpu_matches_diffusers() {
