@@ -14,7 +14,10 @@
 //! model is read where x is, so the only error is the step's discretisation. (diffusers'
 //! `DDIMInverseScheduler` reads the model at the step it moves to, from x at the previous one,
 //! which drifts where the data distribution is sharp; its `step` is the same formula with the
-//! same model output, so `ddpm op ddim-reverse-step` agrees with it for a given output.)
+//! same model output, so `ddpm op ddim-reverse-step` agrees with it for a given output.) With
+//! clipping, eps is the model's (as in `DDIMInverseScheduler`), not re-derived from the clipped
+//! x_0 as improved-diffusion's `ddim_reverse_sample` always does: the two differ wherever the
+//! clip binds (tests/reference/sampler_conformance.py measures it).
 
 use super::{next_of, step_constants, validate, CpuStep, Sampler, Threshold};
 use crate::chain::Chain;
