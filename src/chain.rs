@@ -2,8 +2,9 @@
 //! just those steps, rebuilt in f64 as improved-diffusion's `SpacedDiffusion` does.
 //!
 //! For kept steps k_0 < k_1 < ... < k_{N-1}, beta'_i = 1 - abar[k_i] / abar[k_{i-1}] (with
-//! abar before k_0 equal to 1) and every derived table comes from beta' by
-//! [`Tables::new`], so each variance and mean type works on the chain unchanged; a step at k_i
+//! abar before k_0 equal to 1) and every derived table comes from the chain's abar, which is
+//! the training abar at the kept steps ([`Tables::from_alphas_cumprod`]), so each variance and
+//! mean type works on the chain unchanged; a step at k_i
 //! goes to k_{i-1}. The model is still called with the training timestep k_i. diffusers'
 //! `DDPMScheduler` with `num_inference_steps` steps the same way (to the previous kept
 //! timestep); its `DDIMScheduler` steps to `t - T // N` instead, which differs from the previous
@@ -56,18 +57,11 @@ impl Chain {
                 "the chain's steps repeat a timestep: {steps:?}"
             )));
         }
-        let mut last = 1.0;
-        let betas = kept
-            .iter()
-            .map(|&k| {
-                let abar = train.alphas_cumprod[k];
-                let beta = 1.0 - abar / last;
-                last = abar;
-                beta
-            })
-            .collect();
+        // abar' is the training abar at the kept steps, exactly: improved-diffusion's beta'
+        // rebuilt into 1 - beta' would lose alpha' where beta' is near 1.
+        let abar = kept.iter().map(|&k| train.alphas_cumprod[k]).collect();
         Ok(Chain {
-            tables: Tables::new(betas)?,
+            tables: Tables::from_alphas_cumprod(abar)?,
             steps: kept,
             train: train.clone(),
         })
@@ -169,5 +163,68 @@ fn preview(steps: &[usize]) -> String {
             steps[steps.len() - 2],
             steps[steps.len() - 1]
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::ScheduleKind;
+
+    /// The chain's abar is the training abar at the kept steps, bit for bit, and its other
+    /// tables agree with improved-diffusion's route (betas' = 1 - abar ratios, then
+    /// `Tables::new`) where that is well conditioned. At cosine's tail the route through 1 - beta'
+    /// keeps alpha' = abar_999 / abar_888 (~1e-7 here) only to ~1e-16 / alpha' relative, which
+    /// moved pred_xstart there by ~3e-10 relative against diffusers (which reads abar itself).
+    #[test]
+    fn respaced_tables_keep_the_training_abar() {
+        let train = Tables::from_schedule(ScheduleKind::Cosine, 0.0, 0.0, 1000).unwrap();
+        let kept: Vec<usize> = (0..10).map(|i| (i * 111) as usize).collect();
+        let chain = Chain::respaced(&train, &kept).unwrap();
+        let mut last = 1.0;
+        let betas: Vec<f64> = kept
+            .iter()
+            .map(|&k| {
+                let b = 1.0 - train.alphas_cumprod[k] / last;
+                last = train.alphas_cumprod[k];
+                b
+            })
+            .collect();
+        let via_betas = Tables::new(betas).unwrap();
+        for (i, &k) in kept.iter().enumerate() {
+            assert_eq!(
+                chain.tables.alphas_cumprod[i], train.alphas_cumprod[k],
+                "step {k}"
+            );
+            let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-300);
+            assert!(rel(chain.tables.betas[i], via_betas.betas[i]) < 1e-15);
+            assert!(
+                rel(
+                    chain.tables.posterior_variance[i],
+                    via_betas.posterior_variance[i]
+                ) < 1e-12
+            );
+        }
+        // The tail: the betas' route loses alpha' (the test shows the difference exists).
+        let a = train.alphas_cumprod[999] / train.alphas_cumprod[888];
+        let lost = (via_betas.alphas[9] - a).abs() / a;
+        assert_eq!(chain.tables.alphas[9], a);
+        assert!(lost > 1e-12, "1 - (1 - alpha') kept alpha' to {lost:e}");
+    }
+
+    /// Zero terminal SNR: the last abar is 0 and stays 0 (beta' = 1); abar that does not
+    /// decrease is refused.
+    #[test]
+    fn zero_terminal_snr_and_bad_abar() {
+        let betas = crate::schedule::beta_schedule(ScheduleKind::Linear, 1e-4, 0.02, 100).unwrap();
+        let train =
+            Tables::new(crate::schedule::rescale_zero_terminal_snr(&betas).unwrap()).unwrap();
+        let chain = Chain::respaced(&train, &[0, 50, 99]).unwrap();
+        assert_eq!(chain.tables.alphas_cumprod[2], 0.0);
+        assert_eq!(chain.tables.betas[2], 1.0);
+        assert!(Tables::from_alphas_cumprod(vec![0.9, 0.9]).is_err());
+        assert!(Tables::from_alphas_cumprod(vec![1.0]).is_err());
+        assert!(Tables::from_alphas_cumprod(vec![0.5, 0.0, 0.0]).is_err());
+        assert!(Tables::from_alphas_cumprod(vec![]).is_err());
     }
 }

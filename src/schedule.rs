@@ -195,14 +195,53 @@ impl Tables {
                 "beta[{i}] = {b} is not in (0, 1]"
             )));
         }
-        let t = betas.len();
         let alphas: Vec<f64> = betas.iter().map(|b| 1.0 - b).collect();
-        let mut alphas_cumprod = Vec::with_capacity(t);
         let mut acc = 1.0;
-        for a in &alphas {
-            acc *= a;
-            alphas_cumprod.push(acc);
+        let alphas_cumprod = alphas
+            .iter()
+            .map(|a| {
+                acc *= a;
+                acc
+            })
+            .collect();
+        Ok(Self::derive(betas, alphas, alphas_cumprod))
+    }
+
+    /// The tables of a diffusion given by its abar itself (a respaced chain: the training abar
+    /// at the kept steps), in (0, 1), strictly decreasing, the last possibly 0 (zero terminal
+    /// SNR): alpha_i = abar_i / abar_{i-1} and beta_i = 1 - alpha_i. The same as
+    /// [`Tables::new`] of those betas in exact arithmetic; in f64 it keeps abar exact and alpha
+    /// to full relative precision where beta is near 1 (a long jump at the noisy end, e.g.
+    /// cosine's tail, where 1 - (1 - alpha) would keep only ~1e-16 / alpha of it).
+    pub fn from_alphas_cumprod(alphas_cumprod: Vec<f64>) -> Result<Self> {
+        let mut last = 1.0;
+        let mut alphas = Vec::with_capacity(alphas_cumprod.len());
+        for (i, &a) in alphas_cumprod.iter().enumerate() {
+            if !(a.is_finite() && a >= 0.0 && a < last) {
+                return Err(Error::InvalidSchedule(format!(
+                    "abar[{i}] = {a} is not in [0, {last}): abar must decrease from below 1"
+                )));
+            }
+            alphas.push(a / last);
+            last = a;
         }
+        if alphas.is_empty() {
+            return Err(Error::InvalidSchedule(
+                "the number of timesteps T must be at least 1".into(),
+            ));
+        }
+        let betas: Vec<f64> = alphas.iter().map(|a| 1.0 - a).collect();
+        if let Some(i) = betas.iter().position(|&b| b <= 0.0) {
+            return Err(Error::InvalidSchedule(format!(
+                "abar[{i}] is within rounding of the abar before it: beta would be 0"
+            )));
+        }
+        Ok(Self::derive(betas, alphas, alphas_cumprod))
+    }
+
+    /// Every other table from validated betas, alphas and abar.
+    fn derive(betas: Vec<f64>, alphas: Vec<f64>, alphas_cumprod: Vec<f64>) -> Self {
+        let t = betas.len();
         let mut alphas_cumprod_prev = vec![1.0];
         alphas_cumprod_prev.extend_from_slice(&alphas_cumprod[..t - 1]);
         let map = |f: &dyn Fn(usize) -> f64| (0..t).map(f).collect::<Vec<f64>>();
@@ -222,7 +261,7 @@ impl Tables {
             }
         });
         let fixedlarge_log_variance = map(&|i| if i == 0 { pv1_log } else { betas[i].ln() });
-        Ok(Tables {
+        Tables {
             sqrt_alphas_cumprod: map(&|i| ac[i].sqrt()),
             one_minus_alphas_cumprod: map(&|i| 1.0 - ac[i]),
             sqrt_one_minus_alphas_cumprod: map(&|i| (1.0 - ac[i]).sqrt()),
@@ -239,7 +278,7 @@ impl Tables {
             alphas_cumprod,
             alphas,
             betas,
-        })
+        }
     }
 
     /// Tables of a named schedule.

@@ -7,7 +7,8 @@ use crate::options::{MeanType, ModelOptions};
 use crate::sampler::CpuStep;
 
 /// One row of a DDIM chain in f64 (`DdimCoefs` on the GPU is this rounded once): the abar the
-/// model's output is read at, the abar of the step moved to, and the noise scale sigma.
+/// model's output is read at, the abar of the step moved to, the noise scale sigma and the
+/// direction coefficient sqrt(1 - abar_target - sigma^2).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DdimRow {
     /// abar_t of the current x.
@@ -16,36 +17,53 @@ pub struct DdimRow {
     pub abar_target: f64,
     /// eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev); 0 inverse.
     pub sigma: f64,
+    /// sqrt(1 - abar_target - sigma^2), formed without cancellation ([`forward_row`]).
+    pub direction: f64,
     /// The training timestep the loop visits next (t itself at the last step).
     pub next_t: usize,
 }
 
 impl DdimRow {
-    /// sqrt(1 - abar_target - sigma^2), in f64 on the host: formed in f32 on the device it
-    /// cancels badly (DESIGN.md: errors up to ~5e-3 at eta = 1 over long steps). Clamped at 0
-    /// against rounding.
-    pub fn direction(&self) -> f64 {
-        let one_minus = 1.0 - self.abar_target;
-        if one_minus <= 0.0 {
-            return 0.0;
+    /// A row without noise (sigma = 0: the inverse, or eta = 0): direction sqrt(1 - target).
+    pub fn deterministic(abar: f64, abar_target: f64, next_t: usize) -> Self {
+        DdimRow {
+            abar,
+            abar_target,
+            sigma: 0.0,
+            direction: (1.0 - abar_target).max(0.0).sqrt(),
+            next_t,
         }
-        (one_minus - self.sigma * self.sigma).max(0.0).sqrt()
+    }
+
+    /// sqrt(1 - abar_target - sigma^2), computed in f64 on the host: formed in f32 on the device
+    /// it cancels badly (DESIGN.md: errors up to ~5e-3 at eta = 1 over long steps).
+    pub fn direction(&self) -> f64 {
+        self.direction
     }
 }
 
 /// The forward row at abar_t with target abar_prev and `eta`, in f64.
+///
+/// 1 - abar_prev - sigma^2 is written as (1 - abar_prev) ((1 - eta^2) + eta^2 abar_t (1 -
+/// abar_prev) / (abar_prev (1 - abar_t))), a sum of two terms >= 0 (for eta <= 1): the
+/// subtraction diffusers and improved-diffusion write cancels to rounding noise where the
+/// result is near 0 (eta = 1 with abar_t -> 0, e.g. the first step of a zero-terminal-SNR
+/// chain, where it is exactly 0), leaving ~sqrt(2^-52) = 1.5e-8 of it in f64, or a NaN.
 pub fn forward_row(abar: f64, abar_prev: f64, eta: f64, next_t: usize) -> DdimRow {
+    if eta == 0.0 || abar_prev >= 1.0 || abar_prev <= 0.0 {
+        return DdimRow::deterministic(abar, abar_prev, next_t);
+    }
     // sigma^2 = eta^2 (1 - abar_prev) / (1 - abar_t) (1 - abar_t / abar_prev): both factors are
     // >= 0 for abar_t <= abar_prev.
-    let sigma = if eta == 0.0 || abar_prev >= 1.0 {
-        0.0
-    } else {
-        eta * ((1.0 - abar_prev) / (1.0 - abar)).sqrt() * (1.0 - abar / abar_prev).max(0.0).sqrt()
-    };
+    let sigma =
+        eta * ((1.0 - abar_prev) / (1.0 - abar)).sqrt() * (1.0 - abar / abar_prev).max(0.0).sqrt();
+    let rest =
+        (1.0 - eta * eta) + eta * eta * abar * (1.0 - abar_prev) / (abar_prev * (1.0 - abar));
     DdimRow {
         abar,
         abar_target: abar_prev,
         sigma,
+        direction: ((1.0 - abar_prev) * rest).max(0.0).sqrt(),
         next_t,
     }
 }
@@ -100,4 +118,43 @@ pub fn ddim_step(
         pred.push(x0);
     }
     Ok(pred)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direction coefficient agrees with the textbook subtraction where that is well
+    /// conditioned, and is exact where the subtraction cancels: at eta = 1 and abar_t = 0 (the
+    /// first step of a zero-terminal-SNR chain) sigma^2 = 1 - abar_prev, so the direction is 0;
+    /// the subtraction leaves rounding noise (up to ~1.5e-8, the sqrt of an ulp) there.
+    #[test]
+    fn direction_has_no_cancellation() {
+        let subtracted = |r: &DdimRow| (1.0 - r.abar_target - r.sigma * r.sigma).max(0.0).sqrt();
+        for &(abar, prev) in &[(0.5, 0.9), (1e-4, 0.3), (0.9997, 0.9999), (0.2, 0.2000001)] {
+            for eta in [0.0, 0.3, 1.0] {
+                let r = forward_row(abar, prev, eta, 0);
+                let want = subtracted(&r);
+                // The subtraction's own rounding, carried through the sqrt.
+                let slack = (1e-15 * (1.0 - prev) + want * want).sqrt() - want;
+                assert!(
+                    (r.direction() - want).abs() <= slack + 1e-15,
+                    "abar {abar} prev {prev} eta {eta}: {} vs {want}",
+                    r.direction()
+                );
+            }
+        }
+        let mut noisy = 0;
+        for i in 1..200 {
+            let prev = i as f64 / 200.0;
+            let r = forward_row(0.0, prev, 1.0, 0);
+            assert_eq!(r.direction(), 0.0, "abar_prev {prev}");
+            assert_eq!(r.sigma, (1.0 - prev).sqrt());
+            noisy += usize::from(subtracted(&r) != 0.0);
+        }
+        assert!(
+            noisy > 0,
+            "the subtraction no longer cancels: the test shows nothing"
+        );
+    }
 }

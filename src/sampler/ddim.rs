@@ -14,7 +14,10 @@
 //! model is read where x is, so the only error is the step's discretisation. (diffusers'
 //! `DDIMInverseScheduler` reads the model at the step it moves to, from x at the previous one,
 //! which drifts where the data distribution is sharp; its `step` is the same formula with the
-//! same model output, so `ddpm op ddim-reverse-step` agrees with it for a given output.)
+//! same model output, so `ddpm op ddim-reverse-step` agrees with it for a given output.) With
+//! clipping, eps is the model's (as in `DDIMInverseScheduler`), not re-derived from the clipped
+//! x_0 as improved-diffusion's `ddim_reverse_sample` always does: the two differ wherever the
+//! clip binds (tests/reference/sampler_conformance.py measures it).
 
 use super::{next_of, step_constants, validate, CpuStep, Sampler, Threshold};
 use crate::chain::Chain;
@@ -69,12 +72,7 @@ fn check_mean_type(model: &ModelOptions) -> Result<()> {
 
 /// Rows by training timestep for `order`, `row(i)` giving chain row i's, the others idle.
 fn rows_by_timestep(chain: &Chain, row: impl Fn(usize) -> DdimRow) -> Vec<DdimRow> {
-    let idle = DdimRow {
-        abar: 0.5,
-        abar_target: 0.5,
-        sigma: 0.0,
-        next_t: 0,
-    };
+    let idle = DdimRow::deterministic(0.5, 0.5, 0);
     let mut rows = vec![idle; chain.num_train_timesteps()];
     for (i, &k) in chain.steps.iter().enumerate() {
         rows[k] = row(i);
@@ -117,11 +115,12 @@ pub fn forward_rows(chain: &Chain, opts: &DdimOptions) -> Vec<DdimRow> {
 /// abar = 0 after the last kept step (its `alphas_cumprod_next`).
 pub fn reverse_rows_by_current(chain: &Chain) -> Vec<DdimRow> {
     let abar = &chain.tables.alphas_cumprod;
-    rows_by_timestep(chain, |i| DdimRow {
-        abar: abar[i],
-        abar_target: abar.get(i + 1).copied().unwrap_or(0.0),
-        sigma: 0.0,
-        next_t: chain.steps.get(i + 1).copied().unwrap_or(chain.steps[i]),
+    rows_by_timestep(chain, |i| {
+        DdimRow::deterministic(
+            abar[i],
+            abar.get(i + 1).copied().unwrap_or(0.0),
+            chain.steps.get(i + 1).copied().unwrap_or(chain.steps[i]),
+        )
     })
 }
 
