@@ -23,7 +23,10 @@ pub fn tolerance(op: Op, output: &str) -> Tolerance {
         }
         // exp on llvmpipe is within 64 ulp (4e-6); the learned variances are exp(logvar).
         (Op::PMeanVariance, "model_variance") => t(1e-30, 1e-5, Scale::Element),
-        (Op::PMeanVariance, "model_log_variance") => t(1e-30, 1e-6, Scale::Element),
+        // The log-variance of learned-range is frac log beta + (1 - frac) log beta tilde: two
+        // products and a sum, a few ulps of the terms (which can cancel to near 0); the fixed
+        // types' are table values (their terms are the value itself).
+        (Op::PMeanVariance, "model_log_variance") => t(1e-30, 1e-6, Scale::Terms),
         // pred_xstart (e.g. sqrt(1/abar) x - sqrt(1/abar - 1) eps, coefficients up to ~1e2 for
         // linear, ~2e4 for cosine) and the mean built from it: a few ulps of the terms' sum,
         // from one rounding per product plus the tables' own rounding.
@@ -60,6 +63,9 @@ fn f32_input<'a>(case: &'a Case, name: &str) -> Option<&'a [f32]> {
 /// Per element, the sum of the magnitudes of the terms an output is formed from, for outputs
 /// whose tolerance has [`Scale::Terms`]; `None` for the others.
 pub fn term_scales(case: &Case, output: &str) -> Option<Vec<f64>> {
+    if output == "model_log_variance" {
+        return log_variance_scales(case);
+    }
     if !matches!(
         output,
         "pred_xstart" | "model_mean" | "sample" | "prev_sample" | "next_sample"
@@ -165,4 +171,31 @@ fn ddim_scales(case: &Case, output: &str) -> Option<Vec<f64>> {
             })
         })
         .collect::<Option<Vec<f64>>>()
+}
+
+/// |frac log beta| + |(1 - frac) log beta tilde| per element for learned-range (the terms of its
+/// log-variance); `None` for the other variance types, whose log-variance is a table value.
+fn log_variance_scales(case: &Case) -> Option<Vec<f64>> {
+    if case.settings.model.var_type != crate::options::VarType::LearnedRange {
+        return None;
+    }
+    let var = f32_input(case, crate::ops::MODEL_VAR)?;
+    let train_t = timesteps(case)?;
+    let chain = case.settings.chain().ok()?;
+    let (tb, t) = match case.settings.step.respace {
+        Some(_) => (&chain.tables, chain.indices(&train_t).ok()?),
+        None => (&case.settings.tables, train_t),
+    };
+    let d = var.len() / t.len();
+    Some(
+        var.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let s = t[i / d] as usize;
+                let frac = (f64::from(v) + 1.0) / 2.0;
+                (frac * tb.log_betas[s]).abs()
+                    + ((1.0 - frac) * tb.posterior_log_variance_clipped[s]).abs()
+            })
+            .collect(),
+    )
 }

@@ -95,17 +95,26 @@ pub(super) fn ddim_cases(
                 );
                 out.push(case(g, Op::DdimStep, tables, model, step, shape, label));
             }
-            let label = format!("{sched} {mean_type} clip={clip_denoised}");
-            let step = StepSettings::default();
-            out.push(case(
-                g,
-                Op::DdimReverseStep,
-                tables,
-                model,
-                step,
-                shape,
-                label,
-            ));
+            for clipped in [false, true] {
+                let label =
+                    format!("{sched} {mean_type} clip={clip_denoised} clipped_eps={clipped}");
+                let step = StepSettings {
+                    ddim: DdimOptions {
+                        use_clipped_model_output: clipped,
+                        ..DdimOptions::default()
+                    },
+                    ..StepSettings::default()
+                };
+                out.push(case(
+                    g,
+                    Op::DdimReverseStep,
+                    tables,
+                    model,
+                    step,
+                    shape,
+                    label,
+                ));
+            }
         }
     }
     Ok(out)

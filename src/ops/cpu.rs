@@ -74,7 +74,13 @@ pub(super) fn run(op: Op, s: &OpSettings, v: &Inputs) -> Result<Vec<Vec<f64>>> {
             let sampler = Ddim::new(v.chain.clone(), *m, s.step.threshold, s.step.ddim)?;
             step(&sampler, v)?
         }
-        Op::DdimReverseStep => step(&DdimReverse::new(v.chain.clone(), *m)?, v)?,
+        Op::DdimReverseStep => {
+            let clipped = s.step.ddim.use_clipped_model_output;
+            step(
+                &DdimReverse::with_clipped_eps(v.chain.clone(), *m, clipped)?,
+                v,
+            )?
+        }
     })
 }
 

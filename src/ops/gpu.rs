@@ -245,7 +245,11 @@ fn stepper(op: Op, s: &OpSettings, v: &Inputs) -> Result<Option<Box<dyn Sampler>
             s.step.threshold,
             s.step.ddim,
         )?)),
-        Op::DdimReverseStep => Some(Box::new(DdimReverse::new(chain(), s.model)?)),
+        Op::DdimReverseStep => Some(Box::new(DdimReverse::with_clipped_eps(
+            chain(),
+            s.model,
+            s.step.ddim.use_clipped_model_output,
+        )?)),
         Op::PSample if s.step.threshold.is_some() => {
             Some(Box::new(Ddpm::new(chain(), s.model, s.step.threshold)?))
         }

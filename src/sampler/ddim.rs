@@ -237,15 +237,29 @@ pub struct DdimReverse {
     chain: Chain,
     model: ModelOptions,
     rows: Vec<DdimRow>,
+    clipped_eps: bool,
 }
 
 impl DdimReverse {
-    /// The inverse on `chain` (of at least two steps for the loop to move at all).
+    /// The inverse on `chain` (of at least two steps for the loop to move at all), keeping the
+    /// model's eps when x_0 is clipped (diffusers' `DDIMInverseScheduler`).
     pub fn new(chain: Chain, model: ModelOptions) -> Result<Self> {
+        Self::with_clipped_eps(chain, model, false)
+    }
+
+    /// The inverse with eps re-derived from the clipped x_0 when `clipped_eps`
+    /// (improved-diffusion's `ddim_reverse_sample` always does; diffusers'
+    /// `use_clipped_model_output`).
+    pub fn with_clipped_eps(chain: Chain, model: ModelOptions, clipped_eps: bool) -> Result<Self> {
         check_mean_type(&model)?;
         validate(&chain, &model, None)?;
         let rows = reverse_rows_by_current(&chain);
-        Ok(DdimReverse { chain, model, rows })
+        Ok(DdimReverse {
+            chain,
+            model,
+            rows,
+            clipped_eps,
+        })
     }
 }
 
@@ -285,7 +299,7 @@ impl Sampler for DdimReverse {
     }
 
     fn gpu_constants(&self) -> PipelineConstants {
-        step_constants(&self.model, None, false)
+        step_constants(&self.model, None, self.clipped_eps)
     }
 
     fn gpu_fused(&self, denoiser: &FusedDenoiser) -> Option<Kernel> {
@@ -301,7 +315,7 @@ impl Sampler for DdimReverse {
         crate::cpu::ddim_step::ddim_step(
             row,
             &self.model,
-            false,
+            self.clipped_eps,
             CpuStep {
                 noise: None,
                 ..step
