@@ -1,0 +1,96 @@
+"""Evidence that the embedded digits model learned, from samples the toolkit drew.
+
+    V/bin/python tools/train/evaluate.py export --out /tmp/digits      # train.npy, test.npy
+    ddpm sample --count 400 --seed 1 --out /tmp/digits/samples.npy     # the embedded model
+    ddpm bpd --model src/models/digits --eval /tmp/digits/test.npy ...  # likelihood
+    V/bin/python tools/train/evaluate.py score /tmp/digits/samples.npy [--json OUT]
+
+`score` trains a logistic-regression classifier on the training split (scikit-learn, fixed
+seed) and reports, for the samples and for the test images (the ceiling): the mean top-class
+probability and the class histogram; and novelty: each image's L2 distance to its nearest
+training image, as quantiles, for the samples against the test images' own.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from train import digits_16, load_split  # noqa: E402
+
+
+def data():
+    x, y = digits_16()
+    split = load_split()
+    return (x[split["train"]], y[split["train"]]), (x[split["test"]], y[split["test"]])
+
+
+def classifier(train_x, train_y):
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(max_iter=5000, C=1.0, random_state=0)
+    clf.fit(train_x.reshape(len(train_x), -1), train_y)
+    return clf
+
+
+def nearest(train_x, x):
+    t = train_x.reshape(len(train_x), -1).astype(np.float64)
+    q = x.reshape(len(x), -1).astype(np.float64)
+    d2 = (q * q).sum(1)[:, None] - 2 * q @ t.T + (t * t).sum(1)[None, :]
+    return np.sqrt(np.maximum(d2.min(1), 0))
+
+
+def summary(name, clf, train_x, x):
+    p = clf.predict_proba(x.reshape(len(x), -1))
+    top = p.argmax(1)
+    hist = np.bincount(top, minlength=10)
+    d = nearest(train_x, x)
+    q = np.quantile(d, [0.0, 0.05, 0.25, 0.5, 0.75, 1.0])
+    return {
+        "set": name,
+        "images": int(len(x)),
+        "mean_top_class_probability": float(p.max(1).mean()),
+        "class_histogram": hist.tolist(),
+        "nearest_train_l2_quantiles_0_5_25_50_75_100": [float(v) for v in q],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("export")
+    e.add_argument("--out", required=True)
+    s = sub.add_parser("score")
+    s.add_argument("samples")
+    s.add_argument("--json")
+    args = ap.parse_args()
+    (train_x, train_y), (test_x, test_y) = data()
+    if args.cmd == "export":
+        os.makedirs(args.out, exist_ok=True)
+        np.save(os.path.join(args.out, "train.npy"), train_x.astype(np.float32))
+        np.save(os.path.join(args.out, "test.npy"), test_x.astype(np.float32))
+        print(f"{len(train_x)} train and {len(test_x)} test images [N, 1, 16, 16] in {args.out}")
+        return
+    samples = np.load(args.samples).astype(np.float32)
+    if samples.ndim != 4 or samples.shape[1:] != (1, 16, 16):
+        raise SystemExit(f"samples must be [N, 1, 16, 16], got {samples.shape}")
+    clf = classifier(train_x, train_y)
+    acc = float((clf.predict(test_x.reshape(len(test_x), -1)) == test_y).mean())
+    report = {
+        "classifier_test_accuracy": acc,
+        "samples": summary("samples", clf, train_x, np.clip(samples, -1, 1)),
+        "test": summary("test", clf, train_x, test_x),
+    }
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
