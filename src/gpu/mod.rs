@@ -24,6 +24,7 @@ pub mod p_mean_variance;
 pub mod p_sample;
 pub mod params;
 pub mod philox_bits;
+mod pipeline;
 pub mod predict_xstart;
 pub mod prior_bpd;
 pub mod q_mean_variance;

@@ -2,6 +2,7 @@
 //! recording of its steps. The sampler enters only through its rows, kernels and constants
 //! ([`LoopPlan`]); the loop does not branch on which sampler it runs.
 
+use super::plan::LoopPlan;
 use super::steps::{LoopSteps, Snapshots};
 use super::threshold::ThresholdPass;
 use super::{LoopOptions, NoiseSource, Samples};
@@ -12,61 +13,7 @@ use crate::gpu::gaussian_denoiser::gaussian_params;
 use crate::gpu::kernels::Kernel;
 use crate::gpu::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
 use crate::gpu::params::{ElementParams, MixtureParams, NoiseParams, NOISE_AUX, NOISE_PHILOX};
-use crate::gpu::{noise_into, Context, GpuTables, GpuTensor, StepCoefs};
-use crate::sampler::{next_of, Sampler};
-
-/// A sampler made ready for the device once per run: its rows uploaded, the chain's tables by
-/// training timestep uploaded for the denoiser, and the visiting order.
-pub(crate) struct LoopPlan<'a> {
-    pub sampler: &'a dyn Sampler,
-    /// Training timesteps in visiting order.
-    pub order: Vec<usize>,
-    /// Each training timestep's position in `order` (`usize::MAX` where not visited).
-    position: Vec<usize>,
-    rows: wgpu::Buffer,
-    /// What the denoiser reads: the chain's [`StepCoefs`] by training timestep.
-    pub tables: GpuTables,
-}
-
-impl<'a> LoopPlan<'a> {
-    pub(crate) fn new(ctx: &Context, sampler: &'a dyn Sampler) -> Result<Self> {
-        let chain = sampler.chain();
-        let big_t = chain.num_train_timesteps();
-        let order = sampler.order();
-        let mut position = vec![usize::MAX; big_t];
-        for (p, &t) in order.iter().enumerate() {
-            if let Some(slot) = position.get_mut(t) {
-                *slot = p;
-            }
-        }
-        let by_t = chain.by_timestep();
-        let next = next_of(&order, big_t);
-        let coefs: Vec<StepCoefs> = (0..big_t)
-            .map(|t| StepCoefs {
-                next_t: next[t],
-                ..StepCoefs::from_tables(&by_t, t)
-            })
-            .collect();
-        let tables = GpuTables::from_rows(ctx, &coefs, &by_t)?;
-        let bytes = sampler.gpu_rows();
-        let rows = ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("sampler rows"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::STORAGE,
-        })?;
-        Ok(LoopPlan {
-            sampler,
-            order,
-            position,
-            rows,
-            tables,
-        })
-    }
-
-    fn position(&self, t: usize) -> usize {
-        self.position.get(t).copied().unwrap_or(0)
-    }
-}
+use crate::gpu::{noise_into, Context, GpuTensor};
 
 /// One chunk's buffers, bind groups and snapshots. `ddpm bench` uses it to time the step
 /// kernels alone and to report the loop's device memory.

@@ -11,10 +11,12 @@
 //! steps so progress can be reported.
 
 mod chunk;
+mod plan;
 mod steps;
 mod threshold;
 
-pub(crate) use chunk::{ChunkLoop, LoopPlan};
+pub(crate) use chunk::ChunkLoop;
+pub(crate) use plan::LoopPlan;
 
 use super::denoiser::Denoiser;
 use super::{Context, GpuTables};
@@ -179,7 +181,7 @@ pub fn sample_loop(
             )));
         }
     }
-    let plan = chunk::LoopPlan::new(ctx, sampler)?;
+    let plan = LoopPlan::new(ctx, sampler)?;
     let fits = (ctx.limits().max_storage_buffer_binding_size / (sample_len as u64 * 4)) as usize;
     let chunk = fits
         .min(opts.max_chunk_samples.unwrap_or(usize::MAX))
@@ -222,7 +224,7 @@ pub fn sample_loop(
 /// One chunk: samples `first ..` of a batch of `batch` samples, `shape` the chunk's.
 fn run_chunk(
     ctx: &Context,
-    plan: &chunk::LoopPlan<'_>,
+    plan: &LoopPlan<'_>,
     denoiser: &mut dyn Denoiser,
     (shape, batch): (&[usize], usize),
     first: usize,
