@@ -7,7 +7,7 @@ Not run by CI. Seeded; 10k steps of batch 64, under two hours on this project's 
 (torch on the CPU; the time of each run is in training.json).
 
     python3 -m venv V && V/bin/pip install torch diffusers safetensors scikit-learn
-    V/bin/python tools/train/train.py --out src/models/digits [--steps 30000] [--threads 2]
+    V/bin/python tools/train/train.py --out src/models/digits [--steps 10000] [--threads 2]
 
 Writes OUT/config.json, OUT/diffusion_pytorch_model.safetensors (f16), OUT/scheduler_config.json
 (a DDPMScheduler config) and OUT/training.json (the settings, the loss curve, the wall time).
