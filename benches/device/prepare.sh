@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what benches/device/run.sh needs on a machine lent through the workplace's `device`
 # tool, which has an NVIDIA GPU but no Rust toolchain, no Vulkan loader and no network: the
-# release `ddpm` binary and the loop and noise test binaries (stripped, into .device/), and
+# release `ddpm` binary and the loop, sampler and noise test binaries (stripped, into .device/), and
 # the Vulkan/EGL loader packages (into .gl/). Both folders are ignored through
 # .git/info/exclude, so they travel only when a run names them in `carry`. Then, in one call:
 #   run(command="bash benches/device/run.sh", carry=[".device", ".gl"], timeout_s=480)
@@ -19,7 +19,7 @@ cargo build --release --bin ddpm
 cp target/release/ddpm .device/
 # Test binaries that need no file of the checkout at run time (the paths compiled into the
 # others point at this machine's checkout).
-for test in sample_loop gaussian_denoiser noise philox_bits; do
+for test in sample_loop samplers fused_steps ddim_step gaussian_denoiser noise philox_bits; do
   exe=$(cargo test --release --test "$test" --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json, sys
 for line in sys.stdin:
