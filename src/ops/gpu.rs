@@ -9,7 +9,68 @@ use crate::options::{LossType, ModelOptions};
 use crate::sampler::{Ddim, DdimReverse, Ddpm, Sampler};
 use std::collections::BTreeMap;
 
+/// Run `op` on the GPU. Inputs larger than one storage binding run in chunks of whole samples
+/// (of elements, for the ops without samples), one after another like the sampling loop's, and
+/// the outputs are joined: every kernel computes a sample on its own, so the bits are those of
+/// one run. Only a single sample larger than a binding is an error.
 pub(super) fn run(ctx: &Context, op: Op, s: &OpSettings, v: &Inputs) -> Result<Vec<Vec<f64>>> {
+    let n = v.tensors.values().next().map_or(0, Vec::len);
+    let limit = ctx.limits().max_storage_buffer_binding_size / 4;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX).min(1 << 30);
+    if n <= limit {
+        return run_whole(ctx, op, s, v);
+    }
+    let (batch, d) = if op.batched() {
+        (v.batch(), v.sample_len())
+    } else {
+        (n, 1)
+    };
+    let per = limit / d.max(1);
+    if per == 0 {
+        return Err(Error::BufferTooLarge {
+            what: format!("one sample of {} ({d} elements)", op.tensor_inputs()[0]),
+            bytes: d as u128 * 4,
+            limit_name: "max_storage_buffer_binding_size",
+            limit: ctx.limits().max_storage_buffer_binding_size,
+        });
+    }
+    let mut outs: Vec<Vec<f64>> = op.outputs().iter().map(|_| Vec::new()).collect();
+    for first in (0..batch).step_by(per) {
+        let size = per.min(batch - first);
+        let part = chunk(op, v, first, size, d);
+        for (whole, piece) in outs.iter_mut().zip(run_whole(ctx, op, s, &part)?) {
+            whole.extend(piece);
+        }
+    }
+    Ok(outs)
+}
+
+/// Samples `first .. first + size` of `v` (each `d` elements).
+fn chunk(op: Op, v: &Inputs, first: usize, size: usize, d: usize) -> Inputs {
+    let mut shape = v.shape.clone();
+    match shape.first_mut() {
+        Some(b) if op.batched() => *b = size,
+        _ => shape = vec![size],
+    }
+    let steps = |t: &[u32]| {
+        t.get(first..first + size)
+            .map_or(Vec::new(), <[u32]>::to_vec)
+    };
+    Inputs {
+        tensors: v
+            .tensors
+            .iter()
+            .map(|(&k, data)| (k, data[first * d..(first + size) * d].to_vec()))
+            .collect(),
+        train_t: steps(&v.train_t),
+        t: steps(&v.t),
+        tables: v.tables.clone(),
+        chain: v.chain.clone(),
+        shape,
+    }
+}
+
+fn run_whole(ctx: &Context, op: Op, s: &OpSettings, v: &Inputs) -> Result<Vec<Vec<f64>>> {
     let prepared = GpuOp::upload(ctx, op, s, v)?;
     let mut enc = ctx.encoder();
     let outs = prepared.record(ctx, &mut enc)?;
