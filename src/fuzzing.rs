@@ -8,8 +8,8 @@
 //! turn into a failure. The decoding is hand-written (no `arbitrary` dependency) and keeps
 //! sizes small, so one execution takes microseconds.
 //!
-//! A third target, the model-folder loader (`model_folder`), comes with the U-Net; its place is
-//! marked below.
+//! The third target, `model_folder`, takes config.json, safetensors and scheduler_config.json
+//! bytes through the U-Net's loader, its layer tree and, for small models, a CPU forward.
 
 use crate::npy::{self, NpyArray, NpyData};
 use crate::ops::{self, Backend, Op, OpSettings, StepSettings};
@@ -206,6 +206,52 @@ pub fn op(data: &[u8]) {
     let _ = ops::run(op, &settings, &inputs, Backend::Cpu);
 }
 
-// model_folder(data: &[u8]): the U-Net's model-folder loader (config + weights by name) goes
-// here when the U-Net lands, with its target `fuzz/fuzz_targets/model_folder.rs` and corpus
-// `fuzz/corpus/model_folder/`, replayed by `tests/fuzz_corpus.rs` like the other two.
+/// The model-folder loader on arbitrary bytes: `data` is split into a config.json text, a
+/// safetensors file and an optional scheduler_config.json (`model_folder_input` lays out the
+/// seeds); then `ModelFolder::from_parts`, the layer tree (`unet()`, every tensor by name and
+/// shape), the scheduler's mapping to the toolkit's settings, and for small models one CPU
+/// forward of one sample. Every failure must be a typed error.
+pub fn model_folder(data: &[u8]) {
+    let mut b = Bytes { data, at: 0 };
+    let config_len = usize::from(u16::from_le_bytes([b.u8(), b.u8()]));
+    let weights_len = b.u32() as usize;
+    let has_scheduler = b.u8().is_multiple_of(2);
+    let rest = data.get(b.at..).unwrap_or(&[]);
+    let (config, rest) = rest.split_at(config_len.min(rest.len()));
+    let (weights, scheduler) = rest.split_at(weights_len.min(rest.len()));
+    let config = String::from_utf8_lossy(config);
+    let scheduler = String::from_utf8_lossy(scheduler);
+    let Ok(folder) = crate::nn::ModelFolder::from_parts(
+        &config,
+        weights,
+        has_scheduler.then_some(scheduler.as_ref()),
+    ) else {
+        return;
+    };
+    if let Some(s) = &folder.scheduler {
+        let _ = s.sampling();
+    }
+    let Ok(unet) = folder.unet() else { return };
+    let _ = folder.unused_tensors();
+    // One forward where it is cheap: the fuzzer runs thousands of inputs a second.
+    let c = unet.config.in_channels;
+    let (h, w) = unet.config.sample_size.unwrap_or((8, 8));
+    let small = unet.num_parameters() < 50_000 && h * w <= 64 && unet.flops(h, w) < 20_000_000;
+    if small && unet.check_sample_size(h, w).is_ok() {
+        let x = vec![0.25f32; c * h * w];
+        let _ = crate::cpu::nn::unet::forward(&unet, &x, [1, c, h, w], &[7]);
+    }
+}
+
+/// The bytes `model_folder` reads as a config, safetensors and (when `scheduler` is given) a
+/// scheduler config: how the seeds of its corpus are made from real model folders.
+pub fn model_folder_input(config: &[u8], safetensors: &[u8], scheduler: Option<&[u8]>) -> Vec<u8> {
+    let mut v = Vec::with_capacity(7 + config.len() + safetensors.len());
+    v.extend_from_slice(&(config.len().min(u16::MAX as usize) as u16).to_le_bytes());
+    v.extend_from_slice(&(safetensors.len().min(u32::MAX as usize) as u32).to_le_bytes());
+    v.push(if scheduler.is_some() { 0 } else { 1 });
+    v.extend_from_slice(config);
+    v.extend_from_slice(safetensors);
+    v.extend_from_slice(scheduler.unwrap_or(&[]));
+    v
+}

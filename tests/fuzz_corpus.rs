@@ -1,8 +1,7 @@
 //! The fuzzers' findings on every `cargo test`, no nightly needed: the committed corpus and the
 //! crash inputs of `fuzz/` replayed through the same functions the targets call
 //! (`ddpm_wgpu::fuzzing`), and a seeded property test of a few thousand random mutations of
-//! valid .npy files. (The model-folder target joins here when the U-Net lands: replay
-//! `fuzz/corpus/model_folder/` through `fuzzing::model_folder` like the two below.)
+//! valid .npy files, and the model-folder corpus (seeded with tiny diffusers model folders).
 
 use ddpm_wgpu::check::Gen;
 use ddpm_wgpu::fuzzing;
@@ -40,6 +39,35 @@ fn the_npy_corpus_and_crashes_replay_cleanly() {
     );
     let err = npy::parse(&overflow.unwrap()).unwrap_err();
     assert!(err.contains("needs"), "{err}");
+}
+
+#[test]
+fn the_model_folder_corpus_replays_cleanly() {
+    let corpus = files("corpus/model_folder");
+    assert!(corpus.len() >= 6, "{} corpus files", corpus.len());
+    for path in &corpus {
+        fuzzing::model_folder(&std::fs::read(path).unwrap());
+    }
+}
+
+/// The committed U-Net fixtures, laid out as the model-folder target reads them and then cut
+/// at many lengths: every prefix of a real folder is a typed error or a model, never a panic.
+#[test]
+fn truncated_model_folders_are_errors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unet/cifar10_tiny");
+    let read = |f: &str| std::fs::read(root.join(f)).unwrap();
+    let (config, weights, scheduler) = (
+        read("config.json"),
+        read("diffusion_pytorch_model.safetensors"),
+        read("scheduler_config.json"),
+    );
+    let whole = fuzzing::model_folder_input(&config, &weights, Some(&scheduler));
+    let mut g = Gen::new(3);
+    for _ in 0..200 {
+        let cut = (g.next_u64() as usize) % whole.len();
+        fuzzing::model_folder(&whole[..cut]);
+    }
+    fuzzing::model_folder(&whole);
 }
 
 #[test]
