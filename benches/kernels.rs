@@ -52,6 +52,7 @@ fn inputs(op: Op, settings: &OpSettings, n: usize) -> BTreeMap<String, NpyArray>
 
 fn bench(c: &mut Criterion) {
     let settings = OpSettings {
+        step: Default::default(),
         tables: Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap(),
         model: ModelOptions::default(),
         loss: LossType::Mse,

@@ -32,6 +32,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             case MEAN_XPREV: {
                 out = posterior_mean(c, (c.sqrt_abar * params.data_var / v) * xt, xt);
             }
+            case MEAN_V: { // sqrt(abar) eps - sqrt(1 - abar) x_0
+                out = (c.sqrt_abar * c.sqrt_one_minus_abar * (1.0 - params.data_var) / v) * xt;
+            }
             default: { // MEAN_EPS
                 out = (c.sqrt_one_minus_abar / v) * xt;
             }

@@ -31,7 +31,7 @@ fn step_vec4(p: ElementParams, step: u32, c: StepCoefs, b: u32, k: u32, i: u32) 
     // No noise at t == 0: the last step returns the mean. nonzero is 0 or 1, so scaling the
     // noise instead of exp(0.5 logvar), as p_sample.wgsl does, gives the same bits.
     let nonzero = select(1.0, 0.0, step == 0u);
-    let r = p_sample4(p, c, xs, out, v, nonzero * noise[i]);
+    let r = p_sample4(p, c, xs, out, v, nonzero * noise[i], 1.0);
     sample[i] = r.sample;
     pred_xstart[i] = r.pred_xstart;
 }

@@ -30,6 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             switch params.mean_type {
                 case MEAN_XPREV: { goal = posterior_mean(c, x0, xt); }
                 case MEAN_XSTART: { goal = x0; }
+                case MEAN_V: { goal = c.sqrt_abar * noise[i] - c.sqrt_one_minus_abar * x0; }
                 default: { goal = noise[i]; } // MEAN_EPS
             }
             let err = goal - out;

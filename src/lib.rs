@@ -28,6 +28,7 @@
 //! The GPU side mirrors it: see [`gpu`] and the README's embedding example.
 
 pub mod bench;
+pub mod chain;
 pub mod check;
 pub mod cpu;
 pub mod dataset;
@@ -38,7 +39,9 @@ pub mod npy;
 pub mod ops;
 pub mod options;
 pub mod picture;
+pub mod sampler;
 pub mod schedule;
+pub mod spacing;
 pub mod tolerance;
 
 pub use error::{Error, Result};

@@ -1,18 +1,21 @@
 //! `ddpm`: the command-line front end of ddpm-wgpu.
 
 use clap::{Parser, Subcommand};
-use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::check;
+use ddpm_wgpu::error::Result;
 use ddpm_wgpu::gpu::Context;
-use ddpm_wgpu::npy::{self, NpyData};
-use ddpm_wgpu::ops::{self, Backend, Op, OpSettings};
-use ddpm_wgpu::{check, LossType, MeanType, ModelOptions, ScheduleKind, Tables, VarType};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bpd_cmd;
 mod mixture_args;
+mod op_cmd;
 mod sample_cmd;
+mod schedule_args;
+mod step_args;
+mod timesteps_cmd;
+
+pub(crate) use op_cmd::write_all;
+pub(crate) use schedule_args::ScheduleArgs;
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +33,9 @@ enum Command {
     /// Print the adapter this machine would run on: name, backend, type, driver, limits, features.
     Info,
     /// Run one operation on .npy inputs and write one .npy per output.
-    Op(Box<OpArgs>),
+    Op(Box<op_cmd::OpArgs>),
+    /// The kept timesteps of a spacing, in sampling order, printed or as int64 .npy.
+    Timesteps(timesteps_cmd::TimestepsArgs),
     /// Run every kernel and option on seeded inputs, GPU against the f64 CPU reference.
     Check(CheckArgs),
     /// Draw samples through the full reverse process (mixture denoiser over a data set; the
@@ -71,88 +76,6 @@ pub(crate) enum Device {
 }
 
 #[derive(clap::Args)]
-pub(crate) struct ScheduleArgs {
-    /// Beta schedule: linear, quad, const, jsd, warmup10, warmup50, cosine.
-    #[arg(long, default_value = "linear")]
-    schedule: String,
-    /// First beta of the schedule.
-    #[arg(long, default_value_t = 1e-4)]
-    beta_start: f64,
-    /// Last beta of the schedule.
-    #[arg(long, default_value_t = 0.02)]
-    beta_end: f64,
-    /// Number of diffusion steps T.
-    #[arg(long, default_value_t = 1000)]
-    timesteps: usize,
-    /// Use these betas (a 1-D float32/float64 .npy) instead of a named schedule.
-    #[arg(long, value_name = "FILE.npy")]
-    betas: Option<PathBuf>,
-}
-
-impl ScheduleArgs {
-    pub(crate) fn tables(&self) -> Result<Tables> {
-        match &self.betas {
-            Some(path) => {
-                let arr = npy::read(path)?;
-                let betas = match arr.data {
-                    NpyData::F64(v) => v,
-                    NpyData::F32(v) => v.into_iter().map(f64::from).collect(),
-                    other => {
-                        return Err(Error::WrongDtype {
-                            name: "betas".into(),
-                            found: other.dtype().into(),
-                            expected: "float32 or float64",
-                        })
-                    }
-                };
-                if arr.shape.len() != 1 {
-                    return Err(Error::InvalidSchedule(format!(
-                        "betas must be 1-D, got shape {:?}",
-                        arr.shape
-                    )));
-                }
-                Tables::new(betas)
-            }
-            None => Tables::from_schedule(
-                self.schedule.parse::<ScheduleKind>()?,
-                self.beta_start,
-                self.beta_end,
-                self.timesteps,
-            ),
-        }
-    }
-}
-
-#[derive(clap::Args)]
-struct OpArgs {
-    /// The operation, e.g. q-sample, p-sample, vb-terms-bpd (see README for the table).
-    op: String,
-    /// An input as NAME=PATH.npy; repeat for each input.
-    #[arg(long = "input", value_name = "NAME=PATH.npy")]
-    inputs: Vec<String>,
-    /// Folder for the outputs, one DIR/<name>.npy each (created if missing).
-    #[arg(long, value_name = "DIR")]
-    out_dir: PathBuf,
-    /// Run on the GPU kernels or on the f64 CPU reference.
-    #[arg(long, value_enum, default_value = "gpu")]
-    device: Device,
-    #[command(flatten)]
-    schedule: ScheduleArgs,
-    /// What model_output predicts: eps, xstart, xprev.
-    #[arg(long, default_value = "eps")]
-    mean_type: String,
-    /// Variance: fixedsmall, fixedlarge, learned, learned-range.
-    #[arg(long, default_value = "fixedlarge")]
-    var_type: String,
-    /// training-losses objective: mse, kl.
-    #[arg(long, default_value = "mse")]
-    loss_type: String,
-    /// Clip pred_xstart to [-1, 1] (default: true for p-mean-variance and p-sample, else false).
-    #[arg(long, value_name = "true|false")]
-    clip_denoised: Option<bool>,
-}
-
-#[derive(clap::Args)]
 struct CheckArgs {
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 0)]
@@ -173,7 +96,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Info => info(),
-        Command::Op(args) => op(&args),
+        Command::Op(args) => op_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Timesteps(args) => timesteps_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => run_check(&args),
         Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bpd(args) => bpd_cmd::run(&args).map(|()| ExitCode::SUCCESS),
@@ -223,64 +147,6 @@ fn info() -> Result<ExitCode> {
     );
     println!("features:    {:?}", ctx.device.features());
     Ok(ExitCode::SUCCESS)
-}
-
-fn op(args: &OpArgs) -> Result<ExitCode> {
-    let op: Op = args.op.parse()?;
-    let settings = OpSettings {
-        tables: args.schedule.tables()?,
-        model: ModelOptions {
-            mean_type: args.mean_type.parse::<MeanType>()?,
-            var_type: args.var_type.parse::<VarType>()?,
-            clip_denoised: args
-                .clip_denoised
-                .unwrap_or_else(|| op.default_clip_denoised()),
-        },
-        loss: args.loss_type.parse::<LossType>()?,
-    };
-    let mut inputs = BTreeMap::new();
-    for spec in &args.inputs {
-        let (name, path) = spec
-            .split_once('=')
-            .ok_or_else(|| Error::Unsupported(format!("--input '{spec}' is not NAME=PATH.npy")))?;
-        if inputs.insert(name.to_string(), npy::read(path)?).is_some() {
-            return Err(Error::Unsupported(format!("input '{name}' given twice")));
-        }
-    }
-    let ctx;
-    let backend = match args.device {
-        Device::Cpu => Backend::Cpu,
-        Device::Gpu => {
-            ctx = Context::new()?;
-            Backend::Gpu(&ctx)
-        }
-    };
-    let outputs = ops::run(op, &settings, &inputs, backend)?;
-    write_all(&args.out_dir, &outputs)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Write every output or none: each goes to a hidden temporary file first, and only when all
-/// are written are they renamed into place.
-pub(crate) fn write_all(dir: &Path, outputs: &[ops::Output]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut staged = Vec::new();
-    for o in outputs {
-        let tmp = dir.join(format!(".{}.npy.partial", o.name));
-        let data: Vec<f32> = o.data.iter().map(|&v| v as f32).collect();
-        if let Err(e) = npy::write_f32(&tmp, &o.shape, &data) {
-            for (t, _) in &staged {
-                let _ = std::fs::remove_file(t);
-            }
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        staged.push((tmp, dir.join(format!("{}.npy", o.name))));
-    }
-    for (tmp, path) in staged {
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-    }
-    Ok(())
 }
 
 fn bench(args: &BenchArgs) -> Result<ExitCode> {

@@ -171,31 +171,42 @@ fn parse_shape(text: &str) -> std::result::Result<Vec<usize>, String> {
         .collect()
 }
 
-/// The bytes of a float32 little-endian .npy file (format 1.0, header padded to 64 bytes).
-pub fn to_bytes_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
+/// A little-endian .npy file of `descr` ('<f4', '<i8') holding `data` (already in that dtype's
+/// little-endian bytes) with `shape`, C order.
+fn to_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_text = match dims.len() {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
     while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
+    let mut out = Vec::with_capacity(10 + header.len() + data.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(data);
     out
 }
 
-/// Write a float32 .npy file.
+/// A float32 .npy file holding `data` with `shape`.
+pub fn to_bytes_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    to_bytes("<f4", shape, &bytes)
+}
+
+/// An int64 .npy file holding `data` with `shape`.
+pub fn to_bytes_i64(shape: &[usize], data: &[i64]) -> Vec<u8> {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    to_bytes("<i8", shape, &bytes)
+}
+
 pub fn write_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<()> {
     let path = path.as_ref();
     std::fs::write(path, to_bytes_f32(shape, data)).map_err(|e| Error::io(path, e))
@@ -211,9 +222,18 @@ pub fn partial_path(path: &Path) -> std::path::PathBuf {
 
 /// Write a float32 .npy file through a temporary sibling: all of it or nothing.
 pub fn write_f32_atomic(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<()> {
-    let path = path.as_ref();
+    write_atomic(path.as_ref(), &to_bytes_f32(shape, data))
+}
+
+/// Write an int64 .npy file through a temporary sibling: all of it or nothing.
+pub fn write_i64_atomic(path: impl AsRef<Path>, shape: &[usize], data: &[i64]) -> Result<()> {
+    write_atomic(path.as_ref(), &to_bytes_i64(shape, data))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = partial_path(path);
-    let result = write_f32(&tmp, shape, data)
+    let result = std::fs::write(&tmp, bytes)
+        .map_err(|e| Error::io(path, e))
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -49,6 +49,9 @@ named_enum! {
         Xstart = "xstart",
         /// The posterior mean x_{t-1}.
         Xprev = "xprev",
+        /// diffusers' `v_prediction`: v = sqrt(abar) eps - sqrt(1 - abar) x_0, so that
+        /// x_0 = sqrt(abar) x_t - sqrt(1 - abar) v and eps = sqrt(abar) v + sqrt(1 - abar) x_t.
+        V = "v",
     }
 }
 
@@ -84,14 +87,30 @@ named_enum! {
 }
 
 /// The diffusion model's parameterisation: everything but the schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ModelOptions {
     /// What `model_output` predicts.
     pub mean_type: MeanType,
     /// How the variance is chosen.
     pub var_type: VarType,
-    /// Clip the predicted x_0 to [-1, 1] before forming the mean.
+    /// Clip the predicted x_0 to [-clip_range, clip_range] before forming the mean.
     pub clip_denoised: bool,
+    /// R of the clip (diffusers' `clip_sample_range`): 1 in the original, where data lie in
+    /// [-1, 1]. Must be finite and positive.
+    pub clip_range: f64,
+}
+
+impl ModelOptions {
+    /// Reject options no kernel can run: a clip range that is not finite and positive.
+    pub fn validate(&self) -> crate::Result<()> {
+        if !(self.clip_range.is_finite() && self.clip_range > 0.0) {
+            return Err(crate::Error::Unsupported(format!(
+                "the clip range must be finite and > 0, got {}",
+                self.clip_range
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ModelOptions {
@@ -100,6 +119,7 @@ impl Default for ModelOptions {
             mean_type: MeanType::Eps,
             var_type: VarType::FixedLarge,
             clip_denoised: true,
+            clip_range: 1.0,
         }
     }
 }

@@ -20,6 +20,9 @@ crate::options::named_enum! {
         Warmup50 = "warmup50",
         /// improved-diffusion's squared-cosine alpha-bar, betas capped at 0.999 (ignores start/end).
         Cosine = "cosine",
+        /// diffusers' (GeoDiff's) `sigmoid`: sigmoid(linspace(-6, 6, T)) (beta_end - beta_start)
+        /// + beta_start.
+        Sigmoid = "sigmoid",
     }
 }
 
@@ -88,8 +91,48 @@ pub fn beta_schedule(
                 })
                 .collect()
         }
+        ScheduleKind::Sigmoid => linspace(-6.0, 6.0, t)
+            .into_iter()
+            .map(|x| (beta_end - beta_start) / (1.0 + (-x).exp()) + beta_start)
+            .collect(),
     };
     Ok(betas)
+}
+
+/// diffusers' `rescale_zero_terminal_snr` (Lin et al. 2023, algorithm 1), in f64: sqrt(abar) is
+/// shifted so that its last value is 0 and scaled so that its first is unchanged, then the betas
+/// are re-derived. The last beta becomes 1 and abar_{T-1} = 0 exactly: x_{T-1} is pure noise,
+/// and predicting eps there is undefined ([`Tables::check_eps_defined`]).
+pub fn rescale_zero_terminal_snr(betas: &[f64]) -> Result<Vec<f64>> {
+    let mut acc = 1.0;
+    let sqrt_abar: Vec<f64> = betas
+        .iter()
+        .map(|b| {
+            acc *= 1.0 - b;
+            acc.sqrt()
+        })
+        .collect();
+    let (Some(&first), Some(&last)) = (sqrt_abar.first(), sqrt_abar.last()) else {
+        return Err(Error::InvalidSchedule(
+            "the number of timesteps T must be at least 1".into(),
+        ));
+    };
+    if first.partial_cmp(&last) != Some(std::cmp::Ordering::Greater) {
+        return Err(Error::InvalidSchedule(format!(
+            "cannot rescale to zero terminal SNR: sqrt(abar) does not decrease ({first} to {last})"
+        )));
+    }
+    let abar: Vec<f64> = sqrt_abar
+        .iter()
+        .map(|s| ((s - last) * first / (first - last)).powi(2))
+        .collect();
+    let mut out = Vec::with_capacity(abar.len());
+    let mut prev = 1.0;
+    for &a in &abar {
+        out.push(1.0 - a / prev);
+        prev = a;
+    }
+    Ok(out)
 }
 
 /// The per-timestep tables of `GaussianDiffusion2.__init__`, in f64.
@@ -212,5 +255,18 @@ impl Tables {
     /// T, the number of diffusion steps.
     pub fn num_timesteps(&self) -> usize {
         self.betas.len()
+    }
+
+    /// An error where eps prediction has no x_0 at step `t`: abar_t = 0 (a zero-terminal-SNR
+    /// schedule at t = T-1), where x_0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar) divides by zero.
+    /// v and xstart prediction work there.
+    pub fn check_eps_defined(&self, mean_type: crate::MeanType, t: usize) -> Result<()> {
+        if mean_type == crate::MeanType::Eps && self.alphas_cumprod.get(t) == Some(&0.0) {
+            return Err(Error::Unsupported(format!(
+                "eps prediction is undefined at t = {t}, where abar_t = 0 (zero terminal SNR): \
+                 use mean type v or xstart"
+            )));
+        }
+        Ok(())
     }
 }

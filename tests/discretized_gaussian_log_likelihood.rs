@@ -16,6 +16,7 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, x: Vec<f32>, means: Vec<f32>, log_scales: 
         ("log_scales".into(), f32_array(&[n], log_scales)),
     ]);
     let s = OpSettings {
+        step: Default::default(),
         tables: linear(10),
         model: ModelOptions::default(),
         loss: LossType::Mse,

@@ -1,6 +1,6 @@
 //! The Gaussian denoiser (shaders/gaussian_denoiser.wgsl) against its CPU twin, the twin against
 //! the mixture denoiser with one point at the origin, and the sampling loop driven by it
-//! recovering N(0, S^2) data.
+//! recovering N(0, S^2) data. The fused step kernels: tests/fused_steps.rs.
 
 mod common;
 use ddpm_wgpu::check::Gen;
@@ -19,6 +19,7 @@ fn every_option() -> Vec<ModelOptions> {
                 mean_type,
                 var_type,
                 clip_denoised: true,
+                clip_range: 1.0,
             });
         }
     }
@@ -316,113 +317,4 @@ fn sampling_loop_is_the_same_on_every_grid_path() {
         };
         assert_eq!(run(&ctx), run(&small), "{shape:?}");
     }
-}
-
-/// The Gaussian denoiser as an application's denoiser would run: its own pass every step,
-/// never fused into the step kernel.
-struct Unfused(GaussianDenoiser);
-
-impl gpu::Denoiser for Unfused {
-    fn prepare(&mut self, ctx: &gpu::Context, io: &DenoiserIo<'_>) -> ddpm_wgpu::Result<()> {
-        self.0.prepare(ctx, io)
-    }
-
-    fn record(
-        &self,
-        ctx: &gpu::Context,
-        encoder: &mut wgpu::CommandEncoder,
-        io: &DenoiserIo<'_>,
-    ) -> ddpm_wgpu::Result<()> {
-        self.0.record(ctx, encoder, io)
-    }
-}
-
-/// The loop with the Gaussian denoiser fused into its step kernel gives the bits of the two
-/// passes, for every mean and variance type and on every grid path.
-#[test]
-fn fused_gaussian_step_is_the_two_passes() {
-    let Some(ctx) = common::gpu() else { return };
-    let Some(small) = common::small_grid_gpu() else {
-        return;
-    };
-    let tables = common::linear(10);
-    let run = |ctx: &gpu::Context, model: ModelOptions, shape: &[usize], fused: bool| {
-        let gt = GpuTables::new(ctx, &tables).unwrap();
-        let den = GaussianDenoiser::new(0.5, model).unwrap();
-        let opts = gpu::SampleOptions {
-            model,
-            seed: 9,
-            ..Default::default()
-        };
-        let out = if fused {
-            gpu::p_sample_loop(ctx, &gt, &mut { den }, shape, &opts, &mut |_, _| {})
-        } else {
-            gpu::p_sample_loop(ctx, &gt, &mut Unfused(den), shape, &opts, &mut |_, _| {})
-        };
-        out.unwrap().x0
-    };
-    for model in every_option() {
-        let shape = [3, 3, 8, 12];
-        assert_eq!(
-            run(&ctx, model, &shape, true),
-            run(&ctx, model, &shape, false),
-            "{model:?}"
-        );
-    }
-    for &shape in &common::SMALL_GRID_SHAPES {
-        let model = ModelOptions::default();
-        assert_eq!(
-            run(&small, model, shape, true),
-            run(&small, model, shape, false),
-            "{shape:?}"
-        );
-    }
-}
-
-/// The same across submissions and snapshots: with T odd, three steps per submission and a
-/// snapshot every fourth step, the fused loop's runs of steps in one pass (its two timestep
-/// buffers swapping roles) end and restart mid-way, and every kept x_t and pred_xstart must
-/// still be the two passes' bits, and those of one submission.
-#[test]
-fn fused_loop_keeps_the_two_passes_snapshots() {
-    let Some(ctx) = common::gpu() else { return };
-    let tables = common::linear(11);
-    let gt = GpuTables::new(&ctx, &tables).unwrap();
-    let model = ModelOptions::default();
-    let opts = gpu::SampleOptions {
-        model,
-        seed: 4,
-        steps_per_submit: 3,
-        keep_every: Some(4),
-        ..Default::default()
-    };
-    let shape = [2, 3, 4, 4];
-    let den = || GaussianDenoiser::new(0.5, model).unwrap();
-    let mut calls = Vec::new();
-    let fused = gpu::p_sample_loop(&ctx, &gt, &mut den(), &shape, &opts, &mut |done, total| {
-        calls.push((done, total))
-    })
-    .unwrap();
-    let two_pass = gpu::p_sample_loop(
-        &ctx,
-        &gt,
-        &mut Unfused(den()),
-        &shape,
-        &opts,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    assert_eq!(calls, [(3, 11), (6, 11), (9, 11), (11, 11)]);
-    assert_eq!(fused.x0, two_pass.x0);
-    let kept_steps: Vec<usize> = fused.kept.iter().map(|k| k.0).collect();
-    assert_eq!(kept_steps, [8, 4, 0]);
-    assert_eq!(fused.kept, two_pass.kept);
-    // One submission, one run of steps per snapshot: the same bits again.
-    let one_block = gpu::SampleOptions {
-        steps_per_submit: 100,
-        ..opts
-    };
-    let whole = gpu::p_sample_loop(&ctx, &gt, &mut den(), &shape, &one_block, &mut |_, _| {});
-    assert_eq!(whole.unwrap().kept, fused.kept);
-    assert_eq!(fused.kept[2].1, fused.x0);
 }

@@ -16,6 +16,7 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, shape: &[usize], cols: [Vec<f32>; 4]) {
         ("logvar2".into(), f32_array(shape, lv2)),
     ]);
     let s = OpSettings {
+        step: Default::default(),
         tables: linear(10),
         model: ModelOptions::default(),
         loss: LossType::Mse,

@@ -37,8 +37,10 @@ fn extreme_variances() {
             mean_type: MeanType::Eps,
             var_type,
             clip_denoised: false,
+            clip_range: 1.0,
         };
         let s = OpSettings {
+            step: Default::default(),
             tables: linear(1000),
             model,
             loss: LossType::Mse,

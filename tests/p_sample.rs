@@ -53,6 +53,7 @@ fn vec4_and_scalar_kernels_agree_bit_for_bit() {
     let tables = cosine(1000);
     for (model, loss) in all_model_options() {
         let s = OpSettings {
+            step: Default::default(),
             tables: tables.clone(),
             model,
             loss,
@@ -81,6 +82,7 @@ fn vec4_and_scalar_kernels_agree_bit_for_bit() {
 fn no_noise_at_t0() {
     let Some(ctx) = gpu() else { return };
     let s = OpSettings {
+        step: Default::default(),
         tables: linear(1000),
         model: ModelOptions::default(),
         loss: LossType::Mse,

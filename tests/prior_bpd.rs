@@ -37,6 +37,7 @@ fn extreme_pixels() {
         f32_array(&[2, 3], vec![1.0, -1.0, 1.0, -1.0, -1.0, -1.0]),
     )]);
     let s = OpSettings {
+        step: Default::default(),
         tables: linear(1000),
         model: ModelOptions::default(),
         loss: LossType::Mse,

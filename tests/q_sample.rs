@@ -48,6 +48,7 @@ fn vec4_and_scalar_kernels_agree_bit_for_bit() {
     let mut g = Gen::new(9);
     let (x0, noise) = (g.pixels(n), g.vec(n, Gen::normal));
     let s = OpSettings {
+        step: Default::default(),
         tables: cosine(1000),
         model: ModelOptions::default(),
         loss: LossType::Mse,
@@ -79,6 +80,7 @@ fn extremes_x0_at_plus_minus_one_and_noise_at_six() {
             ("t".into(), t_array(&t)),
         ]);
         let s = OpSettings {
+            step: Default::default(),
             tables,
             model: ModelOptions::default(),
             loss: LossType::Mse,
@@ -114,6 +116,7 @@ fn element_count_beyond_one_dispatch() {
         ("t".into(), t_array(&[0, 1, 999, 500, 2, 998, 250])),
     ]);
     let s = OpSettings {
+        step: Default::default(),
         tables: linear(1000),
         model: ModelOptions::default(),
         loss: LossType::Mse,

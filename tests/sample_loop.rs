@@ -107,7 +107,7 @@ fn max_gpu_cpu_difference(
 fn gpu_loop_matches_cpu_loop_at_t1000() {
     let Some(ctx) = common::gpu() else { return };
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap();
-    for mean_type in [MeanType::Eps, MeanType::Xstart, MeanType::Xprev] {
+    for &mean_type in MeanType::ALL {
         for var_type in [
             VarType::FixedSmall,
             VarType::FixedLarge,
@@ -118,6 +118,7 @@ fn gpu_loop_matches_cpu_loop_at_t1000() {
                 mean_type,
                 var_type,
                 clip_denoised: true,
+                clip_range: 1.0,
             };
             for (points, d) in DATA {
                 let g = gpu_run_on(&ctx, (points, d), &tables, model, 0.05, 16, 5, None).x0;

@@ -148,3 +148,62 @@ fn single_step_schedule_is_usable() {
     assert_eq!(tb.num_timesteps(), 1);
     assert_eq!(tb.posterior_log_variance_clipped[0], 1e-4f64.ln());
 }
+
+#[test]
+fn sigmoid_schedule_follows_diffusers_formula() {
+    let b = beta_schedule(ScheduleKind::Sigmoid, 1e-4, 0.02, 5).unwrap();
+    let s = |x: f64| 1.0 / (1.0 + (-x).exp());
+    for (i, x) in [-6.0, -3.0, 0.0, 3.0, 6.0].into_iter().enumerate() {
+        assert!(
+            close(b[i], s(x) * (0.02 - 1e-4) + 1e-4),
+            "beta[{i}] = {}",
+            b[i]
+        );
+    }
+    // Symmetric about the middle: sigmoid(-x) = 1 - sigmoid(x).
+    assert!(close(b[2], 1e-4 + 0.5 * (0.02 - 1e-4)));
+    assert!((b[0] + b[4] - (0.02 + 1e-4)).abs() < 1e-15);
+}
+
+#[test]
+fn zero_terminal_snr_rescale_keeps_the_first_step_and_ends_at_pure_noise() {
+    use ddpm_wgpu::schedule::rescale_zero_terminal_snr;
+    for kind in [
+        ScheduleKind::Linear,
+        ScheduleKind::Cosine,
+        ScheduleKind::Sigmoid,
+    ] {
+        let betas = beta_schedule(kind, 1e-4, 0.02, 1000).unwrap();
+        let old = Tables::new(betas.clone()).unwrap();
+        let new = Tables::new(rescale_zero_terminal_snr(&betas).unwrap()).unwrap();
+        assert_eq!(new.alphas_cumprod[999], 0.0, "{kind}");
+        assert_eq!(new.betas[999], 1.0, "{kind}");
+        assert!(
+            close_1m(new.alphas_cumprod[0], old.alphas_cumprod[0]),
+            "{kind}"
+        );
+        // sqrt(abar) is an affine map of the old one: (s - s_last) s_0 / (s_0 - s_last).
+        let (s0, sl) = (old.sqrt_alphas_cumprod[0], old.sqrt_alphas_cumprod[999]);
+        for t in [1, 500, 998] {
+            let want = (old.sqrt_alphas_cumprod[t] - sl) * s0 / (s0 - sl);
+            assert!(
+                (new.sqrt_alphas_cumprod[t] - want).abs() <= 1e-12 * want,
+                "{kind} t={t}: {} vs {want}",
+                new.sqrt_alphas_cumprod[t]
+            );
+        }
+        assert!(new.alphas_cumprod.windows(2).all(|w| w[1] < w[0]));
+        // eps has no x_0 at the last step; v and xstart do, and every earlier step is fine.
+        assert!(new
+            .check_eps_defined(ddpm_wgpu::MeanType::Eps, 999)
+            .is_err());
+        assert!(new.check_eps_defined(ddpm_wgpu::MeanType::Eps, 998).is_ok());
+        assert!(new.check_eps_defined(ddpm_wgpu::MeanType::V, 999).is_ok());
+        assert!(old.check_eps_defined(ddpm_wgpu::MeanType::Eps, 999).is_ok());
+    }
+    // A schedule whose abar does not fall cannot be rescaled (it would divide by zero).
+    assert!(matches!(
+        rescale_zero_terminal_snr(&[]),
+        Err(Error::InvalidSchedule(_))
+    ));
+}

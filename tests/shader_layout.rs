@@ -97,7 +97,7 @@ fn host_structs_match_wgsl_layout() {
             recip_coef1,
             coef2_over_coef1,
             fixedlarge_log_variance,
-            _pad,
+            next_t,
         ]
     );
     assert_layout!(
@@ -114,9 +114,44 @@ fn host_structs_match_wgsl_layout() {
             loss_type,
             bin_half_width_hi,
             bin_half_width_lo,
-            _pad0,
+            clip_range,
+            aux_noise_offset,
+            _pad2,
+        ]
+    );
+    let d = module(Kernel::DdimStep);
+    assert_layout!(
+        d,
+        "DdimCoefs",
+        ddpm_wgpu::gpu::ddim_step::DdimCoefs,
+        [
+            sqrt_recip_abar,
+            sqrt_recipm1_abar,
+            sqrt_abar,
+            sqrt_one_minus_abar,
+            recip_sqrt_one_minus_abar,
+            sqrt_abar_target,
+            direction,
+            sigma,
+            next_t,
+            one_minus_abar,
             _pad1,
             _pad2,
+        ]
+    );
+    assert_layout!(
+        d,
+        "NoiseParams",
+        ddpm_wgpu::gpu::params::NoiseParams,
+        [
+            n_elements,
+            sample_len,
+            first_sample,
+            stream,
+            step,
+            seed_lo,
+            seed_hi,
+            _pad,
         ]
     );
     let c = module(Kernel::BandwidthCopy);
@@ -182,6 +217,7 @@ fn option_codes_match_wgsl_constants() {
         ("MEAN_EPS", mean_type_code(MeanType::Eps)),
         ("MEAN_XSTART", mean_type_code(MeanType::Xstart)),
         ("MEAN_XPREV", mean_type_code(MeanType::Xprev)),
+        ("MEAN_V", mean_type_code(MeanType::V)),
         ("VAR_FIXEDSMALL", var_type_code(VarType::FixedSmall)),
         ("VAR_FIXEDLARGE", var_type_code(VarType::FixedLarge)),
         ("VAR_LEARNED", var_type_code(VarType::Learned)),

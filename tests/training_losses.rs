@@ -18,6 +18,7 @@ fn options() -> Vec<(ModelOptions, LossType)> {
                     mean_type,
                     var_type,
                     clip_denoised: false,
+                    clip_range: 1.0,
                 };
                 v.push((m, loss));
             }
@@ -50,6 +51,7 @@ fn mse_with_learned_variance_is_an_error() {
         1,
     );
     let s = OpSettings {
+        step: Default::default(),
         ..c.settings.clone()
     };
     let err = ops::run(Op::TrainingLosses, &s, &c.inputs, ops::Backend::Cpu).unwrap_err();

@@ -84,6 +84,40 @@ pub struct MeanVar {
     pub pred_xstart: f64,
 }
 
+/// x_0 as the model's output predicts it at step t, before clipping (shaders/shared/model.wgsl
+/// `predict_xstart`).
+pub fn predict_xstart(
+    tb: &Tables,
+    mean_type: MeanType,
+    t: usize,
+    x: f64,
+    model_output: f64,
+) -> f64 {
+    match mean_type {
+        MeanType::Xprev => {
+            (1.0 / tb.posterior_mean_coef1[t]) * model_output
+                - (tb.posterior_mean_coef2[t] / tb.posterior_mean_coef1[t]) * x
+        }
+        MeanType::Xstart => model_output,
+        MeanType::Eps => {
+            tb.sqrt_recip_alphas_cumprod[t] * x - tb.sqrt_recipm1_alphas_cumprod[t] * model_output
+        }
+        MeanType::V => {
+            tb.sqrt_alphas_cumprod[t] * x - tb.sqrt_one_minus_alphas_cumprod[t] * model_output
+        }
+    }
+}
+
+/// The predicted x_0 as a step uses it: clamped to [-s, s] and divided by s for a dynamic
+/// threshold `scale` = Some(s), else clipped to [-R, R] when `opts.clip_denoised`.
+pub fn process_xstart(opts: &ModelOptions, x0: f64, scale: Option<f64>) -> f64 {
+    match scale {
+        Some(s) => x0.clamp(-s, s) / s,
+        None if opts.clip_denoised => x0.clamp(-opts.clip_range, opts.clip_range),
+        None => x0,
+    }
+}
+
 /// `p_mean_variance` for one element, given the model's outputs at that element.
 ///
 /// As in the original, fixedsmall/fixedlarge report `variance` = pv_t / beta_t but
@@ -95,6 +129,19 @@ pub fn p_mean_variance(
     x: f64,
     model_output: f64,
     model_var: f64,
+) -> MeanVar {
+    p_mean_variance_scaled(tb, opts, t, x, model_output, model_var, None)
+}
+
+/// [`p_mean_variance`] with pred_xstart divided by the sample's dynamic threshold `scale`.
+pub fn p_mean_variance_scaled(
+    tb: &Tables,
+    opts: &ModelOptions,
+    t: usize,
+    x: f64,
+    model_output: f64,
+    model_var: f64,
+    scale: Option<f64>,
 ) -> MeanVar {
     let (variance, log_variance) = match opts.var_type {
         VarType::FixedSmall => (
@@ -109,30 +156,11 @@ pub fn p_mean_variance(
             (lv.exp(), lv)
         }
     };
-    let clip = |v: f64| {
-        if opts.clip_denoised {
-            v.clamp(-1.0, 1.0)
-        } else {
-            v
-        }
-    };
-    let (mean, pred_xstart) = match opts.mean_type {
-        MeanType::Xprev => {
-            let x0 = (1.0 / tb.posterior_mean_coef1[t]) * model_output
-                - (tb.posterior_mean_coef2[t] / tb.posterior_mean_coef1[t]) * x;
-            (model_output, clip(x0))
-        }
-        MeanType::Xstart => {
-            let x0 = clip(model_output);
-            (q_posterior(tb, t, x0, x).0, x0)
-        }
-        MeanType::Eps => {
-            let x0 = clip(
-                tb.sqrt_recip_alphas_cumprod[t] * x
-                    - tb.sqrt_recipm1_alphas_cumprod[t] * model_output,
-            );
-            (q_posterior(tb, t, x0, x).0, x0)
-        }
+    let raw = predict_xstart(tb, opts.mean_type, t, x, model_output);
+    let pred_xstart = process_xstart(opts, raw, scale);
+    let mean = match opts.mean_type {
+        MeanType::Xprev => model_output,
+        _ => q_posterior(tb, t, pred_xstart, x).0,
     };
     MeanVar {
         mean,

@@ -43,6 +43,10 @@ impl CpuDenoiser for Gaussian<'_> {
                 MeanType::Xprev => {
                     tb.posterior_mean_coef1[s] * x0 + tb.posterior_mean_coef2[s] * xt
                 }
+                MeanType::V => {
+                    let eps = tb.sqrt_one_minus_alphas_cumprod[s] / v * xt;
+                    tb.sqrt_alphas_cumprod[s] * eps - tb.sqrt_one_minus_alphas_cumprod[s] * x0
+                }
             });
             var.push(match self.model.var_type {
                 VarType::LearnedRange => -1.0,

@@ -97,6 +97,11 @@ impl CpuDenoiser for Mixture<'_> {
                     MeanType::Xprev => {
                         tb.posterior_mean_coef1[s] * e[j] + tb.posterior_mean_coef2[s] * xj
                     }
+                    MeanType::V => {
+                        let eps = (xj - tb.sqrt_alphas_cumprod[s] * e[j])
+                            / tb.sqrt_one_minus_alphas_cumprod[s];
+                        tb.sqrt_alphas_cumprod[s] * eps - tb.sqrt_one_minus_alphas_cumprod[s] * e[j]
+                    }
                 });
                 var.push(match self.model.var_type {
                     VarType::LearnedRange => -1.0,

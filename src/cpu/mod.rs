@@ -10,7 +10,10 @@
 pub mod bandwidth_copy;
 pub mod bpd_loop;
 pub mod common;
+pub mod ddim_step;
+pub mod ddpm_step;
 pub mod discretized_gaussian_log_likelihood;
+pub mod dynamic_threshold;
 pub mod gaussian_denoiser;
 pub mod mixture_denoiser;
 pub mod nn;
@@ -19,12 +22,14 @@ pub mod normal_kl;
 pub mod p_mean_variance;
 pub mod p_sample;
 pub mod philox_bits;
+pub mod predict_xstart;
 pub mod prior_bpd;
 pub mod q_mean_variance;
 pub mod q_posterior_mean_variance;
 pub mod q_sample;
 pub mod sample_loop;
 pub mod sample_mean;
+pub mod torch_randn;
 pub mod training_losses;
 pub mod vb_terms_bpd;
 

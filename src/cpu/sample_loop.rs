@@ -1,22 +1,93 @@
-//! CPU twin of the sampling loop (`src/gpu/sample_loop.rs` + `shaders/sample_step.wgsl`):
-//! `p_sample_loop` in f64 with the same noise draws, the reference the GPU loop is measured
-//! against.
+//! CPU twin of the sampling loop (`src/gpu/sample_loop/`): any [`Sampler`] in f64 with the same
+//! noise draws, the reference the GPU loop is measured against.
 
-use super::common;
 use super::noise::{self, stream};
-use crate::error::Result;
+use super::torch_randn::TorchGenerator;
+use crate::chain::Chain;
+use crate::error::{Error, Result};
+use crate::gpu::sample_loop::{LoopOptions, NoiseSource};
 use crate::options::ModelOptions;
+use crate::sampler::{CpuStep, Ddpm, Sampler};
 use crate::schedule::Tables;
 
 /// A model on the CPU: model_output (and model_var for learned types) from x_t and t.
+///
+/// In a sampling loop over a respaced chain, a denoiser that reads schedule tables reads the
+/// chain's by training timestep ([`Chain::by_timestep`]), as the GPU loop's denoiser does.
 pub trait CpuDenoiser {
     /// Outputs for x ([B * sample_len]) at per-sample steps `t`.
     fn denoise(&self, t: &[u32], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)>;
 }
 
-/// Samples of `batch` x `sample_len` through the full reverse process with seed `seed`: x_T from
-/// the INIT stream at step T, then for t = T-1 .. 0 the model and the reparameterised step with
-/// the SAMPLE stream's draws at step t (none at t = 0).
+/// Samples of `batch` x `sample_len` with `sampler` and `denoiser`: x_T from the INIT stream at
+/// step T (or `opts.x_t`), then for each training timestep t of the sampler's order the model,
+/// the thresholds if asked, and the sampler's step with the SAMPLE stream's draws at step t.
+pub fn sample_loop(
+    sampler: &dyn Sampler,
+    denoiser: &dyn CpuDenoiser,
+    batch: usize,
+    sample_len: usize,
+    opts: &LoopOptions,
+) -> Result<Vec<f64>> {
+    let n = batch
+        .checked_mul(sample_len)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Error::ShapeMismatch(format!("{batch} samples of {sample_len}")))?;
+    let mut torch = (opts.noise == NoiseSource::Torch).then(|| TorchGenerator::new(opts.seed));
+    let big_t = sampler.chain().num_train_timesteps();
+    let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+    let mut x = match (&opts.x_t, torch.as_mut()) {
+        (Some(v), _) if v.len() == n => v.iter().map(|&a| f64::from(a)).collect(),
+        (Some(v), _) => {
+            return Err(Error::ShapeMismatch(format!(
+                "x_t has {} values, the batch {n}",
+                v.len()
+            )))
+        }
+        (None, Some(g)) => wide(g.randn(n)),
+        (None, None) => noise::noise(opts.seed, stream::INIT, big_t as u32, 0, batch, sample_len),
+    };
+    let by_t = sampler.chain().by_timestep();
+    for t in sampler.order() {
+        let steps = vec![t as u32; batch];
+        let (out, var) = denoiser.denoise(&steps, &x)?;
+        let scales = match sampler.threshold() {
+            Some(_) => {
+                return Err(Error::Unsupported(
+                    "dynamic thresholding in the CPU loop is not available yet".into(),
+                ))
+            }
+            None => None,
+        };
+        let _ = &by_t;
+        let z: Option<Vec<f64>> = match (sampler.draws_noise(t), torch.as_mut()) {
+            (false, _) => None,
+            (true, Some(g)) => Some(wide(g.randn(n))),
+            (true, None) => Some(
+                (0..n)
+                    .map(|i| {
+                        let (b, j) = (i / sample_len, i % sample_len);
+                        noise::normal(opts.seed, stream::SAMPLE, t as u32, b as u32, j as u32)
+                    })
+                    .collect(),
+            ),
+        };
+        sampler.cpu_step(
+            t,
+            CpuStep {
+                sample_len,
+                x: &mut x,
+                output: &out,
+                var: var.as_deref(),
+                noise: z.as_deref(),
+                scales,
+            },
+        )?;
+    }
+    Ok(x)
+}
+
+/// The original's `p_sample_loop` with seed `seed`: DDPM over all T steps of `tb`.
 pub fn p_sample_loop(
     tb: &Tables,
     model: &ModelOptions,
@@ -25,22 +96,10 @@ pub fn p_sample_loop(
     sample_len: usize,
     seed: u64,
 ) -> Result<Vec<f64>> {
-    let big_t = tb.num_timesteps();
-    let mut x = noise::noise(seed, stream::INIT, big_t as u32, 0, batch, sample_len);
-    for t in (0..big_t).rev() {
-        let steps = vec![t as u32; batch];
-        let (out, var) = denoiser.denoise(&steps, &x)?;
-        for (i, xi) in x.iter_mut().enumerate() {
-            let v = var.as_ref().map_or(0.0, |v| v[i]);
-            let m = common::p_mean_variance(tb, model, t, *xi, out[i], v);
-            let z = if t == 0 {
-                0.0
-            } else {
-                let (b, j) = (i / sample_len, i % sample_len);
-                noise::normal(seed, stream::SAMPLE, t as u32, b as u32, j as u32)
-            };
-            *xi = m.mean + (0.5 * m.log_variance).exp() * z;
-        }
-    }
-    Ok(x)
+    let sampler = Ddpm::new(Chain::full(tb), *model, None)?;
+    let opts = LoopOptions {
+        seed,
+        ..LoopOptions::default()
+    };
+    sample_loop(&sampler, denoiser, batch, sample_len, &opts)
 }

@@ -52,6 +52,10 @@ pub fn training_losses(
                         MeanType::Eps => noise[i] as f64,
                         MeanType::Xstart => x0,
                         MeanType::Xprev => common::q_posterior(tb, s, x0, x_t).0,
+                        MeanType::V => {
+                            tb.sqrt_alphas_cumprod[s] * noise[i] as f64
+                                - tb.sqrt_one_minus_alphas_cumprod[s] * x0
+                        }
                     };
                     (target - out).powi(2)
                 }

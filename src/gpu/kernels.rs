@@ -1,4 +1,4 @@
-//! The table of kernels: each WGSL file in `shaders/`, prepended with `shaders/common.wgsl`,
+//! The table of kernels: each WGSL file in `shaders/`, prepended with [`COMMON_WGSL`],
 //! embedded at compile time, compiled once per [`Context`](super::Context).
 
 use super::params::PipelineConstants;
@@ -7,11 +7,30 @@ use super::params::PipelineConstants;
 /// tests/shader_layout.rs).
 pub const WG_SIZE: u32 = 256;
 
-/// The WGSL shared by every kernel: structs, option codes, element math.
-pub const COMMON_WGSL: &str = include_str!("../../shaders/common.wgsl");
+/// The WGSL shared by every kernel: structs, option codes and pipeline constants
+/// (shaders/common.wgsl), then the shared element math of shaders/shared/: the vec4 grids, the
+/// model's mean and variance, the likelihood terms, the exact denoisers.
+pub const COMMON_WGSL: &str = concat!(
+    include_str!("../../shaders/common.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/grid.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/model.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/likelihood.wgsl"),
+    "\n",
+    include_str!("../../shaders/shared/mixture.wgsl"),
+);
 
 /// The counter-based noise shared by the kernels that draw normals.
 pub const PHILOX_WGSL: &str = include_str!("../../shaders/philox.wgsl");
+
+/// The bindings of the scalar sampling-step kernels (see [`Kernel::source`]).
+pub const STEP_BINDINGS_WGSL: &str = include_str!("../../shaders/shared/step_bindings.wgsl");
+
+/// The bindings of the vec4 sampling-step kernels (see [`Kernel::source`]).
+pub const STEP_BINDINGS_VEC4_WGSL: &str =
+    include_str!("../../shaders/shared/step_bindings_vec4.wgsl");
 
 /// The entry point of the vec4 reverse-step kernels, appended to each (see [`Kernel::source`]).
 pub const STEP_VEC4_ENTRY_WGSL: &str = include_str!("../../shaders/step_vec4_entry.wgsl");
@@ -45,8 +64,8 @@ pub enum Kernel {
     Noise,
     /// shaders/philox_bits.wgsl
     PhiloxBits,
-    /// shaders/sample_step.wgsl
-    SampleStep,
+    /// shaders/ddpm_step.wgsl
+    DdpmStep,
     /// shaders/mixture_distances.wgsl
     MixtureDistances,
     /// shaders/mixture_weights.wgsl
@@ -69,21 +88,29 @@ pub enum Kernel {
     QSampleF16,
     /// shaders/p_sample_f16.wgsl
     PSampleF16,
-    /// shaders/sample_step_vec4.wgsl
-    SampleStepVec4,
+    /// shaders/ddpm_step_vec4.wgsl
+    DdpmStepVec4,
     /// shaders/gaussian_denoiser_vec4.wgsl
     GaussianDenoiserVec4,
-    /// shaders/sample_step_gaussian_vec4.wgsl
-    SampleStepGaussianVec4,
+    /// shaders/ddpm_step_gaussian_vec4.wgsl
+    DdpmStepGaussianVec4,
     /// shaders/mixture_output_vec4.wgsl
     MixtureOutputVec4,
     /// shaders/mixture_distances_vec4.wgsl
     MixtureDistancesVec4,
+    /// shaders/ddim_step.wgsl
+    DdimStep,
+    /// shaders/ddim_step_vec4.wgsl
+    DdimStepVec4,
+    /// shaders/predict_xstart.wgsl
+    PredictXstart,
+    /// shaders/ddim_step_gaussian_vec4.wgsl
+    DdimStepGaussianVec4,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 30] = [
+    pub const ALL: [Kernel; 34] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -97,7 +124,7 @@ impl Kernel {
         Kernel::SampleMean,
         Kernel::Noise,
         Kernel::PhiloxBits,
-        Kernel::SampleStep,
+        Kernel::DdpmStep,
         Kernel::MixtureDistances,
         Kernel::MixtureWeights,
         Kernel::MixtureOutput,
@@ -109,11 +136,15 @@ impl Kernel {
         Kernel::PSampleVec4,
         Kernel::QSampleF16,
         Kernel::PSampleF16,
-        Kernel::SampleStepVec4,
+        Kernel::DdpmStepVec4,
         Kernel::GaussianDenoiserVec4,
-        Kernel::SampleStepGaussianVec4,
+        Kernel::DdpmStepGaussianVec4,
         Kernel::MixtureOutputVec4,
         Kernel::MixtureDistancesVec4,
+        Kernel::DdimStep,
+        Kernel::DdimStepVec4,
+        Kernel::PredictXstart,
+        Kernel::DdimStepGaussianVec4,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -146,7 +177,7 @@ impl Kernel {
             Kernel::SampleMean => shader!("sample_mean"),
             Kernel::Noise => shader!("noise"),
             Kernel::PhiloxBits => shader!("philox_bits"),
-            Kernel::SampleStep => shader!("sample_step"),
+            Kernel::DdpmStep => shader!("ddpm_step"),
             Kernel::MixtureDistances => shader!("mixture_distances"),
             Kernel::MixtureWeights => shader!("mixture_weights"),
             Kernel::MixtureOutput => shader!("mixture_output"),
@@ -158,24 +189,54 @@ impl Kernel {
             Kernel::PSampleVec4 => shader!("p_sample_vec4"),
             Kernel::QSampleF16 => shader!("q_sample_f16"),
             Kernel::PSampleF16 => shader!("p_sample_f16"),
-            Kernel::SampleStepVec4 => shader!("sample_step_vec4"),
+            Kernel::DdpmStepVec4 => shader!("ddpm_step_vec4"),
             Kernel::GaussianDenoiserVec4 => shader!("gaussian_denoiser_vec4"),
-            Kernel::SampleStepGaussianVec4 => shader!("sample_step_gaussian_vec4"),
+            Kernel::DdpmStepGaussianVec4 => shader!("ddpm_step_gaussian_vec4"),
             Kernel::MixtureOutputVec4 => shader!("mixture_output_vec4"),
             Kernel::MixtureDistancesVec4 => shader!("mixture_distances_vec4"),
+            Kernel::DdimStep => shader!("ddim_step"),
+            Kernel::DdimStepVec4 => shader!("ddim_step_vec4"),
+            Kernel::PredictXstart => shader!("predict_xstart"),
+            Kernel::DdimStepGaussianVec4 => shader!("ddim_step_gaussian_vec4"),
         }
     }
 
-    /// The full WGSL source: common.wgsl and philox.wgsl, then the kernel's own file, then for
+    /// The full WGSL source: [`COMMON_WGSL`] and philox.wgsl; for the sampling-step kernels
+    /// their shared bindings (shaders/shared/step_bindings*.wgsl); the kernel's own file; and for
     /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl).
     pub fn source(self) -> String {
-        let entry = match self {
-            Kernel::PSampleVec4 | Kernel::SampleStepVec4 | Kernel::SampleStepGaussianVec4 => {
-                STEP_VEC4_ENTRY_WGSL
-            }
+        let bindings = match (self.is_step(), self.takes_grid()) {
+            (true, false) => STEP_BINDINGS_WGSL,
+            (true, true) => STEP_BINDINGS_VEC4_WGSL,
             _ => "",
         };
-        format!("{COMMON_WGSL}\n{PHILOX_WGSL}\n{}\n{entry}", self.file().1)
+        let entry = match self {
+            Kernel::PSampleVec4
+            | Kernel::DdpmStepVec4
+            | Kernel::DdpmStepGaussianVec4
+            | Kernel::DdimStepVec4
+            | Kernel::DdimStepGaussianVec4 => STEP_VEC4_ENTRY_WGSL,
+            _ => "",
+        };
+        format!(
+            "{COMMON_WGSL}\n{PHILOX_WGSL}\n{bindings}\n{}\n{entry}",
+            self.file().1
+        )
+    }
+
+    /// Whether this is a sampling-step kernel: the explicit layout of
+    /// [`step_layout`](super::step_layout), and the step constants (`NOISE_SOURCE`,
+    /// `THRESHOLD`, `CLIPPED_EPS`).
+    pub fn is_step(self) -> bool {
+        matches!(
+            self,
+            Kernel::DdpmStep
+                | Kernel::DdpmStepVec4
+                | Kernel::DdpmStepGaussianVec4
+                | Kernel::DdimStep
+                | Kernel::DdimStepVec4
+                | Kernel::DdimStepGaussianVec4
+        )
     }
 
     /// Whether the kernel has a `GRID` pipeline constant (`vec4_grid` in src/gpu/launch.rs).
@@ -184,12 +245,14 @@ impl Kernel {
             self,
             Kernel::QSampleVec4
                 | Kernel::PSampleVec4
-                | Kernel::SampleStepVec4
+                | Kernel::DdpmStepVec4
                 | Kernel::GaussianDenoiserVec4
-                | Kernel::SampleStepGaussianVec4
+                | Kernel::DdpmStepGaussianVec4
                 | Kernel::MixtureOutputVec4
                 | Kernel::QSampleF16
                 | Kernel::PSampleF16
+                | Kernel::DdimStepVec4
+                | Kernel::DdimStepGaussianVec4
         )
     }
 
@@ -222,11 +285,15 @@ impl Kernel {
             Kernel::PSample
                 | Kernel::PSampleVec4
                 | Kernel::PSampleF16
-                | Kernel::SampleStep
-                | Kernel::SampleStepVec4
-                | Kernel::SampleStepGaussianVec4
+                | Kernel::DdpmStep
+                | Kernel::DdpmStepVec4
+                | Kernel::DdpmStepGaussianVec4
                 | Kernel::MixtureOutput
                 | Kernel::MixtureOutputVec4
+                | Kernel::DdimStep
+                | Kernel::DdimStepVec4
+                | Kernel::PredictXstart
+                | Kernel::DdimStepGaussianVec4
         )
     }
 
@@ -237,10 +304,14 @@ impl Kernel {
             own.grid = constants.grid;
         }
         if self.takes_model_constants() {
-            own = PipelineConstants {
-                grid: own.grid,
-                ..constants
-            };
+            own.mean_type = constants.mean_type;
+            own.var_type = constants.var_type;
+            own.clip_denoised = constants.clip_denoised;
+        }
+        if self.is_step() {
+            own.noise_source = constants.noise_source;
+            own.threshold = constants.threshold;
+            own.clipped_eps = constants.clipped_eps;
         }
         own
     }
@@ -266,9 +337,15 @@ impl Kernel {
             values.push(("VAR_TYPE", f64::from(constants.var_type)));
             values.push(("CLIP_DENOISED", f64::from(constants.clip_denoised)));
         }
+        let layout = self.is_step().then(|| {
+            values.push(("NOISE_SOURCE", f64::from(constants.noise_source)));
+            values.push(("THRESHOLD", f64::from(constants.threshold)));
+            values.push(("CLIPPED_EPS", f64::from(constants.clipped_eps)));
+            super::step_layout::pipeline_layout(device)
+        });
         device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(self.name()),
-            layout: None,
+            layout: layout.as_ref(),
             module: &module,
             entry_point: Some("main"),
             compilation_options: wgpu::PipelineCompilationOptions {
@@ -292,13 +369,35 @@ mod tests {
             mean_type: 2,
             var_type: 3,
             clip_denoised: 1,
+            noise_source: 1,
+            threshold: 1,
+            clipped_eps: 1,
         };
-        // Both kinds: the vec4 step kernels.
-        assert_eq!(Kernel::PSampleVec4.own_constants(c), c);
-        assert_eq!(Kernel::SampleStepVec4.own_constants(c), c);
-        // Model options only: the scalar step kernels and f16 p_sample.
-        for k in [Kernel::PSample, Kernel::SampleStep, Kernel::PSampleF16] {
-            assert_eq!(k.own_constants(c), PipelineConstants { grid: 0, ..c });
+        let model_only = PipelineConstants {
+            noise_source: 0,
+            threshold: 0,
+            clipped_eps: 0,
+            ..c
+        };
+        // All three kinds: the vec4 sampling steps.
+        assert_eq!(Kernel::DdpmStepVec4.own_constants(c), c);
+        assert_eq!(Kernel::DdimStepVec4.own_constants(c), c);
+        // Grid and model options: p_sample's vec4 kernel.
+        assert_eq!(Kernel::PSampleVec4.own_constants(c), model_only);
+        // Model and step options: the scalar sampling steps.
+        assert_eq!(
+            Kernel::DdpmStep.own_constants(c),
+            PipelineConstants { grid: 0, ..c }
+        );
+        // Model options only: p_sample and its f16 twin.
+        for k in [Kernel::PSample, Kernel::PSampleF16] {
+            assert_eq!(
+                k.own_constants(c),
+                PipelineConstants {
+                    grid: 0,
+                    ..model_only
+                }
+            );
         }
         // Grid only: the vec4 kernels without model options.
         assert_eq!(
@@ -307,8 +406,8 @@ mod tests {
         );
         // The sampling loop gives the fused Gaussian step the unfused step's grid.
         assert_eq!(
-            Kernel::SampleStepGaussianVec4.vec4s_per_invocation(),
-            Kernel::SampleStepVec4.vec4s_per_invocation()
+            Kernel::DdpmStepGaussianVec4.vec4s_per_invocation(),
+            Kernel::DdpmStepVec4.vec4s_per_invocation()
         );
         // Neither: one pipeline whatever the constants.
         assert_eq!(

@@ -26,10 +26,10 @@ pub struct ElementParams {
     /// 1/255 minus `bin_half_width_hi`, rounded to f32 ([`BIN_HALF_WIDTH_LO`]). Passed at run time
     /// so that the driver cannot fold hi + lo back into one rounded constant.
     pub bin_half_width_lo: f32,
-    /// Pads the struct to a multiple of 16 bytes, as uniform buffers want.
-    pub _pad0: u32,
-    /// Pads the struct to a multiple of 16 bytes, as uniform buffers want.
-    pub _pad1: u32,
+    /// R: clip_denoised clips pred_xstart to [-R, R] (`ModelOptions::clip_range`).
+    pub clip_range: f32,
+    /// The step kernels: where host-drawn noise starts in their `aux` binding, in floats.
+    pub aux_noise_offset: u32,
     /// Padding.
     pub _pad2: u32,
 }
@@ -57,9 +57,20 @@ pub struct PipelineConstants {
     pub mean_type: u32,
     /// `VAR_TYPE`: [`var_type_code`].
     pub var_type: u32,
-    /// `CLIP_DENOISED`: 1 to clip pred_xstart to [-1, 1].
+    /// `CLIP_DENOISED`: 1 to clip pred_xstart to [-R, R].
     pub clip_denoised: u32,
+    /// `NOISE_SOURCE` of the step kernels: [`NOISE_PHILOX`] or [`NOISE_AUX`].
+    pub noise_source: u32,
+    /// `THRESHOLD` of the step kernels: 1 to divide pred_xstart by the dynamic threshold.
+    pub threshold: u32,
+    /// `CLIPPED_EPS` of the DDIM steps: 1 to re-derive eps from the processed x_0.
+    pub clipped_eps: u32,
 }
+
+/// Step noise drawn in the shader by Philox (`NOISE_PHILOX` in common.wgsl).
+pub const NOISE_PHILOX: u32 = 0;
+/// Step noise read from the step kernel's `aux` binding, drawn on the host (`NOISE_AUX`).
+pub const NOISE_AUX: u32 = 1;
 
 impl Default for PipelineConstants {
     /// The per-sample grid and zero model codes.
@@ -76,6 +87,9 @@ impl PipelineConstants {
             mean_type: 0,
             var_type: 0,
             clip_denoised: 0,
+            noise_source: NOISE_PHILOX,
+            threshold: 0,
+            clipped_eps: 0,
         }
     }
 
@@ -109,8 +123,8 @@ impl ElementParams {
             loss_type: 0,
             bin_half_width_hi: BIN_HALF_WIDTH_HI,
             bin_half_width_lo: BIN_HALF_WIDTH_LO,
-            _pad0: 0,
-            _pad1: 0,
+            clip_range: opts.clip_range as f32,
+            aux_noise_offset: 0,
             _pad2: 0,
         }
     }
@@ -217,6 +231,7 @@ pub fn mean_type_code(m: MeanType) -> u32 {
         MeanType::Eps => 0,
         MeanType::Xstart => 1,
         MeanType::Xprev => 2,
+        MeanType::V => 3,
     }
 }
 

@@ -41,12 +41,14 @@ pub struct StepCoefs {
     pub coef2_over_coef1: f32,
     /// fixedlarge's log-variance.
     pub fixedlarge_log_variance: f32,
-    /// Pads the row to 64 bytes.
-    pub _pad: f32,
+    /// The timestep the sampling loop visits after this one: t - 1 on the full chain (0 at
+    /// t = 0), the previous kept step on a respaced one, t itself at the chain's last step.
+    pub next_t: u32,
 }
 
 impl StepCoefs {
-    /// Row `t` of `tables`, each value computed in f64 and rounded to f32 once.
+    /// Row `t` of `tables`, each value computed in f64 and rounded to f32 once; `next_t` is
+    /// t - 1 (0 at t = 0), the full chain's.
     pub fn from_tables(tb: &Tables, t: usize) -> Self {
         let c1 = tb.posterior_mean_coef1[t];
         let c2 = tb.posterior_mean_coef2[t];
@@ -66,16 +68,18 @@ impl StepCoefs {
             recip_coef1: (1.0 / c1) as f32,
             coef2_over_coef1: (c2 / c1) as f32,
             fixedlarge_log_variance: tb.fixedlarge_log_variance[t] as f32,
-            _pad: 0.0,
+            next_t: t.saturating_sub(1) as u32,
         }
     }
 }
 
-/// The schedule tables uploaded to a device.
+/// The schedule tables uploaded to a device, with the f64 tables they came from (the sampling
+/// loops build their chains from those).
 #[derive(Debug)]
 pub struct GpuTables {
     buffer: wgpu::Buffer,
     num_timesteps: usize,
+    tables: Tables,
 }
 
 impl GpuTables {
@@ -84,18 +88,30 @@ impl GpuTables {
         let rows: Vec<StepCoefs> = (0..tables.num_timesteps())
             .map(|t| StepCoefs::from_tables(tables, t))
             .collect();
+        Self::from_rows(ctx, &rows, tables)
+    }
+
+    /// Upload `rows` (a sampling chain's, by training timestep), keeping `tables`, the f64
+    /// tables they stand for.
+    pub(crate) fn from_rows(ctx: &Context, rows: &[StepCoefs], tables: &Tables) -> Result<Self> {
         let buffer = ctx.checked(|| {
             ctx.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some("schedule tables"),
-                    contents: bytemuck::cast_slice(&rows),
+                    contents: bytemuck::cast_slice(rows),
                     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 })
         })?;
         Ok(GpuTables {
             buffer,
-            num_timesteps: tables.num_timesteps(),
+            num_timesteps: rows.len(),
+            tables: tables.clone(),
         })
+    }
+
+    /// The f64 tables these rows were rounded from.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
     }
 
     /// T.

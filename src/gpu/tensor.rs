@@ -162,10 +162,15 @@ pub struct GpuSteps {
 impl GpuSteps {
     /// Upload `t`, each entry checked to lie in [0, T) of `tables`.
     pub fn new(ctx: &Context, tables: &GpuTables, t: &[u32]) -> Result<Self> {
+        Self::below(ctx, tables.num_timesteps(), t)
+    }
+
+    /// Upload `t`, each entry checked to lie in [0, num_timesteps).
+    pub fn below(ctx: &Context, num_timesteps: usize, t: &[u32]) -> Result<Self> {
         if t.is_empty() {
             return Err(Error::ShapeMismatch("t is empty".into()));
         }
-        crate::cpu::common::check_timesteps(t, tables.num_timesteps())?;
+        crate::cpu::common::check_timesteps(t, num_timesteps)?;
         let buffer = ctx.checked(|| {
             ctx.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {

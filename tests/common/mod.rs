@@ -1,6 +1,8 @@
 //! Shared by the integration tests: the GPU context (gated loudly), case sweeps and comparison.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cli;
+
 use ddpm_wgpu::check::{self, Case, Gen};
 use ddpm_wgpu::gpu::context::describe;
 use ddpm_wgpu::gpu::Context;
@@ -115,6 +117,7 @@ pub fn case(
     Case {
         op,
         settings: OpSettings {
+            step: Default::default(),
             tables: tables.clone(),
             model,
             loss,
@@ -205,6 +208,7 @@ pub fn all_model_options() -> Vec<(ModelOptions, LossType)> {
                     mean_type,
                     var_type,
                     clip_denoised,
+                    clip_range: 1.0,
                 };
                 v.push((m, LossType::Mse));
             }

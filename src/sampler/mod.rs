@@ -1,0 +1,213 @@
+//! Samplers: how the sampling loop moves x along a chain, one step kernel per step.
+//!
+//! A sampler is a part: its step shader (`shaders/<name>_step*.wgsl`), its host module here
+//! (the rows of its chain, computed in f64 and uploaded once, and its kernels and pipeline
+//! constants), and its CPU twin (`src/cpu/<name>_step.rs`). The loops,
+//! [`gpu::sample_loop`](crate::gpu::sample_loop::sample_loop) and
+//! [`cpu::sample_loop`](crate::cpu::sample_loop::sample_loop), only call the [`Sampler`] trait:
+//! adding a sampler touches neither.
+//!
+//! - [`Ddpm`]: the ancestral step of the original (`p_sample`) on the full or a respaced chain.
+//! - [`Ddim`]: DDIM (Song et al.) with eta, as diffusers' `DDIMScheduler` and improved-diffusion's
+//!   `ddim_sample` compute it; [`DdimReverse`]: its inverse (eta = 0), which encodes data into
+//!   x_T.
+//!
+//! Every sampler is driven by training timesteps: the denoiser is always called with the
+//! original timestep of the current step, and the step kernel reads the row of the chain there.
+
+mod ddim;
+mod ddpm;
+
+pub use ddim::{forward_rows, reverse_rows_by_current, Ddim, DdimOptions, DdimReverse};
+
+/// Run `sampler`'s CPU step for a batch whose samples are at their own training timesteps `t`
+/// (the ops): each sample's slice stepped at its t. Returns pred_xstart.
+pub fn cpu_step_per_sample(
+    sampler: &dyn Sampler,
+    t: &[u32],
+    step: CpuStep<'_>,
+) -> Result<Vec<f64>> {
+    let d = step.sample_len;
+    crate::cpu::ddpm_step::check(step.x.len(), d, &step)?;
+    if step.x.len() != t.len() * d || step.scales.is_some_and(|s| s.len() != t.len()) {
+        return Err(Error::ShapeMismatch(format!(
+            "{} values are not {} samples of {d}",
+            step.x.len(),
+            t.len()
+        )));
+    }
+    let mut pred = Vec::with_capacity(step.x.len());
+    for (b, (x, &tb)) in step.x.chunks_mut(d).zip(t).enumerate() {
+        pred.extend(sampler.cpu_step(
+            tb as usize,
+            CpuStep {
+                sample_len: d,
+                x,
+                output: &step.output[b * d..(b + 1) * d],
+                var: step.var.map(|v| &v[b * d..(b + 1) * d]),
+                noise: step.noise.map(|v| &v[b * d..(b + 1) * d]),
+                scales: step.scales.map(|s| &s[b..b + 1]),
+            },
+        )?);
+    }
+    Ok(pred)
+}
+pub use ddpm::Ddpm;
+
+use crate::chain::Chain;
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Kernel;
+use crate::gpu::params::PipelineConstants;
+use crate::gpu::FusedDenoiser;
+use crate::options::{MeanType, ModelOptions};
+
+/// Dynamic thresholding (diffusers' `thresholding`, Imagen): per sample,
+/// s = clamp(quantile(|x_0|, ratio), 1, max) and x_0 = clamp(x_0, -s, s) / s.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    /// diffusers' `dynamic_thresholding_ratio` (0.995 by default), in [0, 1].
+    pub ratio: f64,
+    /// diffusers' `sample_max_value` (1 by default), >= 1.
+    pub max: f64,
+}
+
+impl Threshold {
+    /// diffusers' defaults: ratio 0.995, max 1.
+    pub const DEFAULT: Threshold = Threshold {
+        ratio: 0.995,
+        max: 1.0,
+    };
+
+    /// Reject a ratio outside [0, 1] or a max below 1.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.ratio) {
+            return Err(Error::Unsupported(format!(
+                "the threshold ratio must be in [0, 1], got {}",
+                self.ratio
+            )));
+        }
+        if !(self.max.is_finite() && self.max >= 1.0) {
+            return Err(Error::Unsupported(format!(
+                "the threshold's sample max must be finite and >= 1, got {}",
+                self.max
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One step of the CPU twin over a batch, in f64.
+pub struct CpuStep<'a> {
+    /// Elements per sample.
+    pub sample_len: usize,
+    /// x at the step, updated in place.
+    pub x: &'a mut [f64],
+    /// The model's output at the step.
+    pub output: &'a [f64],
+    /// model_var for the learned variance types.
+    pub var: Option<&'a [f64]>,
+    /// The step's normals, one per element; `None` where the step adds no noise.
+    pub noise: Option<&'a [f64]>,
+    /// Per-sample dynamic thresholds, with thresholding.
+    pub scales: Option<&'a [f64]>,
+}
+
+/// What the sampling loops need of a sampler. See the module doc.
+pub trait Sampler {
+    /// The sampler's name in messages and benches ("ddpm", "ddim", "ddim-reverse").
+    fn name(&self) -> &'static str;
+
+    /// The chain it runs on.
+    fn chain(&self) -> &Chain;
+
+    /// How the model's output is read: mean type, variance type (DDPM), clipping.
+    fn model(&self) -> &ModelOptions;
+
+    /// Dynamic thresholding of pred_xstart, if on.
+    fn threshold(&self) -> Option<Threshold>;
+
+    /// The training timesteps the loop visits, in order; the denoiser is called with each.
+    fn order(&self) -> Vec<usize>;
+
+    /// Whether the step at training timestep t adds noise. With a host noise stream exactly
+    /// these steps draw one noise tensor each, after x_T, as diffusers' pipelines draw them.
+    fn draws_noise(&self, t: usize) -> bool;
+
+    /// GPU: the step kernel's rows (binding 2), one per training timestep (T rows; those the
+    /// chain does not visit are never read), as bytes.
+    fn gpu_rows(&self) -> Vec<u8>;
+
+    /// GPU: the step kernels, (vec4, scalar): vec4 when sample_len % 4 == 0.
+    fn gpu_kernels(&self) -> (Kernel, Kernel);
+
+    /// GPU: the pipeline constants of the step kernels besides the grid and the noise source.
+    fn gpu_constants(&self) -> PipelineConstants;
+
+    /// GPU: a vec4 step kernel that computes `denoiser` itself, if the sampler has one for it.
+    fn gpu_fused(&self, denoiser: &FusedDenoiser) -> Option<Kernel> {
+        let _ = denoiser;
+        None
+    }
+
+    /// CPU twin: the step at training timestep t, in f64; x is updated in place and
+    /// pred_xstart returned.
+    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>>;
+}
+
+/// The pipeline constants of a step kernel for `model`, `threshold` and DDIM's clipped eps.
+pub(crate) fn step_constants(
+    model: &ModelOptions,
+    threshold: Option<Threshold>,
+    clipped_eps: bool,
+) -> PipelineConstants {
+    let p = crate::gpu::params::ElementParams::new(0, 1, 1, model);
+    PipelineConstants {
+        threshold: u32::from(threshold.is_some()),
+        clipped_eps: u32::from(clipped_eps),
+        ..PipelineConstants::default().with_model(&p)
+    }
+}
+
+/// Checks every sampler makes: the model options, the threshold, thresholding only with a mean
+/// type that predicts x_0 (eps, xstart, v), and eps defined wherever the chain calls the model.
+pub(crate) fn validate(
+    chain: &Chain,
+    model: &ModelOptions,
+    threshold: Option<Threshold>,
+) -> Result<()> {
+    model.validate()?;
+    if let Some(th) = threshold {
+        th.validate()?;
+        if model.mean_type == MeanType::Xprev {
+            return Err(Error::Unsupported(
+                "dynamic thresholding needs a mean type that predicts x_0 (eps, xstart or v), \
+                 not xprev"
+                    .into(),
+            ));
+        }
+    }
+    for (i, &t) in chain.steps.iter().enumerate() {
+        chain
+            .tables
+            .check_eps_defined(model.mean_type, i)
+            .map_err(|_| {
+                Error::Unsupported(format!(
+                "eps prediction is undefined at t = {t}, where abar_t = 0 (zero terminal SNR): \
+                 use mean type v or xstart, or a spacing that skips t = {t}"
+            ))
+            })?;
+    }
+    Ok(())
+}
+
+/// The rows of `order`'s next timesteps: next[t] for each visited t is the timestep after it,
+/// or t itself at the last.
+pub(crate) fn next_of(order: &[usize], num_timesteps: usize) -> Vec<u32> {
+    let mut next: Vec<u32> = (0..num_timesteps)
+        .map(|t| t.saturating_sub(1) as u32)
+        .collect();
+    for (k, &t) in order.iter().enumerate() {
+        next[t] = *order.get(k + 1).unwrap_or(&t) as u32;
+    }
+    next
+}

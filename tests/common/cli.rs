@@ -1,0 +1,106 @@
+//! Running the `ddpm` binary in the CLI tests: temporary folders, .npy inputs, one run with its
+//! exit code and stderr lines.
+
+use ddpm_wgpu::npy::{self, NpyData};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn tmp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ddpm-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Raw .npy bytes of any dtype, for inputs the library itself never writes.
+pub fn npy_bytes(descr: &str, shape: &[usize], body: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_text = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(body);
+    b
+}
+
+pub fn write_f32(dir: &Path, name: &str, shape: &[usize], data: &[f32]) -> String {
+    let p = dir.join(format!("{name}.npy"));
+    npy::write_f32(&p, shape, data).unwrap();
+    p.display().to_string()
+}
+
+pub fn write_i64(dir: &Path, name: &str, data: &[i64]) -> String {
+    let p = dir.join(format!("{name}.npy"));
+    let body: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&p, npy_bytes("<i8", &[data.len()], &body)).unwrap();
+    p.display().to_string()
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stderr_lines: Vec<String>,
+}
+
+pub fn ddpm(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        // Mesa's GL driver prints this harmless line itself when XDG_RUNTIME_DIR is unset.
+        stderr_lines: stderr
+            .lines()
+            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// A q-sample input set in `dir`: x_start [2, 3], noise [2, 3], t [2].
+pub fn q_sample_inputs(dir: &Path) -> Vec<String> {
+    vec![
+        format!(
+            "x_start={}",
+            write_f32(dir, "x0", &[2, 3], &[1.0, -1.0, 0.5, 0.0, 0.25, -0.75])
+        ),
+        format!(
+            "noise={}",
+            write_f32(dir, "noise", &[2, 3], &[0.1, 0.2, -0.3, 1.0, -2.0, 6.0])
+        ),
+        format!("t={}", write_i64(dir, "t", &[0, 999])),
+    ]
+}
+
+pub fn op_args<'a>(
+    op: &'a str,
+    inputs: &'a [String],
+    out: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut a = vec!["op", op, "--out-dir", out];
+    for i in inputs {
+        a.push("--input");
+        a.push(i);
+    }
+    a.extend_from_slice(extra);
+    a
+}
+
+pub fn read_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let a = npy::read(path).unwrap();
+    match a.data {
+        NpyData::F32(v) => (a.shape, v),
+        other => panic!("{} is {}", path.display(), other.dtype()),
+    }
+}
