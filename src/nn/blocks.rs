@@ -109,8 +109,8 @@ fn attention_at(vb: &VarBuilder, channels: usize, p: AttentionParams) -> Result<
     )
 }
 
-/// `UNetMidBlock2D` with num_layers = 1, as UNet2DModel builds it: resnets[0], then
-/// (attentions[i] if any, resnets[i + 1]).
+/// `UNetMidBlock2D` with num_layers = 1, as UNet2DModel builds it: `resnets[0]`, then
+/// (`attentions[i]` if any, `resnets[i + 1]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MidBlock {
     /// `resnets.{i}`, two of them, channels -> channels.

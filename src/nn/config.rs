@@ -19,7 +19,7 @@ pub struct UNetConfig {
     pub out_channels: usize,
     /// Whether the input is mapped to 2 x - 1 first.
     pub center_input_sample: bool,
-    /// `time_embedding_dim`; `None`: 4 x block_out_channels[0] (see [`Self::time_embed_dim`]).
+    /// `time_embedding_dim`; `None`: 4 x `block_out_channels[0]` (see [`Self::time_embed_dim`]).
     pub time_embedding_dim: Option<usize>,
     /// `freq_shift` (diffusers' `downscale_freq_shift` of the sinusoid).
     pub freq_shift: f64,
@@ -349,7 +349,7 @@ impl UNetConfig {
         })
     }
 
-    /// Width of the time embedding: `time_embedding_dim` or 4 x block_out_channels[0].
+    /// Width of the time embedding: `time_embedding_dim` or 4 x `block_out_channels[0]`.
     pub fn time_embed_dim(&self) -> usize {
         self.time_embedding_dim
             .unwrap_or_else(|| 4 * self.block_out_channels.first().copied().unwrap_or(0))

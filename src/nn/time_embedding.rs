@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 /// [sin(t freq), cos(t freq)] ([cos, sin] when flipped), zero-padded to an odd width.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timesteps {
-    /// Width of the sinusoid (block_out_channels[0]).
+    /// Width of the sinusoid (`block_out_channels[0]`).
     pub num_channels: usize,
     /// [cos, sin] instead of [sin, cos].
     pub flip_sin_to_cos: bool,

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 pub struct UNet2D {
     /// The config it was built from.
     pub config: UNetConfig,
-    /// in_channels -> block_out_channels[0], 3x3, padding 1.
+    /// in_channels -> `block_out_channels[0]`, 3x3, padding 1.
     pub conv_in: Conv2d,
     /// The sinusoid and its MLP.
     pub time_embedding: TimeEmbedding,
@@ -29,9 +29,9 @@ pub struct UNet2D {
     pub mid_block: Option<MidBlock>,
     /// `up_blocks.{i}`, bottom level first.
     pub up_blocks: Vec<UpBlock>,
-    /// Over block_out_channels[0] channels, followed by SiLU.
+    /// Over `block_out_channels[0]` channels, followed by SiLU.
     pub conv_norm_out: GroupNorm,
-    /// block_out_channels[0] -> out_channels, 3x3, padding 1.
+    /// `block_out_channels[0]` -> out_channels, 3x3, padding 1.
     pub conv_out: Conv2d,
 }
 

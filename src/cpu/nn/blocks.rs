@@ -28,7 +28,7 @@ pub fn down(
     Ok(h)
 }
 
-/// The mid block: resnets[0], then attentions[i] (if any) and resnets[i + 1].
+/// The mid block: `resnets[0]`, then `attentions[i]` (if any) and `resnets[i + 1]`.
 pub fn mid(block: &MidBlock, x: Activation, temb: &[f64]) -> Result<Activation> {
     let Some((first, rest)) = block.resnets.split_first() else {
         return Ok(x);

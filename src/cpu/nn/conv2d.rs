@@ -1,7 +1,7 @@
 //! CPU twin of shaders/nn/conv2d.wgsl, the reference for tests: `Conv2d` in f64, as a matrix
 //! product per sample: the input unfolded into columns (im2col: row i x k x k + tap, one column
-//! per output pixel, zero where the tap falls in the padding), then out[o, p] = bias[o] +
-//! sum_r w[o, r] col[r, p] over tiles of 4 output channels x 16 pixels held in registers. The
+//! per output pixel, zero where the tap falls in the padding), then `out[o, p] = bias[o] +
+//! sum_r w[o, r] col[r, p]` over tiles of 4 output channels x 16 pixels held in registers. The
 //! buffers are made once per call; nothing is allocated inside the loops.
 
 use super::{check_layer, expect_channels, Activation};
@@ -13,8 +13,8 @@ const TILE_O: usize = 4;
 /// Output pixels per register tile.
 const TILE_P: usize = 16;
 
-/// out[b, o, y, x] = bias[o] + sum_{i, ky, kx} w[o, i, ky, kx] in[b, i, y s + ky - top,
-/// x s + kx - left], zero outside the input.
+/// `out[b, o, y, x] = bias[o] + sum_{i, ky, kx} w[o, i, ky, kx] in[b, i, y s + ky - top,
+/// x s + kx - left]`, zero outside the input.
 pub fn forward(conv: &Conv2d, x: &Activation) -> Result<Activation> {
     expect_channels("conv2d", x, conv.in_channels)?;
     let [n, cin, h, w] = x.shape;

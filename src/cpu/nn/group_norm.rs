@@ -1,6 +1,6 @@
 //! CPU twin of shaders/nn/group_norm.wgsl, the reference for tests: `GroupNorm` in f64, one
 //! (sample, group) at a time: mean, then the biased variance by a second pass, then
-//! (x - mean) / sqrt(var + eps) x weight[c] + bias[c].
+//! `(x - mean) / sqrt(var + eps) x weight[c] + bias[c]`.
 
 use super::{expect_channels, Activation};
 use crate::error::Result;

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::nn::Linear;
 
-/// y[r, o] = bias[o] + sum_i weight[o, i] x[r, i] for every row r of `x` ([rows, in]).
+/// `y[r, o] = bias[o] + sum_i weight[o, i] x[r, i]` for every row r of `x` ([rows, in]).
 pub fn forward(lin: &Linear, x: &[f64]) -> Result<Vec<f64>> {
     let (nin, nout) = (lin.in_features, lin.out_features);
     if nin == 0 || !x.len().is_multiple_of(nin) {
