@@ -76,6 +76,16 @@ pub enum Error {
         /// The adapter's `max_storage_buffer_binding_size`.
         limit: u64,
     },
+    /// A device buffer the UNet needs is larger than the adapter can bind or allocate.
+    #[error("{name}: {bytes} bytes exceed the adapter's limit of {limit} bytes per storage buffer")]
+    BufferTooLarge {
+        /// Which buffer (layer and role), e.g. "up_blocks.0.resnets.1 activation".
+        name: String,
+        /// Size requested.
+        bytes: u64,
+        /// min(max_storage_buffer_binding_size, max_buffer_size).
+        limit: u64,
+    },
     /// A problem needs more work items than the kernels' 32-bit indices address.
     #[error("{count} {what} exceed the kernels' limit of {limit}")]
     TooManyItems {

@@ -177,7 +177,7 @@ impl Context {
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
-        let pipeline = self.checked(|| kernel.create_pipeline(&self.device, key.1))?;
+        let pipeline = self.checked(|| create_pipeline(kernel, &self.device, key.1))?;
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
@@ -202,6 +202,50 @@ impl Context {
             .map(|_| ())
             .map_err(|e| Error::Gpu(e.to_string()))
     }
+}
+
+/// The pipeline of `kernel`, with the pipeline constants it takes set from `constants`.
+fn create_pipeline(
+    kernel: Kernel,
+    device: &wgpu::Device,
+    constants: PipelineConstants,
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(kernel.name()),
+        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+    });
+    // Declared in common.wgsl, so every module but the nn ones has it; fixed per kernel, so
+    // not in the key.
+    let per_invocation = f64::from(kernel.vec4s_per_invocation());
+    let mut values = match kernel.is_nn() {
+        true => super::nn::flags::constants(kernel, constants.nn),
+        false => vec![("VEC4S_PER_INVOCATION", per_invocation)],
+    };
+    if kernel.takes_grid() {
+        values.push(("GRID", f64::from(constants.grid)));
+    }
+    if kernel.takes_model_constants() {
+        values.push(("MEAN_TYPE", f64::from(constants.mean_type)));
+        values.push(("VAR_TYPE", f64::from(constants.var_type)));
+        values.push(("CLIP_DENOISED", f64::from(constants.clip_denoised)));
+    }
+    let layout = kernel.is_step().then(|| {
+        values.push(("NOISE_SOURCE", f64::from(constants.noise_source)));
+        values.push(("THRESHOLD", f64::from(constants.threshold)));
+        values.push(("CLIPPED_EPS", f64::from(constants.clipped_eps)));
+        super::step_layout::pipeline_layout(device)
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(kernel.name()),
+        layout: layout.as_ref(),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &values,
+            ..Default::default()
+        },
+        cache: None,
+    })
 }
 
 /// wgpu's error texts span several lines (cause chains, source excerpts); the CLI promises one.

@@ -22,6 +22,10 @@ pub const COMMON_WGSL: &str = concat!(
     include_str!("../../shaders/shared/mixture.wgsl"),
 );
 
+/// The structs and helpers shared by the UNet layer kernels (shaders/nn/common.wgsl), prepended
+/// to each of them instead of [`COMMON_WGSL`] (see [`Kernel::source`]).
+pub const NN_COMMON_WGSL: &str = include_str!("../../shaders/nn/common.wgsl");
+
 /// The counter-based noise shared by the kernels that draw normals.
 pub const PHILOX_WGSL: &str = include_str!("../../shaders/philox.wgsl");
 
@@ -106,11 +110,21 @@ pub enum Kernel {
     PredictXstart,
     /// shaders/ddim_step_gaussian_vec4.wgsl
     DdimStepGaussianVec4,
+    /// shaders/nn/conv2d.wgsl
+    Conv2d,
+    /// shaders/nn/group_norm.wgsl
+    GroupNorm,
+    /// shaders/nn/linear.wgsl
+    Linear,
+    /// shaders/nn/attention.wgsl
+    Attention,
+    /// shaders/nn/attention_softmax.wgsl
+    AttentionSoftmax,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 34] = [
+    pub const ALL: [Kernel; 39] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -145,6 +159,11 @@ impl Kernel {
         Kernel::DdimStepVec4,
         Kernel::PredictXstart,
         Kernel::DdimStepGaussianVec4,
+        Kernel::Conv2d,
+        Kernel::GroupNorm,
+        Kernel::Linear,
+        Kernel::Attention,
+        Kernel::AttentionSoftmax,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -161,7 +180,20 @@ impl Kernel {
                 )
             };
         }
+        macro_rules! nn_shader {
+            ($name:literal) => {
+                (
+                    $name,
+                    include_str!(concat!("../../shaders/nn/", $name, ".wgsl")),
+                )
+            };
+        }
         match self {
+            Kernel::Conv2d => nn_shader!("conv2d"),
+            Kernel::GroupNorm => nn_shader!("group_norm"),
+            Kernel::Linear => nn_shader!("linear"),
+            Kernel::Attention => nn_shader!("attention"),
+            Kernel::AttentionSoftmax => nn_shader!("attention_softmax"),
             Kernel::QMeanVariance => shader!("q_mean_variance"),
             Kernel::QSample => shader!("q_sample"),
             Kernel::QPosteriorMeanVariance => shader!("q_posterior_mean_variance"),
@@ -205,6 +237,9 @@ impl Kernel {
     /// their shared bindings (shaders/shared/step_bindings*.wgsl); the kernel's own file; and for
     /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl).
     pub fn source(self) -> String {
+        if self.is_nn() {
+            return format!("{NN_COMMON_WGSL}\n{}", self.file().1);
+        }
         let bindings = match (self.is_step(), self.takes_grid()) {
             (true, false) => STEP_BINDINGS_WGSL,
             (true, true) => STEP_BINDINGS_VEC4_WGSL,
@@ -222,6 +257,29 @@ impl Kernel {
             "{COMMON_WGSL}\n{PHILOX_WGSL}\n{bindings}\n{}\n{entry}",
             self.file().1
         )
+    }
+
+    /// Whether this is a UNet layer kernel (shaders/nn/): prepended with [`NN_COMMON_WGSL`] only,
+    /// its options in [`PipelineConstants::nn`].
+    pub fn is_nn(self) -> bool {
+        matches!(
+            self,
+            Kernel::Conv2d
+                | Kernel::GroupNorm
+                | Kernel::Linear
+                | Kernel::Attention
+                | Kernel::AttentionSoftmax
+        )
+    }
+
+    /// Invocations per workgroup: [`WG_SIZE`], or 64 for the UNet layer kernels (register tiles
+    /// per invocation; see shaders/nn/conv2d.wgsl).
+    pub fn workgroup_size(self) -> u32 {
+        if self.is_nn() {
+            64
+        } else {
+            WG_SIZE
+        }
     }
 
     /// Whether this is a sampling-step kernel: the explicit layout of
@@ -308,6 +366,9 @@ impl Kernel {
             own.var_type = constants.var_type;
             own.clip_denoised = constants.clip_denoised;
         }
+        if self.is_nn() {
+            own.nn = constants.nn;
+        }
         if self.is_step() {
             own.noise_source = constants.noise_source;
             own.threshold = constants.threshold;
@@ -315,104 +376,8 @@ impl Kernel {
         }
         own
     }
-
-    /// The pipeline, with the pipeline constants this kernel takes set from `constants`.
-    pub(crate) fn create_pipeline(
-        self,
-        device: &wgpu::Device,
-        constants: PipelineConstants,
-    ) -> wgpu::ComputePipeline {
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(self.name()),
-            source: wgpu::ShaderSource::Wgsl(self.source().into()),
-        });
-        // Declared in common.wgsl, so every module has it; fixed per kernel, so not in the key.
-        let per_invocation = f64::from(self.vec4s_per_invocation());
-        let mut values = vec![("VEC4S_PER_INVOCATION", per_invocation)];
-        if self.takes_grid() {
-            values.push(("GRID", f64::from(constants.grid)));
-        }
-        if self.takes_model_constants() {
-            values.push(("MEAN_TYPE", f64::from(constants.mean_type)));
-            values.push(("VAR_TYPE", f64::from(constants.var_type)));
-            values.push(("CLIP_DENOISED", f64::from(constants.clip_denoised)));
-        }
-        let layout = self.is_step().then(|| {
-            values.push(("NOISE_SOURCE", f64::from(constants.noise_source)));
-            values.push(("THRESHOLD", f64::from(constants.threshold)));
-            values.push(("CLIPPED_EPS", f64::from(constants.clipped_eps)));
-            super::step_layout::pipeline_layout(device)
-        });
-        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(self.name()),
-            layout: layout.as_ref(),
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &values,
-                ..Default::default()
-            },
-            cache: None,
-        })
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::gpu::params::{GRID_FLAT, GRID_PER_SAMPLE};
-
-    #[test]
-    fn pipeline_keys_keep_only_the_constants_a_kernel_takes() {
-        let c = PipelineConstants {
-            grid: GRID_FLAT,
-            mean_type: 2,
-            var_type: 3,
-            clip_denoised: 1,
-            noise_source: 1,
-            threshold: 1,
-            clipped_eps: 1,
-        };
-        let model_only = PipelineConstants {
-            noise_source: 0,
-            threshold: 0,
-            clipped_eps: 0,
-            ..c
-        };
-        // All three kinds: the vec4 sampling steps.
-        assert_eq!(Kernel::DdpmStepVec4.own_constants(c), c);
-        assert_eq!(Kernel::DdimStepVec4.own_constants(c), c);
-        // Grid and model options: p_sample's vec4 kernel.
-        assert_eq!(Kernel::PSampleVec4.own_constants(c), model_only);
-        // Model and step options: the scalar sampling steps.
-        assert_eq!(
-            Kernel::DdpmStep.own_constants(c),
-            PipelineConstants { grid: 0, ..c }
-        );
-        // Model options only: p_sample and its f16 twin.
-        for k in [Kernel::PSample, Kernel::PSampleF16] {
-            assert_eq!(
-                k.own_constants(c),
-                PipelineConstants {
-                    grid: 0,
-                    ..model_only
-                }
-            );
-        }
-        // Grid only: the vec4 kernels without model options.
-        assert_eq!(
-            Kernel::QSampleVec4.own_constants(c),
-            PipelineConstants::on_grid(GRID_FLAT)
-        );
-        // The sampling loop gives the fused Gaussian step the unfused step's grid.
-        assert_eq!(
-            Kernel::DdpmStepGaussianVec4.vec4s_per_invocation(),
-            Kernel::DdpmStepVec4.vec4s_per_invocation()
-        );
-        // Neither: one pipeline whatever the constants.
-        assert_eq!(
-            Kernel::NormalKl.own_constants(c),
-            Kernel::NormalKl.own_constants(PipelineConstants::on_grid(GRID_PER_SAMPLE))
-        );
-    }
-}
+#[path = "kernels_tests.rs"]
+mod tests;

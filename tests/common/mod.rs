@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod cli;
+pub mod nn;
 
 use ddpm_wgpu::check::{self, Case, Gen};
 use ddpm_wgpu::gpu::context::describe;

@@ -1,0 +1,209 @@
+// A 2-D convolution as an implicit GEMM over NCHW views (host: src/gpu/nn/conv2d.rs; CPU twin:
+// src/cpu/nn/conv2d.rs). out[b, o, y, x] = bias[o] + sum_{i, ky, kx} w[o, i, ky, kx]
+// in[b, i, y s + ky - top, x s + kx - left], zero outside the input; with UPSAMPLE the input is
+// read as its nearest 2x enlargement (Upsample2D fused into its conv), with CENTER as 2 in - 1
+// (center_input_sample). Epilogue: + temb[b, o] (TEMB, the resnets' time embedding), then
+// (res + .) / out_scale (RESIDUAL: shortcut or attention residual, output_scale_factor); with
+// SPLIT the channels from `split` on go to out2 (learned variance's model_var).
+//
+// Register tiling, no workgroup memory: each invocation keeps CONV_TM = 8 output channels by
+// CONV_TN = 8 pixels of one output row in 16 vec4 accumulators (channels in the vec4). Per
+// (input channel, kernel row) it reads the input row once (10 values at stride 1, 17 at stride
+// 2) and serves all three kernel columns from it; the weights of a tap for the 8 channels are two
+// vec4 loads ([K][cout_padded], transposed and zero-padded on upload). On llvmpipe every storage
+// load whose index is not a constant runs lane by lane, so loads, not FMAs, bound this kernel:
+// the tile is as large as keeps the accumulators cheap (see src/gpu/nn/conv2d.rs for the
+// measurements that chose it).
+
+const CONV_TM: u32 = 8u;
+const CONV_TN: u32 = 8u;
+const CONV_WG: u32 = 64u; // keep in sync with CONV_WG in src/gpu/nn/conv2d.rs
+
+override KSIZE: u32 = 3u;      // 1 or 3
+override STRIDE: u32 = 1u;     // 1 or 2 (KSIZE 3 only)
+override UPSAMPLE: bool = false;
+override TEMB: bool = false;
+override RESIDUAL: bool = false;
+override SPLIT: bool = false;
+override CENTER: bool = false;
+
+@group(0) @binding(0) var<uniform> p: ConvParams;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> temb: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dst2: array<f32>;
+
+// Channels 0-3 (lo) and 4-7 (hi) of the tile at each of its 8 pixels. Indexed by constants
+// only, so they stay in registers.
+var<private> lo: array<vec4<f32>, 8>;
+var<private> hi: array<vec4<f32>, 8>;
+// The input row of the current (channel, kernel row): 10 values at stride 1, 17 at stride 2.
+var<private> r: array<f32, 17>;
+
+fn mac(w0: vec4<f32>, w1: vec4<f32>, v: array<f32, 8>) {
+    lo[0] = fma(w0, vec4<f32>(v[0]), lo[0]);
+    hi[0] = fma(w1, vec4<f32>(v[0]), hi[0]);
+    lo[1] = fma(w0, vec4<f32>(v[1]), lo[1]);
+    hi[1] = fma(w1, vec4<f32>(v[1]), hi[1]);
+    lo[2] = fma(w0, vec4<f32>(v[2]), lo[2]);
+    hi[2] = fma(w1, vec4<f32>(v[2]), hi[2]);
+    lo[3] = fma(w0, vec4<f32>(v[3]), lo[3]);
+    hi[3] = fma(w1, vec4<f32>(v[3]), hi[3]);
+    lo[4] = fma(w0, vec4<f32>(v[4]), lo[4]);
+    hi[4] = fma(w1, vec4<f32>(v[4]), hi[4]);
+    lo[5] = fma(w0, vec4<f32>(v[5]), lo[5]);
+    hi[5] = fma(w1, vec4<f32>(v[5]), hi[5]);
+    lo[6] = fma(w0, vec4<f32>(v[6]), lo[6]);
+    hi[6] = fma(w1, vec4<f32>(v[6]), hi[6]);
+    lo[7] = fma(w0, vec4<f32>(v[7]), lo[7]);
+    hi[7] = fma(w1, vec4<f32>(v[7]), hi[7]);
+}
+
+// One input value of the plane starting at `plane`, at (iy, ix) of the (upsampled) input, or 0 in
+// the padding. The index is made valid before the load, so no lane reads outside the view.
+fn ld(plane: u32, iy: i32, ix: i32) -> f32 {
+    var hh = i32(p.h);
+    var ww = i32(p.w);
+    if UPSAMPLE {
+        hh = 2 * hh;
+        ww = 2 * ww;
+    }
+    let ok = iy >= 0 && iy < hh && ix >= 0 && ix < ww;
+    var sy = u32(max(iy, 0));
+    var sx = u32(max(ix, 0));
+    if UPSAMPLE {
+        sy = sy >> 1u;
+        sx = sx >> 1u;
+    }
+    var v = src[select(plane, plane + sy * p.w + sx, ok)];
+    if CENTER {
+        v = 2.0 * v - 1.0;
+    }
+    return select(0.0, v, ok);
+}
+
+// Fill r[0..8] with the row iy from column ix0 on.
+fn fill8(plane: u32, iy: i32, ix0: i32) {
+    r[0] = ld(plane, iy, ix0);
+    r[1] = ld(plane, iy, ix0 + 1);
+    r[2] = ld(plane, iy, ix0 + 2);
+    r[3] = ld(plane, iy, ix0 + 3);
+    r[4] = ld(plane, iy, ix0 + 4);
+    r[5] = ld(plane, iy, ix0 + 5);
+    r[6] = ld(plane, iy, ix0 + 6);
+    r[7] = ld(plane, iy, ix0 + 7);
+}
+
+// Fill `r` with the row iy from column ix0 on (10 values, or 17 at stride 2).
+fn fill_row(plane: u32, iy: i32, ix0: i32) {
+    fill8(plane, iy, ix0);
+    r[8] = ld(plane, iy, ix0 + 8);
+    r[9] = ld(plane, iy, ix0 + 9);
+    if STRIDE == 2u {
+        r[10] = ld(plane, iy, ix0 + 10);
+        r[11] = ld(plane, iy, ix0 + 11);
+        r[12] = ld(plane, iy, ix0 + 12);
+        r[13] = ld(plane, iy, ix0 + 13);
+        r[14] = ld(plane, iy, ix0 + 14);
+        r[15] = ld(plane, iy, ix0 + 15);
+        r[16] = ld(plane, iy, ix0 + 16);
+    }
+}
+
+// Kernel row `ky` of input channel plane `plane`: the three taps from one row of input.
+fn conv_row(plane: u32, iy: i32, ix0: i32, wrow: u32, cp4: u32) {
+    fill_row(plane, iy, ix0);
+    let w00 = wt[wrow];
+    let w01 = wt[wrow + 1u];
+    let w10 = wt[wrow + cp4];
+    let w11 = wt[wrow + cp4 + 1u];
+    let w20 = wt[wrow + 2u * cp4];
+    let w21 = wt[wrow + 2u * cp4 + 1u];
+    if STRIDE == 1u {
+        mac(w00, w01, array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+        mac(w10, w11, array<f32, 8>(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]));
+        mac(w20, w21, array<f32, 8>(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]));
+    } else {
+        mac(w00, w01, array<f32, 8>(r[0], r[2], r[4], r[6], r[8], r[10], r[12], r[14]));
+        mac(w10, w11, array<f32, 8>(r[1], r[3], r[5], r[7], r[9], r[11], r[13], r[15]));
+        mac(w20, w21, array<f32, 8>(r[2], r[4], r[6], r[8], r[10], r[12], r[14], r[16]));
+    }
+}
+
+// The epilogue of one output (channel o, pixel x of row y of sample b).
+fn emit(b: u32, o: u32, pix: u32, x: u32, acc: f32) {
+    if o >= p.cout || x >= p.ow {
+        return;
+    }
+    var v = acc + bias[o];
+    if TEMB {
+        v += temb[b * p.temb_stride + p.temb_offset + o];
+    }
+    let plane = p.oh * p.ow;
+    if RESIDUAL {
+        v = (res[p.res_offset + b * p.res_bstride + o * plane + pix] + v) / p.out_scale;
+    }
+    if SPLIT && o >= p.split {
+        dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = v;
+    } else {
+        dst[p.out_offset + b * p.out_bstride + o * plane + pix] = v;
+    }
+}
+
+fn emit_pixel(b: u32, o0: u32, pix: u32, x: u32, l: vec4<f32>, h: vec4<f32>) {
+    for (var c = 0u; c < 4u; c++) {
+        emit(b, o0 + c, pix, x, l[c]);
+        emit(b, o0 + 4u + c, pix, x, h[c]);
+    }
+}
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    // x (then z) counts pixel tiles of CONV_WG invocations, y the 8-channel tile.
+    let t = (wid.z * nwg.x + wid.x) * CONV_WG + lid;
+    if t >= p.tiles {
+        return;
+    }
+    let per_sample = p.oh * p.x_tiles;
+    let b = t / per_sample;
+    let y = (t % per_sample) / p.x_tiles;
+    let x0 = (t % p.x_tiles) * CONV_TN;
+    let o0 = wid.y * CONV_TM;
+    let cp4 = p.cout_padded / 4u;
+    let o4 = o0 / 4u;
+    // lo and hi start at zero: WGSL zero-initialises private variables per invocation.
+    let base = p.in_offset + b * p.in_bstride;
+    let in_plane = p.h * p.w;
+    let ix0 = i32(x0 * STRIDE) - i32(p.pad_left);
+    for (var ci = 0u; ci < p.cin; ci++) {
+        let plane = base + ci * in_plane;
+        if KSIZE == 1u {
+            // 1x1 over flattened pixels (the host passes h = 1, w = H x W).
+            fill8(plane, 0, i32(x0));
+            let wr = ci * cp4 + o4;
+            mac(wt[wr], wt[wr + 1u], array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+        } else {
+            let wbase = ci * 9u * cp4 + o4;
+            let iy0 = i32(y * STRIDE) - i32(p.pad_top);
+            conv_row(plane, iy0, ix0, wbase, cp4);
+            conv_row(plane, iy0 + 1, ix0, wbase + 3u * cp4, cp4);
+            conv_row(plane, iy0 + 2, ix0, wbase + 6u * cp4, cp4);
+        }
+    }
+    let row = y * p.ow;
+    emit_pixel(b, o0, row + x0, x0, lo[0], hi[0]);
+    emit_pixel(b, o0, row + x0 + 1u, x0 + 1u, lo[1], hi[1]);
+    emit_pixel(b, o0, row + x0 + 2u, x0 + 2u, lo[2], hi[2]);
+    emit_pixel(b, o0, row + x0 + 3u, x0 + 3u, lo[3], hi[3]);
+    emit_pixel(b, o0, row + x0 + 4u, x0 + 4u, lo[4], hi[4]);
+    emit_pixel(b, o0, row + x0 + 5u, x0 + 5u, lo[5], hi[5]);
+    emit_pixel(b, o0, row + x0 + 6u, x0 + 6u, lo[6], hi[6]);
+    emit_pixel(b, o0, row + x0 + 7u, x0 + 7u, lo[7], hi[7]);
+}

@@ -1,0 +1,323 @@
+//! Host side of shaders/nn/conv2d.wgsl (CPU twin: src/cpu/nn/conv2d.rs): a [`Conv2d`] with its
+//! weights uploaded once, transposed to [K][cout_padded] (K = in x k x k, channels padded with
+//! zeros to the 8-channel tile so that every weight load is two aligned vec4s), and the stage
+//! that runs it over views, with the fused options the UNet needs: Upsample2D's nearest 2x on
+//! the input, center_input_sample, the resnets' time-embedding bias, a residual with its
+//! output_scale_factor, and the learned-variance split of conv_out. Downsample2D is this conv
+//! with stride 2 and its per-side padding.
+//!
+//! Measured on lavapipe (2 cores shared with other work; GFLOP per CPU-second of the process,
+//! which the load affects less than wall time), a 256 x 2304 x 4096 product in the probe that
+//! chose the tile: 8x8 register tiles with vec4 weight loads 1.4-2.0, 16x8 3.0, 32x8 and 16x16
+//! 10.5-11; the same tiles reading the weights from a uniform buffer 12-14 and from textures
+//! 12-13; with the weights shared across an 8-lane subgroup (subgroupBroadcast) 7-8; without
+//! any loads in the loop, 40-48. So loads, each run lane by lane on llvmpipe, are the cost,
+//! whatever they read from.
+
+use super::params::ConvParams;
+use super::{check_storage, flags, grid_xz, u32_of, upload, Stage};
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Kernel;
+use crate::gpu::Context;
+use crate::nn::Conv2d;
+
+/// Output channels per invocation (`CONV_TM` in conv2d.wgsl).
+pub const CONV_TM: usize = 8;
+/// Output pixels (of one row) per invocation (`CONV_TN`).
+pub const CONV_TN: usize = 8;
+/// Invocations per workgroup (`CONV_WG`).
+pub const CONV_WG: usize = 64;
+
+/// A view of an NCHW activation in a buffer: element (b, c, p) at offset + b bstride + c plane + p.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BufView<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u32,
+    pub bstride: u32,
+}
+
+/// One run of a conv: the input's stored size and the views, and the fused options.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConvArgs<'a> {
+    pub batch: usize,
+    /// Input height and width as stored (before `upsample`).
+    pub h: usize,
+    pub w: usize,
+    pub input: BufView<'a>,
+    pub output: BufView<'a>,
+    /// Read the input as its nearest 2x enlargement.
+    pub upsample: bool,
+    /// Read the input as 2 x - 1.
+    pub center: bool,
+    /// Per-sample bias: (projections, column, row length).
+    pub temb: Option<(&'a wgpu::Buffer, u32, u32)>,
+    /// (residual + conv) / scale.
+    pub residual: Option<(BufView<'a>, f32)>,
+    /// Channels from this one on go to the second view.
+    pub split: Option<(u32, BufView<'a>)>,
+    /// Output channels written; the rest are dropped.
+    pub keep: usize,
+    /// Bound where an option is off (never read then).
+    pub dummy: &'a wgpu::Buffer,
+}
+
+/// A convolution on the device.
+#[derive(Debug)]
+pub struct GpuConv2d {
+    name: String,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    pad_top: usize,
+    pad_left: usize,
+    padding: crate::nn::Padding,
+    cout_padded: usize,
+    weights: wgpu::Buffer,
+    bias: wgpu::Buffer,
+}
+
+impl GpuConv2d {
+    /// Upload `conv` (`name` labels its buffers and errors). Kernels 1x1 (stride 1, no
+    /// padding) and 3x3 (stride 1 or 2) are what UNet2DModel builds; others are refused.
+    pub fn new(ctx: &Context, conv: &Conv2d, name: &str) -> Result<Self> {
+        let (k, cin, cout) = (conv.kernel, conv.in_channels, conv.out_channels);
+        let pad = conv.padding;
+        let supported = match k {
+            1 => conv.stride == 1 && pad == crate::nn::Padding::uniform(0),
+            3 => conv.stride == 1 || conv.stride == 2,
+            _ => false,
+        };
+        if !supported {
+            return Err(Error::UnsupportedModel(format!(
+                "{name}: a {k}x{k} conv with stride {} and padding {pad:?} has no GPU kernel",
+                conv.stride
+            )));
+        }
+        let rows = cin * k * k;
+        if cin == 0 || cout == 0 || conv.weight.len() != cout * rows || conv.bias.len() != cout {
+            return Err(Error::ShapeMismatch(format!(
+                "{name}: its weights do not match its declared sizes"
+            )));
+        }
+        let cout_padded = cout.div_ceil(CONV_TM) * CONV_TM;
+        let mut wt = vec![0.0f32; rows * cout_padded];
+        for (o, wo) in conv.weight.chunks_exact(rows).enumerate() {
+            for (r, &v) in wo.iter().enumerate() {
+                wt[r * cout_padded + o] = v;
+            }
+        }
+        let mut bias = conv.bias.clone();
+        bias.resize(cout_padded, 0.0);
+        Ok(GpuConv2d {
+            name: name.to_string(),
+            cin,
+            cout,
+            kernel: k,
+            stride: conv.stride,
+            pad_top: pad.top,
+            pad_left: pad.left,
+            padding: pad,
+            cout_padded,
+            weights: upload(ctx, &format!("{name} weights"), &wt)?,
+            bias: upload(ctx, &format!("{name} bias"), &bias)?,
+        })
+    }
+
+    /// Input channels.
+    pub fn in_channels(&self) -> usize {
+        self.cin
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.cout
+    }
+
+    /// Output (height, width) for an input of (h, w) (after any upsampling); `None` when the
+    /// padded input is smaller than the kernel.
+    pub fn output_size(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        let ph = h + self.padding.top + self.padding.bottom;
+        let pw = w + self.padding.left + self.padding.right;
+        let oh = ph.checked_sub(self.kernel)? / self.stride + 1;
+        let ow = pw.checked_sub(self.kernel)? / self.stride + 1;
+        Some((oh, ow))
+    }
+
+    /// Bytes of its weights and biases on the device.
+    pub fn device_bytes(&self) -> u64 {
+        self.weights.size() + self.bias.size()
+    }
+
+    /// The stage running this conv as `a` says.
+    pub(crate) fn stage(&self, ctx: &Context, a: &ConvArgs<'_>) -> Result<Stage> {
+        let up = if a.upsample { 2 } else { 1 };
+        let (eh, ew) = (a.h * up, a.w * up);
+        let (oh, ow) = self.output_size(eh, ew).ok_or_else(|| {
+            Error::ShapeMismatch(format!(
+                "{}: a {eh}x{ew} input is smaller than its {k}x{k} kernel",
+                self.name,
+                k = self.kernel
+            ))
+        })?;
+        // 1x1 runs over flattened pixels: one "row" of H x W.
+        let (h, w, oh, ow) = if self.kernel == 1 && !a.upsample {
+            (1, a.h * a.w, 1, oh * ow)
+        } else {
+            (a.h, a.w, oh, ow)
+        };
+        let x_tiles = ow.div_ceil(CONV_TN);
+        let tiles = a
+            .batch
+            .checked_mul(oh * x_tiles)
+            .ok_or_else(|| Error::Unsupported(format!("{}: too many pixels", self.name)))?;
+        let what = |s: &str| format!("{} {s}", self.name);
+        let p = ConvParams {
+            batch: u32_of(&what("batch"), a.batch)?,
+            cin: u32_of(&what("channels"), self.cin)?,
+            h: u32_of(&what("height"), h)?,
+            w: u32_of(&what("width"), w)?,
+            cout: u32_of(&what("channels"), a.keep.min(self.cout))?,
+            oh: u32_of(&what("height"), oh)?,
+            ow: u32_of(&what("width"), ow)?,
+            cout_padded: u32_of(&what("channels"), self.cout_padded)?,
+            pad_top: self.pad_top as u32,
+            pad_left: self.pad_left as u32,
+            x_tiles: u32_of(&what("tiles"), x_tiles)?,
+            tiles: u32_of(&what("tiles"), tiles)?,
+            in_offset: a.input.offset,
+            in_bstride: a.input.bstride,
+            out_offset: a.output.offset,
+            out_bstride: a.output.bstride,
+            res_offset: a.residual.map_or(0, |r| r.0.offset),
+            res_bstride: a.residual.map_or(0, |r| r.0.bstride),
+            temb_offset: a.temb.map_or(0, |t| t.1),
+            temb_stride: a.temb.map_or(0, |t| t.2),
+            split: a.split.map_or(u32::MAX, |s| s.0),
+            out2_offset: a.split.map_or(0, |s| s.1.offset),
+            out2_bstride: a.split.map_or(0, |s| s.1.bstride),
+            out_scale: a.residual.map_or(1.0, |r| r.1),
+        };
+        let mut bits = 0;
+        for (on, bit) in [
+            (self.kernel == 3, flags::KSIZE3),
+            (self.stride == 2, flags::STRIDE2),
+            (a.upsample, flags::UPSAMPLE),
+            (a.center, flags::CENTER),
+            (a.temb.is_some(), flags::TEMB),
+            (a.residual.is_some(), flags::RESIDUAL),
+            (a.split.is_some(), flags::SPLIT),
+        ] {
+            if on {
+                bits |= bit;
+            }
+        }
+        let buffers = [
+            a.input.buffer,
+            &self.weights,
+            &self.bias,
+            a.temb.map_or(a.dummy, |t| t.0),
+            a.residual.map_or(a.dummy, |r| r.0.buffer),
+            a.output.buffer,
+            // Unused without SPLIT; the output again, since one buffer may not be bound both
+            // read-only (the dummy's other uses) and read-write in a dispatch.
+            a.split.map_or(a.output.buffer, |s| s.1.buffer),
+        ];
+        let groups = u32_of(&what("workgroups"), tiles.div_ceil(CONV_WG))?;
+        let grid = grid_xz(ctx, groups, (self.cout_padded / CONV_TM) as u32)?;
+        Stage::new(ctx, Kernel::Conv2d, bits, &p, &buffers, grid)
+    }
+}
+
+/// What [`forward`] fuses into the conv, as in the UNet.
+#[derive(Clone, Debug, Default)]
+pub struct ConvOptions {
+    /// Read the input as its nearest 2x enlargement (Upsample2D).
+    pub upsample: bool,
+    /// Read the input as 2 x - 1 (center_input_sample).
+    pub center: bool,
+    /// A per-sample bias [B, out_channels] added to every pixel.
+    pub temb: Option<Vec<f32>>,
+    /// (residual of the output's shape, s): the output is (residual + conv) / s.
+    pub residual: Option<(Vec<f32>, f32)>,
+}
+
+/// Run `conv` once on `x` ([B, C, H, W]) with `opts`, for tests and single-layer use: uploads,
+/// runs, reads back [B, out_channels, OH, OW].
+pub fn forward(
+    ctx: &Context,
+    conv: &Conv2d,
+    x: &[f32],
+    shape: [usize; 4],
+    opts: &ConvOptions,
+) -> Result<Vec<f32>> {
+    let [n, c, h, w] = shape;
+    let g = GpuConv2d::new(ctx, conv, "conv2d")?;
+    if c != g.cin || x.len() != n * c * h * w || n == 0 {
+        return Err(Error::ShapeMismatch(format!(
+            "conv2d takes [B, {}, H, W], got shape {shape:?} with {} values",
+            g.cin,
+            x.len()
+        )));
+    }
+    let up = if opts.upsample { 2 } else { 1 };
+    let (oh, ow) = g.output_size(h * up, w * up).ok_or_else(|| {
+        Error::ShapeMismatch(format!("conv2d: input {h}x{w} is smaller than the kernel"))
+    })?;
+    let out_len = n * g.cout * oh * ow;
+    let input = upload(ctx, "conv2d input", x)?;
+    check_storage(ctx, "conv2d output", out_len as u64 * 4)?;
+    let out = super::scratch(ctx, "conv2d output", out_len as u64)?;
+    let dummy = upload(ctx, "conv2d dummy", &[0.0; 4])?;
+    let temb = match &opts.temb {
+        Some(t) if t.len() == n * g.cout => Some(upload(ctx, "conv2d temb", t)?),
+        Some(t) => {
+            return Err(Error::ShapeMismatch(format!(
+                "conv2d temb has {} values for [{n}, {}]",
+                t.len(),
+                g.cout
+            )))
+        }
+        None => None,
+    };
+    let residual = match &opts.residual {
+        Some((r, s)) if r.len() == out_len => Some((upload(ctx, "conv2d residual", r)?, *s)),
+        Some((r, _)) => {
+            return Err(Error::ShapeMismatch(format!(
+                "conv2d residual has {} values for {out_len}",
+                r.len()
+            )))
+        }
+        None => None,
+    };
+    let view = |buffer, per_sample: usize| -> Result<BufView<'_>> {
+        Ok(BufView {
+            buffer,
+            offset: 0,
+            bstride: u32_of("conv2d sample", per_sample)?,
+        })
+    };
+    let args = ConvArgs {
+        batch: n,
+        h,
+        w,
+        input: view(&input, c * h * w)?,
+        output: view(&out, g.cout * oh * ow)?,
+        upsample: opts.upsample,
+        center: opts.center,
+        temb: temb
+            .as_ref()
+            .map(|t| (t, 0, g.cout as u32)),
+        residual: match &residual {
+            Some((b, s)) => Some((view(b, g.cout * oh * ow)?, *s)),
+            None => None,
+        },
+        split: None,
+        keep: g.cout,
+        dummy: &dummy,
+    };
+    let stage = g.stage(ctx, &args)?;
+    super::run_stages(ctx, &[stage])?;
+    let bytes = crate::gpu::tensor::read_buffer(ctx, &out, out_len as u64 * 4)?;
+    Ok(bytemuck::pod_collect_to_vec(&bytes))
+}
