@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod nn;
+pub mod unet;
 
 use ddpm_wgpu::check::{self, Case, Gen};
 use ddpm_wgpu::gpu::context::describe;
