@@ -27,14 +27,19 @@ override RESIDUAL: bool = false;
 override SPLIT: bool = false;
 override CENTER: bool = false;
 
+override VEC4_IN: bool = false; // rows start 4-aligned in a width multiple of 4 (host checks)
+
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
+// binding 2, the weights, and `tap_weights` come from conv2d_weights.wgsl (two vec4 loads) or
+// conv2d_weights_subgroup.wgsl (one scalar per lane, shared across the subgroup), prepended.
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> temb: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dst2: array<f32>;
+// The input again, as vec4s (VEC4_IN).
+@group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
 
 // Channels 0-3 (lo) and 4-7 (hi) of the tile at each of its 8 pixels. Indexed by constants
 // only, so they stay in registers.
@@ -85,6 +90,16 @@ fn ld(plane: u32, iy: i32, ix: i32) -> f32 {
     return select(0.0, v, ok);
 }
 
+// The aligned vec4 at `at` (in vec4s) if `ok`, else zeros (padding); `fallback` is any valid
+// index of the view, loaded instead so that no lane reads outside it.
+fn ld4(at: u32, fallback: u32, ok: bool) -> vec4<f32> {
+    var v = src4[select(fallback, at, ok)];
+    if CENTER {
+        v = 2.0 * v - 1.0;
+    }
+    return select(vec4<f32>(0.0), v, ok);
+}
+
 // Fill r[0..8] with the row iy from column ix0 on.
 fn fill8(plane: u32, iy: i32, ix0: i32) {
     r[0] = ld(plane, iy, ix0);
@@ -97,8 +112,34 @@ fn fill8(plane: u32, iy: i32, ix0: i32) {
     r[7] = ld(plane, iy, ix0 + 7);
 }
 
+// With VEC4_IN at stride 1 and padding 1 (ix0 = x0 - 1, x0 a multiple of 8): r[1..9] as two
+// aligned vec4s, each wholly inside or outside the row because the width is a multiple of 4.
+fn fill_row4(plane: u32, iy: i32, ix0: i32) {
+    let ok = iy >= 0 && iy < i32(p.h);
+    let x0 = ix0 + 1;
+    r[0] = ld(plane, iy, ix0);
+    r[9] = ld(plane, iy, ix0 + 9);
+    let row = (plane + u32(max(iy, 0)) * p.w + u32(x0)) / 4u;
+    let ok0 = ok && x0 < i32(p.w);
+    let ok1 = ok && x0 + 4 < i32(p.w);
+    let a = ld4(row, plane / 4u, ok0);
+    let b = ld4(row + 1u, plane / 4u, ok1);
+    r[1] = a.x;
+    r[2] = a.y;
+    r[3] = a.z;
+    r[4] = a.w;
+    r[5] = b.x;
+    r[6] = b.y;
+    r[7] = b.z;
+    r[8] = b.w;
+}
+
 // Fill `r` with the row iy from column ix0 on (10 values, or 17 at stride 2).
 fn fill_row(plane: u32, iy: i32, ix0: i32) {
+    if VEC4_IN {
+        fill_row4(plane, iy, ix0);
+        return;
+    }
     fill8(plane, iy, ix0);
     r[8] = ld(plane, iy, ix0 + 8);
     r[9] = ld(plane, iy, ix0 + 9);
@@ -116,20 +157,17 @@ fn fill_row(plane: u32, iy: i32, ix0: i32) {
 // Kernel row `ky` of input channel plane `plane`: the three taps from one row of input.
 fn conv_row(plane: u32, iy: i32, ix0: i32, wrow: u32, cp4: u32) {
     fill_row(plane, iy, ix0);
-    let w00 = wt[wrow];
-    let w01 = wt[wrow + 1u];
-    let w10 = wt[wrow + cp4];
-    let w11 = wt[wrow + cp4 + 1u];
-    let w20 = wt[wrow + 2u * cp4];
-    let w21 = wt[wrow + 2u * cp4 + 1u];
+    let w0 = tap_weights(wrow);
+    let w1 = tap_weights(wrow + cp4);
+    let w2 = tap_weights(wrow + 2u * cp4);
     if STRIDE == 1u {
-        mac(w00, w01, array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
-        mac(w10, w11, array<f32, 8>(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]));
-        mac(w20, w21, array<f32, 8>(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]));
+        mac(w0[0], w0[1], array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+        mac(w1[0], w1[1], array<f32, 8>(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]));
+        mac(w2[0], w2[1], array<f32, 8>(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]));
     } else {
-        mac(w00, w01, array<f32, 8>(r[0], r[2], r[4], r[6], r[8], r[10], r[12], r[14]));
-        mac(w10, w11, array<f32, 8>(r[1], r[3], r[5], r[7], r[9], r[11], r[13], r[15]));
-        mac(w20, w21, array<f32, 8>(r[2], r[4], r[6], r[8], r[10], r[12], r[14], r[16]));
+        mac(w0[0], w0[1], array<f32, 8>(r[0], r[2], r[4], r[6], r[8], r[10], r[12], r[14]));
+        mac(w1[0], w1[1], array<f32, 8>(r[1], r[3], r[5], r[7], r[9], r[11], r[13], r[15]));
+        mac(w2[0], w2[1], array<f32, 8>(r[2], r[4], r[6], r[8], r[10], r[12], r[14], r[16]));
     }
 }
 
@@ -166,11 +204,13 @@ fn main(
     @builtin(local_invocation_index) lid: u32,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    // x (then z) counts pixel tiles of CONV_WG invocations, y the 8-channel tile.
-    let t = (wid.z * nwg.x + wid.x) * CONV_WG + lid;
-    if t >= p.tiles {
-        return;
-    }
+    // x (then z) counts pixel tiles of CONV_WG invocations, y the 8-channel tile. Invocations
+    // past the last tile run the loop on the last one and store nothing: with subgroup weights
+    // every lane must take part in the broadcasts.
+    let t_raw = (wid.z * nwg.x + wid.x) * CONV_WG + lid;
+    let has_work = t_raw < p.tiles;
+    let t = min(t_raw, p.tiles - 1u);
+    weights_init();
     let per_sample = p.oh * p.x_tiles;
     let b = t / per_sample;
     let y = (t % per_sample) / p.x_tiles;
@@ -186,9 +226,25 @@ fn main(
         let plane = base + ci * in_plane;
         if KSIZE == 1u {
             // 1x1 over flattened pixels (the host passes h = 1, w = H x W).
-            fill8(plane, 0, i32(x0));
-            let wr = ci * cp4 + o4;
-            mac(wt[wr], wt[wr + 1u], array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+            if VEC4_IN {
+                let at = (plane + x0) / 4u;
+                let ok0 = x0 < p.w;
+                let ok1 = x0 + 4u < p.w;
+                let a = ld4(at, plane / 4u, ok0);
+                let b = ld4(at + 1u, plane / 4u, ok1);
+                r[0] = a.x;
+                r[1] = a.y;
+                r[2] = a.z;
+                r[3] = a.w;
+                r[4] = b.x;
+                r[5] = b.y;
+                r[6] = b.z;
+                r[7] = b.w;
+            } else {
+                fill8(plane, 0, i32(x0));
+            }
+            let wr = tap_weights(ci * cp4 + o4);
+            mac(wr[0], wr[1], array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
         } else {
             let wbase = ci * 9u * cp4 + o4;
             let iy0 = i32(y * STRIDE) - i32(p.pad_top);
@@ -196,6 +252,9 @@ fn main(
             conv_row(plane, iy0 + 1, ix0, wbase + 3u * cp4, cp4);
             conv_row(plane, iy0 + 2, ix0, wbase + 6u * cp4, cp4);
         }
+    }
+    if !has_work {
+        return;
     }
     let row = y * p.ow;
     emit_pixel(b, o0, row + x0, x0, lo[0], hi[0]);

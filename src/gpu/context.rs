@@ -62,6 +62,9 @@ impl Context {
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("ddpm-wgpu"),
                 required_limits: adapter.limits(),
+                // Subgroups where the adapter has them: the UNet's convs share their weights
+                // across a subgroup of 8 (shaders/nn/conv2d_weights_subgroup.wgsl).
+                required_features: adapter.features() & wgpu::Features::SUBGROUP,
                 ..Default::default()
             })
             .await
@@ -137,6 +140,14 @@ impl Context {
     /// The device's limits.
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// The subgroup size when the device has subgroups enabled and the adapter runs them at
+    /// one size only; `None` otherwise.
+    pub fn subgroup_size(&self) -> Option<u32> {
+        let (lo, hi) = (self.info.subgroup_min_size, self.info.subgroup_max_size);
+        (self.device.features().contains(wgpu::Features::SUBGROUP) && lo == hi && lo > 0)
+            .then_some(lo)
     }
 
     /// Run `f` inside validation, out-of-memory and internal error scopes, turning any error wgpu

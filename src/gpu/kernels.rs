@@ -110,8 +110,10 @@ pub enum Kernel {
     PredictXstart,
     /// shaders/ddim_step_gaussian_vec4.wgsl
     DdimStepGaussianVec4,
-    /// shaders/nn/conv2d.wgsl
+    /// shaders/nn/conv2d.wgsl with conv2d_weights.wgsl
     Conv2d,
+    /// shaders/nn/conv2d.wgsl with conv2d_weights_subgroup.wgsl (needs subgroups of 8)
+    Conv2dSubgroup,
     /// shaders/nn/group_norm.wgsl
     GroupNorm,
     /// shaders/nn/linear.wgsl
@@ -124,7 +126,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 39] = [
+    pub const ALL: [Kernel; 40] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -160,6 +162,7 @@ impl Kernel {
         Kernel::PredictXstart,
         Kernel::DdimStepGaussianVec4,
         Kernel::Conv2d,
+        Kernel::Conv2dSubgroup,
         Kernel::GroupNorm,
         Kernel::Linear,
         Kernel::Attention,
@@ -190,6 +193,7 @@ impl Kernel {
         }
         match self {
             Kernel::Conv2d => nn_shader!("conv2d"),
+            Kernel::Conv2dSubgroup => ("conv2d_subgroup", nn_shader!("conv2d").1),
             Kernel::GroupNorm => nn_shader!("group_norm"),
             Kernel::Linear => nn_shader!("linear"),
             Kernel::Attention => nn_shader!("attention"),
@@ -238,7 +242,14 @@ impl Kernel {
     /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl).
     pub fn source(self) -> String {
         if self.is_nn() {
-            return format!("{NN_COMMON_WGSL}\n{}", self.file().1);
+            let weights = match self {
+                Kernel::Conv2d => include_str!("../../shaders/nn/conv2d_weights.wgsl"),
+                Kernel::Conv2dSubgroup => {
+                    include_str!("../../shaders/nn/conv2d_weights_subgroup.wgsl")
+                }
+                _ => "",
+            };
+            return format!("{NN_COMMON_WGSL}\n{weights}\n{}", self.file().1);
         }
         let bindings = match (self.is_step(), self.takes_grid()) {
             (true, false) => STEP_BINDINGS_WGSL,
@@ -265,6 +276,7 @@ impl Kernel {
         matches!(
             self,
             Kernel::Conv2d
+                | Kernel::Conv2dSubgroup
                 | Kernel::GroupNorm
                 | Kernel::Linear
                 | Kernel::Attention

@@ -100,7 +100,8 @@ pub(crate) fn matmul_stage(
             "attention over {m} x {n} tokens needs more than a row of workgroups"
         )));
     }
-    Stage::new(ctx, Kernel::Attention, 0, &p, &[a, b, c], grid)
+    let flops = 2 * (m * n * k * batch * heads) as u64;
+    Ok(Stage::new(ctx, Kernel::Attention, 0, &p, &[a, b, c], grid)?.with_flops(flops))
 }
 
 /// The stage of a softmax over `rows` rows of `len` in `buffer`, in place.

@@ -198,8 +198,16 @@ impl GpuConv2d {
             out2_bstride: a.split.map_or(0, |s| s.1.bstride),
             out_scale: a.residual.map_or(1.0, |r| r.1),
         };
+        // vec4 input loads where every row a tile reads starts 4-aligned: a width (of the
+        // flattened row for 1x1) that is a multiple of 4 and 4-aligned views; at stride 1 with
+        // padding 1 for 3x3 (the tile's row then starts one before an aligned column).
+        let aligned = w % 4 == 0 && a.input.offset % 4 == 0 && a.input.bstride % 4 == 0;
+        let vec4_in = aligned
+            && !a.upsample
+            && (self.kernel == 1 || (self.stride == 1 && self.pad_left == 1));
         let mut bits = 0;
         for (on, bit) in [
+            (vec4_in, flags::VEC4_IN),
             (self.kernel == 3, flags::KSIZE3),
             (self.stride == 2, flags::STRIDE2),
             (a.upsample, flags::UPSAMPLE),
@@ -222,10 +230,18 @@ impl GpuConv2d {
             // Unused without SPLIT; the output again, since one buffer may not be bound both
             // read-only (the dummy's other uses) and read-write in a dispatch.
             a.split.map_or(a.output.buffer, |s| s.1.buffer),
+            a.input.buffer,
         ];
         let groups = u32_of(&what("workgroups"), tiles.div_ceil(CONV_WG))?;
         let grid = grid_xz(ctx, groups, (self.cout_padded / CONV_TM) as u32)?;
-        Stage::new(ctx, Kernel::Conv2d, bits, &p, &buffers, grid)
+        let flops = 2 * (a.batch * self.cout * self.cin * self.kernel * self.kernel * oh * ow) as u64;
+        // The weights shared across subgroups of 8 lanes where the device has exactly those.
+        let kernel = if ctx.subgroup_size() == Some(8) {
+            Kernel::Conv2dSubgroup
+        } else {
+            Kernel::Conv2d
+        };
+        Ok(Stage::new(ctx, kernel, bits, &p, &buffers, grid)?.with_flops(flops))
     }
 }
 

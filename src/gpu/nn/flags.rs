@@ -19,6 +19,8 @@ pub const RESIDUAL: u32 = 1 << 4;
 pub const SPLIT: u32 = 1 << 5;
 /// conv2d: read the input as 2 x - 1 (center_input_sample).
 pub const CENTER: u32 = 1 << 6;
+/// conv2d: rows start 4-aligned in a width that is a multiple of 4 (vec4 input loads).
+pub const VEC4_IN: u32 = 1 << 10;
 /// group_norm, linear: SiLU on the output.
 pub const SILU: u32 = 1 << 7;
 /// group_norm: (1 + scale) and shift from the time projections.
@@ -30,7 +32,7 @@ pub const GATHER: u32 = 1 << 9;
 pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
     let on = |f: u32| f64::from(u8::from(bits & f != 0));
     match kernel {
-        Kernel::Conv2d => vec![
+        Kernel::Conv2d | Kernel::Conv2dSubgroup => vec![
             ("KSIZE", if bits & KSIZE3 != 0 { 3.0 } else { 1.0 }),
             ("STRIDE", if bits & STRIDE2 != 0 { 2.0 } else { 1.0 }),
             ("UPSAMPLE", on(UPSAMPLE)),
@@ -38,9 +40,33 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("RESIDUAL", on(RESIDUAL)),
             ("SPLIT", on(SPLIT)),
             ("CENTER", on(CENTER)),
+            ("VEC4_IN", on(VEC4_IN)),
         ],
         Kernel::GroupNorm => vec![("SILU", on(SILU)), ("SCALE_SHIFT", on(SCALE_SHIFT))],
         Kernel::Linear => vec![("GATHER", on(GATHER)), ("SILU", on(SILU))],
         _ => Vec::new(),
     }
+}
+
+/// A short name of `kernel` with the options in `bits` that change its cost, for profiles.
+pub(crate) fn label(kernel: Kernel, bits: u32) -> String {
+    let mut s = kernel.name().to_string();
+    if matches!(kernel, Kernel::Conv2d | Kernel::Conv2dSubgroup) {
+        s += if bits & KSIZE3 != 0 { " 3x3" } else { " 1x1" };
+    }
+    for (bit, name) in [
+        (STRIDE2, " s2"),
+        (UPSAMPLE, " up"),
+        (TEMB, " +temb"),
+        (RESIDUAL, " +res"),
+        (SPLIT, " split"),
+        (SCALE_SHIFT, " scale-shift"),
+        (GATHER, " gather"),
+        (VEC4_IN, " vec4"),
+    ] {
+        if bits & bit != 0 {
+            s += name;
+        }
+    }
+    s
 }

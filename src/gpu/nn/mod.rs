@@ -45,6 +45,10 @@ pub(crate) struct Stage {
     grid: Grid,
     /// The uniform's bytes, for the memory report.
     uniform_bytes: u64,
+    /// The kernel and the options that change its cost, for profiles.
+    label: String,
+    /// FLOPs it does (2 per multiply-add of its products), for profiles.
+    flops: u64,
 }
 
 impl Stage {
@@ -75,8 +79,54 @@ impl Stage {
             group,
             grid,
             uniform_bytes: std::mem::size_of::<P>() as u64,
+            label: flags::label(kernel, nn),
+            flops: 0,
         })
     }
+
+    /// This stage, counted as doing `flops`.
+    pub(crate) fn with_flops(self, flops: u64) -> Self {
+        Stage { flops, ..self }
+    }
+}
+
+/// Time of one kind of stage in a forward (see [`profile`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageTime {
+    /// The kernel and the options that change its cost, e.g. "conv2d 3x3 +temb".
+    pub kind: String,
+    /// Dispatches of this kind in the forward.
+    pub count: usize,
+    /// Seconds, each dispatch submitted and waited for alone.
+    pub seconds: f64,
+    /// FLOPs of these dispatches (convs and attention products; 0 for the rest).
+    pub flops: u64,
+}
+
+/// Run `stages` one submission each, timing each, and sum by kind: where a forward's time
+/// goes. Each dispatch pays a submission (about 0.1 ms on lavapipe) on top of its own time.
+pub(crate) fn profile(ctx: &Context, stages: &[Stage]) -> Result<Vec<StageTime>> {
+    let mut out: Vec<StageTime> = Vec::new();
+    for s in stages {
+        let start = std::time::Instant::now();
+        run_stages(ctx, std::slice::from_ref(s))?;
+        ctx.wait()?;
+        let seconds = start.elapsed().as_secs_f64();
+        match out.iter_mut().find(|t| t.kind == s.label) {
+            Some(t) => {
+                t.count += 1;
+                t.seconds += seconds;
+                t.flops += s.flops;
+            }
+            None => out.push(StageTime {
+                kind: s.label.clone(),
+                count: 1,
+                seconds,
+                flops: s.flops,
+            }),
+        }
+    }
+    Ok(out)
 }
 
 /// Record `stages` in order in one compute pass: consecutive dispatches of a pass see each

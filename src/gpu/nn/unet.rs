@@ -4,7 +4,7 @@
 use super::blocks::UNetLayers;
 use super::plan::{self, Externals, Plan};
 use super::walk::{graph, Output};
-use super::{record_stages, upload};
+use super::{profile, record_stages, upload, StageTime};
 use crate::error::{Error, Result};
 use crate::gpu::denoiser::{Denoiser, DenoiserIo};
 use crate::gpu::Context;
@@ -158,6 +158,18 @@ impl UNetDenoiser {
         ctx.submit(encoder)?;
         let bytes = crate::gpu::tensor::read_buffer(ctx, &out, n_out * 4)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}
+
+impl UNetDenoiser {
+    /// Where the time of one forward goes: every stage of the last `prepare`'s first sub-batch
+    /// submitted and timed alone, summed by kind (see [`StageTime`]).
+    pub fn profile(&self, ctx: &Context) -> Result<Vec<StageTime>> {
+        let plan = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("UNetDenoiser::profile before prepare".into()))?;
+        plan.stages.first().map_or(Ok(Vec::new()), |s| profile(ctx, s))
     }
 }
 
