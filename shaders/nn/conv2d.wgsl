@@ -15,7 +15,7 @@
 // the tile is as large as keeps the accumulators cheap (see src/gpu/nn/conv2d.rs for the
 // measurements that chose it).
 
-const CONV_TM: u32 = 8u;
+const CONV_TM: u32 = 16u;
 const CONV_TN: u32 = 8u;
 const CONV_WG: u32 = 64u; // keep in sync with CONV_WG in src/gpu/nn/conv2d.rs
 
@@ -41,30 +41,56 @@ override VEC4_IN: bool = false; // rows start 4-aligned in a width multiple of 4
 // The input again, as vec4s (VEC4_IN).
 @group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
 
-// Channels 0-3 (lo) and 4-7 (hi) of the tile at each of its 8 pixels. Indexed by constants
-// only, so they stay in registers.
-var<private> lo: array<vec4<f32>, 8>;
-var<private> hi: array<vec4<f32>, 8>;
+// Channels 4q .. 4q + 3 of the tile at each of its 8 pixels in aq. Indexed by constants only,
+// so they stay in registers (or their spill slots).
+var<private> a0: array<vec4<f32>, 8>;
+var<private> a1: array<vec4<f32>, 8>;
+var<private> a2: array<vec4<f32>, 8>;
+var<private> a3: array<vec4<f32>, 8>;
 // The input row of the current (channel, kernel row): 10 values at stride 1, 17 at stride 2.
 var<private> r: array<f32, 17>;
 
-fn mac(w0: vec4<f32>, w1: vec4<f32>, v: array<f32, 8>) {
-    lo[0] = fma(w0, vec4<f32>(v[0]), lo[0]);
-    hi[0] = fma(w1, vec4<f32>(v[0]), hi[0]);
-    lo[1] = fma(w0, vec4<f32>(v[1]), lo[1]);
-    hi[1] = fma(w1, vec4<f32>(v[1]), hi[1]);
-    lo[2] = fma(w0, vec4<f32>(v[2]), lo[2]);
-    hi[2] = fma(w1, vec4<f32>(v[2]), hi[2]);
-    lo[3] = fma(w0, vec4<f32>(v[3]), lo[3]);
-    hi[3] = fma(w1, vec4<f32>(v[3]), hi[3]);
-    lo[4] = fma(w0, vec4<f32>(v[4]), lo[4]);
-    hi[4] = fma(w1, vec4<f32>(v[4]), hi[4]);
-    lo[5] = fma(w0, vec4<f32>(v[5]), lo[5]);
-    hi[5] = fma(w1, vec4<f32>(v[5]), hi[5]);
-    lo[6] = fma(w0, vec4<f32>(v[6]), lo[6]);
-    hi[6] = fma(w1, vec4<f32>(v[6]), hi[6]);
-    lo[7] = fma(w0, vec4<f32>(v[7]), lo[7]);
-    hi[7] = fma(w1, vec4<f32>(v[7]), hi[7]);
+fn mac(w: array<vec4<f32>, 4>, v: array<f32, 8>) {
+    let v0 = vec4<f32>(v[0]);
+    a0[0] = fma(w[0], v0, a0[0]);
+    a1[0] = fma(w[1], v0, a1[0]);
+    a2[0] = fma(w[2], v0, a2[0]);
+    a3[0] = fma(w[3], v0, a3[0]);
+    let v1 = vec4<f32>(v[1]);
+    a0[1] = fma(w[0], v1, a0[1]);
+    a1[1] = fma(w[1], v1, a1[1]);
+    a2[1] = fma(w[2], v1, a2[1]);
+    a3[1] = fma(w[3], v1, a3[1]);
+    let v2 = vec4<f32>(v[2]);
+    a0[2] = fma(w[0], v2, a0[2]);
+    a1[2] = fma(w[1], v2, a1[2]);
+    a2[2] = fma(w[2], v2, a2[2]);
+    a3[2] = fma(w[3], v2, a3[2]);
+    let v3 = vec4<f32>(v[3]);
+    a0[3] = fma(w[0], v3, a0[3]);
+    a1[3] = fma(w[1], v3, a1[3]);
+    a2[3] = fma(w[2], v3, a2[3]);
+    a3[3] = fma(w[3], v3, a3[3]);
+    let v4 = vec4<f32>(v[4]);
+    a0[4] = fma(w[0], v4, a0[4]);
+    a1[4] = fma(w[1], v4, a1[4]);
+    a2[4] = fma(w[2], v4, a2[4]);
+    a3[4] = fma(w[3], v4, a3[4]);
+    let v5 = vec4<f32>(v[5]);
+    a0[5] = fma(w[0], v5, a0[5]);
+    a1[5] = fma(w[1], v5, a1[5]);
+    a2[5] = fma(w[2], v5, a2[5]);
+    a3[5] = fma(w[3], v5, a3[5]);
+    let v6 = vec4<f32>(v[6]);
+    a0[6] = fma(w[0], v6, a0[6]);
+    a1[6] = fma(w[1], v6, a1[6]);
+    a2[6] = fma(w[2], v6, a2[6]);
+    a3[6] = fma(w[3], v6, a3[6]);
+    let v7 = vec4<f32>(v[7]);
+    a0[7] = fma(w[0], v7, a0[7]);
+    a1[7] = fma(w[1], v7, a1[7]);
+    a2[7] = fma(w[2], v7, a2[7]);
+    a3[7] = fma(w[3], v7, a3[7]);
 }
 
 // One input value of the plane starting at `plane`, at (iy, ix) of the (upsampled) input, or 0 in
@@ -161,13 +187,13 @@ fn conv_row(plane: u32, iy: i32, ix0: i32, wrow: u32, cp4: u32) {
     let w1 = tap_weights(wrow + cp4);
     let w2 = tap_weights(wrow + 2u * cp4);
     if STRIDE == 1u {
-        mac(w0[0], w0[1], array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
-        mac(w1[0], w1[1], array<f32, 8>(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]));
-        mac(w2[0], w2[1], array<f32, 8>(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]));
+        mac(w0, array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+        mac(w1, array<f32, 8>(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]));
+        mac(w2, array<f32, 8>(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]));
     } else {
-        mac(w0[0], w0[1], array<f32, 8>(r[0], r[2], r[4], r[6], r[8], r[10], r[12], r[14]));
-        mac(w1[0], w1[1], array<f32, 8>(r[1], r[3], r[5], r[7], r[9], r[11], r[13], r[15]));
-        mac(w2[0], w2[1], array<f32, 8>(r[2], r[4], r[6], r[8], r[10], r[12], r[14], r[16]));
+        mac(w0, array<f32, 8>(r[0], r[2], r[4], r[6], r[8], r[10], r[12], r[14]));
+        mac(w1, array<f32, 8>(r[1], r[3], r[5], r[7], r[9], r[11], r[13], r[15]));
+        mac(w2, array<f32, 8>(r[2], r[4], r[6], r[8], r[10], r[12], r[14], r[16]));
     }
 }
 
@@ -191,10 +217,11 @@ fn emit(b: u32, o: u32, pix: u32, x: u32, acc: f32) {
     }
 }
 
-fn emit_pixel(b: u32, o0: u32, pix: u32, x: u32, l: vec4<f32>, h: vec4<f32>) {
-    for (var c = 0u; c < 4u; c++) {
-        emit(b, o0 + c, pix, x, l[c]);
-        emit(b, o0 + 4u + c, pix, x, h[c]);
+fn emit_pixel(b: u32, o0: u32, pix: u32, x: u32, acc: array<vec4<f32>, 4>) {
+    for (var q = 0u; q < 4u; q++) {
+        for (var c = 0u; c < 4u; c++) {
+            emit(b, o0 + 4u * q + c, pix, x, acc[q][c]);
+        }
     }
 }
 
@@ -218,7 +245,7 @@ fn main(
     let o0 = wid.y * CONV_TM;
     let cp4 = p.cout_padded / 4u;
     let o4 = o0 / 4u;
-    // lo and hi start at zero: WGSL zero-initialises private variables per invocation.
+    // The accumulators start at zero: WGSL zero-initialises private variables per invocation.
     let base = p.in_offset + b * p.in_bstride;
     let in_plane = p.h * p.w;
     let ix0 = i32(x0 * STRIDE) - i32(p.pad_left);
@@ -243,8 +270,7 @@ fn main(
             } else {
                 fill8(plane, 0, i32(x0));
             }
-            let wr = tap_weights(ci * cp4 + o4);
-            mac(wr[0], wr[1], array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+            mac(tap_weights(ci * cp4 + o4), array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
         } else {
             let wbase = ci * 9u * cp4 + o4;
             let iy0 = i32(y * STRIDE) - i32(p.pad_top);
@@ -257,12 +283,12 @@ fn main(
         return;
     }
     let row = y * p.ow;
-    emit_pixel(b, o0, row + x0, x0, lo[0], hi[0]);
-    emit_pixel(b, o0, row + x0 + 1u, x0 + 1u, lo[1], hi[1]);
-    emit_pixel(b, o0, row + x0 + 2u, x0 + 2u, lo[2], hi[2]);
-    emit_pixel(b, o0, row + x0 + 3u, x0 + 3u, lo[3], hi[3]);
-    emit_pixel(b, o0, row + x0 + 4u, x0 + 4u, lo[4], hi[4]);
-    emit_pixel(b, o0, row + x0 + 5u, x0 + 5u, lo[5], hi[5]);
-    emit_pixel(b, o0, row + x0 + 6u, x0 + 6u, lo[6], hi[6]);
-    emit_pixel(b, o0, row + x0 + 7u, x0 + 7u, lo[7], hi[7]);
+    emit_pixel(b, o0, row + x0 + 0u, x0 + 0u, array<vec4<f32>, 4>(a0[0], a1[0], a2[0], a3[0]));
+    emit_pixel(b, o0, row + x0 + 1u, x0 + 1u, array<vec4<f32>, 4>(a0[1], a1[1], a2[1], a3[1]));
+    emit_pixel(b, o0, row + x0 + 2u, x0 + 2u, array<vec4<f32>, 4>(a0[2], a1[2], a2[2], a3[2]));
+    emit_pixel(b, o0, row + x0 + 3u, x0 + 3u, array<vec4<f32>, 4>(a0[3], a1[3], a2[3], a3[3]));
+    emit_pixel(b, o0, row + x0 + 4u, x0 + 4u, array<vec4<f32>, 4>(a0[4], a1[4], a2[4], a3[4]));
+    emit_pixel(b, o0, row + x0 + 5u, x0 + 5u, array<vec4<f32>, 4>(a0[5], a1[5], a2[5], a3[5]));
+    emit_pixel(b, o0, row + x0 + 6u, x0 + 6u, array<vec4<f32>, 4>(a0[6], a1[6], a2[6], a3[6]));
+    emit_pixel(b, o0, row + x0 + 7u, x0 + 7u, array<vec4<f32>, 4>(a0[7], a1[7], a2[7], a3[7]));
 }

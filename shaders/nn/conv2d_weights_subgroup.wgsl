@@ -1,6 +1,6 @@
 // The weights of conv2d.wgsl shared across a subgroup of 8 lanes (conv2d_subgroup): lane l
-// loads channel l of the tile, one scalar, and every lane takes all 8 by subgroupBroadcast,
-// instead of each lane loading the same two vec4s. On llvmpipe (subgroups of 8, one SIMD
+// loads channels l and 8 + l of the tile, two scalars, and every lane takes all 16 by subgroupBroadcast,
+// instead of each lane loading the same four vec4s. On llvmpipe (subgroups of 8, one SIMD
 // register) a broadcast is a register shuffle while every storage load runs lane by lane.
 // Used only where the device has subgroups of exactly 8 (src/gpu/nn/conv2d.rs).
 
@@ -14,10 +14,13 @@ fn weights_init() {
     subgroup_lane = subgroupExclusiveAdd(1u);
 }
 
-fn tap_weights(row4: u32) -> array<vec4<f32>, 2> {
-    let w = wt[row4 * 4u + (subgroup_lane & 7u)];
-    return array<vec4<f32>, 2>(
-        vec4<f32>(subgroupBroadcast(w, 0u), subgroupBroadcast(w, 1u), subgroupBroadcast(w, 2u), subgroupBroadcast(w, 3u)),
-        vec4<f32>(subgroupBroadcast(w, 4u), subgroupBroadcast(w, 5u), subgroupBroadcast(w, 6u), subgroupBroadcast(w, 7u)),
+fn tap_weights(row4: u32) -> array<vec4<f32>, 4> {
+    let lo = wt[row4 * 4u + subgroup_lane];
+    let hi = wt[row4 * 4u + 8u + subgroup_lane];
+    return array<vec4<f32>, 4>(
+        vec4<f32>(subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u)),
+        vec4<f32>(subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u)),
+        vec4<f32>(subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u)),
+        vec4<f32>(subgroupBroadcast(hi, 4u), subgroupBroadcast(hi, 5u), subgroupBroadcast(hi, 6u), subgroupBroadcast(hi, 7u)),
     );
 }

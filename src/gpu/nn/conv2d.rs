@@ -22,7 +22,7 @@ use crate::gpu::Context;
 use crate::nn::Conv2d;
 
 /// Output channels per invocation (`CONV_TM` in conv2d.wgsl).
-pub const CONV_TM: usize = 8;
+pub const CONV_TM: usize = 16;
 /// Output pixels (of one row) per invocation (`CONV_TN`).
 pub const CONV_TN: usize = 8;
 /// Invocations per workgroup (`CONV_WG`).
