@@ -100,9 +100,19 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 
     assert_within(&what, &got, &want, &bound)
 }
 
+/// Both weight paths: shared across subgroups of 8 where the device has them (lavapipe), and
+/// loaded by every lane (any device; here the same adapter without subgroups).
 #[test]
 fn conv2d_matches_twin() {
     let Some(ctx) = common::gpu() else { return };
+    let Some(portable) = common::gpu_without_subgroups() else { return };
+    println!("subgroup size {:?}", ctx.subgroup_size());
+    for ctx in [&ctx, &portable] {
+        conv2d_cases(ctx);
+    }
+}
+
+fn conv2d_cases(ctx: &ddpm_wgpu::gpu::Context) {
     let pad0 = Padding {
         top: 0,
         bottom: 1,
@@ -155,7 +165,7 @@ fn conv2d_matches_twin() {
     for c in &cases {
         for batch in [1, 3] {
             seed += 1;
-            run(&ctx, c, batch, seed);
+            run(ctx, c, batch, seed);
         }
     }
 }

@@ -246,3 +246,23 @@ pub fn assert_outputs(op: Op, gpu: &[ops::Output], cpu: &[ops::Output], terms: O
         );
     }
 }
+
+/// A context on the adapter [`gpu`] finds, but with a device created without optional features:
+/// no subgroups, so the portable variants of the kernels that have a subgroup one run.
+/// `None` where [`gpu`] skips.
+pub fn gpu_without_subgroups() -> Option<Context> {
+    gpu()?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("an adapter exists but the default request found none");
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("no subgroups"),
+        required_limits: adapter.limits(),
+        ..Default::default()
+    }))
+    .expect("a device without optional features");
+    let ctx = Context::from_device(device, queue);
+    assert_eq!(ctx.subgroup_size(), None);
+    Some(ctx)
+}
