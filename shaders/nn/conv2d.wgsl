@@ -160,10 +160,29 @@ fn fill_row4(plane: u32, iy: i32, ix0: i32) {
     r[8] = b.w;
 }
 
+// With UPSAMPLE (stride 1, padding 1, ix0 = x0 - 1 with x0 even): the 10 columns of the 2x
+// row hold 6 source values, each of the middle four twice; load each once.
+fn fill_row_up(plane: u32, iy: i32, ix0: i32) {
+    r[0] = ld(plane, iy, ix0);
+    r[1] = ld(plane, iy, ix0 + 1);
+    r[2] = r[1];
+    r[3] = ld(plane, iy, ix0 + 3);
+    r[4] = r[3];
+    r[5] = ld(plane, iy, ix0 + 5);
+    r[6] = r[5];
+    r[7] = ld(plane, iy, ix0 + 7);
+    r[8] = r[7];
+    r[9] = ld(plane, iy, ix0 + 9);
+}
+
 // Fill `r` with the row iy from column ix0 on (10 values, or 17 at stride 2).
 fn fill_row(plane: u32, iy: i32, ix0: i32) {
     if VEC4_IN {
         fill_row4(plane, iy, ix0);
+        return;
+    }
+    if UPSAMPLE && STRIDE == 1u && p.pad_left == 1u {
+        fill_row_up(plane, iy, ix0);
         return;
     }
     fill8(plane, iy, ix0);

@@ -21,6 +21,8 @@ pub const SPLIT: u32 = 1 << 5;
 pub const CENTER: u32 = 1 << 6;
 /// conv2d: rows start 4-aligned in a width that is a multiple of 4 (vec4 input loads).
 pub const VEC4_IN: u32 = 1 << 10;
+/// group_norm: 4-aligned views and planes (vec4 loads and stores).
+pub const VEC4: u32 = 1 << 11;
 /// group_norm, linear: SiLU on the output.
 pub const SILU: u32 = 1 << 7;
 /// group_norm: (1 + scale) and shift from the time projections.
@@ -42,7 +44,11 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("CENTER", on(CENTER)),
             ("VEC4_IN", on(VEC4_IN)),
         ],
-        Kernel::GroupNorm => vec![("SILU", on(SILU)), ("SCALE_SHIFT", on(SCALE_SHIFT))],
+        Kernel::GroupNorm => vec![
+            ("SILU", on(SILU)),
+            ("SCALE_SHIFT", on(SCALE_SHIFT)),
+            ("VEC4", on(VEC4)),
+        ],
         Kernel::Linear => vec![("GATHER", on(GATHER)), ("SILU", on(SILU))],
         _ => Vec::new(),
     }
@@ -63,6 +69,7 @@ pub(crate) fn label(kernel: Kernel, bits: u32) -> String {
         (SCALE_SHIFT, " scale-shift"),
         (GATHER, " gather"),
         (VEC4_IN, " vec4"),
+        (VEC4, " vec4"),
     ] {
         if bits & bit != 0 {
             s += name;

@@ -101,11 +101,17 @@ impl GpuGroupNorm {
         if a.scale_shift.is_some() {
             bits |= flags::SCALE_SHIFT;
         }
+        let aligned = |v: &BufView<'_>| v.offset % 4 == 0 && v.bstride % 4 == 0;
+        if a.plane % 4 == 0 && aligned(&a.input) && aligned(&a.output) {
+            bits |= flags::VEC4;
+        }
         let buffers = [
             a.input.buffer,
             &self.gamma,
             &self.beta,
             a.scale_shift.map_or(a.dummy, |t| t.0),
+            a.output.buffer,
+            a.input.buffer,
             a.output.buffer,
         ];
         // x: groups, y: samples.
