@@ -80,6 +80,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let steps = args.get(3).map_or(Ok(10), |s| s.parse())?;
     let (shape, x) = run(&dir, count, steps)?;
     ddpm_wgpu::npy::write_f32(&out, &shape, &x)?;
-    println!("{count} samples {shape:?} in {steps} DDIM steps -> {}", out.display());
+    println!(
+        "{count} samples {shape:?} in {steps} DDIM steps -> {}",
+        out.display()
+    );
     Ok(())
 }

@@ -77,7 +77,9 @@ pub enum Error {
         limit: u64,
     },
     /// A device buffer the UNet needs is larger than the adapter can bind or allocate.
-    #[error("{name}: {bytes} bytes exceed the adapter's limit of {limit} bytes per storage buffer")]
+    #[error(
+        "{name}: {bytes} bytes exceed the adapter's limit of {limit} bytes per storage buffer"
+    )]
     BufferTooLarge {
         /// Which buffer (layer and role), e.g. "up_blocks.0.resnets.1 activation".
         name: String,

@@ -37,12 +37,17 @@ fn unet_ddim_example_samples_the_fixture() {
     if common::gpu().is_none() {
         return;
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unet/cifar10_tiny");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unet/cifar10_tiny");
     let (shape, x) = unet_ddim::run(&dir, 2, 4).unwrap();
     assert_eq!(shape, vec![2, 3, 16, 16]);
-    let unet = ddpm_wgpu::nn::ModelFolder::open(&dir).unwrap().unet().unwrap();
+    let unet = ddpm_wgpu::nn::ModelFolder::open(&dir)
+        .unwrap()
+        .unet()
+        .unwrap();
     let tables =
-        ddpm_wgpu::Tables::from_schedule(ddpm_wgpu::ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap();
+        ddpm_wgpu::Tables::from_schedule(ddpm_wgpu::ScheduleKind::Linear, 1e-4, 0.02, 1000)
+            .unwrap();
     let kept = timesteps(1000, 4, &Spacing::Leading { steps_offset: 0 }).unwrap();
     let sampler = Ddim::new(
         Chain::respaced(&tables, &kept).unwrap(),
@@ -56,7 +61,8 @@ fn unet_ddim_example_samples_the_fixture() {
         seed: 7,
         ..LoopOptions::default()
     };
-    let cpu = ddpm_wgpu::cpu::sample_loop::sample_loop(&sampler, &den, 2, 3 * 16 * 16, &opts).unwrap();
+    let cpu =
+        ddpm_wgpu::cpu::sample_loop::sample_loop(&sampler, &den, 2, 3 * 16 * 16, &opts).unwrap();
     let worst = x
         .iter()
         .zip(&cpu)

@@ -17,7 +17,15 @@ use ddpm_wgpu::cpu::nn::{attention as cpu_attn, Activation};
 use ddpm_wgpu::gpu::nn::attention::forward;
 use ddpm_wgpu::nn::Attention;
 
-fn run(ctx: &ddpm_wgpu::gpu::Context, c: usize, head_dim: usize, norm: bool, hw: (usize, usize), rescale: f64, batch: usize, seed: u64) {
+/// (channels, head_dim, group norm, (h, w), rescale_output_factor).
+type Case = (usize, usize, bool, (usize, usize), f64);
+
+fn run(
+    ctx: &ddpm_wgpu::gpu::Context,
+    (c, head_dim, norm, hw, rescale): Case,
+    batch: usize,
+    seed: u64,
+) {
     let mut rng = Rng::new(seed);
     let heads = c / head_dim;
     let inner = heads * head_dim;
@@ -25,7 +33,8 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: usize, head_dim: usize, norm: bool, hw:
         channels: c,
         heads,
         head_dim,
-        group_norm: norm.then(|| group_norm(&mut rng, if c % 4 == 0 { 4 } else { 1 }, c, 1e-5)),
+        group_norm: norm
+            .then(|| group_norm(&mut rng, if c.is_multiple_of(4) { 4 } else { 1 }, c, 1e-5)),
         to_q: linear(&mut rng, c, inner),
         to_k: linear(&mut rng, c, inner),
         to_v: linear(&mut rng, c, inner),
@@ -39,7 +48,9 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: usize, head_dim: usize, norm: bool, hw:
     let a = Activation::new(x.iter().map(|&v| v as f64).collect(), shape).unwrap();
     let want = cpu_attn::forward(&attn, &a).unwrap().data;
     let bound: Vec<f64> = want.iter().map(|y| 1e-5 * (1.0 + y.abs())).collect();
-    let what = format!("attention {heads} x {head_dim} of {c} norm {norm} {h}x{w} rescale {rescale} B={batch}");
+    let what = format!(
+        "attention {heads} x {head_dim} of {c} norm {norm} {h}x{w} rescale {rescale} B={batch}"
+    );
     common::nn::assert_within(&what, &got, &want, &bound);
 }
 
@@ -47,16 +58,17 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: usize, head_dim: usize, norm: bool, hw:
 fn attention_matches_twin() {
     let Some(ctx) = common::gpu() else { return };
     let mut seed = 30;
-    for (c, d, norm, hw, rescale) in [
+    let cases: [Case; 5] = [
         (8, 3, true, (8, 8), 1.0),
         (12, 3, true, (5, 3), 1.0),
         (21, 21, false, (8, 4), 2.0),
         (16, 16, true, (1, 1), 1.0),
         (16, 4, true, (4, 4), 1.0),
-    ] {
+    ];
+    for case in cases {
         for batch in [1, 3] {
             seed += 1;
-            run(&ctx, c, d, norm, hw, rescale, batch, seed);
+            run(&ctx, case, batch, seed);
         }
     }
 }

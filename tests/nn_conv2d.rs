@@ -77,7 +77,13 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 
     let mut want = twin(&layer, &x, shape, c.upsample, c.center);
     let absx: Vec<f32> = x
         .iter()
-        .map(|&v| if c.center { (2.0 * v - 1.0).abs() } else { v.abs() })
+        .map(|&v| {
+            if c.center {
+                (2.0 * v - 1.0).abs()
+            } else {
+                v.abs()
+            }
+        })
         .collect();
     let mut scale = twin(&abs_conv(&layer), &absx, shape, c.upsample, false);
     for (i, (wv, sv)) in want.iter_mut().zip(scale.iter_mut()).enumerate() {
@@ -95,7 +101,17 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 
     let bound: Vec<f64> = scale.iter().map(|s| (k_terms + 3.0) * U * s).collect();
     let what = format!(
         "conv {}->{} {}x{} s{} pad {:?} up {} center {} temb {} res {:?} on {:?}",
-        c.cin, c.cout, c.k, c.k, c.stride, c.padding, c.upsample, c.center, c.temb, c.residual, shape
+        c.cin,
+        c.cout,
+        c.k,
+        c.k,
+        c.stride,
+        c.padding,
+        c.upsample,
+        c.center,
+        c.temb,
+        c.residual,
+        shape
     );
     assert_within(&what, &got, &want, &bound)
 }
@@ -105,7 +121,9 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 
 #[test]
 fn conv2d_matches_twin() {
     let Some(ctx) = common::gpu() else { return };
-    let Some(portable) = common::gpu_without_subgroups() else { return };
+    let Some(portable) = common::gpu_without_subgroups() else {
+        return;
+    };
     println!("subgroup size {:?}", ctx.subgroup_size());
     for ctx in [&ctx, &portable] {
         conv2d_cases(ctx);
@@ -176,8 +194,14 @@ fn conv2d_refuses_what_it_cannot_run() {
     let mut rng = Rng::new(3);
     let c5 = conv(&mut rng, 2, 2, 5, 1, Padding::uniform(2));
     let e = forward(&ctx, &c5, &[0.0; 8], [1, 2, 2, 2], &ConvOptions::default());
-    assert!(matches!(e, Err(ddpm_wgpu::Error::UnsupportedModel(_))), "{e:?}");
+    assert!(
+        matches!(e, Err(ddpm_wgpu::Error::UnsupportedModel(_))),
+        "{e:?}"
+    );
     let c3 = conv(&mut rng, 2, 2, 3, 1, Padding::uniform(1));
     let e = forward(&ctx, &c3, &[0.0; 8], [1, 3, 2, 2], &ConvOptions::default());
-    assert!(matches!(e, Err(ddpm_wgpu::Error::ShapeMismatch(_))), "{e:?}");
+    assert!(
+        matches!(e, Err(ddpm_wgpu::Error::ShapeMismatch(_))),
+        "{e:?}"
+    );
 }

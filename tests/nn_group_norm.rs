@@ -15,13 +15,25 @@ use common::nn::{assert_within, group_norm, Rng, U};
 use ddpm_wgpu::cpu::nn::{group_norm as cpu_gn, silu_in_place, Activation};
 use ddpm_wgpu::gpu::nn::group_norm::forward;
 
-fn run(ctx: &ddpm_wgpu::gpu::Context, groups: usize, c: usize, hw: (usize, usize), batch: usize, silu: bool, seed: u64) {
+fn run(
+    ctx: &ddpm_wgpu::gpu::Context,
+    groups: usize,
+    c: usize,
+    hw: (usize, usize),
+    batch: usize,
+    silu: bool,
+    seed: u64,
+) {
     let mut rng = Rng::new(seed);
     let gn = group_norm(&mut rng, groups, c, 1e-6);
     let (h, w) = hw;
     let shape = [batch, c, h, w];
     // An offset mean, so that the two-pass variance matters.
-    let x: Vec<f32> = rng.vec(batch * c * h * w, 1.5).into_iter().map(|v| v + 0.7).collect();
+    let x: Vec<f32> = rng
+        .vec(batch * c * h * w, 1.5)
+        .into_iter()
+        .map(|v| v + 0.7)
+        .collect();
     let got = forward(ctx, &gn, &x, shape, silu).unwrap();
     let a = Activation::new(x.iter().map(|&v| v as f64).collect(), shape).unwrap();
     let mut want = cpu_gn::forward(&gn, &a).unwrap().data;
@@ -33,7 +45,11 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, groups: usize, c: usize, hw: (usize, usize
     let mut bound = vec![0.0; want.len()];
     for (gi, group) in x.chunks(n).enumerate() {
         let mean = group.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
-        let var = group.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+        let var = group
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
         let sd = (var + 1e-6).sqrt();
         for (j, &v) in group.iter().enumerate() {
             let i = gi * n + j;

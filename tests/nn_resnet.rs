@@ -14,7 +14,15 @@ use ddpm_wgpu::cpu::nn::{resnet as cpu_resnet, Activation};
 use ddpm_wgpu::gpu::nn::resnet::forward;
 use ddpm_wgpu::nn::{Padding, ResnetBlock2D, TimeEmbeddingNorm};
 
-fn run(ctx: &ddpm_wgpu::gpu::Context, cin: usize, cout: usize, shift: TimeEmbeddingNorm, osf: f64, batch: usize, seed: u64) {
+fn run(
+    ctx: &ddpm_wgpu::gpu::Context,
+    cin: usize,
+    cout: usize,
+    shift: TimeEmbeddingNorm,
+    osf: f64,
+    batch: usize,
+    seed: u64,
+) {
     let mut rng = Rng::new(seed);
     let temb_dim = 16;
     let proj = match shift {

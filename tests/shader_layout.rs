@@ -315,17 +315,12 @@ fn nn_layouts() {
         "MatmulParams",
         MatmulParams,
         [
-            m, n, k, heads, batch, a_offset, a_bstride, a_hstride, a_mstride, a_kstride,
-            b_offset, b_bstride, b_hstride, b_kstride, b_nstride, c_offset, c_bstride,
-            c_hstride, c_mstride, c_nstride, n_tiles, scale, _pad0, _pad1,
+            m, n, k, heads, batch, a_offset, a_bstride, a_hstride, a_mstride, a_kstride, b_offset,
+            b_bstride, b_hstride, b_kstride, b_nstride, c_offset, c_bstride, c_hstride, c_mstride,
+            c_nstride, n_tiles, scale, _pad0, _pad1,
         ]
     );
-    assert_layout!(
-        m,
-        "SoftmaxParams",
-        SoftmaxParams,
-        [rows, len, scale, _pad]
-    );
+    assert_layout!(m, "SoftmaxParams", SoftmaxParams, [rows, len, scale, _pad]);
     // The tile and workgroup constants the host dispatches by.
     let conv = module(Kernel::Conv2d);
     assert_eq!(

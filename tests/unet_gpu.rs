@@ -24,12 +24,20 @@ fn worst(what: &str, got: &[f32], want: impl Iterator<Item = f64>) -> f64 {
         let err = (g as f64 - w).abs();
         let excess = err - (ABS_TOL + REL_TOL * w.abs());
         if excess > worst.0 || !g.is_finite() {
-            worst = (if g.is_finite() { excess } else { f64::INFINITY }, i, err, w);
+            worst = (
+                if g.is_finite() { excess } else { f64::INFINITY },
+                i,
+                err,
+                w,
+            );
         }
     }
     assert_eq!(n, got.len(), "{what}: length");
     let (excess, i, err, w) = worst;
-    println!("{what}: worst at [{i}]: gpu {:.9} ref {w:.9} |diff| {err:.3e}", got[i]);
+    println!(
+        "{what}: worst at [{i}]: gpu {:.9} ref {w:.9} |diff| {err:.3e}",
+        got[i]
+    );
     assert!(excess <= 0.0, "{what}: past tolerance at [{i}]");
     err
 }
@@ -47,10 +55,17 @@ fn every_fixture_matches_diffusers_and_the_twin() {
             let shape: [usize; 4] = xs.clone().try_into().unwrap();
             let twin = cpu_nn::forward(&unet, &x, shape, &t).unwrap();
             let label = format!("{name} B={b} t={t:?}");
-            let d = worst(&format!("{label} vs diffusers"), &got, want.iter().map(|&v| v as f64));
+            let d = worst(
+                &format!("{label} vs diffusers"),
+                &got,
+                want.iter().map(|&v| v as f64),
+            );
             let c = worst(&format!("{label} vs twin"), &got, twin.into_iter());
             all = (all.0.max(d), all.1.max(c));
         }
     }
-    println!("worst |gpu - diffusers| {:.3e}, |gpu - twin| {:.3e}", all.0, all.1);
+    println!(
+        "worst |gpu - diffusers| {:.3e}, |gpu - twin| {:.3e}",
+        all.0, all.1
+    );
 }

@@ -120,7 +120,14 @@ fn learned_variance_is_split_or_dropped() {
     };
     let sampler = Ddpm::new(chain(2), m, None).unwrap();
     let mut den = UNetDenoiser::new(&ctx, &plain, 1000).unwrap();
-    let e = sample_loop(&ctx, &sampler, &mut den, &[1, 3, 16, 16], &opts(1), &mut |_, _| {});
+    let e = sample_loop(
+        &ctx,
+        &sampler,
+        &mut den,
+        &[1, 3, 16, 16],
+        &opts(1),
+        &mut |_, _| {},
+    );
     assert!(matches!(e, Err(Error::Unsupported(_))), "{e:?}");
 }
 
@@ -129,14 +136,22 @@ fn chunks_and_sub_batches_give_the_bits_of_one_batch() {
     let Some(ctx) = common::gpu() else { return };
     let (unet, _) = model("attn_two_levels_heads");
     let shape = [5, 3, 8, 8];
-    let sampler = Ddim::new(chain(3), ModelOptions::default(), None, DdimOptions::default())
-        .unwrap();
+    let sampler = Ddim::new(
+        chain(3),
+        ModelOptions::default(),
+        None,
+        DdimOptions::default(),
+    )
+    .unwrap();
     let whole = gpu_run(&ctx, &unet, &sampler, &shape, &opts(4), None);
     let chunked = LoopOptions {
         max_chunk_samples: Some(2),
         ..opts(4)
     };
-    assert_eq!(gpu_run(&ctx, &unet, &sampler, &shape, &chunked, None), whole);
+    assert_eq!(
+        gpu_run(&ctx, &unet, &sampler, &shape, &chunked, None),
+        whole
+    );
     assert_eq!(
         gpu_run(&ctx, &unet, &sampler, &shape, &opts(4), Some(2)),
         whole,
@@ -152,12 +167,20 @@ fn chunks_and_sub_batches_give_the_bits_of_one_batch() {
 fn bad_shapes_are_typed_errors() {
     let Some(ctx) = common::gpu() else { return };
     let (unet, _) = model("attn_two_levels_heads"); // 3 channels, one downsampler
-    let sampler = Ddim::new(chain(2), ModelOptions::default(), None, DdimOptions::default())
-        .unwrap();
+    let sampler = Ddim::new(
+        chain(2),
+        ModelOptions::default(),
+        None,
+        DdimOptions::default(),
+    )
+    .unwrap();
     let mut den = UNetDenoiser::new(&ctx, &unet, 1000).unwrap();
     for shape in [&[1, 1, 8, 8][..], &[1, 3, 7, 8], &[1, 3, 8], &[2, 3, 8, 5]] {
         let e = sample_loop(&ctx, &sampler, &mut den, shape, &opts(1), &mut |_, _| {});
-        assert!(matches!(e, Err(Error::ShapeMismatch(_))), "{shape:?}: {e:?}");
+        assert!(
+            matches!(e, Err(Error::ShapeMismatch(_))),
+            "{shape:?}: {e:?}"
+        );
     }
     // One forward: wrong channels, wrong t count, t past T.
     let x = vec![0.0; 3 * 64];
@@ -175,9 +198,20 @@ fn bad_shapes_are_typed_errors() {
     ));
     // A schedule longer than the time table.
     let long = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 2000).unwrap();
-    let ddpm = Ddpm::new(Chain::respaced(&long, &[0, 1999]).unwrap(), ModelOptions::default(), None)
-        .unwrap();
-    let e = sample_loop(&ctx, &ddpm, &mut den, &[1, 3, 8, 8], &opts(1), &mut |_, _| {});
+    let ddpm = Ddpm::new(
+        Chain::respaced(&long, &[0, 1999]).unwrap(),
+        ModelOptions::default(),
+        None,
+    )
+    .unwrap();
+    let e = sample_loop(
+        &ctx,
+        &ddpm,
+        &mut den,
+        &[1, 3, 8, 8],
+        &opts(1),
+        &mut |_, _| {},
+    );
     assert!(matches!(e, Err(Error::Unsupported(_))), "{e:?}");
     // Output channels that make no denoiser.
     let config = ddpm_wgpu::nn::UNetConfig::from_json(

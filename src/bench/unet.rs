@@ -14,7 +14,9 @@ use crate::check::Gen;
 use crate::error::{Error, Result};
 use crate::gpu::nn::StageTime;
 use crate::gpu::sample_loop::{sample_loop, LoopOptions};
-use crate::gpu::{self, Context, Denoiser, DenoiserIo, GpuSteps, GpuTables, GpuTensor, UNetDenoiser};
+use crate::gpu::{
+    self, Context, Denoiser, DenoiserIo, GpuSteps, GpuTables, GpuTensor, UNetDenoiser,
+};
 use crate::nn::UNet2D;
 use crate::options::ModelOptions;
 use crate::sampler::{Ddim, DdimOptions, Ddpm, Sampler};
@@ -119,10 +121,7 @@ pub struct UNetBenchReport {
 
 /// Measure `model` as `opts` says.
 pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNetBenchReport> {
-    let (h, w) = opts
-        .size
-        .or(model.config.sample_size)
-        .unwrap_or((32, 32));
+    let (h, w) = opts.size.or(model.config.sample_size).unwrap_or((32, 32));
     let c = model.config.in_channels;
     let big_t = opts.num_train_timesteps;
     let mut den = UNetDenoiser::new(ctx, model, big_t)?;
@@ -142,13 +141,17 @@ pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNe
     let largest = opts.batches.iter().copied().max().unwrap_or(0);
     for &b in &opts.batches {
         if b == 0 {
-            return Err(Error::ShapeMismatch("bench batch sizes must be at least 1".into()));
+            return Err(Error::ShapeMismatch(
+                "bench batch sizes must be at least 1".into(),
+            ));
         }
         let shape = [b, c, h, w];
         let x: Vec<f32> = Gen::new(3).vec(b * c * h * w, |g| g.range(-1.0, 1.0));
         let x_t = GpuTensor::from_slice(ctx, &shape, &x)?;
         let model_output = GpuTensor::zeros(ctx, &shape)?;
-        let t: Vec<u32> = (0..b).map(|i| ((i * 397 + big_t / 2) % big_t) as u32).collect();
+        let t: Vec<u32> = (0..b)
+            .map(|i| ((i * 397 + big_t / 2) % big_t) as u32)
+            .collect();
         let steps = GpuSteps::below(ctx, big_t, &t)?;
         let io = DenoiserIo {
             x_t: &x_t,
@@ -191,7 +194,14 @@ pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNe
                 ..LoopOptions::default()
             };
             let start = Instant::now();
-            sample_loop(ctx, sampler.as_ref(), &mut den, &[b, c, h, w], &loop_opts, &mut |_, _| {})?;
+            sample_loop(
+                ctx,
+                sampler.as_ref(),
+                &mut den,
+                &[b, c, h, w],
+                &loop_opts,
+                &mut |_, _| {},
+            )?;
             let seconds = start.elapsed().as_secs_f64();
             let steps = sampler.order().len();
             report.loops.push(UNetLoopRow {
@@ -217,14 +227,23 @@ fn samplers(tables: &Tables, opts: &UNetBenchOptions) -> Result<Vec<Box<dyn Samp
     if opts.ddim_steps > 0 {
         let kept = timesteps(big_t, opts.ddim_steps.min(big_t), &leading)?;
         let chain = Chain::respaced(tables, &kept)?;
-        out.push(Box::new(Ddim::new(chain, model, None, DdimOptions::default())?));
+        out.push(Box::new(Ddim::new(
+            chain,
+            model,
+            None,
+            DdimOptions::default(),
+        )?));
     }
     match opts.ddpm_steps {
         Some(0) => {}
         None => out.push(Box::new(Ddpm::new(Chain::full(tables), model, None)?)),
         Some(n) => {
             let kept = timesteps(big_t, n.min(big_t), &leading)?;
-            out.push(Box::new(Ddpm::new(Chain::respaced(tables, &kept)?, model, None)?));
+            out.push(Box::new(Ddpm::new(
+                Chain::respaced(tables, &kept)?,
+                model,
+                None,
+            )?));
         }
     }
     Ok(out)
@@ -302,7 +321,11 @@ impl UNetBenchReport {
                     p.count,
                     p.seconds * 1e3,
                     100.0 * p.seconds / total,
-                    if p.flops > 0 { format!("{g:.2}") } else { "-".into() }
+                    if p.flops > 0 {
+                        format!("{g:.2}")
+                    } else {
+                        "-".into()
+                    }
                 );
             }
         }

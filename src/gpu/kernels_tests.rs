@@ -13,6 +13,7 @@ fn pipeline_keys_keep_only_the_constants_a_kernel_takes() {
         noise_source: 1,
         threshold: 1,
         clipped_eps: 1,
+        nn: 0,
     };
     let model_only = PipelineConstants {
         noise_source: 0,

@@ -12,7 +12,9 @@ pub struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407))
+        Rng(seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407))
     }
 
     pub fn next(&mut self) -> f32 {
@@ -29,7 +31,14 @@ impl Rng {
 }
 
 /// A conv with weights of about unit gain (scaled by 1/sqrt(fan-in)).
-pub fn conv(rng: &mut Rng, cin: usize, cout: usize, k: usize, stride: usize, padding: Padding) -> Conv2d {
+pub fn conv(
+    rng: &mut Rng,
+    cin: usize,
+    cout: usize,
+    k: usize,
+    stride: usize,
+    padding: Padding,
+) -> Conv2d {
     let fan = (cin * k * k) as f32;
     Conv2d {
         in_channels: cin,
@@ -57,7 +66,11 @@ pub fn group_norm(rng: &mut Rng, groups: usize, channels: usize, eps: f64) -> Gr
         num_groups: groups,
         channels,
         eps,
-        weight: rng.vec(channels, 1.0).into_iter().map(|v| 1.0 + 0.5 * v).collect(),
+        weight: rng
+            .vec(channels, 1.0)
+            .into_iter()
+            .map(|v| 1.0 + 0.5 * v)
+            .collect(),
         bias: rng.vec(channels, 0.5),
     }
 }

@@ -27,7 +27,10 @@ pub fn fixture(name: &str) -> PathBuf {
 /// The model and its scheduler's T.
 pub fn model(name: &str) -> (UNet2D, usize) {
     let folder = ModelFolder::open(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let t = folder.scheduler.as_ref().map_or(1000, |s| s.num_train_timesteps);
+    let t = folder
+        .scheduler
+        .as_ref()
+        .map_or(1000, |s| s.num_train_timesteps);
     (folder.unet().unwrap_or_else(|e| panic!("{name}: {e}")), t)
 }
 

@@ -126,7 +126,14 @@ pub(crate) fn softmax_stage(
     if y > max {
         return Err(Error::Unsupported(format!("softmax over {rows} rows")));
     }
-    Stage::new(ctx, Kernel::AttentionSoftmax, 0, &p, &[buffer], Grid(x, y, 1))
+    Stage::new(
+        ctx,
+        Kernel::AttentionSoftmax,
+        0,
+        &p,
+        &[buffer],
+        Grid(x, y, 1),
+    )
 }
 
 /// An attention layer on the device.
@@ -162,7 +169,8 @@ impl GpuAttention {
     /// Upload `attn` (`name` labels it): the projections become 1x1 convs.
     pub fn new(ctx: &Context, attn: &Attention, name: &str) -> Result<Self> {
         let inner = attn.inner_dim();
-        let proj = |l: &crate::nn::Linear| l.in_features == attn.channels && l.out_features == inner;
+        let proj =
+            |l: &crate::nn::Linear| l.in_features == attn.channels && l.out_features == inner;
         let ok = attn.head_dim > 0
             && proj(&attn.to_q)
             && proj(&attn.to_k)
@@ -234,7 +242,11 @@ impl GpuAttention {
             split: None,
             keep: 3 * inner,
         });
-        let scores = g.tensor(&format!("{} scores", self.name), heads * n * n, Home::Internal);
+        let scores = g.tensor(
+            &format!("{} scores", self.name),
+            heads * n * n,
+            Home::Internal,
+        );
         let operand = |offset, hstride, s1, s2| super::attention::MatOperand {
             offset,
             hstride,

@@ -201,7 +201,9 @@ impl GpuConv2d {
         // vec4 input loads where every row a tile reads starts 4-aligned: a width (of the
         // flattened row for 1x1) that is a multiple of 4 and 4-aligned views; at stride 1 with
         // padding 1 for 3x3 (the tile's row then starts one before an aligned column).
-        let aligned = w % 4 == 0 && a.input.offset % 4 == 0 && a.input.bstride % 4 == 0;
+        let aligned = w.is_multiple_of(4)
+            && a.input.offset.is_multiple_of(4)
+            && a.input.bstride.is_multiple_of(4);
         let vec4_in = aligned
             && !a.upsample
             && (self.kernel == 1 || (self.stride == 1 && self.pad_left == 1));
@@ -234,7 +236,8 @@ impl GpuConv2d {
         ];
         let groups = u32_of(&what("workgroups"), tiles.div_ceil(CONV_WG))?;
         let grid = grid_xz(ctx, groups, (self.cout_padded / CONV_TM) as u32)?;
-        let flops = 2 * (a.batch * self.cout * self.cin * self.kernel * self.kernel * oh * ow) as u64;
+        let flops =
+            2 * (a.batch * self.cout * self.cin * self.kernel * self.kernel * oh * ow) as u64;
         // The weights shared across subgroups of 8 lanes where the device has exactly those.
         let kernel = if ctx.subgroup_size() == Some(8) {
             Kernel::Conv2dSubgroup
@@ -321,9 +324,7 @@ pub fn forward(
         output: view(&out, g.cout * oh * ow)?,
         upsample: opts.upsample,
         center: opts.center,
-        temb: temb
-            .as_ref()
-            .map(|t| (t, 0, g.cout as u32)),
+        temb: temb.as_ref().map(|t| (t, 0, g.cout as u32)),
         residual: match &residual {
             Some((b, s)) => Some((view(b, g.cout * oh * ow)?, *s)),
             None => None,

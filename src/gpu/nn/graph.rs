@@ -105,7 +105,14 @@ pub(crate) enum Op<'m> {
 impl Op<'_> {
     /// Whether the op reads the graph's time projections.
     pub fn uses_temb(&self) -> bool {
-        matches!(self, Op::Conv { temb: Some(_), .. } | Op::Norm { scale_shift: Some(_), .. })
+        matches!(
+            self,
+            Op::Conv { temb: Some(_), .. }
+                | Op::Norm {
+                    scale_shift: Some(_),
+                    ..
+                }
+        )
     }
 
     /// The tensors this op reads and the one it writes (all of them for the liveness), but the

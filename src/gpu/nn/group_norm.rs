@@ -101,8 +101,8 @@ impl GpuGroupNorm {
         if a.scale_shift.is_some() {
             bits |= flags::SCALE_SHIFT;
         }
-        let aligned = |v: &BufView<'_>| v.offset % 4 == 0 && v.bstride % 4 == 0;
-        if a.plane % 4 == 0 && aligned(&a.input) && aligned(&a.output) {
+        let aligned = |v: &BufView<'_>| v.offset.is_multiple_of(4) && v.bstride.is_multiple_of(4);
+        if a.plane.is_multiple_of(4) && aligned(&a.input) && aligned(&a.output) {
             bits |= flags::VEC4;
         }
         let buffers = [
@@ -122,7 +122,14 @@ impl GpuGroupNorm {
                 self.name, self.groups
             )));
         }
-        Stage::new(ctx, Kernel::GroupNorm, bits, &p, &buffers, Grid(grid.0, grid.1, 1))
+        Stage::new(
+            ctx,
+            Kernel::GroupNorm,
+            bits,
+            &p,
+            &buffers,
+            Grid(grid.0, grid.1, 1),
+        )
     }
 }
 

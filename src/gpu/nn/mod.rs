@@ -215,9 +215,8 @@ pub(crate) fn scratch(ctx: &Context, name: &str, elements: u64) -> Result<wgpu::
 
 /// `n` as u32, or an error naming `what`: the kernels index with 32-bit integers.
 pub(crate) fn u32_of(what: &str, n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| {
-        Error::Unsupported(format!("{what}: {n} exceeds the kernels' 32-bit indices"))
-    })
+    u32::try_from(n)
+        .map_err(|_| Error::Unsupported(format!("{what}: {n} exceeds the kernels' 32-bit indices")))
 }
 
 /// A grid of `n` workgroups in x, spilling into z past the per-dimension limit (the kernels

@@ -42,7 +42,12 @@ impl Plan {
     /// Bytes of the activation buffers and uniforms.
     pub fn device_bytes(&self) -> u64 {
         let buffers: u64 = self.buffers.iter().map(wgpu::Buffer::size).sum();
-        buffers + self.stages.iter().map(|s| super::uniform_bytes(s)).sum::<u64>()
+        buffers
+            + self
+                .stages
+                .iter()
+                .map(|s| super::uniform_bytes(s))
+                .sum::<u64>()
     }
 
     /// The buffer of internal tensor `t`.
@@ -205,7 +210,11 @@ fn op_stage(
             (Some(col), Some(tensor)) => {
                 let (buffer, _) = place(graph, plan, ext, tensor, first)?;
                 let stride = graph.tensors[tensor].per_sample;
-                Ok(Some((buffer, u32_of("temb", col)?, u32_of("temb", stride)?)))
+                Ok(Some((
+                    buffer,
+                    u32_of("temb", col)?,
+                    u32_of("temb", stride)?,
+                )))
             }
             _ => Ok(None),
         }

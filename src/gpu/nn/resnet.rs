@@ -183,7 +183,11 @@ pub fn forward(
     let silu: Vec<f32> = temb.iter().map(|&v| v / (1.0 + (-v).exp())).collect();
     let mut g = Graph::default();
     let t = g.tensor("temb", tw, super::graph::Home::Internal);
-    let p = g.tensor("projection", proj.out_features(), super::graph::Home::Internal);
+    let p = g.tensor(
+        "projection",
+        proj.out_features(),
+        super::graph::Home::Internal,
+    );
     g.push(Op::Linear {
         lin: &proj,
         input: Some(t),

@@ -75,7 +75,11 @@ impl GpuTimeEmbedding {
 
     /// Append the MLP and the projections; sets the graph's time projections.
     pub(crate) fn emit<'m>(&'m self, g: &mut Graph<'m>) {
-        let t1 = g.tensor("temb linear_1", self.linear_1.out_features(), Home::Internal);
+        let t1 = g.tensor(
+            "temb linear_1",
+            self.linear_1.out_features(),
+            Home::Internal,
+        );
         g.push(Op::Linear {
             lin: &self.linear_1,
             input: None,

@@ -169,7 +169,9 @@ impl UNetDenoiser {
             .prepared
             .as_ref()
             .ok_or_else(|| Error::Unsupported("UNetDenoiser::profile before prepare".into()))?;
-        plan.stages.first().map_or(Ok(Vec::new()), |s| profile(ctx, s))
+        plan.stages
+            .first()
+            .map_or(Ok(Vec::new()), |s| profile(ctx, s))
     }
 }
 

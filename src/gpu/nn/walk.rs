@@ -199,7 +199,10 @@ pub(crate) fn graph<'m>(
             normed,
             view(&mut g, "model_output", out_c, Home::ModelOutput),
         ),
-        Output::Split { in_channels: c, var } => {
+        Output::Split {
+            in_channels: c,
+            var,
+        } => {
             let out = view(&mut g, "model_output", c, Home::ModelOutput);
             let mut op = conv(&layers.conv_out, normed, out);
             if let Op::Conv { split, keep, .. } = &mut op {
@@ -228,7 +231,12 @@ fn emit_down<'m>(
 ) -> Result<()> {
     match attn {
         Some(a) => {
-            let t = g.activation("down resnet before attention", r.out_channels(), input.h, input.w);
+            let t = g.activation(
+                "down resnet before attention",
+                r.out_channels(),
+                input.h,
+                input.w,
+            );
             r.emit(g, input, t)?;
             a.emit(g, t, dest)
         }
