@@ -55,7 +55,7 @@ fn twin(c: &Conv2d, x: &[f32], shape: [usize; 4], up: bool, center: bool) -> Vec
     cpu_conv::forward(c, &a).unwrap().data
 }
 
-fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 {
+fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64, winograd: bool) -> f64 {
     let mut rng = Rng::new(seed);
     let layer = conv(&mut rng, c.cin, c.cout, c.k, c.stride, c.padding);
     let (h, w) = c.hw;
@@ -72,6 +72,7 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 
         center: c.center,
         temb: temb.clone(),
         residual: residual.clone(),
+        winograd,
     };
     let got = forward(ctx, &layer, &x, shape, &opts).unwrap();
     let mut want = twin(&layer, &x, shape, c.upsample, c.center);
@@ -98,9 +99,21 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 
         }
     }
     let k_terms = (c.cin * c.k * c.k) as f64;
-    let bound: Vec<f64> = scale.iter().map(|s| (k_terms + 3.0) * U * s).collect();
+    // Winograd (3x3 stride 1) sums C_in products of transformed values, each from 4 to 9 of
+    // the inputs and the weights by sums and halvings: its error is within the direct sum's
+    // bound times the transforms' growth, at most |A^T| |G| |B^T| = 4 per input and weight
+    // element (their sums of absolute values per row); bound it by 4 (K + 8) u S.
+    let growth = if winograd && c.k == 3 && c.stride == 1 {
+        4.0
+    } else {
+        1.0
+    };
+    let bound: Vec<f64> = scale
+        .iter()
+        .map(|s| growth * (k_terms + 3.0 + 5.0 * (growth - 1.0) / 3.0) * U * s)
+        .collect();
     let what = format!(
-        "conv {}->{} {}x{} s{} pad {:?} up {} center {} temb {} res {:?} on {:?}",
+        "conv {}->{} {}x{} s{} pad {:?} up {} center {} temb {} res {:?} on {:?} winograd {}",
         c.cin,
         c.cout,
         c.k,
@@ -111,7 +124,8 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64) -> f64 
         c.center,
         c.temb,
         c.residual,
-        shape
+        shape,
+        winograd && growth > 1.0
     );
     assert_within(&what, &got, &want, &bound)
 }
@@ -183,7 +197,9 @@ fn conv2d_cases(ctx: &ddpm_wgpu::gpu::Context) {
     for c in &cases {
         for batch in [1, 3] {
             seed += 1;
-            run(ctx, c, batch, seed);
+            for winograd in [false, true] {
+                run(ctx, c, batch, seed, winograd);
+            }
         }
     }
 }

@@ -274,6 +274,41 @@ fn nn_layouts() {
             out2_offset,
             out2_bstride,
             out_scale,
+            o_tiles,
+            w_xstride,
+            in_xstride,
+            out_xstride,
+        ]
+    );
+    assert_layout!(
+        m,
+        "WinogradParams",
+        ddpm_wgpu::gpu::nn::params::WinogradParams,
+        [
+            batch,
+            channels,
+            h,
+            w,
+            oh,
+            ow,
+            ty,
+            tx,
+            pad_top,
+            pad_left,
+            in_offset,
+            in_bstride,
+            xstride,
+            out_offset,
+            out_bstride,
+            res_offset,
+            res_bstride,
+            temb_offset,
+            temb_stride,
+            split,
+            out2_offset,
+            out2_bstride,
+            out_scale,
+            cstride,
         ]
     );
     assert_layout!(

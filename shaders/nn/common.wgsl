@@ -33,6 +33,42 @@ struct ConvParams {
     out2_offset: u32,
     out2_bstride: u32,
     out_scale: f32,     // RESIDUAL: (res + conv) / out_scale
+    // Winograd's 16 products as one dispatch: workgroup row y is (xi, channel tile) with
+    // xi = y / o_tiles; the weights, input and output of product xi start xi times these
+    // strides further on (all 0, o_tiles = the channel tiles, for an ordinary conv).
+    o_tiles: u32,
+    w_xstride: u32,     // in vec4s of weights
+    in_xstride: u32,
+    out_xstride: u32,
+}
+
+// Winograd F(2x2, 3x3)'s input and output transforms (shaders/nn/winograd_*.wgsl): 2x2 output
+// tiles of a 3x3 stride-1 conv, ty x tx tiles a sample.
+struct WinogradParams {
+    batch: u32,
+    channels: u32,      // input channels (input transform) or output channels written (output)
+    h: u32,             // input as stored (before UPSAMPLE)
+    w: u32,
+    oh: u32,            // conv output
+    ow: u32,
+    ty: u32,            // ceil(oh / 2)
+    tx: u32,            // ceil(ow / 2)
+    pad_top: u32,
+    pad_left: u32,
+    in_offset: u32,     // the conv's input view (input transform)
+    in_bstride: u32,
+    xstride: u32,       // elements between the 16 transformed planes: batch x C x ty x tx
+    out_offset: u32,    // the conv's output view (output transform)
+    out_bstride: u32,
+    res_offset: u32,
+    res_bstride: u32,
+    temb_offset: u32,
+    temb_stride: u32,
+    split: u32,
+    out2_offset: u32,
+    out2_bstride: u32,
+    out_scale: f32,
+    cstride: u32,       // output transform: channels of the products (their per-sample stride)
 }
 
 // One group norm (shaders/nn/group_norm.wgsl), one workgroup per (sample, group).

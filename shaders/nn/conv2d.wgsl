@@ -49,6 +49,8 @@ var<private> a2: array<vec4<f32>, 8>;
 var<private> a3: array<vec4<f32>, 8>;
 // The input row of the current (channel, kernel row): 10 values at stride 1, 17 at stride 2.
 var<private> r: array<f32, 17>;
+// Where product xi's output starts (Winograd), set once in main.
+var<private> out_xi: u32;
 
 fn mac(w: array<vec4<f32>, 4>, v: array<f32, 8>) {
     let v0 = vec4<f32>(v[0]);
@@ -216,7 +218,7 @@ fn conv_row(plane: u32, iy: i32, ix0: i32, wrow: u32, cp4: u32) {
     }
 }
 
-// The epilogue of one output (channel o, pixel x of row y of sample b).
+// The epilogue of one output (channel o, pixel x of row y of sample b), in product xi's output.
 fn emit(b: u32, o: u32, pix: u32, x: u32, acc: f32) {
     if o >= p.cout || x >= p.ow {
         return;
@@ -232,7 +234,7 @@ fn emit(b: u32, o: u32, pix: u32, x: u32, acc: f32) {
     if SPLIT && o >= p.split {
         dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = v;
     } else {
-        dst[p.out_offset + b * p.out_bstride + o * plane + pix] = v;
+        dst[p.out_offset + out_xi + b * p.out_bstride + o * plane + pix] = v;
     }
 }
 
@@ -261,11 +263,13 @@ fn main(
     let b = t / per_sample;
     let y = (t % per_sample) / p.x_tiles;
     let x0 = (t % p.x_tiles) * CONV_TN;
-    let o0 = wid.y * CONV_TM;
+    let xi = wid.y / p.o_tiles;
+    let o0 = (wid.y % p.o_tiles) * CONV_TM;
     let cp4 = p.cout_padded / 4u;
-    let o4 = o0 / 4u;
+    let o4 = o0 / 4u + xi * p.w_xstride;
     // The accumulators start at zero: WGSL zero-initialises private variables per invocation.
-    let base = p.in_offset + b * p.in_bstride;
+    let base = p.in_offset + xi * p.in_xstride + b * p.in_bstride;
+    out_xi = xi * p.out_xstride;
     let in_plane = p.h * p.w;
     let ix0 = i32(x0 * STRIDE) - i32(p.pad_left);
     for (var ci = 0u; ci < p.cin; ci++) {

@@ -114,6 +114,10 @@ pub enum Kernel {
     Conv2d,
     /// shaders/nn/conv2d.wgsl with conv2d_weights_subgroup.wgsl (needs subgroups of 8)
     Conv2dSubgroup,
+    /// shaders/nn/winograd_input.wgsl
+    WinogradInput,
+    /// shaders/nn/winograd_output.wgsl
+    WinogradOutput,
     /// shaders/nn/group_norm.wgsl
     GroupNorm,
     /// shaders/nn/linear.wgsl
@@ -126,7 +130,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 40] = [
+    pub const ALL: [Kernel; 42] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -163,6 +167,8 @@ impl Kernel {
         Kernel::DdimStepGaussianVec4,
         Kernel::Conv2d,
         Kernel::Conv2dSubgroup,
+        Kernel::WinogradInput,
+        Kernel::WinogradOutput,
         Kernel::GroupNorm,
         Kernel::Linear,
         Kernel::Attention,
@@ -194,6 +200,8 @@ impl Kernel {
         match self {
             Kernel::Conv2d => nn_shader!("conv2d"),
             Kernel::Conv2dSubgroup => ("conv2d_subgroup", nn_shader!("conv2d").1),
+            Kernel::WinogradInput => nn_shader!("winograd_input"),
+            Kernel::WinogradOutput => nn_shader!("winograd_output"),
             Kernel::GroupNorm => nn_shader!("group_norm"),
             Kernel::Linear => nn_shader!("linear"),
             Kernel::Attention => nn_shader!("attention"),
@@ -277,6 +285,8 @@ impl Kernel {
             self,
             Kernel::Conv2d
                 | Kernel::Conv2dSubgroup
+                | Kernel::WinogradInput
+                | Kernel::WinogradOutput
                 | Kernel::GroupNorm
                 | Kernel::Linear
                 | Kernel::Attention

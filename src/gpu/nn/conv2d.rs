@@ -15,7 +15,7 @@
 //! whatever they read from.
 
 use super::params::ConvParams;
-use super::{check_storage, flags, grid_xz, u32_of, upload, Stage};
+use super::{flags, grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::Kernel;
 use crate::gpu::Context;
@@ -57,6 +57,8 @@ pub(crate) struct ConvArgs<'a> {
     pub split: Option<(u32, BufView<'a>)>,
     /// Output channels written; the rest are dropped.
     pub keep: usize,
+    /// Winograd's 16 products in one dispatch: (input, output) elements between products.
+    pub products: Option<(u32, u32)>,
     /// Bound where an option is off (never read then).
     pub dummy: &'a wgpu::Buffer,
 }
@@ -73,14 +75,24 @@ pub struct GpuConv2d {
     pad_left: usize,
     padding: crate::nn::Padding,
     cout_padded: usize,
-    weights: wgpu::Buffer,
+    /// The direct kernel's weights ([K][cout_padded]); `None` where Winograd replaces them.
+    weights: Option<wgpu::Buffer>,
     bias: wgpu::Buffer,
+    /// Winograd F(2x2, 3x3): its 16 products as a 1x1 conv over the transformed weights.
+    winograd: Option<Box<GpuConv2d>>,
 }
 
 impl GpuConv2d {
-    /// Upload `conv` (`name` labels its buffers and errors). Kernels 1x1 (stride 1, no
-    /// padding) and 3x3 (stride 1 or 2) are what UNet2DModel builds; others are refused.
+    /// Upload `conv` (`name` labels its buffers and errors), as Winograd F(2x2, 3x3) where it
+    /// is a 3x3 stride-1 conv. Kernels 1x1 (stride 1, no padding) and 3x3 (stride 1 or 2) are
+    /// what UNet2DModel builds; others are refused.
     pub fn new(ctx: &Context, conv: &Conv2d, name: &str) -> Result<Self> {
+        Self::new_with(ctx, conv, name, true)
+    }
+
+    /// [`GpuConv2d::new`], with Winograd for the 3x3 stride-1 convs only if `winograd`; the
+    /// direct kernel otherwise (for comparison and tests).
+    pub fn new_with(ctx: &Context, conv: &Conv2d, name: &str, winograd: bool) -> Result<Self> {
         let (k, cin, cout) = (conv.kernel, conv.in_channels, conv.out_channels);
         let pad = conv.padding;
         let supported = match k {
@@ -101,14 +113,39 @@ impl GpuConv2d {
             )));
         }
         let cout_padded = cout.div_ceil(CONV_TM) * CONV_TM;
-        let mut wt = vec![0.0f32; rows * cout_padded];
-        for (o, wo) in conv.weight.chunks_exact(rows).enumerate() {
-            for (r, &v) in wo.iter().enumerate() {
-                wt[r * cout_padded + o] = v;
-            }
-        }
         let mut bias = conv.bias.clone();
         bias.resize(cout_padded, 0.0);
+        let winograd = winograd && k == 3 && conv.stride == 1;
+        let (weights, winograd) = if winograd {
+            let u = super::winograd::transform_weights(&conv.weight, cin, cout, cout_padded);
+            let gemm = GpuConv2d {
+                name: format!("{name} (winograd products)"),
+                cin,
+                cout,
+                kernel: 1,
+                stride: 1,
+                pad_top: 0,
+                pad_left: 0,
+                padding: crate::nn::Padding::uniform(0),
+                cout_padded,
+                weights: Some(upload(ctx, &format!("{name} winograd weights"), &u)?),
+                bias: upload(
+                    ctx,
+                    &format!("{name} winograd zero bias"),
+                    &vec![0.0; cout_padded],
+                )?,
+                winograd: None,
+            };
+            (None, Some(Box::new(gemm)))
+        } else {
+            let mut wt = vec![0.0f32; rows * cout_padded];
+            for (o, wo) in conv.weight.chunks_exact(rows).enumerate() {
+                for (r, &v) in wo.iter().enumerate() {
+                    wt[r * cout_padded + o] = v;
+                }
+            }
+            (Some(upload(ctx, &format!("{name} weights"), &wt)?), None)
+        };
         Ok(GpuConv2d {
             name: name.to_string(),
             cin,
@@ -119,9 +156,30 @@ impl GpuConv2d {
             pad_left: pad.left,
             padding: pad,
             cout_padded,
-            weights: upload(ctx, &format!("{name} weights"), &wt)?,
+            weights,
             bias: upload(ctx, &format!("{name} bias"), &bias)?,
+            winograd,
         })
+    }
+
+    /// The Winograd products' conv, where this conv runs as Winograd.
+    pub(crate) fn winograd(&self) -> Option<&GpuConv2d> {
+        self.winograd.as_deref()
+    }
+
+    /// (top, left) padding.
+    pub(crate) fn pads(&self) -> (usize, usize) {
+        (self.pad_top, self.pad_left)
+    }
+
+    /// The bias, zero-padded to the channel tile.
+    pub(crate) fn bias(&self) -> &wgpu::Buffer {
+        &self.bias
+    }
+
+    /// Channels of the Winograd products (their per-sample stride in planes).
+    pub(crate) fn gemm_channels(&self) -> usize {
+        self.cout
     }
 
     /// Input channels.
@@ -146,11 +204,17 @@ impl GpuConv2d {
 
     /// Bytes of its weights and biases on the device.
     pub fn device_bytes(&self) -> u64 {
-        self.weights.size() + self.bias.size()
+        self.weights.as_ref().map_or(0, wgpu::Buffer::size)
+            + self.bias.size()
+            + self.winograd.as_ref().map_or(0, |w| w.device_bytes())
     }
 
-    /// The stage running this conv as `a` says.
+    /// The stage running this conv directly as `a` says (a Winograd conv runs as three stages:
+    /// `graph::Graph::push` expands it).
     pub(crate) fn stage(&self, ctx: &Context, a: &ConvArgs<'_>) -> Result<Stage> {
+        let weights = self.weights.as_ref().ok_or_else(|| {
+            Error::Unsupported(format!("{} runs as Winograd, not directly", self.name))
+        })?;
         let up = if a.upsample { 2 } else { 1 };
         let (eh, ew) = (a.h * up, a.w * up);
         let (oh, ow) = self.output_size(eh, ew).ok_or_else(|| {
@@ -197,6 +261,13 @@ impl GpuConv2d {
             out2_offset: a.split.map_or(0, |s| s.1.offset),
             out2_bstride: a.split.map_or(0, |s| s.1.bstride),
             out_scale: a.residual.map_or(1.0, |r| r.1),
+            o_tiles: (self.cout_padded / CONV_TM) as u32,
+            w_xstride: match a.products {
+                Some(_) => u32_of(&what("weights"), self.cin * self.cout_padded / 4)?,
+                None => 0,
+            },
+            in_xstride: a.products.map_or(0, |x| x.0),
+            out_xstride: a.products.map_or(0, |x| x.1),
         };
         // vec4 input loads where every row a tile reads starts 4-aligned: a width (of the
         // flattened row for 1x1) that is a multiple of 4 and 4-aligned views; at stride 1 with
@@ -224,7 +295,7 @@ impl GpuConv2d {
         }
         let buffers = [
             a.input.buffer,
-            &self.weights,
+            weights,
             &self.bias,
             a.temb.map_or(a.dummy, |t| t.0),
             a.residual.map_or(a.dummy, |r| r.0.buffer),
@@ -235,7 +306,8 @@ impl GpuConv2d {
             a.input.buffer,
         ];
         let groups = u32_of(&what("workgroups"), tiles.div_ceil(CONV_WG))?;
-        let grid = grid_xz(ctx, groups, (self.cout_padded / CONV_TM) as u32)?;
+        let rows = (self.cout_padded / CONV_TM) * if a.products.is_some() { 16 } else { 1 };
+        let grid = grid_xz(ctx, groups, u32_of(&what("channel tiles"), rows)?)?;
         let flops =
             2 * (a.batch * self.cout * self.cin * self.kernel * self.kernel * oh * ow) as u64;
         // The weights shared across subgroups of 8 lanes where the device has exactly those.
@@ -259,6 +331,8 @@ pub struct ConvOptions {
     pub temb: Option<Vec<f32>>,
     /// (residual of the output's shape, s): the output is (residual + conv) / s.
     pub residual: Option<(Vec<f32>, f32)>,
+    /// Run a 3x3 stride-1 conv as Winograd F(2x2, 3x3) (the UNet's choice) rather than directly.
+    pub winograd: bool,
 }
 
 /// Run `conv` once on `x` ([B, C, H, W]) with `opts`, for tests and single-layer use: uploads,
@@ -270,8 +344,9 @@ pub fn forward(
     shape: [usize; 4],
     opts: &ConvOptions,
 ) -> Result<Vec<f32>> {
+    use super::graph::{Graph, Home, Op};
     let [n, c, h, w] = shape;
-    let g = GpuConv2d::new(ctx, conv, "conv2d")?;
+    let g = GpuConv2d::new_with(ctx, conv, "conv2d", opts.winograd)?;
     if c != g.cin || x.len() != n * c * h * w || n == 0 {
         return Err(Error::ShapeMismatch(format!(
             "conv2d takes [B, {}, H, W], got shape {shape:?} with {} values",
@@ -283,58 +358,33 @@ pub fn forward(
     let (oh, ow) = g.output_size(h * up, w * up).ok_or_else(|| {
         Error::ShapeMismatch(format!("conv2d: input {h}x{w} is smaller than the kernel"))
     })?;
-    let out_len = n * g.cout * oh * ow;
-    let input = upload(ctx, "conv2d input", x)?;
-    check_storage(ctx, "conv2d output", out_len as u64 * 4)?;
-    let out = super::scratch(ctx, "conv2d output", out_len as u64)?;
-    let dummy = upload(ctx, "conv2d dummy", &[0.0; 4])?;
-    let temb = match &opts.temb {
-        Some(t) if t.len() == n * g.cout => Some(upload(ctx, "conv2d temb", t)?),
-        Some(t) => {
-            return Err(Error::ShapeMismatch(format!(
-                "conv2d temb has {} values for [{n}, {}]",
-                t.len(),
-                g.cout
-            )))
-        }
-        None => None,
-    };
+    let mut graph = Graph::default();
+    let input = graph.activation("conv2d input", c, h, w);
+    let output = graph.activation("conv2d output", g.cout, oh, ow);
+    let mut inputs: Vec<(usize, &[f32])> = vec![(input.tensor, x)];
+    if let Some(t) = &opts.temb {
+        let tensor = graph.tensor("conv2d temb", g.cout, Home::Internal);
+        graph.temb = Some(tensor);
+        inputs.push((tensor, t));
+    }
     let residual = match &opts.residual {
-        Some((r, s)) if r.len() == out_len => Some((upload(ctx, "conv2d residual", r)?, *s)),
-        Some((r, _)) => {
-            return Err(Error::ShapeMismatch(format!(
-                "conv2d residual has {} values for {out_len}",
-                r.len()
-            )))
+        Some((r, s)) => {
+            let v = graph.activation("conv2d residual", g.cout, oh, ow);
+            inputs.push((v.tensor, r));
+            Some((v, *s))
         }
         None => None,
     };
-    let view = |buffer, per_sample: usize| -> Result<BufView<'_>> {
-        Ok(BufView {
-            buffer,
-            offset: 0,
-            bstride: u32_of("conv2d sample", per_sample)?,
-        })
-    };
-    let args = ConvArgs {
-        batch: n,
-        h,
-        w,
-        input: view(&input, c * h * w)?,
-        output: view(&out, g.cout * oh * ow)?,
+    graph.push(Op::Conv {
+        conv: &g,
+        input,
+        output,
         upsample: opts.upsample,
         center: opts.center,
-        temb: temb.as_ref().map(|t| (t, 0, g.cout as u32)),
-        residual: match &residual {
-            Some((b, s)) => Some((view(b, g.cout * oh * ow)?, *s)),
-            None => None,
-        },
+        temb: opts.temb.as_ref().map(|_| 0),
+        residual,
         split: None,
         keep: g.cout,
-        dummy: &dummy,
-    };
-    let stage = g.stage(ctx, &args)?;
-    super::run_stages(ctx, &[stage])?;
-    let bytes = crate::gpu::tensor::read_buffer(ctx, &out, out_len as u64 * 4)?;
-    Ok(bytemuck::pod_collect_to_vec(&bytes))
+    });
+    super::plan::run_layer(ctx, &graph, &inputs, output.tensor, n)
 }

@@ -44,6 +44,12 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("CENTER", on(CENTER)),
             ("VEC4_IN", on(VEC4_IN)),
         ],
+        Kernel::WinogradInput => vec![("UPSAMPLE", on(UPSAMPLE)), ("CENTER", on(CENTER))],
+        Kernel::WinogradOutput => vec![
+            ("TEMB", on(TEMB)),
+            ("RESIDUAL", on(RESIDUAL)),
+            ("SPLIT", on(SPLIT)),
+        ],
         Kernel::GroupNorm => vec![
             ("SILU", on(SILU)),
             ("SCALE_SHIFT", on(SCALE_SHIFT)),

@@ -93,6 +93,36 @@ pub(crate) enum Op<'m> {
         c: (usize, MatOperand),
         scale: f32,
     },
+    /// Winograd's input transform of `conv` from `input` into the 16 planes `v`.
+    WinogradIn {
+        conv: &'m GpuConv2d,
+        input: View,
+        v: usize,
+        upsample: bool,
+        center: bool,
+        /// Output height and width of the conv.
+        out: (usize, usize),
+    },
+    /// Winograd's 16 products: `gemm` (a 1x1 conv over the transformed weights) from the
+    /// planes `v` into the planes `m`, `tiles` "pixels" each.
+    Products {
+        gemm: &'m GpuConv2d,
+        v: usize,
+        m: usize,
+        tiles: usize,
+    },
+    /// Winograd's output transform of `conv` from the planes `m`, with the conv's epilogue.
+    WinogradOut {
+        conv: &'m GpuConv2d,
+        m: usize,
+        output: View,
+        /// The input's stored size (before upsampling).
+        input: (usize, usize),
+        temb: Option<usize>,
+        residual: Option<(View, f32)>,
+        split: Option<(usize, View)>,
+        keep: usize,
+    },
     /// Softmax in place over rows of `len`, `rows` rows per sample.
     Softmax {
         tensor: usize,
@@ -108,6 +138,7 @@ impl Op<'_> {
         matches!(
             self,
             Op::Conv { temb: Some(_), .. }
+                | Op::WinogradOut { temb: Some(_), .. }
                 | Op::Norm {
                     scale_shift: Some(_),
                     ..
@@ -127,6 +158,20 @@ impl Op<'_> {
                 ..
             } => {
                 let mut t = vec![input.tensor, output.tensor];
+                t.extend(residual.map(|r| r.0.tensor));
+                t.extend(split.map(|s| s.1.tensor));
+                t
+            }
+            Op::WinogradIn { input, v, .. } => vec![input.tensor, *v],
+            Op::Products { v, m, .. } => vec![*v, *m],
+            Op::WinogradOut {
+                m,
+                output,
+                residual,
+                split,
+                ..
+            } => {
+                let mut t = vec![*m, output.tensor];
                 t.extend(residual.map(|r| r.0.tensor));
                 t.extend(split.map(|s| s.1.tensor));
                 t
@@ -175,8 +220,58 @@ impl<'m> Graph<'m> {
         }
     }
 
-    /// Append `op`.
+    /// Append `op`; a conv that runs as Winograd becomes its three ops, with the planes of
+    /// its transformed input and products as activations of their own.
     pub fn push(&mut self, op: Op<'m>) {
-        self.ops.push(op);
+        let Op::Conv {
+            conv,
+            input,
+            output,
+            upsample,
+            center,
+            temb,
+            residual,
+            split,
+            keep,
+        } = op
+        else {
+            self.ops.push(op);
+            return;
+        };
+        let Some(gemm) = conv.winograd() else {
+            self.ops.push(op);
+            return;
+        };
+        let (ty, tx) = super::winograd::tiles(output.h, output.w);
+        let tiles = ty * tx;
+        let v = self.tensor(
+            "winograd input planes",
+            16 * conv.in_channels() * tiles,
+            Home::Internal,
+        );
+        let m = self.tensor(
+            "winograd products",
+            16 * conv.out_channels() * tiles,
+            Home::Internal,
+        );
+        self.ops.push(Op::WinogradIn {
+            conv,
+            input,
+            v,
+            upsample,
+            center,
+            out: (output.h, output.w),
+        });
+        self.ops.push(Op::Products { gemm, v, m, tiles });
+        self.ops.push(Op::WinogradOut {
+            conv,
+            m,
+            output,
+            input: (input.h, input.w),
+            temb,
+            residual,
+            split,
+            keep,
+        });
     }
 }

@@ -27,6 +27,7 @@ pub mod resnet;
 pub mod time_embedding;
 pub mod unet;
 mod walk;
+mod winograd;
 
 pub use unet::UNetDenoiser;
 

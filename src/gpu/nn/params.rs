@@ -53,6 +53,68 @@ pub struct ConvParams {
     pub out2_bstride: u32,
     /// The residual sum is divided by this.
     pub out_scale: f32,
+    /// Channel tiles per product (workgroup row y = product x o_tiles + tile).
+    pub o_tiles: u32,
+    /// Weights between products, in vec4s (Winograd; 0 otherwise).
+    pub w_xstride: u32,
+    /// Input elements between products.
+    pub in_xstride: u32,
+    /// Output elements between products.
+    pub out_xstride: u32,
+}
+
+/// Winograd F(2x2, 3x3)'s transforms (`WinogradParams`): see shaders/nn/winograd_*.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct WinogradParams {
+    /// Samples.
+    pub batch: u32,
+    /// Input channels (input side) or output channels written (output side).
+    pub channels: u32,
+    /// Input height as stored.
+    pub h: u32,
+    /// Input width as stored.
+    pub w: u32,
+    /// Output height.
+    pub oh: u32,
+    /// Output width.
+    pub ow: u32,
+    /// Tile rows: ceil(oh / 2).
+    pub ty: u32,
+    /// Tile columns: ceil(ow / 2).
+    pub tx: u32,
+    /// Zero rows above the input.
+    pub pad_top: u32,
+    /// Zero columns left of the input.
+    pub pad_left: u32,
+    /// Input view: first element.
+    pub in_offset: u32,
+    /// Input view: elements between samples.
+    pub in_bstride: u32,
+    /// Elements between the 16 transformed planes.
+    pub xstride: u32,
+    /// Output view: first element.
+    pub out_offset: u32,
+    /// Output view: elements between samples.
+    pub out_bstride: u32,
+    /// Residual view: first element.
+    pub res_offset: u32,
+    /// Residual view: elements between samples.
+    pub res_bstride: u32,
+    /// Column of the per-sample bias in the time projections.
+    pub temb_offset: u32,
+    /// Row length of the time projections.
+    pub temb_stride: u32,
+    /// First channel written to the second output.
+    pub split: u32,
+    /// Second output view: first element.
+    pub out2_offset: u32,
+    /// Second output view: elements between samples.
+    pub out2_bstride: u32,
+    /// The residual sum is divided by this.
+    pub out_scale: f32,
+    /// Output side: channels of the products (their per-sample stride in planes).
+    pub cstride: u32,
 }
 
 /// One group norm (`NormParams`): see shaders/nn/group_norm.wgsl.

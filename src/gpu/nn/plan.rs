@@ -8,7 +8,7 @@ use super::conv2d::{BufView, ConvArgs};
 use super::graph::{Graph, Home, Op, View};
 use super::group_norm::NormArgs;
 use super::linear::Rows;
-use super::{scratch, u32_of, Stage};
+use super::{scratch, u32_of, winograd, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::Context;
 
@@ -161,6 +161,25 @@ pub(crate) fn build(
     Ok(plan)
 }
 
+/// The transforms' geometry for the planes tensor `planes` (16 planes of the planned
+/// sub-batch) of a conv from (h, w) to `out`.
+fn winograd_geometry(
+    graph: &Graph<'_>,
+    plan: &Plan,
+    planes: usize,
+    (batch, h, w): (usize, usize, usize),
+    (oh, ow): (usize, usize),
+) -> winograd::Geometry {
+    winograd::Geometry {
+        batch,
+        h,
+        w,
+        oh,
+        ow,
+        xstride: plan.sub_batch * graph.tensors[planes].per_sample / 16,
+    }
+}
+
 /// The buffer of tensor `t` and where sample `first` of it starts.
 fn place<'a>(
     graph: &Graph<'_>,
@@ -251,9 +270,90 @@ fn op_stage(
                 residual: res,
                 split,
                 keep,
+                products: None,
                 dummy: ext.dummy,
             };
             conv.stage(ctx, &args)
+        }
+        Op::WinogradIn {
+            conv,
+            input,
+            v,
+            upsample,
+            center,
+            out,
+        } => {
+            let geometry = winograd_geometry(graph, plan, v, (count, input.h, input.w), out);
+            let planes = place(graph, plan, ext, v, first)?.0;
+            let input = view(graph, plan, ext, input, first)?;
+            winograd::input_stage(ctx, conv, &geometry, input, planes, (upsample, center))
+        }
+        Op::Products { gemm, v, m, tiles } => {
+            let (vb, mb) = (
+                place(graph, plan, ext, v, first)?.0,
+                place(graph, plan, ext, m, first)?.0,
+            );
+            let plane = |t: usize| graph.tensors[t].per_sample / 16;
+            let xstride = |t: usize| u32_of("winograd planes", plan.sub_batch * plane(t));
+            let buf = |buffer, t: usize| -> Result<BufView<'_>> {
+                Ok(BufView {
+                    buffer,
+                    offset: 0,
+                    bstride: u32_of("winograd planes", plane(t))?,
+                })
+            };
+            let args = ConvArgs {
+                batch: count,
+                h: 1,
+                w: tiles,
+                input: buf(vb, v)?,
+                output: buf(mb, m)?,
+                upsample: false,
+                center: false,
+                temb: None,
+                residual: None,
+                split: None,
+                keep: gemm.out_channels(),
+                products: Some((xstride(v)?, xstride(m)?)),
+                dummy: ext.dummy,
+            };
+            gemm.stage(ctx, &args)
+        }
+        Op::WinogradOut {
+            conv,
+            m,
+            output,
+            input,
+            temb,
+            residual,
+            split,
+            keep,
+        } => {
+            let geometry = winograd_geometry(
+                graph,
+                plan,
+                m,
+                (count, input.0, input.1),
+                (output.h, output.w),
+            );
+            let res = match residual {
+                Some((r, s)) => Some((view(graph, plan, ext, r, first)?, s)),
+                None => None,
+            };
+            let split = match split {
+                Some((c, v)) => Some((u32_of("split", c)?, view(graph, plan, ext, v, first)?)),
+                None => None,
+            };
+            let args = winograd::OutputArgs {
+                m: place(graph, plan, ext, m, first)?.0,
+                output: view(graph, plan, ext, output, first)?,
+                temb: temb_of(temb, graph.temb)?,
+                residual: res,
+                split,
+                keep,
+                dummy: ext.dummy,
+            };
+            winograd::output_stage(ctx, conv, &geometry, &args)
         }
         Op::Norm {
             norm,
