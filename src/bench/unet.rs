@@ -12,7 +12,7 @@ use super::timing::median;
 use crate::chain::Chain;
 use crate::check::Gen;
 use crate::error::{Error, Result};
-use crate::gpu::nn::StageTime;
+use crate::gpu::nn::{StageTime, UNetOptions};
 use crate::gpu::sample_loop::{sample_loop, LoopOptions};
 use crate::gpu::{
     self, Context, Denoiser, DenoiserIo, GpuSteps, GpuTables, GpuTensor, UNetDenoiser,
@@ -43,6 +43,8 @@ pub struct UNetBenchOptions {
     pub ddpm_steps: Option<usize>,
     /// Also time each kind of dispatch of one forward at the largest batch.
     pub profile: bool,
+    /// How the UNet runs (Winograd or direct 3x3 convs).
+    pub unet: UNetOptions,
 }
 
 impl Default for UNetBenchOptions {
@@ -56,6 +58,7 @@ impl Default for UNetBenchOptions {
             ddim_steps: 50,
             ddpm_steps: None,
             profile: false,
+            unet: UNetOptions::default(),
         }
     }
 }
@@ -124,7 +127,7 @@ pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNe
     let (h, w) = opts.size.or(model.config.sample_size).unwrap_or((32, 32));
     let c = model.config.in_channels;
     let big_t = opts.num_train_timesteps;
-    let mut den = UNetDenoiser::new(ctx, model, big_t)?;
+    let mut den = UNetDenoiser::with_options(ctx, model, big_t, opts.unet)?;
     let flops_per_sample = model.flops(h, w);
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, big_t)?;
     let gt = GpuTables::new(ctx, &tables)?;

@@ -53,6 +53,7 @@ pub(crate) struct UNetLayers {
 struct Columns<'a> {
     next: usize,
     projections: Vec<&'a Linear>,
+    winograd: bool,
 }
 
 impl<'a> Columns<'a> {
@@ -60,7 +61,7 @@ impl<'a> Columns<'a> {
         let col = self.next;
         self.next += r.time_emb_proj.out_features;
         self.projections.push(&r.time_emb_proj);
-        GpuResnet::new(ctx, r, name, col)
+        GpuResnet::new(ctx, r, name, col, self.winograd)
     }
 
     fn resnets(
@@ -84,12 +85,20 @@ fn attentions(ctx: &Context, a: &[Attention], prefix: &str) -> Result<Vec<GpuAtt
 }
 
 impl UNetLayers {
-    /// Upload every layer of `model`, with a sinusoid table for `num_timesteps` timesteps.
-    pub fn new(ctx: &Context, model: &UNet2D, num_timesteps: usize) -> Result<Self> {
+    /// Upload every layer of `model`, with a sinusoid table for `num_timesteps` timesteps; the
+    /// 3x3 stride-1 convs as Winograd F(2x2, 3x3) if `winograd`.
+    pub fn new(
+        ctx: &Context,
+        model: &UNet2D,
+        num_timesteps: usize,
+        winograd: bool,
+    ) -> Result<Self> {
         let mut cols = Columns {
             next: 0,
             projections: Vec::new(),
+            winograd,
         };
+        let conv = |c: &crate::nn::Conv2d, name: &str| GpuConv2d::new_with(ctx, c, name, winograd);
         let mut down_blocks = Vec::with_capacity(model.down_blocks.len());
         for (i, b) in model.down_blocks.iter().enumerate() {
             let p = format!("down_blocks.{i}");
@@ -119,12 +128,12 @@ impl UNetLayers {
                 upsampler: b
                     .upsampler
                     .as_ref()
-                    .map(|u| GpuConv2d::new(ctx, &u.conv, &format!("{p}.upsamplers.0")))
+                    .map(|u| conv(&u.conv, &format!("{p}.upsamplers.0")))
                     .transpose()?,
             });
         }
         Ok(UNetLayers {
-            conv_in: GpuConv2d::new(ctx, &model.conv_in, "conv_in")?,
+            conv_in: conv(&model.conv_in, "conv_in")?,
             time_embedding: GpuTimeEmbedding::new(
                 ctx,
                 &model.time_embedding,
@@ -135,7 +144,7 @@ impl UNetLayers {
             mid_block,
             up_blocks,
             conv_norm_out: GpuGroupNorm::new(ctx, &model.conv_norm_out, "conv_norm_out")?,
-            conv_out: GpuConv2d::new(ctx, &model.conv_out, "conv_out")?,
+            conv_out: conv(&model.conv_out, "conv_out")?,
         })
     }
 

@@ -6,13 +6,18 @@
 //! output_scale_factor, and the learned-variance split of conv_out. Downsample2D is this conv
 //! with stride 2 and its per-side padding.
 //!
-//! Measured on lavapipe (2 cores shared with other work; GFLOP per CPU-second of the process,
-//! which the load affects less than wall time), a 256 x 2304 x 4096 product in the probe that
-//! chose the tile: 8x8 register tiles with vec4 weight loads 1.4-2.0, 16x8 3.0, 32x8 and 16x16
-//! 10.5-11; the same tiles reading the weights from a uniform buffer 12-14 and from textures
-//! 12-13; with the weights shared across an 8-lane subgroup (subgroupBroadcast) 7-8; without
-//! any loads in the loop, 40-48. So loads, each run lane by lane on llvmpipe, are the cost,
-//! whatever they read from.
+//! Why register tiles, measured on lavapipe (2 cores shared with other sessions; GFLOP per
+//! CPU-second of the process, which the load moves less than wall time). A probe product of
+//! 256 x 1152 x 4096 (256 x 2304 for the first figure): workgroup-memory tiles (64 x 64 per 256
+//! invocations, 4 x 4 each, K staged in chunks of 16 or 64 between barriers) 2.9; register
+//! tiles with per-lane vec4 loads: 8 x 8 1.4-2.0 (wall), 16 x 8 7.6-10.1, 32 x 8 and 16 x 16
+//! 10.5-11.0; the weights from a uniform buffer 12-16, from textures 10.5-13.4; the same loop
+//! without any loads 40-48. So loads, each run lane by lane on llvmpipe, set the speed, and a
+//! workgroup-memory tile only adds its stores, loads and barrier switches to them. In the
+//! cifar10 forward (whole model, B = 4-8): the 8 x 8 tile with per-lane weights 7.4-7.5; the
+//! weights shared across subgroups of 8 and vec4 input rows 10.8; 16 channels per tile
+//! 12.3-13.0 -> 13.7-14.0 (B = 8, two alternating runs); 32 channels made no clear difference
+//! (13.0 against 12.3-13.8) and compiles slower, so the tile is 16 x 8.
 
 use super::params::ConvParams;
 use super::{flags, grid_xz, u32_of, upload, Stage};
@@ -83,15 +88,15 @@ pub struct GpuConv2d {
 }
 
 impl GpuConv2d {
-    /// Upload `conv` (`name` labels its buffers and errors), as Winograd F(2x2, 3x3) where it
-    /// is a 3x3 stride-1 conv. Kernels 1x1 (stride 1, no padding) and 3x3 (stride 1 or 2) are
-    /// what UNet2DModel builds; others are refused.
+    /// Upload `conv` (`name` labels its buffers and errors) for the direct kernel. Kernels
+    /// 1x1 (stride 1, no padding) and 3x3 (stride 1 or 2) are what UNet2DModel builds; others
+    /// are refused.
     pub fn new(ctx: &Context, conv: &Conv2d, name: &str) -> Result<Self> {
-        Self::new_with(ctx, conv, name, true)
+        Self::new_with(ctx, conv, name, false)
     }
 
-    /// [`GpuConv2d::new`], with Winograd for the 3x3 stride-1 convs only if `winograd`; the
-    /// direct kernel otherwise (for comparison and tests).
+    /// [`GpuConv2d::new`], as Winograd F(2x2, 3x3) where it is a 3x3 stride-1 conv and
+    /// `winograd` (see `UNetOptions::winograd`).
     pub fn new_with(ctx: &Context, conv: &Conv2d, name: &str, winograd: bool) -> Result<Self> {
         let (k, cin, cout) = (conv.kernel, conv.in_channels, conv.out_channels);
         let pad = conv.padding;

@@ -29,7 +29,7 @@ pub mod unet;
 mod walk;
 mod winograd;
 
-pub use unet::UNetDenoiser;
+pub use unet::{UNetDenoiser, UNetOptions};
 
 use super::kernels::Kernel;
 use super::launch::{bind_group, uniform, Grid};

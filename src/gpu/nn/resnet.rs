@@ -31,8 +31,14 @@ pub struct GpuResnet {
 
 impl GpuResnet {
     /// Upload `block` (`name` labels it); its time projection is column `temb_col` on of the
-    /// stacked projections.
-    pub fn new(ctx: &Context, block: &ResnetBlock2D, name: &str, temb_col: usize) -> Result<Self> {
+    /// stacked projections; its 3x3 convs as Winograd if `winograd`.
+    pub fn new(
+        ctx: &Context,
+        block: &ResnetBlock2D,
+        name: &str,
+        temb_col: usize,
+        winograd: bool,
+    ) -> Result<Self> {
         let proj_out = match block.time_embedding_norm {
             TimeEmbeddingNorm::Default => block.out_channels,
             TimeEmbeddingNorm::ScaleShift => 2 * block.out_channels,
@@ -56,9 +62,9 @@ impl GpuResnet {
             in_channels: block.in_channels,
             out_channels: block.out_channels,
             norm1: GpuGroupNorm::new(ctx, &block.norm1, &sub("norm1"))?,
-            conv1: GpuConv2d::new(ctx, &block.conv1, &sub("conv1"))?,
+            conv1: GpuConv2d::new_with(ctx, &block.conv1, &sub("conv1"), winograd)?,
             norm2: GpuGroupNorm::new(ctx, &block.norm2, &sub("norm2"))?,
-            conv2: GpuConv2d::new(ctx, &block.conv2, &sub("conv2"))?,
+            conv2: GpuConv2d::new_with(ctx, &block.conv2, &sub("conv2"), winograd)?,
             shortcut: block
                 .conv_shortcut
                 .as_ref()
@@ -171,7 +177,7 @@ pub fn forward(
     temb: &[f32],
 ) -> Result<Vec<f32>> {
     let [n, c, h, w] = shape;
-    let layer = GpuResnet::new(ctx, block, "resnet", 0)?;
+    let layer = GpuResnet::new(ctx, block, "resnet", 0, false)?;
     let proj = super::linear::GpuLinear::new(ctx, &block.time_emb_proj, "resnet.time_emb_proj")?;
     let tw = block.time_emb_proj.in_features;
     if temb.len() != n * tw {

@@ -7,9 +7,10 @@
 //! (`ConvParams::o_tiles` and the product strides); the output transform takes A^T m A and the
 //! conv's epilogue (bias, time projection, residual, split).
 //!
-//! On llvmpipe the direct kernel is bound by its loads (see conv2d.rs); the products are 1x1
-//! convs over K = C_in, which load as much per multiply-add, so the 2.25x fewer of them is
-//! close to the gain.
+//! An option (`UNetOptions::winograd`), off by default: on llvmpipe, where loads bound the
+//! convs (see conv2d.rs), the products run at about half the direct kernel's FLOP rate (an
+//! input load serves one tap instead of three), so the 2.25x fewer of them left the cifar10
+//! forward where it was (see `UNetOptions`) with 3.4x the activation memory.
 
 use super::conv2d::{BufView, GpuConv2d};
 use super::params::WinogradParams;
