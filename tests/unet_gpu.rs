@@ -74,3 +74,25 @@ fn every_fixture_matches_diffusers_and_the_twin() {
         all.0, all.1
     );
 }
+
+#[test]
+#[ignore = "needs DDPM_UNET_CIFAR10=DIR from tests/reference/unet_fixtures.py --cifar10 DIR"]
+fn cifar10_folder_matches_diffusers() {
+    let Some(ctx) = common::gpu() else { return };
+    let dir = std::path::PathBuf::from(
+        std::env::var("DDPM_UNET_CIFAR10").expect("set DDPM_UNET_CIFAR10 to the --cifar10 folder"),
+    );
+    let unet = ddpm_wgpu::nn::ModelFolder::open(&dir).unwrap().unet().unwrap();
+    for winograd in [false, true] {
+        let opts = UNetOptions { winograd };
+        let den = UNetDenoiser::with_options(&ctx, &unet, 1000, opts).unwrap();
+        for b in [1, 3] {
+            let (xs, x) = common::unet::read_f32(&dir.join(format!("b{b}_x.npy")));
+            let t = common::unet::read_t(&dir.join(format!("b{b}_t.npy")));
+            let (_, want) = common::unet::read_f32(&dir.join(format!("b{b}_out.npy")));
+            let got = den.forward(&ctx, &x, &xs, &t).unwrap();
+            let what = format!("cifar10 B={b} winograd {winograd} vs diffusers");
+            worst(&what, &got, want.iter().map(|&v| v as f64));
+        }
+    }
+}
