@@ -82,7 +82,10 @@ fn cifar10_folder_matches_diffusers() {
     let dir = std::path::PathBuf::from(
         std::env::var("DDPM_UNET_CIFAR10").expect("set DDPM_UNET_CIFAR10 to the --cifar10 folder"),
     );
-    let unet = ddpm_wgpu::nn::ModelFolder::open(&dir).unwrap().unet().unwrap();
+    let unet = ddpm_wgpu::nn::ModelFolder::open(&dir)
+        .unwrap()
+        .unet()
+        .unwrap();
     for winograd in [false, true] {
         let opts = UNetOptions { winograd };
         let den = UNetDenoiser::with_options(&ctx, &unet, 1000, opts).unwrap();

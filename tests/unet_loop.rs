@@ -163,6 +163,57 @@ fn chunks_and_sub_batches_give_the_bits_of_one_batch() {
     assert_eq!(den.sub_batch(), 2);
 }
 
+/// A device whose storage bindings hold 64 KiB: the attention's scores of attn_two_levels_heads
+/// at 8x8 are 32 KiB a sample (2 heads x 64 x 64 x 4 bytes), so the UNet runs in sub-batches
+/// of 2, with the bits of the unlimited device; at 16 KiB not even one sample fits, a typed
+/// error naming the activation (and before it, the time table of T = 1000, by name).
+#[test]
+fn activations_past_a_binding_run_as_sub_batches() {
+    let Some(ctx) = common::gpu() else { return };
+    let Some(small) = common::gpu_with_binding_limit(64 << 10) else {
+        return;
+    };
+    let (unet, _) = model("attn_two_levels_heads");
+    let shape = [5, 3, 8, 8];
+    let sampler = Ddim::new(
+        chain(2),
+        ModelOptions::default(),
+        None,
+        DdimOptions::default(),
+    )
+    .unwrap();
+    let whole = gpu_run(&ctx, &unet, &sampler, &shape, &opts(6), None);
+    let mut den = UNetDenoiser::new(&small, &unet, 1000).unwrap();
+    let got = sample_loop(&small, &sampler, &mut den, &shape, &opts(6), &mut |_, _| {})
+        .unwrap()
+        .x0;
+    assert_eq!(den.sub_batch(), 2);
+    assert_eq!(got, whole);
+    // At 16 KiB the sinusoid table of T = 1000 (32 KB) is refused by name; with T = 100 the
+    // weights fit and the scores do not.
+    let Some(tiny) = common::gpu_with_binding_limit(16 << 10) else {
+        return;
+    };
+    match UNetDenoiser::new(&tiny, &unet, 1000) {
+        Err(Error::BufferTooLarge { name, .. }) => assert!(name.contains("table"), "{name}"),
+        other => panic!("{other:?}"),
+    }
+    let t100 = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 100).unwrap();
+    let short = Ddim::new(
+        Chain::respaced(&t100, &[0, 50]).unwrap(),
+        ModelOptions::default(),
+        None,
+        DdimOptions::default(),
+    )
+    .unwrap();
+    let mut den = UNetDenoiser::new(&tiny, &unet, 100).unwrap();
+    let e = sample_loop(&tiny, &short, &mut den, &shape, &opts(6), &mut |_, _| {});
+    match e {
+        Err(Error::BufferTooLarge { name, .. }) => assert!(name.contains("scores"), "{name}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn bad_shapes_are_typed_errors() {
     let Some(ctx) = common::gpu() else { return };

@@ -257,6 +257,11 @@ fn main(
     // every lane must take part in the broadcasts.
     let t_raw = (wid.z * nwg.x + wid.x) * CONV_WG + lid;
     let has_work = t_raw < p.tiles;
+    // Whole idle subgroups (a batch-1 run of a small level leaves most of a workgroup idle)
+    // leave at once; within a subgroup with work, idle lanes run along without storing.
+    if skip_idle(has_work) {
+        return;
+    }
     let t = min(t_raw, p.tiles - 1u);
     weights_init();
     let per_sample = p.oh * p.x_tiles;

@@ -10,6 +10,11 @@
 // exclusive prefix count of the subgroup is the subgroup invocation id.
 var<private> subgroup_lane: u32;
 
+// A subgroup leaves only when none of its lanes has work: the others need every lane's weight.
+fn skip_idle(has_work: bool) -> bool {
+    return !subgroupAny(has_work);
+}
+
 fn weights_init() {
     subgroup_lane = subgroupExclusiveAdd(1u);
 }
