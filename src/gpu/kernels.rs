@@ -250,14 +250,7 @@ impl Kernel {
     /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl).
     pub fn source(self) -> String {
         if self.is_nn() {
-            let weights = match self {
-                Kernel::Conv2d => include_str!("../../shaders/nn/conv2d_weights.wgsl"),
-                Kernel::Conv2dSubgroup => {
-                    include_str!("../../shaders/nn/conv2d_weights_subgroup.wgsl")
-                }
-                _ => "",
-            };
-            return format!("{NN_COMMON_WGSL}\n{weights}\n{}", self.file().1);
+            return format!("{NN_COMMON_WGSL}\n{}\n{}", self.nn_prelude(), self.file().1);
         }
         let bindings = match (self.is_step(), self.takes_grid()) {
             (true, false) => STEP_BINDINGS_WGSL,
@@ -276,32 +269,6 @@ impl Kernel {
             "{COMMON_WGSL}\n{PHILOX_WGSL}\n{bindings}\n{}\n{entry}",
             self.file().1
         )
-    }
-
-    /// Whether this is a UNet layer kernel (shaders/nn/): prepended with [`NN_COMMON_WGSL`] only,
-    /// its options in [`PipelineConstants::nn`].
-    pub fn is_nn(self) -> bool {
-        matches!(
-            self,
-            Kernel::Conv2d
-                | Kernel::Conv2dSubgroup
-                | Kernel::WinogradInput
-                | Kernel::WinogradOutput
-                | Kernel::GroupNorm
-                | Kernel::Linear
-                | Kernel::Attention
-                | Kernel::AttentionSoftmax
-        )
-    }
-
-    /// Invocations per workgroup: [`WG_SIZE`], or 64 for the UNet layer kernels (register tiles
-    /// per invocation; see shaders/nn/conv2d.wgsl).
-    pub fn workgroup_size(self) -> u32 {
-        if self.is_nn() {
-            64
-        } else {
-            WG_SIZE
-        }
     }
 
     /// Whether this is a sampling-step kernel: the explicit layout of
