@@ -1,5 +1,6 @@
-//! examples/embed.rs is built and run here: an application-owned device and an
-//! application-written WGSL denoiser, sampled through the library.
+//! examples/embed.rs and examples/unet_ddim.rs are built and run here: an application-owned
+//! device with an application-written WGSL denoiser, and with a UNet model folder, sampled
+//! through the library.
 
 mod common;
 
@@ -17,4 +18,56 @@ fn embed_example_samples_its_gaussian() {
     // the spread within a few percent of s (fixedlarge).
     assert!((mean - 0.3).abs() < 0.012, "mean {mean}");
     assert!((std / 0.1 - 1.0).abs() < 0.12, "std {std}");
+}
+
+#[path = "../examples/unet_ddim.rs"]
+#[allow(dead_code)]
+mod unet_ddim;
+
+/// The example on its own device against the f64 CPU loop with the twin, the same sampler and
+/// noise: as tests/unet_loop.rs, within 2e-4 (a few DDIM steps amplify the UNet's ~1e-6 f32
+/// rounding by up to sqrt(1 / abar - 1) per step).
+#[test]
+fn unet_ddim_example_samples_the_fixture() {
+    use ddpm_wgpu::chain::Chain;
+    use ddpm_wgpu::cpu::nn::UNetCpu;
+    use ddpm_wgpu::gpu::sample_loop::LoopOptions;
+    use ddpm_wgpu::sampler::{Ddim, DdimOptions};
+    use ddpm_wgpu::spacing::{timesteps, Spacing};
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unet/cifar10_tiny");
+    let (shape, x) = unet_ddim::run(&dir, 2, 4).unwrap();
+    assert_eq!(shape, vec![2, 3, 16, 16]);
+    let unet = ddpm_wgpu::nn::ModelFolder::open(&dir)
+        .unwrap()
+        .unet()
+        .unwrap();
+    let tables =
+        ddpm_wgpu::Tables::from_schedule(ddpm_wgpu::ScheduleKind::Linear, 1e-4, 0.02, 1000)
+            .unwrap();
+    let kept = timesteps(1000, 4, &Spacing::Leading { steps_offset: 0 }).unwrap();
+    let sampler = Ddim::new(
+        Chain::respaced(&tables, &kept).unwrap(),
+        ddpm_wgpu::ModelOptions::default(),
+        None,
+        DdimOptions::default(),
+    )
+    .unwrap();
+    let den = UNetCpu::new(&unet, 16, 16).unwrap();
+    let opts = LoopOptions {
+        seed: 7,
+        ..LoopOptions::default()
+    };
+    let cpu =
+        ddpm_wgpu::cpu::sample_loop::sample_loop(&sampler, &den, 2, 3 * 16 * 16, &opts).unwrap();
+    let worst = x
+        .iter()
+        .zip(&cpu)
+        .map(|(&g, &c)| (g as f64 - c).abs())
+        .fold(0.0, f64::max);
+    println!("unet_ddim example vs CPU loop: worst {worst:.3e}");
+    assert!(worst < 2e-4, "{worst}");
 }

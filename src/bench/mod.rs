@@ -12,6 +12,7 @@ mod kernels;
 mod loops;
 mod report;
 mod timing;
+pub mod unet;
 
 use crate::chain::Chain;
 use crate::check::Gen;

@@ -79,6 +79,9 @@ impl Context {
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("ddpm-wgpu"),
                 required_limits: adapter.limits(),
+                // Subgroups where the adapter has them: the UNet's convs share their weights
+                // across a subgroup of 8 (shaders/nn/conv2d_weights_subgroup.wgsl).
+                required_features: adapter.features() & wgpu::Features::SUBGROUP,
                 ..Default::default()
             })
             .await
@@ -219,6 +222,14 @@ impl Context {
         &self.limits
     }
 
+    /// The subgroup size when the device has subgroups enabled and the adapter runs them at
+    /// one size only; `None` otherwise.
+    pub fn subgroup_size(&self) -> Option<u32> {
+        let (lo, hi) = (self.info.subgroup_min_size, self.info.subgroup_max_size);
+        (self.device.features().contains(wgpu::Features::SUBGROUP) && lo == hi && lo > 0)
+            .then_some(lo)
+    }
+
     /// Run `f` inside validation, out-of-memory and internal error scopes, turning any error wgpu
     /// reports for it into [`Error::Gpu`] instead of a panic.
     /// Fails with [`Error::DeviceLost`] without running `f` once the device is known lost. The
@@ -274,7 +285,7 @@ impl Context {
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
-        let pipeline = self.checked(|| kernel.create_pipeline(&self.device, key.1))?;
+        let pipeline = self.checked(|| create_pipeline(kernel, &self.device, key.1))?;
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
@@ -309,6 +320,50 @@ impl Context {
         // The poll is where wgpu reports a loss (the callback runs inside it).
         self.check_alive()
     }
+}
+
+/// The pipeline of `kernel`, with the pipeline constants it takes set from `constants`.
+fn create_pipeline(
+    kernel: Kernel,
+    device: &wgpu::Device,
+    constants: PipelineConstants,
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(kernel.name()),
+        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+    });
+    // Declared in common.wgsl, so every module but the nn ones has it; fixed per kernel, so
+    // not in the key.
+    let per_invocation = f64::from(kernel.vec4s_per_invocation());
+    let mut values = match kernel.is_nn() {
+        true => super::nn::flags::constants(kernel, constants.nn),
+        false => vec![("VEC4S_PER_INVOCATION", per_invocation)],
+    };
+    if kernel.takes_grid() {
+        values.push(("GRID", f64::from(constants.grid)));
+    }
+    if kernel.takes_model_constants() {
+        values.push(("MEAN_TYPE", f64::from(constants.mean_type)));
+        values.push(("VAR_TYPE", f64::from(constants.var_type)));
+        values.push(("CLIP_DENOISED", f64::from(constants.clip_denoised)));
+    }
+    let layout = kernel.is_step().then(|| {
+        values.push(("NOISE_SOURCE", f64::from(constants.noise_source)));
+        values.push(("THRESHOLD", f64::from(constants.threshold)));
+        values.push(("CLIPPED_EPS", f64::from(constants.clipped_eps)));
+        super::step_layout::pipeline_layout(device)
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(kernel.name()),
+        layout: layout.as_ref(),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &values,
+            ..Default::default()
+        },
+        cache: None,
+    })
 }
 
 /// wgpu's error texts span several lines (cause chains, source excerpts); the CLI promises one.

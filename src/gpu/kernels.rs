@@ -1,6 +1,8 @@
 //! The table of kernels: each WGSL file in `shaders/`, prepended with [`COMMON_WGSL`],
 //! embedded at compile time, compiled once per [`Context`](super::Context).
 
+use super::params::PipelineConstants;
+
 /// Invocations per workgroup. Keep in sync with `WG_SIZE` in shaders/common.wgsl (checked by
 /// tests/shader_layout.rs).
 pub const WG_SIZE: u32 = 256;
@@ -19,6 +21,10 @@ pub const COMMON_WGSL: &str = concat!(
     "\n",
     include_str!("../../shaders/shared/mixture.wgsl"),
 );
+
+/// The structs and helpers shared by the UNet layer kernels (shaders/nn/common.wgsl), prepended
+/// to each of them instead of [`COMMON_WGSL`] (see [`Kernel::source`]).
+pub const NN_COMMON_WGSL: &str = include_str!("../../shaders/nn/common.wgsl");
 
 /// The counter-based noise shared by the kernels that draw normals.
 pub const PHILOX_WGSL: &str = include_str!("../../shaders/philox.wgsl");
@@ -113,11 +119,27 @@ pub enum Kernel {
     DynamicThreshold,
     /// shaders/dynamic_threshold_short.wgsl
     DynamicThresholdShort,
+    /// shaders/nn/conv2d.wgsl with conv2d_weights.wgsl
+    Conv2d,
+    /// shaders/nn/conv2d.wgsl with conv2d_weights_subgroup.wgsl (needs subgroups of 8)
+    Conv2dSubgroup,
+    /// shaders/nn/winograd_input.wgsl
+    WinogradInput,
+    /// shaders/nn/winograd_output.wgsl
+    WinogradOutput,
+    /// shaders/nn/group_norm.wgsl
+    GroupNorm,
+    /// shaders/nn/linear.wgsl
+    Linear,
+    /// shaders/nn/attention.wgsl
+    Attention,
+    /// shaders/nn/attention_softmax.wgsl
+    AttentionSoftmax,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 36] = [
+    pub const ALL: [Kernel; 44] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -154,6 +176,14 @@ impl Kernel {
         Kernel::DdimStepGaussianVec4,
         Kernel::DynamicThreshold,
         Kernel::DynamicThresholdShort,
+        Kernel::Conv2d,
+        Kernel::Conv2dSubgroup,
+        Kernel::WinogradInput,
+        Kernel::WinogradOutput,
+        Kernel::GroupNorm,
+        Kernel::Linear,
+        Kernel::Attention,
+        Kernel::AttentionSoftmax,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -170,7 +200,23 @@ impl Kernel {
                 )
             };
         }
+        macro_rules! nn_shader {
+            ($name:literal) => {
+                (
+                    $name,
+                    include_str!(concat!("../../shaders/nn/", $name, ".wgsl")),
+                )
+            };
+        }
         match self {
+            Kernel::Conv2d => nn_shader!("conv2d"),
+            Kernel::Conv2dSubgroup => ("conv2d_subgroup", nn_shader!("conv2d").1),
+            Kernel::WinogradInput => nn_shader!("winograd_input"),
+            Kernel::WinogradOutput => nn_shader!("winograd_output"),
+            Kernel::GroupNorm => nn_shader!("group_norm"),
+            Kernel::Linear => nn_shader!("linear"),
+            Kernel::Attention => nn_shader!("attention"),
+            Kernel::AttentionSoftmax => nn_shader!("attention_softmax"),
             Kernel::QMeanVariance => shader!("q_mean_variance"),
             Kernel::QSample => shader!("q_sample"),
             Kernel::QPosteriorMeanVariance => shader!("q_posterior_mean_variance"),
@@ -217,6 +263,9 @@ impl Kernel {
     /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl), and for the
     /// dynamic thresholding kernels their shared scale (shared/dynamic_threshold_scale.wgsl).
     pub fn source(self) -> String {
+        if self.is_nn() {
+            return format!("{NN_COMMON_WGSL}\n{}\n{}", self.nn_prelude(), self.file().1);
+        }
         let bindings = match (self.is_step(), self.takes_grid()) {
             (true, false) => STEP_BINDINGS_WGSL,
             (true, true) => STEP_BINDINGS_VEC4_WGSL,
@@ -309,4 +358,30 @@ impl Kernel {
                 | Kernel::DdimStepGaussianVec4
         )
     }
+
+    /// `constants` with the ones this kernel does not take zeroed: the pipeline cache's key.
+    pub fn own_constants(self, constants: PipelineConstants) -> PipelineConstants {
+        let mut own = PipelineConstants::on_grid(0);
+        if self.takes_grid() {
+            own.grid = constants.grid;
+        }
+        if self.takes_model_constants() {
+            own.mean_type = constants.mean_type;
+            own.var_type = constants.var_type;
+            own.clip_denoised = constants.clip_denoised;
+        }
+        if self.is_nn() {
+            own.nn = constants.nn;
+        }
+        if self.is_step() {
+            own.noise_source = constants.noise_source;
+            own.threshold = constants.threshold;
+            own.clipped_eps = constants.clipped_eps;
+        }
+        own
+    }
 }
+
+#[cfg(test)]
+#[path = "kernels_tests.rs"]
+mod tests;

@@ -65,6 +65,9 @@ pub struct PipelineConstants {
     pub threshold: u32,
     /// `CLIPPED_EPS` of the DDIM steps: 1 to re-derive eps from the processed x_0.
     pub clipped_eps: u32,
+    /// The UNet layer kernels' options (shaders/nn/): a bit set whose bits each kernel names
+    /// (`crate::gpu::nn::flags`); zero for every other kernel.
+    pub nn: u32,
 }
 
 /// Step noise drawn in the shader by Philox (`NOISE_PHILOX` in common.wgsl).
@@ -90,6 +93,7 @@ impl PipelineConstants {
             noise_source: NOISE_PHILOX,
             threshold: 0,
             clipped_eps: 0,
+            nn: 0,
         }
     }
 

@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod cli;
+pub mod nn;
+pub mod unet;
 
 use ddpm_wgpu::check::{self, Case, Gen};
 use ddpm_wgpu::gpu::context::describe;
@@ -251,4 +253,48 @@ pub fn assert_outputs(op: Op, gpu: &[ops::Output], cpu: &[ops::Output], terms: O
             cmp.worst
         );
     }
+}
+
+/// A context on the adapter [`gpu`] finds, but with a device created without optional features:
+/// no subgroups, so the portable variants of the kernels that have a subgroup one run.
+/// `None` where [`gpu`] skips.
+pub fn gpu_without_subgroups() -> Option<Context> {
+    gpu()?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("an adapter exists but the default request found none");
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("no subgroups"),
+        required_limits: adapter.limits(),
+        ..Default::default()
+    }))
+    .expect("a device without optional features");
+    let ctx = Context::from_device(device, queue);
+    assert_eq!(ctx.subgroup_size(), None);
+    Some(ctx)
+}
+
+/// A context on [`gpu`]'s adapter whose device binds at most `bytes` per storage buffer, so that
+/// small models take the paths real ones reach only past 128 MiB. `None` where [`gpu`] skips.
+pub fn gpu_with_binding_limit(bytes: u64) -> Option<Context> {
+    gpu()?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("an adapter exists but the default request found none");
+    let limits = wgpu::Limits {
+        max_storage_buffer_binding_size: bytes,
+        ..adapter.limits()
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("small bindings"),
+        required_limits: limits,
+        required_features: adapter.features() & wgpu::Features::SUBGROUP,
+        ..Default::default()
+    }))
+    .expect("a device with smaller storage bindings than the adapter allows");
+    let ctx = Context::from_device(device, queue);
+    assert_eq!(ctx.limits().max_storage_buffer_binding_size, bytes);
+    Some(ctx)
 }

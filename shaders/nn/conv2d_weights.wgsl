@@ -1,0 +1,16 @@
+// The weights of conv2d.wgsl, read per invocation: [K][cout_padded / 4] vec4s, the four of a
+// tap for the tile's 16 channels loaded by every lane.
+
+@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
+
+fn weights_init() {}
+
+// Every invocation loads its own weights: an idle one can leave.
+fn skip_idle(has_work: bool) -> bool {
+    return !has_work;
+}
+
+// Channels 0-3, 4-7, 8-11 and 12-15 of the tile for weight row `row4` (in vec4s).
+fn tap_weights(row4: u32) -> array<vec4<f32>, 4> {
+    return array<vec4<f32>, 4>(wt[row4], wt[row4 + 1u], wt[row4 + 2u], wt[row4 + 3u]);
+}

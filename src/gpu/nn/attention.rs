@@ -1,0 +1,303 @@
+//! Host side of shaders/nn/attention.wgsl and attention_softmax.wgsl (CPU twin:
+//! src/cpu/nn/attention.rs): the UNet's spatial self-attention as five stages: the group norm,
+//! q, k and v as one 1x1 conv (their weights stacked), per head the scores q^T k (attention.wgsl),
+//! their softmax with the 1/sqrt(head_dim) scale (attention_softmax.wgsl), the mix of v by them
+//! (attention.wgsl again) written into the heads' channels, and the output projection as a 1x1
+//! conv whose epilogue adds the residual and divides by rescale_output_factor.
+//!
+//! The scores are materialised ([B, heads, N, N]): at the DDPM models' 16x16 attention that is
+//! 256 KiB a sample, and a fused online softmax would recompute q^T k for every slice of the
+//! head's channels an invocation can hold.
+
+use super::conv2d::GpuConv2d;
+use super::graph::{Graph, Home, Op, View};
+use super::group_norm::GpuGroupNorm;
+use super::params::{MatmulParams, SoftmaxParams};
+use super::{grid_xz, u32_of, Stage};
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Kernel;
+use crate::gpu::launch::Grid;
+use crate::gpu::Context;
+use crate::nn::{Attention, Conv2d, Padding};
+
+/// Rows and columns of the tile of one invocation of attention.wgsl (`MM_TILE`).
+pub const MM_TILE: usize = 8;
+/// Invocations per workgroup of attention.wgsl and attention_softmax.wgsl (`MM_WG`).
+pub const MM_WG: usize = 64;
+
+/// How a matmul operand is laid out in its tensor: element (head, i, j) of a sample at
+/// offset + head hstride + i s1 + j s2 (rows and k for a, k and columns for b, rows and
+/// columns for c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MatOperand {
+    pub offset: usize,
+    pub hstride: usize,
+    pub s1: usize,
+    pub s2: usize,
+}
+
+/// An operand placed in its buffer: strides as the kernel takes them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Placed([u32; 5]); // offset, bstride, hstride, s1, s2
+
+impl MatOperand {
+    /// This operand of a tensor whose sample 0 starts at `shift` with `bstride` per sample.
+    pub fn placed(self, shift: usize, bstride: usize) -> Result<Placed> {
+        let v = |n: usize| u32_of("attention operand", n);
+        Ok(Placed([
+            v(shift + self.offset)?,
+            v(bstride)?,
+            v(self.hstride)?,
+            v(self.s1)?,
+            v(self.s2)?,
+        ]))
+    }
+}
+
+/// The stage of c = scale a b over `batch` samples of `heads` heads; dims = [m, n, k, heads].
+pub(crate) fn matmul_stage(
+    ctx: &Context,
+    batch: usize,
+    [m, n, k, heads]: [usize; 4],
+    [(a, pa), (b, pb), (c, pc)]: [(&wgpu::Buffer, Placed); 3],
+    scale: f32,
+) -> Result<Stage> {
+    let v = |x: usize| u32_of("attention size", x);
+    let n_tiles = n.div_ceil(MM_TILE);
+    let tiles = m.div_ceil(MM_TILE) * n_tiles;
+    let [ao, ab, ah, am, ak] = pa.0;
+    let [bo, bb, bh, bk, bn] = pb.0;
+    let [co, cb, ch, cm, cn] = pc.0;
+    let p = MatmulParams {
+        m: v(m)?,
+        n: v(n)?,
+        k: v(k)?,
+        heads: v(heads)?,
+        batch: v(batch)?,
+        a_offset: ao,
+        a_bstride: ab,
+        a_hstride: ah,
+        a_mstride: am,
+        a_kstride: ak,
+        b_offset: bo,
+        b_bstride: bb,
+        b_hstride: bh,
+        b_kstride: bk,
+        b_nstride: bn,
+        c_offset: co,
+        c_bstride: cb,
+        c_hstride: ch,
+        c_mstride: cm,
+        c_nstride: cn,
+        n_tiles: v(n_tiles)?,
+        scale,
+        ..MatmulParams::default()
+    };
+    let z = v(batch * heads)?;
+    let grid = grid_xz(ctx, v(tiles.div_ceil(MM_WG))?, z)?;
+    if grid.2 != 1 {
+        return Err(Error::Unsupported(format!(
+            "attention over {m} x {n} tokens needs more than a row of workgroups"
+        )));
+    }
+    let flops = 2 * (m * n * k * batch * heads) as u64;
+    Ok(Stage::new(ctx, Kernel::Attention, 0, &p, &[a, b, c], grid)?.with_flops(flops))
+}
+
+/// The stage of a softmax over `rows` rows of `len` in `buffer`, in place.
+pub(crate) fn softmax_stage(
+    ctx: &Context,
+    rows: usize,
+    len: usize,
+    scale: f32,
+    buffer: &wgpu::Buffer,
+) -> Result<Stage> {
+    let p = SoftmaxParams {
+        rows: u32_of("softmax rows", rows)?,
+        len: u32_of("softmax length", len)?,
+        scale,
+        _pad: 0,
+    };
+    // Rows of workgroups: x then y (the kernel reads gid.y * x * 64 + gid.x).
+    let groups = u32_of("softmax workgroups", rows.div_ceil(MM_WG))?;
+    let max = ctx.limits().max_compute_workgroups_per_dimension;
+    let x = groups.clamp(1, max);
+    let y = groups.div_ceil(x).max(1);
+    if y > max {
+        return Err(Error::Unsupported(format!("softmax over {rows} rows")));
+    }
+    Stage::new(
+        ctx,
+        Kernel::AttentionSoftmax,
+        0,
+        &p,
+        &[buffer],
+        Grid(x, y, 1),
+    )
+}
+
+/// An attention layer on the device.
+#[derive(Debug)]
+pub struct GpuAttention {
+    name: String,
+    channels: usize,
+    heads: usize,
+    head_dim: usize,
+    norm: Option<GpuGroupNorm>,
+    /// q, k and v stacked: channels -> 3 x inner.
+    qkv: GpuConv2d,
+    /// to_out: inner -> channels.
+    out: GpuConv2d,
+    rescale: f32,
+}
+
+fn as_conv(lins: &[&crate::nn::Linear]) -> Conv2d {
+    let weight: Vec<f32> = lins.iter().flat_map(|l| l.weight.iter().copied()).collect();
+    let bias: Vec<f32> = lins.iter().flat_map(|l| l.bias.iter().copied()).collect();
+    Conv2d {
+        in_channels: lins.first().map_or(0, |l| l.in_features),
+        out_channels: bias.len(),
+        kernel: 1,
+        stride: 1,
+        padding: Padding::uniform(0),
+        weight,
+        bias,
+    }
+}
+
+impl GpuAttention {
+    /// Upload `attn` (`name` labels it): the projections become 1x1 convs.
+    pub fn new(ctx: &Context, attn: &Attention, name: &str) -> Result<Self> {
+        let inner = attn.inner_dim();
+        let proj =
+            |l: &crate::nn::Linear| l.in_features == attn.channels && l.out_features == inner;
+        let ok = attn.head_dim > 0
+            && proj(&attn.to_q)
+            && proj(&attn.to_k)
+            && proj(&attn.to_v)
+            && attn.to_out.in_features == inner
+            && attn.to_out.out_features == attn.channels;
+        if !ok {
+            return Err(Error::ShapeMismatch(format!(
+                "{name}: its weights do not match its declared sizes"
+            )));
+        }
+        let qkv = as_conv(&[&attn.to_q, &attn.to_k, &attn.to_v]);
+        Ok(GpuAttention {
+            name: name.to_string(),
+            channels: attn.channels,
+            heads: attn.heads,
+            head_dim: attn.head_dim,
+            norm: attn
+                .group_norm
+                .as_ref()
+                .map(|g| GpuGroupNorm::new(ctx, g, &format!("{name}.group_norm")))
+                .transpose()?,
+            qkv: GpuConv2d::new(ctx, &qkv, &format!("{name}.qkv"))?,
+            out: GpuConv2d::new(ctx, &as_conv(&[&attn.to_out]), &format!("{name}.to_out"))?,
+            rescale: attn.rescale_output_factor as f32,
+        })
+    }
+
+    /// Bytes of its weights on the device.
+    pub fn device_bytes(&self) -> u64 {
+        self.norm.as_ref().map_or(0, GpuGroupNorm::device_bytes)
+            + self.qkv.device_bytes()
+            + self.out.device_bytes()
+    }
+
+    /// Append the layer's ops reading `x` and writing `out` (both of `channels`).
+    pub(crate) fn emit<'m>(&'m self, g: &mut Graph<'m>, x: View, out: View) -> Result<()> {
+        if x.channels != self.channels || out.channels != self.channels {
+            return Err(Error::ShapeMismatch(format!(
+                "{} takes {} channels, got {} into {}",
+                self.name, self.channels, x.channels, out.channels
+            )));
+        }
+        let (d, heads, n) = (self.head_dim, self.heads, x.h * x.w);
+        let inner = d * heads;
+        let normed = match &self.norm {
+            Some(norm) => {
+                let v = g.activation(&format!("{} norm", self.name), x.channels, x.h, x.w);
+                g.push(Op::Norm {
+                    norm,
+                    input: x,
+                    output: v,
+                    silu: false,
+                    scale_shift: None,
+                });
+                v
+            }
+            None => x,
+        };
+        let qkv = g.activation(&format!("{} qkv", self.name), 3 * inner, x.h, x.w);
+        g.push(Op::Conv {
+            conv: &self.qkv,
+            input: normed,
+            output: qkv,
+            upsample: false,
+            center: false,
+            temb: None,
+            residual: None,
+            split: None,
+            keep: 3 * inner,
+        });
+        let scores = g.tensor(
+            &format!("{} scores", self.name),
+            heads * n * n,
+            Home::Internal,
+        );
+        let operand = |offset, hstride, s1, s2| super::attention::MatOperand {
+            offset,
+            hstride,
+            s1,
+            s2,
+        };
+        // scores[h, i, j] = sum_c q[h d + c, i] k[h d + c, j].
+        g.push(Op::Matmul {
+            dims: [n, n, d, heads],
+            a: (qkv.tensor, operand(0, d * n, 1, n)),
+            b: (qkv.tensor, operand(inner * n, d * n, n, 1)),
+            c: (scores, operand(0, n * n, n, 1)),
+            scale: 1.0,
+        });
+        g.push(Op::Softmax {
+            tensor: scores,
+            rows: heads * n,
+            len: n,
+            scale: (1.0 / (d as f64).sqrt()) as f32,
+        });
+        // mixed[h d + c, i] = sum_j v[h d + c, j] p[h, i, j].
+        let mixed = g.activation(&format!("{} mixed", self.name), inner, x.h, x.w);
+        g.push(Op::Matmul {
+            dims: [d, n, n, heads],
+            a: (qkv.tensor, operand(2 * inner * n, d * n, n, 1)),
+            b: (scores, operand(0, n * n, 1, n)),
+            c: (mixed.tensor, operand(0, d * n, n, 1)),
+            scale: 1.0,
+        });
+        g.push(Op::Conv {
+            conv: &self.out,
+            input: mixed,
+            output: out,
+            upsample: false,
+            center: false,
+            temb: None,
+            residual: Some((x, self.rescale)),
+            split: None,
+            keep: self.channels,
+        });
+        Ok(())
+    }
+}
+
+/// Run `attn` once on `x` ([B, C, H, W]): uploads, runs, reads back (tests, single layers).
+pub fn forward(ctx: &Context, attn: &Attention, x: &[f32], shape: [usize; 4]) -> Result<Vec<f32>> {
+    let [_, c, h, w] = shape;
+    let layer = GpuAttention::new(ctx, attn, "attention")?;
+    let mut g = Graph::default();
+    let input = g.activation("attention input", c, h, w);
+    let output = g.activation("attention output", c, h, w);
+    layer.emit(&mut g, input, output)?;
+    super::plan::run_layer(ctx, &g, &[(input.tensor, x)], output.tensor, shape[0])
+}

@@ -1,0 +1,395 @@
+//! Host side of shaders/nn/conv2d.wgsl (CPU twin: src/cpu/nn/conv2d.rs): a [`Conv2d`] with its
+//! weights uploaded once, transposed to [K][cout_padded] (K = in x k x k, channels padded with
+//! zeros to the 8-channel tile so that every weight load is two aligned vec4s), and the stage
+//! that runs it over views, with the fused options the UNet needs: Upsample2D's nearest 2x on
+//! the input, center_input_sample, the resnets' time-embedding bias, a residual with its
+//! output_scale_factor, and the learned-variance split of conv_out. Downsample2D is this conv
+//! with stride 2 and its per-side padding.
+//!
+//! Why register tiles, measured on lavapipe (2 cores shared with other sessions; GFLOP per
+//! CPU-second of the process, which the load moves less than wall time). A probe product of
+//! 256 x 1152 x 4096 (256 x 2304 for the first figure): workgroup-memory tiles (64 x 64 per 256
+//! invocations, 4 x 4 each, K staged in chunks of 16 or 64 between barriers) 2.9; register
+//! tiles with per-lane vec4 loads: 8 x 8 1.4-2.0 (wall), 16 x 8 7.6-10.1, 32 x 8 and 16 x 16
+//! 10.5-11.0; the weights from a uniform buffer 12-16, from textures 10.5-13.4; the same loop
+//! without any loads 40-48. So loads, each run lane by lane on llvmpipe, set the speed, and a
+//! workgroup-memory tile only adds its stores, loads and barrier switches to them. In the
+//! cifar10 forward (whole model, B = 4-8): the 8 x 8 tile with per-lane weights 7.4-7.5; the
+//! weights shared across subgroups of 8 and vec4 input rows 10.8; 16 channels per tile
+//! 12.3-13.0 -> 13.7-14.0 (B = 8, two alternating runs); 32 channels made no clear difference
+//! (13.0 against 12.3-13.8) and compiles slower, so the tile is 16 x 8.
+
+use super::params::ConvParams;
+use super::{flags, grid_xz, u32_of, upload, Stage};
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Kernel;
+use crate::gpu::Context;
+use crate::nn::Conv2d;
+
+/// Output channels per invocation (`CONV_TM` in conv2d.wgsl).
+pub const CONV_TM: usize = 16;
+/// Output pixels (of one row) per invocation (`CONV_TN`).
+pub const CONV_TN: usize = 8;
+/// Invocations per workgroup (`CONV_WG`).
+pub const CONV_WG: usize = 64;
+
+/// A view of an NCHW activation in a buffer: element (b, c, p) at offset + b bstride + c plane + p.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BufView<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u32,
+    pub bstride: u32,
+}
+
+/// One run of a conv: the input's stored size and the views, and the fused options.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConvArgs<'a> {
+    pub batch: usize,
+    /// Input height and width as stored (before `upsample`).
+    pub h: usize,
+    pub w: usize,
+    pub input: BufView<'a>,
+    pub output: BufView<'a>,
+    /// Read the input as its nearest 2x enlargement.
+    pub upsample: bool,
+    /// Read the input as 2 x - 1.
+    pub center: bool,
+    /// Per-sample bias: (projections, column, row length).
+    pub temb: Option<(&'a wgpu::Buffer, u32, u32)>,
+    /// (residual + conv) / scale.
+    pub residual: Option<(BufView<'a>, f32)>,
+    /// Channels from this one on go to the second view.
+    pub split: Option<(u32, BufView<'a>)>,
+    /// Output channels written; the rest are dropped.
+    pub keep: usize,
+    /// Winograd's 16 products in one dispatch: (input, output) elements between products.
+    pub products: Option<(u32, u32)>,
+    /// Bound where an option is off (never read then).
+    pub dummy: &'a wgpu::Buffer,
+}
+
+/// A convolution on the device.
+#[derive(Debug)]
+pub struct GpuConv2d {
+    name: String,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    pad_top: usize,
+    pad_left: usize,
+    padding: crate::nn::Padding,
+    cout_padded: usize,
+    /// The direct kernel's weights ([K][cout_padded]); `None` where Winograd replaces them.
+    weights: Option<wgpu::Buffer>,
+    bias: wgpu::Buffer,
+    /// Winograd F(2x2, 3x3): its 16 products as a 1x1 conv over the transformed weights.
+    winograd: Option<Box<GpuConv2d>>,
+}
+
+impl GpuConv2d {
+    /// Upload `conv` (`name` labels its buffers and errors) for the direct kernel. Kernels
+    /// 1x1 (stride 1, no padding) and 3x3 (stride 1 or 2) are what UNet2DModel builds; others
+    /// are refused.
+    pub fn new(ctx: &Context, conv: &Conv2d, name: &str) -> Result<Self> {
+        Self::new_with(ctx, conv, name, false)
+    }
+
+    /// [`GpuConv2d::new`], as Winograd F(2x2, 3x3) where it is a 3x3 stride-1 conv and
+    /// `winograd` (see `UNetOptions::winograd`).
+    pub fn new_with(ctx: &Context, conv: &Conv2d, name: &str, winograd: bool) -> Result<Self> {
+        let (k, cin, cout) = (conv.kernel, conv.in_channels, conv.out_channels);
+        let pad = conv.padding;
+        let supported = match k {
+            1 => conv.stride == 1 && pad == crate::nn::Padding::uniform(0),
+            3 => conv.stride == 1 || conv.stride == 2,
+            _ => false,
+        };
+        if !supported {
+            return Err(Error::UnsupportedModel(format!(
+                "{name}: a {k}x{k} conv with stride {} and padding {pad:?} has no GPU kernel",
+                conv.stride
+            )));
+        }
+        let rows = cin * k * k;
+        if cin == 0 || cout == 0 || conv.weight.len() != cout * rows || conv.bias.len() != cout {
+            return Err(Error::ShapeMismatch(format!(
+                "{name}: its weights do not match its declared sizes"
+            )));
+        }
+        let cout_padded = cout.div_ceil(CONV_TM) * CONV_TM;
+        let mut bias = conv.bias.clone();
+        bias.resize(cout_padded, 0.0);
+        let winograd = winograd && k == 3 && conv.stride == 1;
+        let (weights, winograd) = if winograd {
+            let u = super::winograd::transform_weights(&conv.weight, cin, cout, cout_padded);
+            let gemm = GpuConv2d {
+                name: format!("{name} (winograd products)"),
+                cin,
+                cout,
+                kernel: 1,
+                stride: 1,
+                pad_top: 0,
+                pad_left: 0,
+                padding: crate::nn::Padding::uniform(0),
+                cout_padded,
+                weights: Some(upload(ctx, &format!("{name} winograd weights"), &u)?),
+                bias: upload(
+                    ctx,
+                    &format!("{name} winograd zero bias"),
+                    &vec![0.0; cout_padded],
+                )?,
+                winograd: None,
+            };
+            (None, Some(Box::new(gemm)))
+        } else {
+            let mut wt = vec![0.0f32; rows * cout_padded];
+            for (o, wo) in conv.weight.chunks_exact(rows).enumerate() {
+                for (r, &v) in wo.iter().enumerate() {
+                    wt[r * cout_padded + o] = v;
+                }
+            }
+            (Some(upload(ctx, &format!("{name} weights"), &wt)?), None)
+        };
+        Ok(GpuConv2d {
+            name: name.to_string(),
+            cin,
+            cout,
+            kernel: k,
+            stride: conv.stride,
+            pad_top: pad.top,
+            pad_left: pad.left,
+            padding: pad,
+            cout_padded,
+            weights,
+            bias: upload(ctx, &format!("{name} bias"), &bias)?,
+            winograd,
+        })
+    }
+
+    /// The Winograd products' conv, where this conv runs as Winograd.
+    pub(crate) fn winograd(&self) -> Option<&GpuConv2d> {
+        self.winograd.as_deref()
+    }
+
+    /// (top, left) padding.
+    pub(crate) fn pads(&self) -> (usize, usize) {
+        (self.pad_top, self.pad_left)
+    }
+
+    /// The bias, zero-padded to the channel tile.
+    pub(crate) fn bias(&self) -> &wgpu::Buffer {
+        &self.bias
+    }
+
+    /// Channels of the Winograd products (their per-sample stride in planes).
+    pub(crate) fn gemm_channels(&self) -> usize {
+        self.cout
+    }
+
+    /// Input channels.
+    pub fn in_channels(&self) -> usize {
+        self.cin
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.cout
+    }
+
+    /// Output (height, width) for an input of (h, w) (after any upsampling); `None` when the
+    /// padded input is smaller than the kernel.
+    pub fn output_size(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        let ph = h + self.padding.top + self.padding.bottom;
+        let pw = w + self.padding.left + self.padding.right;
+        let oh = ph.checked_sub(self.kernel)? / self.stride + 1;
+        let ow = pw.checked_sub(self.kernel)? / self.stride + 1;
+        Some((oh, ow))
+    }
+
+    /// Bytes of its weights and biases on the device.
+    pub fn device_bytes(&self) -> u64 {
+        self.weights.as_ref().map_or(0, wgpu::Buffer::size)
+            + self.bias.size()
+            + self.winograd.as_ref().map_or(0, |w| w.device_bytes())
+    }
+
+    /// The stage running this conv directly as `a` says (a Winograd conv runs as three stages:
+    /// `graph::Graph::push` expands it).
+    pub(crate) fn stage(&self, ctx: &Context, a: &ConvArgs<'_>) -> Result<Stage> {
+        let weights = self.weights.as_ref().ok_or_else(|| {
+            Error::Unsupported(format!("{} runs as Winograd, not directly", self.name))
+        })?;
+        let up = if a.upsample { 2 } else { 1 };
+        let (eh, ew) = (a.h * up, a.w * up);
+        let (oh, ow) = self.output_size(eh, ew).ok_or_else(|| {
+            Error::ShapeMismatch(format!(
+                "{}: a {eh}x{ew} input is smaller than its {k}x{k} kernel",
+                self.name,
+                k = self.kernel
+            ))
+        })?;
+        // 1x1 runs over flattened pixels: one "row" of H x W.
+        let (h, w, oh, ow) = if self.kernel == 1 && !a.upsample {
+            (1, a.h * a.w, 1, oh * ow)
+        } else {
+            (a.h, a.w, oh, ow)
+        };
+        let x_tiles = ow.div_ceil(CONV_TN);
+        let tiles = a
+            .batch
+            .checked_mul(oh * x_tiles)
+            .ok_or_else(|| Error::Unsupported(format!("{}: too many pixels", self.name)))?;
+        let what = |s: &str| format!("{} {s}", self.name);
+        let p = ConvParams {
+            batch: u32_of(&what("batch"), a.batch)?,
+            cin: u32_of(&what("channels"), self.cin)?,
+            h: u32_of(&what("height"), h)?,
+            w: u32_of(&what("width"), w)?,
+            cout: u32_of(&what("channels"), a.keep.min(self.cout))?,
+            oh: u32_of(&what("height"), oh)?,
+            ow: u32_of(&what("width"), ow)?,
+            cout_padded: u32_of(&what("channels"), self.cout_padded)?,
+            pad_top: self.pad_top as u32,
+            pad_left: self.pad_left as u32,
+            x_tiles: u32_of(&what("tiles"), x_tiles)?,
+            tiles: u32_of(&what("tiles"), tiles)?,
+            in_offset: a.input.offset,
+            in_bstride: a.input.bstride,
+            out_offset: a.output.offset,
+            out_bstride: a.output.bstride,
+            res_offset: a.residual.map_or(0, |r| r.0.offset),
+            res_bstride: a.residual.map_or(0, |r| r.0.bstride),
+            temb_offset: a.temb.map_or(0, |t| t.1),
+            temb_stride: a.temb.map_or(0, |t| t.2),
+            split: a.split.map_or(u32::MAX, |s| s.0),
+            out2_offset: a.split.map_or(0, |s| s.1.offset),
+            out2_bstride: a.split.map_or(0, |s| s.1.bstride),
+            out_scale: a.residual.map_or(1.0, |r| r.1),
+            o_tiles: (self.cout_padded / CONV_TM) as u32,
+            w_xstride: match a.products {
+                Some(_) => u32_of(&what("weights"), self.cin * self.cout_padded / 4)?,
+                None => 0,
+            },
+            in_xstride: a.products.map_or(0, |x| x.0),
+            out_xstride: a.products.map_or(0, |x| x.1),
+        };
+        // vec4 input loads where every row a tile reads starts 4-aligned: a width (of the
+        // flattened row for 1x1) that is a multiple of 4 and 4-aligned views; at stride 1 with
+        // padding 1 for 3x3 (the tile's row then starts one before an aligned column).
+        let aligned = w.is_multiple_of(4)
+            && a.input.offset.is_multiple_of(4)
+            && a.input.bstride.is_multiple_of(4);
+        let vec4_in = aligned
+            && !a.upsample
+            && (self.kernel == 1 || (self.stride == 1 && self.pad_left == 1));
+        let mut bits = 0;
+        for (on, bit) in [
+            (vec4_in, flags::VEC4_IN),
+            (self.kernel == 3, flags::KSIZE3),
+            (self.stride == 2, flags::STRIDE2),
+            (a.upsample, flags::UPSAMPLE),
+            (a.center, flags::CENTER),
+            (a.temb.is_some(), flags::TEMB),
+            (a.residual.is_some(), flags::RESIDUAL),
+            (a.split.is_some(), flags::SPLIT),
+        ] {
+            if on {
+                bits |= bit;
+            }
+        }
+        let buffers = [
+            a.input.buffer,
+            weights,
+            &self.bias,
+            a.temb.map_or(a.dummy, |t| t.0),
+            a.residual.map_or(a.dummy, |r| r.0.buffer),
+            a.output.buffer,
+            // Unused without SPLIT; the output again, since one buffer may not be bound both
+            // read-only (the dummy's other uses) and read-write in a dispatch.
+            a.split.map_or(a.output.buffer, |s| s.1.buffer),
+            a.input.buffer,
+        ];
+        let groups = u32_of(&what("workgroups"), tiles.div_ceil(CONV_WG))?;
+        let rows = (self.cout_padded / CONV_TM) * if a.products.is_some() { 16 } else { 1 };
+        let grid = grid_xz(ctx, groups, u32_of(&what("channel tiles"), rows)?)?;
+        let flops =
+            2 * (a.batch * self.cout * self.cin * self.kernel * self.kernel * oh * ow) as u64;
+        // The weights shared across subgroups of 8 lanes where the device has exactly those.
+        let kernel = if ctx.subgroup_size() == Some(8) {
+            Kernel::Conv2dSubgroup
+        } else {
+            Kernel::Conv2d
+        };
+        Ok(Stage::new(ctx, kernel, bits, &p, &buffers, grid)?.with_flops(flops))
+    }
+}
+
+/// What [`forward`] fuses into the conv, as in the UNet.
+#[derive(Clone, Debug, Default)]
+pub struct ConvOptions {
+    /// Read the input as its nearest 2x enlargement (Upsample2D).
+    pub upsample: bool,
+    /// Read the input as 2 x - 1 (center_input_sample).
+    pub center: bool,
+    /// A per-sample bias [B, out_channels] added to every pixel.
+    pub temb: Option<Vec<f32>>,
+    /// (residual of the output's shape, s): the output is (residual + conv) / s.
+    pub residual: Option<(Vec<f32>, f32)>,
+    /// Run a 3x3 stride-1 conv as Winograd F(2x2, 3x3) (the UNet's choice) rather than directly.
+    pub winograd: bool,
+}
+
+/// Run `conv` once on `x` ([B, C, H, W]) with `opts`, for tests and single-layer use: uploads,
+/// runs, reads back [B, out_channels, OH, OW].
+pub fn forward(
+    ctx: &Context,
+    conv: &Conv2d,
+    x: &[f32],
+    shape: [usize; 4],
+    opts: &ConvOptions,
+) -> Result<Vec<f32>> {
+    use super::graph::{Graph, Home, Op};
+    let [n, c, h, w] = shape;
+    let g = GpuConv2d::new_with(ctx, conv, "conv2d", opts.winograd)?;
+    if c != g.cin || x.len() != n * c * h * w || n == 0 {
+        return Err(Error::ShapeMismatch(format!(
+            "conv2d takes [B, {}, H, W], got shape {shape:?} with {} values",
+            g.cin,
+            x.len()
+        )));
+    }
+    let up = if opts.upsample { 2 } else { 1 };
+    let (oh, ow) = g.output_size(h * up, w * up).ok_or_else(|| {
+        Error::ShapeMismatch(format!("conv2d: input {h}x{w} is smaller than the kernel"))
+    })?;
+    let mut graph = Graph::default();
+    let input = graph.activation("conv2d input", c, h, w);
+    let output = graph.activation("conv2d output", g.cout, oh, ow);
+    let mut inputs: Vec<(usize, &[f32])> = vec![(input.tensor, x)];
+    if let Some(t) = &opts.temb {
+        let tensor = graph.tensor("conv2d temb", g.cout, Home::Internal);
+        graph.temb = Some(tensor);
+        inputs.push((tensor, t));
+    }
+    let residual = match &opts.residual {
+        Some((r, s)) => {
+            let v = graph.activation("conv2d residual", g.cout, oh, ow);
+            inputs.push((v.tensor, r));
+            Some((v, *s))
+        }
+        None => None,
+    };
+    graph.push(Op::Conv {
+        conv: &g,
+        input,
+        output,
+        upsample: opts.upsample,
+        center: opts.center,
+        temb: opts.temb.as_ref().map(|_| 0),
+        residual,
+        split: None,
+        keep: g.cout,
+    });
+    super::plan::run_layer(ctx, &graph, &inputs, output.tensor, n)
+}

@@ -1,0 +1,174 @@
+//! Host side of shaders/nn/group_norm.wgsl (CPU twin: src/cpu/nn/group_norm.rs): a
+//! [`GroupNorm`] with its affine parameters uploaded, and the stage that normalises a view into
+//! another, with the SiLU that follows every norm but the attention's fused, and the
+//! scale-shift of `resnet_time_scale_shift = "scale_shift"`.
+
+use super::conv2d::BufView;
+use super::params::NormParams;
+use super::{flags, grid_xz, u32_of, upload, Stage};
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Kernel;
+use crate::gpu::launch::Grid;
+use crate::gpu::Context;
+use crate::nn::GroupNorm;
+
+/// Invocations per workgroup (`NORM_WG` in group_norm.wgsl): one workgroup per (sample, group).
+pub const NORM_WG: usize = 64;
+
+/// A group norm on the device.
+#[derive(Debug)]
+pub struct GpuGroupNorm {
+    name: String,
+    groups: usize,
+    channels: usize,
+    eps: f32,
+    gamma: wgpu::Buffer,
+    beta: wgpu::Buffer,
+}
+
+/// One run of a norm.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NormArgs<'a> {
+    pub batch: usize,
+    /// H x W.
+    pub plane: usize,
+    pub input: BufView<'a>,
+    pub output: BufView<'a>,
+    pub silu: bool,
+    /// scale_shift: (projections, column of the scale, row length).
+    pub scale_shift: Option<(&'a wgpu::Buffer, u32, u32)>,
+    pub dummy: &'a wgpu::Buffer,
+}
+
+impl GpuGroupNorm {
+    /// Upload `gn`'s weight and bias (`name` labels them).
+    pub fn new(ctx: &Context, gn: &GroupNorm, name: &str) -> Result<Self> {
+        let ok = gn.num_groups > 0
+            && gn.channels.is_multiple_of(gn.num_groups)
+            && gn.weight.len() == gn.channels
+            && gn.bias.len() == gn.channels;
+        if !ok {
+            return Err(Error::ShapeMismatch(format!(
+                "{name}: {} channels, {} groups and {} / {} affine values do not fit",
+                gn.channels,
+                gn.num_groups,
+                gn.weight.len(),
+                gn.bias.len()
+            )));
+        }
+        Ok(GpuGroupNorm {
+            name: name.to_string(),
+            groups: gn.num_groups,
+            channels: gn.channels,
+            // torch keeps eps as a double but adds it to a float variance: the same rounding.
+            eps: gn.eps as f32,
+            gamma: upload(ctx, &format!("{name} weight"), &gn.weight)?,
+            beta: upload(ctx, &format!("{name} bias"), &gn.bias)?,
+        })
+    }
+
+    /// Channels.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Bytes of its parameters on the device.
+    pub fn device_bytes(&self) -> u64 {
+        self.gamma.size() + self.beta.size()
+    }
+
+    /// The stage running this norm as `a` says.
+    pub(crate) fn stage(&self, ctx: &Context, a: &NormArgs<'_>) -> Result<Stage> {
+        let what = |s: &str| format!("{} {s}", self.name);
+        let p = NormParams {
+            batch: u32_of(&what("batch"), a.batch)?,
+            channels: u32_of(&what("channels"), self.channels)?,
+            groups: u32_of(&what("groups"), self.groups)?,
+            plane: u32_of(&what("plane"), a.plane)?,
+            in_offset: a.input.offset,
+            in_bstride: a.input.bstride,
+            out_offset: a.output.offset,
+            out_bstride: a.output.bstride,
+            temb_offset: a.scale_shift.map_or(0, |t| t.1),
+            temb_stride: a.scale_shift.map_or(0, |t| t.2),
+            eps: self.eps,
+            _pad: 0,
+        };
+        let mut bits = 0;
+        if a.silu {
+            bits |= flags::SILU;
+        }
+        if a.scale_shift.is_some() {
+            bits |= flags::SCALE_SHIFT;
+        }
+        let aligned = |v: &BufView<'_>| v.offset.is_multiple_of(4) && v.bstride.is_multiple_of(4);
+        if a.plane.is_multiple_of(4) && aligned(&a.input) && aligned(&a.output) {
+            bits |= flags::VEC4;
+        }
+        let buffers = [
+            a.input.buffer,
+            &self.gamma,
+            &self.beta,
+            a.scale_shift.map_or(a.dummy, |t| t.0),
+            a.output.buffer,
+            a.input.buffer,
+            a.output.buffer,
+        ];
+        // x: groups, y: samples.
+        let grid = grid_xz(ctx, p.groups, p.batch)?;
+        if grid.2 != 1 {
+            return Err(Error::Unsupported(format!(
+                "{}: {} groups exceed the device's workgroups per dimension",
+                self.name, self.groups
+            )));
+        }
+        Stage::new(
+            ctx,
+            Kernel::GroupNorm,
+            bits,
+            &p,
+            &buffers,
+            Grid(grid.0, grid.1, 1),
+        )
+    }
+}
+
+/// Run `gn` once on `x` ([B, C, H, W]), then SiLU if `silu`: uploads, runs, reads back.
+pub fn forward(
+    ctx: &Context,
+    gn: &GroupNorm,
+    x: &[f32],
+    shape: [usize; 4],
+    silu: bool,
+) -> Result<Vec<f32>> {
+    let [n, c, h, w] = shape;
+    let g = GpuGroupNorm::new(ctx, gn, "group_norm")?;
+    if c != g.channels || n == 0 || x.len() != n * c * h * w {
+        return Err(Error::ShapeMismatch(format!(
+            "group_norm takes [B, {}, H, W], got shape {shape:?} with {} values",
+            g.channels,
+            x.len()
+        )));
+    }
+    let input = upload(ctx, "group_norm input", x)?;
+    let out = super::scratch(ctx, "group_norm output", x.len() as u64)?;
+    let dummy = upload(ctx, "group_norm dummy", &[0.0; 4])?;
+    let bstride = u32_of("group_norm sample", c * h * w)?;
+    let view = |buffer| BufView {
+        buffer,
+        offset: 0,
+        bstride,
+    };
+    let args = NormArgs {
+        batch: n,
+        plane: h * w,
+        input: view(&input),
+        output: view(&out),
+        silu,
+        scale_shift: None,
+        dummy: &dummy,
+    };
+    super::run_stages(ctx, &[g.stage(ctx, &args)?])?;
+    let bytes = crate::gpu::tensor::read_buffer(ctx, &out, x.len() as u64 * 4)?;
+    Ok(bytemuck::pod_collect_to_vec(&bytes))
+}

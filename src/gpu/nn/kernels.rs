@@ -1,0 +1,45 @@
+//! The UNet layer kernels' part of the kernel table (src/gpu/kernels.rs): which kernels they
+//! are, their workgroup size, and the WGSL prepended to their own file.
+
+use crate::gpu::kernels::{Kernel, WG_SIZE};
+
+impl Kernel {
+    /// Whether this is a UNet layer kernel (shaders/nn/): prepended with
+    /// [`NN_COMMON_WGSL`](crate::gpu::kernels::NN_COMMON_WGSL) only, its options in
+    /// [`PipelineConstants::nn`](crate::gpu::params::PipelineConstants::nn).
+    pub fn is_nn(self) -> bool {
+        matches!(
+            self,
+            Kernel::Conv2d
+                | Kernel::Conv2dSubgroup
+                | Kernel::WinogradInput
+                | Kernel::WinogradOutput
+                | Kernel::GroupNorm
+                | Kernel::Linear
+                | Kernel::Attention
+                | Kernel::AttentionSoftmax
+        )
+    }
+
+    /// Invocations per workgroup: [`WG_SIZE`], or 64 for the UNet layer kernels (register tiles
+    /// per invocation; see shaders/nn/conv2d.wgsl).
+    pub fn workgroup_size(self) -> u32 {
+        if self.is_nn() {
+            64
+        } else {
+            WG_SIZE
+        }
+    }
+
+    /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading,
+    /// per invocation or shared across a subgroup.
+    pub(crate) fn nn_prelude(self) -> &'static str {
+        match self {
+            Kernel::Conv2d => include_str!("../../../shaders/nn/conv2d_weights.wgsl"),
+            Kernel::Conv2dSubgroup => {
+                include_str!("../../../shaders/nn/conv2d_weights_subgroup.wgsl")
+            }
+            _ => "",
+        }
+    }
+}

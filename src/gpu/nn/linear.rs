@@ -1,0 +1,164 @@
+//! Host side of shaders/nn/linear.wgsl (CPU twin: src/cpu/nn/linear.rs): a [`Linear`] uploaded
+//! once, the stage that applies it to rows (optionally gathered from a table by timestep), and
+//! the stacking of several linears that read the same rows into one (every resnet's time
+//! projection in a single dispatch).
+
+use super::params::LinearParams;
+use super::{flags, grid_xz, u32_of, upload, Stage};
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Kernel;
+use crate::gpu::Context;
+use crate::nn::Linear;
+
+/// Invocations per workgroup of linear.wgsl.
+const LINEAR_WG: usize = 64;
+
+/// A linear layer on the device.
+#[derive(Debug)]
+pub struct GpuLinear {
+    name: String,
+    in_features: usize,
+    out_features: usize,
+    weight: wgpu::Buffer,
+    bias: wgpu::Buffer,
+}
+
+/// Where a linear's rows come from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rows<'a> {
+    /// `rows` rows of in_features in this buffer.
+    Buffer(&'a wgpu::Buffer),
+    /// Row t[t_offset + r] of `table` ([T, in_features]) for each r.
+    Gather {
+        table: &'a wgpu::Buffer,
+        timesteps: &'a wgpu::Buffer,
+        t_offset: u32,
+        num_timesteps: u32,
+    },
+}
+
+impl GpuLinear {
+    /// Upload `lin` (`name` labels it).
+    pub fn new(ctx: &Context, lin: &Linear, name: &str) -> Result<Self> {
+        let (i, o) = (lin.in_features, lin.out_features);
+        if i == 0 || o == 0 || lin.weight.len() != i * o || lin.bias.len() != o {
+            return Err(Error::ShapeMismatch(format!(
+                "{name}: its weights do not match its declared sizes"
+            )));
+        }
+        Ok(GpuLinear {
+            name: name.to_string(),
+            in_features: i,
+            out_features: o,
+            weight: upload(ctx, &format!("{name} weight"), &lin.weight)?,
+            bias: upload(ctx, &format!("{name} bias"), &lin.bias)?,
+        })
+    }
+
+    /// The linears of `layers` (all of one input width) as one whose outputs are theirs side by
+    /// side, and the column where each one's outputs start.
+    pub fn stacked(ctx: &Context, layers: &[&Linear], name: &str) -> Result<(Self, Vec<usize>)> {
+        let width = layers.first().map_or(0, |l| l.in_features);
+        let mut weight = Vec::new();
+        let mut bias = Vec::new();
+        let mut offsets = Vec::with_capacity(layers.len());
+        for l in layers {
+            if l.in_features != width || l.weight.len() != l.in_features * l.out_features {
+                return Err(Error::ShapeMismatch(format!(
+                    "{name}: the stacked linears do not share one input width"
+                )));
+            }
+            offsets.push(bias.len());
+            weight.extend_from_slice(&l.weight);
+            bias.extend_from_slice(&l.bias);
+        }
+        let lin = Linear {
+            in_features: width,
+            out_features: bias.len(),
+            weight,
+            bias,
+        };
+        Ok((GpuLinear::new(ctx, &lin, name)?, offsets))
+    }
+
+    /// Output features.
+    pub fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    /// Bytes of its weights on the device.
+    pub fn device_bytes(&self) -> u64 {
+        self.weight.size() + self.bias.size()
+    }
+
+    /// The stage applying this layer to `rows` rows from `input` into `output` ([rows,
+    /// out_features]), then SiLU if `silu`.
+    pub(crate) fn stage(
+        &self,
+        ctx: &Context,
+        rows: usize,
+        input: Rows<'_>,
+        output: &wgpu::Buffer,
+        silu: bool,
+    ) -> Result<Stage> {
+        let what = |s: &str| format!("{} {s}", self.name);
+        let (src, timesteps, t_offset, num_timesteps, gather) = match input {
+            Rows::Buffer(b) => (b, b, 0, 0, false),
+            Rows::Gather {
+                table,
+                timesteps,
+                t_offset,
+                num_timesteps,
+            } => (table, timesteps, t_offset, num_timesteps, true),
+        };
+        let p = LinearParams {
+            rows: u32_of(&what("rows"), rows)?,
+            in_features: u32_of(&what("features"), self.in_features)?,
+            out_features: u32_of(&what("features"), self.out_features)?,
+            num_timesteps,
+            t_offset,
+            ..LinearParams::default()
+        };
+        let mut bits = 0;
+        if gather {
+            bits |= flags::GATHER;
+        }
+        if silu {
+            bits |= flags::SILU;
+        }
+        let outputs = rows
+            .checked_mul(self.out_features)
+            .ok_or_else(|| Error::Unsupported(what("outputs")))?;
+        let groups = u32_of(&what("workgroups"), outputs.div_ceil(LINEAR_WG))?;
+        let grid = grid_xz(ctx, groups, 1)?;
+        if grid.2 != 1 {
+            return Err(Error::Unsupported(format!(
+                "{}: {outputs} outputs exceed one row of workgroups",
+                self.name
+            )));
+        }
+        let buffers = [src, &self.weight, &self.bias, timesteps, output];
+        Stage::new(ctx, Kernel::Linear, bits, &p, &buffers, grid)
+    }
+}
+
+/// Run `lin` on the rows of `x` ([rows, in_features]), then SiLU if `silu`: uploads, runs,
+/// reads back [rows, out_features].
+pub fn forward(ctx: &Context, lin: &Linear, x: &[f32], silu: bool) -> Result<Vec<f32>> {
+    let g = GpuLinear::new(ctx, lin, "linear")?;
+    if x.is_empty() || !x.len().is_multiple_of(lin.in_features) {
+        return Err(Error::ShapeMismatch(format!(
+            "linear takes rows of {}, got {} values",
+            lin.in_features,
+            x.len()
+        )));
+    }
+    let rows = x.len() / lin.in_features;
+    let input = upload(ctx, "linear input", x)?;
+    let n = (rows * g.out_features) as u64;
+    let out = super::scratch(ctx, "linear output", n)?;
+    let stage = g.stage(ctx, rows, Rows::Buffer(&input), &out, silu)?;
+    super::run_stages(ctx, &[stage])?;
+    let bytes = crate::gpu::tensor::read_buffer(ctx, &out, n * 4)?;
+    Ok(bytemuck::pod_collect_to_vec(&bytes))
+}

@@ -1,0 +1,109 @@
+//! The time embedding on the device (CPU twin: src/cpu/nn/time_embedding.rs): the sinusoid of
+//! every training timestep 0..T-1 computed in f64 on the host once (its argument rounded in f32
+//! as diffusers forms it) and uploaded as a [T, width] table; linear_1 gathers each sample's row
+//! by the loop's timesteps buffer on the device, then SiLU, linear_2, and SiLU again (the only
+//! consumers are the resnets' projections of silu(temb)); then every resnet's `time_emb_proj`
+//! as one stacked linear, whose output each resnet reads at its own columns.
+
+use super::graph::{Graph, Home, Op};
+use super::linear::GpuLinear;
+use super::upload;
+use crate::cpu::nn::time_embedding::sinusoid;
+use crate::error::{Error, Result};
+use crate::gpu::Context;
+use crate::nn::{Linear, TimeEmbedding};
+
+/// The time MLP and the stacked projections on the device.
+#[derive(Debug)]
+pub struct GpuTimeEmbedding {
+    table: wgpu::Buffer,
+    num_timesteps: usize,
+    linear_1: GpuLinear,
+    linear_2: GpuLinear,
+    projections: GpuLinear,
+}
+
+impl GpuTimeEmbedding {
+    /// Upload the table for timesteps 0..num_timesteps, the MLP, and `projections` (every
+    /// resnet's time_emb_proj, in the order their columns were handed out).
+    pub fn new(
+        ctx: &Context,
+        te: &TimeEmbedding,
+        num_timesteps: usize,
+        projections: &[&Linear],
+    ) -> Result<Self> {
+        let t = u32::try_from(num_timesteps)
+            .ok()
+            .filter(|&t| t > 0)
+            .ok_or_else(|| {
+                Error::InvalidSchedule(format!(
+                    "the time embedding needs 1 to 2^32 - 1 training timesteps, got {num_timesteps}"
+                ))
+            })?;
+        let all: Vec<u32> = (0..t).collect();
+        let table: Vec<f32> = sinusoid(&te.time_proj, &all)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        let (projections, _) = GpuLinear::stacked(ctx, projections, "time_emb_proj (all resnets)")?;
+        Ok(GpuTimeEmbedding {
+            table: upload(ctx, "time embedding sinusoid table", &table)?,
+            num_timesteps,
+            linear_1: GpuLinear::new(ctx, &te.linear_1, "time_embedding.linear_1")?,
+            linear_2: GpuLinear::new(ctx, &te.linear_2, "time_embedding.linear_2")?,
+            projections,
+        })
+    }
+
+    /// The [T, width] sinusoid table.
+    pub(crate) fn table(&self) -> &wgpu::Buffer {
+        &self.table
+    }
+
+    /// T of the table.
+    pub fn num_timesteps(&self) -> usize {
+        self.num_timesteps
+    }
+
+    /// Bytes of the table and the weights on the device.
+    pub fn device_bytes(&self) -> u64 {
+        self.table.size()
+            + self.linear_1.device_bytes()
+            + self.linear_2.device_bytes()
+            + self.projections.device_bytes()
+    }
+
+    /// Append the MLP and the projections; sets the graph's time projections.
+    pub(crate) fn emit<'m>(&'m self, g: &mut Graph<'m>) {
+        let t1 = g.tensor(
+            "temb linear_1",
+            self.linear_1.out_features(),
+            Home::Internal,
+        );
+        g.push(Op::Linear {
+            lin: &self.linear_1,
+            input: None,
+            output: t1,
+            silu: true,
+        });
+        let t2 = g.tensor("silu(temb)", self.linear_2.out_features(), Home::Internal);
+        g.push(Op::Linear {
+            lin: &self.linear_2,
+            input: Some(t1),
+            output: t2,
+            silu: true,
+        });
+        let p = g.tensor(
+            "time projections",
+            self.projections.out_features(),
+            Home::Internal,
+        );
+        g.push(Op::Linear {
+            lin: &self.projections,
+            input: Some(t2),
+            output: p,
+            silu: false,
+        });
+        g.temb = Some(p);
+    }
+}

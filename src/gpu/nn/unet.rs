@@ -1,0 +1,269 @@
+//! [`UNetDenoiser`]: diffusers' `UNet2DModel` as a [`Denoiser`] of the sampling loop (CPU twin:
+//! `cpu::nn::UNetCpu`), and its single forward ([`UNetDenoiser::forward`]).
+
+use super::blocks::UNetLayers;
+use super::plan::{self, Externals, Plan};
+use super::walk::{graph, Output};
+use super::{profile, record_stages, upload, StageTime};
+use crate::error::{Error, Result};
+use crate::gpu::denoiser::{Denoiser, DenoiserIo};
+use crate::gpu::Context;
+use crate::nn::UNet2D;
+
+/// A UNet2DModel on the device. Weights are uploaded once by [`UNetDenoiser::new`]; each
+/// [`Denoiser::prepare`] plans the activations of its chunk (buffers reused once dead, skips
+/// written into the concatenations that read them) and makes every bind group; each
+/// [`Denoiser::record`] records the dispatches only. A chunk whose activations do not fit one
+/// storage binding runs as consecutive sub-batches (their bind groups made in `prepare`).
+///
+/// x_t must be [B, in_channels, H, W] with H and W multiples of 2^(downsamplers).
+/// out_channels == in_channels writes model_output; 2 x in_channels (learned variance) writes
+/// the first half to model_output and the second to model_var when the sampler reads one.
+#[derive(Debug)]
+pub struct UNetDenoiser {
+    layers: UNetLayers,
+    in_channels: usize,
+    out_channels: usize,
+    center: bool,
+    /// 2^(downsamplers): H and W must be multiples of it.
+    factor: usize,
+    max_sub_batch: Option<usize>,
+    dummy: wgpu::Buffer,
+    prepared: Option<Plan>,
+}
+
+/// How [`UNetDenoiser`] runs the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UNetOptions {
+    /// The 3x3 stride-1 convs as Winograd F(2x2, 3x3) (16 products per 2x2 tile instead of
+    /// 36 multiply-adds, the transforms as kernels of their own) rather than directly. Off by
+    /// default: on lavapipe the products, 1x1 convs over K = C_in, run at about half the direct
+    /// kernel's FLOP rate (each input load serves one tap instead of three), so the cifar10
+    /// forward at B = 8 took 7.0-7.9 s against 7.4 s direct (two alternating runs each,
+    /// CPU time 29.5-31.8 s against 30.5-30.7 s per process) with 3.4x the activation memory
+    /// (225 against 67 MiB). Where FMAs rather than loads bound a conv (real GPUs) it may pay.
+    pub winograd: bool,
+}
+
+impl UNetDenoiser {
+    /// Upload `model` for a schedule of `num_train_timesteps` training steps (the rows of the
+    /// time embedding's sinusoid table: every timestep the loop can pass).
+    pub fn new(ctx: &Context, model: &UNet2D, num_train_timesteps: usize) -> Result<Self> {
+        Self::with_options(ctx, model, num_train_timesteps, UNetOptions::default())
+    }
+
+    /// [`UNetDenoiser::new`] with `opts`.
+    pub fn with_options(
+        ctx: &Context,
+        model: &UNet2D,
+        num_train_timesteps: usize,
+        opts: UNetOptions,
+    ) -> Result<Self> {
+        let (cin, cout) = (model.config.in_channels, model.config.out_channels);
+        if cout != cin && cout != 2 * cin {
+            return Err(Error::UnsupportedModel(format!(
+                "{cout} output channels for {cin} input channels: a denoiser needs {cin} or {}",
+                2 * cin
+            )));
+        }
+        let downs = model
+            .down_blocks
+            .iter()
+            .filter(|b| b.downsampler.is_some())
+            .count();
+        let factor = u32::try_from(downs)
+            .ok()
+            .and_then(|d| 1usize.checked_shl(d))
+            .ok_or_else(|| Error::UnsupportedModel(format!("{downs} downsamplers")))?;
+        Ok(UNetDenoiser {
+            layers: UNetLayers::new(ctx, model, num_train_timesteps, opts.winograd)?,
+            in_channels: cin,
+            out_channels: cout,
+            center: model.config.center_input_sample,
+            factor,
+            max_sub_batch: None,
+            dummy: upload(ctx, "UNet unused binding", &[0.0; 4])?,
+            prepared: None,
+        })
+    }
+
+    /// Run at most `n` samples per sub-batch (`None`: as many as one storage binding holds
+    /// per activation). Sub-batches give the same bits as one batch; this exists to test that
+    /// and to bound memory. Takes effect at the next `prepare`.
+    pub fn set_max_sub_batch(&mut self, n: Option<usize>) {
+        self.max_sub_batch = n.map(|n| n.max(1));
+    }
+
+    /// Samples per sub-batch of the last `prepare` (0 before one).
+    pub fn sub_batch(&self) -> usize {
+        self.prepared.as_ref().map_or(0, |p| p.sub_batch)
+    }
+
+    /// Bytes of the weights, biases and the sinusoid table on the device.
+    pub fn weight_bytes(&self) -> u64 {
+        self.layers.device_bytes() + self.dummy.size()
+    }
+
+    /// Check x's shape [B, in_channels, H, W] and return (B, H, W).
+    fn check_shape(&self, shape: &[usize]) -> Result<(usize, usize, usize)> {
+        let [b, c, h, w] = <[usize; 4]>::try_from(shape).map_err(|_| {
+            Error::ShapeMismatch(format!(
+                "the UNet takes x of shape [B, {}, H, W], got {shape:?}",
+                self.in_channels
+            ))
+        })?;
+        if b == 0 || c != self.in_channels {
+            return Err(Error::ShapeMismatch(format!(
+                "the UNet takes x of shape [B, {}, H, W], got {shape:?}",
+                self.in_channels
+            )));
+        }
+        let f = self.factor;
+        if h == 0 || w == 0 || !h.is_multiple_of(f) || !w.is_multiple_of(f) {
+            return Err(Error::ShapeMismatch(format!(
+                "sample size {h}x{w} is not a non-zero multiple of {f} (the model's downsamplers)"
+            )));
+        }
+        Ok((b, h, w))
+    }
+
+    fn plan(
+        &self,
+        ctx: &Context,
+        (b, h, w): (usize, usize, usize),
+        output: Output,
+        ext: &Externals<'_>,
+    ) -> Result<Plan> {
+        let g = graph(&self.layers, (self.in_channels, h, w), self.center, output)?;
+        let sub = plan::sub_batch(ctx, &g, self.max_sub_batch.unwrap_or(b).min(b))?;
+        plan::build(ctx, &g, (b, sub), ext, &[])
+    }
+
+    /// One forward of x ([B, in_channels, H, W], C order) at per-sample training timesteps `t`
+    /// (each below the T given to [`UNetDenoiser::new`]): uploads, runs, reads back the whole
+    /// output [B, out_channels, H, W]. For single forwards (`ddpm op unet`) and tests; the
+    /// sampling loop uses the [`Denoiser`] side.
+    pub fn forward(
+        &self,
+        ctx: &Context,
+        x: &[f32],
+        shape: &[usize],
+        t: &[u32],
+    ) -> Result<Vec<f32>> {
+        let (b, h, w) = self.check_shape(shape)?;
+        if x.len() != b * self.in_channels * h * w || t.len() != b {
+            return Err(Error::ShapeMismatch(format!(
+                "{} values and {} timesteps for x of shape {shape:?}",
+                x.len(),
+                t.len()
+            )));
+        }
+        let big_t = self.layers.time_embedding.num_timesteps();
+        crate::cpu::common::check_timesteps(t, big_t)?;
+        let x_t = upload(ctx, "UNet x", x)?;
+        let timesteps = upload(ctx, "UNet timesteps", bytemuck::cast_slice(t))?;
+        let n_out = (b * self.out_channels * h * w) as u64;
+        let out = super::scratch(ctx, "UNet output", n_out)?;
+        let ext = Externals {
+            x_t: &x_t,
+            model_output: &out,
+            model_var: None,
+            timesteps: &timesteps,
+            table: self.layers.time_embedding.table(),
+            num_timesteps: big_t,
+            dummy: &self.dummy,
+        };
+        let plan = self.plan(ctx, (b, h, w), Output::Whole, &ext)?;
+        let mut encoder = ctx.encoder();
+        for stages in &plan.stages {
+            record_stages(&mut encoder, stages);
+        }
+        ctx.submit(encoder)?;
+        let bytes = crate::gpu::tensor::read_buffer(ctx, &out, n_out * 4)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}
+
+impl UNetDenoiser {
+    /// Where the time of one forward goes: every stage of the last `prepare`'s first sub-batch
+    /// submitted and timed alone, summed by kind (see [`StageTime`]).
+    pub fn profile(&self, ctx: &Context) -> Result<Vec<StageTime>> {
+        let plan = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("UNetDenoiser::profile before prepare".into()))?;
+        plan.stages
+            .first()
+            .map_or(Ok(Vec::new()), |s| profile(ctx, s))
+    }
+}
+
+impl Denoiser for UNetDenoiser {
+    fn prepare(&mut self, ctx: &Context, io: &DenoiserIo<'_>) -> Result<()> {
+        self.prepared = None;
+        let (b, h, w) = self.check_shape(io.x_t.shape())?;
+        if io.model_output.shape() != io.x_t.shape() {
+            return Err(Error::ShapeMismatch(format!(
+                "model_output has shape {:?} but x_t {:?}",
+                io.model_output.shape(),
+                io.x_t.shape()
+            )));
+        }
+        let learned = self.out_channels == 2 * self.in_channels;
+        if io.model_var.is_some() && !learned {
+            return Err(Error::Unsupported(format!(
+                "the sampler reads a learned variance but the model has {} output channels for {} \
+                 input channels (learned variance needs {})",
+                self.out_channels,
+                self.in_channels,
+                2 * self.in_channels
+            )));
+        }
+        let big_t = self.layers.time_embedding.num_timesteps();
+        if io.tables.num_timesteps() > big_t {
+            return Err(Error::Unsupported(format!(
+                "the sampler's schedule has {} training timesteps but the UNet's time table {big_t}",
+                io.tables.num_timesteps()
+            )));
+        }
+        let output = if learned {
+            Output::Split {
+                in_channels: self.in_channels,
+                var: io.model_var.is_some(),
+            }
+        } else {
+            Output::Whole
+        };
+        let ext = Externals {
+            x_t: io.x_t.buffer(),
+            model_output: io.model_output.buffer(),
+            model_var: io.model_var.map(|v| v.buffer()),
+            timesteps: io.timesteps,
+            table: self.layers.time_embedding.table(),
+            num_timesteps: big_t,
+            dummy: &self.dummy,
+        };
+        self.prepared = Some(self.plan(ctx, (b, h, w), output, &ext)?);
+        Ok(())
+    }
+
+    fn record(
+        &self,
+        _ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+        _io: &DenoiserIo<'_>,
+    ) -> Result<()> {
+        let plan = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("UNetDenoiser::record before prepare".into()))?;
+        for stages in &plan.stages {
+            record_stages(encoder, stages);
+        }
+        Ok(())
+    }
+
+    fn device_bytes(&self) -> u64 {
+        self.weight_bytes() + self.prepared.as_ref().map_or(0, Plan::device_bytes)
+    }
+}

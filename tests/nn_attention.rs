@@ -1,0 +1,74 @@
+//! The attention layer on the GPU (shaders/nn/attention.wgsl, attention_softmax.wgsl, with the
+//! group norm and 1x1 convs of the projections) against its f64 twin
+//! (src/cpu/nn/attention.rs): one head and several, a head width that leaves channels out
+//! (2 heads of 3 over 8 channels, as a fixture), with and without its group norm,
+//! rescale_output_factor 1 and 2, token counts that are not multiples of the 8 x 8 tile (15,
+//! 32, 64) and one token, batches 1 and 3.
+//!
+//! Tolerance: five f32 stages, each a sum of at most max(C, N, head_dim) <= 64 terms here
+//! (within that many u = 2^-24 of exact, relative to the sum of magnitudes) or the softmax's
+//! exp (64 ulp on llvmpipe) on O(1) values; the residual adds |x|. Measured worst is printed
+//! (6.2e-7 on lavapipe); the bound is 1e-5 (1 + |y|), 15 times that.
+
+mod common;
+
+use common::nn::{group_norm, linear, Rng};
+use ddpm_wgpu::cpu::nn::{attention as cpu_attn, Activation};
+use ddpm_wgpu::gpu::nn::attention::forward;
+use ddpm_wgpu::nn::Attention;
+
+/// (channels, head_dim, group norm, (h, w), rescale_output_factor).
+type Case = (usize, usize, bool, (usize, usize), f64);
+
+fn run(
+    ctx: &ddpm_wgpu::gpu::Context,
+    (c, head_dim, norm, hw, rescale): Case,
+    batch: usize,
+    seed: u64,
+) {
+    let mut rng = Rng::new(seed);
+    let heads = c / head_dim;
+    let inner = heads * head_dim;
+    let attn = Attention {
+        channels: c,
+        heads,
+        head_dim,
+        group_norm: norm
+            .then(|| group_norm(&mut rng, if c.is_multiple_of(4) { 4 } else { 1 }, c, 1e-5)),
+        to_q: linear(&mut rng, c, inner),
+        to_k: linear(&mut rng, c, inner),
+        to_v: linear(&mut rng, c, inner),
+        to_out: linear(&mut rng, inner, c),
+        rescale_output_factor: rescale,
+    };
+    let (h, w) = hw;
+    let shape = [batch, c, h, w];
+    let x = rng.vec(batch * c * h * w, 1.0);
+    let got = forward(ctx, &attn, &x, shape).unwrap();
+    let a = Activation::new(x.iter().map(|&v| v as f64).collect(), shape).unwrap();
+    let want = cpu_attn::forward(&attn, &a).unwrap().data;
+    let bound: Vec<f64> = want.iter().map(|y| 1e-5 * (1.0 + y.abs())).collect();
+    let what = format!(
+        "attention {heads} x {head_dim} of {c} norm {norm} {h}x{w} rescale {rescale} B={batch}"
+    );
+    common::nn::assert_within(&what, &got, &want, &bound);
+}
+
+#[test]
+fn attention_matches_twin() {
+    let Some(ctx) = common::gpu() else { return };
+    let mut seed = 30;
+    let cases: [Case; 5] = [
+        (8, 3, true, (8, 8), 1.0),
+        (12, 3, true, (5, 3), 1.0),
+        (21, 21, false, (8, 4), 2.0),
+        (16, 16, true, (1, 1), 1.0),
+        (16, 4, true, (4, 4), 1.0),
+    ];
+    for case in cases {
+        for batch in [1, 3] {
+            seed += 1;
+            run(&ctx, case, batch, seed);
+        }
+    }
+}
