@@ -10,15 +10,7 @@ use ddpm_wgpu::check::Gen;
 use ddpm_wgpu::cpu::nn::forward;
 use ddpm_wgpu::nn::{ModelFolder, UNet2D, UNetConfig, Weights};
 
-const CIFAR10: &str = r#"{
-  "_class_name": "UNet2DModel", "act_fn": "silu", "attention_head_dim": null,
-  "block_out_channels": [128, 256, 256, 256],
-  "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"],
-  "up_block_types": ["UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
-  "downsample_padding": 0, "flip_sin_to_cos": false, "freq_shift": 1, "in_channels": 3,
-  "out_channels": 3, "layers_per_block": 2, "norm_eps": 1e-06, "norm_num_groups": 32,
-  "sample_size": 32
-}"#;
+use ddpm_wgpu::nn::presets::CIFAR10_CONFIG as CIFAR10;
 
 fn bench(c: &mut Criterion) {
     let config = UNetConfig::from_json(CIFAR10, "cifar10").unwrap();

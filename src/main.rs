@@ -6,15 +6,18 @@ use ddpm_wgpu::error::Result;
 use ddpm_wgpu::gpu::Context;
 use std::process::ExitCode;
 
+mod bench_cmd;
 mod bpd_cmd;
 mod cli_setup;
 mod mixture_args;
 mod op_cmd;
 mod sample_cmd;
+mod sample_setup;
 mod schedule_args;
 mod soak_cmd;
 mod step_args;
 mod timesteps_cmd;
+mod unet_op_cmd;
 
 pub(crate) use op_cmd::write_all;
 pub(crate) use schedule_args::ScheduleArgs;
@@ -48,27 +51,10 @@ enum Command {
     Bpd(Box<bpd_cmd::BpdArgs>),
     /// Kernel throughput against the adapter's copy bandwidth; sampling-loop speed, overhead
     /// ratio and device memory with the mixture and the elementwise Gaussian denoiser.
-    Bench(BenchArgs),
+    Bench(bench_cmd::BenchArgs),
     /// Many small sampling loops and op calls in one process, reporting resident and device
     /// memory at intervals and their growth per 1000 iterations (a leak check).
     Soak(soak_cmd::SoakArgs),
-}
-
-#[derive(clap::Args)]
-struct BenchArgs {
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// 2^20 elements only, and T = 100 with B in {1, 16} for the loops.
-    #[arg(long)]
-    quick: bool,
-    /// Element counts for the kernel rows instead of the default sizes (repeatable; multiples
-    /// of 4).
-    #[arg(long = "elements", value_name = "N")]
-    elements: Vec<usize>,
-    /// Kernel rows only.
-    #[arg(long)]
-    no_loops: bool,
 }
 
 /// Which implementation runs the work.
@@ -107,7 +93,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(&args),
         Command::Sample(args) => sample_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bpd(args) => bpd_cmd::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => bench(&args),
+        Command::Bench(args) => bench_cmd::run(&args),
         Command::Soak(args) => soak_cmd::run(&args),
     };
     match result {
@@ -153,29 +139,6 @@ fn info() -> Result<ExitCode> {
         l.max_compute_workgroup_storage_size
     );
     println!("features:    {:?}", ctx.device.features());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn bench(args: &BenchArgs) -> Result<ExitCode> {
-    use ddpm_wgpu::bench::BenchPlan;
-    let ctx = Context::new()?;
-    let mut plan = if args.quick {
-        BenchPlan::quick()
-    } else {
-        BenchPlan::full()
-    };
-    if !args.elements.is_empty() {
-        plan.sizes.clone_from(&args.elements);
-    }
-    if args.no_loops {
-        plan.loop_shapes.clear();
-    }
-    let report = ddpm_wgpu::bench::run(&ctx, &plan)?;
-    if args.json {
-        print!("{}", report.json());
-    } else {
-        print!("{}", report.table());
-    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,9 +15,10 @@ pub struct MixtureArgs {
     /// Standard deviation S of each mixture component around a data point (0: the points).
     #[arg(long, default_value_t = 0.05)]
     data_sigma: f64,
-    /// Reverse-step variance: fixedsmall or fixedlarge.
-    #[arg(long, default_value = "fixedlarge")]
-    var_type: String,
+    /// Reverse-step variance: fixedsmall or fixedlarge (default fixedlarge; a model's scheduler
+    /// config sets its own, which this overrides).
+    #[arg(long)]
+    var_type: Option<String>,
     /// Size images from a folder are resized to.
     // Hyphen values allowed so that "-3x4" reaches parse_size's message, not clap's.
     #[arg(
@@ -53,13 +54,23 @@ impl MixtureArgs {
 
     /// The variance type, one of the fixed ones (the mixture denoiser has no learned variance).
     pub fn var_type(&self) -> Result<VarType> {
-        let v: VarType = self.var_type.parse()?;
+        let v: VarType = self.var_type.as_deref().unwrap_or("fixedlarge").parse()?;
         if v.is_learned() {
             return Err(Error::Unsupported(
                 "the mixture denoiser runs with fixedsmall or fixedlarge".into(),
             ));
         }
         Ok(v)
+    }
+
+    /// `--var-type` as given, any type (a model with a learned variance writes model_var).
+    pub fn var_type_given(&self) -> Result<Option<VarType>> {
+        self.var_type.as_deref().map(str::parse).transpose()
+    }
+
+    /// Whether `--data` was given.
+    pub fn has_data(&self) -> bool {
+        self.data.is_some()
     }
 
     /// The data points (`--size` is checked even when no folder is given).

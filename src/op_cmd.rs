@@ -43,9 +43,31 @@ pub struct OpArgs {
     clip_range: f64,
     #[command(flatten)]
     step: StepArgs,
+    /// `unet`: the model folder (config.json + diffusion_pytorch_model.safetensors, or a
+    /// pipeline folder), or `synthetic:cifar10`.
+    #[arg(long, value_name = "DIR")]
+    model: Option<String>,
 }
 
 pub fn run(args: &OpArgs) -> Result<()> {
+    if args.op == "unet" {
+        let model = args
+            .model
+            .as_deref()
+            .ok_or_else(|| Error::MissingInput("--model DIR (for op unet)".into()))?;
+        return crate::unet_op_cmd::run(
+            model,
+            &read_inputs(&args.inputs)?,
+            args.device,
+            &args.out_dir,
+        );
+    }
+    if args.model.is_some() {
+        return Err(Error::Unsupported(format!(
+            "--model applies to op unet, not {}",
+            args.op
+        )));
+    }
     let op: Op = args.op.parse()?;
     let ctx = match args.device {
         Device::Cpu => None,
@@ -70,8 +92,19 @@ pub fn run(args: &OpArgs) -> Result<()> {
         loss: args.loss_type.parse::<LossType>()?,
         step,
     };
+    let inputs = read_inputs(&args.inputs)?;
+    let backend = match &ctx {
+        None => Backend::Cpu,
+        Some(ctx) => Backend::Gpu(ctx),
+    };
+    let outputs = ops::run(op, &settings, &inputs, backend)?;
+    write_all(&args.out_dir, &outputs)
+}
+
+/// The `--input NAME=PATH.npy` arrays by name, each name once.
+fn read_inputs(specs: &[String]) -> Result<BTreeMap<String, npy::NpyArray>> {
     let mut inputs = BTreeMap::new();
-    for spec in &args.inputs {
+    for spec in specs {
         let (name, path) = spec
             .split_once('=')
             .ok_or_else(|| Error::Unsupported(format!("--input '{spec}' is not NAME=PATH.npy")))?;
@@ -79,12 +112,7 @@ pub fn run(args: &OpArgs) -> Result<()> {
             return Err(Error::Unsupported(format!("input '{name}' given twice")));
         }
     }
-    let backend = match &ctx {
-        None => Backend::Cpu,
-        Some(ctx) => Backend::Gpu(ctx),
-    };
-    let outputs = ops::run(op, &settings, &inputs, backend)?;
-    write_all(&args.out_dir, &outputs)
+    Ok(inputs)
 }
 
 /// Write every output or none: each goes to a hidden temporary file first, and only when all

@@ -1,111 +1,80 @@
-//! `ddpm sample`: draw samples with a sampler (DDPM over all or some steps, DDIM) and the exact
-//! mixture denoiser over a data set (the embedded digits by default), and write them as .npy or
-//! a PNG grid.
+//! `ddpm sample`: draw samples with a sampler (DDPM over all or some steps, DDIM) and a
+//! denoiser (a diffusers UNet model folder with `--model`, or the exact mixture denoiser over a
+//! data set, the embedded digits by default), and write them as .npy or a PNG grid. What to
+//! sample with is set up in `sample_setup.rs`.
 
 use crate::mixture_args::MixtureArgs;
-use crate::step_args::{spaced, StepArgs};
+use crate::sample_setup::Setup;
+use crate::step_args::StepArgs;
 use crate::{Device, ScheduleArgs};
-use ddpm_wgpu::chain::Chain;
-use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
-use ddpm_wgpu::gpu::{self, Context, MixtureDenoiser};
+use ddpm_wgpu::gpu::{self, Context};
 use ddpm_wgpu::npy::{self, NpyData};
-use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler};
-use ddpm_wgpu::{cpu, picture, MeanType, ModelOptions};
+use ddpm_wgpu::{cpu, picture};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct SampleArgs {
+    /// A diffusers UNet2DModel folder (config.json + diffusion_pytorch_model.safetensors, with
+    /// its scheduler_config.json; or a pipeline folder), or `synthetic:cifar10`. Its scheduler
+    /// config gives the schedule and the defaults of the sampler options below.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<String>,
     #[command(flatten)]
-    mixture: MixtureArgs,
+    pub mixture: MixtureArgs,
     /// Number of samples.
     #[arg(long, default_value_t = 16)]
-    count: usize,
+    pub count: usize,
     #[command(flatten)]
-    schedule: ScheduleArgs,
+    pub schedule: ScheduleArgs,
     /// Seed of every noise draw.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Output: .npy (float32 [N, ...]) or .png (a grid of the samples).
     #[arg(long, value_name = "FILE.npy|FILE.png", default_value = "samples.png")]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Also write a PNG strip of the denoising from x_T to x_0 for up to 8 samples.
     #[arg(long, value_name = "FILE.png")]
-    progress_out: Option<PathBuf>,
+    pub progress_out: Option<PathBuf>,
     /// Run on the GPU kernels or on the f64 CPU reference.
     #[arg(long, value_enum, default_value = "gpu")]
-    device: Device,
-    /// ddpm (ancestral steps) or ddim.
-    #[arg(long, default_value = "ddpm")]
-    sampler: String,
+    pub device: Device,
+    /// ddpm (ancestral steps) or ddim (default: ddpm, or the model's scheduler class).
+    #[arg(long)]
+    pub sampler: Option<String>,
     /// Take N of the T steps, spaced as --spacing says (default: all T).
     #[arg(long, value_name = "N")]
-    steps: Option<usize>,
-    /// leading, linspace, trailing (diffusers) or improved:SPEC, for --steps.
-    #[arg(long, default_value = "leading")]
-    spacing: String,
+    pub steps: Option<usize>,
+    /// leading, linspace, trailing (diffusers) or improved:SPEC, for --steps (default: leading,
+    /// or the model's timestep_spacing).
+    #[arg(long)]
+    pub spacing: Option<String>,
     #[command(flatten)]
-    step: StepArgs,
-    /// What the denoiser writes and the sampler reads: eps, xstart, xprev (ddpm only), v.
-    #[arg(long, default_value = "eps")]
-    mean_type: String,
-    /// Clip pred_xstart to [-R, R].
-    #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
-    clip_denoised: bool,
-    /// R of the clip.
-    #[arg(long, value_name = "R", default_value_t = 1.0)]
-    clip_range: f64,
+    pub step: StepArgs,
+    /// What the denoiser writes and the sampler reads: eps, xstart, xprev (ddpm only), v
+    /// (default: eps, or the model's prediction_type).
+    #[arg(long)]
+    pub mean_type: Option<String>,
+    /// Clip pred_xstart to [-R, R] (default: true, or the model's clip_sample).
+    #[arg(long, value_name = "true|false")]
+    pub clip_denoised: Option<bool>,
+    /// R of the clip (default: 1, or the model's clip_sample_range).
+    #[arg(long, value_name = "R")]
+    pub clip_range: Option<f64>,
     /// Noise: philox (in the shader) or torch (torch.manual_seed + torch.randn, as diffusers'
     /// pipelines draw it).
     #[arg(long, default_value = "philox")]
-    noise: String,
+    pub noise: String,
     /// Start from this x_T (float32 [count, ...]) instead of drawing it.
     #[arg(long, value_name = "FILE.npy")]
-    x_t: Option<PathBuf>,
-}
-
-/// The chain of `--steps`/`--spacing` or `--respace` (not both), or every step.
-fn chain(args: &SampleArgs, tables: &ddpm_wgpu::Tables) -> Result<Chain> {
-    let big_t = tables.num_timesteps();
-    let kept = match (args.steps, args.step.respace.is_some()) {
-        (Some(_), true) => {
-            return Err(Error::Unsupported(
-                "give --steps (with --spacing) or --respace, not both".into(),
-            ))
-        }
-        (_, true) => args.step.respaced(big_t)?,
-        (_, false) => spaced(big_t, args.steps, &args.spacing, args.step.steps_offset)?,
-    };
-    match kept {
-        Some(k) => Chain::respaced(tables, &k),
-        None => Ok(Chain::full(tables)),
-    }
-}
-
-/// The sampler `--sampler` names over `chain`.
-fn sampler(args: &SampleArgs, chain: Chain, model: ModelOptions) -> Result<Box<dyn Sampler>> {
-    let threshold = args.step.threshold()?;
-    match args.sampler.as_str() {
-        "ddpm" => Ok(Box::new(Ddpm::new(chain, model, threshold)?)),
-        "ddim" => Ok(Box::new(Ddim::new(
-            chain,
-            model,
-            threshold,
-            args.step.ddim()?,
-        )?)),
-        other => Err(Error::UnknownName {
-            kind: "sampler",
-            name: other.into(),
-            expected: "ddpm, ddim".into(),
-        }),
-    }
+    pub x_t: Option<PathBuf>,
 }
 
 /// `--x-t`: float32 of `shape`.
-fn read_x_t(path: &std::path::Path, shape: &[usize]) -> Result<Vec<f32>> {
+fn read_x_t(path: &Path, shape: &[usize]) -> Result<Vec<f32>> {
     let arr = npy::read(path)?;
     match arr.data {
         NpyData::F32(v) if arr.shape == shape => Ok(v),
@@ -154,16 +123,14 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     if args.count == 0 {
         return Err(Error::Unsupported("--count must be at least 1".into()));
     }
-    let sigma = args.mixture.sigma()?;
-    let var_type = args.mixture.var_type()?;
     let ctx = matches!(args.device, Device::Gpu)
         .then(Context::new)
         .transpose()?;
-    let tables = args.schedule.tables_for(ctx.as_ref())?;
-    let data = args.mixture.load()?;
+    let setup = Setup::new(args, ctx.as_ref())?;
+    let point_shape = setup.point_shape.clone();
     let kind = out_kind(&args.out)?;
     if matches!(kind, OutKind::Png) || args.progress_out.is_some() {
-        picture::image_dims(&data.point_shape)?;
+        picture::image_dims(&point_shape)?;
     }
     if let Some(p) = &args.progress_out {
         if !matches!(out_kind(p)?, OutKind::Png) {
@@ -172,17 +139,9 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         check_writable(p)?;
     }
     check_writable(&args.out)?;
-
-    let model = ModelOptions {
-        mean_type: args.mean_type.parse::<MeanType>()?,
-        var_type,
-        clip_denoised: args.clip_denoised,
-        clip_range: args.clip_range,
-    };
-    let chain = chain(args, &tables)?;
-    let sampler = sampler(args, chain, model)?;
+    let sampler = setup.sampler.as_ref();
     let mut shape = vec![args.count];
-    shape.extend_from_slice(&data.point_shape);
+    shape.extend_from_slice(&point_shape);
     let noise = match args.noise.as_str() {
         "philox" => NoiseSource::Philox,
         "torch" => NoiseSource::Torch,
@@ -213,12 +172,12 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let start = Instant::now();
     let (x0, kept, device) = match ctx {
         Some(ctx) => {
-            let mut den = MixtureDenoiser::from_dataset(&ctx, &data, sigma, model)?;
+            let mut den = setup.gpu_denoiser(&ctx)?;
             let mut bar = Progress::new(steps);
             let s = sample_loop(
                 &ctx,
-                sampler.as_ref(),
-                &mut den,
+                sampler,
+                den.as_mut(),
                 &shape,
                 &opts,
                 &mut |done, total| bar.show(done, total),
@@ -232,16 +191,9 @@ pub fn run(args: &SampleArgs) -> Result<()> {
                     "--progress-out needs --device gpu".into(),
                 ));
             }
-            // The denoiser reads the chain's rows by training timestep, as on the GPU.
-            let by_t = sampler.chain().by_timestep();
-            let mix = Mixture::from_dataset(&by_t, &data, sigma, model);
-            let x = cpu::sample_loop::sample_loop(
-                sampler.as_ref(),
-                &mix,
-                args.count,
-                data.point_len(),
-                &opts,
-            )?;
+            let x = setup.with_cpu_denoiser(|den| {
+                cpu::sample_loop::sample_loop(sampler, den, args.count, setup.point_len(), &opts)
+            })?;
             (
                 x.into_iter().map(|v| v as f32).collect(),
                 Vec::new(),
@@ -250,13 +202,13 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         }
     };
     let secs = start.elapsed().as_secs_f64();
-    let n = data.point_len();
+    let n = setup.point_len();
     match kind {
         OutKind::Npy => npy::write_f32_atomic(&args.out, &shape, &x0)?,
         OutKind::Png => {
             let tiles: Vec<&[f32]> = x0.chunks(n).collect();
             let cols = (args.count as f64).sqrt().ceil() as usize;
-            picture::save_png(&picture::grid(&tiles, &data.point_shape, cols)?, &args.out)?;
+            picture::save_png(&picture::grid(&tiles, &point_shape, cols)?, &args.out)?;
         }
     }
     if let Some(p) = &args.progress_out {
@@ -269,18 +221,16 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             }
             tiles.push(&x0[b * n..(b + 1) * n]);
         }
-        picture::save_png(
-            &picture::grid(&tiles, &data.point_shape, kept.len() + 1)?,
-            p,
-        )?;
+        picture::save_png(&picture::grid(&tiles, &point_shape, kept.len() + 1)?, p)?;
     }
     println!(
-        "ddpm: {} samples of shape {:?}, {} {} steps of T = {} on {} in {:.2} s: {:.1} steps/s, {:.2} samples/s -> {}",
+        "ddpm: {} samples of shape {:?} from {}, {} {} steps of T = {} on {} in {:.2} s: {:.1} steps/s, {:.2} samples/s -> {}",
         args.count,
-        data.point_shape,
+        point_shape,
+        setup.describe(),
         steps,
         sampler.name(),
-        tables.num_timesteps(),
+        setup.tables.num_timesteps(),
         device,
         secs,
         steps as f64 / secs,

@@ -3,7 +3,7 @@
 
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::sampler::{DdimOptions, Threshold};
-use ddpm_wgpu::spacing::{self, Spacing};
+use ddpm_wgpu::spacing;
 
 #[derive(clap::Args)]
 pub struct StepArgs {
@@ -11,28 +11,29 @@ pub struct StepArgs {
     /// steps) or improved:SPEC (improved-diffusion's ddimN or section counts a,b,c).
     #[arg(long, value_name = "SPEC")]
     pub respace: Option<String>,
-    /// diffusers' steps_offset, added to leading spacing's steps.
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub steps_offset: usize,
+    /// diffusers' steps_offset, added to leading spacing's steps (0; a model's scheduler config
+    /// sets its own).
+    #[arg(long, value_name = "K")]
+    pub steps_offset: Option<usize>,
     /// DDIM's eta: 0 deterministic, 1 the posterior's variance on the chain.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     pub eta: f64,
     /// DDIM: with clipping or thresholding, re-derive eps from the processed x_0.
     #[arg(long, value_name = "true|false", default_value_t = false, action = clap::ArgAction::Set)]
     pub use_clipped_model_output: bool,
-    /// DDIM: abar before the first training step is 1 (true) or abar_0 (false).
-    #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
-    pub set_alpha_to_one: bool,
+    /// DDIM: abar before the first training step is 1 (true, the default) or abar_0 (false).
+    #[arg(long, value_name = "true|false")]
+    pub set_alpha_to_one: Option<bool>,
     /// Dynamic thresholding of pred_xstart (diffusers' thresholding): per sample
     /// s = clamp(quantile(|x_0|, ratio), 1, max), x_0 = clamp(x_0, -s, s) / s.
     #[arg(long)]
     pub thresholding: bool,
-    /// The quantile of the threshold.
-    #[arg(long, value_name = "F", default_value_t = 0.995)]
-    pub threshold_ratio: f64,
-    /// The largest threshold (diffusers' sample_max_value).
-    #[arg(long, value_name = "F", default_value_t = 1.0)]
-    pub sample_max: f64,
+    /// The quantile of the threshold (0.995).
+    #[arg(long, value_name = "F")]
+    pub threshold_ratio: Option<f64>,
+    /// The largest threshold (diffusers' sample_max_value; 1).
+    #[arg(long, value_name = "F")]
+    pub sample_max: Option<f64>,
 }
 
 impl StepArgs {
@@ -41,7 +42,7 @@ impl StepArgs {
         self.respace
             .as_deref()
             .map(|spec| {
-                let (spacing, n) = spacing::parse_respace(spec, self.steps_offset)?;
+                let (spacing, n) = spacing::parse_respace(spec, self.steps_offset.unwrap_or(0))?;
                 let mut kept = spacing::timesteps(num_timesteps, n, &spacing)?;
                 kept.reverse();
                 Ok(kept)
@@ -59,39 +60,31 @@ impl StepArgs {
         }
         Ok(DdimOptions {
             eta: self.eta,
-            set_alpha_to_one: self.set_alpha_to_one,
+            set_alpha_to_one: self.set_alpha_to_one.unwrap_or(true),
             use_clipped_model_output: self.use_clipped_model_output,
         })
     }
 
-    /// The threshold of `--thresholding`, validated.
-    pub fn threshold(&self) -> Result<Option<Threshold>> {
-        if !self.thresholding {
+    /// The threshold of `--thresholding`, validated; `base` (a model's scheduler config) where
+    /// the flag is not given, its ratio and max overridden by theirs where given.
+    pub fn threshold_over(&self, base: Option<Threshold>) -> Result<Option<Threshold>> {
+        let on = match (self.thresholding, base) {
+            (true, b) => Some(b.unwrap_or(Threshold::DEFAULT)),
+            (false, b) => b,
+        };
+        let Some(th) = on else {
             return Ok(None);
-        }
+        };
         let th = Threshold {
-            ratio: self.threshold_ratio,
-            max: self.sample_max,
+            ratio: self.threshold_ratio.unwrap_or(th.ratio),
+            max: self.sample_max.unwrap_or(th.max),
         };
         th.validate()?;
         Ok(Some(th))
     }
-}
 
-/// The kept steps of `--steps N --spacing S` (or all T without `--steps`), ascending.
-pub fn spaced(
-    num_timesteps: usize,
-    steps: Option<usize>,
-    spacing: &str,
-    steps_offset: usize,
-) -> Result<Option<Vec<usize>>> {
-    let spacing = Spacing::parse(spacing, steps_offset)?;
-    match (steps, &spacing) {
-        (None, Spacing::Improved(_)) | (Some(_), _) => {
-            let mut kept = spacing::timesteps(num_timesteps, steps.unwrap_or(0), &spacing)?;
-            kept.reverse();
-            Ok(Some(kept))
-        }
-        (None, _) => Ok(None),
+    /// The threshold of `--thresholding`, validated.
+    pub fn threshold(&self) -> Result<Option<Threshold>> {
+        self.threshold_over(None)
     }
 }

@@ -187,17 +187,7 @@ fn unet_cpu_denoiser_splits_learned_variance() {
 
 // ---- the cifar10 architecture: counts, and the full-size check when its folder is given ----
 
-/// The google/ddpm-cifar10-32 config.json (as its repository has it).
-const CIFAR10_CONFIG: &str = r#"{
-  "_class_name": "UNet2DModel", "_diffusers_version": "0.0.4", "act_fn": "silu",
-  "attention_head_dim": null, "block_out_channels": [128, 256, 256, 256],
-  "center_input_sample": false,
-  "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"],
-  "downsample_padding": 0, "flip_sin_to_cos": false, "freq_shift": 1, "in_channels": 3,
-  "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-06, "norm_num_groups": 32,
-  "out_channels": 3, "sample_size": 32, "time_embedding_type": "positional",
-  "up_block_types": ["UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"]
-}"#;
+use ddpm_wgpu::nn::presets::CIFAR10_CONFIG;
 
 #[test]
 fn cifar10_counts() {

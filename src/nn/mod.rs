@@ -19,6 +19,7 @@ pub mod downsample;
 pub mod folder;
 pub mod group_norm;
 pub mod linear;
+pub mod presets;
 pub mod resnet;
 pub mod scheduler_config;
 pub mod scheduler_map;

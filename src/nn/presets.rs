@@ -1,0 +1,57 @@
+//! Model architectures the toolkit knows by name, with synthetic weights: for benchmarks and
+//! the device kit, which measure speed and need the shapes, not a checkpoint (nothing can be
+//! downloaded here).
+
+use super::folder::ModelFolder;
+use super::{SchedulerConfig, UNetConfig, Weights};
+use crate::error::{Error, Result};
+
+/// The google/ddpm-cifar10-32 config.json, as its repository has it: 35,746,307 parameters,
+/// 12.4 GFLOP per 32x32 sample.
+pub const CIFAR10_CONFIG: &str = r#"{
+  "_class_name": "UNet2DModel", "_diffusers_version": "0.0.4", "act_fn": "silu",
+  "attention_head_dim": null, "block_out_channels": [128, 256, 256, 256],
+  "center_input_sample": false,
+  "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"],
+  "downsample_padding": 0, "flip_sin_to_cos": false, "freq_shift": 1, "in_channels": 3,
+  "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-06, "norm_num_groups": 32,
+  "out_channels": 3, "sample_size": 32, "time_embedding_type": "positional",
+  "up_block_types": ["UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"]
+}"#;
+
+/// Its scheduler_config.json: DDPM, linear betas 1e-4 to 0.02 over 1000 steps, fixed small
+/// variance, clipped x_0.
+pub const CIFAR10_SCHEDULER: &str = r#"{
+  "_class_name": "DDPMScheduler", "beta_end": 0.02, "beta_schedule": "linear",
+  "beta_start": 0.0001, "clip_sample": true, "num_train_timesteps": 1000,
+  "trained_betas": null, "variance_type": "fixed_small"
+}"#;
+
+/// The names `ModelFolder::resolve` takes besides a folder.
+pub const SYNTHETIC_CIFAR10: &str = "synthetic:cifar10";
+
+impl ModelFolder {
+    /// The google/ddpm-cifar10-32 architecture with synthetic weights drawn from `seed`
+    /// ([`Weights::synthetic`]).
+    pub fn synthetic_cifar10(seed: u64) -> Result<Self> {
+        Ok(ModelFolder {
+            config: UNetConfig::from_json(CIFAR10_CONFIG, "cifar10 config.json")?,
+            scheduler: Some(SchedulerConfig::from_json(
+                CIFAR10_SCHEDULER,
+                "cifar10 scheduler_config.json",
+            )?),
+            weights: Weights::synthetic(seed),
+        })
+    }
+
+    /// A model folder (or pipeline folder) at `spec`, or `synthetic:cifar10`.
+    pub fn resolve(spec: &str) -> Result<Self> {
+        match spec.strip_prefix("synthetic:") {
+            Some("cifar10") => Self::synthetic_cifar10(0),
+            Some(other) => Err(Error::UnsupportedModel(format!(
+                "unknown synthetic model '{other}' (known: cifar10)"
+            ))),
+            None => Self::open(spec),
+        }
+    }
+}
