@@ -37,6 +37,13 @@ for test in .device/tests/*; do
   step "$test"
 done
 step .device/ddpm bench "${quick[@]}"
+# The UNet: google/ddpm-cifar10-32's architecture (synthetic weights) at batch 1, 16 and 64, a
+# 50-step DDIM and a 100-step respaced DDPM loop; then the embedded digits model at 1 and 256.
+step .device/ddpm bench --model synthetic:cifar10 --batch 1 --batch 16 --batch 64
+echo "== .device/ddpm bench --model synthetic:cifar10 --json > $OUT/unet.json"
+.device/ddpm bench --model synthetic:cifar10 --batch 16 --json > "$OUT/unet.json" || { echo "FAILED: unet --json"; failed=1; }
+step .device/ddpm bench --model embedded:digits --batch 1 --batch 256
+step .device/ddpm sample --count 64 --out "$OUT/digits.png"
 echo "== .device/ddpm bench --json > $OUT/bench.json"
 .device/ddpm bench --json "${quick[@]}" > "$OUT/bench.json" || { echo "FAILED: bench --json"; failed=1; }
 date -u

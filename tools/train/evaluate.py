@@ -1,6 +1,6 @@
 """Evidence that the embedded digits model learned, from samples the toolkit drew.
 
-    V/bin/python tools/train/evaluate.py export --out /tmp/digits      # train.npy, test.npy
+    V/bin/python tools/train/evaluate.py export --out /tmp/digits      # train.npy, test.npy (8-bit)
     ddpm sample --count 400 --seed 1 --out /tmp/digits/samples.npy     # the embedded model
     ddpm bpd --model src/models/digits --eval /tmp/digits/test.npy ...  # likelihood
     V/bin/python tools/train/evaluate.py score /tmp/digits/samples.npy [--json OUT]
@@ -27,6 +27,13 @@ def data():
     x, y = digits_16()
     split = load_split()
     return (x[split["train"]], y[split["train"]]), (x[split["test"]], y[split["test"]])
+
+
+def eight_bit(x):
+    """x on the 8-bit grid the likelihood's discretized decoder assumes (256 levels spanning
+    [-1, 1], as the paper's data): the upscaled digits take values between the levels, at most
+    1/255 from one."""
+    return (np.round((x + 1) / 2 * 255) / 255 * 2 - 1).astype(np.float32)
 
 
 def classifier(train_x, train_y):
@@ -71,8 +78,8 @@ def main():
     (train_x, train_y), (test_x, test_y) = data()
     if args.cmd == "export":
         os.makedirs(args.out, exist_ok=True)
-        np.save(os.path.join(args.out, "train.npy"), train_x.astype(np.float32))
-        np.save(os.path.join(args.out, "test.npy"), test_x.astype(np.float32))
+        np.save(os.path.join(args.out, "train.npy"), eight_bit(train_x))
+        np.save(os.path.join(args.out, "test.npy"), eight_bit(test_x))
         print(f"{len(train_x)} train and {len(test_x)} test images [N, 1, 16, 16] in {args.out}")
         return
     samples = np.load(args.samples).astype(np.float32)
