@@ -1,6 +1,8 @@
-//! Model architectures the toolkit knows by name, with synthetic weights: for benchmarks and
-//! the device kit, which measure speed and need the shapes, not a checkpoint (nothing can be
-//! downloaded here).
+//! Models the toolkit knows by name: the digits model trained by the project and embedded in
+//! the crate (`embedded:digits`, trained by `tools/train/train.py`, the folder is
+//! `src/models/digits/`), and architectures with synthetic weights (`synthetic:cifar10`), for
+//! benchmarks and the device kit, which measure speed and need the shapes, not a checkpoint
+//! (nothing can be downloaded here).
 
 use super::folder::ModelFolder;
 use super::{SchedulerConfig, UNetConfig, Weights};
@@ -29,6 +31,23 @@ pub const CIFAR10_SCHEDULER: &str = r#"{
 
 /// The names `ModelFolder::resolve` takes besides a folder.
 pub const SYNTHETIC_CIFAR10: &str = "synthetic:cifar10";
+/// The embedded digits model's name.
+pub const EMBEDDED_DIGITS: &str = "embedded:digits";
+
+/// The embedded digits model's folder, as `tools/train/train.py` wrote it: a 1.1M-parameter
+/// UNet2DModel on 16x16x1 images, f16 weights, its DDPMScheduler config, and the record of
+/// its training (steps, seed, wall time, loss curve; JSON).
+pub mod digits {
+    /// config.json.
+    pub const CONFIG: &str = include_str!("../models/digits/config.json");
+    /// diffusion_pytorch_model.safetensors.
+    pub const WEIGHTS: &[u8] =
+        include_bytes!("../models/digits/diffusion_pytorch_model.safetensors");
+    /// scheduler_config.json.
+    pub const SCHEDULER: &str = include_str!("../models/digits/scheduler_config.json");
+    /// training.json.
+    pub const TRAINING: &str = include_str!("../models/digits/training.json");
+}
 
 impl ModelFolder {
     /// The google/ddpm-cifar10-32 architecture with synthetic weights drawn from `seed`
@@ -44,8 +63,21 @@ impl ModelFolder {
         })
     }
 
-    /// A model folder (or pipeline folder) at `spec`, or `synthetic:cifar10`.
+    /// The digits model embedded in the crate (no file is read).
+    pub fn embedded_digits() -> Result<Self> {
+        Self::from_parts(digits::CONFIG, digits::WEIGHTS, Some(digits::SCHEDULER))
+    }
+
+    /// A model folder (or pipeline folder) at `spec`, `embedded:digits` or `synthetic:cifar10`.
     pub fn resolve(spec: &str) -> Result<Self> {
+        if let Some(name) = spec.strip_prefix("embedded:") {
+            return match name {
+                "digits" => Self::embedded_digits(),
+                other => Err(Error::UnsupportedModel(format!(
+                    "unknown embedded model '{other}' (known: digits)"
+                ))),
+            };
+        }
         match spec.strip_prefix("synthetic:") {
             Some("cifar10") => Self::synthetic_cifar10(0),
             Some(other) => Err(Error::UnsupportedModel(format!(
