@@ -11,6 +11,7 @@ mod bpd_cmd;
 mod cli_setup;
 mod mixture_args;
 mod op_cmd;
+mod progress;
 mod sample_cmd;
 mod sample_setup;
 mod schedule_args;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct MixtureArgs {
     /// Data of the mixture denoiser: an .npy array [M, ...] in [-1, 1] or a folder of PNG/JPEG
-    /// images. Default: the embedded 16x16 digits.
+    /// images. Default: the 30 16x16 digits the crate draws itself.
     #[arg(long, value_name = "FILE.npy|DIR")]
     data: Option<PathBuf>,
     /// Standard deviation S of each mixture component around a data point (0: the points).
@@ -71,6 +71,19 @@ impl MixtureArgs {
     /// Whether `--data` was given.
     pub fn has_data(&self) -> bool {
         self.data.is_some()
+    }
+
+    /// Refuses `--data-sigma` and `--size` away from their defaults: they mean nothing to a
+    /// model, and silently dropping them would hide a mistaken command.
+    pub fn check_unused_by_model(&self) -> Result<()> {
+        if self.data_sigma.to_bits() != 0.05f64.to_bits() || self.size != "32x32" {
+            return Err(Error::Unsupported(
+                "--data-sigma and --size go with the mixture denoiser (--denoiser mixture or \
+                 --data), not a model"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The data points (`--size` is checked even when no folder is given).

@@ -1,9 +1,11 @@
 //! `ddpm sample`: draw samples with a sampler (DDPM over all or some steps, DDIM) and a
-//! denoiser (a diffusers UNet model folder with `--model`, or the exact mixture denoiser over a
-//! data set, the embedded digits by default), and write them as .npy or a PNG grid. What to
+//! denoiser (the digits model embedded in the crate by default, a diffusers UNet model folder
+//! with `--model`, or the exact mixture denoiser over a data set with `--denoiser mixture` or
+//! `--data`), and write them as .npy or a PNG grid. What to
 //! sample with is set up in `sample_setup.rs`.
 
 use crate::mixture_args::MixtureArgs;
+use crate::progress::Progress;
 use crate::sample_setup::Setup;
 use crate::step_args::StepArgs;
 use crate::{Device, ScheduleArgs};
@@ -12,17 +14,23 @@ use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
 use ddpm_wgpu::gpu::{self, Context};
 use ddpm_wgpu::npy::{self, NpyData};
 use ddpm_wgpu::{cpu, picture};
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct SampleArgs {
     /// A diffusers UNet2DModel folder (config.json + diffusion_pytorch_model.safetensors, with
-    /// its scheduler_config.json; or a pipeline folder), or `synthetic:cifar10`. Its scheduler
-    /// config gives the schedule and the defaults of the sampler options below.
+    /// its scheduler_config.json; or a pipeline folder), `embedded:digits` or
+    /// `synthetic:cifar10`. Its scheduler config gives the schedule and the defaults of the
+    /// sampler options below. Default: the embedded digits model, sampled with 50 DDIM steps
+    /// unless --sampler, --steps or --respace is given.
     #[arg(long, value_name = "DIR")]
     pub model: Option<String>,
+    /// model (a UNet: --model, or the embedded digits) or mixture (the exact denoiser of the
+    /// points of --data, the 30 drawn digits by default). Default: mixture when --data is
+    /// given, else model.
+    #[arg(long, value_name = "model|mixture")]
+    pub denoiser: Option<String>,
     #[command(flatten)]
     pub mixture: MixtureArgs,
     /// Number of samples.
@@ -238,46 +246,4 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-struct Progress {
-    total: usize,
-    start: Instant,
-    tty: bool,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        Progress {
-            total,
-            start: Instant::now(),
-            tty: std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn show(&mut self, done: usize, total: usize) {
-        self.total = total;
-        if !self.tty {
-            return;
-        }
-        let width = 40;
-        let filled = done * width / self.total.max(1);
-        let rate = done as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\r[{}{}] {done}/{} steps, {rate:.0} steps/s ",
-            "#".repeat(filled),
-            " ".repeat(width - filled),
-            self.total
-        );
-        let _ = err.flush();
-    }
-
-    fn finish(&self) {
-        if self.tty {
-            eprintln!();
-        }
-    }
 }

@@ -1,9 +1,11 @@
-//! What `ddpm sample` samples with: the denoiser (a UNet model folder, or the exact mixture of a
-//! data set), the schedule, the model options and the sampler. A model folder's scheduler
+//! What `ddpm sample` samples with: the denoiser (the embedded digits model, a UNet model
+//! folder, or the exact mixture of a data set), the schedule, the model options and the sampler. A model folder's scheduler
 //! config gives the defaults it was trained with; options given on the command line override
 //! them.
 
+use crate::mixture_args::MixtureArgs;
 use crate::sample_cmd::SampleArgs;
+use crate::ScheduleArgs;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
 use ddpm_wgpu::cpu::nn::unet::UNetCpu;
@@ -11,6 +13,7 @@ use ddpm_wgpu::cpu::sample_loop::CpuDenoiser;
 use ddpm_wgpu::dataset::Dataset;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::{Context, Denoiser, MixtureDenoiser, UNetDenoiser};
+use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::{ModelFolder, UNet2D};
 use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler};
@@ -38,31 +41,27 @@ impl Setup {
     /// The run `args` describes; `ctx` (the GPU's, when sampling there) refuses tables too
     /// large for it before they are computed.
     pub(crate) fn new(args: &SampleArgs, ctx: Option<&Context>) -> Result<Self> {
-        match &args.model {
-            Some(spec) => {
-                if args.mixture.has_data() {
-                    return Err(Error::Unsupported(
-                        "give --model or --data, not both".into(),
-                    ));
-                }
-                let folder = ModelFolder::resolve(spec)?;
-                let unet = folder.unet()?;
-                let sampling = folder.scheduler.clone().unwrap_or_default().sampling()?;
-                let (h, w) = unet.config.sample_size.ok_or_else(|| {
-                    Error::UnsupportedModel(format!("{spec}: the config has no sample_size"))
-                })?;
-                unet.check_sample_size(h, w)?;
-                let point_shape = vec![unet.config.in_channels, h, w];
+        match choose(args)? {
+            Some(choice) => {
+                check_model_args(&args.schedule, &args.mixture)?;
+                let spec = choice.spec();
+                let (unet, mut sampling, point_shape) = open_model(spec, ctx)?;
                 let model = model_options(args, &sampling, None)?;
                 let tables = sampling.tables.clone();
-                if let Some(ctx) = ctx {
-                    ddpm_wgpu::gpu::GpuTables::check_fits(ctx, tables.num_timesteps())?;
-                }
-                let sampler = sampler(args, &sampling, &tables, model)?;
+                let untouched =
+                    args.sampler.is_none() && args.steps.is_none() && args.step.respace.is_none();
+                let steps = match choice {
+                    Choice::Embedded if untouched => {
+                        sampling.sampler = SamplerKind::Ddim;
+                        Some(EMBEDDED_DDIM_STEPS)
+                    }
+                    _ => args.steps,
+                };
+                let sampler = sampler(args, steps, &sampling, &tables, model)?;
                 Ok(Setup {
                     source: Source::Model {
                         unet: Box::new(unet),
-                        name: spec.clone(),
+                        name: spec.to_string(),
                     },
                     tables,
                     sampler,
@@ -82,7 +81,7 @@ impl Setup {
                     sampler: SamplerKind::Ddpm,
                 };
                 let model = model_options(args, &base, Some(args.mixture.var_type()?))?;
-                let sampler = sampler(args, &base, &tables, model)?;
+                let sampler = sampler(args, args.steps, &base, &tables, model)?;
                 Ok(Setup {
                     point_shape: data.point_shape.clone(),
                     source: Source::Mixture { data, sigma },
@@ -144,6 +143,83 @@ impl Setup {
     }
 }
 
+/// Refuses the options a model does not take: a model's schedule is its scheduler config, and
+/// the mixture's data options mean nothing to it.
+pub(crate) fn check_model_args(schedule: &ScheduleArgs, mixture: &MixtureArgs) -> Result<()> {
+    if !schedule.is_default() {
+        return Err(Error::Unsupported(
+            "a model's schedule is its scheduler config: --schedule, --timesteps, --beta-start, \
+             --beta-end, --betas and --rescale-zero-snr go with the mixture denoiser"
+                .into(),
+        ));
+    }
+    mixture.check_unused_by_model()
+}
+
+/// The UNet `spec` names (a folder, `embedded:digits`, `synthetic:cifar10`), its scheduler
+/// config's sampling settings (the defaults when it has none), and the shape of one sample,
+/// [C, H, W]; `ctx` refuses schedule tables too large for it.
+pub(crate) fn open_model(
+    spec: &str,
+    ctx: Option<&Context>,
+) -> Result<(UNet2D, Sampling, Vec<usize>)> {
+    let folder = ModelFolder::resolve(spec)?;
+    let unet = folder.unet()?;
+    let sampling = folder.scheduler.clone().unwrap_or_default().sampling()?;
+    let (h, w) = unet
+        .config
+        .sample_size
+        .ok_or_else(|| Error::UnsupportedModel(format!("{spec}: the config has no sample_size")))?;
+    unet.check_sample_size(h, w)?;
+    if let Some(ctx) = ctx {
+        ddpm_wgpu::gpu::GpuTables::check_fits(ctx, sampling.tables.num_timesteps())?;
+    }
+    let point_shape = vec![unet.config.in_channels, h, w];
+    Ok((unet, sampling, point_shape))
+}
+
+/// DDIM (eta 0) steps the embedded digits model samples with when neither `--sampler`,
+/// `--steps` nor `--respace` is given: its scheduler config says DDPM over all 1000 steps, which
+/// takes minutes on a software adapter; 50 DDIM steps take seconds and score as well (see
+/// BENCHMARKS.md, "The embedded digits model").
+pub(crate) const EMBEDDED_DDIM_STEPS: usize = 50;
+
+/// Which model a run samples: the embedded digits by default, or `--model`.
+enum Choice {
+    Embedded,
+    Given(String),
+}
+
+impl Choice {
+    fn spec(&self) -> &str {
+        match self {
+            Choice::Embedded => EMBEDDED_DIGITS,
+            Choice::Given(s) => s,
+        }
+    }
+}
+
+/// The model to sample, or `None` for the mixture: `--denoiser mixture` or `--data` pick the
+/// mixture, `--model` a folder, and nothing the embedded model.
+fn choose(args: &SampleArgs) -> Result<Option<Choice>> {
+    let data = args.mixture.has_data();
+    let both = |a: &str, b: &str| Err(Error::Unsupported(format!("give {a} or {b}, not both")));
+    match (args.denoiser.as_deref(), &args.model) {
+        (_, Some(_)) if data => both("--model", "--data"),
+        (Some("mixture"), Some(_)) => both("--denoiser mixture", "--model"),
+        (Some("model"), _) if data => both("--denoiser model", "--data"),
+        (Some("mixture"), None) => Ok(None),
+        (None, None) if data => Ok(None),
+        (Some("model") | None, Some(m)) => Ok(Some(Choice::Given(m.clone()))),
+        (Some("model") | None, None) => Ok(Some(Choice::Embedded)),
+        (Some(other), _) => Err(Error::UnknownName {
+            kind: "denoiser",
+            name: other.into(),
+            expected: "model, mixture".into(),
+        }),
+    }
+}
+
 /// The model options: the command line's where given, else `base`'s (a scheduler config's, or
 /// the toolkit's defaults); `var` forces the variance type (the mixture's, always fixed).
 fn model_options(args: &SampleArgs, base: &Sampling, var: Option<VarType>) -> Result<ModelOptions> {
@@ -167,16 +243,18 @@ fn model_options(args: &SampleArgs, base: &Sampling, var: Option<VarType>) -> Re
     Ok(model)
 }
 
-/// The sampler (`--sampler`, else the scheduler's) on the chain of `--steps` (with `--spacing`
-/// and `--steps-offset`, else the scheduler's spacing) or `--respace`, else every step.
+/// The sampler (`--sampler`, else the scheduler's) on the chain of `steps` (`--steps` or the
+/// embedded model's default, with `--spacing` and `--steps-offset`, else the scheduler's
+/// spacing) or `--respace`, else every step.
 fn sampler(
     args: &SampleArgs,
+    steps: Option<usize>,
     base: &Sampling,
     tables: &Tables,
     model: ModelOptions,
 ) -> Result<Box<dyn Sampler>> {
     let big_t = tables.num_timesteps();
-    let kept = match (args.steps, &args.step.respace) {
+    let kept = match (steps, &args.step.respace) {
         (Some(_), Some(_)) => {
             return Err(Error::Unsupported(
                 "give --steps (with --spacing) or --respace, not both".into(),

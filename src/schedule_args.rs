@@ -30,6 +30,17 @@ pub(crate) struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
+    /// Whether every schedule option is at its default (none was given, or each was given its
+    /// default value).
+    pub(crate) fn is_default(&self) -> bool {
+        self.schedule == "linear"
+            && self.beta_start == 1e-4
+            && self.beta_end == 0.02
+            && self.timesteps == 1000
+            && self.betas.is_none()
+            && !self.rescale_zero_snr
+    }
+
     /// The tables, refused before they are computed when `ctx`'s device cannot hold them:
     /// T = 10^8 would take 13 GB of f64 tables on the host only to fail at the upload.
     pub(crate) fn tables_for(&self, ctx: Option<&Context>) -> Result<Tables> {

@@ -11,6 +11,8 @@ fn cases(dir: &Path) -> Vec<(Vec<String>, &'static str, &'static str, &'static s
     let d = |name: &str| dir.join(name).display().to_string();
     let sample = vec![
         "sample".into(),
+        "--denoiser".into(),
+        "mixture".into(),
         "--device".into(),
         "cpu".into(),
         "--out".into(),

@@ -54,6 +54,8 @@ fn sample_writes_a_png_grid_and_npy_that_agree_across_devices() {
     let strip = dir.join("strip.png").display().to_string();
     let r = ddpm(&[
         "sample",
+        "--denoiser",
+        "mixture",
         "--timesteps",
         "100",
         "--out",
@@ -78,6 +80,8 @@ fn sample_writes_a_png_grid_and_npy_that_agree_across_devices() {
         let o = out.display().to_string();
         let r = ddpm(&[
             "sample",
+            "--denoiser",
+            "mixture",
             "--timesteps",
             "100",
             "--count",
@@ -162,6 +166,9 @@ fn sample_rejects_bad_input_without_writing() {
     ];
     for (extra, expect) in cases {
         let mut args = vec!["sample", "--out", &o];
+        if !extra.contains(&"--data") {
+            args.extend(["--denoiser", "mixture"]);
+        }
         if !extra.contains(&"--timesteps") {
             args.extend(["--timesteps", "10"]);
         }
@@ -177,7 +184,15 @@ fn sample_rejects_bad_input_without_writing() {
         assert!(!out.exists(), "{args:?} wrote output");
     }
     for bad_out in ["/nonexistent/dir/s.png", "/tmp/samples.txt"] {
-        let r = ddpm(&["sample", "--timesteps", "10", "--out", bad_out]);
+        let r = ddpm(&[
+            "sample",
+            "--denoiser",
+            "mixture",
+            "--timesteps",
+            "10",
+            "--out",
+            bad_out,
+        ]);
         assert_ne!(r.code, 0);
         assert_eq!(r.stderr_lines.len(), 1, "{:?}", r.stderr_lines);
     }

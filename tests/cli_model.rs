@@ -132,17 +132,39 @@ fn sample_refuses_model_with_data_and_bad_folders() {
     let out = dir.join("s.png").display().to_string();
     let model = fixture("");
     let data = write_f32(&dir, "d", &[2, 4], &[0.0; 8]);
-    let cases: [Vec<&str>; 3] = [
-        vec!["--model", &model, "--data", &data],
-        vec!["--model", "/nonexistent"],
-        vec!["--model", &model, "--mean-type", "sideways"],
+    let cases: [(Vec<&str>, &str); 10] = [
+        (vec!["--model", &model, "--data", &data], "not both"),
+        (vec!["--model", "/nonexistent"], "/nonexistent"),
+        (
+            vec!["--model", &model, "--mean-type", "sideways"],
+            "sideways",
+        ),
+        (vec!["--model", &model, "--denoiser", "mixture"], "not both"),
+        (vec!["--denoiser", "model", "--data", &data], "not both"),
+        (vec!["--denoiser", "unet"], "model, mixture"),
+        (
+            vec!["--model", &model, "--timesteps", "10"],
+            "scheduler config",
+        ),
+        // The embedded model (the default) takes its schedule from its own config too.
+        (vec!["--timesteps", "10"], "mixture denoiser"),
+        (vec!["--data-sigma", "0.2"], "--data-sigma"),
+        (
+            vec!["--model", "embedded:nothing"],
+            "unknown embedded model",
+        ),
     ];
-    for extra in cases {
+    for (extra, expect) in cases {
         let mut args = vec!["sample", "--out", &out, "--device", "cpu"];
         args.extend(extra.iter().copied());
         let r = ddpm(&args);
         assert_ne!(r.code, 0, "{extra:?}");
         assert_eq!(r.stderr_lines.len(), 1, "{extra:?}: {:?}", r.stderr_lines);
+        assert!(
+            r.stderr_lines[0].contains(expect),
+            "{extra:?}: {}",
+            r.stderr_lines[0]
+        );
         assert!(!dir.join("s.png").exists());
     }
 }

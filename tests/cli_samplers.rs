@@ -202,6 +202,8 @@ fn sample_with_ddim_and_the_torch_stream() {
     let args = |dev: &str, out: &str| -> Vec<String> {
         [
             "sample",
+            "--denoiser",
+            "mixture",
             "--sampler",
             "ddim",
             "--steps",
@@ -262,7 +264,8 @@ fn sample_rejects_bad_sampler_options_with_one_line() {
         &["--x-t", "/nonexistent/x.npy"],
     ];
     for extra in cases {
-        let mut args = vec!["sample", "--out", &out, "--device", "cpu"];
+        let mut args = vec!["sample", "--denoiser", "mixture"];
+        args.extend(["--out", &out, "--device", "cpu"]);
         args.extend_from_slice(extra);
         let r = ddpm(&args);
         assert_ne!(r.code, 0, "{extra:?}");

@@ -194,7 +194,7 @@ fn out_of_memory_is_one_line_and_exit_code_one() {
     let mut reported = Vec::new();
     for mb in [800, 1000] {
         let script = format!(
-            "ulimit -v {}; exec \"$0\" sample --count 131072 --timesteps 1 --out \"$1\"",
+            "ulimit -v {}; exec \"$0\" sample --denoiser mixture --count 131072 --timesteps 1 --out \"$1\"",
             mb << 10
         );
         let run = std::process::Command::new("bash")

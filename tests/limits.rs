@@ -302,6 +302,8 @@ fn the_cli_refuses_sizes_past_the_limits_in_one_line() {
         (
             vec![
                 "sample".into(),
+                "--denoiser".into(),
+                "mixture".into(),
                 "--timesteps".into(),
                 "100000000".into(),
                 "--out".into(),
@@ -334,6 +336,8 @@ fn the_cli_refuses_sizes_past_the_limits_in_one_line() {
         (
             vec![
                 "sample".into(),
+                "--denoiser".into(),
+                "mixture".into(),
                 "--count".into(),
                 "1000000000000".into(),
                 "--out".into(),
