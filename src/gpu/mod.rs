@@ -30,6 +30,7 @@ pub mod prior_bpd;
 pub mod q_mean_variance;
 pub mod q_posterior_mean_variance;
 pub mod q_sample;
+pub mod readback;
 pub mod sample_loop;
 pub mod sample_mean;
 pub mod step_layout;

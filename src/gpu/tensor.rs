@@ -158,48 +158,10 @@ pub fn read_buffer_as<T: bytemuck::Pod>(
     buffer: &wgpu::Buffer,
     len: usize,
 ) -> Result<Vec<T>> {
-    let size = super::alloc::array_bytes("read-back", len, std::mem::size_of::<T>())?;
-    let mut out: Vec<T> = Vec::new();
-    out.try_reserve_exact(len).map_err(|e| {
-        Error::OutOfMemory(format!("host memory for {size} bytes of read-back: {e}"))
-    })?;
-    let staging = ctx.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("read-back staging"),
-        size,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    })?;
     let mut encoder = ctx.encoder();
-    encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+    let staged = super::readback::stage(ctx, &mut encoder, buffer, len)?;
     ctx.submit(encoder)?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    // In scopes: on a lost device map_async reports a validation error, which an embedding
-    // application's default handler would turn into a panic.
-    ctx.checked(|| {
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            // The receiver outlives the poll below; a failed send only means we stopped waiting.
-            let _ = tx.send(r);
-        })
-    })?;
-    ctx.wait()?;
-    // The wait has run every callback of finished work: never block on one that did not come.
-    rx.try_recv()
-        .map_err(|_| Error::Readback("the map callback did not run".into()))?
-        .map_err(|e| Error::Readback(e.to_string()))?;
-    {
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Readback(e.to_string()))?;
-        // The staging buffer is 4-byte aligned, a Vec<T> aligned for T: copy bytewise.
-        out.resize(len, T::zeroed());
-        let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
-        let src = view.get(..dst.len()).ok_or_else(|| {
-            Error::Readback(format!("mapped {} bytes, expected {size}", view.len()))
-        })?;
-        dst.copy_from_slice(src);
-    }
-    ctx.checked(|| staging.unmap())?;
-    Ok(out)
+    staged.read(ctx)
 }
 
 /// One timestep per sample, as u32, validated against T when created.

@@ -13,6 +13,7 @@ use crate::gpu::gaussian_denoiser::gaussian_params;
 use crate::gpu::kernels::Kernel;
 use crate::gpu::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
 use crate::gpu::params::{ElementParams, MixtureParams, NoiseParams, NOISE_AUX, NOISE_PHILOX};
+use crate::gpu::readback::{self, Staged};
 use crate::gpu::{noise_into, Context, GpuTensor};
 
 /// One chunk's buffers, bind groups and snapshots. `ddpm bench` uses it to time the step
@@ -371,14 +372,24 @@ impl<'a> ChunkLoop<'a> {
             + self.snapshots.as_ref().map_or(0, Snapshots::device_bytes)
     }
 
-    /// Read the final x and the progressive snapshots back.
-    pub(crate) fn read_back(&self, ctx: &Context) -> Result<Samples> {
+    /// Record copying the final x out, into the encoder of the last steps.
+    pub(crate) fn stage_x(
+        &self,
+        ctx: &Context,
+        e: &mut wgpu::CommandEncoder,
+    ) -> Result<Staged<f32>> {
+        readback::stage(ctx, e, self.x.buffer(), self.x.len())
+    }
+
+    /// The final x (staged by [`Self::stage_x`] in the last submission) and the progressive
+    /// snapshots.
+    pub(crate) fn read_back(&self, ctx: &Context, x: Staged<f32>) -> Result<Samples> {
         let kept = match &self.snapshots {
             Some(s) => s.read_back(ctx, self.x.len())?,
             None => Vec::new(),
         };
         Ok(Samples {
-            x0: self.x.to_vec(ctx)?,
+            x0: x.read(ctx)?,
             kept,
         })
     }

@@ -252,7 +252,9 @@ fn run_chunk(
         None => opts.steps_per_submit.max(1),
     };
     let mut done = 0;
-    for block in plan.order.chunks(per_submit) {
+    let mut staged = None;
+    let blocks = plan.order.chunks(per_submit).count();
+    for (i, block) in plan.order.chunks(per_submit).enumerate() {
         if let Some(g) = torch.as_mut() {
             // One step per block: its noise is uploaded before the submission that reads it.
             if block.first().is_some_and(|&t| plan.sampler.draws_noise(t)) {
@@ -260,12 +262,25 @@ fn run_chunk(
             }
         }
         chunk.record_steps(ctx, &mut encoder, denoiser, block)?;
+        if i + 1 == blocks {
+            // The copy out rides in the last submission: no extra submit and wait for it.
+            staged = Some(chunk.stage_x(ctx, &mut encoder)?);
+        }
         ctx.submit(std::mem::replace(&mut encoder, ctx.encoder()))?;
         ctx.wait()?;
         done += block.len();
         progress(done);
     }
-    chunk.read_back(ctx)
+    let staged = match staged {
+        Some(s) => s,
+        // A chain has at least one step; were it empty, x_T is what there is.
+        None => {
+            let s = chunk.stage_x(ctx, &mut encoder)?;
+            ctx.submit(encoder)?;
+            s
+        }
+    };
+    chunk.read_back(ctx, staged)
 }
 
 /// Record the per-sample dynamic thresholds of the raw pred_xstart of `model_output` at x (each
