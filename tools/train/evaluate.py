@@ -2,13 +2,14 @@
 
     V/bin/python tools/train/evaluate.py export --out /tmp/digits      # train.npy, test.npy (8-bit)
     ddpm sample --count 400 --seed 1 --out /tmp/digits/samples.npy     # the embedded model
-    ddpm bpd --model src/models/digits --eval /tmp/digits/test.npy ...  # likelihood
+    ddpm bpd --model embedded:digits --eval /tmp/digits/test.npy        # likelihood (bpd/)
     V/bin/python tools/train/evaluate.py score /tmp/digits/samples.npy [--json OUT]
 
 `score` trains a logistic-regression classifier on the training split (scikit-learn, fixed
 seed) and reports, for the samples and for the test images (the ceiling): the mean top-class
 probability and the class histogram; and novelty: each image's L2 distance to its nearest
-training image, as quantiles, for the samples against the test images' own.
+training image, as quantiles, for the samples against the test images' own, and how many
+samples are nearer to a training image than every test image is (copies would be).
 """
 
 import argparse
@@ -87,11 +88,17 @@ def main():
         raise SystemExit(f"samples must be [N, 1, 16, 16], got {samples.shape}")
     clf = classifier(train_x, train_y)
     acc = float((clf.predict(test_x.reshape(len(test_x), -1)) == test_y).mean())
+    samples = np.clip(samples, -1, 1)
     report = {
         "classifier_test_accuracy": acc,
-        "samples": summary("samples", clf, train_x, np.clip(samples, -1, 1)),
+        "samples": summary("samples", clf, train_x, samples),
         "test": summary("test", clf, train_x, test_x),
     }
+    # A copy of a training image sits nearer to it than any held-out image does to its own
+    # nearest training image.
+    floor = nearest(train_x, test_x).min()
+    nearer = int((nearest(train_x, samples) < floor).sum())
+    report["samples_nearer_to_train_than_every_test_image"] = nearer
     text = json.dumps(report, indent=1)
     print(text)
     if args.json:
