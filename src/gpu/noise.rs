@@ -22,7 +22,9 @@ pub fn noise_into(
         .first()
         .ok_or_else(|| Error::ShapeMismatch("noise needs a batch dimension".into()))?;
     let params = NoiseParams::new(seed, stream, step, first_sample, batch, out.len() / batch);
-    let groups = groups_1d(ctx, params.n_elements);
+    // One invocation per four elements of a sample (shaders/noise.wgsl).
+    let quads = (params.n_elements / params.sample_len.max(1)) * params.sample_len.div_ceil(4);
+    let groups = groups_1d(ctx, quads);
     record(
         ctx,
         encoder,
