@@ -1,19 +1,15 @@
 //! `ddpm bpd`: the variational bound (calc_bpd_loop) of x_0, term by term, written as .npy
 //! files, under the exact mixture denoiser of a data set or under a UNet (`--model`).
 
+use crate::denoiser_source::Source;
 use crate::mixture_args::MixtureArgs;
 use crate::progress::Progress;
 use crate::sample_setup::{check_model_args, open_model};
 use crate::{write_all, Device, ScheduleArgs};
 use ddpm_wgpu::cpu::bpd_loop::BpdTerms;
-use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
-use ddpm_wgpu::cpu::nn::unet::UNetCpu;
-use ddpm_wgpu::cpu::sample_loop::CpuDenoiser;
 use ddpm_wgpu::dataset::{self, Dataset};
 use ddpm_wgpu::error::{Error, Result};
-use ddpm_wgpu::gpu::UNetDenoiser;
-use ddpm_wgpu::gpu::{self, Context, Denoiser, GpuTables, GpuTensor, MixtureDenoiser};
-use ddpm_wgpu::nn::UNet2D;
+use ddpm_wgpu::gpu::{self, Context, GpuTables, GpuTensor};
 use ddpm_wgpu::ops::Output;
 use ddpm_wgpu::{cpu, ModelOptions, Tables};
 use std::path::PathBuf;
@@ -49,12 +45,6 @@ pub struct BpdArgs {
     device: Device,
 }
 
-/// What scores the points: the mixture of a data set, or a UNet.
-enum Scorer {
-    Mixture { data: Dataset, sigma: f64 },
-    Model(Box<UNet2D>),
-}
-
 pub fn run(args: &BpdArgs) -> Result<()> {
     let ctx = match args.device {
         Device::Gpu => Some(Context::new()?),
@@ -69,17 +59,16 @@ pub fn run(args: &BpdArgs) -> Result<()> {
             }
             check_model_args(&args.schedule, &args.mixture)?;
             let (unet, sampling, point_shape) = open_model(spec, ctx.as_ref())?;
-            let var_type = args
-                .mixture
-                .var_type_given()?
-                .unwrap_or(sampling.model.var_type);
             let model = ModelOptions {
-                var_type,
+                var_type: args.mixture.var_type_over(sampling.model.var_type)?,
                 clip_denoised: true,
                 ..sampling.model
             };
             model.validate()?;
-            let scorer = Scorer::Model(Box::new(unet));
+            let scorer = Source::Model {
+                unet: Box::new(unet),
+                name: spec.clone(),
+            };
             (scorer, sampling.tables, model, point_shape)
         }
         None => {
@@ -92,13 +81,13 @@ pub fn run(args: &BpdArgs) -> Result<()> {
             let tables = args.schedule.tables_for(ctx.as_ref())?;
             let data = args.mixture.load()?;
             let shape = data.point_shape.clone();
-            (Scorer::Mixture { data, sigma }, tables, model, shape)
+            (Source::Mixture { data, sigma }, tables, model, shape)
         }
     };
     let mut eval = match (&args.eval, &scorer) {
         (Some(p), _) => dataset::from_npy(p)?,
-        (None, Scorer::Mixture { data, .. }) => data.clone(),
-        (None, Scorer::Model(_)) => {
+        (None, Source::Mixture { data, .. }) => data.clone(),
+        (None, Source::Model { .. }) => {
             return Err(Error::Unsupported(
                 "--model needs --eval FILE.npy, the [B, C, H, W] points to score".into(),
             ))
@@ -126,17 +115,9 @@ pub fn run(args: &BpdArgs) -> Result<()> {
     let big_t = tables.num_timesteps();
     let r = match &ctx {
         Some(ctx) => score_gpu(ctx, &scorer, &tables, &model, &eval, args.seed)?,
-        None => {
-            let score = |den: &dyn CpuDenoiser| {
-                cpu::bpd_loop::calc_bpd_loop(&tables, &model, den, &eval.points, batch, args.seed)
-            };
-            match &scorer {
-                Scorer::Mixture { data, sigma } => {
-                    score(&Mixture::from_dataset(&tables, data, *sigma, model))?
-                }
-                Scorer::Model(unet) => score(&UNetCpu::new(unet, point_shape[1], point_shape[2])?)?,
-            }
-        }
+        None => scorer.with_cpu(&tables, model, &point_shape, |den| {
+            cpu::bpd_loop::calc_bpd_loop(&tables, &model, den, &eval.points, batch, args.seed)
+        })?,
     };
     let mean = |v: &[f64]| v.iter().sum::<f64>() / batch as f64;
     let (mean_total, mean_prior) = (mean(&r.total_bpd), mean(&r.prior_bpd));
@@ -160,19 +141,14 @@ pub fn run(args: &BpdArgs) -> Result<()> {
 /// The GPU loop with the scorer's denoiser, drawing the progress bar over the T terms.
 fn score_gpu(
     ctx: &Context,
-    scorer: &Scorer,
+    scorer: &Source,
     tables: &Tables,
     model: &ModelOptions,
     eval: &Dataset,
     seed: u64,
 ) -> Result<BpdTerms> {
     let gt = GpuTables::new(ctx, tables)?;
-    let mut den: Box<dyn Denoiser> = match scorer {
-        Scorer::Mixture { data, sigma } => {
-            Box::new(MixtureDenoiser::from_dataset(ctx, data, *sigma, *model)?)
-        }
-        Scorer::Model(unet) => Box::new(UNetDenoiser::new(ctx, unet, tables.num_timesteps())?),
-    };
+    let mut den = scorer.gpu(ctx, *model, tables.num_timesteps())?;
     let mut shape = vec![eval.len()];
     shape.extend_from_slice(&eval.point_shape);
     let x0 = GpuTensor::from_slice(ctx, &shape, &eval.points)?;

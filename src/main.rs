@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod bench_cmd;
 mod bpd_cmd;
 mod cli_setup;
+mod denoiser_source;
 mod mixture_args;
 mod op_cmd;
 mod progress;

@@ -63,9 +63,13 @@ impl MixtureArgs {
         Ok(v)
     }
 
-    /// `--var-type` as given, any type (a model with a learned variance writes model_var).
-    pub fn var_type_given(&self) -> Result<Option<VarType>> {
-        self.var_type.as_deref().map(str::parse).transpose()
+    /// `--var-type` if given (any type: a model with a learned variance writes model_var),
+    /// else `base`, a model's own.
+    pub fn var_type_over(&self, base: VarType) -> Result<VarType> {
+        Ok(match self.var_type.as_deref() {
+            Some(v) => v.parse()?,
+            None => base,
+        })
     }
 
     /// Whether `--data` was given.

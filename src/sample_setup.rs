@@ -3,30 +3,20 @@
 //! config gives the defaults it was trained with; options given on the command line override
 //! them.
 
+use crate::denoiser_source::Source;
 use crate::mixture_args::MixtureArgs;
 use crate::sample_cmd::SampleArgs;
 use crate::ScheduleArgs;
 use ddpm_wgpu::chain::Chain;
-use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
-use ddpm_wgpu::cpu::nn::unet::UNetCpu;
 use ddpm_wgpu::cpu::sample_loop::CpuDenoiser;
-use ddpm_wgpu::dataset::Dataset;
 use ddpm_wgpu::error::{Error, Result};
-use ddpm_wgpu::gpu::{Context, Denoiser, MixtureDenoiser, UNetDenoiser};
+use ddpm_wgpu::gpu::{Context, Denoiser};
 use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::{ModelFolder, UNet2D};
 use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
-
-/// The denoiser and what it needs to be built on either device.
-pub(crate) enum Source {
-    /// The exact denoiser of the mixture of `data`'s points with spread `sigma`.
-    Mixture { data: Dataset, sigma: f64 },
-    /// A diffusers UNet2DModel.
-    Model { unet: Box<UNet2D>, name: String },
-}
 
 /// Everything a sampling run is made of.
 pub(crate) struct Setup {
@@ -99,15 +89,8 @@ impl Setup {
 
     /// The denoiser on the GPU.
     pub(crate) fn gpu_denoiser(&self, ctx: &Context) -> Result<Box<dyn Denoiser>> {
-        let model = *self.sampler.model();
-        Ok(match &self.source {
-            Source::Mixture { data, sigma } => {
-                Box::new(MixtureDenoiser::from_dataset(ctx, data, *sigma, model)?)
-            }
-            Source::Model { unet, .. } => {
-                Box::new(UNetDenoiser::new(ctx, unet, self.tables.num_timesteps())?)
-            }
-        })
+        let big_t = self.tables.num_timesteps();
+        self.source.gpu(ctx, *self.sampler.model(), big_t)
     }
 
     /// Run `f` with the denoiser's CPU twin (it borrows the chain's tables by training
@@ -116,30 +99,14 @@ impl Setup {
         &self,
         f: impl FnOnce(&dyn CpuDenoiser) -> Result<T>,
     ) -> Result<T> {
+        let by_t = self.sampler.chain().by_timestep();
         let model = *self.sampler.model();
-        match &self.source {
-            Source::Mixture { data, sigma } => {
-                let by_t = self.sampler.chain().by_timestep();
-                f(&Mixture::from_dataset(&by_t, data, *sigma, model))
-            }
-            Source::Model { unet, .. } => {
-                let (h, w) = (self.point_shape[1], self.point_shape[2]);
-                f(&UNetCpu::new(unet, h, w)?)
-            }
-        }
+        self.source.with_cpu(&by_t, model, &self.point_shape, f)
     }
 
     /// What the samples come from, for the output line.
     pub(crate) fn describe(&self) -> String {
-        match &self.source {
-            Source::Mixture { data, sigma } => {
-                format!("the mixture of {} points (S = {sigma})", data.len())
-            }
-            Source::Model { unet, name } => format!(
-                "{name} ({:.1}M parameters)",
-                unet.num_parameters() as f64 / 1e6
-            ),
-        }
+        self.source.describe()
     }
 }
 
@@ -225,10 +192,7 @@ fn choose(args: &SampleArgs) -> Result<Option<Choice>> {
 fn model_options(args: &SampleArgs, base: &Sampling, var: Option<VarType>) -> Result<ModelOptions> {
     let var_type = match var {
         Some(v) => v,
-        None => args
-            .mixture
-            .var_type_given()?
-            .unwrap_or(base.model.var_type),
+        None => args.mixture.var_type_over(base.model.var_type)?,
     };
     let model = ModelOptions {
         mean_type: match &args.mean_type {
