@@ -50,30 +50,13 @@ fn sample_writes_a_png_grid_and_npy_that_agree_across_devices() {
         return;
     }
     let dir = tmp_dir("sample");
-    let png = dir.join("s.png").display().to_string();
-    let strip = dir.join("strip.png").display().to_string();
-    let r = ddpm(&[
-        "sample",
-        "--denoiser",
-        "mixture",
-        "--timesteps",
-        "100",
-        "--out",
-        &png,
-        "--progress-out",
-        &strip,
-    ]);
-    assert_eq!(r.code, 0, "{:?}", r.stderr_lines);
-    let img = image::open(&png).unwrap();
+    let args = ["--denoiser", "mixture", "--timesteps", "100"];
+    let (grid, strip) = sample_pictures(&dir, &args);
     // 16 samples of 16x16 in a 4x4 grid with 1-pixel borders (69 pixels), enlarged 4x to reach
     // picture::MIN_SIDE.
-    assert_eq!((img.width(), img.height()), (4 * 69, 4 * 69));
-    let strip_img = image::open(&strip).unwrap();
+    assert_eq!(grid, (4 * 69, 4 * 69));
     // 8 snapshots + x_0 across, 8 samples down (137 pixels): enlarged 2x.
-    assert_eq!(
-        (strip_img.width(), strip_img.height()),
-        (2 * (9 * 17 + 1), 2 * (8 * 17 + 1))
-    );
+    assert_eq!(strip, (2 * (9 * 17 + 1), 2 * (8 * 17 + 1)));
     let gpu_npy = dir.join("g.npy");
     let cpu_npy = dir.join("c.npy");
     for (dev, out) in [("gpu", &gpu_npy), ("cpu", &cpu_npy)] {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cli::{ddpm, read_f32, tmp_dir};
+use common::cli::{ddpm, read_f32, sample_pictures, tmp_dir};
 use ddpm_wgpu::cpu::nn as cpu_nn;
 use ddpm_wgpu::gpu::UNetDenoiser;
 use ddpm_wgpu::nn::presets::digits;
@@ -83,29 +83,15 @@ fn the_main_command_writes_a_grid_of_digits() {
         return;
     }
     let dir = tmp_dir("embedded");
-    let png = dir.join("s.png").display().to_string();
-    let strip = dir.join("strip.png").display().to_string();
     // The default is 50 DDIM steps; 5 keep the test short and take the same path.
-    let r = ddpm(&[
-        "sample",
-        "--count",
-        "4",
-        "--sampler",
-        "ddim",
-        "--steps",
-        "5",
-        "--out",
-        &png,
-        "--progress-out",
-        &strip,
-    ]);
-    assert_eq!(r.code, 0, "{:?}", r.stderr_lines);
-    let img = image::open(&png).unwrap();
+    let args = ["--count", "4", "--sampler", "ddim", "--steps", "5"];
+    let ((w, h), (sw, sh)) = sample_pictures(&dir, &args);
     // 4 samples of 16x16 in a 2x2 grid with 1-pixel borders (35 pixels), enlarged to reach
     // picture::MIN_SIDE.
-    assert_eq!(img.width(), img.height());
-    assert!(img.width() >= 35, "{}", img.width());
-    assert!(std::path::Path::new(&strip).exists());
+    assert_eq!(w, h);
+    assert!(w >= 35, "{w}");
+    // x_0 beside snapshots, one row per sample: wider than high.
+    assert!(sw > sh && sh >= 35, "{sw}x{sh}");
     let npy = dir.join("s.npy").display().to_string();
     let r = ddpm(&["sample", "--count", "2", "--steps", "3", "--out", &npy]);
     assert_eq!(r.code, 0, "{:?}", r.stderr_lines);

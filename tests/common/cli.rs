@@ -67,6 +67,20 @@ pub fn ddpm(args: &[&str]) -> Run {
     }
 }
 
+/// `ddpm sample` with `args`, writing `s.png` and its progress strip `strip.png` into `dir`:
+/// asserts that it succeeded and returns the (width, height) of the grid and of the strip.
+pub fn sample_pictures(dir: &Path, args: &[&str]) -> ((u32, u32), (u32, u32)) {
+    let png = dir.join("s.png").display().to_string();
+    let strip = dir.join("strip.png").display().to_string();
+    let mut all = vec!["sample"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", &png, "--progress-out", &strip]);
+    let r = ddpm(&all);
+    assert_eq!(r.code, 0, "{:?}", r.stderr_lines);
+    let size = |p: &str| image::image_dimensions(p).unwrap();
+    (size(&png), size(&strip))
+}
+
 /// A q-sample input set in `dir`: x_start [2, 3], noise [2, 3], t [2].
 pub fn q_sample_inputs(dir: &Path) -> Vec<String> {
     vec![
