@@ -184,10 +184,6 @@ impl Sampler for Ddim {
         self.threshold
     }
 
-    fn order(&self) -> Vec<usize> {
-        self.chain.steps.iter().rev().copied().collect()
-    }
-
     fn draws_noise(&self, _t: usize) -> bool {
         // diffusers' DDIMScheduler.step draws whenever eta > 0, even where sigma is 0.
         self.opts.eta > 0.0

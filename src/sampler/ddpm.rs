@@ -58,10 +58,6 @@ impl Sampler for Ddpm {
         self.threshold
     }
 
-    fn order(&self) -> Vec<usize> {
-        self.chain.steps.iter().rev().copied().collect()
-    }
-
     fn draws_noise(&self, t: usize) -> bool {
         self.chain.steps.first() != Some(&t)
     }

@@ -126,8 +126,11 @@ pub trait Sampler {
     /// Dynamic thresholding of pred_xstart, if on.
     fn threshold(&self) -> Option<Threshold>;
 
-    /// The training timesteps the loop visits, in order; the denoiser is called with each.
-    fn order(&self) -> Vec<usize>;
+    /// The training timesteps the loop visits, in order; the denoiser is called with each. By
+    /// default the chain's kept steps from the last to the first, as sampling visits them.
+    fn order(&self) -> Vec<usize> {
+        self.chain().steps.iter().rev().copied().collect()
+    }
 
     /// Whether the step at training timestep t adds noise. With a host noise stream exactly
     /// these steps draw one noise tensor each, after x_T, as diffusers' pipelines draw them.
