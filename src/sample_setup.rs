@@ -148,7 +148,7 @@ pub(crate) fn open_model(
 /// DDIM (eta 0) steps the embedded digits model samples with when neither `--sampler`,
 /// `--steps` nor `--respace` is given: its scheduler config says DDPM over all 1000 steps, which
 /// takes minutes on a software adapter; 50 DDIM steps take seconds and score as well (see
-/// BENCHMARKS.md, "The embedded digits model").
+/// benches/unet.md, "The embedded digits model").
 pub(crate) const EMBEDDED_DDIM_STEPS: usize = 50;
 
 /// Which model a run samples: the embedded digits by default, or `--model`.

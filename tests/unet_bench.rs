@@ -1,5 +1,5 @@
 //! `bench::unet::run` on a small fixture: every row measured, the table and the JSON complete.
-//! (The figures themselves are benchmarks, not tests: BENCHMARKS.md.)
+//! (The figures themselves are benchmarks, not tests: benches/unet.md.)
 
 mod common;
 
