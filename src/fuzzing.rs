@@ -81,13 +81,15 @@ impl Bytes<'_> {
         }
     }
     /// A dimension: mostly 0..=4, sometimes up to 2^15 (the data's length does not follow
-    /// it). Not larger: four of them multiply to at most 2^60, because `ops::run` multiplies a
-    /// hand-made array's dimensions unchecked (see tests/fuzz_corpus.rs, `known_crash_...`), which these
-    /// targets would otherwise hit on every run instead of looking further.
+    /// it), and now and then any u32 or a dimension near usize::MAX, so that products overflow:
+    /// `ops::validate` must refuse those (it once multiplied them unchecked; see
+    /// tests/fuzz_corpus.rs, `hand_made_shape_overflow_in_ops_is_an_error`).
     fn dim(&mut self) -> usize {
-        match self.u8() % 16 {
-            0 => (self.u32() % (1 << 15)) as usize,
-            1 => (1 << 15) - usize::from(self.u8() % 2),
+        match self.u8() % 32 {
+            0 | 16 => (self.u32() % (1 << 15)) as usize,
+            1 | 17 => (1 << 15) - usize::from(self.u8() % 2),
+            2 => self.u32() as usize,
+            3 => usize::MAX >> (self.u8() % 64),
             d => usize::from(d % 5),
         }
     }
