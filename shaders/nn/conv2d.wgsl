@@ -31,8 +31,9 @@ override VEC4_IN: bool = false; // rows start 4-aligned in a width multiple of 4
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-// binding 2, the weights, and `tap_weights` come from conv2d_weights.wgsl (two vec4 loads) or
-// conv2d_weights_subgroup.wgsl (one scalar per lane, shared across the subgroup), prepended.
+// binding 2, the weights, `tap_weights` and `conv3x3` come from conv2d_weights.wgsl (four vec4
+// loads, a kernel row at a time) or conv2d_weights_subgroup.wgsl + conv2d_nine_taps.wgsl (two
+// scalars per lane shared across the subgroup, nine taps at once), prepended.
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> temb: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;
@@ -302,9 +303,8 @@ fn main(
         } else {
             let wbase = ci * 9u * cp4 + o4;
             let iy0 = i32(y * STRIDE) - i32(p.pad_top);
-            conv_row(plane, iy0, ix0, wbase, cp4);
-            conv_row(plane, iy0 + 1, ix0, wbase + 3u * cp4, cp4);
-            conv_row(plane, iy0 + 2, ix0, wbase + 6u * cp4, cp4);
+            // From the weights' file: a kernel row at a time, or all nine taps at once.
+            conv3x3(plane, iy0, ix0, wbase, cp4);
         }
     }
     if !has_work {

@@ -14,3 +14,11 @@ fn skip_idle(has_work: bool) -> bool {
 fn tap_weights(row4: u32) -> array<vec4<f32>, 4> {
     return array<vec4<f32>, 4>(wt[row4], wt[row4 + 1u], wt[row4 + 2u], wt[row4 + 3u]);
 }
+
+// The 3x3 kernel over one input channel, a kernel row at a time: 16 weights live at once, which
+// keeps register use down where the weights are the lane's own loads.
+fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
+    conv_row(plane, iy0, ix0, wbase, cp4);
+    conv_row(plane, iy0 + 1, ix0, wbase + 3u * cp4, cp4);
+    conv_row(plane, iy0 + 2, ix0, wbase + 6u * cp4, cp4);
+}

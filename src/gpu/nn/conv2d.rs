@@ -17,7 +17,11 @@
 //! cifar10 forward (whole model, B = 4-8): the 8 x 8 tile with per-lane weights 7.4-7.5; the
 //! weights shared across subgroups of 8 and vec4 input rows 10.8; 16 channels per tile
 //! 12.3-13.0 -> 13.7-14.0 (B = 8, two alternating runs); 32 channels made no clear difference
-//! (13.0 against 12.3-13.8) and compiles slower, so the tile is 16 x 8.
+//! (13.0 against 12.3-13.8) and compiles slower, so the tile is 16 x 8. The subgroup kernel
+//! runs a 3x3 kernel's nine taps accumulator by accumulator (`conv2d_nine_taps.wgsl`), each
+//! spilled accumulator loaded and stored once per input channel instead of once per kernel
+//! row: 2641-2947 against 3093-3263 ms per cifar10 forward at B = 4 (three alternating pairs,
+//! 2026-12-01; the same bits).
 
 use super::params::ConvParams;
 use super::{flags, grid_xz, u32_of, upload, Stage};
@@ -315,7 +319,8 @@ impl GpuConv2d {
         let grid = grid_xz(ctx, groups, u32_of(&what("channel tiles"), rows)?)?;
         let flops =
             2 * (a.batch * self.cout * self.cin * self.kernel * self.kernel * oh * ow) as u64;
-        // The weights shared across subgroups of 8 lanes where the device has exactly those.
+        // Subgroups of exactly 8: shared weights, nine taps at once (per-lane weight loads go a
+        // kernel row at a time, 16 weights live instead of 144).
         let kernel = if ctx.subgroup_size() == Some(8) {
             Kernel::Conv2dSubgroup
         } else {

@@ -31,14 +31,16 @@ impl Kernel {
         }
     }
 
-    /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading,
-    /// per invocation or shared across a subgroup.
+    /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading
+    /// and 3x3 order, per invocation (a kernel row at a time) or shared across a subgroup (all
+    /// nine taps at once).
     pub(crate) fn nn_prelude(self) -> &'static str {
         match self {
             Kernel::Conv2d => include_str!("../../../shaders/nn/conv2d_weights.wgsl"),
-            Kernel::Conv2dSubgroup => {
-                include_str!("../../../shaders/nn/conv2d_weights_subgroup.wgsl")
-            }
+            Kernel::Conv2dSubgroup => concat!(
+                include_str!("../../../shaders/nn/conv2d_weights_subgroup.wgsl"),
+                include_str!("../../../shaders/nn/conv2d_nine_taps.wgsl")
+            ),
             _ => "",
         }
     }
