@@ -103,7 +103,7 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
     };
     let report = run(&ctx, &unet, &opts)?;
     if args.json {
-        print!("{}", report.json());
+        print!("{}", report.json()?);
     } else {
         print!("{}", report.table());
     }

@@ -37,7 +37,7 @@ fn unet_bench_reports_every_row() {
     assert!(convs > 10, "{:?}", r.profile);
     let table = r.table();
     assert!(table.contains("ms/forward") && table.contains("ddim") && table.contains("share"));
-    let json: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&r.json().unwrap()).unwrap();
     assert_eq!(json["forwards"].as_array().map(Vec::len), Some(2));
     assert_eq!(json["loops"].as_array().map(Vec::len), Some(4));
 }

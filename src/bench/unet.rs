@@ -64,7 +64,7 @@ impl Default for UNetBenchOptions {
 }
 
 /// One forward measurement.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ForwardRow {
     /// Samples per forward.
     pub batch: usize,
@@ -83,7 +83,7 @@ pub struct ForwardRow {
 }
 
 /// One sampling-loop measurement.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct UNetLoopRow {
     /// `ddim` or `ddpm`.
     pub sampler: &'static str,
@@ -102,7 +102,7 @@ pub struct UNetLoopRow {
 }
 
 /// Everything measured.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct UNetBenchReport {
     /// Adapter description.
     pub adapter: String,
@@ -335,46 +335,10 @@ impl UNetBenchReport {
         s
     }
 
-    /// The same figures as JSON.
-    pub fn json(&self) -> String {
-        let forwards: Vec<serde_json::Value> = self
-            .forwards
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "batch": f.batch, "seconds": f.seconds, "gflop_per_s": f.gflop_per_s,
-                    "forwards_per_s": f.forwards_per_s, "samples_per_s": f.samples_per_s,
-                    "activation_bytes": f.activation_bytes, "sub_batch": f.sub_batch,
-                })
-            })
-            .collect();
-        let loops: Vec<serde_json::Value> = self
-            .loops
-            .iter()
-            .map(|l| {
-                serde_json::json!({
-                    "sampler": l.sampler, "batch": l.batch, "steps": l.steps,
-                    "seconds": l.seconds, "steps_per_s": l.steps_per_s,
-                    "samples_per_s": l.samples_per_s, "denoiser_bytes": l.denoiser_bytes,
-                })
-            })
-            .collect();
-        let profile: Vec<serde_json::Value> = self
-            .profile
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "kind": p.kind, "count": p.count, "seconds": p.seconds, "flops": p.flops,
-                })
-            })
-            .collect();
-        let (c, h, w) = self.sample;
-        let v = serde_json::json!({
-            "adapter": self.adapter, "parameters": self.parameters,
-            "flops_per_sample": self.flops_per_sample, "sample": [c, h, w],
-            "weight_bytes": self.weight_bytes, "forwards": forwards, "loops": loops,
-            "profile": profile,
-        });
-        format!("{v}\n")
+    /// The same figures as JSON: the field names are the keys (scripts read them).
+    pub fn json(&self) -> Result<String> {
+        let text = serde_json::to_string(self)
+            .map_err(|e| Error::Unsupported(format!("bench report as JSON: {e}")))?;
+        Ok(format!("{text}\n"))
     }
 }

@@ -93,7 +93,7 @@ impl Stage {
 }
 
 /// Time of one kind of stage in a forward (see [`profile`]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StageTime {
     /// The kernel and the options that change its cost, e.g. "conv2d 3x3 +temb".
     pub kind: String,
