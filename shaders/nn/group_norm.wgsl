@@ -4,12 +4,11 @@
 // y = (x - mean) / sqrt(var + eps) weight[c] + bias[c]; with SCALE_SHIFT y (1 + scale[b, c]) +
 // shift[b, c] (resnet_time_scale_shift "scale_shift", its scale and shift from the time
 // embedding projections); with SILU, silu(y) (every norm a conv follows in the UNet). Partial
-// sums are combined by a fixed tree in workgroup memory, so the result does not depend on timing.
-// 64 invocations: on llvmpipe each barrier switches between the workgroup's 8-lane coroutines,
-// so a narrow workgroup keeps the 14 barriers cheap; the groups are at most a few thousand
-// values.
-
-const NORM_WG: u32 = 64u; // keep in sync with NORM_WG in src/gpu/nn/group_norm.rs
+// sums are combined by `workgroup_sum` from the prelude: a fixed tree in workgroup memory over
+// NORM_WG = 64 invocations (group_norm_sum.wgsl), or, on devices with subgroups of 8, one
+// subgroup per workgroup and subgroupAdd (group_norm_sum_subgroup.wgsl: no barriers, which on
+// llvmpipe each switch between the workgroup's 8-lane coroutines). Either way the result does
+// not depend on timing; the groups are at most a few thousand values.
 
 override SILU: bool = false;
 override SCALE_SHIFT: bool = false;
@@ -27,23 +26,6 @@ override VEC4: bool = false;
 // The same input and output as vec4s (VEC4).
 @group(0) @binding(6) var<storage, read> src4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> dst4: array<vec4<f32>>;
-
-var<workgroup> part: array<f32, 64>;
-
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-    part[lid] = v;
-    workgroupBarrier();
-    for (var s = NORM_WG / 2u; s > 0u; s = s / 2u) {
-        if lid < s {
-            part[lid] += part[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let total = part[0];
-    // Everyone has read the total before the next sum overwrites part.
-    workgroupBarrier();
-    return total;
-}
 
 fn affine(b: u32, c: u32, x: f32, mean: f32, inv: f32) -> f32 {
     var y = (x - mean) * inv * gamma[c] + beta[c];
@@ -83,7 +65,7 @@ fn norm4(b: u32, g: u32, cpg: u32, n: u32, s4: u32, d4: u32, lid: u32) {
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(NORM_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let g = wid.x;
     let b = wid.y;

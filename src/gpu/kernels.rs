@@ -127,8 +127,10 @@ pub enum Kernel {
     WinogradInput,
     /// shaders/nn/winograd_output.wgsl
     WinogradOutput,
-    /// shaders/nn/group_norm.wgsl
+    /// shaders/nn/group_norm.wgsl with group_norm_sum.wgsl
     GroupNorm,
+    /// shaders/nn/group_norm.wgsl with group_norm_sum_subgroup.wgsl (needs subgroups of 8)
+    GroupNormSubgroup,
     /// shaders/nn/linear.wgsl
     Linear,
     /// shaders/nn/attention.wgsl
@@ -139,7 +141,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 44] = [
+    pub const ALL: [Kernel; 45] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -181,6 +183,7 @@ impl Kernel {
         Kernel::WinogradInput,
         Kernel::WinogradOutput,
         Kernel::GroupNorm,
+        Kernel::GroupNormSubgroup,
         Kernel::Linear,
         Kernel::Attention,
         Kernel::AttentionSoftmax,
@@ -214,6 +217,7 @@ impl Kernel {
             Kernel::WinogradInput => nn_shader!("winograd_input"),
             Kernel::WinogradOutput => nn_shader!("winograd_output"),
             Kernel::GroupNorm => nn_shader!("group_norm"),
+            Kernel::GroupNormSubgroup => ("group_norm_subgroup", nn_shader!("group_norm").1),
             Kernel::Linear => nn_shader!("linear"),
             Kernel::Attention => nn_shader!("attention"),
             Kernel::AttentionSoftmax => nn_shader!("attention_softmax"),

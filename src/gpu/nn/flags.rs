@@ -50,7 +50,7 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("RESIDUAL", on(RESIDUAL)),
             ("SPLIT", on(SPLIT)),
         ],
-        Kernel::GroupNorm => vec![
+        Kernel::GroupNorm | Kernel::GroupNormSubgroup => vec![
             ("SILU", on(SILU)),
             ("SCALE_SHIFT", on(SCALE_SHIFT)),
             ("VEC4", on(VEC4)),

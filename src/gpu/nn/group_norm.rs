@@ -12,7 +12,8 @@ use crate::gpu::launch::Grid;
 use crate::gpu::Context;
 use crate::nn::GroupNorm;
 
-/// Invocations per workgroup (`NORM_WG` in group_norm.wgsl): one workgroup per (sample, group).
+/// Invocations per workgroup of the workgroup-tree kernel (`NORM_WG` in group_norm_sum.wgsl; the
+/// subgroup one has 8): one workgroup per (sample, group).
 pub const NORM_WG: usize = 64;
 
 /// A group norm on the device.
@@ -122,14 +123,14 @@ impl GpuGroupNorm {
                 self.name, self.groups
             )));
         }
-        Stage::new(
-            ctx,
-            Kernel::GroupNorm,
-            bits,
-            &p,
-            &buffers,
-            Grid(grid.0, grid.1, 1),
-        )
+        // One subgroup per workgroup and subgroupAdd where subgroups are exactly 8 (lavapipe):
+        // no barriers (shaders/nn/group_norm_sum_subgroup.wgsl).
+        let kernel = if ctx.subgroup_size() == Some(8) {
+            Kernel::GroupNormSubgroup
+        } else {
+            Kernel::GroupNorm
+        };
+        Stage::new(ctx, kernel, bits, &p, &buffers, Grid(grid.0, grid.1, 1))
     }
 }
 

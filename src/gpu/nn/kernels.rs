@@ -15,6 +15,7 @@ impl Kernel {
                 | Kernel::WinogradInput
                 | Kernel::WinogradOutput
                 | Kernel::GroupNorm
+                | Kernel::GroupNormSubgroup
                 | Kernel::Linear
                 | Kernel::Attention
                 | Kernel::AttentionSoftmax
@@ -22,18 +23,19 @@ impl Kernel {
     }
 
     /// Invocations per workgroup: [`WG_SIZE`], or 64 for the UNet layer kernels (register tiles
-    /// per invocation; see shaders/nn/conv2d.wgsl).
+    /// per invocation; see shaders/nn/conv2d.wgsl), 8 for the subgroup group norm.
     pub fn workgroup_size(self) -> u32 {
-        if self.is_nn() {
-            64
-        } else {
-            WG_SIZE
+        match self {
+            // One subgroup of 8 per workgroup (shaders/nn/group_norm_sum_subgroup.wgsl).
+            Kernel::GroupNormSubgroup => 8,
+            k if k.is_nn() => 64,
+            _ => WG_SIZE,
         }
     }
 
     /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading
     /// and 3x3 order, per invocation (a kernel row at a time) or shared across a subgroup (all
-    /// nine taps at once).
+    /// nine taps at once); the group norm's sums, over a workgroup tree or one subgroup.
     pub(crate) fn nn_prelude(self) -> &'static str {
         match self {
             Kernel::Conv2d => include_str!("../../../shaders/nn/conv2d_weights.wgsl"),
@@ -41,6 +43,10 @@ impl Kernel {
                 include_str!("../../../shaders/nn/conv2d_weights_subgroup.wgsl"),
                 include_str!("../../../shaders/nn/conv2d_nine_taps.wgsl")
             ),
+            Kernel::GroupNorm => include_str!("../../../shaders/nn/group_norm_sum.wgsl"),
+            Kernel::GroupNormSubgroup => {
+                include_str!("../../../shaders/nn/group_norm_sum_subgroup.wgsl")
+            }
             _ => "",
         }
     }
