@@ -52,11 +52,12 @@ def nearest(train_x, x):
     return np.sqrt(np.maximum(d2.min(1), 0))
 
 
-def summary(name, clf, train_x, x):
+def summary(name, clf, x, d):
+    """The classifier's view of `x` and the quantiles of `d`, its distances to the nearest
+    training image."""
     p = clf.predict_proba(x.reshape(len(x), -1))
     top = p.argmax(1)
     hist = np.bincount(top, minlength=10)
-    d = nearest(train_x, x)
     q = np.quantile(d, [0.0, 0.05, 0.25, 0.5, 0.75, 1.0])
     return {
         "set": name,
@@ -89,15 +90,15 @@ def main():
     clf = classifier(train_x, train_y)
     acc = float((clf.predict(test_x.reshape(len(test_x), -1)) == test_y).mean())
     samples = np.clip(samples, -1, 1)
+    d_samples, d_test = nearest(train_x, samples), nearest(train_x, test_x)
     report = {
         "classifier_test_accuracy": acc,
-        "samples": summary("samples", clf, train_x, samples),
-        "test": summary("test", clf, train_x, test_x),
+        "samples": summary("samples", clf, samples, d_samples),
+        "test": summary("test", clf, test_x, d_test),
     }
     # A copy of a training image sits nearer to it than any held-out image does to its own
     # nearest training image.
-    floor = nearest(train_x, test_x).min()
-    nearer = int((nearest(train_x, samples) < floor).sum())
+    nearer = int((d_samples < d_test.min()).sum())
     report["samples_nearer_to_train_than_every_test_image"] = nearer
     text = json.dumps(report, indent=1)
     print(text)
