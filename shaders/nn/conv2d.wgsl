@@ -202,21 +202,32 @@ fn fill_row(plane: u32, iy: i32, ix0: i32) {
     }
 }
 
+// The eight inputs of tap column k (0, 1, 2) from a row read by fill_row (at
+// stride 2 every other value).
+fn taps8(q: array<f32, 17>, k: u32) -> array<f32, 8> {
+    if STRIDE == 1u {
+        switch k {
+            case 0u: { return array<f32, 8>(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]); }
+            case 1u: { return array<f32, 8>(q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8]); }
+            default: { return array<f32, 8>(q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9]); }
+        }
+    }
+    switch k {
+        case 0u: { return array<f32, 8>(q[0], q[2], q[4], q[6], q[8], q[10], q[12], q[14]); }
+        case 1u: { return array<f32, 8>(q[1], q[3], q[5], q[7], q[9], q[11], q[13], q[15]); }
+        default: { return array<f32, 8>(q[2], q[4], q[6], q[8], q[10], q[12], q[14], q[16]); }
+    }
+}
+
 // Kernel row `ky` of input channel plane `plane`: the three taps from one row of input.
 fn conv_row(plane: u32, iy: i32, ix0: i32, wrow: u32, cp4: u32) {
     fill_row(plane, iy, ix0);
     let w0 = tap_weights(wrow);
     let w1 = tap_weights(wrow + cp4);
     let w2 = tap_weights(wrow + 2u * cp4);
-    if STRIDE == 1u {
-        mac(w0, array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
-        mac(w1, array<f32, 8>(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]));
-        mac(w2, array<f32, 8>(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]));
-    } else {
-        mac(w0, array<f32, 8>(r[0], r[2], r[4], r[6], r[8], r[10], r[12], r[14]));
-        mac(w1, array<f32, 8>(r[1], r[3], r[5], r[7], r[9], r[11], r[13], r[15]));
-        mac(w2, array<f32, 8>(r[2], r[4], r[6], r[8], r[10], r[12], r[14], r[16]));
-    }
+    mac(w0, taps8(r, 0u));
+    mac(w1, taps8(r, 1u));
+    mac(w2, taps8(r, 2u));
 }
 
 // The epilogue of one output (channel o, pixel x of row y of sample b), in product xi's output.

@@ -73,22 +73,6 @@ fn mac9(
     a3[7] = dot9(a3[7], c3, u7);
 }
 
-// The eight inputs of tap column k (0, 1, 2) from a row read by fill_row.
-fn taps8(q: array<f32, 17>, k: u32) -> array<f32, 8> {
-    if STRIDE == 1u {
-        switch k {
-            case 0u: { return array<f32, 8>(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]); }
-            case 1u: { return array<f32, 8>(q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8]); }
-            default: { return array<f32, 8>(q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9]); }
-        }
-    }
-    switch k {
-        case 0u: { return array<f32, 8>(q[0], q[2], q[4], q[6], q[8], q[10], q[12], q[14]); }
-        case 1u: { return array<f32, 8>(q[1], q[3], q[5], q[7], q[9], q[11], q[13], q[15]); }
-        default: { return array<f32, 8>(q[2], q[4], q[6], q[8], q[10], q[12], q[14], q[16]); }
-    }
-}
-
 // The 3x3 kernel over input channel plane `plane`: its three input rows, then all nine taps.
 fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
     fill_row(plane, iy0, ix0);
