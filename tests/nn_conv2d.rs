@@ -155,6 +155,11 @@ fn conv2d_cases(ctx: &ddpm_wgpu::gpu::Context) {
         case(3, 5, (7, 9), 3),
         case(13, 16, (16, 16), 3),
         case(8, 21, (5, 17), 3),
+        // Rows of 4 and 8 tiles (the subgroup kernel's halo by lane shuffles), and of 9
+        // (edge values loaded).
+        case(4, 6, (5, 32), 3),
+        case(3, 5, (3, 64), 3),
+        case(2, 3, (2, 72), 3),
         case(7, 11, (5, 6), 1),
         case(16, 9, (1, 1), 1),
         Case {

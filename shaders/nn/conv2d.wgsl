@@ -28,6 +28,9 @@ override SPLIT: bool = false;
 override CENTER: bool = false;
 
 override VEC4_IN: bool = false; // rows start 4-aligned in a width multiple of 4 (host checks)
+// With VEC4_IN at stride 1: a row's two edge values from the neighbouring lanes (subgroup
+// kernel only, where a row's tiles are consecutive lanes of one subgroup; host checks).
+override HALO: bool = false;
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -143,11 +146,15 @@ fn fill8(plane: u32, iy: i32, ix0: i32) {
 
 // With VEC4_IN at stride 1 and padding 1 (ix0 = x0 - 1, x0 a multiple of 8): r[1..9] as two
 // aligned vec4s, each wholly inside or outside the row because the width is a multiple of 4.
+// With HALO the two edge values come from the neighbouring lanes' vec4s instead (see
+// `halo_left` in the weights' file).
 fn fill_row4(plane: u32, iy: i32, ix0: i32) {
     let ok = iy >= 0 && iy < i32(p.h);
     let x0 = ix0 + 1;
-    r[0] = ld(plane, iy, ix0);
-    r[9] = ld(plane, iy, ix0 + 9);
+    if !HALO {
+        r[0] = ld(plane, iy, ix0);
+        r[9] = ld(plane, iy, ix0 + 9);
+    }
     let row = (plane + u32(max(iy, 0)) * p.w + u32(x0)) / 4u;
     let ok0 = ok && x0 < i32(p.w);
     let ok1 = ok && x0 + 4 < i32(p.w);
@@ -161,6 +168,10 @@ fn fill_row4(plane: u32, iy: i32, ix0: i32) {
     r[6] = b.y;
     r[7] = b.z;
     r[8] = b.w;
+    if HALO {
+        r[0] = halo_left(b.w, ok && x0 > 0);
+        r[9] = halo_right(a.x, ok && x0 + 8 < i32(p.w));
+    }
 }
 
 // With UPSAMPLE (stride 1, padding 1, ix0 = x0 - 1 with x0 even): the 10 columns of the 2x

@@ -81,10 +81,12 @@ fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
     let rb = r;
     fill_row(plane, iy0 + 2, ix0);
     let rc = r;
+    let w01 = tap_pair(wbase, cp4);
+    let w23 = tap_pair(wbase + 2u * cp4, cp4);
+    let w45 = tap_pair(wbase + 4u * cp4, cp4);
+    let w67 = tap_pair(wbase + 6u * cp4, cp4);
     mac9(
-        tap_weights(wbase), tap_weights(wbase + cp4), tap_weights(wbase + 2u * cp4),
-        tap_weights(wbase + 3u * cp4), tap_weights(wbase + 4u * cp4), tap_weights(wbase + 5u * cp4),
-        tap_weights(wbase + 6u * cp4), tap_weights(wbase + 7u * cp4), tap_weights(wbase + 8u * cp4),
+        w01[0], w01[1], w23[0], w23[1], w45[0], w45[1], w67[0], w67[1], tap_weights(wbase + 8u * cp4),
         taps8(ra, 0u), taps8(ra, 1u), taps8(ra, 2u),
         taps8(rb, 0u), taps8(rb, 1u), taps8(rb, 2u),
         taps8(rc, 0u), taps8(rc, 1u), taps8(rc, 2u),

@@ -1,27 +1,19 @@
 //! Host side of shaders/nn/conv2d.wgsl (CPU twin: src/cpu/nn/conv2d.rs): a [`Conv2d`] with its
 //! weights uploaded once, transposed to [K][cout_padded] (K = in x k x k, channels padded with
-//! zeros to the 8-channel tile so that every weight load is two aligned vec4s), and the stage
+//! zeros to the 16-channel tile so that every weight load is aligned), and the stage
 //! that runs it over views, with the fused options the UNet needs: Upsample2D's nearest 2x on
 //! the input, center_input_sample, the resnets' time-embedding bias, a residual with its
 //! output_scale_factor, and the learned-variance split of conv_out. Downsample2D is this conv
 //! with stride 2 and its per-side padding.
 //!
-//! Why register tiles, measured on lavapipe (2 cores shared with other sessions; GFLOP per
-//! CPU-second of the process, which the load moves less than wall time). A probe product of
-//! 256 x 1152 x 4096 (256 x 2304 for the first figure): workgroup-memory tiles (64 x 64 per 256
-//! invocations, 4 x 4 each, K staged in chunks of 16 or 64 between barriers) 2.9; register
-//! tiles with per-lane vec4 loads: 8 x 8 1.4-2.0 (wall), 16 x 8 7.6-10.1, 32 x 8 and 16 x 16
-//! 10.5-11.0; the weights from a uniform buffer 12-16, from textures 10.5-13.4; the same loop
-//! without any loads 40-48. So loads, each run lane by lane on llvmpipe, set the speed, and a
-//! workgroup-memory tile only adds its stores, loads and barrier switches to them. In the
-//! cifar10 forward (whole model, B = 4-8): the 8 x 8 tile with per-lane weights 7.4-7.5; the
-//! weights shared across subgroups of 8 and vec4 input rows 10.8; 16 channels per tile
-//! 12.3-13.0 -> 13.7-14.0 (B = 8, two alternating runs); 32 channels made no clear difference
-//! (13.0 against 12.3-13.8) and compiles slower, so the tile is 16 x 8. The subgroup kernel
-//! runs a 3x3 kernel's nine taps accumulator by accumulator (`conv2d_nine_taps.wgsl`), each
-//! spilled accumulator loaded and stored once per input channel instead of once per kernel
-//! row: 2641-2947 against 3093-3263 ms per cifar10 forward at B = 4 (three alternating pairs,
-//! 2026-12-01; the same bits).
+//! Why this shape (measurements in benches/unet.md, "Why the conv kernel is shaped as it
+//! is"): on llvmpipe every storage load runs as a loop over the 8 lanes (about 26 core cycles
+//! per scalar, 65 per vec4), `fma` is a multiply and an add, and a register tile spills. So
+//! the tile is as large as keeps its accumulators cheap (16 channels x 8 pixels), every input
+//! value serves its three kernel columns, the weights are loaded once per subgroup of 8 (one
+//! vec4 per lane for two taps) and broadcast, and a row's edge values come from the
+//! neighbouring lanes by shuffles. Workgroup-memory tiles, 32-channel tiles, 512-bit vectors,
+//! per-lane weights and Winograd F(2x2, 3x3) were all slower or no faster there.
 
 use super::params::ConvParams;
 use super::{flags, grid_xz, u32_of, upload, Stage};
@@ -287,9 +279,15 @@ impl GpuConv2d {
         let vec4_in = aligned
             && !a.upsample
             && (self.kernel == 1 || (self.stride == 1 && self.pad_left == 1));
+        // Subgroups of exactly 8: shared weights, nine taps at once (per-lane weight loads go a
+        // kernel row at a time, 16 weights live instead of 144).
+        let subgroup = ctx.subgroup_size() == Some(8);
+        // A row's tiles all in one subgroup: the row's edge values by lane shuffles.
+        let halo = subgroup && vec4_in && self.kernel == 3 && 8 % x_tiles == 0;
         let mut bits = 0;
         for (on, bit) in [
             (vec4_in, flags::VEC4_IN),
+            (halo, flags::HALO),
             (self.kernel == 3, flags::KSIZE3),
             (self.stride == 2, flags::STRIDE2),
             (a.upsample, flags::UPSAMPLE),
@@ -319,12 +317,10 @@ impl GpuConv2d {
         let grid = grid_xz(ctx, groups, u32_of(&what("channel tiles"), rows)?)?;
         let flops =
             2 * (a.batch * self.cout * self.cin * self.kernel * self.kernel * oh * ow) as u64;
-        // Subgroups of exactly 8: shared weights, nine taps at once (per-lane weight loads go a
-        // kernel row at a time, 16 weights live instead of 144).
-        let kernel = if ctx.subgroup_size() == Some(8) {
-            Kernel::Conv2dSubgroup
-        } else {
-            Kernel::Conv2d
+        // The subgroup kernel reads the weights as vec4s too (binding 9).
+        let (kernel, buffers) = match subgroup {
+            true => (Kernel::Conv2dSubgroup, [&buffers[..], &[weights]].concat()),
+            false => (Kernel::Conv2d, buffers.to_vec()),
         };
         Ok(Stage::new(ctx, kernel, bits, &p, &buffers, grid)?.with_flops(flops))
     }

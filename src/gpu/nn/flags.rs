@@ -21,6 +21,9 @@ pub const SPLIT: u32 = 1 << 5;
 pub const CENTER: u32 = 1 << 6;
 /// conv2d: rows start 4-aligned in a width that is a multiple of 4 (vec4 input loads).
 pub const VEC4_IN: u32 = 1 << 10;
+/// conv2d (subgroup kernel, with VEC4_IN at stride 1): a row's edge values from the
+/// neighbouring lanes, where a row's tiles are a divisor of 8.
+pub const HALO: u32 = 1 << 12;
 /// group_norm: 4-aligned views and planes (vec4 loads and stores).
 pub const VEC4: u32 = 1 << 11;
 /// group_norm, linear: SiLU on the output.
@@ -43,6 +46,7 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("SPLIT", on(SPLIT)),
             ("CENTER", on(CENTER)),
             ("VEC4_IN", on(VEC4_IN)),
+            ("HALO", on(HALO)),
         ],
         Kernel::WinogradInput => vec![("UPSAMPLE", on(UPSAMPLE)), ("CENTER", on(CENTER))],
         Kernel::WinogradOutput => vec![
