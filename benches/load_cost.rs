@@ -1,10 +1,11 @@
 //! What a load costs a compute shader on this adapter, by where it reads from: a storage
 //! buffer (scalar, vec4), a uniform buffer (scalar, vec4), a texture (r32float, rgba32float)
-//! and, for scale, a subgroup broadcast (benches/load_cost.wgsl). The figures behind the conv
+//! and, for scale, subgroup operations: a broadcast, a shuffle up by one and a shuffle by a
+//! per-lane index (benches/load_cost.wgsl). The figures behind the conv
 //! kernel's shape (src/gpu/nn/conv2d.rs, benches/unet.md): on llvmpipe a storage load runs as
 //! a loop over the lanes. Printed per load of one invocation, above the same loop without a
 //! load, in ns of one core (time x cores / loads). `cargo bench --bench load_cost` (the
-//! broadcast row only where the adapter has subgroups).
+//! subgroup rows only where the adapter has subgroups).
 
 use ddpm_wgpu::gpu::Context;
 use std::time::Instant;
@@ -40,7 +41,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let subgroups = ctx.subgroup_size().is_some();
     let mut source = include_str!("load_cost.wgsl").to_string();
     if subgroups {
-        source = source.replace("/*BROADCAST*/f32(i)", "subgroupBroadcast(f32(i), 3u)");
+        for (marker, op) in [
+            ("/*BROADCAST*/f32(i)", "subgroupBroadcast(f32(i), 3u)"),
+            ("/*SHUFFLE_UP*/f32(i)", "subgroupShuffleUp(f32(i), 1u)"),
+            (
+                "/*SHUFFLE*/f32(i)",
+                "subgroupShuffle(f32(i), (n + 3u) & 7u)",
+            ),
+        ] {
+            source = source.replace(marker, op);
+        }
     }
     let dev = &ctx.device;
     let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -83,6 +93,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "texture r32float",
         "texture rgba32float",
         "subgroupBroadcast",
+        "subgroupShuffleUp",
+        "subgroupShuffle",
         "no load",
     ];
     let mut times = Vec::new();
@@ -144,7 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = times[times.len() - 1];
     let per = |t: f64| t * cores * 1e9 / (f64::from(N) * f64::from(K));
     for (name, &t) in names.iter().zip(&times) {
-        if *name == "subgroupBroadcast" && !subgroups {
+        if name.starts_with("subgroup") && !subgroups {
             println!("{name:20} (no subgroups on this adapter)");
             continue;
         }

@@ -1,7 +1,7 @@
 // What one load costs by where it reads from (benches/load_cost.rs): every invocation adds
 // up `k` loads at indices that differ from lane to lane, inside a 64 KiB window so that the
-// data stays in cache. SRC picks the source; 7 is the same loop without a load. The host
-// puts a subgroupBroadcast of the index in place of the marker where the adapter has subgroups.
+// data stays in cache. SRC picks the source; 9 is the same loop without a load. Where the
+// adapter has subgroups the host puts subgroup operations in place of the markers.
 
 struct P { n: u32, k: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -27,6 +27,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             case 4u: { acc.x += textureLoad(t1, vec2<u32>(i & 63u, i >> 6u), 0).x; }
             case 5u: { acc += textureLoad(t4, vec2<u32>(i & 63u, i >> 6u), 0); }
             case 6u: { acc.x += /*BROADCAST*/f32(i); }
+            case 7u: { acc.x += /*SHUFFLE_UP*/f32(i); }
+            case 8u: { acc.x += /*SHUFFLE*/f32(i); }
             default: { acc.x += f32(i); }
         }
     }
