@@ -73,14 +73,52 @@ fn mac9(
     a3[7] = dot9(a3[7], c3, u7);
 }
 
+// With ROWS: the input row `iy` of this lane's tile as the lane x_tiles before holds it one
+// row further down (that lane's output row is the one above), or loaded where this lane is
+// in the subgroup's top output row (`top`). The host sets ROWS only where a subgroup's 8
+// tiles are whole output rows of one sample (x_tiles 1, 2 or 4 and HALO), so every lane
+// but the top row's has its row above in the subgroup. Stride 1: values 0-9.
+fn row_above(q: array<f32, 17>, plane: u32, iy: i32, ix0: i32, top: bool) -> array<f32, 17> {
+    let d = p.x_tiles;
+    var o: array<f32, 17>;
+    o[0] = subgroupShuffleUp(q[0], d);
+    o[1] = subgroupShuffleUp(q[1], d);
+    o[2] = subgroupShuffleUp(q[2], d);
+    o[3] = subgroupShuffleUp(q[3], d);
+    o[4] = subgroupShuffleUp(q[4], d);
+    o[5] = subgroupShuffleUp(q[5], d);
+    o[6] = subgroupShuffleUp(q[6], d);
+    o[7] = subgroupShuffleUp(q[7], d);
+    o[8] = subgroupShuffleUp(q[8], d);
+    o[9] = subgroupShuffleUp(q[9], d);
+    if top {
+        fill_row(plane, iy, ix0);
+        o = r;
+    }
+    return o;
+}
+
 // The 3x3 kernel over input channel plane `plane`: its three input rows, then all nine taps.
+// With ROWS every lane loads only the bottom row (the others come from the lanes above,
+// `row_above`), except the subgroup's top output row's lanes.
 fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
-    fill_row(plane, iy0, ix0);
-    let ra = r;
-    fill_row(plane, iy0 + 1, ix0);
-    let rb = r;
-    fill_row(plane, iy0 + 2, ix0);
-    let rc = r;
+    var ra: array<f32, 17>;
+    var rb: array<f32, 17>;
+    var rc: array<f32, 17>;
+    if ROWS {
+        fill_row(plane, iy0 + 2, ix0);
+        rc = r;
+        let top = subgroup_lane < p.x_tiles;
+        rb = row_above(rc, plane, iy0 + 1, ix0, top);
+        ra = row_above(rb, plane, iy0, ix0, top);
+    } else {
+        fill_row(plane, iy0, ix0);
+        ra = r;
+        fill_row(plane, iy0 + 1, ix0);
+        rb = r;
+        fill_row(plane, iy0 + 2, ix0);
+        rc = r;
+    }
     let w01 = tap_pair(wbase, cp4);
     let w23 = tap_pair(wbase + 2u * cp4, cp4);
     let w45 = tap_pair(wbase + 4u * cp4, cp4);

@@ -24,6 +24,9 @@ pub const VEC4_IN: u32 = 1 << 10;
 /// conv2d (subgroup kernel, with VEC4_IN at stride 1): a row's edge values from the
 /// neighbouring lanes, where a row's tiles are a divisor of 8.
 pub const HALO: u32 = 1 << 12;
+/// conv2d (with HALO): a subgroup's tiles are whole output rows of one sample; the input
+/// rows they share go between them by shuffles.
+pub const ROWS: u32 = 1 << 13;
 /// group_norm: 4-aligned views and planes (vec4 loads and stores).
 pub const VEC4: u32 = 1 << 11;
 /// group_norm, linear: SiLU on the output.
@@ -47,6 +50,7 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("CENTER", on(CENTER)),
             ("VEC4_IN", on(VEC4_IN)),
             ("HALO", on(HALO)),
+            ("ROWS", on(ROWS)),
         ],
         Kernel::WinogradInput => vec![("UPSAMPLE", on(UPSAMPLE)), ("CENTER", on(CENTER))],
         Kernel::WinogradOutput => vec![
