@@ -3,7 +3,8 @@
 // c[m, n] = scale sum_k a[m, k] b[k, n], each operand addressed by its own strides (see
 // `MatmulParams`), so that q k^T reads q and k where the qkv projection wrote them and p v
 // writes the heads straight into the channels of the output projection's input. Each
-// invocation keeps an 8 x 8 tile in registers.
+// invocation keeps an 8 x 8 tile in registers. The tile's column of a comes from `a_col`
+// (attention_a.wgsl, per lane, or attention_a_subgroup.wgsl, shared, prepended).
 
 const MM_TILE: u32 = 8u;
 const MM_WG: u32 = 64u; // keep in sync with MM_WG in src/gpu/nn/attention.rs
@@ -56,31 +57,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let abase = p.a_offset + zb * p.a_bstride + zh * p.a_hstride;
     let bbase = p.b_offset + zb * p.b_bstride + zh * p.b_hstride;
     let cbase = p.c_offset + zb * p.c_bstride + zh * p.c_hstride;
+    lanes_init();
     for (var k = 0u; k < p.k; k++) {
         let b_lo = vec4<f32>(b_at(bbase, k, n0), b_at(bbase, k, n0 + 1u), b_at(bbase, k, n0 + 2u), b_at(bbase, k, n0 + 3u));
         let b_hi = vec4<f32>(b_at(bbase, k, n0 + 4u), b_at(bbase, k, n0 + 5u), b_at(bbase, k, n0 + 6u), b_at(bbase, k, n0 + 7u));
-        let a0 = vec4<f32>(a_at(abase, m0, k));
+        let ak = a_col(abase, m0, k);
+        let a0 = vec4<f32>(ak[0]);
         acc_lo[0] = fma(a0, b_lo, acc_lo[0]);
         acc_hi[0] = fma(a0, b_hi, acc_hi[0]);
-        let a1 = vec4<f32>(a_at(abase, m0 + 1u, k));
+        let a1 = vec4<f32>(ak[1]);
         acc_lo[1] = fma(a1, b_lo, acc_lo[1]);
         acc_hi[1] = fma(a1, b_hi, acc_hi[1]);
-        let a2 = vec4<f32>(a_at(abase, m0 + 2u, k));
+        let a2 = vec4<f32>(ak[2]);
         acc_lo[2] = fma(a2, b_lo, acc_lo[2]);
         acc_hi[2] = fma(a2, b_hi, acc_hi[2]);
-        let a3 = vec4<f32>(a_at(abase, m0 + 3u, k));
+        let a3 = vec4<f32>(ak[3]);
         acc_lo[3] = fma(a3, b_lo, acc_lo[3]);
         acc_hi[3] = fma(a3, b_hi, acc_hi[3]);
-        let a4 = vec4<f32>(a_at(abase, m0 + 4u, k));
+        let a4 = vec4<f32>(ak[4]);
         acc_lo[4] = fma(a4, b_lo, acc_lo[4]);
         acc_hi[4] = fma(a4, b_hi, acc_hi[4]);
-        let a5 = vec4<f32>(a_at(abase, m0 + 5u, k));
+        let a5 = vec4<f32>(ak[5]);
         acc_lo[5] = fma(a5, b_lo, acc_lo[5]);
         acc_hi[5] = fma(a5, b_hi, acc_hi[5]);
-        let a6 = vec4<f32>(a_at(abase, m0 + 6u, k));
+        let a6 = vec4<f32>(ak[6]);
         acc_lo[6] = fma(a6, b_lo, acc_lo[6]);
         acc_hi[6] = fma(a6, b_hi, acc_hi[6]);
-        let a7 = vec4<f32>(a_at(abase, m0 + 7u, k));
+        let a7 = vec4<f32>(ak[7]);
         acc_lo[7] = fma(a7, b_lo, acc_lo[7]);
         acc_hi[7] = fma(a7, b_hi, acc_hi[7]);
     }

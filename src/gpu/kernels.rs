@@ -133,15 +133,17 @@ pub enum Kernel {
     GroupNormSubgroup,
     /// shaders/nn/linear.wgsl
     Linear,
-    /// shaders/nn/attention.wgsl
+    /// shaders/nn/attention.wgsl with attention_a.wgsl
     Attention,
+    /// shaders/nn/attention.wgsl with attention_a_subgroup.wgsl (needs subgroups of 8)
+    AttentionSubgroup,
     /// shaders/nn/attention_softmax.wgsl
     AttentionSoftmax,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 45] = [
+    pub const ALL: [Kernel; 46] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -186,6 +188,7 @@ impl Kernel {
         Kernel::GroupNormSubgroup,
         Kernel::Linear,
         Kernel::Attention,
+        Kernel::AttentionSubgroup,
         Kernel::AttentionSoftmax,
     ];
 
@@ -220,6 +223,7 @@ impl Kernel {
             Kernel::GroupNormSubgroup => ("group_norm_subgroup", nn_shader!("group_norm").1),
             Kernel::Linear => nn_shader!("linear"),
             Kernel::Attention => nn_shader!("attention"),
+            Kernel::AttentionSubgroup => ("attention_subgroup", nn_shader!("attention").1),
             Kernel::AttentionSoftmax => nn_shader!("attention_softmax"),
             Kernel::QMeanVariance => shader!("q_mean_variance"),
             Kernel::QSample => shader!("q_sample"),

@@ -101,7 +101,13 @@ pub(crate) fn matmul_stage(
         )));
     }
     let flops = 2 * (m * n * k * batch * heads) as u64;
-    Ok(Stage::new(ctx, Kernel::Attention, 0, &p, &[a, b, c], grid)?.with_flops(flops))
+    // Rows of tiles in whole subgroups of 8: the left operand shared across the subgroup.
+    let kernel = if ctx.subgroup_size() == Some(8) && n_tiles.is_multiple_of(8) {
+        Kernel::AttentionSubgroup
+    } else {
+        Kernel::Attention
+    };
+    Ok(Stage::new(ctx, kernel, 0, &p, &[a, b, c], grid)?.with_flops(flops))
 }
 
 /// The stage of a softmax over `rows` rows of `len` in `buffer`, in place.

@@ -18,6 +18,7 @@ impl Kernel {
                 | Kernel::GroupNormSubgroup
                 | Kernel::Linear
                 | Kernel::Attention
+                | Kernel::AttentionSubgroup
                 | Kernel::AttentionSoftmax
         )
     }
@@ -35,7 +36,8 @@ impl Kernel {
 
     /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading
     /// and 3x3 order, per invocation (a kernel row at a time) or shared across a subgroup (all
-    /// nine taps at once); the group norm's sums, over a workgroup tree or one subgroup.
+    /// nine taps at once); the group norm's sums, over a workgroup tree or one subgroup; the
+    /// attention product's left operand, per lane or shared across a subgroup.
     pub(crate) fn nn_prelude(self) -> &'static str {
         match self {
             Kernel::Conv2d => include_str!("../../../shaders/nn/conv2d_weights.wgsl"),
@@ -44,6 +46,10 @@ impl Kernel {
                 include_str!("../../../shaders/nn/conv2d_nine_taps.wgsl")
             ),
             Kernel::GroupNorm => include_str!("../../../shaders/nn/group_norm_sum.wgsl"),
+            Kernel::Attention => include_str!("../../../shaders/nn/attention_a.wgsl"),
+            Kernel::AttentionSubgroup => {
+                include_str!("../../../shaders/nn/attention_a_subgroup.wgsl")
+            }
             Kernel::GroupNormSubgroup => {
                 include_str!("../../../shaders/nn/group_norm_sum_subgroup.wgsl")
             }
