@@ -156,8 +156,9 @@ fn conv2d_cases(ctx: &ddpm_wgpu::gpu::Context) {
         case(13, 16, (16, 16), 3),
         case(8, 21, (5, 17), 3),
         // Rows of 4 and 8 tiles (the subgroup kernel's halo by lane shuffles), and of 9
-        // (edge values loaded); 6 x 32 puts two whole rows in a subgroup (input rows shared
-        // by shuffles, as at 16 x 16, 8 x 8 and 4 x 12 below), 5 x 32 does not.
+        // (edge values loaded); up to 4 tiles a row put whole rows in a subgroup (input rows
+        // shared by shuffles), with subgroups that straddle two samples at 5 x 32 (and 6 x 4
+        // below) in the batch of 3.
         case(5, 7, (6, 32), 3),
         case(4, 6, (5, 32), 3),
         case(3, 5, (3, 64), 3),

@@ -31,8 +31,8 @@ override VEC4_IN: bool = false; // rows start 4-aligned in a width multiple of 4
 // With VEC4_IN at stride 1: a row's two edge values from the neighbouring lanes (subgroup
 // kernel only, where a row's tiles are consecutive lanes of one subgroup; host checks).
 override HALO: bool = false;
-// With HALO where a subgroup's tiles are whole output rows: the input rows shared between
-// them by shuffles (subgroup kernel; conv2d_nine_taps.wgsl, `row_above`).
+// With HALO and at most 4 tiles a row (a subgroup holds whole output rows): the input rows
+// they share go between them by shuffles (subgroup kernel; conv2d_nine_taps.wgsl).
 override ROWS: bool = false;
 
 @group(0) @binding(0) var<uniform> p: ConvParams;

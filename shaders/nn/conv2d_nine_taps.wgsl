@@ -74,10 +74,10 @@ fn mac9(
 }
 
 // With ROWS: the input row `iy` of this lane's tile as the lane x_tiles before holds it one
-// row further down (that lane's output row is the one above), or loaded where this lane is
-// in the subgroup's top output row (`top`). The host sets ROWS only where a subgroup's 8
-// tiles are whole output rows of one sample (x_tiles 1, 2 or 4 and HALO), so every lane
-// but the top row's has its row above in the subgroup. Stride 1: values 0-9.
+// row further down (that lane's output row is the one above), or loaded where that lane is
+// not the row above in the same sample (`top`: the subgroup's first x_tiles lanes, or a
+// sample's first output row). The host sets ROWS only with HALO and at most 4 tiles a row, so
+// a subgroup holds whole rows. Stride 1: values 0-9.
 fn row_above(q: array<f32, 17>, plane: u32, iy: i32, ix0: i32, top: bool) -> array<f32, 17> {
     let d = p.x_tiles;
     var o: array<f32, 17>;
@@ -100,7 +100,7 @@ fn row_above(q: array<f32, 17>, plane: u32, iy: i32, ix0: i32, top: bool) -> arr
 
 // The 3x3 kernel over input channel plane `plane`: its three input rows, then all nine taps.
 // With ROWS every lane loads only the bottom row (the others come from the lanes above,
-// `row_above`), except the subgroup's top output row's lanes.
+// `row_above`), except where the row above is not in the subgroup or not in the sample.
 fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
     var ra: array<f32, 17>;
     var rb: array<f32, 17>;
@@ -108,7 +108,8 @@ fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
     if ROWS {
         fill_row(plane, iy0 + 2, ix0);
         rc = r;
-        let top = subgroup_lane < p.x_tiles;
+        // iy0 < 0: output row 0 of its sample (stride 1, padding 1).
+        let top = subgroup_lane < p.x_tiles || iy0 < 0;
         rb = row_above(rc, plane, iy0 + 1, ix0, top);
         ra = row_above(rb, plane, iy0, ix0, top);
     } else {

@@ -284,8 +284,8 @@ impl GpuConv2d {
         let subgroup = ctx.subgroup_size() == Some(8);
         // A row's tiles all in one subgroup: the row's edge values by lane shuffles.
         let halo = subgroup && vec4_in && self.kernel == 3 && 8 % x_tiles == 0;
-        // Several whole output rows of one sample per subgroup: they share input rows.
-        let share_rows = halo && x_tiles < 8 && (oh * x_tiles).is_multiple_of(8);
+        // Several whole output rows per subgroup: they share input rows.
+        let share_rows = halo && x_tiles < 8;
         let mut bits = 0;
         for (on, bit) in [
             (vec4_in, flags::VEC4_IN),

@@ -24,8 +24,8 @@ pub const VEC4_IN: u32 = 1 << 10;
 /// conv2d (subgroup kernel, with VEC4_IN at stride 1): a row's edge values from the
 /// neighbouring lanes, where a row's tiles are a divisor of 8.
 pub const HALO: u32 = 1 << 12;
-/// conv2d (with HALO): a subgroup's tiles are whole output rows of one sample; the input
-/// rows they share go between them by shuffles.
+/// conv2d (with HALO, at most 4 tiles a row): a subgroup's tiles are whole output rows; the
+/// input rows they share go between them by shuffles.
 pub const ROWS: u32 = 1 << 13;
 /// group_norm: 4-aligned views and planes (vec4 loads and stores).
 pub const VEC4: u32 = 1 << 11;
