@@ -184,6 +184,20 @@ fn conv2d_cases(ctx: &ddpm_wgpu::gpu::Context) {
             upsample: true,
             ..case(6, 9, (3, 5), 3)
         },
+        // Upsampled rows from aligned source rows (vec4 loads): 8, 32 and 80 columns after
+        // the 2x, so 1 and 4 tiles a row (edge values and rows by shuffles) and 10 (loaded).
+        Case {
+            upsample: true,
+            ..case(4, 6, (3, 4), 3)
+        },
+        Case {
+            upsample: true,
+            ..case(3, 5, (5, 16), 3)
+        },
+        Case {
+            upsample: true,
+            ..case(2, 3, (2, 40), 3)
+        },
         Case {
             center: true,
             ..case(3, 8, (8, 8), 3)

@@ -27,7 +27,7 @@ override RESIDUAL: bool = false;
 override SPLIT: bool = false;
 override CENTER: bool = false;
 
-override VEC4_IN: bool = false; // rows start 4-aligned in a width multiple of 4 (host checks)
+override VEC4_IN: bool = false; // rows start 4-aligned in a width multiple of 4 (host checks; with UPSAMPLE, the source's)
 // With VEC4_IN at stride 1: a row's two edge values from the neighbouring lanes (subgroup
 // kernel only, where a row's tiles are consecutive lanes of one subgroup; host checks).
 override HALO: bool = false;
@@ -192,8 +192,38 @@ fn fill_row_up(plane: u32, iy: i32, ix0: i32) {
     r[9] = ld(plane, iy, ix0 + 9);
 }
 
+// With UPSAMPLE and VEC4_IN (stride 1, padding 1, x0 a multiple of 8, a source width that
+// is a multiple of 4): the middle 8 columns of the 2x row are one aligned vec4 of the source,
+// each value twice; the edge values as in fill_row4 (the neighbouring lanes' with HALO).
+fn fill_row_up4(plane: u32, iy: i32, ix0: i32) {
+    let ok = iy >= 0 && iy < 2 * i32(p.h);
+    let x0 = ix0 + 1;
+    let sx0 = u32(x0) / 2u;
+    let at = (plane + u32(max(iy, 0) / 2) * p.w + sx0) / 4u;
+    let a = ld4(at, plane / 4u, ok && sx0 < p.w);
+    r[1] = a.x;
+    r[2] = a.x;
+    r[3] = a.y;
+    r[4] = a.y;
+    r[5] = a.z;
+    r[6] = a.z;
+    r[7] = a.w;
+    r[8] = a.w;
+    if HALO {
+        r[0] = halo_left(a.w, ok && x0 > 0);
+        r[9] = halo_right(a.x, ok && x0 + 8 < 2 * i32(p.w));
+    } else {
+        r[0] = ld(plane, iy, ix0);
+        r[9] = ld(plane, iy, ix0 + 9);
+    }
+}
+
 // Fill `r` with the row iy from column ix0 on (10 values, or 17 at stride 2).
 fn fill_row(plane: u32, iy: i32, ix0: i32) {
+    if VEC4_IN && UPSAMPLE {
+        fill_row_up4(plane, iy, ix0);
+        return;
+    }
     if VEC4_IN {
         fill_row4(plane, iy, ix0);
         return;

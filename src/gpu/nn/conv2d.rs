@@ -271,14 +271,15 @@ impl GpuConv2d {
             out_xstride: a.products.map_or(0, |x| x.1),
         };
         // vec4 input loads where every row a tile reads starts 4-aligned: a width (of the
-        // flattened row for 1x1) that is a multiple of 4 and 4-aligned views; at stride 1 with
-        // padding 1 for 3x3 (the tile's row then starts one before an aligned column).
+        // flattened row for 1x1, of the source row under Upsample2D) that is a multiple of 4
+        // and 4-aligned views; at stride 1 with padding 1 for 3x3 (the tile's row then starts
+        // one before an aligned column).
         let aligned = w.is_multiple_of(4)
             && a.input.offset.is_multiple_of(4)
             && a.input.bstride.is_multiple_of(4);
         let vec4_in = aligned
-            && !a.upsample
-            && (self.kernel == 1 || (self.stride == 1 && self.pad_left == 1));
+            && (self.kernel == 1 && !a.upsample
+                || self.kernel == 3 && self.stride == 1 && self.pad_left == 1);
         // Subgroups of exactly 8: shared weights, nine taps at once (per-lane weight loads go a
         // kernel row at a time, 16 weights live instead of 144).
         let subgroup = ctx.subgroup_size() == Some(8);
