@@ -7,13 +7,13 @@
 //! with stride 2 and its per-side padding.
 //!
 //! Why this shape (measurements in benches/unet.md, "Why the conv kernel is shaped as it
-//! is"): on llvmpipe every storage load runs as a loop over the 8 lanes (about 26 core cycles
-//! per scalar, 65 per vec4), `fma` is a multiply and an add, and a register tile spills. So
-//! the tile is as large as keeps its accumulators cheap (16 channels x 8 pixels), every input
-//! value serves its three kernel columns, the weights are loaded once per subgroup of 8 (one
-//! vec4 per lane for two taps) and broadcast, and a row's edge values come from the
-//! neighbouring lanes by shuffles. Workgroup-memory tiles, 32-channel tiles, 512-bit vectors,
-//! per-lane weights and Winograd F(2x2, 3x3) were all slower or no faster there.
+//! is"): on llvmpipe every storage load runs as a loop over the 8 lanes (1-2 ns of a core per
+//! scalar, 3-5 per vec4: benches/load_cost.rs), `fma` is a multiply and an add, and a register
+//! tile spills. So the tile is as large as keeps its accumulators cheap (16 channels x 8
+//! pixels), each input value serves three kernel columns, the weights are loaded once per
+//! subgroup of 8 (a vec4 per lane for two taps) and broadcast, and a row's edge values and the
+//! rows a subgroup's output rows share come by shuffles. Workgroup-memory tiles, 32 channels,
+//! 512-bit vectors, per-lane weights, Winograd F(2x2, 3x3): all slower or no faster there.
 
 use super::params::ConvParams;
 use super::{flags, grid_xz, u32_of, upload, Stage};
