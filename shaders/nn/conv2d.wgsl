@@ -263,6 +263,19 @@ fn taps8(q: array<f32, 17>, k: u32) -> array<f32, 8> {
     }
 }
 
+// A 1x1 conv's 8 inputs of input channel plane `plane` from pixel x0 on (the host passes
+// h = 1, w = H x W: the pixels flattened).
+fn row1x1(plane: u32, x0: u32) -> array<f32, 8> {
+    if VEC4_IN {
+        let at = (plane + x0) / 4u;
+        let a = ld4(at, plane / 4u, x0 < p.w);
+        let b = ld4(at + 1u, plane / 4u, x0 + 4u < p.w);
+        return array<f32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);
+    }
+    fill8(plane, 0, i32(x0));
+    return array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
 // Kernel row `ky` of input channel plane `plane`: the three taps from one row of input.
 fn conv_row(plane: u32, iy: i32, ix0: i32, wrow: u32, cp4: u32) {
     fill_row(plane, iy, ix0);
@@ -333,28 +346,17 @@ fn main(
     out_xi = xi * p.out_xstride;
     let in_plane = p.h * p.w;
     let ix0 = i32(x0 * STRIDE) - i32(p.pad_left);
-    for (var ci = 0u; ci < p.cin; ci++) {
+    var ci = 0u;
+    if KSIZE == 1u {
+        // Four input channels at a time (from the weights' file), then the rest one by one.
+        for (; ci + 4u <= p.cin; ci += 4u) {
+            conv1x1_4(base + ci * in_plane, in_plane, x0, ci * cp4 + o4, cp4);
+        }
+    }
+    for (; ci < p.cin; ci++) {
         let plane = base + ci * in_plane;
         if KSIZE == 1u {
-            // 1x1 over flattened pixels (the host passes h = 1, w = H x W).
-            if VEC4_IN {
-                let at = (plane + x0) / 4u;
-                let ok0 = x0 < p.w;
-                let ok1 = x0 + 4u < p.w;
-                let a = ld4(at, plane / 4u, ok0);
-                let b = ld4(at + 1u, plane / 4u, ok1);
-                r[0] = a.x;
-                r[1] = a.y;
-                r[2] = a.z;
-                r[3] = a.w;
-                r[4] = b.x;
-                r[5] = b.y;
-                r[6] = b.z;
-                r[7] = b.w;
-            } else {
-                fill8(plane, 0, i32(x0));
-            }
-            mac(tap_weights(ci * cp4 + o4), array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]));
+            mac(tap_weights(ci * cp4 + o4), row1x1(plane, x0));
         } else {
             let wbase = ci * 9u * cp4 + o4;
             let iy0 = i32(y * STRIDE) - i32(p.pad_top);

@@ -131,3 +131,69 @@ fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
         taps8(rc, 0u), taps8(rc, 1u), taps8(rc, 2u),
     );
 }
+
+// One accumulator's four FMAs of a 1x1 conv over four input channels, in channel order.
+fn dot4(s0: vec4<f32>, w: array<vec4<f32>, 4>, u: array<f32, 4>) -> vec4<f32> {
+    var s = s0;
+    s = fma(w[0], vec4<f32>(u[0]), s);
+    s = fma(w[1], vec4<f32>(u[1]), s);
+    s = fma(w[2], vec4<f32>(u[2]), s);
+    s = fma(w[3], vec4<f32>(u[3]), s);
+    return s;
+}
+
+// Four input channels of a 1x1 conv, accumulator by accumulator (as the nine taps of a 3x3:
+// each spilled accumulator loaded and stored once for its four FMAs), the weights of two
+// channels per vec4 load (`tap_pair`). The sums are added in channel order, as one by one.
+fn conv1x1_4(plane: u32, in_plane: u32, x0: u32, wrow: u32, cp4: u32) {
+    let v0 = row1x1(plane, x0);
+    let v1 = row1x1(plane + in_plane, x0);
+    let v2 = row1x1(plane + 2u * in_plane, x0);
+    let v3 = row1x1(plane + 3u * in_plane, x0);
+    let w01 = tap_pair(wrow, cp4);
+    let w23 = tap_pair(wrow + 2u * cp4, cp4);
+    let c0 = array<vec4<f32>, 4>(w01[0][0], w01[1][0], w23[0][0], w23[1][0]);
+    let c1 = array<vec4<f32>, 4>(w01[0][1], w01[1][1], w23[0][1], w23[1][1]);
+    let c2 = array<vec4<f32>, 4>(w01[0][2], w01[1][2], w23[0][2], w23[1][2]);
+    let c3 = array<vec4<f32>, 4>(w01[0][3], w01[1][3], w23[0][3], w23[1][3]);
+    let u0 = array<f32, 4>(v0[0], v1[0], v2[0], v3[0]);
+    a0[0] = dot4(a0[0], c0, u0);
+    a1[0] = dot4(a1[0], c1, u0);
+    a2[0] = dot4(a2[0], c2, u0);
+    a3[0] = dot4(a3[0], c3, u0);
+    let u1 = array<f32, 4>(v0[1], v1[1], v2[1], v3[1]);
+    a0[1] = dot4(a0[1], c0, u1);
+    a1[1] = dot4(a1[1], c1, u1);
+    a2[1] = dot4(a2[1], c2, u1);
+    a3[1] = dot4(a3[1], c3, u1);
+    let u2 = array<f32, 4>(v0[2], v1[2], v2[2], v3[2]);
+    a0[2] = dot4(a0[2], c0, u2);
+    a1[2] = dot4(a1[2], c1, u2);
+    a2[2] = dot4(a2[2], c2, u2);
+    a3[2] = dot4(a3[2], c3, u2);
+    let u3 = array<f32, 4>(v0[3], v1[3], v2[3], v3[3]);
+    a0[3] = dot4(a0[3], c0, u3);
+    a1[3] = dot4(a1[3], c1, u3);
+    a2[3] = dot4(a2[3], c2, u3);
+    a3[3] = dot4(a3[3], c3, u3);
+    let u4 = array<f32, 4>(v0[4], v1[4], v2[4], v3[4]);
+    a0[4] = dot4(a0[4], c0, u4);
+    a1[4] = dot4(a1[4], c1, u4);
+    a2[4] = dot4(a2[4], c2, u4);
+    a3[4] = dot4(a3[4], c3, u4);
+    let u5 = array<f32, 4>(v0[5], v1[5], v2[5], v3[5]);
+    a0[5] = dot4(a0[5], c0, u5);
+    a1[5] = dot4(a1[5], c1, u5);
+    a2[5] = dot4(a2[5], c2, u5);
+    a3[5] = dot4(a3[5], c3, u5);
+    let u6 = array<f32, 4>(v0[6], v1[6], v2[6], v3[6]);
+    a0[6] = dot4(a0[6], c0, u6);
+    a1[6] = dot4(a1[6], c1, u6);
+    a2[6] = dot4(a2[6], c2, u6);
+    a3[6] = dot4(a3[6], c3, u6);
+    let u7 = array<f32, 4>(v0[7], v1[7], v2[7], v3[7]);
+    a0[7] = dot4(a0[7], c0, u7);
+    a1[7] = dot4(a1[7], c1, u7);
+    a2[7] = dot4(a2[7], c2, u7);
+    a3[7] = dot4(a3[7], c3, u7);
+}

@@ -32,3 +32,12 @@ fn conv3x3(plane: u32, iy0: i32, ix0: i32, wbase: u32, cp4: u32) {
     conv_row(plane, iy0 + 1, ix0, wbase + 3u * cp4, cp4);
     conv_row(plane, iy0 + 2, ix0, wbase + 6u * cp4, cp4);
 }
+
+// Four input channels of a 1x1 conv (planes `plane` + k `in_plane`, weight rows `wrow` +
+// k `cp4`), one after the other.
+fn conv1x1_4(plane: u32, in_plane: u32, x0: u32, wrow: u32, cp4: u32) {
+    mac(tap_weights(wrow), row1x1(plane, x0));
+    mac(tap_weights(wrow + cp4), row1x1(plane + in_plane, x0));
+    mac(tap_weights(wrow + 2u * cp4), row1x1(plane + 2u * in_plane, x0));
+    mac(tap_weights(wrow + 3u * cp4), row1x1(plane + 3u * in_plane, x0));
+}
