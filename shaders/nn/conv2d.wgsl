@@ -147,34 +147,44 @@ fn fill8(plane: u32, iy: i32, ix0: i32) {
     r[7] = ld(plane, iy, ix0 + 7);
 }
 
-// With VEC4_IN at stride 1 and padding 1 (ix0 = x0 - 1, x0 a multiple of 8): r[1..9] as two
-// aligned vec4s, each wholly inside or outside the row because the width is a multiple of 4.
-// With HALO the two edge values come from the neighbouring lanes' vec4s instead (see
-// `halo_left` in the weights' file).
-fn fill_row4(plane: u32, iy: i32, ix0: i32) {
-    let ok = iy >= 0 && iy < i32(p.h);
+// Two aligned vec4s from `at` (in vec4s) on, each zeros where its `ok` is false (see `ld4`).
+fn ld8(at: u32, fallback: u32, ok0: bool, ok1: bool) -> array<f32, 8> {
+    let a = ld4(at, fallback, ok0);
+    let b = ld4(at + 1u, fallback, ok1);
+    return array<f32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);
+}
+
+// r[0] and r[9] of the vec4 row fills at stride 1, padding 1 (ix0 = x0 - 1): the columns
+// before and after the tile's 8 in a row of `width` columns. With HALO they come from the
+// neighbouring lanes (`halo_left` in the weights' file): `left` is this lane's last value,
+// the next lane's r[0], and `right` its first, the previous lane's r[9]; else they are loaded.
+fn row_edges(plane: u32, iy: i32, ix0: i32, ok: bool, width: i32, left: f32, right: f32) {
     let x0 = ix0 + 1;
-    if !HALO {
+    if HALO {
+        r[0] = halo_left(left, ok && x0 > 0);
+        r[9] = halo_right(right, ok && x0 + 8 < width);
+    } else {
         r[0] = ld(plane, iy, ix0);
         r[9] = ld(plane, iy, ix0 + 9);
     }
+}
+
+// With VEC4_IN at stride 1 and padding 1 (ix0 = x0 - 1, x0 a multiple of 8): r[1..9] as two
+// aligned vec4s, each wholly inside or outside the row because the width is a multiple of 4.
+fn fill_row4(plane: u32, iy: i32, ix0: i32) {
+    let ok = iy >= 0 && iy < i32(p.h);
+    let x0 = ix0 + 1;
     let row = (plane + u32(max(iy, 0)) * p.w + u32(x0)) / 4u;
-    let ok0 = ok && x0 < i32(p.w);
-    let ok1 = ok && x0 + 4 < i32(p.w);
-    let a = ld4(row, plane / 4u, ok0);
-    let b = ld4(row + 1u, plane / 4u, ok1);
-    r[1] = a.x;
-    r[2] = a.y;
-    r[3] = a.z;
-    r[4] = a.w;
-    r[5] = b.x;
-    r[6] = b.y;
-    r[7] = b.z;
-    r[8] = b.w;
-    if HALO {
-        r[0] = halo_left(b.w, ok && x0 > 0);
-        r[9] = halo_right(a.x, ok && x0 + 8 < i32(p.w));
-    }
+    let v = ld8(row, plane / 4u, ok && x0 < i32(p.w), ok && x0 + 4 < i32(p.w));
+    r[1] = v[0];
+    r[2] = v[1];
+    r[3] = v[2];
+    r[4] = v[3];
+    r[5] = v[4];
+    r[6] = v[5];
+    r[7] = v[6];
+    r[8] = v[7];
+    row_edges(plane, iy, ix0, ok, i32(p.w), v[7], v[0]);
 }
 
 // With UPSAMPLE (stride 1, padding 1, ix0 = x0 - 1 with x0 even): the 10 columns of the 2x
@@ -194,7 +204,7 @@ fn fill_row_up(plane: u32, iy: i32, ix0: i32) {
 
 // With UPSAMPLE and VEC4_IN (stride 1, padding 1, x0 a multiple of 8, a source width that
 // is a multiple of 4): the middle 8 columns of the 2x row are one aligned vec4 of the source,
-// each value twice; the edge values as in fill_row4 (the neighbouring lanes' with HALO).
+// each value twice; the edge values by `row_edges`.
 fn fill_row_up4(plane: u32, iy: i32, ix0: i32) {
     let ok = iy >= 0 && iy < 2 * i32(p.h);
     let x0 = ix0 + 1;
@@ -209,13 +219,7 @@ fn fill_row_up4(plane: u32, iy: i32, ix0: i32) {
     r[6] = a.z;
     r[7] = a.w;
     r[8] = a.w;
-    if HALO {
-        r[0] = halo_left(a.w, ok && x0 > 0);
-        r[9] = halo_right(a.x, ok && x0 + 8 < 2 * i32(p.w));
-    } else {
-        r[0] = ld(plane, iy, ix0);
-        r[9] = ld(plane, iy, ix0 + 9);
-    }
+    row_edges(plane, iy, ix0, ok, 2 * i32(p.w), a.w, a.x);
 }
 
 // Fill `r` with the row iy from column ix0 on (10 values, or 17 at stride 2).
@@ -267,10 +271,7 @@ fn taps8(q: array<f32, 17>, k: u32) -> array<f32, 8> {
 // h = 1, w = H x W: the pixels flattened).
 fn row1x1(plane: u32, x0: u32) -> array<f32, 8> {
     if VEC4_IN {
-        let at = (plane + x0) / 4u;
-        let a = ld4(at, plane / 4u, x0 < p.w);
-        let b = ld4(at + 1u, plane / 4u, x0 + 4u < p.w);
-        return array<f32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);
+        return ld8((plane + x0) / 4u, plane / 4u, x0 < p.w, x0 + 4u < p.w);
     }
     fill8(plane, 0, i32(x0));
     return array<f32, 8>(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
