@@ -7,7 +7,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ddpm_wgpu::check::Gen;
-use ddpm_wgpu::cpu::dynamic_threshold::dynamic_threshold_torch_f32;
+use ddpm_wgpu::cpu::kernels::dynamic_threshold::dynamic_threshold_torch_f32;
 use ddpm_wgpu::gpu::{self, Context, DynamicThreshold, GpuSteps, GpuTables, GpuTensor};
 use ddpm_wgpu::{ScheduleKind, Tables};
 use std::time::{Duration, Instant};

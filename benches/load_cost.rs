@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     println!(
         "adapter: {}",
-        ddpm_wgpu::gpu::context::describe(ctx.adapter_info())
+        ddpm_wgpu::gpu::runtime::context::describe(ctx.adapter_info())
     );
     println!("{N} invocations x {K} loads; ns of one core per load of one invocation");
     let names = [

@@ -8,7 +8,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ddpm_wgpu::check::Gen;
-use ddpm_wgpu::cpu::{gaussian_denoiser::Gaussian, mixture_denoiser::Mixture, sample_loop};
+use ddpm_wgpu::cpu::sampling::{
+    gaussian_denoiser::Gaussian, mixture_denoiser::Mixture, sample_loop,
+};
 use ddpm_wgpu::gpu::{self, Context, Denoiser, GaussianDenoiser, GpuTables, MixtureDenoiser};
 use ddpm_wgpu::{ModelOptions, ScheduleKind, Tables};
 

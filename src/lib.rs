@@ -27,13 +27,11 @@
 //!
 //! The GPU side mirrors it: see [`gpu`] and the README's embedding example.
 
-pub mod bench;
 pub mod chain;
 pub mod check;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
-pub mod fuzzing;
 pub mod gpu;
 pub mod nn;
 pub mod npy;
@@ -42,7 +40,6 @@ pub mod options;
 pub mod picture;
 pub mod sampler;
 pub mod schedule;
-pub mod soak;
 pub mod spacing;
 pub mod tolerance;
 

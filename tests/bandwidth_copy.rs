@@ -2,7 +2,7 @@
 
 mod common;
 use ddpm_wgpu::check::Gen;
-use ddpm_wgpu::gpu::{bandwidth_copy::bandwidth_copy, GpuTensor};
+use ddpm_wgpu::gpu::{kernels::bandwidth_copy::bandwidth_copy, GpuTensor};
 
 #[test]
 fn copies_exactly() {
@@ -17,7 +17,7 @@ fn copies_exactly() {
         ctx.submit(enc).unwrap();
         assert_eq!(
             b.to_vec(&ctx).unwrap(),
-            ddpm_wgpu::cpu::bandwidth_copy::bandwidth_copy(&src)
+            ddpm_wgpu::cpu::kernels::bandwidth_copy::bandwidth_copy(&src)
         );
     }
     // Rows of workgroups: over 9 workgroups' worth (512 vec4s each) on a device that allows 8 per

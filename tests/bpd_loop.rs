@@ -2,8 +2,8 @@
 //! under their own mixture, and the total equal to the terms plus the prior.
 
 mod common;
-use ddpm_wgpu::cpu::bpd_loop;
-use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
+use ddpm_wgpu::cpu::sampling::bpd_loop;
+use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
 use ddpm_wgpu::dataset::default_digits;
 use ddpm_wgpu::gpu::{self, GpuTables, GpuTensor, MixtureDenoiser};
 use ddpm_wgpu::tolerance::{Scale, Tolerance};

@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use ddpm_wgpu::check::Gen;
-use ddpm_wgpu::cpu::dynamic_threshold::{self as twin, torch_rank};
+use ddpm_wgpu::cpu::kernels::dynamic_threshold::{self as twin, torch_rank};
 use ddpm_wgpu::gpu::{self, Context, DynamicThreshold, GpuTensor};
 use ddpm_wgpu::npy::NpyData;
 use ddpm_wgpu::Error;

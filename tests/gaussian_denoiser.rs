@@ -4,9 +4,9 @@
 
 mod common;
 use ddpm_wgpu::check::Gen;
-use ddpm_wgpu::cpu::gaussian_denoiser::Gaussian;
-use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
-use ddpm_wgpu::cpu::sample_loop::{self, CpuDenoiser};
+use ddpm_wgpu::cpu::sampling::gaussian_denoiser::Gaussian;
+use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
+use ddpm_wgpu::cpu::sampling::sample_loop::{self, CpuDenoiser};
 use ddpm_wgpu::gpu::{self, DenoiserIo, GaussianDenoiser, GpuSteps, GpuTables, GpuTensor};
 use ddpm_wgpu::tolerance::{Scale, Tolerance};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};

@@ -5,7 +5,8 @@
 //! not merely refusing everything.
 
 mod common;
-use ddpm_wgpu::gpu::{self, alloc, Context, GpuTables, GpuTensor, GpuTensorF16};
+use ddpm_wgpu::gpu::runtime::alloc;
+use ddpm_wgpu::gpu::{self, Context, GpuTables, GpuTensor, GpuTensorF16};
 use ddpm_wgpu::gpu::{GaussianDenoiser, MixtureDenoiser, SampleOptions};
 use ddpm_wgpu::{Error, ModelOptions};
 

@@ -3,7 +3,9 @@
 //! correlation between neighbouring elements and between consecutive steps).
 
 mod common;
-use ddpm_wgpu::cpu::noise::{self, normal, normal_from_bits, normal_from_bits_f32, stream};
+use ddpm_wgpu::cpu::kernels::noise::{
+    self, normal, normal_from_bits, normal_from_bits_f32, stream,
+};
 use ddpm_wgpu::gpu;
 
 fn gpu_noise(
@@ -199,7 +201,7 @@ fn extreme_words_give_finite_normals() {
 /// of words (0, 1), lanes 2 and 3 of words (2, 3), and the f32 mirror follows each.
 #[test]
 fn four_lanes_share_one_philox_call() {
-    use ddpm_wgpu::cpu::philox_bits::philox_bits;
+    use ddpm_wgpu::cpu::kernels::philox_bits::philox_bits;
     for j in [0u32, 4, 40, 1 << 20] {
         let b = philox_bits(3, stream::SAMPLE, 9, 2, j / 4);
         let want = [
@@ -225,8 +227,8 @@ fn four_lanes_share_one_philox_call() {
 /// same bits as the library's 256-wide one.
 #[test]
 fn workgroup_size_does_not_change_the_draws() {
-    use ddpm_wgpu::gpu::kernels::Kernel;
-    use ddpm_wgpu::gpu::params::NoiseParams;
+    use ddpm_wgpu::gpu::runtime::params::NoiseParams;
+    use ddpm_wgpu::gpu::runtime::shaders::Kernel;
     use wgpu::util::DeviceExt;
     let Some(ctx) = common::gpu() else { return };
     let (batch, len) = (3usize, 1001usize);
@@ -282,7 +284,7 @@ fn workgroup_size_does_not_change_the_draws() {
         pass.dispatch_workgroups(((batch * len) as u32).div_ceil(64), 1, 1);
     }
     ctx.submit(enc).unwrap();
-    let bytes = gpu::tensor::read_buffer(&ctx, &out, (batch * len * 4) as u64).unwrap();
+    let bytes = gpu::runtime::tensor::read_buffer(&ctx, &out, (batch * len * 4) as u64).unwrap();
     let got: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
     assert_eq!(got, want);
 }

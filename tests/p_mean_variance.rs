@@ -77,7 +77,7 @@ fn fixed_variance_at_t0_is_the_originals() {
             var_type,
             ..ModelOptions::default()
         };
-        let r = ddpm_wgpu::cpu::common::p_mean_variance(&tables, &m, 0, 0.3, 0.1, 0.0);
+        let r = ddpm_wgpu::cpu::kernels::common::p_mean_variance(&tables, &m, 0, 0.3, 0.1, 0.0);
         assert_eq!(r.variance, variance);
         assert_eq!(r.log_variance, tables.posterior_variance[1].ln());
     }

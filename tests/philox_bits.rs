@@ -2,7 +2,7 @@
 //! Rust one bit for bit.
 
 mod common;
-use ddpm_wgpu::cpu::philox_bits::{philox4x32_10, philox_bits};
+use ddpm_wgpu::cpu::kernels::philox_bits::{philox4x32_10, philox_bits};
 use ddpm_wgpu::gpu;
 
 /// Random123's published known-answer vectors (kat_vectors) for Philox4x32-10.

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use ddpm_wgpu::check::Gen;
 use ddpm_wgpu::gpu::{
-    predict_xstart::predict_xstart_into, DenoiserIo, GpuSteps, GpuTables, GpuTensor,
+    kernels::predict_xstart::predict_xstart_into, DenoiserIo, GpuSteps, GpuTables, GpuTensor,
 };
 use ddpm_wgpu::tolerance::{Scale, Tolerance};
 use ddpm_wgpu::{MeanType, ModelOptions};
@@ -59,7 +59,7 @@ fn gpu_matches_cpu_twin_for_every_mean_type() {
                     .into_iter()
                     .map(f64::from)
                     .collect();
-                let want = ddpm_wgpu::cpu::predict_xstart::predict_xstart(
+                let want = ddpm_wgpu::cpu::kernels::predict_xstart::predict_xstart(
                     &tables,
                     &model,
                     &t,

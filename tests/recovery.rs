@@ -6,11 +6,11 @@
 mod common;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::check::Gen;
-use ddpm_wgpu::cpu::common::p_mean_variance;
-use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
-use ddpm_wgpu::cpu::noise::{self, stream};
-use ddpm_wgpu::cpu::sample_loop::{self, CpuDenoiser};
-use ddpm_wgpu::gpu::sample_loop::LoopOptions;
+use ddpm_wgpu::cpu::kernels::common::p_mean_variance;
+use ddpm_wgpu::cpu::kernels::noise::{self, stream};
+use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
+use ddpm_wgpu::cpu::sampling::sample_loop::{self, CpuDenoiser};
+use ddpm_wgpu::gpu::sampling::sample_loop::LoopOptions;
 use ddpm_wgpu::gpu::{self, GpuTables, MixtureDenoiser, SampleOptions};
 use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, Sampler};
 use ddpm_wgpu::spacing::{timesteps, Spacing};

@@ -2,8 +2,8 @@
 //! statistical recovery of a known mixture through the whole reverse process.
 
 mod common;
-use ddpm_wgpu::cpu::mixture_denoiser::Mixture;
-use ddpm_wgpu::cpu::sample_loop;
+use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
+use ddpm_wgpu::cpu::sampling::sample_loop;
 use ddpm_wgpu::gpu::{self, Context, GpuTables, MixtureDenoiser, SampleOptions};
 use ddpm_wgpu::{MeanType, ModelOptions, ScheduleKind, Tables, VarType};
 

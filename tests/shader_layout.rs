@@ -1,10 +1,10 @@
 //! Every shader parses and validates with naga; the host structs match their WGSL layout; the
 //! constants shared by name between Rust and WGSL agree. Needs no GPU.
 
-use ddpm_wgpu::gpu::kernels::{Kernel, WG_SIZE};
-use ddpm_wgpu::gpu::params::{
+use ddpm_wgpu::gpu::runtime::params::{
     loss_type_code, mean_type_code, var_type_code, ElementParams, ReduceParams,
 };
+use ddpm_wgpu::gpu::runtime::shaders::{Kernel, WG_SIZE};
 use ddpm_wgpu::gpu::StepCoefs;
 use ddpm_wgpu::{LossType, MeanType, VarType};
 use naga::{Expression, Literal, TypeInner};
@@ -129,7 +129,7 @@ fn host_structs_match_wgsl_layout() {
     assert_layout!(
         d,
         "DdimCoefs",
-        ddpm_wgpu::gpu::ddim_step::DdimCoefs,
+        ddpm_wgpu::gpu::kernels::ddim_step::DdimCoefs,
         [
             sqrt_recip_abar,
             sqrt_recipm1_abar,
@@ -148,7 +148,7 @@ fn host_structs_match_wgsl_layout() {
     assert_layout!(
         d,
         "NoiseParams",
-        ddpm_wgpu::gpu::params::NoiseParams,
+        ddpm_wgpu::gpu::runtime::params::NoiseParams,
         [
             n_elements,
             sample_len,
@@ -164,14 +164,14 @@ fn host_structs_match_wgsl_layout() {
     assert_layout!(
         c,
         "CopyParams",
-        ddpm_wgpu::gpu::params::CopyParams,
+        ddpm_wgpu::gpu::runtime::params::CopyParams,
         [n_vec4, _pad0, _pad1, _pad2]
     );
     let g = module(Kernel::GaussianDenoiserVec4);
     assert_layout!(
         g,
         "MixtureParams",
-        ddpm_wgpu::gpu::params::MixtureParams,
+        ddpm_wgpu::gpu::runtime::params::MixtureParams,
         [
             batch,
             sample_len,
@@ -195,7 +195,7 @@ fn host_structs_match_wgsl_layout() {
     assert_layout!(
         t,
         "ThresholdParams",
-        ddpm_wgpu::gpu::dynamic_threshold::ThresholdParams,
+        ddpm_wgpu::gpu::kernels::dynamic_threshold::ThresholdParams,
         [sample_len, n_samples, rank_lo, rank_hi, coef, base_is_hi, max_value, _pad]
     );
 }
@@ -217,7 +217,7 @@ fn option_codes_match_wgsl_constants() {
     let m = module(Kernel::TrainingLosses);
     assert_eq!(wgsl_u32_const(&m, "WG_SIZE"), WG_SIZE);
     {
-        use ddpm_wgpu::gpu::mixture_denoiser as mix;
+        use ddpm_wgpu::gpu::sampling::mixture_denoiser as mix;
         for (name, value) in [
             ("SHORT_REDUCTION", mix::SHORT_REDUCTION),
             ("DIST_CHUNK", mix::DIST_CHUNK),
@@ -238,8 +238,11 @@ fn option_codes_match_wgsl_constants() {
         ("VAR_LEARNED_RANGE", var_type_code(VarType::LearnedRange)),
         ("LOSS_MSE", loss_type_code(LossType::Mse)),
         ("LOSS_KL", loss_type_code(LossType::Kl)),
-        ("GRID_FLAT", ddpm_wgpu::gpu::params::GRID_FLAT),
-        ("GRID_PER_SAMPLE", ddpm_wgpu::gpu::params::GRID_PER_SAMPLE),
+        ("GRID_FLAT", ddpm_wgpu::gpu::runtime::params::GRID_FLAT),
+        (
+            "GRID_PER_SAMPLE",
+            ddpm_wgpu::gpu::runtime::params::GRID_PER_SAMPLE,
+        ),
     ] {
         assert_eq!(wgsl_u32_const(&m, name), code, "{name}");
     }

@@ -12,7 +12,12 @@
 
 mod common;
 use ddpm_wgpu::gpu::GpuTensor;
-use ddpm_wgpu::soak::{self, Phase, SoakPlan};
+// `ddpm soak`'s engine, a module of the command line, included by path so that the library
+// does not export it.
+#[path = "../src/cli/soak.rs"]
+#[allow(dead_code)] // the command's JSON and printing are not used here
+mod soak;
+use soak::{Phase, SoakPlan};
 
 const RSS_PER_1000: f64 = 256.0 * 1024.0;
 const LIVE_BUFFERS_PER_1000: f64 = 1.0;

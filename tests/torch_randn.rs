@@ -2,7 +2,7 @@
 //! reproduce a seed's stream exactly). The fixtures and the bulk dump are written by
 //! tests/reference/torch_noise.py; every case is a seed and a sequence of `torch.randn` calls.
 
-use ddpm_wgpu::cpu::torch_randn::TorchGenerator;
+use ddpm_wgpu::cpu::kernels::torch_randn::TorchGenerator;
 use ddpm_wgpu::npy::{self, NpyData};
 use std::path::{Path, PathBuf};
 

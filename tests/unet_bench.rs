@@ -1,43 +1,75 @@
-//! `bench::unet::run` on a small fixture: every row measured, the table and the JSON complete.
-//! (The figures themselves are benchmarks, not tests: benches/unet.md.)
+//! `ddpm bench --model` on a small fixture: every row measured, the table and the JSON complete.
+//! (The figures themselves are benchmarks, not tests: benches/unet.md.) The bench is a part of
+//! the command line, not of the library, so it is run as users run it.
 
 mod common;
 
-use ddpm_wgpu::bench::unet::{run, UNetBenchOptions};
+use std::process::Command;
+
+const FIXTURE: &str = "tests/fixtures/unet/attn_two_levels_heads";
+
+/// `ddpm bench --model FIXTURE` at batches 1 and 3, one trial, DDIM 3 and DDPM 2 steps, with
+/// the profile; `json` adds `--json`. Returns stdout.
+fn bench(json: bool) -> String {
+    let mut args = vec![
+        "bench",
+        "--model",
+        FIXTURE,
+        "--batch",
+        "1",
+        "--batch",
+        "3",
+        "--trials",
+        "1",
+        "--ddim-steps",
+        "3",
+        "--ddpm-steps",
+        "2",
+        "--profile",
+    ];
+    if json {
+        args.push("--json");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
 
 #[test]
 fn unet_bench_reports_every_row() {
-    let Some(ctx) = common::gpu() else { return };
+    let Some(_ctx) = common::gpu() else { return };
     let (unet, _) = common::unet::model("attn_two_levels_heads");
-    let opts = UNetBenchOptions {
-        batches: vec![1, 3],
-        trials: 1,
-        ddim_steps: 3,
-        ddpm_steps: Some(2),
-        profile: true,
-        ..UNetBenchOptions::default()
-    };
-    let r = run(&ctx, &unet, &opts).unwrap();
-    assert_eq!(r.sample, (3, 8, 8));
-    assert_eq!(r.flops_per_sample, unet.flops(8, 8));
-    assert_eq!(r.forwards.len(), 2);
-    for f in &r.forwards {
-        assert!(f.seconds > 0.0 && f.gflop_per_s > 0.0 && f.activation_bytes > 0);
-        assert_eq!(f.sub_batch, f.batch);
+    let r: serde_json::Value = serde_json::from_str(&bench(true)).unwrap();
+    assert_eq!(r["sample"], serde_json::json!([3, 8, 8]));
+    assert_eq!(r["flops_per_sample"].as_u64(), Some(unet.flops(8, 8)));
+    let forwards = r["forwards"].as_array().unwrap();
+    assert_eq!(forwards.len(), 2);
+    for f in forwards {
+        assert!(f["seconds"].as_f64().unwrap() > 0.0);
+        assert!(f["gflop_per_s"].as_f64().unwrap() > 0.0);
+        assert!(f["activation_bytes"].as_u64().unwrap() > 0);
+        assert_eq!(f["sub_batch"], f["batch"]);
     }
-    let kinds: Vec<(&str, usize)> = r.loops.iter().map(|l| (l.sampler, l.steps)).collect();
+    let kinds: Vec<(&str, u64)> = r["loops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["sampler"].as_str().unwrap(), l["steps"].as_u64().unwrap()))
+        .collect();
     assert_eq!(kinds, [("ddim", 3), ("ddpm", 2), ("ddim", 3), ("ddpm", 2)]);
     // The profile covers every dispatch of one forward.
-    let convs: usize = r
-        .profile
+    let profile = r["profile"].as_array().unwrap();
+    let convs: u64 = profile
         .iter()
-        .filter(|p| p.kind.starts_with("conv2d"))
-        .map(|p| p.count)
+        .filter(|p| p["kind"].as_str().unwrap().starts_with("conv2d"))
+        .map(|p| p["count"].as_u64().unwrap())
         .sum();
-    assert!(convs > 10, "{:?}", r.profile);
-    let table = r.table();
+    assert!(convs > 10, "{profile:?}");
+    let table = bench(false);
     assert!(table.contains("ms/forward") && table.contains("ddim") && table.contains("share"));
-    let json: serde_json::Value = serde_json::from_str(&r.json().unwrap()).unwrap();
-    assert_eq!(json["forwards"].as_array().map(Vec::len), Some(2));
-    assert_eq!(json["loops"].as_array().map(Vec::len), Some(4));
 }

@@ -3,7 +3,7 @@
 //! The loader's errors: tests/unet_loader.rs.
 
 use ddpm_wgpu::cpu::nn::{self as cpu_nn, UNetCpu};
-use ddpm_wgpu::cpu::sample_loop::CpuDenoiser;
+use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
 use ddpm_wgpu::nn::{ModelFolder, UNet2D, UNetConfig, Weights};
 use ddpm_wgpu::npy::{self, NpyData};
 use std::path::{Path, PathBuf};

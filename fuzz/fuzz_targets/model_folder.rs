@@ -1,7 +1,12 @@
 //! The U-Net's model-folder loader on arbitrary bytes (through
-//! `ddpm_wgpu::fuzzing::model_folder`): config, safetensors, scheduler config.
+//! `harness::model_folder`): config, safetensors, scheduler config.
 #![no_main]
 
+// The entry points, shared with tests/fuzz_corpus.rs, which replays the corpus through them.
+#[path = "../harness.rs"]
+#[allow(dead_code)] // each target calls one of the three
+mod harness;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    ddpm_wgpu::fuzzing::model_folder(data);
+    harness::model_folder(data);
 });

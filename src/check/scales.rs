@@ -116,7 +116,8 @@ pub fn term_scales(case: &Case, output: &str) -> Option<Vec<f64>> {
                     _ => {
                         let v = var.map_or(0.0, |v| v[i] as f64);
                         let lv =
-                            crate::cpu::common::p_mean_variance(tb, m, s, 0.0, 0.0, v).log_variance;
+                            crate::cpu::kernels::common::p_mean_variance(tb, m, s, 0.0, 0.0, v)
+                                .log_variance;
                         let z = noise.map_or(0.0, |n| (n[i] as f64).abs());
                         mean + (0.5 * lv).exp() * z
                     }

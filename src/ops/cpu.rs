@@ -105,10 +105,16 @@ fn step(sampler: &dyn Sampler, v: &Inputs) -> Result<Vec<Vec<f64>>> {
                 .enumerate()
                 .map(|(i, (&xi, &oi))| {
                     let t = v.train_t[i / d] as usize;
-                    cpu::common::predict_xstart(&by_t, sampler.model().mean_type, t, xi, oi)
+                    cpu::kernels::common::predict_xstart(
+                        &by_t,
+                        sampler.model().mean_type,
+                        t,
+                        xi,
+                        oi,
+                    )
                 })
                 .collect();
-            Some(cpu::dynamic_threshold::dynamic_threshold(
+            Some(cpu::kernels::dynamic_threshold::dynamic_threshold(
                 &raw, d, th.ratio, th.max,
             )?)
         }

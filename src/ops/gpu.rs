@@ -2,7 +2,7 @@
 
 use super::{Inputs, Op, OpSettings, MODEL_VAR};
 use crate::error::{Error, Result};
-use crate::gpu::step_op::{step_once, StepInputs};
+use crate::gpu::sampling::step_op::{step_once, StepInputs};
 use crate::gpu::{self, Context, GpuModelOut, GpuSteps, GpuTables, GpuTensor};
 use crate::npy::NpyArray;
 use crate::options::{LossType, ModelOptions};
@@ -273,7 +273,7 @@ impl GpuOp {
             .ok_or_else(|| Error::Unsupported(format!("{} has no sampler", self.op)))?;
         let (x, model_output) = (self.get("x")?, self.get("model_output")?);
         let scales = match sampler.threshold() {
-            Some(th) => Some(crate::gpu::sample_loop::record_thresholds(
+            Some(th) => Some(crate::gpu::sampling::sample_loop::record_thresholds(
                 ctx,
                 encoder,
                 sampler.as_ref(),

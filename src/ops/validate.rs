@@ -91,7 +91,7 @@ pub(super) fn validate(
     check_step_options(op, s)?;
     let chain = s.chain()?;
     if op == Op::TrainingLosses {
-        cpu::training_losses::check_loss(&s.model, s.loss)?;
+        cpu::kernels::training_losses::check_loss(&s.model, s.loss)?;
     }
     let learned = op.takes_model_var() && s.model.var_type.is_learned();
     if given.contains_key(MODEL_VAR) && !learned {

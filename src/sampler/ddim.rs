@@ -21,11 +21,11 @@
 
 use super::{next_of, step_constants, validate, CpuStep, Sampler, Threshold};
 use crate::chain::Chain;
-use crate::cpu::ddim_step::{forward_row, DdimRow};
+use crate::cpu::kernels::ddim_step::{forward_row, DdimRow};
 use crate::error::{Error, Result};
-use crate::gpu::ddim_step::DdimCoefs;
-use crate::gpu::kernels::Kernel;
-use crate::gpu::params::PipelineConstants;
+use crate::gpu::kernels::ddim_step::DdimCoefs;
+use crate::gpu::runtime::params::PipelineConstants;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::FusedDenoiser;
 use crate::options::{MeanType, ModelOptions};
 
@@ -216,7 +216,7 @@ impl Sampler for Ddim {
             num_timesteps: self.rows.len(),
         })?;
         let noise = step.noise.filter(|_| row.sigma != 0.0);
-        crate::cpu::ddim_step::ddim_step(
+        crate::cpu::kernels::ddim_step::ddim_step(
             row,
             &self.model,
             self.opts.use_clipped_model_output,
@@ -308,7 +308,7 @@ impl Sampler for DdimReverse {
             value: t as i64,
             num_timesteps: self.rows.len(),
         })?;
-        crate::cpu::ddim_step::ddim_step(
+        crate::cpu::kernels::ddim_step::ddim_step(
             row,
             &self.model,
             self.clipped_eps,

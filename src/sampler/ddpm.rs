@@ -5,8 +5,8 @@
 use super::{next_of, step_constants, validate, CpuStep, Sampler, Threshold};
 use crate::chain::Chain;
 use crate::error::Result;
-use crate::gpu::kernels::Kernel;
-use crate::gpu::params::PipelineConstants;
+use crate::gpu::runtime::params::PipelineConstants;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::{FusedDenoiser, StepCoefs};
 use crate::options::ModelOptions;
 use crate::schedule::Tables;
@@ -99,7 +99,7 @@ impl Sampler for Ddpm {
         // No noise at the chain's last step, whatever the caller passed (the ops pass it for
         // every sample).
         let noise = step.noise.filter(|_| self.draws_noise(t));
-        crate::cpu::ddpm_step::ddpm_step(
+        crate::cpu::kernels::ddpm_step::ddpm_step(
             &self.by_timestep,
             &self.model,
             t,

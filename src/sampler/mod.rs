@@ -3,8 +3,8 @@
 //! A sampler is a part: its step shader (`shaders/<name>_step*.wgsl`), its host module here
 //! (the rows of its chain, computed in f64 and uploaded once, and its kernels and pipeline
 //! constants), and its CPU twin (`src/cpu/<name>_step.rs`). The loops,
-//! [`gpu::sample_loop`](crate::gpu::sample_loop::sample_loop) and
-//! [`cpu::sample_loop`](crate::cpu::sample_loop::sample_loop), only call the [`Sampler`] trait:
+//! [`gpu::sample_loop`](crate::gpu::sampling::sample_loop::sample_loop) and
+//! [`cpu::sample_loop`](crate::cpu::sampling::sample_loop::sample_loop), only call the [`Sampler`] trait:
 //! adding a sampler touches neither.
 //!
 //! - [`Ddpm`]: the ancestral step of the original (`p_sample`) on the full or a respaced chain.
@@ -28,7 +28,7 @@ pub fn cpu_step_per_sample(
     step: CpuStep<'_>,
 ) -> Result<Vec<f64>> {
     let d = step.sample_len;
-    crate::cpu::ddpm_step::check(step.x.len(), d, &step)?;
+    crate::cpu::kernels::ddpm_step::check(step.x.len(), d, &step)?;
     if step.x.len() != t.len() * d || step.scales.is_some_and(|s| s.len() != t.len()) {
         return Err(Error::ShapeMismatch(format!(
             "{} values are not {} samples of {d}",
@@ -56,8 +56,8 @@ pub use ddpm::Ddpm;
 
 use crate::chain::Chain;
 use crate::error::{Error, Result};
-use crate::gpu::kernels::Kernel;
-use crate::gpu::params::PipelineConstants;
+use crate::gpu::runtime::params::PipelineConstants;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::FusedDenoiser;
 use crate::options::{MeanType, ModelOptions};
 
@@ -163,7 +163,7 @@ pub(crate) fn step_constants(
     threshold: Option<Threshold>,
     clipped_eps: bool,
 ) -> PipelineConstants {
-    let p = crate::gpu::params::ElementParams::new(0, 1, 1, model);
+    let p = crate::gpu::runtime::params::ElementParams::new(0, 1, 1, model);
     PipelineConstants {
         threshold: u32::from(threshold.is_some()),
         clipped_eps: u32::from(clipped_eps),

@@ -6,7 +6,7 @@ pub mod nn;
 pub mod unet;
 
 use ddpm_wgpu::check::{self, Case, Gen};
-use ddpm_wgpu::gpu::context::describe;
+use ddpm_wgpu::gpu::runtime::context::describe;
 use ddpm_wgpu::gpu::Context;
 use ddpm_wgpu::npy::{NpyArray, NpyData};
 use ddpm_wgpu::ops::{self, Op, OpSettings};

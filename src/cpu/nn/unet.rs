@@ -2,7 +2,7 @@
 //! kernels in this order), the reference for tests: `UNet2DModel.forward(x, t).sample` in f64.
 
 use super::{blocks, conv2d, group_norm, silu_in_place, time_embedding, Activation};
-use crate::cpu::sample_loop::CpuDenoiser;
+use crate::cpu::sampling::sample_loop::CpuDenoiser;
 use crate::error::{Error, Result};
 use crate::nn::UNet2D;
 

@@ -15,8 +15,8 @@ use super::group_norm::GpuGroupNorm;
 use super::params::{MatmulParams, SoftmaxParams};
 use super::{grid_xz, u32_of, Stage};
 use crate::error::{Error, Result};
-use crate::gpu::kernels::Kernel;
-use crate::gpu::launch::Grid;
+use crate::gpu::runtime::launch::Grid;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 use crate::nn::{Attention, Conv2d, Padding};
 

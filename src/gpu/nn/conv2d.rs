@@ -16,9 +16,10 @@
 //! 512-bit vectors, per-lane weights, Winograd F(2x2, 3x3): all slower or no faster there.
 
 use super::params::ConvParams;
-use super::{flags, grid_xz, u32_of, upload, Stage};
+use super::{grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
-use crate::gpu::kernels::Kernel;
+use crate::gpu::runtime::shaders::flags;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 use crate::nn::Conv2d;
 

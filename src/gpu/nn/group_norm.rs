@@ -5,10 +5,11 @@
 
 use super::conv2d::BufView;
 use super::params::NormParams;
-use super::{flags, grid_xz, u32_of, upload, Stage};
+use super::{grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
-use crate::gpu::kernels::Kernel;
-use crate::gpu::launch::Grid;
+use crate::gpu::runtime::launch::Grid;
+use crate::gpu::runtime::shaders::flags;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 use crate::nn::GroupNorm;
 
@@ -170,6 +171,6 @@ pub fn forward(
         dummy: &dummy,
     };
     super::run_stages(ctx, &[g.stage(ctx, &args)?])?;
-    let bytes = crate::gpu::tensor::read_buffer(ctx, &out, x.len() as u64 * 4)?;
+    let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, &out, x.len() as u64 * 4)?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }

@@ -4,9 +4,10 @@
 //! projection in a single dispatch).
 
 use super::params::LinearParams;
-use super::{flags, grid_xz, u32_of, upload, Stage};
+use super::{grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
-use crate::gpu::kernels::Kernel;
+use crate::gpu::runtime::shaders::flags;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 use crate::nn::Linear;
 
@@ -159,6 +160,6 @@ pub fn forward(ctx: &Context, lin: &Linear, x: &[f32], silu: bool) -> Result<Vec
     let out = super::scratch(ctx, "linear output", n)?;
     let stage = g.stage(ctx, rows, Rows::Buffer(&input), &out, silu)?;
     super::run_stages(ctx, &[stage])?;
-    let bytes = crate::gpu::tensor::read_buffer(ctx, &out, n * 4)?;
+    let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, &out, n * 4)?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }

@@ -17,10 +17,8 @@
 pub mod attention;
 mod blocks;
 pub mod conv2d;
-pub mod flags;
 mod graph;
 pub mod group_norm;
-mod kernels;
 pub mod linear;
 pub mod params;
 mod plan;
@@ -33,10 +31,10 @@ mod winograd;
 
 pub use unet::{UNetDenoiser, UNetOptions};
 
-use super::kernels::Kernel;
-use super::launch::{bind_group, uniform, Grid};
-use super::Context;
 use crate::error::{Error, Result};
+use crate::gpu::runtime::launch::{bind_group, uniform, Grid};
+use crate::gpu::runtime::shaders::{flags, Kernel};
+use crate::gpu::runtime::Context;
 
 /// One prepared dispatch: a pipeline, its bind group (uniform at binding 0) and its grid.
 #[derive(Debug)]
@@ -64,9 +62,9 @@ impl Stage {
         buffers: &[&wgpu::Buffer],
         grid: Grid,
     ) -> Result<Self> {
-        let constants = super::params::PipelineConstants {
+        let constants = crate::gpu::runtime::params::PipelineConstants {
             nn,
-            ..super::params::PipelineConstants::default()
+            ..crate::gpu::runtime::params::PipelineConstants::default()
         };
         let pipeline = ctx.pipeline_with(kernel, constants)?;
         let group = ctx.checked(|| {
@@ -177,7 +175,7 @@ pub(crate) fn upload(ctx: &Context, name: &str, data: &[f32]) -> Result<wgpu::Bu
 /// place.
 pub(crate) fn scratch(ctx: &Context, name: &str, elements: u64) -> Result<wgpu::Buffer> {
     let elements = usize::try_from(elements.max(4)).unwrap_or(usize::MAX);
-    let bytes = crate::gpu::alloc::array_bytes(name, elements, 4)?;
+    let bytes = crate::gpu::runtime::alloc::array_bytes(name, elements, 4)?;
     ctx.create_buffer(&wgpu::BufferDescriptor {
         label: Some(name),
         size: bytes,

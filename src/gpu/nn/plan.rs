@@ -197,6 +197,6 @@ pub(crate) fn run_layer(
         super::run_stages(ctx, stages)?;
     }
     let b = plan.buffer_of(output).ok_or_else(|| missing(output))?;
-    let bytes = crate::gpu::tensor::read_buffer(ctx, b, len(output) as u64 * 4)?;
+    let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, b, len(output) as u64 * 4)?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }

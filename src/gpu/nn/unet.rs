@@ -6,7 +6,7 @@ use super::plan::{self, Externals, Plan};
 use super::walk::{graph, Output};
 use super::{profile, record_stages, upload, StageTime};
 use crate::error::{Error, Result};
-use crate::gpu::denoiser::{Denoiser, DenoiserIo};
+use crate::gpu::sampling::denoiser::{Denoiser, DenoiserIo};
 use crate::gpu::Context;
 use crate::nn::UNet2D;
 
@@ -159,7 +159,7 @@ impl UNetDenoiser {
             )));
         }
         let big_t = self.layers.time_embedding.num_timesteps();
-        crate::cpu::common::check_timesteps(t, big_t)?;
+        crate::cpu::kernels::common::check_timesteps(t, big_t)?;
         let x_t = upload(ctx, "UNet x", x)?;
         let timesteps = upload(ctx, "UNet timesteps", bytemuck::cast_slice(t))?;
         let n_out = (b * self.out_channels * h * w) as u64;
@@ -179,7 +179,7 @@ impl UNetDenoiser {
             record_stages(&mut encoder, stages);
         }
         ctx.submit(encoder)?;
-        let bytes = crate::gpu::tensor::read_buffer(ctx, &out, n_out * 4)?;
+        let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, &out, n_out * 4)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 }

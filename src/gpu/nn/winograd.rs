@@ -14,10 +14,11 @@
 
 use super::conv2d::{BufView, GpuConv2d};
 use super::params::WinogradParams;
-use super::{flags, u32_of, Stage};
+use super::{u32_of, Stage};
 use crate::error::{Error, Result};
-use crate::gpu::kernels::Kernel;
-use crate::gpu::launch::Grid;
+use crate::gpu::runtime::launch::Grid;
+use crate::gpu::runtime::shaders::flags;
+use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 
 /// Invocations per workgroup of the transforms.

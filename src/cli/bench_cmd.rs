@@ -1,0 +1,111 @@
+//! `ddpm bench`: the kernels and sampling loops (`bench::run`), or with `--model` a UNet's
+//! forwards and loops (`bench::unet::run`).
+
+use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::gpu::Context;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// 2^20 elements only, and T = 100 with B in {1, 16} for the loops.
+    #[arg(long)]
+    quick: bool,
+    /// Element counts for the kernel rows instead of the default sizes (repeatable; multiples
+    /// of 4).
+    #[arg(long = "elements", value_name = "N")]
+    elements: Vec<usize>,
+    /// Kernel rows only.
+    #[arg(long)]
+    no_loops: bool,
+    /// Measure this UNet model folder (or `synthetic:cifar10`, the google/ddpm-cifar10-32
+    /// architecture with synthetic weights) instead: per-forward ms, GFLOP/s, forwards/s, a
+    /// DDIM and a DDPM loop's steps/s and samples/s, device memory.
+    #[arg(long, value_name = "DIR")]
+    model: Option<String>,
+    /// --model: batch sizes (repeatable; default 1 and 16).
+    #[arg(long = "batch", value_name = "B")]
+    batches: Vec<usize>,
+    /// --model: steps of the DDIM loop (leading spacing, eta 0); 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    ddim_steps: usize,
+    /// --model: steps of the DDPM loop, respaced (a full T-step loop takes hours on a software
+    /// adapter); 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    ddpm_steps: usize,
+    /// --model: the DDPM loop over all T steps instead.
+    #[arg(long)]
+    ddpm_full: bool,
+    /// --model: timed forwards per batch size (the median is kept).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    trials: usize,
+    /// --model: also time each kind of dispatch of one forward.
+    #[arg(long)]
+    profile: bool,
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    if let Some(spec) = &args.model {
+        return model(args, spec);
+    }
+    use crate::bench::BenchPlan;
+    let ctx = Context::new()?;
+    let mut plan = if args.quick {
+        BenchPlan::quick()
+    } else {
+        BenchPlan::full()
+    };
+    if !args.elements.is_empty() {
+        plan.sizes.clone_from(&args.elements);
+    }
+    if args.no_loops {
+        plan.loop_shapes.clear();
+    }
+    let report = crate::bench::run(&ctx, &plan)?;
+    if args.json {
+        print!("{}", report.json());
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
+    use crate::bench::unet::{run, UNetBenchOptions};
+    let ctx = Context::new()?;
+    let folder = ddpm_wgpu::nn::ModelFolder::resolve(spec)?;
+    let unet = folder.unet()?;
+    if args.batches.contains(&0) {
+        return Err(Error::Unsupported("--batch must be at least 1".into()));
+    }
+    let defaults = UNetBenchOptions::default();
+    let opts = UNetBenchOptions {
+        batches: if args.batches.is_empty() {
+            defaults.batches.clone()
+        } else {
+            args.batches.clone()
+        },
+        num_train_timesteps: folder
+            .scheduler
+            .as_ref()
+            .map_or(1000, |s| s.num_train_timesteps),
+        trials: args.trials.max(1),
+        ddim_steps: args.ddim_steps,
+        ddpm_steps: if args.ddpm_full {
+            None
+        } else {
+            Some(args.ddpm_steps)
+        },
+        profile: args.profile,
+        ..defaults
+    };
+    let report = run(&ctx, &unet, &opts)?;
+    if args.json {
+        print!("{}", report.json()?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}

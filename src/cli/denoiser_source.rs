@@ -1,0 +1,64 @@
+//! What `ddpm sample` and `ddpm bpd` denoise with: the exact mixture of a data set or a UNet,
+//! built on the GPU or as its f64 CPU twin from one description.
+
+use ddpm_wgpu::cpu::nn::unet::UNetCpu;
+use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
+use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
+use ddpm_wgpu::dataset::Dataset;
+use ddpm_wgpu::error::Result;
+use ddpm_wgpu::gpu::{Context, Denoiser, MixtureDenoiser, UNetDenoiser};
+use ddpm_wgpu::nn::UNet2D;
+use ddpm_wgpu::{ModelOptions, Tables};
+
+/// The denoiser and what it needs to be built on either device.
+pub(crate) enum Source {
+    /// The exact denoiser of the mixture of `data`'s points with spread `sigma`.
+    Mixture { data: Dataset, sigma: f64 },
+    /// A diffusers UNet2DModel, and the name it was opened by.
+    Model { unet: Box<UNet2D>, name: String },
+}
+
+impl Source {
+    /// The denoiser on the GPU, for a chain of `big_t` training timesteps.
+    pub(crate) fn gpu(
+        &self,
+        ctx: &Context,
+        model: ModelOptions,
+        big_t: usize,
+    ) -> Result<Box<dyn Denoiser>> {
+        Ok(match self {
+            Source::Mixture { data, sigma } => {
+                Box::new(MixtureDenoiser::from_dataset(ctx, data, *sigma, model)?)
+            }
+            Source::Model { unet, .. } => Box::new(UNetDenoiser::new(ctx, unet, big_t)?),
+        })
+    }
+
+    /// Run `f` with the CPU twin. `by_t` are the chain's tables by training timestep, as the GPU
+    /// loops give them to their denoiser; `point_shape` is one sample's ([C, H, W] for a model).
+    pub(crate) fn with_cpu<T>(
+        &self,
+        by_t: &Tables,
+        model: ModelOptions,
+        point_shape: &[usize],
+        f: impl FnOnce(&dyn CpuDenoiser) -> Result<T>,
+    ) -> Result<T> {
+        match self {
+            Source::Mixture { data, sigma } => f(&Mixture::from_dataset(by_t, data, *sigma, model)),
+            Source::Model { unet, .. } => f(&UNetCpu::new(unet, point_shape[1], point_shape[2])?),
+        }
+    }
+
+    /// What the denoiser is, for the output line.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Source::Mixture { data, sigma } => {
+                format!("the mixture of {} points (S = {sigma})", data.len())
+            }
+            Source::Model { unet, name } => format!(
+                "{name} ({:.1}M parameters)",
+                unet.num_parameters() as f64 / 1e6
+            ),
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! What `ddpm sample` samples with: the denoiser (the embedded digits model, a UNet model
+//! folder, or the exact mixture of a data set), the schedule, the model options and the sampler. A model folder's scheduler
+//! config gives the defaults it was trained with; options given on the command line override
+//! them.
+
+use crate::denoiser_source::Source;
+use crate::mixture_args::MixtureArgs;
+use crate::sample_cmd::SampleArgs;
+use crate::ScheduleArgs;
+use ddpm_wgpu::chain::Chain;
+use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
+use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::gpu::{Context, Denoiser};
+use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
+use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
+use ddpm_wgpu::nn::{ModelFolder, UNet2D};
+use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler};
+use ddpm_wgpu::spacing::{self, Spacing};
+use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
+
+/// Everything a sampling run is made of.
+pub(crate) struct Setup {
+    pub source: Source,
+    pub tables: Tables,
+    pub sampler: Box<dyn Sampler>,
+    /// The shape of one sample: [H, W, C] for data sets, [C, H, W] for models.
+    pub point_shape: Vec<usize>,
+}
+
+impl Setup {
+    /// The run `args` describes; `ctx` (the GPU's, when sampling there) refuses tables too
+    /// large for it before they are computed.
+    pub(crate) fn new(args: &SampleArgs, ctx: Option<&Context>) -> Result<Self> {
+        match choose(args)? {
+            Some(choice) => {
+                check_model_args(&args.schedule, &args.mixture)?;
+                let spec = choice.spec();
+                let (unet, mut sampling, point_shape) = open_model(spec, ctx)?;
+                let model = model_options(args, &sampling, None)?;
+                let tables = sampling.tables.clone();
+                let untouched =
+                    args.sampler.is_none() && args.steps.is_none() && args.step.respace.is_none();
+                let steps = match choice {
+                    Choice::Embedded if untouched => {
+                        sampling.sampler = SamplerKind::Ddim;
+                        Some(EMBEDDED_DDIM_STEPS)
+                    }
+                    _ => args.steps,
+                };
+                let sampler = sampler(args, steps, &sampling, &tables, model)?;
+                Ok(Setup {
+                    source: Source::Model {
+                        unet: Box::new(unet),
+                        name: spec.to_string(),
+                    },
+                    tables,
+                    sampler,
+                    point_shape,
+                })
+            }
+            None => {
+                let sigma = args.mixture.sigma()?;
+                let tables = args.schedule.tables_for(ctx)?;
+                let data = args.mixture.load()?;
+                let base = Sampling {
+                    tables: tables.clone(),
+                    model: ModelOptions::default(),
+                    spacing: Spacing::Leading { steps_offset: 0 },
+                    threshold: None,
+                    ddim: Default::default(),
+                    sampler: SamplerKind::Ddpm,
+                };
+                let model = model_options(args, &base, Some(args.mixture.var_type()?))?;
+                let sampler = sampler(args, args.steps, &base, &tables, model)?;
+                Ok(Setup {
+                    point_shape: data.point_shape.clone(),
+                    source: Source::Mixture { data, sigma },
+                    tables,
+                    sampler,
+                })
+            }
+        }
+    }
+
+    /// Elements per sample.
+    pub(crate) fn point_len(&self) -> usize {
+        self.point_shape.iter().product()
+    }
+
+    /// The denoiser on the GPU.
+    pub(crate) fn gpu_denoiser(&self, ctx: &Context) -> Result<Box<dyn Denoiser>> {
+        let big_t = self.tables.num_timesteps();
+        self.source.gpu(ctx, *self.sampler.model(), big_t)
+    }
+
+    /// Run `f` with the denoiser's CPU twin (it borrows the chain's tables by training
+    /// timestep, as the GPU loop gives them to its denoiser).
+    pub(crate) fn with_cpu_denoiser<T>(
+        &self,
+        f: impl FnOnce(&dyn CpuDenoiser) -> Result<T>,
+    ) -> Result<T> {
+        let by_t = self.sampler.chain().by_timestep();
+        let model = *self.sampler.model();
+        self.source.with_cpu(&by_t, model, &self.point_shape, f)
+    }
+
+    /// What the samples come from, for the output line.
+    pub(crate) fn describe(&self) -> String {
+        self.source.describe()
+    }
+}
+
+/// Refuses the options a model does not take: a model's schedule is its scheduler config, and
+/// the mixture's data options mean nothing to it.
+pub(crate) fn check_model_args(schedule: &ScheduleArgs, mixture: &MixtureArgs) -> Result<()> {
+    if !schedule.is_default() {
+        return Err(Error::Unsupported(
+            "a model's schedule is its scheduler config: --schedule, --timesteps, --beta-start, \
+             --beta-end, --betas and --rescale-zero-snr go with the mixture denoiser"
+                .into(),
+        ));
+    }
+    mixture.check_unused_by_model()
+}
+
+/// The UNet `spec` names (a folder, `embedded:digits`, `synthetic:cifar10`), its scheduler
+/// config's sampling settings (the defaults when it has none), and the shape of one sample,
+/// [C, H, W]; `ctx` refuses schedule tables too large for it.
+pub(crate) fn open_model(
+    spec: &str,
+    ctx: Option<&Context>,
+) -> Result<(UNet2D, Sampling, Vec<usize>)> {
+    let folder = ModelFolder::resolve(spec)?;
+    let unet = folder.unet()?;
+    let sampling = folder.scheduler.clone().unwrap_or_default().sampling()?;
+    let (h, w) = unet
+        .config
+        .sample_size
+        .ok_or_else(|| Error::UnsupportedModel(format!("{spec}: the config has no sample_size")))?;
+    unet.check_sample_size(h, w)?;
+    if let Some(ctx) = ctx {
+        ddpm_wgpu::gpu::GpuTables::check_fits(ctx, sampling.tables.num_timesteps())?;
+    }
+    let point_shape = vec![unet.config.in_channels, h, w];
+    Ok((unet, sampling, point_shape))
+}
+
+/// DDIM (eta 0) steps the embedded digits model samples with when neither `--sampler`,
+/// `--steps` nor `--respace` is given: its scheduler config says DDPM over all 1000 steps, which
+/// takes minutes on a software adapter; 50 DDIM steps take seconds and score as well (see
+/// benches/unet.md, "The embedded digits model").
+pub(crate) const EMBEDDED_DDIM_STEPS: usize = 50;
+
+/// Which model a run samples: the embedded digits by default, or `--model`.
+enum Choice {
+    Embedded,
+    Given(String),
+}
+
+impl Choice {
+    fn spec(&self) -> &str {
+        match self {
+            Choice::Embedded => EMBEDDED_DIGITS,
+            Choice::Given(s) => s,
+        }
+    }
+}
+
+/// The model to sample, or `None` for the mixture: `--denoiser mixture` or `--data` pick the
+/// mixture, `--model` a folder, and nothing the embedded model.
+fn choose(args: &SampleArgs) -> Result<Option<Choice>> {
+    let data = args.mixture.has_data();
+    let both = |a: &str, b: &str| Err(Error::Unsupported(format!("give {a} or {b}, not both")));
+    match (args.denoiser.as_deref(), &args.model) {
+        (_, Some(_)) if data => both("--model", "--data"),
+        (Some("mixture"), Some(_)) => both("--denoiser mixture", "--model"),
+        (Some("model"), _) if data => both("--denoiser model", "--data"),
+        (Some("mixture"), None) => Ok(None),
+        (None, None) if data => Ok(None),
+        (Some("model") | None, Some(m)) => Ok(Some(Choice::Given(m.clone()))),
+        (Some("model") | None, None) => Ok(Some(Choice::Embedded)),
+        (Some(other), _) => Err(Error::UnknownName {
+            kind: "denoiser",
+            name: other.into(),
+            expected: "model, mixture".into(),
+        }),
+    }
+}
+
+/// The model options: the command line's where given, else `base`'s (a scheduler config's, or
+/// the toolkit's defaults); `var` forces the variance type (the mixture's, always fixed).
+fn model_options(args: &SampleArgs, base: &Sampling, var: Option<VarType>) -> Result<ModelOptions> {
+    let var_type = match var {
+        Some(v) => v,
+        None => args.mixture.var_type_over(base.model.var_type)?,
+    };
+    let model = ModelOptions {
+        mean_type: match &args.mean_type {
+            Some(m) => m.parse::<MeanType>()?,
+            None => base.model.mean_type,
+        },
+        var_type,
+        clip_denoised: args.clip_denoised.unwrap_or(base.model.clip_denoised),
+        clip_range: args.clip_range.unwrap_or(base.model.clip_range),
+    };
+    model.validate()?;
+    Ok(model)
+}
+
+/// The sampler (`--sampler`, else the scheduler's) on the chain of `steps` (`--steps` or the
+/// embedded model's default, with `--spacing` and `--steps-offset`, else the scheduler's
+/// spacing) or `--respace`, else every step.
+fn sampler(
+    args: &SampleArgs,
+    steps: Option<usize>,
+    base: &Sampling,
+    tables: &Tables,
+    model: ModelOptions,
+) -> Result<Box<dyn Sampler>> {
+    let big_t = tables.num_timesteps();
+    let kept = match (steps, &args.step.respace) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Unsupported(
+                "give --steps (with --spacing) or --respace, not both".into(),
+            ))
+        }
+        (_, Some(_)) => args.step.respaced(big_t)?,
+        (steps, None) => {
+            let spacing = match (&args.spacing, &base.spacing) {
+                (Some(name), _) => Spacing::parse(name, args.step.steps_offset.unwrap_or(0))?,
+                (None, Spacing::Leading { steps_offset }) => Spacing::Leading {
+                    steps_offset: args.step.steps_offset.unwrap_or(*steps_offset),
+                },
+                (None, other) => other.clone(),
+            };
+            match (steps, &spacing) {
+                (Some(n), _) => Some(spacing::timesteps(big_t, n, &spacing)?),
+                (None, Spacing::Improved(_)) => Some(spacing::timesteps(big_t, 0, &spacing)?),
+                (None, _) => None,
+            }
+        }
+    };
+    let chain = match kept {
+        Some(k) => Chain::respaced(tables, &k)?,
+        None => Chain::full(tables),
+    };
+    let threshold = args.step.threshold_over(base.threshold)?;
+    let kind = match args.sampler.as_deref() {
+        None => base.sampler,
+        Some("ddpm") => SamplerKind::Ddpm,
+        Some("ddim") => SamplerKind::Ddim,
+        Some(other) => {
+            return Err(Error::UnknownName {
+                kind: "sampler",
+                name: other.into(),
+                expected: "ddpm, ddim".into(),
+            })
+        }
+    };
+    Ok(match kind {
+        SamplerKind::Ddpm => Box::new(Ddpm::new(chain, model, threshold)?),
+        SamplerKind::Ddim => {
+            let mut ddim = args.step.ddim()?;
+            ddim.set_alpha_to_one = args
+                .step
+                .set_alpha_to_one
+                .unwrap_or(base.ddim.set_alpha_to_one);
+            Box::new(Ddim::new(chain, model, threshold, ddim)?)
+        }
+    })
+}

@@ -1,0 +1,112 @@
+//! CPU twin of the sampling loop (`src/gpu/sample_loop/`): any [`Sampler`] in f64 with the same
+//! noise draws, the reference the GPU loop is measured against.
+
+use crate::chain::Chain;
+use crate::cpu::kernels::noise::{self, stream};
+use crate::cpu::kernels::torch_randn::TorchGenerator;
+use crate::error::{Error, Result};
+use crate::gpu::sampling::sample_loop::{LoopOptions, NoiseSource};
+use crate::options::ModelOptions;
+use crate::sampler::{CpuStep, Ddpm, Sampler};
+use crate::schedule::Tables;
+
+/// A model on the CPU: model_output (and model_var for learned types) from x_t and t.
+///
+/// In a sampling loop over a respaced chain, a denoiser that reads schedule tables reads the
+/// chain's by training timestep ([`Chain::by_timestep`]), as the GPU loop's denoiser does.
+pub trait CpuDenoiser {
+    /// Outputs for x ([B * sample_len]) at per-sample steps `t`.
+    fn denoise(&self, t: &[u32], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)>;
+}
+
+/// Samples of `batch` x `sample_len` with `sampler` and `denoiser`: x_T from the INIT stream at
+/// step T (or `opts.x_t`), then for each training timestep t of the sampler's order the model,
+/// the thresholds if asked, and the sampler's step with the SAMPLE stream's draws at step t.
+pub fn sample_loop(
+    sampler: &dyn Sampler,
+    denoiser: &dyn CpuDenoiser,
+    batch: usize,
+    sample_len: usize,
+    opts: &LoopOptions,
+) -> Result<Vec<f64>> {
+    let n = batch
+        .checked_mul(sample_len)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Error::ShapeMismatch(format!("{batch} samples of {sample_len}")))?;
+    let mut torch = (opts.noise == NoiseSource::Torch).then(|| TorchGenerator::new(opts.seed));
+    let big_t = sampler.chain().num_train_timesteps();
+    let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+    let mut x = match (&opts.x_t, torch.as_mut()) {
+        (Some(v), _) if v.len() == n => v.iter().map(|&a| f64::from(a)).collect(),
+        (Some(v), _) => {
+            return Err(Error::ShapeMismatch(format!(
+                "x_t has {} values, the batch {n}",
+                v.len()
+            )))
+        }
+        (None, Some(g)) => wide(g.randn(n)),
+        (None, None) => noise::noise(opts.seed, stream::INIT, big_t as u32, 0, batch, sample_len),
+    };
+    let by_t = sampler.chain().by_timestep();
+    for t in sampler.order() {
+        let steps = vec![t as u32; batch];
+        let (out, var) = denoiser.denoise(&steps, &x)?;
+        let scales = match sampler.threshold() {
+            Some(th) => {
+                let mean_type = sampler.model().mean_type;
+                let raw: Vec<f64> = x
+                    .iter()
+                    .zip(&out)
+                    .map(|(&xi, &oi)| {
+                        crate::cpu::kernels::common::predict_xstart(&by_t, mean_type, t, xi, oi)
+                    })
+                    .collect();
+                Some(crate::cpu::kernels::dynamic_threshold::dynamic_threshold(
+                    &raw, sample_len, th.ratio, th.max,
+                )?)
+            }
+            None => None,
+        };
+        let z: Option<Vec<f64>> = match (sampler.draws_noise(t), torch.as_mut()) {
+            (false, _) => None,
+            (true, Some(g)) => Some(wide(g.randn(n))),
+            (true, None) => Some(
+                (0..n)
+                    .map(|i| {
+                        let (b, j) = (i / sample_len, i % sample_len);
+                        noise::normal(opts.seed, stream::SAMPLE, t as u32, b as u32, j as u32)
+                    })
+                    .collect(),
+            ),
+        };
+        sampler.cpu_step(
+            t,
+            CpuStep {
+                sample_len,
+                x: &mut x,
+                output: &out,
+                var: var.as_deref(),
+                noise: z.as_deref(),
+                scales: scales.as_deref(),
+            },
+        )?;
+    }
+    Ok(x)
+}
+
+/// The original's `p_sample_loop` with seed `seed`: DDPM over all T steps of `tb`.
+pub fn p_sample_loop(
+    tb: &Tables,
+    model: &ModelOptions,
+    denoiser: &dyn CpuDenoiser,
+    batch: usize,
+    sample_len: usize,
+    seed: u64,
+) -> Result<Vec<f64>> {
+    let sampler = Ddpm::new(Chain::full(tb), *model, None)?;
+    let opts = LoopOptions {
+        seed,
+        ..LoopOptions::default()
+    };
+    sample_loop(&sampler, denoiser, batch, sample_len, &opts)
+}

@@ -1,0 +1,397 @@
+//! The table of kernels: each WGSL file in `shaders/`, prepended with [`COMMON_WGSL`],
+//! embedded at compile time, compiled once per [`Context`](crate::gpu::Context).
+
+use crate::gpu::runtime::params::PipelineConstants;
+
+pub mod flags;
+mod nn;
+
+/// Invocations per workgroup. Keep in sync with `WG_SIZE` in shaders/common.wgsl (checked by
+/// tests/shader_layout.rs).
+pub const WG_SIZE: u32 = 256;
+
+/// The WGSL shared by every kernel: structs, option codes and pipeline constants
+/// (shaders/common.wgsl), then the shared element math of shaders/shared/: the vec4 grids, the
+/// model's mean and variance, the likelihood terms, the exact denoisers.
+pub const COMMON_WGSL: &str = concat!(
+    include_str!("../../../../shaders/common.wgsl"),
+    "\n",
+    include_str!("../../../../shaders/shared/grid.wgsl"),
+    "\n",
+    include_str!("../../../../shaders/shared/model.wgsl"),
+    "\n",
+    include_str!("../../../../shaders/shared/likelihood.wgsl"),
+    "\n",
+    include_str!("../../../../shaders/shared/mixture.wgsl"),
+);
+
+/// The structs and helpers shared by the UNet layer kernels (shaders/nn/common.wgsl), prepended
+/// to each of them instead of [`COMMON_WGSL`] (see [`Kernel::source`]).
+pub const NN_COMMON_WGSL: &str = include_str!("../../../../shaders/nn/common.wgsl");
+
+/// The counter-based noise shared by the kernels that draw normals.
+pub const PHILOX_WGSL: &str = include_str!("../../../../shaders/philox.wgsl");
+
+/// The bindings of the scalar sampling-step kernels (see [`Kernel::source`]).
+pub const STEP_BINDINGS_WGSL: &str = include_str!("../../../../shaders/shared/step_bindings.wgsl");
+
+/// The bindings of the vec4 sampling-step kernels (see [`Kernel::source`]).
+pub const STEP_BINDINGS_VEC4_WGSL: &str =
+    include_str!("../../../../shaders/shared/step_bindings_vec4.wgsl");
+
+/// The entry point of the vec4 reverse-step kernels, appended to each (see [`Kernel::source`]).
+pub const STEP_VEC4_ENTRY_WGSL: &str = include_str!("../../../../shaders/step_vec4_entry.wgsl");
+
+/// The uniform, keys and scale shared by the dynamic thresholding kernels, appended to each (see
+/// [`Kernel::source`]).
+pub const THRESHOLD_SCALE_WGSL: &str =
+    include_str!("../../../../shaders/shared/dynamic_threshold_scale.wgsl");
+
+/// One compute kernel: one WGSL file, one entry point `main`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// shaders/q_mean_variance.wgsl
+    QMeanVariance,
+    /// shaders/q_sample.wgsl
+    QSample,
+    /// shaders/q_posterior_mean_variance.wgsl
+    QPosteriorMeanVariance,
+    /// shaders/p_mean_variance.wgsl
+    PMeanVariance,
+    /// shaders/p_sample.wgsl
+    PSample,
+    /// shaders/normal_kl.wgsl
+    NormalKl,
+    /// shaders/discretized_gaussian_log_likelihood.wgsl
+    DiscretizedGaussianLogLikelihood,
+    /// shaders/vb_terms_bpd.wgsl
+    VbTermsBpd,
+    /// shaders/training_losses.wgsl
+    TrainingLosses,
+    /// shaders/prior_bpd.wgsl
+    PriorBpd,
+    /// shaders/sample_mean.wgsl
+    SampleMean,
+    /// shaders/noise.wgsl
+    Noise,
+    /// shaders/philox_bits.wgsl
+    PhiloxBits,
+    /// shaders/ddpm_step.wgsl
+    DdpmStep,
+    /// shaders/mixture_distances.wgsl
+    MixtureDistances,
+    /// shaders/mixture_weights.wgsl
+    MixtureWeights,
+    /// shaders/mixture_output.wgsl
+    MixtureOutput,
+    /// shaders/bpd_noising.wgsl
+    BpdNoising,
+    /// shaders/bpd_mse.wgsl
+    BpdMse,
+    /// shaders/bandwidth_copy.wgsl
+    BandwidthCopy,
+    /// shaders/gaussian_denoiser.wgsl
+    GaussianDenoiser,
+    /// shaders/q_sample_vec4.wgsl
+    QSampleVec4,
+    /// shaders/p_sample_vec4.wgsl
+    PSampleVec4,
+    /// shaders/q_sample_f16.wgsl
+    QSampleF16,
+    /// shaders/p_sample_f16.wgsl
+    PSampleF16,
+    /// shaders/ddpm_step_vec4.wgsl
+    DdpmStepVec4,
+    /// shaders/gaussian_denoiser_vec4.wgsl
+    GaussianDenoiserVec4,
+    /// shaders/ddpm_step_gaussian_vec4.wgsl
+    DdpmStepGaussianVec4,
+    /// shaders/mixture_output_vec4.wgsl
+    MixtureOutputVec4,
+    /// shaders/mixture_distances_vec4.wgsl
+    MixtureDistancesVec4,
+    /// shaders/ddim_step.wgsl
+    DdimStep,
+    /// shaders/ddim_step_vec4.wgsl
+    DdimStepVec4,
+    /// shaders/predict_xstart.wgsl
+    PredictXstart,
+    /// shaders/ddim_step_gaussian_vec4.wgsl
+    DdimStepGaussianVec4,
+    /// shaders/dynamic_threshold.wgsl
+    DynamicThreshold,
+    /// shaders/dynamic_threshold_short.wgsl
+    DynamicThresholdShort,
+    /// shaders/nn/conv2d.wgsl with conv2d_weights.wgsl
+    Conv2d,
+    /// shaders/nn/conv2d.wgsl with conv2d_weights_subgroup.wgsl (needs subgroups of 8)
+    Conv2dSubgroup,
+    /// shaders/nn/winograd_input.wgsl
+    WinogradInput,
+    /// shaders/nn/winograd_output.wgsl
+    WinogradOutput,
+    /// shaders/nn/group_norm.wgsl with group_norm_sum.wgsl
+    GroupNorm,
+    /// shaders/nn/group_norm.wgsl with group_norm_sum_subgroup.wgsl (needs subgroups of 8)
+    GroupNormSubgroup,
+    /// shaders/nn/linear.wgsl
+    Linear,
+    /// shaders/nn/attention.wgsl with attention_a.wgsl
+    Attention,
+    /// shaders/nn/attention.wgsl with attention_a_subgroup.wgsl (needs subgroups of 8)
+    AttentionSubgroup,
+    /// shaders/nn/attention_softmax.wgsl
+    AttentionSoftmax,
+}
+
+impl Kernel {
+    /// Every kernel.
+    pub const ALL: [Kernel; 46] = [
+        Kernel::QMeanVariance,
+        Kernel::QSample,
+        Kernel::QPosteriorMeanVariance,
+        Kernel::PMeanVariance,
+        Kernel::PSample,
+        Kernel::NormalKl,
+        Kernel::DiscretizedGaussianLogLikelihood,
+        Kernel::VbTermsBpd,
+        Kernel::TrainingLosses,
+        Kernel::PriorBpd,
+        Kernel::SampleMean,
+        Kernel::Noise,
+        Kernel::PhiloxBits,
+        Kernel::DdpmStep,
+        Kernel::MixtureDistances,
+        Kernel::MixtureWeights,
+        Kernel::MixtureOutput,
+        Kernel::BpdNoising,
+        Kernel::BpdMse,
+        Kernel::BandwidthCopy,
+        Kernel::GaussianDenoiser,
+        Kernel::QSampleVec4,
+        Kernel::PSampleVec4,
+        Kernel::QSampleF16,
+        Kernel::PSampleF16,
+        Kernel::DdpmStepVec4,
+        Kernel::GaussianDenoiserVec4,
+        Kernel::DdpmStepGaussianVec4,
+        Kernel::MixtureOutputVec4,
+        Kernel::MixtureDistancesVec4,
+        Kernel::DdimStep,
+        Kernel::DdimStepVec4,
+        Kernel::PredictXstart,
+        Kernel::DdimStepGaussianVec4,
+        Kernel::DynamicThreshold,
+        Kernel::DynamicThresholdShort,
+        Kernel::Conv2d,
+        Kernel::Conv2dSubgroup,
+        Kernel::WinogradInput,
+        Kernel::WinogradOutput,
+        Kernel::GroupNorm,
+        Kernel::GroupNormSubgroup,
+        Kernel::Linear,
+        Kernel::Attention,
+        Kernel::AttentionSubgroup,
+        Kernel::AttentionSoftmax,
+    ];
+
+    /// The shader file's stem, also the name of its host and CPU modules.
+    pub fn name(self) -> &'static str {
+        self.file().0
+    }
+
+    fn file(self) -> (&'static str, &'static str) {
+        macro_rules! shader {
+            ($name:literal) => {
+                (
+                    $name,
+                    include_str!(concat!("../../../../shaders/", $name, ".wgsl")),
+                )
+            };
+        }
+        macro_rules! nn_shader {
+            ($name:literal) => {
+                (
+                    $name,
+                    include_str!(concat!("../../../../shaders/nn/", $name, ".wgsl")),
+                )
+            };
+        }
+        match self {
+            Kernel::Conv2d => nn_shader!("conv2d"),
+            Kernel::Conv2dSubgroup => ("conv2d_subgroup", nn_shader!("conv2d").1),
+            Kernel::WinogradInput => nn_shader!("winograd_input"),
+            Kernel::WinogradOutput => nn_shader!("winograd_output"),
+            Kernel::GroupNorm => nn_shader!("group_norm"),
+            Kernel::GroupNormSubgroup => ("group_norm_subgroup", nn_shader!("group_norm").1),
+            Kernel::Linear => nn_shader!("linear"),
+            Kernel::Attention => nn_shader!("attention"),
+            Kernel::AttentionSubgroup => ("attention_subgroup", nn_shader!("attention").1),
+            Kernel::AttentionSoftmax => nn_shader!("attention_softmax"),
+            Kernel::QMeanVariance => shader!("q_mean_variance"),
+            Kernel::QSample => shader!("q_sample"),
+            Kernel::QPosteriorMeanVariance => shader!("q_posterior_mean_variance"),
+            Kernel::PMeanVariance => shader!("p_mean_variance"),
+            Kernel::PSample => shader!("p_sample"),
+            Kernel::NormalKl => shader!("normal_kl"),
+            Kernel::DiscretizedGaussianLogLikelihood => {
+                shader!("discretized_gaussian_log_likelihood")
+            }
+            Kernel::VbTermsBpd => shader!("vb_terms_bpd"),
+            Kernel::TrainingLosses => shader!("training_losses"),
+            Kernel::PriorBpd => shader!("prior_bpd"),
+            Kernel::SampleMean => shader!("sample_mean"),
+            Kernel::Noise => shader!("noise"),
+            Kernel::PhiloxBits => shader!("philox_bits"),
+            Kernel::DdpmStep => shader!("ddpm_step"),
+            Kernel::MixtureDistances => shader!("mixture_distances"),
+            Kernel::MixtureWeights => shader!("mixture_weights"),
+            Kernel::MixtureOutput => shader!("mixture_output"),
+            Kernel::BpdNoising => shader!("bpd_noising"),
+            Kernel::BpdMse => shader!("bpd_mse"),
+            Kernel::BandwidthCopy => shader!("bandwidth_copy"),
+            Kernel::GaussianDenoiser => shader!("gaussian_denoiser"),
+            Kernel::QSampleVec4 => shader!("q_sample_vec4"),
+            Kernel::PSampleVec4 => shader!("p_sample_vec4"),
+            Kernel::QSampleF16 => shader!("q_sample_f16"),
+            Kernel::PSampleF16 => shader!("p_sample_f16"),
+            Kernel::DdpmStepVec4 => shader!("ddpm_step_vec4"),
+            Kernel::GaussianDenoiserVec4 => shader!("gaussian_denoiser_vec4"),
+            Kernel::DdpmStepGaussianVec4 => shader!("ddpm_step_gaussian_vec4"),
+            Kernel::MixtureOutputVec4 => shader!("mixture_output_vec4"),
+            Kernel::MixtureDistancesVec4 => shader!("mixture_distances_vec4"),
+            Kernel::DdimStep => shader!("ddim_step"),
+            Kernel::DdimStepVec4 => shader!("ddim_step_vec4"),
+            Kernel::PredictXstart => shader!("predict_xstart"),
+            Kernel::DdimStepGaussianVec4 => shader!("ddim_step_gaussian_vec4"),
+            Kernel::DynamicThreshold => shader!("dynamic_threshold"),
+            Kernel::DynamicThresholdShort => shader!("dynamic_threshold_short"),
+        }
+    }
+
+    /// The full WGSL source: [`COMMON_WGSL`] and philox.wgsl; for the sampling-step kernels
+    /// their shared bindings (shaders/shared/step_bindings*.wgsl); the kernel's own file; and for
+    /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl), and for the
+    /// dynamic thresholding kernels their shared scale (shared/dynamic_threshold_scale.wgsl).
+    pub fn source(self) -> String {
+        if self.is_nn() {
+            return format!("{NN_COMMON_WGSL}\n{}\n{}", self.nn_prelude(), self.file().1);
+        }
+        let bindings = match (self.is_step(), self.takes_grid()) {
+            (true, false) => STEP_BINDINGS_WGSL,
+            (true, true) => STEP_BINDINGS_VEC4_WGSL,
+            _ => "",
+        };
+        let entry = match self {
+            Kernel::PSampleVec4
+            | Kernel::DdpmStepVec4
+            | Kernel::DdpmStepGaussianVec4
+            | Kernel::DdimStepVec4
+            | Kernel::DdimStepGaussianVec4 => STEP_VEC4_ENTRY_WGSL,
+            Kernel::DynamicThreshold | Kernel::DynamicThresholdShort => THRESHOLD_SCALE_WGSL,
+            _ => "",
+        };
+        format!(
+            "{COMMON_WGSL}\n{PHILOX_WGSL}\n{bindings}\n{}\n{entry}",
+            self.file().1
+        )
+    }
+
+    /// Whether this is a sampling-step kernel: the explicit layout of
+    /// [`step_layout`](crate::gpu::runtime::step_layout), and the step constants (`NOISE_SOURCE`,
+    /// `THRESHOLD`, `CLIPPED_EPS`).
+    pub fn is_step(self) -> bool {
+        matches!(
+            self,
+            Kernel::DdpmStep
+                | Kernel::DdpmStepVec4
+                | Kernel::DdpmStepGaussianVec4
+                | Kernel::DdimStep
+                | Kernel::DdimStepVec4
+                | Kernel::DdimStepGaussianVec4
+        )
+    }
+
+    /// Whether the kernel has a `GRID` pipeline constant (`vec4_grid` in src/gpu/launch.rs).
+    pub fn takes_grid(self) -> bool {
+        matches!(
+            self,
+            Kernel::QSampleVec4
+                | Kernel::PSampleVec4
+                | Kernel::DdpmStepVec4
+                | Kernel::GaussianDenoiserVec4
+                | Kernel::DdpmStepGaussianVec4
+                | Kernel::MixtureOutputVec4
+                | Kernel::QSampleF16
+                | Kernel::PSampleF16
+                | Kernel::DdimStepVec4
+                | Kernel::DdimStepGaussianVec4
+        )
+    }
+
+    /// vec4s (or f16 groups of eight) per invocation of a vec4 kernel (its
+    /// `VEC4S_PER_INVOCATION` constant; 1 for the others). On llvmpipe several vec4s per
+    /// invocation share the lane-by-lane loads of the timestep and schedule row: with two,
+    /// p_sample went from 0.68-0.69 to 0.76-0.92 of the copy kernel at 2^24 elements, q_sample
+    /// from 0.74-0.79 to 0.82-0.95; with four, p_sample's median of five alternating runs went
+    /// from 0.79 to 0.87 at 2^24 (equal at 2^20) and q_sample's from 0.85 to 0.88 (three runs;
+    /// `ddpm bench`); with eight, p_sample fell to 0.34-0.66. The copy and the f16 kernels take
+    /// two (with four, p_sample_f16 was slower: 3.0-3.1 against 2.6 ms at 2^20). The sampling
+    /// loop's kernels and the mixture's output keep one: more were within this machine's noise
+    /// (two alternating runs of the step with two gave 1200-1340 steps/s at [16, 3, 32, 32]
+    /// against 2090 with one, a later run with one 1400; the mixture output with four, sharing
+    /// each weight load, showed no clear change in three runs).
+    pub fn vec4s_per_invocation(self) -> u32 {
+        match self {
+            Kernel::QSampleVec4 | Kernel::PSampleVec4 => 4,
+            Kernel::QSampleF16 | Kernel::PSampleF16 | Kernel::BandwidthCopy => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether the kernel takes its model options as pipeline constants (`MEAN_TYPE`,
+    /// `VAR_TYPE`, `CLIP_DENOISED` in common.wgsl) instead of from `ElementParams` (the mixture
+    /// output kernels: from `MixtureParams`, whose mean and variance types they replace).
+    pub fn takes_model_constants(self) -> bool {
+        matches!(
+            self,
+            Kernel::PSample
+                | Kernel::PSampleVec4
+                | Kernel::PSampleF16
+                | Kernel::DdpmStep
+                | Kernel::DdpmStepVec4
+                | Kernel::DdpmStepGaussianVec4
+                | Kernel::MixtureOutput
+                | Kernel::MixtureOutputVec4
+                | Kernel::DdimStep
+                | Kernel::DdimStepVec4
+                | Kernel::PredictXstart
+                | Kernel::DdimStepGaussianVec4
+        )
+    }
+
+    /// `constants` with the ones this kernel does not take zeroed: the pipeline cache's key.
+    pub fn own_constants(self, constants: PipelineConstants) -> PipelineConstants {
+        let mut own = PipelineConstants::on_grid(0);
+        if self.takes_grid() {
+            own.grid = constants.grid;
+        }
+        if self.takes_model_constants() {
+            own.mean_type = constants.mean_type;
+            own.var_type = constants.var_type;
+            own.clip_denoised = constants.clip_denoised;
+        }
+        if self.is_nn() {
+            own.nn = constants.nn;
+        }
+        if self.is_step() {
+            own.noise_source = constants.noise_source;
+            own.threshold = constants.threshold;
+            own.clipped_eps = constants.clipped_eps;
+        }
+        own
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,59 @@
+//! The UNet layer kernels' part of the kernel table (src/gpu/kernels.rs): which kernels they
+//! are, their workgroup size, and the WGSL prepended to their own file.
+
+use crate::gpu::runtime::shaders::{Kernel, WG_SIZE};
+
+impl Kernel {
+    /// Whether this is a UNet layer kernel (shaders/nn/): prepended with
+    /// [`NN_COMMON_WGSL`](crate::gpu::runtime::shaders::NN_COMMON_WGSL) only, its options in
+    /// [`PipelineConstants::nn`](crate::gpu::runtime::params::PipelineConstants::nn).
+    pub fn is_nn(self) -> bool {
+        matches!(
+            self,
+            Kernel::Conv2d
+                | Kernel::Conv2dSubgroup
+                | Kernel::WinogradInput
+                | Kernel::WinogradOutput
+                | Kernel::GroupNorm
+                | Kernel::GroupNormSubgroup
+                | Kernel::Linear
+                | Kernel::Attention
+                | Kernel::AttentionSubgroup
+                | Kernel::AttentionSoftmax
+        )
+    }
+
+    /// Invocations per workgroup: [`WG_SIZE`], or 64 for the UNet layer kernels (register tiles
+    /// per invocation; see shaders/nn/conv2d.wgsl), 8 for the subgroup group norm.
+    pub fn workgroup_size(self) -> u32 {
+        match self {
+            // One subgroup of 8 per workgroup (shaders/nn/group_norm_sum_subgroup.wgsl).
+            Kernel::GroupNormSubgroup => 8,
+            k if k.is_nn() => 64,
+            _ => WG_SIZE,
+        }
+    }
+
+    /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading
+    /// and 3x3 order, per invocation (a kernel row at a time) or shared across a subgroup (all
+    /// nine taps at once); the group norm's sums, over a workgroup tree or one subgroup; the
+    /// attention product's left operand, per lane or shared across a subgroup.
+    pub(crate) fn nn_prelude(self) -> &'static str {
+        match self {
+            Kernel::Conv2d => include_str!("../../../../shaders/nn/conv2d_weights.wgsl"),
+            Kernel::Conv2dSubgroup => concat!(
+                include_str!("../../../../shaders/nn/conv2d_weights_subgroup.wgsl"),
+                include_str!("../../../../shaders/nn/conv2d_nine_taps.wgsl")
+            ),
+            Kernel::GroupNorm => include_str!("../../../../shaders/nn/group_norm_sum.wgsl"),
+            Kernel::Attention => include_str!("../../../../shaders/nn/attention_a.wgsl"),
+            Kernel::AttentionSubgroup => {
+                include_str!("../../../../shaders/nn/attention_a_subgroup.wgsl")
+            }
+            Kernel::GroupNormSubgroup => {
+                include_str!("../../../../shaders/nn/group_norm_sum_subgroup.wgsl")
+            }
+            _ => "",
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The model interface of the sampling loop: a [`Denoiser`] records its GPU work for one step
+//! into the loop's command encoder, reading x_t and the per-sample timesteps and writing
+//! model_output (and model_var for the learned variance types).
+
+use crate::error::Result;
+use crate::gpu::{Context, GpuTables, GpuTensor};
+use crate::options::ModelOptions;
+
+/// An elementwise model that the sampling step kernel can compute itself, saving the model's
+/// own pass and its model_output traffic every step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum FusedDenoiser {
+    /// [`GaussianDenoiser`](crate::gpu::GaussianDenoiser): the exact denoiser of N(0, S^2 I) data
+    /// with S^2 = `data_var`, writing as `model` says.
+    Gaussian {
+        /// S^2.
+        data_var: f64,
+        /// The mean and variance types it writes.
+        model: ModelOptions,
+    },
+}
+
+/// The buffers a denoiser reads and writes. They stay the same for the whole loop (x_t is
+/// updated in place, `timesteps` is rewritten before each step), so bind groups can be made
+/// once in [`Denoiser::prepare`].
+#[derive(Clone, Copy, Debug)]
+pub struct DenoiserIo<'a> {
+    /// x_t, shape [B, ...]. Read only.
+    pub x_t: &'a GpuTensor,
+    /// B u32 timesteps (`array<u32>`), all equal to the current step. Read only.
+    pub timesteps: &'a wgpu::Buffer,
+    /// The schedule tables (`array<StepCoefs>`, see shaders/common.wgsl), if the model wants
+    /// abar_t and friends. Read only.
+    pub tables: &'a GpuTables,
+    /// Where the model writes eps, x_0 or x_{t-1} (per the sampler's mean type), x_t's shape.
+    pub model_output: &'a GpuTensor,
+    /// Where the model writes its variance output for the learned types; `None` otherwise.
+    pub model_var: Option<&'a GpuTensor>,
+}
+
+/// A model the sampler can run: any wgpu work that fills `model_output` from `x_t` and `t`.
+///
+/// An application implements it with its own WGSL (see `examples/`), or any wgpu-based network.
+pub trait Denoiser {
+    /// Called once before the loop (and again for each chunk of a split batch) with the buffers
+    /// the loop will use: create bind groups and scratch buffers here, not per step.
+    fn prepare(&mut self, ctx: &Context, io: &DenoiserIo<'_>) -> Result<()>;
+
+    /// Record one step's work into `encoder`. Called T times with the same buffers as
+    /// `prepare`; must not read anything back to the host.
+    fn record(
+        &self,
+        ctx: &Context,
+        encoder: &mut wgpu::CommandEncoder,
+        io: &DenoiserIo<'_>,
+    ) -> Result<()>;
+
+    /// The built-in elementwise model this denoiser is, if any. Where the sampler can fuse it
+    /// (the model writes the sampler's own mean and variance types, sample_len % 4 == 0) its
+    /// step kernel computes the model output itself and `record` is not called. Applications'
+    /// denoisers keep the default, `None`.
+    fn fused(&self) -> Option<FusedDenoiser> {
+        None
+    }
+
+    /// Bytes of device memory the denoiser holds after `prepare` (weights and scratch), for
+    /// memory reports such as `ddpm bench`. The default says nothing is known: 0.
+    fn device_bytes(&self) -> u64 {
+        0
+    }
+}
