@@ -14,6 +14,7 @@ mod denoiser_source;
 mod mixture_args;
 mod op_cmd;
 mod progress;
+mod sample_args;
 mod sample_cmd;
 mod sample_setup;
 mod schedule_args;
@@ -49,7 +50,7 @@ enum Command {
     Check(CheckArgs),
     /// Draw samples through the full reverse process (mixture denoiser over a data set; the
     /// embedded digits by default) and write a PNG grid or .npy.
-    Sample(Box<sample_cmd::SampleArgs>),
+    Sample(Box<sample_args::SampleArgs>),
     /// The variational bound of data points (calc_bpd_loop) under the mixture denoiser, term
     /// by term, as .npy files.
     Bpd(Box<bpd_cmd::BpdArgs>),

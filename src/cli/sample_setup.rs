@@ -5,7 +5,7 @@
 
 use crate::denoiser_source::Source;
 use crate::mixture_args::MixtureArgs;
-use crate::sample_cmd::SampleArgs;
+use crate::sample_args::SampleArgs;
 use crate::ScheduleArgs;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;

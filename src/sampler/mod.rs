@@ -17,6 +17,7 @@
 
 mod ddim;
 mod ddpm;
+pub mod loop_options;
 
 pub use ddim::{forward_rows, reverse_rows_by_current, Ddim, DdimOptions, DdimReverse};
 
@@ -52,7 +53,9 @@ pub fn cpu_step_per_sample(
     }
     Ok(pred)
 }
+pub use crate::cpu::kernels::CpuStep;
 pub use ddpm::Ddpm;
+pub use loop_options::{LoopOptions, NoiseSource};
 
 use crate::chain::Chain;
 use crate::error::{Error, Result};
@@ -94,22 +97,6 @@ impl Threshold {
         }
         Ok(())
     }
-}
-
-/// One step of the CPU twin over a batch, in f64.
-pub struct CpuStep<'a> {
-    /// Elements per sample.
-    pub sample_len: usize,
-    /// x at the step, updated in place.
-    pub x: &'a mut [f64],
-    /// The model's output at the step.
-    pub output: &'a [f64],
-    /// model_var for the learned variance types.
-    pub var: Option<&'a [f64]>,
-    /// The step's normals, one per element; `None` where the step adds no noise.
-    pub noise: Option<&'a [f64]>,
-    /// Per-sample dynamic thresholds, with thresholding.
-    pub scales: Option<&'a [f64]>,
 }
 
 /// What the sampling loops need of a sampler. See the module doc.

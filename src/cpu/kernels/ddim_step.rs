@@ -1,10 +1,10 @@
 //! CPU twin of shaders/ddim_step.wgsl (and ddim_step_vec4.wgsl): one DDIM step, forward or
 //! inverse by its row, over a batch in f64, the reference the GPU step is tested against.
 
+use super::CpuStep;
 use crate::cpu::kernels::common;
 use crate::error::{Error, Result};
 use crate::options::{MeanType, ModelOptions};
-use crate::sampler::CpuStep;
 
 /// One row of a DDIM chain in f64 (`DdimCoefs` on the GPU is this rounded once): the abar the
 /// model's output is read at, the abar of the step moved to, the noise scale sigma and the

@@ -1,10 +1,10 @@
 //! CPU twin of shaders/ddpm_step.wgsl (and its vec4 twins): one ancestral step over a batch in
 //! f64, the reference the GPU step is tested against.
 
+use super::CpuStep;
 use crate::cpu::kernels::common;
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
-use crate::sampler::CpuStep;
 use crate::schedule::Tables;
 
 /// One step at training timestep t of `tb` (a chain's tables by training timestep): per element,

@@ -37,3 +37,19 @@ impl ModelOut<'_> {
         self.var.map_or(0.0, |v| v[i] as f64)
     }
 }
+
+/// One step of the CPU twin over a batch, in f64.
+pub struct CpuStep<'a> {
+    /// Elements per sample.
+    pub sample_len: usize,
+    /// x at the step, updated in place.
+    pub x: &'a mut [f64],
+    /// The model's output at the step.
+    pub output: &'a [f64],
+    /// model_var for the learned variance types.
+    pub var: Option<&'a [f64]>,
+    /// The step's normals, one per element; `None` where the step adds no noise.
+    pub noise: Option<&'a [f64]>,
+    /// Per-sample dynamic thresholds, with thresholding.
+    pub scales: Option<&'a [f64]>,
+}

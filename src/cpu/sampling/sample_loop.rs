@@ -5,9 +5,8 @@ use crate::chain::Chain;
 use crate::cpu::kernels::noise::{self, stream};
 use crate::cpu::kernels::torch_randn::TorchGenerator;
 use crate::error::{Error, Result};
-use crate::gpu::sampling::sample_loop::{LoopOptions, NoiseSource};
 use crate::options::ModelOptions;
-use crate::sampler::{CpuStep, Ddpm, Sampler};
+use crate::sampler::{CpuStep, Ddpm, LoopOptions, NoiseSource, Sampler};
 use crate::schedule::Tables;
 
 /// A model on the CPU: model_output (and model_var for learned types) from x_t and t.

@@ -16,6 +16,7 @@ mod step_cost;
 mod steps;
 mod threshold;
 
+pub use crate::sampler::loop_options::{LoopOptions, NoiseSource};
 use chunk::ChunkLoop;
 use plan::LoopPlan;
 pub use step_cost::{step_cost, StepCost};
@@ -27,54 +28,6 @@ use crate::gpu::sampling::denoiser::Denoiser;
 use crate::gpu::{Context, GpuTables};
 use crate::options::ModelOptions;
 use crate::sampler::{Ddpm, Sampler};
-
-/// Where the step noise and x_T come from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum NoiseSource {
-    /// Drawn in the shader: Philox keyed by (seed, stream, step, sample, element), the same on
-    /// any chunking or device (`cpu::noise` reproduces it).
-    #[default]
-    Philox,
-    /// `torch.manual_seed(seed)` then one `torch.randn` of the whole batch for x_T and one per
-    /// step that adds noise, as diffusers' pipelines draw them (CPU generator, bit for bit),
-    /// drawn on the host and uploaded before each step.
-    Torch,
-}
-
-/// Options of one sampling run with [`sample_loop`].
-#[derive(Clone, Debug)]
-pub struct LoopOptions {
-    /// Keys every noise draw (Philox) or seeds the torch generator.
-    pub seed: u64,
-    /// Where the noise comes from.
-    pub noise: NoiseSource,
-    /// Start from this x (the whole batch, C order) instead of drawing x_T: a given x_T, or the
-    /// data an inverse sampler encodes.
-    pub x_t: Option<Vec<f32>>,
-    /// Steps recorded per submission (progress is reported between submissions); 1 with a host
-    /// noise stream, whose uploads go between submissions.
-    pub steps_per_submit: usize,
-    /// Progressive mode (the original's `p_sample_loop_progressive`): keep x and pred_xstart
-    /// after every step with a multiple of k steps left (after the last step too), copied on
-    /// the device, read back at the end.
-    pub keep_every: Option<usize>,
-    /// At most this many samples per chunk (`None`: as many as one storage binding holds).
-    /// Chunks run one after another with the same noise, so results do not depend on it.
-    pub max_chunk_samples: Option<usize>,
-}
-
-impl Default for LoopOptions {
-    fn default() -> Self {
-        LoopOptions {
-            seed: 0,
-            noise: NoiseSource::Philox,
-            x_t: None,
-            steps_per_submit: 100,
-            keep_every: None,
-            max_chunk_samples: None,
-        }
-    }
-}
 
 /// Options of [`p_sample_loop`]: the DDPM sampler's model options and the loop's.
 #[derive(Clone, Copy, Debug)]
