@@ -1,7 +1,7 @@
 //! A sampling chain: the training steps a sampler visits and the tables of the diffusion over
 //! just those steps, rebuilt in f64 as improved-diffusion's `SpacedDiffusion` does.
 //!
-//! For kept steps k_0 < k_1 < ... < k_{N-1}, beta'_i = 1 - abar[k_i] / abar[k_{i-1}] (with
+//! For kept steps k_0 < k_1 < ... < k_{N-1}, beta'_i = 1 - abar\[k_i\] / abar[k_{i-1}] (with
 //! abar before k_0 equal to 1) and every derived table comes from the chain's abar, which is
 //! the training abar at the kept steps ([`Tables::from_alphas_cumprod`]), so each variance and
 //! mean type works on the chain unchanged; a step at k_i

@@ -27,6 +27,8 @@
 //!
 //! The GPU side mirrors it: see [`gpu`] and the README's embedding example.
 
+#![warn(missing_docs)]
+
 pub mod chain;
 pub mod check;
 pub mod cpu;

@@ -209,6 +209,7 @@ pub fn to_bytes_i64(shape: &[usize], data: &[i64]) -> Vec<u8> {
     to_bytes("<i8", shape, &bytes)
 }
 
+/// Write `data` of `shape` as a float32 .npy file (little-endian, C order).
 pub fn write_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<()> {
     let path = path.as_ref();
     std::fs::write(path, to_bytes_f32(shape, data)).map_err(|e| Error::io(path, e))

@@ -77,7 +77,7 @@ pub fn run(
     )
 }
 
-/// t: int32 or int64 [B], each in [0, T).
+/// t: int32 or int64 \[B\], each in [0, T).
 fn timesteps(inputs: &BTreeMap<String, NpyArray>, batch: usize, big_t: usize) -> Result<Vec<u32>> {
     let t = inputs
         .get("t")

@@ -102,7 +102,7 @@ impl std::fmt::Debug for GpuOp {
 }
 
 impl GpuOp {
-    /// Validate `inputs` for `op` (as [`run`] does) and upload them to `ctx`'s device.
+    /// Validate `inputs` for `op` (as [`run`](crate::ops::run) does) and upload them to `ctx`'s device.
     pub fn new(
         ctx: &Context,
         op: Op,

@@ -35,11 +35,11 @@ named_enum! {
         NormalKl = "normal-kl",
         /// x, means, log_scales -> log_probs.
         DiscretizedGaussianLogLikelihood = "discretized-gaussian-log-likelihood",
-        /// x_start, x_t, t, model_output [, model_var] -> output [B], pred_xstart.
+        /// x_start, x_t, t, model_output [, model_var] -> output \[B\], pred_xstart.
         VbTermsBpd = "vb-terms-bpd",
-        /// x_start, t, noise, model_output [, model_var] -> losses [B].
+        /// x_start, t, noise, model_output [, model_var] -> losses \[B\].
         TrainingLosses = "training-losses",
-        /// x_start -> prior_bpd [B].
+        /// x_start -> prior_bpd \[B\].
         PriorBpd = "prior-bpd",
         /// x, t, model_output [, noise] -> prev_sample, pred_xstart: one DDIM step.
         DdimStep = "ddim-step",
@@ -149,7 +149,7 @@ impl Op {
         }
     }
 
-    /// Whether output `name` holds one value per sample ([B]) rather than x's shape.
+    /// Whether output `name` holds one value per sample (\[B\]) rather than x's shape.
     pub fn is_per_sample(self, name: &str) -> bool {
         matches!(
             (self, name),
@@ -226,7 +226,7 @@ pub enum Backend<'a> {
 pub struct Output {
     /// The output's name (the file stem the CLI writes).
     pub name: &'static str,
-    /// x's shape, or [B] for per-sample values.
+    /// x's shape, or \[B\] for per-sample values.
     pub shape: Vec<usize>,
     /// The values, C order.
     pub data: Vec<f64>,

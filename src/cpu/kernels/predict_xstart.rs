@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::options::ModelOptions;
 use crate::schedule::Tables;
 
-/// x_0 of `model_output` at x, sample b at step t[b] of `tb`.
+/// x_0 of `model_output` at x, sample b at step t\[b\] of `tb`.
 pub fn predict_xstart(
     tb: &Tables,
     model: &ModelOptions,

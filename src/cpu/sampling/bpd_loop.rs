@@ -9,14 +9,14 @@ use crate::error::Result;
 use crate::options::ModelOptions;
 use crate::schedule::Tables;
 
-/// `calc_bpd_loop`'s outputs, [B] or [B, T] (row-major), bits/dim for the bpd terms.
+/// `calc_bpd_loop`'s outputs, \[B\] or [B, T] (row-major), bits/dim for the bpd terms.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BpdTerms {
     /// sum over t of terms_bpd, plus prior_bpd.
     pub total_bpd: Vec<f64>,
     /// [B, T]: the vb term at each t (decoder NLL at t = 0).
     pub terms_bpd: Vec<f64>,
-    /// [B]: KL(q(x_{T-1} | x_0) || N(0, I)).
+    /// \[B\]: KL(q(x_{T-1} | x_0) || N(0, I)).
     pub prior_bpd: Vec<f64>,
     /// [B, T]: mean (pred_xstart - x_0)^2.
     pub xstart_mse: Vec<f64>,

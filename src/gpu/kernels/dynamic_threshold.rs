@@ -82,7 +82,7 @@ impl ThresholdParams {
     }
 }
 
-/// Prepared once over fixed buffers (bind groups, scratch, the [B] output made once), then
+/// Prepared once over fixed buffers (bind groups, scratch, the \[B\] output made once), then
 /// recorded every step of a sampling loop with nothing allocated per record.
 #[derive(Debug)]
 pub struct DynamicThreshold {
@@ -164,13 +164,13 @@ impl DynamicThreshold {
         Ok(())
     }
 
-    /// The [B] f32 output s_b.
+    /// The \[B\] f32 output s_b.
     pub fn scales(&self) -> &GpuTensor {
         &self.scales
     }
 }
 
-/// One-shot convenience: s_b of `values` as a new [B] tensor.
+/// One-shot convenience: s_b of `values` as a new \[B\] tensor.
 pub fn dynamic_threshold(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,

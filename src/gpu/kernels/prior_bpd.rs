@@ -9,7 +9,7 @@ use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::{Context, GpuTables, GpuTensor};
 use crate::options::ModelOptions;
 
-/// Record KL(q(x_{T-1} | x_0) || N(0, I)) per sample in bits/dim; shape [B].
+/// Record KL(q(x_{T-1} | x_0) || N(0, I)) per sample in bits/dim; shape \[B\].
 pub fn prior_bpd(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,

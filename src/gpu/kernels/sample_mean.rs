@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::{Context, GpuTensor};
 
-/// Record the per-sample mean of `values` (shape [B, ...]) times `scale`; returns shape [B].
+/// Record the per-sample mean of `values` (shape [B, ...]) times `scale`; returns shape \[B\].
 pub fn sample_mean(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,

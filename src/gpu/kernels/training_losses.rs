@@ -10,7 +10,7 @@ use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::{Context, GpuSteps, GpuTables, GpuTensor};
 use crate::options::{LossType, ModelOptions};
 
-/// Record the per-sample training loss, shape [B]: mse against the mean type's target, or the
+/// Record the per-sample training loss, shape \[B\]: mse against the mean type's target, or the
 /// vb term in bits/dim (kl). The original uses clip_denoised = false here.
 #[allow(clippy::too_many_arguments)] // the original's arguments plus the device handles
 pub fn training_losses(

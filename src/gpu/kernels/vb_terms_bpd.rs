@@ -12,7 +12,7 @@ use crate::options::ModelOptions;
 /// `_vb_terms_bpd` outputs.
 #[derive(Debug)]
 pub struct VbTerms {
-    /// Per sample, bits/dim, shape [B].
+    /// Per sample, bits/dim, shape \[B\].
     pub output: GpuTensor,
     /// The predicted x_0, x's shape.
     pub pred_xstart: GpuTensor,

@@ -1,5 +1,5 @@
 //! Host side of shaders/nn/conv2d.wgsl (CPU twin: src/cpu/nn/conv2d.rs): a [`Conv2d`] with its
-//! weights uploaded once, transposed to [K][cout_padded] (K = in x k x k, channels padded with
+//! weights uploaded once, transposed to \[K\]\[cout_padded\] (K = in x k x k, channels padded with
 //! zeros to the 16-channel tile so that every weight load is aligned), and the stage
 //! that runs it over views, with the fused options the UNet needs: Upsample2D's nearest 2x on
 //! the input, center_input_sample, the resnets' time-embedding bias, a residual with its

@@ -90,7 +90,7 @@ impl Stage {
     }
 }
 
-/// Time of one kind of stage in a forward (see [`profile`]).
+/// Time of one kind of stage in a forward, as `ddpm bench --model --profile` reports it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StageTime {
     /// The kernel and the options that change its cost, e.g. "conv2d 3x3 +temb".

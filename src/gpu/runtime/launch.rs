@@ -220,7 +220,7 @@ pub(crate) fn output_shape(name: &str, out: &GpuTensor, like: &GpuTensor) -> Res
     }
 }
 
-/// Record the per-sample mean of `values` ([B, sample_len]) times `scale` into `means` ([B]).
+/// Record the per-sample mean of `values` ([B, sample_len]) times `scale` into `means` (\[B\]).
 pub(crate) fn sample_mean(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,

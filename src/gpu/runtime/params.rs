@@ -219,7 +219,7 @@ pub struct MixtureParams {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct CopyParams {
-    /// Number of vec4<f32> to copy.
+    /// Number of `vec4<f32>` to copy.
     pub n_vec4: u32,
     /// Padding.
     pub _pad0: u32,

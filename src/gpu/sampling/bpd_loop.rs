@@ -4,7 +4,7 @@
 //!
 //! For t = T-1 .. 0, all recorded with buffers and bind groups made once: set the timesteps,
 //! noise x_0 in the shader, run the denoiser, the vb term and the squared errors per element,
-//! average each per sample, and copy the three [B] results into row t of [T, B] buffers. The
+//! average each per sample, and copy the three \[B\] results into row t of [T, B] buffers. The
 //! prior term comes last; everything is read back once at the end.
 
 use crate::cpu::kernels::noise::stream;

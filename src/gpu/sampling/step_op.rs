@@ -22,7 +22,7 @@ pub struct StepInputs<'a> {
     pub model_var: Option<&'a GpuTensor>,
     /// The step's normals; zeros where `None` (the step then adds no noise).
     pub noise: Option<&'a GpuTensor>,
-    /// Per-sample dynamic thresholds [B], with the sampler's thresholding.
+    /// Per-sample dynamic thresholds \[B\], with the sampler's thresholding.
     pub scales: Option<&'a GpuTensor>,
 }
 

@@ -252,7 +252,7 @@ fn run_chunk(
 }
 
 /// Record the per-sample dynamic thresholds of the raw pred_xstart of `model_output` at x (each
-/// sample at its training timestep in `t`) for `sampler`: a new [B] tensor.
+/// sample at its training timestep in `t`) for `sampler`: a new \[B\] tensor.
 pub fn record_thresholds(
     ctx: &Context,
     encoder: &mut wgpu::CommandEncoder,
