@@ -13,7 +13,7 @@ mod common;
 
 use common::nn::{abs_conv, assert_within, conv, Rng, U};
 use ddpm_wgpu::cpu::nn::{conv2d as cpu_conv, upsample::nearest_2x, Activation};
-use ddpm_wgpu::gpu::nn::conv2d::{forward, ConvOptions};
+use ddpm_wgpu::gpu::nn::conv2d_op::{forward, ConvOptions};
 use ddpm_wgpu::nn::{Conv2d, Padding};
 
 struct Case {

@@ -10,8 +10,9 @@
 //! head's channels an invocation can hold.
 
 use super::conv2d::GpuConv2d;
-use super::graph::{Graph, Home, Op, View};
-use super::group_norm::GpuGroupNorm;
+use super::conv2d_op::ConvOp;
+use super::graph::{Graph, Home, LayerOp, Places, View};
+use super::group_norm::{GpuGroupNorm, NormOp};
 use super::params::{MatmulParams, SoftmaxParams};
 use super::{grid_xz, u32_of, Stage};
 use crate::error::{Error, Result};
@@ -55,7 +56,7 @@ impl MatOperand {
 }
 
 /// The stage of c = scale a b over `batch` samples of `heads` heads; dims = [m, n, k, heads].
-pub(crate) fn matmul_stage(
+fn matmul_stage(
     ctx: &Context,
     batch: usize,
     [m, n, k, heads]: [usize; 4],
@@ -111,7 +112,7 @@ pub(crate) fn matmul_stage(
 }
 
 /// The stage of a softmax over `rows` rows of `len` in `buffer`, in place.
-pub(crate) fn softmax_stage(
+fn softmax_stage(
     ctx: &Context,
     rows: usize,
     len: usize,
@@ -140,6 +141,63 @@ pub(crate) fn softmax_stage(
         &[buffer],
         Grid(x, y, 1),
     )
+}
+
+/// c = scale a b for every (sample, head), see shaders/nn/attention.wgsl; dims = [m, n, k,
+/// heads], each operand a tensor and its layout in it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatmulOp {
+    pub dims: [usize; 4],
+    pub a: (usize, MatOperand),
+    pub b: (usize, MatOperand),
+    pub c: (usize, MatOperand),
+    pub scale: f32,
+}
+
+impl LayerOp for MatmulOp {
+    fn tensors(&self) -> Vec<usize> {
+        vec![self.a.0, self.b.0, self.c.0]
+    }
+
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let operand = |(t, o): (usize, MatOperand)| -> Result<_> {
+            let (buffer, shift) = at.place(t)?;
+            Ok((buffer, o.placed(shift, at.per_sample(t))?))
+        };
+        matmul_stage(
+            ctx,
+            at.samples().1,
+            self.dims,
+            [operand(self.a)?, operand(self.b)?, operand(self.c)?],
+            self.scale,
+        )
+    }
+}
+
+/// Softmax in place over rows of `len`, `rows` rows per sample, of `scale` times the values.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SoftmaxOp {
+    pub tensor: usize,
+    pub rows: usize,
+    pub len: usize,
+    pub scale: f32,
+}
+
+impl LayerOp for SoftmaxOp {
+    fn tensors(&self) -> Vec<usize> {
+        vec![self.tensor]
+    }
+
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let (buffer, _) = at.place(self.tensor)?;
+        softmax_stage(
+            ctx,
+            at.samples().1 * self.rows,
+            self.len,
+            self.scale,
+            buffer,
+        )
+    }
 }
 
 /// An attention layer on the device.
@@ -225,7 +283,7 @@ impl GpuAttention {
         let normed = match &self.norm {
             Some(norm) => {
                 let v = g.activation(&format!("{} norm", self.name), x.channels, x.h, x.w);
-                g.push(Op::Norm {
+                g.push(NormOp {
                     norm,
                     input: x,
                     output: v,
@@ -237,37 +295,27 @@ impl GpuAttention {
             None => x,
         };
         let qkv = g.activation(&format!("{} qkv", self.name), 3 * inner, x.h, x.w);
-        g.push(Op::Conv {
-            conv: &self.qkv,
-            input: normed,
-            output: qkv,
-            upsample: false,
-            center: false,
-            temb: None,
-            residual: None,
-            split: None,
-            keep: 3 * inner,
-        });
+        ConvOp::new(&self.qkv, normed, qkv).emit(g);
         let scores = g.tensor(
             &format!("{} scores", self.name),
             heads * n * n,
             Home::Internal,
         );
-        let operand = |offset, hstride, s1, s2| super::attention::MatOperand {
+        let operand = |offset, hstride, s1, s2| MatOperand {
             offset,
             hstride,
             s1,
             s2,
         };
         // scores[h, i, j] = sum_c q[h d + c, i] k[h d + c, j].
-        g.push(Op::Matmul {
+        g.push(MatmulOp {
             dims: [n, n, d, heads],
             a: (qkv.tensor, operand(0, d * n, 1, n)),
             b: (qkv.tensor, operand(inner * n, d * n, n, 1)),
             c: (scores, operand(0, n * n, n, 1)),
             scale: 1.0,
         });
-        g.push(Op::Softmax {
+        g.push(SoftmaxOp {
             tensor: scores,
             rows: heads * n,
             len: n,
@@ -275,24 +323,19 @@ impl GpuAttention {
         });
         // mixed[h d + c, i] = sum_j v[h d + c, j] p[h, i, j].
         let mixed = g.activation(&format!("{} mixed", self.name), inner, x.h, x.w);
-        g.push(Op::Matmul {
+        g.push(MatmulOp {
             dims: [d, n, n, heads],
             a: (qkv.tensor, operand(2 * inner * n, d * n, n, 1)),
             b: (scores, operand(0, n * n, 1, n)),
             c: (mixed.tensor, operand(0, d * n, n, 1)),
             scale: 1.0,
         });
-        g.push(Op::Conv {
-            conv: &self.out,
-            input: mixed,
-            output: out,
-            upsample: false,
-            center: false,
-            temb: None,
+        ConvOp {
             residual: Some((x, self.rescale)),
-            split: None,
             keep: self.channels,
-        });
+            ..ConvOp::new(&self.out, mixed, out)
+        }
+        .emit(g);
         Ok(())
     }
 }

@@ -15,6 +15,7 @@
 //! rows a subgroup's output rows share come by shuffles. Workgroup-memory tiles, 32 channels,
 //! 512-bit vectors, per-lane weights, Winograd F(2x2, 3x3): all slower or no faster there.
 
+use super::graph::{BufView, Places, View};
 use super::params::ConvParams;
 use super::{grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
@@ -29,14 +30,6 @@ pub const CONV_TM: usize = 16;
 pub const CONV_TN: usize = 8;
 /// Invocations per workgroup (`CONV_WG`).
 pub const CONV_WG: usize = 64;
-
-/// A view of an NCHW activation in a buffer: element (b, c, p) at offset + b bstride + c plane + p.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct BufView<'a> {
-    pub buffer: &'a wgpu::Buffer,
-    pub offset: u32,
-    pub bstride: u32,
-}
 
 /// One run of a conv: the input's stored size and the views, and the fused options.
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +56,26 @@ pub(crate) struct ConvArgs<'a> {
     pub products: Option<(u32, u32)>,
     /// Bound where an option is off (never read then).
     pub dummy: &'a wgpu::Buffer,
+}
+
+/// The residual and the second output of an epilogue, placed.
+pub(crate) type Epilogue<'a> = (Option<(BufView<'a>, f32)>, Option<(u32, BufView<'a>)>);
+
+/// `residual` and `split` of a conv's epilogue in their buffers.
+pub(crate) fn epilogue<'a>(
+    at: &'a dyn Places,
+    residual: Option<(View, f32)>,
+    split: Option<(usize, View)>,
+) -> Result<Epilogue<'a>> {
+    let res = match residual {
+        Some((r, s)) => Some((at.view(r)?, s)),
+        None => None,
+    };
+    let split = match split {
+        Some((c, v)) => Some((super::u32_of("split", c)?, at.view(v)?)),
+        None => None,
+    };
+    Ok((res, split))
 }
 
 /// A convolution on the device.
@@ -119,7 +132,7 @@ impl GpuConv2d {
         bias.resize(cout_padded, 0.0);
         let winograd = winograd && k == 3 && conv.stride == 1;
         let (weights, winograd) = if winograd {
-            let u = super::winograd::transform_weights(&conv.weight, cin, cout, cout_padded);
+            let u = transform_weights(&conv.weight, cin, cout, cout_padded);
             let gemm = GpuConv2d {
                 name: format!("{name} (winograd products)"),
                 cin,
@@ -331,71 +344,35 @@ impl GpuConv2d {
     }
 }
 
-/// What [`forward`] fuses into the conv, as in the UNet.
-#[derive(Clone, Debug, Default)]
-pub struct ConvOptions {
-    /// Read the input as its nearest 2x enlargement (Upsample2D).
-    pub upsample: bool,
-    /// Read the input as 2 x - 1 (center_input_sample).
-    pub center: bool,
-    /// A per-sample bias [B, out_channels] added to every pixel.
-    pub temb: Option<Vec<f32>>,
-    /// (residual of the output's shape, s): the output is (residual + conv) / s.
-    pub residual: Option<(Vec<f32>, f32)>,
-    /// Run a 3x3 stride-1 conv as Winograd F(2x2, 3x3) (the UNet's choice) rather than directly.
-    pub winograd: bool,
-}
+/// G of F(2x2, 3x3): U = G g G^T.
+const G: [[f64; 3]; 4] = [
+    [1.0, 0.0, 0.0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0.0, 0.0, 1.0],
+];
 
-/// Run `conv` once on `x` ([B, C, H, W]) with `opts`, for tests and single-layer use: uploads,
-/// runs, reads back [B, out_channels, OH, OW].
-pub fn forward(
-    ctx: &Context,
-    conv: &Conv2d,
-    x: &[f32],
-    shape: [usize; 4],
-    opts: &ConvOptions,
-) -> Result<Vec<f32>> {
-    use super::graph::{Graph, Home, Op};
-    let [n, c, h, w] = shape;
-    let g = GpuConv2d::new_with(ctx, conv, "conv2d", opts.winograd)?;
-    if c != g.cin || x.len() != n * c * h * w || n == 0 {
-        return Err(Error::ShapeMismatch(format!(
-            "conv2d takes [B, {}, H, W], got shape {shape:?} with {} values",
-            g.cin,
-            x.len()
-        )));
-    }
-    let up = if opts.upsample { 2 } else { 1 };
-    let (oh, ow) = g.output_size(h * up, w * up).ok_or_else(|| {
-        Error::ShapeMismatch(format!("conv2d: input {h}x{w} is smaller than the kernel"))
-    })?;
-    let mut graph = Graph::default();
-    let input = graph.activation("conv2d input", c, h, w);
-    let output = graph.activation("conv2d output", g.cout, oh, ow);
-    let mut inputs: Vec<(usize, &[f32])> = vec![(input.tensor, x)];
-    if let Some(t) = &opts.temb {
-        let tensor = graph.tensor("conv2d temb", g.cout, Home::Internal);
-        graph.temb = Some(tensor);
-        inputs.push((tensor, t));
-    }
-    let residual = match &opts.residual {
-        Some((r, s)) => {
-            let v = graph.activation("conv2d residual", g.cout, oh, ow);
-            inputs.push((v.tensor, r));
-            Some((v, *s))
+/// The 16 transformed weights of every (out, in) pair of `weight` ([out][in][3][3]), as
+/// [xi][in][cout_padded] (xi = 4 row + column of U), zero in the padding channels.
+fn transform_weights(weight: &[f32], cin: usize, cout: usize, cout_padded: usize) -> Vec<f32> {
+    let mut u = vec![0.0f32; 16 * cin * cout_padded];
+    for o in 0..cout {
+        for i in 0..cin {
+            let g = &weight[(o * cin + i) * 9..][..9];
+            // G g (4 x 3), then (G g) G^T (4 x 4), in f64.
+            let mut gg = [[0.0f64; 3]; 4];
+            for (r, row) in G.iter().enumerate() {
+                for c in 0..3 {
+                    gg[r][c] = (0..3).map(|k| row[k] * g[k * 3 + c] as f64).sum();
+                }
+            }
+            for r in 0..4 {
+                for (c, grow) in G.iter().enumerate() {
+                    let v: f64 = (0..3).map(|k| gg[r][k] * grow[k]).sum();
+                    u[((r * 4 + c) * cin + i) * cout_padded + o] = v as f32;
+                }
+            }
         }
-        None => None,
-    };
-    graph.push(Op::Conv {
-        conv: &g,
-        input,
-        output,
-        upsample: opts.upsample,
-        center: opts.center,
-        temb: opts.temb.as_ref().map(|_| 0),
-        residual,
-        split: None,
-        keep: g.cout,
-    });
-    super::plan::run_layer(ctx, &graph, &inputs, output.tensor, n)
+    }
+    u
 }

@@ -1,11 +1,11 @@
 //! The UNet forward as a list of layer ops over logical activations, written once per
 //! `prepare` by walking the uploaded layer tree in the order of `cpu::nn::unet::forward`.
-//! `plan.rs` then gives every activation a buffer and every op its stage.
+//! `plan.rs` then gives every activation a buffer and every op its stage. The graph knows the
+//! layers only through [`LayerOp`]; each layer kind's op lives in the layer's file.
 
-use super::attention::MatOperand;
-use super::conv2d::GpuConv2d;
-use super::group_norm::GpuGroupNorm;
-use super::linear::GpuLinear;
+use super::Stage;
+use crate::error::Result;
+use crate::gpu::runtime::Context;
 
 /// Where an activation lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,149 +50,57 @@ impl View {
     }
 }
 
-/// One layer op.
-#[derive(Debug)]
-pub(crate) enum Op<'m> {
-    Conv {
-        conv: &'m GpuConv2d,
-        input: View,
-        output: View,
-        upsample: bool,
-        center: bool,
-        /// Column of the per-sample bias in the time projections.
-        temb: Option<usize>,
-        /// (residual, divisor).
-        residual: Option<(View, f32)>,
-        /// (first channel, view) of the second output.
-        split: Option<(usize, View)>,
-        /// Output channels written (the rest dropped: a learned-variance model sampled with a
-        /// fixed variance).
-        keep: usize,
-    },
-    Norm {
-        norm: &'m GpuGroupNorm,
-        input: View,
-        output: View,
-        silu: bool,
-        /// Column of the scale in the time projections (scale_shift).
-        scale_shift: Option<usize>,
-    },
-    /// Rows are samples: the input tensor's per-sample values (or the sinusoid gathered by
-    /// timestep when `input` is `None`) to the output tensor's.
-    Linear {
-        lin: &'m GpuLinear,
-        input: Option<usize>,
-        output: usize,
-        silu: bool,
-    },
-    /// c = scale a b for every (sample, head), see shaders/nn/attention.wgsl.
-    Matmul {
-        dims: [usize; 4], // m, n, k, heads
-        a: (usize, MatOperand),
-        b: (usize, MatOperand),
-        c: (usize, MatOperand),
-        scale: f32,
-    },
-    /// Winograd's input transform of `conv` from `input` into the 16 planes `v`.
-    WinogradIn {
-        conv: &'m GpuConv2d,
-        input: View,
-        v: usize,
-        upsample: bool,
-        center: bool,
-        /// Output height and width of the conv.
-        out: (usize, usize),
-    },
-    /// Winograd's 16 products: `gemm` (a 1x1 conv over the transformed weights) from the
-    /// planes `v` into the planes `m`, `tiles` "pixels" each.
-    Products {
-        gemm: &'m GpuConv2d,
-        v: usize,
-        m: usize,
-        tiles: usize,
-    },
-    /// Winograd's output transform of `conv` from the planes `m`, with the conv's epilogue.
-    WinogradOut {
-        conv: &'m GpuConv2d,
-        m: usize,
-        output: View,
-        /// The input's stored size (before upsampling).
-        input: (usize, usize),
-        temb: Option<usize>,
-        residual: Option<(View, f32)>,
-        split: Option<(usize, View)>,
-        keep: usize,
-    },
-    /// Softmax in place over rows of `len`, `rows` rows per sample.
-    Softmax {
-        tensor: usize,
-        rows: usize,
-        len: usize,
-        scale: f32,
-    },
+/// What a layer op needs to know of where its tensors live for one sub-batch (the plan's
+/// buffers, or the loop's for x_t, model_output and model_var, shifted to the sub-batch's first
+/// sample). `plan.rs` implements it; a layer reads its tensors only through it.
+pub(crate) trait Places {
+    /// (first sample, samples) of the sub-batch.
+    fn samples(&self) -> (usize, usize);
+    /// Samples per sub-batch of the plan (the stride of planes stored sub-batch-major).
+    fn sub_batch(&self) -> usize;
+    /// Values per sample of tensor `t`.
+    fn per_sample(&self, t: usize) -> usize;
+    /// The buffer of tensor `t` and where the sub-batch's first sample starts in it.
+    fn place(&self, t: usize) -> Result<(&wgpu::Buffer, usize)>;
+    /// `v` in its buffer.
+    fn view(&self, v: View) -> Result<BufView<'_>>;
+    /// The time projections at `column`: (buffer, column, row length), if the op reads them.
+    fn temb(&self, column: Option<usize>) -> Result<Option<(&wgpu::Buffer, u32, u32)>>;
+    /// The time embedding's sinusoid table, the loop's timesteps and T, for a gathering linear.
+    fn timestep_table(&self) -> (&wgpu::Buffer, &wgpu::Buffer, usize);
+    /// Bound where a kernel's option is off (never read then).
+    fn dummy(&self) -> &wgpu::Buffer;
 }
 
-impl Op<'_> {
+/// One layer op: a kind of layer over views of the graph's tensors. Each layer kind defines its
+/// own in its file; the graph and the plan know them only through this.
+pub(crate) trait LayerOp: std::fmt::Debug {
+    /// The tensors this op reads and the one it writes (all of them for the liveness), but the
+    /// time projections (see [`LayerOp::uses_temb`]).
+    fn tensors(&self) -> Vec<usize>;
+
     /// Whether the op reads the graph's time projections.
-    pub fn uses_temb(&self) -> bool {
-        matches!(
-            self,
-            Op::Conv { temb: Some(_), .. }
-                | Op::WinogradOut { temb: Some(_), .. }
-                | Op::Norm {
-                    scale_shift: Some(_),
-                    ..
-                }
-        )
+    fn uses_temb(&self) -> bool {
+        false
     }
 
-    /// The tensors this op reads and the one it writes (all of them for the liveness), but the
-    /// time projections (see [`Op::uses_temb`]).
-    pub fn tensors(&self) -> Vec<usize> {
-        match self {
-            Op::Conv {
-                input,
-                output,
-                residual,
-                split,
-                ..
-            } => {
-                let mut t = vec![input.tensor, output.tensor];
-                t.extend(residual.map(|r| r.0.tensor));
-                t.extend(split.map(|s| s.1.tensor));
-                t
-            }
-            Op::WinogradIn { input, v, .. } => vec![input.tensor, *v],
-            Op::Products { v, m, .. } => vec![*v, *m],
-            Op::WinogradOut {
-                m,
-                output,
-                residual,
-                split,
-                ..
-            } => {
-                let mut t = vec![*m, output.tensor];
-                t.extend(residual.map(|r| r.0.tensor));
-                t.extend(split.map(|s| s.1.tensor));
-                t
-            }
-            Op::Norm { input, output, .. } => vec![input.tensor, output.tensor],
-            Op::Linear { input, output, .. } => {
-                let mut t: Vec<usize> = input.iter().copied().collect();
-                t.push(*output);
-                t
-            }
-            Op::Matmul { a, b, c, .. } => vec![a.0, b.0, c.0],
-            Op::Softmax { tensor, .. } => vec![*tensor],
-        }
-    }
+    /// Its dispatch for the sub-batch whose tensors `at` places.
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage>;
+}
+
+/// A view of an NCHW activation in a buffer: element (b, c, p) at offset + b bstride + c plane + p.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BufView<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u32,
+    pub bstride: u32,
 }
 
 /// The forward: its activations and its ops in order.
 #[derive(Debug, Default)]
 pub(crate) struct Graph<'m> {
     pub tensors: Vec<TensorDef>,
-    pub ops: Vec<Op<'m>>,
+    pub ops: Vec<Box<dyn LayerOp + 'm>>,
     /// The resnets' time projections [B, all columns], read by the TEMB and SCALE_SHIFT ops.
     pub temb: Option<usize>,
 }
@@ -220,58 +128,8 @@ impl<'m> Graph<'m> {
         }
     }
 
-    /// Append `op`; a conv that runs as Winograd becomes its three ops, with the planes of
-    /// its transformed input and products as activations of their own.
-    pub fn push(&mut self, op: Op<'m>) {
-        let Op::Conv {
-            conv,
-            input,
-            output,
-            upsample,
-            center,
-            temb,
-            residual,
-            split,
-            keep,
-        } = op
-        else {
-            self.ops.push(op);
-            return;
-        };
-        let Some(gemm) = conv.winograd() else {
-            self.ops.push(op);
-            return;
-        };
-        let (ty, tx) = super::winograd::tiles(output.h, output.w);
-        let tiles = ty * tx;
-        let v = self.tensor(
-            "winograd input planes",
-            16 * conv.in_channels() * tiles,
-            Home::Internal,
-        );
-        let m = self.tensor(
-            "winograd products",
-            16 * conv.out_channels() * tiles,
-            Home::Internal,
-        );
-        self.ops.push(Op::WinogradIn {
-            conv,
-            input,
-            v,
-            upsample,
-            center,
-            out: (output.h, output.w),
-        });
-        self.ops.push(Op::Products { gemm, v, m, tiles });
-        self.ops.push(Op::WinogradOut {
-            conv,
-            m,
-            output,
-            input: (input.h, input.w),
-            temb,
-            residual,
-            split,
-            keep,
-        });
+    /// Append `op`.
+    pub fn push(&mut self, op: impl LayerOp + 'm) {
+        self.ops.push(Box::new(op));
     }
 }

@@ -3,7 +3,7 @@
 //! another, with the SiLU that follows every norm but the attention's fused, and the
 //! scale-shift of `resnet_time_scale_shift = "scale_shift"`.
 
-use super::conv2d::BufView;
+use super::graph::{BufView, LayerOp, Places, View};
 use super::params::NormParams;
 use super::{grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
@@ -132,6 +132,41 @@ impl GpuGroupNorm {
             Kernel::GroupNorm
         };
         Stage::new(ctx, kernel, bits, &p, &buffers, Grid(grid.0, grid.1, 1))
+    }
+}
+
+/// The norm from `input` into `output`, then SiLU if `silu`; with `scale_shift`, times
+/// (1 + scale) plus shift from that column of the time projections.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NormOp<'m> {
+    pub norm: &'m GpuGroupNorm,
+    pub input: View,
+    pub output: View,
+    pub silu: bool,
+    /// Column of the scale in the time projections (scale_shift).
+    pub scale_shift: Option<usize>,
+}
+
+impl LayerOp for NormOp<'_> {
+    fn tensors(&self) -> Vec<usize> {
+        vec![self.input.tensor, self.output.tensor]
+    }
+
+    fn uses_temb(&self) -> bool {
+        self.scale_shift.is_some()
+    }
+
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let args = NormArgs {
+            batch: at.samples().1,
+            plane: self.input.h * self.input.w,
+            input: at.view(self.input)?,
+            output: at.view(self.output)?,
+            silu: self.silu,
+            scale_shift: at.temb(self.scale_shift)?,
+            dummy: at.dummy(),
+        };
+        self.norm.stage(ctx, &args)
     }
 }
 

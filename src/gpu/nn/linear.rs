@@ -3,6 +3,7 @@
 //! the stacking of several linears that read the same rows into one (every resnet's time
 //! projection in a single dispatch).
 
+use super::graph::{LayerOp, Places};
 use super::params::LinearParams;
 use super::{grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
@@ -140,6 +141,42 @@ impl GpuLinear {
         }
         let buffers = [src, &self.weight, &self.bias, timesteps, output];
         Stage::new(ctx, Kernel::Linear, bits, &p, &buffers, grid)
+    }
+}
+
+/// The linear layer over the rows of tensor `input` (one per sample), or of the sinusoid
+/// gathered by timestep when `input` is `None`, into tensor `output`, then SiLU if `silu`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LinearOp<'m> {
+    pub lin: &'m GpuLinear,
+    pub input: Option<usize>,
+    pub output: usize,
+    pub silu: bool,
+}
+
+impl LayerOp for LinearOp<'_> {
+    fn tensors(&self) -> Vec<usize> {
+        let mut t: Vec<usize> = self.input.iter().copied().collect();
+        t.push(self.output);
+        t
+    }
+
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let (first, count) = at.samples();
+        let rows = match self.input {
+            Some(t) => Rows::Buffer(at.place(t)?.0),
+            None => {
+                let (table, timesteps, num_timesteps) = at.timestep_table();
+                Rows::Gather {
+                    table,
+                    timesteps,
+                    t_offset: u32_of("timesteps", first)?,
+                    num_timesteps: u32_of("timesteps", num_timesteps)?,
+                }
+            }
+        };
+        let out = at.place(self.output)?.0;
+        self.lin.stage(ctx, count, rows, out, self.silu)
     }
 }
 

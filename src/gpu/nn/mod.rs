@@ -17,13 +17,13 @@
 pub mod attention;
 mod blocks;
 pub mod conv2d;
+pub mod conv2d_op;
 mod graph;
 pub mod group_norm;
 pub mod linear;
 pub mod params;
 mod plan;
 pub mod resnet;
-mod stages;
 pub mod time_embedding;
 pub mod unet;
 mod walk;

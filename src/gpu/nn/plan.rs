@@ -3,8 +3,8 @@
 //! is dead: the smallest free buffer that fits, else a new one), and the stages of every
 //! sub-batch, uniforms and bind groups made here once.
 
-use super::graph::{Graph, Home};
-use super::{scratch, Stage};
+use super::graph::{BufView, Graph, Home, Places, View};
+use super::{scratch, u32_of, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::Context;
 
@@ -150,12 +150,93 @@ pub(crate) fn build(
         let stages = graph
             .ops
             .iter()
-            .map(|op| super::stages::op_stage(ctx, graph, &plan, op, (start, count), ext))
+            .map(|op| {
+                let at = Placement {
+                    graph,
+                    plan: &plan,
+                    ext,
+                    first: start,
+                    count,
+                };
+                op.stage(ctx, &at)
+            })
             .collect::<Result<Vec<_>>>()?;
         plan.stages.push(stages);
         start += count;
     }
     Ok(plan)
+}
+
+/// Where a sub-batch's tensors live: the plan's buffers, or the loop's for x_t, model_output
+/// and model_var, shifted to the sub-batch's first sample.
+struct Placement<'a> {
+    graph: &'a Graph<'a>,
+    plan: &'a Plan,
+    ext: &'a Externals<'a>,
+    first: usize,
+    count: usize,
+}
+
+impl Places for Placement<'_> {
+    fn samples(&self) -> (usize, usize) {
+        (self.first, self.count)
+    }
+
+    fn sub_batch(&self) -> usize {
+        self.plan.sub_batch
+    }
+
+    fn per_sample(&self, t: usize) -> usize {
+        self.graph.tensors.get(t).map_or(0, |d| d.per_sample)
+    }
+
+    fn place(&self, t: usize) -> Result<(&wgpu::Buffer, usize)> {
+        let def = self
+            .graph
+            .tensors
+            .get(t)
+            .ok_or_else(|| Error::Unsupported(format!("tensor {t} is not in the graph")))?;
+        let missing = || Error::Unsupported(format!("{}: no buffer was planned", def.name));
+        let shift = self.first * def.per_sample;
+        match def.home {
+            Home::Internal => Ok((self.plan.buffer_of(t).ok_or_else(missing)?, 0)),
+            Home::XT => Ok((self.ext.x_t, shift)),
+            Home::ModelOutput => Ok((self.ext.model_output, shift)),
+            Home::ModelVar => Ok((self.ext.model_var.ok_or_else(missing)?, shift)),
+        }
+    }
+
+    fn view(&self, v: View) -> Result<BufView<'_>> {
+        let (buffer, shift) = self.place(v.tensor)?;
+        let name = &self.graph.tensors[v.tensor].name;
+        Ok(BufView {
+            buffer,
+            offset: u32_of(name, shift + v.offset)?,
+            bstride: u32_of(name, self.per_sample(v.tensor))?,
+        })
+    }
+
+    fn temb(&self, column: Option<usize>) -> Result<Option<(&wgpu::Buffer, u32, u32)>> {
+        match (column, self.graph.temb) {
+            (Some(col), Some(tensor)) => {
+                let (buffer, _) = self.place(tensor)?;
+                Ok(Some((
+                    buffer,
+                    u32_of("temb", col)?,
+                    u32_of("temb", self.per_sample(tensor))?,
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn timestep_table(&self) -> (&wgpu::Buffer, &wgpu::Buffer, usize) {
+        (self.ext.table, self.ext.timesteps, self.ext.num_timesteps)
+    }
+
+    fn dummy(&self) -> &wgpu::Buffer {
+        self.ext.dummy
+    }
 }
 
 /// Run a graph of one layer over `batch` samples: plan it (no loop buffers), upload each

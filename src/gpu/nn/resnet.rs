@@ -6,8 +6,10 @@
 //! `time_emb_proj` in one linear over silu(temb), see `time_embedding.rs`).
 
 use super::conv2d::GpuConv2d;
-use super::graph::{Graph, Op, View};
-use super::group_norm::GpuGroupNorm;
+use super::conv2d_op::ConvOp;
+use super::graph::{Graph, View};
+use super::group_norm::{GpuGroupNorm, NormOp};
+use super::linear::LinearOp;
 use crate::error::{Error, Result};
 use crate::gpu::Context;
 use crate::nn::{ResnetBlock2D, TimeEmbeddingNorm};
@@ -106,7 +108,7 @@ impl GpuResnet {
         }
         let (c, h, w) = (self.out_channels, x.h, x.w);
         let h1 = g.activation(&format!("{} norm1", self.name), x.channels, h, w);
-        g.push(Op::Norm {
+        g.push(NormOp {
             norm: &self.norm1,
             input: x,
             output: h1,
@@ -114,19 +116,13 @@ impl GpuResnet {
             scale_shift: None,
         });
         let c1 = g.activation(&format!("{} conv1", self.name), c, h, w);
-        g.push(Op::Conv {
-            conv: &self.conv1,
-            input: h1,
-            output: c1,
-            upsample: false,
-            center: false,
+        ConvOp {
             temb: (!self.scale_shift).then_some(self.temb_col),
-            residual: None,
-            split: None,
-            keep: c,
-        });
+            ..ConvOp::new(&self.conv1, h1, c1)
+        }
+        .emit(g);
         let h2 = g.activation(&format!("{} norm2", self.name), c, h, w);
-        g.push(Op::Norm {
+        g.push(NormOp {
             norm: &self.norm2,
             input: c1,
             output: h2,
@@ -136,32 +132,16 @@ impl GpuResnet {
         let residual = match &self.shortcut {
             Some(conv) => {
                 let s = g.activation(&format!("{} shortcut", self.name), c, h, w);
-                g.push(Op::Conv {
-                    conv,
-                    input: x,
-                    output: s,
-                    upsample: false,
-                    center: false,
-                    temb: None,
-                    residual: None,
-                    split: None,
-                    keep: c,
-                });
+                ConvOp::new(conv, x, s).emit(g);
                 s
             }
             None => x,
         };
-        g.push(Op::Conv {
-            conv: &self.conv2,
-            input: h2,
-            output: out,
-            upsample: false,
-            center: false,
-            temb: None,
+        ConvOp {
             residual: Some((residual, self.output_scale_factor)),
-            split: None,
-            keep: c,
-        });
+            ..ConvOp::new(&self.conv2, h2, out)
+        }
+        .emit(g);
         Ok(())
     }
 }
@@ -194,7 +174,7 @@ pub fn forward(
         proj.out_features(),
         super::graph::Home::Internal,
     );
-    g.push(Op::Linear {
+    g.push(LinearOp {
         lin: &proj,
         input: Some(t),
         output: p,

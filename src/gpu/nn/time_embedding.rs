@@ -5,8 +5,8 @@
 //! consumers are the resnets' projections of silu(temb)); then every resnet's `time_emb_proj`
 //! as one stacked linear, whose output each resnet reads at its own columns.
 
-use super::graph::{Graph, Home, Op};
-use super::linear::GpuLinear;
+use super::graph::{Graph, Home};
+use super::linear::{GpuLinear, LinearOp};
 use super::upload;
 use crate::cpu::nn::time_embedding::sinusoid;
 use crate::error::{Error, Result};
@@ -80,14 +80,14 @@ impl GpuTimeEmbedding {
             self.linear_1.out_features(),
             Home::Internal,
         );
-        g.push(Op::Linear {
+        g.push(LinearOp {
             lin: &self.linear_1,
             input: None,
             output: t1,
             silu: true,
         });
         let t2 = g.tensor("silu(temb)", self.linear_2.out_features(), Home::Internal);
-        g.push(Op::Linear {
+        g.push(LinearOp {
             lin: &self.linear_2,
             input: Some(t1),
             output: t2,
@@ -98,7 +98,7 @@ impl GpuTimeEmbedding {
             self.projections.out_features(),
             Home::Internal,
         );
-        g.push(Op::Linear {
+        g.push(LinearOp {
             lin: &self.projections,
             input: Some(t2),
             output: p,

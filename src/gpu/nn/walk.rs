@@ -6,7 +6,9 @@
 //! resnet (mid block, previous up resnet or its attention, or the upsampler).
 
 use super::blocks::UNetLayers;
-use super::graph::{Graph, Home, Op, View};
+use super::conv2d_op::ConvOp;
+use super::graph::{Graph, Home, View};
+use super::group_norm::NormOp;
 use super::resnet::GpuResnet;
 use crate::error::{Error, Result};
 
@@ -26,20 +28,6 @@ enum Step<'m> {
     Resnet(&'m GpuResnet, Option<usize>),
     Attention(&'m super::attention::GpuAttention),
     Upsample(&'m super::conv2d::GpuConv2d),
-}
-
-fn conv<'m>(conv: &'m super::conv2d::GpuConv2d, input: View, output: View) -> Op<'m> {
-    Op::Conv {
-        conv,
-        input,
-        output,
-        upsample: false,
-        center: false,
-        temb: None,
-        residual: None,
-        split: None,
-        keep: output.channels,
-    }
 }
 
 /// The forward of `layers` on samples of `in_channels` x h x w (sizes already checked).
@@ -90,11 +78,11 @@ pub(crate) fn graph<'m>(
     let skip = |k: usize| cats[k].0.channels(cats[k].1, cats[k].2);
     let hidden = |k: usize| cats[k].0.channels(0, cats[k].1);
 
-    let mut first = conv(&layers.conv_in, x, skip(0));
-    if let Op::Conv { center: c, .. } = &mut first {
-        *c = center;
+    ConvOp {
+        center,
+        ..ConvOp::new(&layers.conv_in, x, skip(0))
     }
-    g.push(first);
+    .emit(&mut g);
     let mut cur = skip(0);
     let mut k = 1;
     // The last down layer, for a model without a mid block (see below).
@@ -109,7 +97,7 @@ pub(crate) fn graph<'m>(
             k += 1;
         }
         if let Some(d) = &b.downsampler {
-            g.push(conv(d, cur, skip(k)));
+            ConvOp::new(d, cur, skip(k)).emit(&mut g);
             last = None;
             cur = skip(k);
             k += 1;
@@ -167,18 +155,18 @@ pub(crate) fn graph<'m>(
             Step::Resnet(r, _) => r.emit(&mut g, input, dest)?,
             Step::Attention(a) => a.emit(&mut g, input, dest)?,
             Step::Upsample(u) => {
-                let mut op = conv(u, input, dest);
-                if let Op::Conv { upsample, .. } = &mut op {
-                    *upsample = true;
+                ConvOp {
+                    upsample: true,
+                    ..ConvOp::new(u, input, dest)
                 }
-                g.push(op);
+                .emit(&mut g);
             }
         }
         cur = dest;
     }
 
     let normed = g.activation("conv_norm_out", cur.channels, cur.h, cur.w);
-    g.push(Op::Norm {
+    g.push(NormOp {
         norm: &layers.conv_norm_out,
         input: cur,
         output: normed,
@@ -194,7 +182,7 @@ pub(crate) fn graph<'m>(
         w,
     };
     let mut op = match output {
-        Output::Whole => conv(
+        Output::Whole => ConvOp::new(
             &layers.conv_out,
             normed,
             view(&mut g, "model_output", out_c, Home::ModelOutput),
@@ -204,20 +192,16 @@ pub(crate) fn graph<'m>(
             var,
         } => {
             let out = view(&mut g, "model_output", c, Home::ModelOutput);
-            let mut op = conv(&layers.conv_out, normed, out);
-            if let Op::Conv { split, keep, .. } = &mut op {
-                *keep = if var { out_c } else { c };
-                if var {
-                    *split = Some((c, view(&mut g, "model_var", out_c - c, Home::ModelVar)));
-                }
+            let mut op = ConvOp::new(&layers.conv_out, normed, out);
+            op.keep = if var { out_c } else { c };
+            if var {
+                op.split = Some((c, view(&mut g, "model_var", out_c - c, Home::ModelVar)));
             }
             op
         }
     };
-    if let Op::Conv { keep, .. } = &mut op {
-        *keep = (*keep).min(out_c);
-    }
-    g.push(op);
+    op.keep = op.keep.min(out_c);
+    op.emit(&mut g);
     Ok(g)
 }
 

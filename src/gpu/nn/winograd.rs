@@ -2,7 +2,7 @@
 //! shaders/nn/winograd_input.wgsl and winograd_output.wgsl; the layer's CPU twin is the conv's,
 //! src/cpu/nn/conv2d.rs, and the tests compare against it): per 2x2 output tile, 16 products
 //! of transformed values instead of 36 multiply-adds. The weights' transform U = G g G^T is
-//! computed in f64 here and stored as 16 matrices [C_in][C_out padded]; the input transform
+//! computed in f64 when the conv is uploaded (`conv2d.rs`) and stored as 16 matrices [C_in][C_out padded]; the input transform
 //! writes 16 planes of B^T d B; the conv kernel multiplies them as 16 1x1 convs in one dispatch
 //! (`ConvParams::o_tiles` and the product strides); the output transform takes A^T m A and the
 //! conv's epilogue (bias, time projection, residual, split).
@@ -12,7 +12,8 @@
 //! input load serves one tap instead of three), so the 2.25x fewer of them left the cifar10
 //! forward where it was (see `UNetOptions`) with 3.4x the activation memory.
 
-use super::conv2d::{BufView, GpuConv2d};
+use super::conv2d::{epilogue, ConvArgs, GpuConv2d};
+use super::graph::{BufView, LayerOp, Places, View};
 use super::params::WinogradParams;
 use super::{u32_of, Stage};
 use crate::error::{Error, Result};
@@ -23,44 +24,6 @@ use crate::gpu::Context;
 
 /// Invocations per workgroup of the transforms.
 const WINOGRAD_WG: usize = 64;
-
-/// G of F(2x2, 3x3): U = G g G^T.
-const G: [[f64; 3]; 4] = [
-    [1.0, 0.0, 0.0],
-    [0.5, 0.5, 0.5],
-    [0.5, -0.5, 0.5],
-    [0.0, 0.0, 1.0],
-];
-
-/// The 16 transformed weights of every (out, in) pair of `weight` ([out][in][3][3]), as
-/// [xi][in][cout_padded] (xi = 4 row + column of U), zero in the padding channels.
-pub(crate) fn transform_weights(
-    weight: &[f32],
-    cin: usize,
-    cout: usize,
-    cout_padded: usize,
-) -> Vec<f32> {
-    let mut u = vec![0.0f32; 16 * cin * cout_padded];
-    for o in 0..cout {
-        for i in 0..cin {
-            let g = &weight[(o * cin + i) * 9..][..9];
-            // G g (4 x 3), then (G g) G^T (4 x 4), in f64.
-            let mut gg = [[0.0f64; 3]; 4];
-            for (r, row) in G.iter().enumerate() {
-                for c in 0..3 {
-                    gg[r][c] = (0..3).map(|k| row[k] * g[k * 3 + c] as f64).sum();
-                }
-            }
-            for r in 0..4 {
-                for (c, grow) in G.iter().enumerate() {
-                    let v: f64 = (0..3).map(|k| gg[r][k] * grow[k]).sum();
-                    u[((r * 4 + c) * cin + i) * cout_padded + o] = v as f32;
-                }
-            }
-        }
-    }
-    u
-}
 
 /// Tiles of an oh x ow output: (rows, columns).
 pub(crate) fn tiles(oh: usize, ow: usize) -> (usize, usize) {
@@ -114,7 +77,7 @@ fn grid(ctx: &Context, items: usize) -> Result<Grid> {
 }
 
 /// The input transform of `conv` from `input` into the planes `v`.
-pub(crate) fn input_stage(
+fn input_stage(
     ctx: &Context,
     conv: &GpuConv2d,
     g: &Geometry,
@@ -149,7 +112,7 @@ pub(crate) fn input_stage(
 
 /// The output side of one conv: the products' planes, the output view, the epilogue.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct OutputArgs<'a> {
+struct OutputArgs<'a> {
     pub m: &'a wgpu::Buffer,
     pub output: BufView<'a>,
     pub temb: Option<(&'a wgpu::Buffer, u32, u32)>,
@@ -160,7 +123,7 @@ pub(crate) struct OutputArgs<'a> {
 }
 
 /// The output transform and epilogue of `conv`.
-pub(crate) fn output_stage(
+fn output_stage(
     ctx: &Context,
     conv: &GpuConv2d,
     g: &Geometry,
@@ -202,4 +165,140 @@ pub(crate) fn output_stage(
     let (ty, tx) = tiles(g.oh, g.ow);
     let grid = grid(ctx, g.batch * keep * ty * tx)?;
     Stage::new(ctx, Kernel::WinogradOutput, bits, &p, &buffers, grid)
+}
+
+/// The transforms' geometry for the planes tensor `planes` (16 planes of the planned
+/// sub-batch) of a conv from (h, w) to `out`.
+fn geometry(
+    at: &dyn Places,
+    planes: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> Geometry {
+    Geometry {
+        batch: at.samples().1,
+        h,
+        w,
+        oh,
+        ow,
+        xstride: at.sub_batch() * at.per_sample(planes) / 16,
+    }
+}
+
+/// Winograd's input transform of `conv` from `input` into the 16 planes `v`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WinogradIn<'m> {
+    pub conv: &'m GpuConv2d,
+    pub input: View,
+    pub v: usize,
+    pub upsample: bool,
+    pub center: bool,
+    /// Output height and width of the conv.
+    pub out: (usize, usize),
+}
+
+impl LayerOp for WinogradIn<'_> {
+    fn tensors(&self) -> Vec<usize> {
+        vec![self.input.tensor, self.v]
+    }
+
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let g = geometry(at, self.v, (self.input.h, self.input.w), self.out);
+        let planes = at.place(self.v)?.0;
+        let input = at.view(self.input)?;
+        input_stage(
+            ctx,
+            self.conv,
+            &g,
+            input,
+            planes,
+            (self.upsample, self.center),
+        )
+    }
+}
+
+/// Winograd's 16 products: `gemm` (a 1x1 conv over the transformed weights) from the planes
+/// `v` into the planes `m`, `tiles` "pixels" each.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WinogradProducts<'m> {
+    pub gemm: &'m GpuConv2d,
+    pub v: usize,
+    pub m: usize,
+    pub tiles: usize,
+}
+
+impl LayerOp for WinogradProducts<'_> {
+    fn tensors(&self) -> Vec<usize> {
+        vec![self.v, self.m]
+    }
+
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let plane = |t: usize| at.per_sample(t) / 16;
+        let xstride = |t: usize| u32_of("winograd planes", at.sub_batch() * plane(t));
+        let buf = |t: usize| -> Result<BufView<'_>> {
+            Ok(BufView {
+                buffer: at.place(t)?.0,
+                offset: 0,
+                bstride: u32_of("winograd planes", plane(t))?,
+            })
+        };
+        let args = ConvArgs {
+            batch: at.samples().1,
+            h: 1,
+            w: self.tiles,
+            input: buf(self.v)?,
+            output: buf(self.m)?,
+            upsample: false,
+            center: false,
+            temb: None,
+            residual: None,
+            split: None,
+            keep: self.gemm.out_channels(),
+            products: Some((xstride(self.v)?, xstride(self.m)?)),
+            dummy: at.dummy(),
+        };
+        self.gemm.stage(ctx, &args)
+    }
+}
+
+/// Winograd's output transform of `conv` from the planes `m`, with the conv's epilogue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WinogradOut<'m> {
+    pub conv: &'m GpuConv2d,
+    pub m: usize,
+    pub output: View,
+    /// The input's stored size (before upsampling).
+    pub input: (usize, usize),
+    pub temb: Option<usize>,
+    pub residual: Option<(View, f32)>,
+    pub split: Option<(usize, View)>,
+    pub keep: usize,
+}
+
+impl LayerOp for WinogradOut<'_> {
+    fn tensors(&self) -> Vec<usize> {
+        let mut t = vec![self.m, self.output.tensor];
+        t.extend(self.residual.map(|r| r.0.tensor));
+        t.extend(self.split.map(|s| s.1.tensor));
+        t
+    }
+
+    fn uses_temb(&self) -> bool {
+        self.temb.is_some()
+    }
+
+    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let g = geometry(at, self.m, self.input, (self.output.h, self.output.w));
+        let (residual, split) = epilogue(at, self.residual, self.split)?;
+        let args = OutputArgs {
+            m: at.place(self.m)?.0,
+            output: at.view(self.output)?,
+            temb: at.temb(self.temb)?,
+            residual,
+            split,
+            keep: self.keep,
+            dummy: at.dummy(),
+        };
+        output_stage(ctx, self.conv, &g, &args)
+    }
 }
