@@ -7,7 +7,7 @@
 //! (defaults: the committed fixture tests/fixtures/unet/cifar10_tiny, unet_ddim.npy, 2, 10).
 
 use ddpm_wgpu::chain::Chain;
-use ddpm_wgpu::gpu::sampling::sample_loop::{sample_loop, LoopOptions};
+use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions};
 use ddpm_wgpu::gpu::{Context, UNetDenoiser};
 use ddpm_wgpu::nn::ModelFolder;
 use ddpm_wgpu::sampler::{Ddim, DdimOptions};

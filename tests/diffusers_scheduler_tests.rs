@@ -18,7 +18,7 @@
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::kernels::ddim_step::forward_row;
 use ddpm_wgpu::cpu::sampling::sample_loop::{sample_loop, CpuDenoiser};
-use ddpm_wgpu::gpu::sampling::sample_loop::{LoopOptions, NoiseSource};
+use ddpm_wgpu::gpu::sample_loop::{LoopOptions, NoiseSource};
 use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, Sampler};
 use ddpm_wgpu::spacing::{timesteps, Spacing};
 use ddpm_wgpu::{cpu, MeanType, ModelOptions, ScheduleKind, Tables, VarType};

@@ -31,7 +31,7 @@ mod unet_ddim;
 fn unet_ddim_example_samples_the_fixture() {
     use ddpm_wgpu::chain::Chain;
     use ddpm_wgpu::cpu::nn::UNetCpu;
-    use ddpm_wgpu::gpu::sampling::sample_loop::LoopOptions;
+    use ddpm_wgpu::gpu::sample_loop::LoopOptions;
     use ddpm_wgpu::sampler::{Ddim, DdimOptions};
     use ddpm_wgpu::spacing::{timesteps, Spacing};
     if common::gpu().is_none() {

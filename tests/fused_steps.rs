@@ -5,7 +5,7 @@
 
 mod common;
 use ddpm_wgpu::chain::Chain;
-use ddpm_wgpu::gpu::sampling::sample_loop::{sample_loop, LoopOptions, NoiseSource};
+use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
 use ddpm_wgpu::gpu::{self, DenoiserIo, GaussianDenoiser, GpuTables};
 use ddpm_wgpu::sampler::{Ddim, DdimOptions, DdimReverse, Sampler};
 use ddpm_wgpu::spacing::{timesteps, Spacing};

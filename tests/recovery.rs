@@ -10,7 +10,7 @@ use ddpm_wgpu::cpu::kernels::common::p_mean_variance;
 use ddpm_wgpu::cpu::kernels::noise::{self, stream};
 use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
 use ddpm_wgpu::cpu::sampling::sample_loop::{self, CpuDenoiser};
-use ddpm_wgpu::gpu::sampling::sample_loop::LoopOptions;
+use ddpm_wgpu::gpu::sample_loop::LoopOptions;
 use ddpm_wgpu::gpu::{self, GpuTables, MixtureDenoiser, SampleOptions};
 use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, Sampler};
 use ddpm_wgpu::spacing::{timesteps, Spacing};

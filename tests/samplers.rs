@@ -7,7 +7,7 @@ mod common;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
 use ddpm_wgpu::cpu::sampling::sample_loop as cpu_loop;
-use ddpm_wgpu::gpu::sampling::sample_loop::{sample_loop, LoopOptions, NoiseSource};
+use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
 use ddpm_wgpu::gpu::{Context, MixtureDenoiser};
 use ddpm_wgpu::sampler::{Ddim, DdimOptions, DdimReverse, Ddpm, Sampler};
 use ddpm_wgpu::spacing::{timesteps, Spacing};

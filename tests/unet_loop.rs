@@ -9,7 +9,7 @@ use common::unet::model;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::nn::UNetCpu;
 use ddpm_wgpu::cpu::sampling::sample_loop as cpu_loop;
-use ddpm_wgpu::gpu::sampling::sample_loop::{sample_loop, LoopOptions};
+use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions};
 use ddpm_wgpu::gpu::{Context, UNetDenoiser};
 use ddpm_wgpu::nn::UNet2D;
 use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, Sampler};

@@ -3,10 +3,12 @@
 //! against the f64 CPU reference, one table row per output.
 
 mod cases;
+mod inputs;
 mod scales;
 mod step_cases;
 
-pub use cases::{cases, inputs};
+pub use cases::cases;
+pub use inputs::inputs;
 pub use scales::{term_scales, tolerance};
 
 use crate::error::Result;

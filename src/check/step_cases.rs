@@ -1,7 +1,8 @@
 //! The check's sweeps of the stepping ops: DDIM forward and inverse over their options, and the
 //! respaced chains (first, a middle and the last kept step).
 
-use super::{inputs, Case, Gen};
+use super::inputs::inputs;
+use super::{Case, Gen};
 use crate::error::Result;
 use crate::npy::{NpyArray, NpyData};
 use crate::ops::{Op, OpSettings, StepSettings};

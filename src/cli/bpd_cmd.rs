@@ -43,6 +43,9 @@ pub struct BpdArgs {
     /// Run on the GPU kernels or on the f64 CPU reference.
     #[arg(long, value_enum, default_value = "gpu")]
     device: Device,
+    /// No progress bar (it is drawn only when stderr is a terminal anyway).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 pub fn run(args: &BpdArgs) -> Result<()> {
@@ -114,7 +117,14 @@ pub fn run(args: &BpdArgs) -> Result<()> {
     let batch = eval.len();
     let big_t = tables.num_timesteps();
     let r = match &ctx {
-        Some(ctx) => score_gpu(ctx, &scorer, &tables, &model, &eval, args.seed)?,
+        Some(ctx) => score_gpu(
+            ctx,
+            &scorer,
+            &tables,
+            &model,
+            &eval,
+            (args.seed, args.quiet),
+        )?,
         None => scorer.with_cpu(&tables, model, &point_shape, |den| {
             cpu::sampling::bpd_loop::calc_bpd_loop(
                 &tables,
@@ -152,14 +162,14 @@ fn score_gpu(
     tables: &Tables,
     model: &ModelOptions,
     eval: &Dataset,
-    seed: u64,
+    (seed, quiet): (u64, bool),
 ) -> Result<BpdTerms> {
     let gt = GpuTables::new(ctx, tables)?;
     let mut den = scorer.gpu(ctx, *model, tables.num_timesteps())?;
     let mut shape = vec![eval.len()];
     shape.extend_from_slice(&eval.point_shape);
     let x0 = GpuTensor::from_slice(ctx, &shape, &eval.points)?;
-    let mut bar = Progress::new(tables.num_timesteps());
+    let mut bar = Progress::new(tables.num_timesteps(), quiet);
     let r = gpu::calc_bpd_loop(ctx, &gt, den.as_mut(), model, &x0, seed, &mut |d, t| {
         bar.show(d, t)
     });

@@ -68,4 +68,7 @@ pub struct SampleArgs {
     /// Start from this x_T (float32 [count, ...]) instead of drawing it.
     #[arg(long, value_name = "FILE.npy")]
     pub x_t: Option<PathBuf>,
+    /// No progress bar (it is drawn only when stderr is a terminal anyway).
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -116,7 +116,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let (x0, kept, device) = match ctx {
         Some(ctx) => {
             let mut den = setup.gpu_denoiser(&ctx)?;
-            let mut bar = Progress::new(steps);
+            let mut bar = Progress::new(steps, args.quiet);
             let s = sample_loop(
                 &ctx,
                 sampler,

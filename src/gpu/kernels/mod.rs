@@ -26,7 +26,7 @@ pub mod vb_terms_bpd;
 pub use crate::gpu::runtime::shaders::{Kernel, COMMON_WGSL, NN_COMMON_WGSL, PHILOX_WGSL, WG_SIZE};
 
 use crate::error::{Error, Result};
-use crate::gpu::runtime::GpuTensor;
+use crate::gpu::runtime::{GpuTables, GpuTensor};
 use crate::options::ModelOptions;
 
 /// The model's outputs at one step on the device: the main output and, for learned variance
@@ -63,4 +63,23 @@ fn var_binding<'a, T>(opts: &ModelOptions, output: &'a T, var: Option<&'a T>) ->
 fn u32_len(n: usize) -> u32 {
     // GpuTensor caps element counts below 2^31, so this never truncates.
     n as u32
+}
+
+/// The buffers a denoiser reads and writes. They stay the same for the whole loop (x_t is
+/// updated in place, `timesteps` is rewritten before each step), so bind groups can be made
+/// once in [`Denoiser::prepare`](crate::gpu::Denoiser::prepare). Defined with the kernels,
+/// which read these buffers too (thresholding's `predict_xstart`).
+#[derive(Clone, Copy, Debug)]
+pub struct DenoiserIo<'a> {
+    /// x_t, shape [B, ...]. Read only.
+    pub x_t: &'a GpuTensor,
+    /// B u32 timesteps (`array<u32>`), all equal to the current step. Read only.
+    pub timesteps: &'a wgpu::Buffer,
+    /// The schedule tables (`array<StepCoefs>`, see shaders/common.wgsl), if the model wants
+    /// abar_t and friends. Read only.
+    pub tables: &'a GpuTables,
+    /// Where the model writes eps, x_0 or x_{t-1} (per the sampler's mean type), x_t's shape.
+    pub model_output: &'a GpuTensor,
+    /// Where the model writes its variance output for the learned types; `None` otherwise.
+    pub model_var: Option<&'a GpuTensor>,
 }

@@ -1,11 +1,12 @@
 //! Host side of shaders/predict_xstart.wgsl: the raw (unclipped) x_0 of the model's output, per
 //! element, for dynamic thresholding. CPU twin: `crate::cpu::kernels::predict_xstart`.
 
+use super::DenoiserIo;
 use crate::error::{Error, Result};
 use crate::gpu::runtime::launch::{groups_1d, output_shape, record_with};
 use crate::gpu::runtime::params::{ElementParams, PipelineConstants};
 use crate::gpu::runtime::shaders::Kernel;
-use crate::gpu::{Context, DenoiserIo, GpuTensor};
+use crate::gpu::{Context, GpuTensor};
 use crate::options::ModelOptions;
 
 /// Record x_0 of `io.model_output` at `io.x_t` ([B, ...]) into `out`, each sample b at row

@@ -1,4 +1,4 @@
-//! The conv layer in the graph: [`ConvOp`], a conv over views with its fused epilogue, which a
+//! The conv layer in the graph: `ConvOp`, a conv over views with its fused epilogue, which a
 //! conv that runs as Winograd F(2x2, 3x3) becomes three ops of `winograd.rs` for; and
 //! [`forward`], one conv run alone (tests, single layers).
 

@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::Context;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Bytes of `count` items of `item_bytes` each, exactly (no wrap-around): an error naming `what`
 /// when it does not fit in u64.
@@ -44,13 +44,6 @@ pub fn elements(what: &str, shape: &[usize]) -> Result<usize> {
             limit: isize::MAX as u64,
         }),
     }
-}
-
-/// What this context created, for [`Context::memory`].
-#[derive(Debug, Default)]
-pub(crate) struct AllocCounts {
-    buffers: AtomicU64,
-    bytes: AtomicU64,
 }
 
 /// Device memory as the library and wgpu see it.

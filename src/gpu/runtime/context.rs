@@ -2,11 +2,17 @@
 //! adapter ([`Context::new`]) or from an application's own device ([`Context::from_device`]).
 
 use crate::error::{Error, Result};
-use crate::gpu::runtime::alloc::AllocCounts;
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// What this context created, for [`Context::memory`].
+#[derive(Debug, Default)]
+pub(crate) struct AllocCounts {
+    pub(crate) buffers: std::sync::atomic::AtomicU64,
+    pub(crate) bytes: std::sync::atomic::AtomicU64,
+}
 
 /// A device and queue with this crate's pipelines compiled on first use and cached.
 ///

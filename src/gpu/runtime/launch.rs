@@ -259,12 +259,6 @@ impl Shaped for GpuTensor {
     }
 }
 
-impl Shaped for crate::gpu::GpuTensorF16 {
-    fn shape(&self) -> &[usize] {
-        crate::gpu::GpuTensorF16::shape(self)
-    }
-}
-
 /// Check that every named tensor has the same shape as the first, batch dimension B = t.len(),
 /// and return the per-sample element count.
 pub(crate) fn batch_layout<T: Shaped>(t: &GpuSteps, tensors: &[(&str, &T)]) -> Result<usize> {

@@ -6,7 +6,7 @@
 //! whole 16-byte groups of eight values so the kernels can load `vec4<u32>`.
 
 use crate::error::{Error, Result};
-use crate::gpu::runtime::launch::{groups_2d, vec4_grid, Grid};
+use crate::gpu::runtime::launch::{groups_2d, vec4_grid, Grid, Shaped};
 use crate::gpu::runtime::params::GRID_FLAT;
 use crate::gpu::runtime::shaders::{Kernel, WG_SIZE};
 use crate::gpu::runtime::tensor::read_buffer;
@@ -134,5 +134,11 @@ pub(crate) fn f16_grid(
         let groups = (batch * sample_len).div_ceil(F16_GROUP) as u32;
         let tile = WG_SIZE * kernel.vec4s_per_invocation();
         (Grid::from(groups_2d(ctx, groups.div_ceil(tile))), GRID_FLAT)
+    }
+}
+
+impl Shaped for GpuTensorF16 {
+    fn shape(&self) -> &[usize] {
+        GpuTensorF16::shape(self)
     }
 }

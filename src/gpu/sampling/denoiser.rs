@@ -3,7 +3,8 @@
 //! model_output (and model_var for the learned variance types).
 
 use crate::error::Result;
-use crate::gpu::{Context, GpuTables, GpuTensor};
+pub use crate::gpu::kernels::DenoiserIo;
+use crate::gpu::Context;
 use crate::options::ModelOptions;
 
 /// An elementwise model that the sampling step kernel can compute itself, saving the model's
@@ -19,24 +20,6 @@ pub enum FusedDenoiser {
         /// The mean and variance types it writes.
         model: ModelOptions,
     },
-}
-
-/// The buffers a denoiser reads and writes. They stay the same for the whole loop (x_t is
-/// updated in place, `timesteps` is rewritten before each step), so bind groups can be made
-/// once in [`Denoiser::prepare`].
-#[derive(Clone, Copy, Debug)]
-pub struct DenoiserIo<'a> {
-    /// x_t, shape [B, ...]. Read only.
-    pub x_t: &'a GpuTensor,
-    /// B u32 timesteps (`array<u32>`), all equal to the current step. Read only.
-    pub timesteps: &'a wgpu::Buffer,
-    /// The schedule tables (`array<StepCoefs>`, see shaders/common.wgsl), if the model wants
-    /// abar_t and friends. Read only.
-    pub tables: &'a GpuTables,
-    /// Where the model writes eps, x_0 or x_{t-1} (per the sampler's mean type), x_t's shape.
-    pub model_output: &'a GpuTensor,
-    /// Where the model writes its variance output for the learned types; `None` otherwise.
-    pub model_var: Option<&'a GpuTensor>,
 }
 
 /// A model the sampler can run: any wgpu work that fills `model_output` from `x_t` and `t`.
