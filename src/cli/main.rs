@@ -1,4 +1,7 @@
 //! `ddpm`: the command-line front end of ddpm-wgpu.
+// The arguments' doc comments are clap's --help texts, written for the terminal, where
+// `<name>` is a placeholder, not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
 
 use clap::{FromArgMatches, Parser, Subcommand};
 use ddpm_wgpu::check;
