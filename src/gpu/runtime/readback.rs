@@ -5,6 +5,8 @@
 use crate::error::{Error, Result};
 use crate::gpu::Context;
 use std::marker::PhantomData;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 /// A copy of `len` values of `T` recorded into a staging buffer, not yet read.
 pub struct Staged<T> {
@@ -63,11 +65,7 @@ impl<T: bytemuck::Pod> Staged<T> {
             })
         })?;
         ctx.wait()?;
-        // The wait has run every callback of finished work: never block on one that did not
-        // come.
-        rx.try_recv()
-            .map_err(|_| Error::Readback("the map callback did not run".into()))?
-            .map_err(|e| Error::Readback(e.to_string()))?;
+        callback(ctx, &rx)?.map_err(|e| Error::Readback(e.to_string()))?;
         {
             let view = staging
                 .get_mapped_range(..)
@@ -86,5 +84,30 @@ impl<T: bytemuck::Pod> Staged<T> {
         }
         ctx.checked(|| staging.unmap())?;
         Ok(out)
+    }
+}
+
+/// How long a read-back waits for its map callback after the device is idle.
+const CALLBACK_WAIT: Duration = Duration::from_secs(30);
+
+/// The map callback's result. The wait before this normally runs the callback itself, but
+/// where another thread polls the same device at the same moment, wgpu may run it on that
+/// thread just after this thread's wait returned (seen under load in tests/threads.rs): wait
+/// for it, polling again, for at most [`CALLBACK_WAIT`], never forever.
+fn callback<R>(ctx: &Context, rx: &Receiver<R>) -> Result<R> {
+    let deadline = Instant::now() + CALLBACK_WAIT;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(5)) {
+            Ok(r) => return Ok(r),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Error::Readback(
+                    "the map callback was dropped without running".into(),
+                ))
+            }
+            Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => ctx.wait()?,
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(Error::Readback("the map callback did not run".into()))
+            }
+        }
     }
 }
