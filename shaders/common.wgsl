@@ -63,6 +63,26 @@ struct DdimCoefs {
     _pad2: u32,
 }
 
+// One DPM-Solver step's row by training timestep (src/sampler/dpm_solver.rs, computed in f64):
+// x_0 from the model's output at abar_t (the first four, as DdimCoefs), then
+// x <- cx x + c0 x_0 + c1 x_0_prev + cz z, where x_0_prev is the previous step's x_0 (read from
+// pred_xstart before this step overwrites it) and z the step's normal. Keep in sync with
+// `DpmCoefs` in src/gpu/kernels/dpm_solver_step.rs.
+struct DpmCoefs {
+    sqrt_recip_abar: f32,
+    sqrt_recipm1_abar: f32,
+    sqrt_abar: f32,
+    sqrt_one_minus_abar: f32,
+    cx: f32,
+    c0: f32,
+    c1: f32, // 0 for a first-order step: x_0_prev is not read
+    cz: f32, // 0 where the step draws no noise
+    next_t: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
 // Launch parameters of every elementwise kernel. Keep in sync with `ElementParams` in
 // src/gpu/params.rs.
 struct ElementParams {

@@ -110,6 +110,54 @@ pub fn timesteps(num_timesteps: usize, steps: usize, spacing: &Spacing) -> Resul
             kept.into_iter().map(|t| t as i64).collect()
         }
     };
+    checked(ts, spacing, steps, big_t)
+}
+
+/// The timesteps of diffusers' multistep solvers (`DPMSolverMultistepScheduler.set_timesteps`,
+/// with `lambda_min_clipped` at its default, -inf), in sampling order: N + 1 points spaced
+/// over [0, T - 1] (linspace) or by T // (N + 1) (leading, plus `steps_offset`) with the
+/// smallest, 0, dropped; trailing as DDIM's. Unlike [`timesteps`], none of them visits t = 0
+/// unless the spacing lands there (trailing's last step, or a leading offset of 0 never does).
+pub fn multistep_timesteps(
+    num_timesteps: usize,
+    steps: usize,
+    spacing: &Spacing,
+) -> Result<Vec<usize>> {
+    let big_t = num_timesteps;
+    if big_t == 0 || steps == 0 || steps > big_t {
+        return Err(Error::Unsupported(format!(
+            "--steps must be in [1, T = {big_t}], got {steps}"
+        )));
+    }
+    let ts: Vec<i64> = match spacing {
+        Spacing::Linspace => crate::schedule::linspace(0.0, (big_t - 1) as f64, steps + 1)
+            .into_iter()
+            .rev()
+            .take(steps)
+            .map(|v| v.round_ties_even() as i64)
+            .collect(),
+        Spacing::Leading { steps_offset } => {
+            let ratio = (big_t / (steps + 1)) as i64;
+            (1..=steps as i64)
+                .rev()
+                .map(|i| i * ratio + *steps_offset as i64)
+                .collect()
+        }
+        Spacing::Trailing => return timesteps(big_t, steps, spacing),
+        Spacing::Improved(_) => {
+            return Err(Error::Unsupported(
+                "improved-diffusion's spacings are for DDPM and DDIM; diffusers' multistep \
+                 solvers take leading, linspace or trailing"
+                    .into(),
+            ))
+        }
+    };
+    checked(ts, spacing, steps, big_t)
+}
+
+/// `ts` as timesteps, or an error where one is outside [0, T) or the list is not strictly
+/// descending (a repeated timestep).
+fn checked(ts: Vec<i64>, spacing: &Spacing, steps: usize, big_t: usize) -> Result<Vec<usize>> {
     if let Some(&bad) = ts.iter().find(|&&t| t < 0 || t >= big_t as i64) {
         return Err(Error::Unsupported(format!(
             "{spacing:?} spacing of {steps} of {big_t} steps (steps_offset {}) gives timestep \

@@ -7,13 +7,10 @@ use ddpm_wgpu::gpu::runtime::params::{
 use ddpm_wgpu::gpu::runtime::shaders::{Kernel, WG_SIZE};
 use ddpm_wgpu::gpu::StepCoefs;
 use ddpm_wgpu::{LossType, MeanType, VarType};
-use naga::{Expression, Literal, TypeInner};
-use std::mem::{offset_of, size_of};
 
-fn module(kernel: Kernel) -> naga::Module {
-    naga::front::wgsl::parse_str(&kernel.source())
-        .unwrap_or_else(|e| panic!("{}: {}", kernel.name(), e.emit_to_string(&kernel.source())))
-}
+#[path = "common/naga_layout.rs"]
+mod naga_layout;
+use naga_layout::{module, wgsl_u32_const};
 
 #[test]
 fn every_shader_parses_and_validates() {
@@ -53,33 +50,6 @@ fn every_shader_parses_and_validates() {
 }
 
 /// (member name, offset) of the WGSL struct `name`, and its size.
-fn wgsl_struct(m: &naga::Module, name: &str) -> (Vec<(String, u32)>, u32) {
-    let (_, ty) = m
-        .types
-        .iter()
-        .find(|(_, t)| t.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("no struct {name}"));
-    match &ty.inner {
-        TypeInner::Struct { members, span } => (
-            members
-                .iter()
-                .map(|mb| (mb.name.clone().unwrap_or_default(), mb.offset))
-                .collect(),
-            *span,
-        ),
-        _ => panic!("{name} is not a struct"),
-    }
-}
-
-macro_rules! assert_layout {
-    ($m:expr, $wgsl:literal, $ty:ty, [$($field:ident),+ $(,)?]) => {{
-        let (members, span) = wgsl_struct(&$m, $wgsl);
-        assert_eq!(span as usize, size_of::<$ty>(), "{} size", $wgsl);
-        let rust: Vec<(String, u32)> = vec![$((stringify!($field).to_string(), offset_of!($ty, $field) as u32)),+];
-        assert_eq!(members, rust, "{} members and offsets", $wgsl);
-    }};
-}
-
 #[test]
 fn host_structs_match_wgsl_layout() {
     let m = module(Kernel::PSample);
@@ -146,6 +116,25 @@ fn host_structs_match_wgsl_layout() {
         ]
     );
     assert_layout!(
+        module(Kernel::DpmSolverStep),
+        "DpmCoefs",
+        ddpm_wgpu::gpu::kernels::dpm_solver_step::DpmCoefs,
+        [
+            sqrt_recip_abar,
+            sqrt_recipm1_abar,
+            sqrt_abar,
+            sqrt_one_minus_abar,
+            cx,
+            c0,
+            c1,
+            cz,
+            next_t,
+            _pad0,
+            _pad1,
+            _pad2,
+        ]
+    );
+    assert_layout!(
         d,
         "NoiseParams",
         ddpm_wgpu::gpu::runtime::params::NoiseParams,
@@ -183,7 +172,6 @@ fn host_structs_match_wgsl_layout() {
             _pad,
         ]
     );
-    nn_layouts();
     let r = module(Kernel::SampleMean);
     assert_layout!(
         r,
@@ -198,18 +186,6 @@ fn host_structs_match_wgsl_layout() {
         ddpm_wgpu::gpu::kernels::dynamic_threshold::ThresholdParams,
         [sample_len, n_samples, rank_lo, rank_hi, coef, base_is_hi, max_value, _pad]
     );
-}
-
-fn wgsl_u32_const(m: &naga::Module, name: &str) -> u32 {
-    let (_, c) = m
-        .constants
-        .iter()
-        .find(|(_, c)| c.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("no const {name}"));
-    match m.global_expressions[c.init] {
-        Expression::Literal(Literal::U32(v)) => v,
-        ref e => panic!("{name} is not a u32 literal: {e:?}"),
-    }
 }
 
 #[test]
@@ -246,152 +222,4 @@ fn option_codes_match_wgsl_constants() {
     ] {
         assert_eq!(wgsl_u32_const(&m, name), code, "{name}");
     }
-}
-
-/// The UNet kernels' parameter structs (shaders/nn/common.wgsl, src/gpu/nn/params.rs), and the
-/// workgroup sizes their host code dispatches by.
-fn nn_layouts() {
-    use ddpm_wgpu::gpu::nn::params::{
-        ConvParams, LinearParams, MatmulParams, NormParams, SoftmaxParams,
-    };
-    let m = module(Kernel::Conv2d);
-    assert_layout!(
-        m,
-        "ConvParams",
-        ConvParams,
-        [
-            batch,
-            cin,
-            h,
-            w,
-            cout,
-            oh,
-            ow,
-            cout_padded,
-            pad_top,
-            pad_left,
-            x_tiles,
-            tiles,
-            in_offset,
-            in_bstride,
-            out_offset,
-            out_bstride,
-            res_offset,
-            res_bstride,
-            temb_offset,
-            temb_stride,
-            split,
-            out2_offset,
-            out2_bstride,
-            out_scale,
-            o_tiles,
-            w_xstride,
-            in_xstride,
-            out_xstride,
-        ]
-    );
-    assert_layout!(
-        m,
-        "WinogradParams",
-        ddpm_wgpu::gpu::nn::params::WinogradParams,
-        [
-            batch,
-            channels,
-            h,
-            w,
-            oh,
-            ow,
-            ty,
-            tx,
-            pad_top,
-            pad_left,
-            in_offset,
-            in_bstride,
-            xstride,
-            out_offset,
-            out_bstride,
-            res_offset,
-            res_bstride,
-            temb_offset,
-            temb_stride,
-            split,
-            out2_offset,
-            out2_bstride,
-            out_scale,
-            cstride,
-        ]
-    );
-    assert_layout!(
-        m,
-        "NormParams",
-        NormParams,
-        [
-            batch,
-            channels,
-            groups,
-            plane,
-            in_offset,
-            in_bstride,
-            out_offset,
-            out_bstride,
-            temb_offset,
-            temb_stride,
-            eps,
-            _pad,
-        ]
-    );
-    assert_layout!(
-        m,
-        "LinearParams",
-        LinearParams,
-        [
-            rows,
-            in_features,
-            out_features,
-            num_timesteps,
-            t_offset,
-            _pad0,
-            _pad1,
-            _pad2,
-        ]
-    );
-    assert_layout!(
-        m,
-        "MatmulParams",
-        MatmulParams,
-        [
-            m, n, k, heads, batch, a_offset, a_bstride, a_hstride, a_mstride, a_kstride, b_offset,
-            b_bstride, b_hstride, b_kstride, b_nstride, c_offset, c_bstride, c_hstride, c_mstride,
-            c_nstride, n_tiles, scale, _pad0, _pad1,
-        ]
-    );
-    assert_layout!(m, "SoftmaxParams", SoftmaxParams, [rows, len, scale, _pad]);
-    // The tile and workgroup constants the host dispatches by.
-    let conv = module(Kernel::Conv2d);
-    assert_eq!(
-        wgsl_u32_const(&conv, "CONV_TM") as usize,
-        ddpm_wgpu::gpu::nn::conv2d::CONV_TM
-    );
-    assert_eq!(
-        wgsl_u32_const(&conv, "CONV_TN") as usize,
-        ddpm_wgpu::gpu::nn::conv2d::CONV_TN
-    );
-    assert_eq!(
-        wgsl_u32_const(&conv, "CONV_WG") as usize,
-        ddpm_wgpu::gpu::nn::conv2d::CONV_WG
-    );
-    let norm = module(Kernel::GroupNorm);
-    assert_eq!(
-        wgsl_u32_const(&norm, "NORM_WG") as usize,
-        ddpm_wgpu::gpu::nn::group_norm::NORM_WG
-    );
-    let mm = module(Kernel::Attention);
-    assert_eq!(
-        wgsl_u32_const(&mm, "MM_TILE") as usize,
-        ddpm_wgpu::gpu::nn::attention::MM_TILE
-    );
-    assert_eq!(
-        wgsl_u32_const(&mm, "MM_WG") as usize,
-        ddpm_wgpu::gpu::nn::attention::MM_WG
-    );
 }

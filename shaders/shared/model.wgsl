@@ -132,3 +132,31 @@ fn ddim_elem(p: ElementParams, c: DdimCoefs, x: f32, model_output: f32, s: f32, 
     }
     return vec2<f32>(c.sqrt_abar_target * x0p + c.direction * eps + c.sigma * z, x0p);
 }
+
+// One DPM-Solver++ step of one element at row c (shaders/dpm_solver_step*.wgsl): x_0 from the
+// model's output as MEAN_TYPE says (eps, xstart or v), processed as process_xstart says, then
+// cx x + c0 x_0 + c1 prev + cz z. Returns (the new x, pred_xstart). `prev` is used only where c1
+// is not 0 (the first step's pred_xstart holds no x_0), z only where cz is not 0.
+fn dpm_elem(p: ElementParams, c: DpmCoefs, x: f32, model_output: f32, prev: f32, s: f32, z: f32) -> vec2<f32> {
+    var x0: f32;
+    switch p.mean_type {
+        case MEAN_XSTART: {
+            x0 = model_output;
+        }
+        case MEAN_V: {
+            x0 = c.sqrt_abar * x - c.sqrt_one_minus_abar * model_output;
+        }
+        default: { // MEAN_EPS
+            x0 = c.sqrt_recip_abar * x - c.sqrt_recipm1_abar * model_output;
+        }
+    }
+    let m0 = process_xstart(p, x0, s);
+    var r = c.cx * x + c.c0 * m0;
+    if c.c1 != 0.0 {
+        r += c.c1 * prev;
+    }
+    if c.cz != 0.0 {
+        r += c.cz * z;
+    }
+    return vec2<f32>(r, m0);
+}

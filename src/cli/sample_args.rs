@@ -39,7 +39,9 @@ pub struct SampleArgs {
     /// Run on the GPU kernels or on the f64 CPU reference.
     #[arg(long, value_enum, default_value = "gpu")]
     pub device: Device,
-    /// ddpm (ancestral steps) or ddim (default: ddpm, or the model's scheduler class).
+    /// ddpm (ancestral steps), ddim, or DPM-Solver++ (diffusers' DPMSolverMultistepScheduler,
+    /// second order: dpm++2m, or its SDE form dpm++2m-sde; they need --steps) (default: ddpm,
+    /// or the model's scheduler class).
     #[arg(long)]
     pub sampler: Option<String>,
     /// Take N of the T steps, spaced as --spacing says (default: all T).

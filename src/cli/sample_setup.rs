@@ -14,7 +14,7 @@ use ddpm_wgpu::gpu::{Context, Denoiser};
 use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::{ModelFolder, UNet2D};
-use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler};
+use ddpm_wgpu::sampler::{Ddim, Ddpm, DpmAlgorithm, DpmSolver, DpmSolverOptions, Sampler};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
 
@@ -187,6 +187,31 @@ fn choose(args: &SampleArgs) -> Result<Option<Choice>> {
     }
 }
 
+/// What `--sampler` picks: a scheduler class's sampler, or a DPM-Solver++ short name.
+enum Pick {
+    Scheduler(SamplerKind),
+    Dpm(DpmAlgorithm),
+}
+
+/// DDIM's options given to another sampler: refused by name, not ignored.
+fn ddim_options_refused(args: &SampleArgs) -> Result<()> {
+    let given = [
+        (args.step.eta != 0.0, "--eta"),
+        (
+            args.step.use_clipped_model_output,
+            "--use-clipped-model-output",
+        ),
+        (args.step.set_alpha_to_one.is_some(), "--set-alpha-to-one"),
+    ];
+    match given.iter().find(|(on, _)| *on) {
+        Some((_, flag)) => Err(Error::Unsupported(format!(
+            "{flag} is DDIM's; --sampler {} does not take it",
+            args.sampler.as_deref().unwrap_or("")
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The model options: the command line's where given, else `base`'s (a scheduler config's, or
 /// the toolkit's defaults); `var` forces the variance type (the mixture's, always fixed).
 fn model_options(args: &SampleArgs, base: &Sampling, var: Option<VarType>) -> Result<ModelOptions> {
@@ -218,6 +243,21 @@ fn sampler(
     model: ModelOptions,
 ) -> Result<Box<dyn Sampler>> {
     let big_t = tables.num_timesteps();
+    let kind = match args.sampler.as_deref() {
+        None => Pick::Scheduler(base.sampler),
+        Some("ddpm") => Pick::Scheduler(SamplerKind::Ddpm),
+        Some("ddim") => Pick::Scheduler(SamplerKind::Ddim),
+        Some("dpm++2m") => Pick::Dpm(DpmAlgorithm::DpmSolverPlusPlus),
+        Some("dpm++2m-sde") => Pick::Dpm(DpmAlgorithm::SdeDpmSolverPlusPlus),
+        Some(other) => {
+            return Err(Error::UnknownName {
+                kind: "sampler",
+                name: other.into(),
+                expected: "ddpm, ddim, dpm++2m, dpm++2m-sde".into(),
+            })
+        }
+    };
+    let multistep = matches!(kind, Pick::Dpm(_));
     let kept = match (steps, &args.step.respace) {
         (Some(_), Some(_)) => {
             return Err(Error::Unsupported(
@@ -234,6 +274,14 @@ fn sampler(
                 (None, other) => other.clone(),
             };
             match (steps, &spacing) {
+                (Some(n), _) if multistep => {
+                    Some(spacing::multistep_timesteps(big_t, n, &spacing)?)
+                }
+                (None, _) if multistep => {
+                    return Err(Error::Unsupported(
+                        "--sampler dpm++2m and dpm++2m-sde need --steps N (or --respace)".into(),
+                    ))
+                }
                 (Some(n), _) => Some(spacing::timesteps(big_t, n, &spacing)?),
                 (None, Spacing::Improved(_)) => Some(spacing::timesteps(big_t, 0, &spacing)?),
                 (None, _) => None,
@@ -245,21 +293,23 @@ fn sampler(
         None => Chain::full(tables),
     };
     let threshold = args.step.threshold_over(base.threshold)?;
-    let kind = match args.sampler.as_deref() {
-        None => base.sampler,
-        Some("ddpm") => SamplerKind::Ddpm,
-        Some("ddim") => SamplerKind::Ddim,
-        Some(other) => {
-            return Err(Error::UnknownName {
-                kind: "sampler",
-                name: other.into(),
-                expected: "ddpm, ddim".into(),
-            })
-        }
-    };
     Ok(match kind {
-        SamplerKind::Ddpm => Box::new(Ddpm::new(chain, model, threshold)?),
-        SamplerKind::Ddim => {
+        Pick::Dpm(algorithm) => {
+            ddim_options_refused(args)?;
+            // diffusers' DPMSolverMultistepScheduler has no clip_sample: x_0 is clipped only
+            // where --clip-denoised asks.
+            let model = ModelOptions {
+                clip_denoised: args.clip_denoised.unwrap_or(false),
+                ..model
+            };
+            let opts = DpmSolverOptions {
+                algorithm,
+                ..DpmSolverOptions::default()
+            };
+            Box::new(DpmSolver::new(chain, model, threshold, opts)?)
+        }
+        Pick::Scheduler(SamplerKind::Ddpm) => Box::new(Ddpm::new(chain, model, threshold)?),
+        Pick::Scheduler(SamplerKind::Ddim) => {
             let mut ddim = args.step.ddim()?;
             ddim.set_alpha_to_one = args
                 .step

@@ -11,12 +11,16 @@
 //! - [`Ddim`]: DDIM (Song et al.) with eta, as diffusers' `DDIMScheduler` and improved-diffusion's
 //!   `ddim_sample` compute it; [`DdimReverse`]: its inverse (eta = 0), which encodes data into
 //!   x_T.
+//! - [`DpmSolver`]: DPM-Solver++ (orders 1 and 2, ODE or SDE) as diffusers'
+//!   `DPMSolverMultistepScheduler` computes it; its second order reads the step before's x_0,
+//!   which the loop keeps in its pred_xstart buffer.
 //!
 //! Every sampler is driven by training timesteps: the denoiser is always called with the
 //! original timestep of the current step, and the step kernel reads the row of the chain there.
 
 mod ddim;
 mod ddpm;
+mod dpm_solver;
 pub mod loop_options;
 
 pub use ddim::{forward_rows, reverse_rows_by_current, Ddim, DdimOptions, DdimReverse};
@@ -48,6 +52,7 @@ pub fn cpu_step_per_sample(
                 var: step.var.map(|v| &v[b * d..(b + 1) * d]),
                 noise: step.noise.map(|v| &v[b * d..(b + 1) * d]),
                 scales: step.scales.map(|s| &s[b..b + 1]),
+                prev_xstart: step.prev_xstart.map(|v| &v[b * d..(b + 1) * d]),
             },
         )?);
     }
@@ -55,6 +60,7 @@ pub fn cpu_step_per_sample(
 }
 pub use crate::cpu::kernels::CpuStep;
 pub use ddpm::Ddpm;
+pub use dpm_solver::{dpm_rows, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, SolverType};
 pub use loop_options::{LoopOptions, NoiseSource};
 
 use crate::chain::Chain;

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod cli;
+pub mod dpm;
 pub mod nn;
 pub mod unet;
 

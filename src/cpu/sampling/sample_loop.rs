@@ -47,6 +47,8 @@ pub fn sample_loop(
         (None, None) => noise::noise(opts.seed, stream::INIT, big_t as u32, 0, batch, sample_len),
     };
     let by_t = sampler.chain().by_timestep();
+    // The step before's pred_xstart, for multistep samplers (the GPU loop's pred_xstart buffer).
+    let mut prev: Option<Vec<f64>> = None;
     for t in sampler.order() {
         let steps = vec![t as u32; batch];
         let (out, var) = denoiser.denoise(&steps, &x)?;
@@ -78,7 +80,7 @@ pub fn sample_loop(
                     .collect(),
             ),
         };
-        sampler.cpu_step(
+        let pred = sampler.cpu_step(
             t,
             CpuStep {
                 sample_len,
@@ -87,8 +89,10 @@ pub fn sample_loop(
                 var: var.as_deref(),
                 noise: z.as_deref(),
                 scales: scales.as_deref(),
+                prev_xstart: prev.as_deref(),
             },
         )?;
+        prev = Some(pred);
     }
     Ok(x)
 }

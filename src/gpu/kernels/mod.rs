@@ -6,6 +6,7 @@
 pub mod bandwidth_copy;
 pub mod ddim_step;
 pub mod discretized_gaussian_log_likelihood;
+pub mod dpm_solver_step;
 pub mod dynamic_threshold;
 pub mod noise;
 pub mod normal_kl;

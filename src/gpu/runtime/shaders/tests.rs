@@ -1,7 +1,7 @@
 //! The pipeline cache keys of src/gpu/kernels.rs.
 
 use super::*;
-use crate::gpu::runtime::params::{GRID_FLAT, GRID_PER_SAMPLE};
+use crate::gpu::runtime::params::{PipelineConstants, GRID_FLAT, GRID_PER_SAMPLE};
 
 #[test]
 fn pipeline_keys_keep_only_the_constants_a_kernel_takes() {

@@ -1,0 +1,335 @@
+//! DPM-Solver++ (`sampler::DpmSolver`): its timesteps and whole loops against diffusers'
+//! DPMSolverMultistepScheduler (tests/fixtures/dpm_solver/, written by
+//! tests/reference/dpm_solver_fixtures.py from diffusers' own loop on the UNet fixtures); the GPU
+//! loop against the f64 CPU loop on both step-kernel paths (scalar: samples of 2; vec4: of 4)
+//! with either noise source; and its first-order step against DDIM's.
+
+mod common;
+
+use common::dpm::{cases, read_f32};
+use common::unet::model;
+use ddpm_wgpu::chain::Chain;
+use ddpm_wgpu::cpu::nn::UNetCpu;
+use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
+use ddpm_wgpu::cpu::sampling::sample_loop as cpu_loop;
+use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
+use ddpm_wgpu::gpu::{Context, MixtureDenoiser, UNetDenoiser};
+use ddpm_wgpu::sampler::{
+    dpm_rows, Ddim, DdimOptions, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler,
+    SolverType, Threshold,
+};
+use ddpm_wgpu::spacing::{multistep_timesteps, Spacing};
+use ddpm_wgpu::{Error, MeanType, ModelOptions, ScheduleKind, Tables};
+use serde_json::Value;
+
+fn tables() -> Tables {
+    Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap()
+}
+
+/// A fixture case's sampler: the fixture folder's DDPMScheduler config (linear 1e-4 .. 0.02,
+/// T = 1000, eps, leading, no clipping for this solver) with the case's options over it.
+fn case_sampler(case: &Value) -> DpmSolver {
+    let o = &case["options"];
+    let s = |k: &str| o[k].as_str();
+    let spacing = Spacing::parse(
+        s("timestep_spacing").unwrap_or("leading"),
+        o["steps_offset"].as_u64().unwrap_or(0) as usize,
+    )
+    .unwrap();
+    let n = case["steps"].as_u64().unwrap() as usize;
+    let kept = multistep_timesteps(1000, n, &spacing).unwrap();
+    let want: Vec<usize> = case["timesteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(kept, want, "{}: timesteps", case["case"]);
+    let mean_type = match s("prediction_type").unwrap_or("epsilon") {
+        "epsilon" => MeanType::Eps,
+        "v_prediction" => MeanType::V,
+        "sample" => MeanType::Xstart,
+        other => panic!("{other}"),
+    };
+    let model = ModelOptions {
+        mean_type,
+        clip_denoised: false,
+        ..ModelOptions::default()
+    };
+    let threshold = (o["thresholding"] == Value::Bool(true)).then(|| Threshold {
+        ratio: o["dynamic_thresholding_ratio"].as_f64().unwrap_or(0.995),
+        max: o["sample_max_value"].as_f64().unwrap_or(1.0),
+    });
+    let opts = DpmSolverOptions {
+        algorithm: match s("algorithm_type") {
+            Some("sde-dpmsolver++") => DpmAlgorithm::SdeDpmSolverPlusPlus,
+            _ => DpmAlgorithm::DpmSolverPlusPlus,
+        },
+        order: o["solver_order"].as_u64().unwrap_or(2) as usize,
+        solver_type: match s("solver_type") {
+            Some("heun") => SolverType::Heun,
+            _ => SolverType::Midpoint,
+        },
+        euler_at_final: o["euler_at_final"] == Value::Bool(true),
+        final_sigma: match s("final_sigmas_type") {
+            Some("sigma_min") => FinalSigma::SigmaMin,
+            _ => FinalSigma::Zero,
+        },
+        ..DpmSolverOptions::default()
+    };
+    DpmSolver::new(
+        Chain::respaced(&tables(), &kept).unwrap(),
+        model,
+        threshold,
+        opts,
+    )
+    .unwrap()
+}
+
+#[test]
+fn multistep_timesteps_match_diffusers() {
+    let all = cases();
+    let lists = all["timestep_lists"].as_array().unwrap();
+    assert!(lists.len() >= 60, "{} lists", lists.len());
+    let (mut equal, mut refused) = (0, 0);
+    for l in lists {
+        let spacing = Spacing::parse(
+            l["spacing"].as_str().unwrap(),
+            l["offset"].as_u64().unwrap() as usize,
+        )
+        .unwrap();
+        let (big_t, n) = (l["T"].as_u64().unwrap(), l["N"].as_u64().unwrap());
+        let got = multistep_timesteps(big_t as usize, n as usize, &spacing);
+        let want: Option<Vec<u64>> = l["timesteps"]
+            .as_array()
+            .map(|w| w.iter().map(|t| t.as_u64().unwrap()).collect());
+        match want {
+            // Leading with an offset can reach t = T, which diffusers keeps (np.interp clamps
+            // its sigma to the last one's) and hands the model; leading with N + 1 > T / 2
+            // repeats timesteps (all 0 at N = T), steps of length 0 whose h divides. We refuse
+            // both, as for DDIM.
+            Some(w) if w.iter().any(|&t| t >= big_t) || w.windows(2).any(|p| p[1] >= p[0]) => {
+                let e = got.unwrap_err().to_string();
+                assert!(
+                    e.contains("outside [0,") || e.contains("repeats"),
+                    "{l}: {e}"
+                );
+                refused += 1;
+            }
+            Some(w) => {
+                let w: Vec<usize> = w.iter().map(|&t| t as usize).collect();
+                assert_eq!(got.unwrap(), w, "{l}");
+                equal += 1;
+            }
+            None => assert!(got.is_err(), "{l}: diffusers refuses, we gave {got:?}"),
+        }
+    }
+    assert!(
+        equal >= 70 && refused >= 1,
+        "{equal} equal, {refused} refused"
+    );
+}
+
+/// Each case's loop, from diffusers' x_T (and, for the SDE, the same torch generator: x_T
+/// then one draw per step), on the GPU and in the f64 twin, against diffusers' result.
+///
+/// Tolerance: diffusers runs the UNet and the step in float32 and forms the coefficients from
+/// float32 sigmas (relative rounding ~6e-8 each, and e^-h - 1 as a plain subtraction where we
+/// take expm1), and x_0 from eps divides by alpha_t, down to 0.2 at the first step of these
+/// chains; x reaches |x| ~ 300 where the random models' eps outputs are scaled up that way.
+/// Measured worst |ours - diffusers| / max |diffusers|: see the printed lines (GPU and twin
+/// within 2e-6 of it on lavapipe); bounded at 1e-4 of the largest value.
+#[test]
+fn loops_match_diffusers_on_gpu_and_cpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let all = cases();
+    let list = all["cases"].as_array().unwrap();
+    assert_eq!(list.len(), 10);
+    for case in list {
+        let name = case["case"].as_str().unwrap();
+        let sampler = case_sampler(case);
+        let (shape, x_t) = read_f32(&format!("{name}_x_t.npy"));
+        let (_, want) = read_f32(&format!("{name}_out.npy"));
+        let sde = sampler.options().algorithm == DpmAlgorithm::SdeDpmSolverPlusPlus;
+        let opts = LoopOptions {
+            seed: case["seed"].as_u64().unwrap(),
+            noise: if sde {
+                NoiseSource::Torch
+            } else {
+                NoiseSource::Philox
+            },
+            // The SDE draws x_T from the generator too, as the pipeline does.
+            x_t: (!sde).then(|| x_t.clone()),
+            steps_per_submit: 3,
+            ..LoopOptions::default()
+        };
+        let (unet, _) = model(case["unet"].as_str().unwrap());
+        let mut den = UNetDenoiser::new(&ctx, &unet, 1000).unwrap();
+        let gpu = sample_loop(&ctx, &sampler, &mut den, &shape, &opts, &mut |_, _| {})
+            .unwrap()
+            .x0;
+        let twin = UNetCpu::new(&unet, shape[2], shape[3]).unwrap();
+        let len = shape[1..].iter().product();
+        let cpu = cpu_loop::sample_loop(&sampler, &twin, shape[0], len, &opts).unwrap();
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
+        let rel = |got: &mut dyn Iterator<Item = f64>| {
+            got.zip(&want)
+                .map(|(g, &w)| (g - f64::from(w)).abs())
+                .fold(0.0, f64::max)
+                / scale
+        };
+        let (g, c) = (
+            rel(&mut gpu.iter().map(|&v| f64::from(v))),
+            rel(&mut cpu.iter().copied()),
+        );
+        println!("{name}: max |x| {scale:.1}, gpu {g:.2e}, cpu twin {c:.2e} of it");
+        assert!(g < 1e-4 && c < 1e-4, "{name}: gpu {g:.3e}, cpu {c:.3e}");
+    }
+}
+
+const POINTS: [f32; 6] = [-0.6, -0.6, 0.6, -0.4, 0.0, 0.7];
+const POINTS4: [f32; 12] = [
+    -0.6, -0.6, 0.2, 0.5, 0.6, -0.4, -0.3, 0.0, 0.0, 0.7, 0.4, -0.5,
+];
+
+/// The GPU and the CPU loop of `sampler` over the exact mixture of `points` ([M, d]).
+fn mixture_loops(
+    ctx: &Context,
+    sampler: &dyn Sampler,
+    (points, d): (&[f32], usize),
+    opts: &LoopOptions,
+) -> f64 {
+    let model = *sampler.model();
+    let mut den = MixtureDenoiser::new(ctx, points, &[points.len() / d, d], 0.05, model).unwrap();
+    let gpu = sample_loop(ctx, sampler, &mut den, &[5, d], opts, &mut |_, _| {})
+        .unwrap()
+        .x0;
+    let by_t = sampler.chain().by_timestep();
+    let mix = Mixture {
+        tables: &by_t,
+        points,
+        sample_len: d,
+        data_var: 0.05 * 0.05,
+        model,
+    };
+    let cpu = cpu_loop::sample_loop(sampler, &mix, 5, d, opts).unwrap();
+    gpu.iter()
+        .zip(&cpu)
+        .map(|(&a, b)| (f64::from(a) - b).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Every option on both kernel paths and both noise sources, the f32 loop against the f64
+/// loop over the exact mixture. As for DDIM (tests/samplers.rs), the mixture's own
+/// conditioning near t = 0 amplifies an x error up to ~100x into x_0; measured at most 3e-6
+/// here on lavapipe; bounded at 1e-4.
+#[test]
+fn gpu_loop_matches_the_cpu_loop_on_every_path() {
+    let Some(ctx) = common::gpu() else { return };
+    let kept = multistep_timesteps(1000, 12, &Spacing::Linspace).unwrap();
+    let chain = Chain::respaced(&tables(), &kept).unwrap();
+    for algorithm in [
+        DpmAlgorithm::DpmSolverPlusPlus,
+        DpmAlgorithm::SdeDpmSolverPlusPlus,
+    ] {
+        for (solver_type, final_sigma, mean_type) in [
+            (SolverType::Midpoint, FinalSigma::Zero, MeanType::Eps),
+            (SolverType::Heun, FinalSigma::SigmaMin, MeanType::V),
+            (SolverType::Midpoint, FinalSigma::SigmaMin, MeanType::Xstart),
+        ] {
+            let model = ModelOptions {
+                mean_type,
+                clip_denoised: false,
+                ..ModelOptions::default()
+            };
+            let opts = DpmSolverOptions {
+                algorithm,
+                solver_type,
+                final_sigma,
+                ..DpmSolverOptions::default()
+            };
+            let s = DpmSolver::new(chain.clone(), model, None, opts).unwrap();
+            for data in [(&POINTS[..], 2), (&POINTS4[..], 4)] {
+                for noise in [NoiseSource::Philox, NoiseSource::Torch] {
+                    let lo = LoopOptions {
+                        seed: 11,
+                        noise,
+                        steps_per_submit: 5,
+                        ..LoopOptions::default()
+                    };
+                    let w = mixture_loops(&ctx, &s, data, &lo);
+                    let what = format!("{} {opts:?} {mean_type} d={} {noise:?}", s.name(), data.1);
+                    assert!(w < 1e-4, "{what}: {w:.3e}");
+                }
+            }
+        }
+    }
+}
+
+/// At first order the ODE solver is DDIM with eta 0 (diffusers' docs say so; here from the two
+/// row formulas): the same map from (x, x_0) on every step to the last.
+#[test]
+fn first_order_is_ddim_eta_zero() {
+    let kept = multistep_timesteps(1000, 9, &Spacing::Trailing).unwrap();
+    let chain = Chain::respaced(&tables(), &kept).unwrap();
+    let opts = DpmSolverOptions {
+        order: 1,
+        final_sigma: FinalSigma::SigmaMin,
+        ..DpmSolverOptions::default()
+    };
+    let rows = dpm_rows(&chain, &opts);
+    let ddim = Ddim::new(
+        chain.clone(),
+        ModelOptions::default(),
+        None,
+        DdimOptions {
+            set_alpha_to_one: false,
+            ..DdimOptions::default()
+        },
+    )
+    .unwrap();
+    for &t in &kept {
+        let (r, d) = (&rows[t], ddim.row(t).unwrap());
+        // DDIM: sqrt(abar_prev) x_0 + sqrt(1 - abar_prev) eps, eps = (x - sqrt(abar) x_0) /
+        // sqrt(1 - abar): cx = sqrt(1 - abar_prev) / sqrt(1 - abar), c0 the rest.
+        let cx = d.direction / (1.0 - d.abar).sqrt();
+        let c0 = d.abar_target.sqrt() - cx * d.abar.sqrt();
+        assert!(
+            (r.cx - cx).abs() < 1e-14 && (r.c0 - c0).abs() < 1e-12,
+            "t={t}: {r:?} {d:?}"
+        );
+        assert_eq!((r.c1, r.cz), (0.0, 0.0));
+    }
+}
+
+#[test]
+fn bad_options_are_refused_by_name() {
+    let kept = multistep_timesteps(1000, 10, &Spacing::Leading { steps_offset: 0 }).unwrap();
+    let chain = Chain::respaced(&tables(), &kept).unwrap();
+    let model = ModelOptions::default();
+    for order in [0, 3, 4] {
+        let o = DpmSolverOptions {
+            order,
+            ..DpmSolverOptions::default()
+        };
+        let e = DpmSolver::new(chain.clone(), model, None, o).unwrap_err();
+        assert!(e.to_string().contains("solver_order"), "{e}");
+    }
+    let xprev = ModelOptions {
+        mean_type: MeanType::Xprev,
+        ..model
+    };
+    let e = DpmSolver::new(chain, xprev, None, DpmSolverOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::Unsupported(_)) && e.to_string().contains("xprev"));
+    // A chain through t = 0 cannot end at sigma(0).
+    let kept = multistep_timesteps(1000, 4, &Spacing::Trailing).unwrap();
+    let through_zero = Chain::respaced(&tables(), &[999, 500, 0]).unwrap();
+    let o = DpmSolverOptions {
+        final_sigma: FinalSigma::SigmaMin,
+        ..DpmSolverOptions::default()
+    };
+    assert!(DpmSolver::new(through_zero, model, None, o).is_err());
+    assert_eq!(kept.len(), 4);
+    assert!(multistep_timesteps(1000, 0, &Spacing::Linspace).is_err());
+    assert!(multistep_timesteps(1000, 5, &Spacing::Improved("ddim5".into())).is_err());
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""DPM-Solver++ loops by diffusers itself, for tests/dpm_solver.rs. CI has no torch: the output is
+committed under tests/fixtures/dpm_solver/.
+
+Usage (needs torch, diffusers 0.42, numpy):
+
+    python3 tests/reference/dpm_solver_fixtures.py [--out tests/fixtures/dpm_solver]
+
+For each case: a UNet2DModel fixture of tests/fixtures/unet/ (seeded random weights, made by
+unet_fixtures.py), its DDPMScheduler config turned into a DPMSolverMultistepScheduler with
+`from_config(config, **options)` (diffusers' idiom, as `ddpm sample --sampler dpm++2m` does), and
+the loop diffusers' pipelines run: x_T = randn_tensor(shape, generator) (torch.Generator seeded),
+then per timestep model(x, t).sample and scheduler.step(output, t, x, generator=generator).
+Written: {case}_x_t.npy (float32 [B, C, H, W]), {case}_out.npy (diffusers' result) and
+cases.json (each case's model, options, N, seed and diffusers' timesteps), plus diffusers'
+`set_timesteps` of many (spacing, N, steps_offset) for multistep_timesteps.
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+from diffusers import DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+UNETS = os.path.join(HERE, "..", "fixtures", "unet")
+
+# (case, unet fixture, batch, N, seed, scheduler options beyond the model folder's config).
+CASES = [
+    ("eps_leading_10", "attn_two_levels_heads", 2, 10, 1, {}),
+    ("v_linspace_7", "attn_two_levels_heads", 2, 7, 2,
+     {"prediction_type": "v_prediction", "timestep_spacing": "linspace"}),
+    ("sample_trailing_5", "attn_two_levels_heads", 2, 5, 3,
+     {"prediction_type": "sample", "timestep_spacing": "trailing"}),
+    # 16 steps: lower_order_final no longer applies, so the last step before sigma_min is
+    # second order.
+    ("heun_sigma_min_16", "cifar10_tiny", 1, 16, 4,
+     {"solver_type": "heun", "final_sigmas_type": "sigma_min"}),
+    ("order1_6", "attn_two_levels_heads", 2, 6, 5, {"solver_order": 1}),
+    ("euler_at_final_sigma_min_15", "attn_two_levels_heads", 1, 15, 6,
+     {"euler_at_final": True, "final_sigmas_type": "sigma_min"}),
+    ("offset_leading_12", "attn_two_levels_heads", 1, 12, 7, {"steps_offset": 1}),
+    ("thresholding_8", "cifar10_tiny", 2, 8, 8,
+     {"thresholding": True, "sample_max_value": 1.5, "dynamic_thresholding_ratio": 0.9}),
+    ("sde_midpoint_10", "attn_two_levels_heads", 2, 10, 9,
+     {"algorithm_type": "sde-dpmsolver++"}),
+    ("sde_heun_v_6", "attn_two_levels_heads", 2, 6, 10,
+     {"algorithm_type": "sde-dpmsolver++", "solver_type": "heun",
+      "prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
+]
+
+
+def scheduler_for(folder, options):
+    base = DDPMScheduler.from_pretrained(folder)
+    options = {"algorithm_type": "dpmsolver++", **options}
+    return DPMSolverMultistepScheduler.from_config(base.config, **options)
+
+
+def run(case, unet_name, batch, n, seed, options):
+    folder = os.path.join(UNETS, unet_name)
+    unet = UNet2DModel.from_pretrained(folder).eval()
+    sched = scheduler_for(folder, options)
+    sched.set_timesteps(n)
+    c, h, w = unet.config.in_channels, *np.broadcast_to(unet.config.sample_size, (2,))
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn((batch, c, int(h), int(w)), generator=generator)
+    x_t = x.numpy().copy()
+    with torch.no_grad():
+        for t in sched.timesteps:
+            out = unet(x, t).sample
+            x = sched.step(out, t, x, generator=generator).prev_sample
+    return x_t, x.numpy(), [int(t) for t in sched.timesteps]
+
+
+def timestep_lists():
+    out = []
+    for spacing in ["leading", "linspace", "trailing"]:
+        for t_train in [1000, 50]:
+            for n in [1, 2, 3, 5, 7, 10, 20, 25, 49, 50]:
+                if n > t_train:
+                    continue
+                for offset in ([0, 1] if spacing == "leading" else [0]):
+                    s = DPMSolverMultistepScheduler(
+                        num_train_timesteps=t_train, timestep_spacing=spacing,
+                        steps_offset=offset,
+                    )
+                    try:
+                        s.set_timesteps(n)
+                        ts = [int(t) for t in s.timesteps]
+                    except Exception:  # diffusers refuses the list: so must we
+                        ts = None
+                    out.append({"spacing": spacing, "T": t_train, "N": n,
+                                "offset": offset, "timesteps": ts})
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "fixtures", "dpm_solver"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    cases = []
+    for case, unet_name, batch, n, seed, options in CASES:
+        x_t, out, ts = run(case, unet_name, batch, n, seed, options)
+        np.save(os.path.join(args.out, f"{case}_x_t.npy"), x_t.astype(np.float32))
+        np.save(os.path.join(args.out, f"{case}_out.npy"), out.astype(np.float32))
+        cases.append({"case": case, "unet": unet_name, "batch": batch, "steps": n,
+                      "seed": seed, "options": options, "timesteps": ts})
+        print(case, ts[:4], "...", float(np.abs(out).max()))
+    with open(os.path.join(args.out, "cases.json"), "w") as f:
+        json.dump({"cases": cases, "timestep_lists": timestep_lists()}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+//! The UNet kernels' uniform structs and dispatch constants against their WGSL, read by naga
+//! (the element and step kernels' are in tests/shader_layout.rs).
+
+#[path = "common/naga_layout.rs"]
+mod naga_layout;
+use ddpm_wgpu::gpu::runtime::shaders::Kernel;
+use naga_layout::{module, wgsl_u32_const};
+
+/// The UNet kernels' parameter structs (shaders/nn/common.wgsl, src/gpu/nn/params.rs), and the
+/// workgroup sizes their host code dispatches by.
+#[test]
+fn nn_layouts() {
+    use ddpm_wgpu::gpu::nn::params::{
+        ConvParams, LinearParams, MatmulParams, NormParams, SoftmaxParams,
+    };
+    let m = module(Kernel::Conv2d);
+    assert_layout!(
+        m,
+        "ConvParams",
+        ConvParams,
+        [
+            batch,
+            cin,
+            h,
+            w,
+            cout,
+            oh,
+            ow,
+            cout_padded,
+            pad_top,
+            pad_left,
+            x_tiles,
+            tiles,
+            in_offset,
+            in_bstride,
+            out_offset,
+            out_bstride,
+            res_offset,
+            res_bstride,
+            temb_offset,
+            temb_stride,
+            split,
+            out2_offset,
+            out2_bstride,
+            out_scale,
+            o_tiles,
+            w_xstride,
+            in_xstride,
+            out_xstride,
+        ]
+    );
+    assert_layout!(
+        m,
+        "WinogradParams",
+        ddpm_wgpu::gpu::nn::params::WinogradParams,
+        [
+            batch,
+            channels,
+            h,
+            w,
+            oh,
+            ow,
+            ty,
+            tx,
+            pad_top,
+            pad_left,
+            in_offset,
+            in_bstride,
+            xstride,
+            out_offset,
+            out_bstride,
+            res_offset,
+            res_bstride,
+            temb_offset,
+            temb_stride,
+            split,
+            out2_offset,
+            out2_bstride,
+            out_scale,
+            cstride,
+        ]
+    );
+    assert_layout!(
+        m,
+        "NormParams",
+        NormParams,
+        [
+            batch,
+            channels,
+            groups,
+            plane,
+            in_offset,
+            in_bstride,
+            out_offset,
+            out_bstride,
+            temb_offset,
+            temb_stride,
+            eps,
+            _pad,
+        ]
+    );
+    assert_layout!(
+        m,
+        "LinearParams",
+        LinearParams,
+        [
+            rows,
+            in_features,
+            out_features,
+            num_timesteps,
+            t_offset,
+            _pad0,
+            _pad1,
+            _pad2,
+        ]
+    );
+    assert_layout!(
+        m,
+        "MatmulParams",
+        MatmulParams,
+        [
+            m, n, k, heads, batch, a_offset, a_bstride, a_hstride, a_mstride, a_kstride, b_offset,
+            b_bstride, b_hstride, b_kstride, b_nstride, c_offset, c_bstride, c_hstride, c_mstride,
+            c_nstride, n_tiles, scale, _pad0, _pad1,
+        ]
+    );
+    assert_layout!(m, "SoftmaxParams", SoftmaxParams, [rows, len, scale, _pad]);
+    // The tile and workgroup constants the host dispatches by.
+    let conv = module(Kernel::Conv2d);
+    assert_eq!(
+        wgsl_u32_const(&conv, "CONV_TM") as usize,
+        ddpm_wgpu::gpu::nn::conv2d::CONV_TM
+    );
+    assert_eq!(
+        wgsl_u32_const(&conv, "CONV_TN") as usize,
+        ddpm_wgpu::gpu::nn::conv2d::CONV_TN
+    );
+    assert_eq!(
+        wgsl_u32_const(&conv, "CONV_WG") as usize,
+        ddpm_wgpu::gpu::nn::conv2d::CONV_WG
+    );
+    let norm = module(Kernel::GroupNorm);
+    assert_eq!(
+        wgsl_u32_const(&norm, "NORM_WG") as usize,
+        ddpm_wgpu::gpu::nn::group_norm::NORM_WG
+    );
+    let mm = module(Kernel::Attention);
+    assert_eq!(
+        wgsl_u32_const(&mm, "MM_TILE") as usize,
+        ddpm_wgpu::gpu::nn::attention::MM_TILE
+    );
+    assert_eq!(
+        wgsl_u32_const(&mm, "MM_WG") as usize,
+        ddpm_wgpu::gpu::nn::attention::MM_WG
+    );
+}
