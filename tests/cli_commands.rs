@@ -273,6 +273,7 @@ fn bench_quick_reports_kernels_and_loops_as_json() {
         "\"kernel\":\"q_sample (f16)\"",
         "\"storage\":\"f16\"",
         "\"loop_bytes\"",
+        "\"sampler\":\"dpm++2m\"",
     ] {
         assert!(text.contains(key), "missing {key} in {text}");
     }

@@ -20,14 +20,17 @@ use ddpm_wgpu::error::Result;
 use ddpm_wgpu::gpu::sampling::sample_loop::LoopOptions;
 use ddpm_wgpu::gpu::{self, Context, GaussianDenoiser, GpuTables, MixtureDenoiser};
 use ddpm_wgpu::options::ModelOptions;
-use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, Sampler};
+use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, DpmSolver, DpmSolverOptions, Sampler};
 use ddpm_wgpu::schedule::{ScheduleKind, Tables};
-use ddpm_wgpu::spacing::{timesteps, Spacing};
+use ddpm_wgpu::spacing::{multistep_timesteps, timesteps, Spacing};
 use kernels::{accuracy_rows, kernel_rows};
 use loops::{cpu_loop_row, loop_row};
 
 /// Steps of the DDIM loop rows.
 const DDIM_STEPS: usize = 50;
+
+/// Steps of the DPM-Solver++ 2M loop rows (what diffusers' users run it at).
+const DPM_STEPS: usize = 20;
 
 /// One kernel measurement.
 #[derive(Clone, Debug)]
@@ -169,7 +172,22 @@ pub fn run(ctx: &Context, plan: &BenchPlan) -> Result<BenchReport> {
         None,
         DdimOptions::default(),
     )?;
-    let samplers: [&dyn Sampler; 2] = [&ddpm, &ddim];
+    // DPM-Solver++ 2M in 20 steps on its own leading spacing; it has no clipping.
+    let dpm_steps = multistep_timesteps(
+        big_t,
+        DPM_STEPS.min(big_t / 2),
+        &Spacing::Leading { steps_offset: 0 },
+    )?;
+    let dpm = DpmSolver::new(
+        Chain::respaced(&loop_tables, &dpm_steps)?,
+        ModelOptions {
+            clip_denoised: false,
+            ..model
+        },
+        None,
+        DpmSolverOptions::default(),
+    )?;
+    let samplers: [&dyn Sampler; 3] = [&ddpm, &ddim, &dpm];
     let (num_points, sigma) = (16, 0.1);
     let mut loops = Vec::new();
     for shape in &plan.loop_shapes {
