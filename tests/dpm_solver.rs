@@ -10,10 +10,9 @@ use common::dpm::{cases, read_f32};
 use common::unet::model;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::nn::UNetCpu;
-use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
 use ddpm_wgpu::cpu::sampling::sample_loop as cpu_loop;
 use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
-use ddpm_wgpu::gpu::{Context, MixtureDenoiser, UNetDenoiser};
+use ddpm_wgpu::gpu::{Context, UNetDenoiser};
 use ddpm_wgpu::sampler::{
     dpm_rows, Ddim, DdimOptions, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler,
     SolverType, Threshold,
@@ -192,27 +191,14 @@ const POINTS4: [f32; 12] = [
     -0.6, -0.6, 0.2, 0.5, 0.6, -0.4, -0.3, 0.0, 0.0, 0.7, 0.4, -0.5,
 ];
 
-/// The GPU and the CPU loop of `sampler` over the exact mixture of `points` ([M, d]).
+/// The largest |GPU - CPU| of `sampler`'s loops over the exact mixture of `points` ([M, d]).
 fn mixture_loops(
     ctx: &Context,
     sampler: &dyn Sampler,
-    (points, d): (&[f32], usize),
+    data: (&[f32], usize),
     opts: &LoopOptions,
 ) -> f64 {
-    let model = *sampler.model();
-    let mut den = MixtureDenoiser::new(ctx, points, &[points.len() / d, d], 0.05, model).unwrap();
-    let gpu = sample_loop(ctx, sampler, &mut den, &[5, d], opts, &mut |_, _| {})
-        .unwrap()
-        .x0;
-    let by_t = sampler.chain().by_timestep();
-    let mix = Mixture {
-        tables: &by_t,
-        points,
-        sample_len: d,
-        data_var: 0.05 * 0.05,
-        model,
-    };
-    let cpu = cpu_loop::sample_loop(sampler, &mix, 5, d, opts).unwrap();
+    let (gpu, cpu) = common::mixture_loops(ctx, sampler, data, 0.05, 5, opts);
     gpu.iter()
         .zip(&cpu)
         .map(|(&a, b)| (f64::from(a) - b).abs())

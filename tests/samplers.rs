@@ -28,29 +28,15 @@ fn kept(spacing: Spacing, n: usize) -> Vec<usize> {
     timesteps(1000, n, &spacing).unwrap()
 }
 
-/// The GPU and the CPU loop of `sampler` over the mixture of `points`.
+/// The GPU and the CPU loop of `sampler` over the mixture of `points` (S = [`SIGMA`]).
 fn both(
     ctx: &Context,
     sampler: &dyn Sampler,
-    (points, d): (&[f32], usize),
+    data: (&[f32], usize),
     batch: usize,
     opts: &LoopOptions,
 ) -> (Vec<f32>, Vec<f64>) {
-    let model = *sampler.model();
-    let mut den = MixtureDenoiser::new(ctx, points, &[points.len() / d, d], SIGMA, model).unwrap();
-    let gpu = sample_loop(ctx, sampler, &mut den, &[batch, d], opts, &mut |_, _| {})
-        .unwrap()
-        .x0;
-    let by_t = sampler.chain().by_timestep();
-    let mix = Mixture {
-        tables: &by_t,
-        points,
-        sample_len: d,
-        data_var: SIGMA * SIGMA,
-        model,
-    };
-    let cpu = cpu_loop::sample_loop(sampler, &mix, batch, d, opts).unwrap();
-    (gpu, cpu)
+    common::mixture_loops(ctx, sampler, data, SIGMA, batch, opts)
 }
 
 fn worst(gpu: &[f32], cpu: &[f64]) -> f64 {

@@ -299,3 +299,40 @@ pub fn gpu_with_binding_limit(bytes: u64) -> Option<Context> {
     assert_eq!(ctx.limits().max_storage_buffer_binding_size, bytes);
     Some(ctx)
 }
+
+/// The GPU and the f64 CPU loop of `sampler` over the exact mixture of `points` ([M, d]) with
+/// standard deviation `sigma`: (GPU samples, CPU samples), `batch` of d each.
+pub fn mixture_loops(
+    ctx: &Context,
+    sampler: &dyn ddpm_wgpu::sampler::Sampler,
+    (points, d): (&[f32], usize),
+    sigma: f64,
+    batch: usize,
+    opts: &ddpm_wgpu::gpu::sample_loop::LoopOptions,
+) -> (Vec<f32>, Vec<f64>) {
+    let model = *sampler.model();
+    let mut den =
+        ddpm_wgpu::gpu::MixtureDenoiser::new(ctx, points, &[points.len() / d, d], sigma, model)
+            .unwrap();
+    let gpu = ddpm_wgpu::gpu::sample_loop::sample_loop(
+        ctx,
+        sampler,
+        &mut den,
+        &[batch, d],
+        opts,
+        &mut |_, _| {},
+    )
+    .unwrap()
+    .x0;
+    let by_t = sampler.chain().by_timestep();
+    let mix = ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture {
+        tables: &by_t,
+        points,
+        sample_len: d,
+        data_var: sigma * sigma,
+        model,
+    };
+    let cpu =
+        ddpm_wgpu::cpu::sampling::sample_loop::sample_loop(sampler, &mix, batch, d, opts).unwrap();
+    (gpu, cpu)
+}
