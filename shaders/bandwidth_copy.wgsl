@@ -3,10 +3,10 @@
 // grid-stride loop: on llvmpipe the loop-free copy was 15-20% faster (ddpm bench, two
 // alternating runs), and two vec4s per invocation 3-7% faster than one (four runs at 2^20 and
 // 2^24); the yardstick should be the fastest plain copy. Prepended with common.wgsl and
-// philox.wgsl. Host: src/gpu/bandwidth_copy.rs; CPU twin: src/cpu/bandwidth_copy.rs; test:
+// philox.wgsl. Host: src/gpu/kernels/bandwidth_copy.rs; CPU twin: src/cpu/kernels/bandwidth_copy.rs; test:
 // tests/bandwidth_copy.rs.
 
-// Keep in sync with `CopyParams` in src/gpu/params.rs.
+// Keep in sync with `CopyParams` in src/gpu/runtime/params.rs.
 struct CopyParams {
     n_vec4: u32,
     _pad0: u32,

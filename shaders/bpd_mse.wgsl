@@ -2,7 +2,7 @@
 // (eps_from_xstart - eps)^2 with eps_from_xstart = (sqrt(1/abar) x_t - pred_xstart) /
 // sqrt(1/abar - 1) (improved-diffusion's _predict_eps_from_xstart). sample_mean.wgsl then
 // averages them per sample. Prepended with common.wgsl and philox.wgsl. Host:
-// src/gpu/bpd_loop.rs; CPU twin: src/cpu/bpd_loop.rs.
+// src/gpu/sampling/bpd_loop.rs; CPU twin: src/cpu/sampling/bpd_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

@@ -1,7 +1,7 @@
 // calc_bpd_loop's forward noising at step t with fresh in-shader noise (stream
 // STREAM_Q_SAMPLE, keyed by t): x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, eps kept for the
-// eps mse. Prepended with common.wgsl and philox.wgsl. Host: src/gpu/bpd_loop.rs; CPU twin:
-// src/cpu/bpd_loop.rs; test: tests/bpd_loop.rs.
+// eps mse. Prepended with common.wgsl and philox.wgsl. Host: src/gpu/sampling/bpd_loop.rs; CPU twin:
+// src/cpu/sampling/bpd_loop.rs; test: tests/bpd_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<uniform> noise: NoiseParams;

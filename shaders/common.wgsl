@@ -1,28 +1,28 @@
-// Shared by every kernel: src/gpu/kernels.rs prepends this file, then shaders/shared/*.wgsl, to each
-// kernel (`COMMON_WGSL` in src/gpu/kernels.rs).
+// Shared by every kernel: src/gpu/runtime/shaders/mod.rs prepends this file, then shaders/shared/*.wgsl, to each
+// kernel (`COMMON_WGSL` in src/gpu/runtime/shaders/mod.rs).
 // Structs here are mirrored by #[repr(C)] Rust types; tests/shader_layout.rs checks both agree.
 
-// Invocations per workgroup. Keep in sync with `WG_SIZE` in src/gpu/kernels.rs.
+// Invocations per workgroup. Keep in sync with `WG_SIZE` in src/gpu/runtime/shaders/mod.rs.
 const WG_SIZE: u32 = 256u;
 
-// Mean types (`ElementParams.mean_type`). Keep in sync with `MeanType` codes in src/gpu/params.rs.
+// Mean types (`ElementParams.mean_type`). Keep in sync with `MeanType` codes in src/gpu/runtime/params.rs.
 const MEAN_EPS: u32 = 0u;
 const MEAN_XSTART: u32 = 1u;
 const MEAN_XPREV: u32 = 2u;
 const MEAN_V: u32 = 3u;     // v = sqrt(abar) eps - sqrt(1 - abar) x_0 (diffusers' v_prediction)
 
-// Variance types (`ElementParams.var_type`). Keep in sync with src/gpu/params.rs.
+// Variance types (`ElementParams.var_type`). Keep in sync with src/gpu/runtime/params.rs.
 const VAR_FIXEDSMALL: u32 = 0u;
 const VAR_FIXEDLARGE: u32 = 1u;
 const VAR_LEARNED: u32 = 2u;
 const VAR_LEARNED_RANGE: u32 = 3u;
 
-// Loss types (`ElementParams.loss_type`). Keep in sync with src/gpu/params.rs.
+// Loss types (`ElementParams.loss_type`). Keep in sync with src/gpu/runtime/params.rs.
 const LOSS_MSE: u32 = 0u;
 const LOSS_KL: u32 = 1u;
 
 // One row of the schedule tables, per timestep, computed in f64 on the host and rounded once.
-// Keep in sync with `StepCoefs` in src/gpu/tables.rs.
+// Keep in sync with `StepCoefs` in src/gpu/runtime/tables.rs.
 struct StepCoefs {
     beta: f32,
     log_beta: f32,
@@ -44,7 +44,7 @@ struct StepCoefs {
     next_t: u32,
 }
 
-// One row of a DDIM chain (src/gpu/ddim_step.rs, rows built in f64 by src/sampler/ddim.rs), by
+// One row of a DDIM chain (src/gpu/kernels/ddim_step.rs, rows built in f64 by src/sampler/ddim.rs), by
 // the training timestep the loop calls the model with. Forward: x_0 and eps from the output at
 // abar_t, then sqrt(abar_prev) x_0 + sqrt(1 - abar_prev - sigma^2) eps + sigma z. Inverse: the
 // same with abar_t the current step's and the target the next one's (sigma = 0).
@@ -84,7 +84,7 @@ struct DpmCoefs {
 }
 
 // Launch parameters of every elementwise kernel. Keep in sync with `ElementParams` in
-// src/gpu/params.rs.
+// src/gpu/runtime/params.rs.
 struct ElementParams {
     n_elements: u32,     // B * sample_len: the flat length of every x-like binding
     sample_len: u32,     // elements per sample; sample b owns [b * sample_len, (b + 1) * sample_len)
@@ -102,13 +102,13 @@ struct ElementParams {
     bin_half_width_lo: f32,
     clip_range: f32,     // R: clip_denoised clips pred_xstart to [-R, R]
     // Where the step kernels' host-drawn noise starts in their `aux` binding, in floats (after
-    // the per-sample threshold scales): see src/gpu/step_buffers.rs.
+    // the per-sample threshold scales): see src/gpu/sampling/sample_loop/chunk.rs.
     aux_noise_offset: u32,
     _pad2: u32,
 }
 
 // Parameters of the mixture denoiser's kernels. Keep in sync with `MixtureParams` in
-// src/gpu/params.rs.
+// src/gpu/runtime/params.rs.
 struct MixtureParams {
     batch: u32,
     sample_len: u32,
@@ -122,7 +122,7 @@ struct MixtureParams {
 
 // The model options of the reverse-step kernels (p_sample, the sampling loop's step, scalar and
 // vec4) as pipeline constants, set by the host from the same ModelOptions as ElementParams
-// (`PipelineConstants` in src/gpu/params.rs). llvmpipe runs every arm of an `if` or `switch`
+// (`PipelineConstants` in src/gpu/runtime/params.rs). llvmpipe runs every arm of an `if` or `switch`
 // under a lane mask, whichever one a uniform picks, so with the options in a uniform each
 // element paid for all four variance types (two exps) and all three mean types; as constants
 // only the chosen arm is compiled: p_sample_vec4 from 0.51-0.52 to 0.68-0.69 of the copy
@@ -133,7 +133,7 @@ override VAR_TYPE: u32 = VAR_FIXEDSMALL;
 override CLIP_DENOISED: u32 = 0u;
 
 // The sampling-step kernels' options, pipeline constants for the same reason (only the sampling
-// loop and the step ops set them; `PipelineConstants` in src/gpu/params.rs):
+// loop and the step ops set them; `PipelineConstants` in src/gpu/runtime/params.rs):
 // where a step's noise comes from (NOISE_PHILOX: drawn in the shader; NOISE_AUX: drawn on the
 // host, e.g. torch's stream, and uploaded into the `aux` binding), whether pred_xstart is divided
 // by the per-sample dynamic threshold held in `aux` (THRESHOLD), and whether DDIM re-derives eps

@@ -2,8 +2,8 @@
 // x <- sqrt(abar_target) x_0 + sqrt(1 - abar_target - sigma^2) eps + sigma z, x_0 and eps from
 // the model's output (ddim_elem in shared/model.wgsl); noise only where the row's sigma is not 0
 // (eta > 0). Rows are DdimCoefs by training timestep. Prepended with the common prefix,
-// philox.wgsl and shared/step_bindings.wgsl. Host: src/gpu/ddim_step.rs, src/sampler/ddim.rs;
-// CPU twin: src/cpu/ddim_step.rs; test: tests/ddim_step.rs.
+// philox.wgsl and shared/step_bindings.wgsl. Host: src/gpu/kernels/ddim_step.rs, src/sampler/ddim.rs;
+// CPU twin: src/cpu/kernels/ddim_step.rs; test: tests/ddim_step.rs.
 
 @group(0) @binding(2) var<storage, read> coefs: array<DdimCoefs>;
 

@@ -6,8 +6,8 @@
 // sampler's own mean type, no thresholding, and sample_len is a multiple of 4: one pass a step
 // instead of two and no timestep copy; the results are the two passes' bits
 // (tests/gaussian_denoiser.rs). Prepended and followed as ddim_step_vec4.wgsl.
-// Host: src/sampler/ddim.rs, src/gpu/sample_loop/; CPU twin: src/cpu/ddim_step.rs with
-// src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
+// Host: src/sampler/ddim.rs, src/gpu/sampling/sample_loop/; CPU twin: src/cpu/kernels/ddim_step.rs with
+// src/cpu/sampling/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
 @group(0) @binding(2) var<storage, read> coefs: array<DdimCoefs>;
 

@@ -1,8 +1,8 @@
 // One DDIM step, four elements per invocation: ddim_step.wgsl's arithmetic and noise per
 // element (bit-identical), with vec4 loads and stores. The host picks it when sample_len is a
 // multiple of 4. Prepended with the common prefix, philox.wgsl and
-// shared/step_bindings_vec4.wgsl, followed by step_vec4_entry.wgsl. Host: src/gpu/ddim_step.rs,
-// src/sampler/ddim.rs; CPU twin: src/cpu/ddim_step.rs; test: tests/ddim_step.rs.
+// shared/step_bindings_vec4.wgsl, followed by step_vec4_entry.wgsl. Host: src/gpu/kernels/ddim_step.rs,
+// src/sampler/ddim.rs; CPU twin: src/cpu/kernels/ddim_step.rs; test: tests/ddim_step.rs.
 
 @group(0) @binding(2) var<storage, read> coefs: array<DdimCoefs>;
 

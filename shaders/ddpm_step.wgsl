@@ -2,7 +2,7 @@
 // the mean and variance of p_mean_variance at the chain's row, pred_xstart kept; no noise at the
 // chain's last step (next_t == t). Rows are StepCoefs of the (respaced) chain by training
 // timestep. Prepended with the common prefix, philox.wgsl and shared/step_bindings.wgsl.
-// Host: src/sampler/ddpm.rs (rows) and src/gpu/sample_loop/; CPU twin: src/cpu/ddpm_step.rs;
+// Host: src/sampler/ddpm.rs (rows) and src/gpu/sampling/sample_loop/; CPU twin: src/cpu/kernels/ddpm_step.rs;
 // test: tests/ddpm_step.rs, tests/sample_loop.rs.
 
 @group(0) @binding(2) var<storage, read> coefs: array<StepCoefs>;

@@ -5,8 +5,8 @@
 // mean and variance types, no thresholding, and sample_len is a multiple of 4: one pass a step
 // instead of two, and no model_output traffic. The results are those of the two passes
 // (tests/gaussian_denoiser.rs compares them). Prepended and followed as ddpm_step_vec4.wgsl.
-// Host: src/sampler/ddpm.rs, src/gpu/sample_loop/; CPU twin: src/cpu/ddpm_step.rs with
-// src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
+// Host: src/sampler/ddpm.rs, src/gpu/sampling/sample_loop/; CPU twin: src/cpu/kernels/ddpm_step.rs with
+// src/cpu/sampling/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
 @group(0) @binding(2) var<storage, read> coefs: array<StepCoefs>;
 

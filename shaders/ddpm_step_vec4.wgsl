@@ -3,8 +3,8 @@
 // and one row lookup for four elements; no grid-stride loop, a per-sample grid when samples are
 // long (per_sample_at in shared/grid.wgsl). The host picks it when sample_len is a multiple of 4.
 // Prepended with the common prefix, philox.wgsl and shared/step_bindings_vec4.wgsl, followed by
-// step_vec4_entry.wgsl (the entry point). Host: src/sampler/ddpm.rs, src/gpu/sample_loop/; CPU
-// twin: src/cpu/ddpm_step.rs; test: tests/ddpm_step.rs, tests/sample_loop.rs.
+// step_vec4_entry.wgsl (the entry point). Host: src/sampler/ddpm.rs, src/gpu/sampling/sample_loop/; CPU
+// twin: src/cpu/kernels/ddpm_step.rs; test: tests/ddpm_step.rs, tests/sample_loop.rs.
 
 @group(0) @binding(2) var<storage, read> coefs: array<StepCoefs>;
 

@@ -1,5 +1,5 @@
 // Elementwise log-likelihood of 8-bit-binned data in [-1, 1] under N(means, e^(2 log_scales)).
-// Prepended with common.wgsl. Host: src/gpu/discretized_gaussian_log_likelihood.rs; CPU twin: src/cpu/discretized_gaussian_log_likelihood.rs; test: tests/discretized_gaussian_log_likelihood.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/discretized_gaussian_log_likelihood.rs; CPU twin: src/cpu/kernels/discretized_gaussian_log_likelihood.rs; test: tests/discretized_gaussian_log_likelihood.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -1,8 +1,8 @@
 // Dynamic thresholding's per-sample scale, s_b = clamp(torch.quantile(|x0_b|, ratio), 1, max),
 // bit for bit as torch computes it for f32, for samples longer than `PER_LANE_MAX_LEN`
 // (dynamic_threshold_short.wgsl takes the others). Prepended with common.wgsl, followed by
-// shared/dynamic_threshold_scale.wgsl. Host: src/gpu/dynamic_threshold.rs; CPU twins:
-// src/cpu/dynamic_threshold.rs; tested by tests/dynamic_threshold.rs.
+// shared/dynamic_threshold_scale.wgsl. Host: src/gpu/kernels/dynamic_threshold.rs; CPU twins:
+// src/cpu/kernels/dynamic_threshold.rs; tested by tests/dynamic_threshold.rs.
 //
 // Workgroup w owns sample w (x + y * width of a 2-D grid past the per-dimension limit). The two
 // order statistics are selected exactly by a radix select over the bits of |x|: four passes

@@ -1,8 +1,8 @@
 // Dynamic thresholding's per-sample scale for short samples (at most `PER_LANE_MAX_LEN` values,
-// src/gpu/dynamic_threshold.rs): one sample per invocation, on a grid of ceil(B / WG_SIZE)
+// src/gpu/kernels/dynamic_threshold.rs): one sample per invocation, on a grid of ceil(B / WG_SIZE)
 // workgroups (x + y * width past the per-dimension limit). Prepended with common.wgsl, followed
-// by shared/dynamic_threshold_scale.wgsl. Host: src/gpu/dynamic_threshold.rs; CPU twin:
-// `dynamic_threshold_torch_f32` in src/cpu/dynamic_threshold.rs; tested by
+// by shared/dynamic_threshold_scale.wgsl. Host: src/gpu/kernels/dynamic_threshold.rs; CPU twin:
+// `dynamic_threshold_torch_f32` in src/cpu/kernels/dynamic_threshold.rs; tested by
 // tests/dynamic_threshold.rs.
 //
 // The order statistic of rank k is the key with at most k keys below it and more than k at or

@@ -4,8 +4,8 @@
 // written as the sampler's mean type wants (as mixture_output.wgsl does). It reads x_t and writes
 // model_output and nothing else, so its cost is one read and one write per element: the cheapest
 // honest model, used to show the sampling loop's own overhead (`ddpm bench`, benches/).
-// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/gaussian_denoiser.rs; CPU twin:
-// src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
+// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/sampling/gaussian_denoiser.rs; CPU twin:
+// src/cpu/sampling/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
 // `num_points` is unused (always 1): the struct is shared with the mixture's kernels.
 @group(0) @binding(0) var<uniform> params: MixtureParams;

@@ -3,8 +3,8 @@
 // lookup for four elements; VEC4S_PER_INVOCATION vec4s per invocation, no grid-stride loop, a
 // per-sample grid when samples are long (per_sample_at in common.wgsl). The host picks it when
 // sample_len is a multiple of 4.
-// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/gaussian_denoiser.rs; CPU twin:
-// src/cpu/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
+// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/sampling/gaussian_denoiser.rs; CPU twin:
+// src/cpu/sampling/gaussian_denoiser.rs; test: tests/gaussian_denoiser.rs.
 
 // `num_points` is unused (always 1): the struct is shared with the mixture's kernels.
 @group(0) @binding(0) var<uniform> params: MixtureParams;

@@ -5,7 +5,7 @@
 // which cancels when x_t is close to a point). No workgroup reduction: on llvmpipe every
 // barrier switches all of a workgroup's coroutines, and the 256-wide tree this replaced made
 // this stage most of a step. Prepended with common.wgsl and philox.wgsl. Host:
-// src/gpu/mixture_denoiser.rs; CPU twin: src/cpu/mixture_denoiser.rs; test: tests/sample_loop.rs
+// src/gpu/sampling/mixture_denoiser.rs; CPU twin: src/cpu/sampling/mixture_denoiser.rs; test: tests/sample_loop.rs
 // (the loop against the f64 loop).
 
 @group(0) @binding(0) var<uniform> params: MixtureParams;

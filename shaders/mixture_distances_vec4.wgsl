@@ -7,8 +7,8 @@
 // five loads for four (distance stage about 3.2 -> 1.7 ms at [128, 3, 32, 32], t = 500). Each
 // pair's chunk is summed as a running sum of dot(diff, diff), so its bits differ from the
 // scalar kernel's order, not its accuracy. The host picks it when sample_len is a multiple of
-// 4. Prepended with common.wgsl and philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin:
-// src/cpu/mixture_denoiser.rs; test: tests/sample_loop.rs.
+// 4. Prepended with common.wgsl and philox.wgsl. Host: src/gpu/sampling/mixture_denoiser.rs; CPU twin:
+// src/cpu/sampling/mixture_denoiser.rs; test: tests/sample_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: MixtureParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

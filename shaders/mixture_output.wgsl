@@ -3,7 +3,7 @@
 // log beta tilde or -1, which equal the fixedsmall choice). One element per invocation, for
 // any sample_len; mixture_output_vec4.wgsl does four at a time when sample_len is a multiple
 // of 4, with the same bits. Prepended with common.wgsl and philox.wgsl. Host:
-// src/gpu/mixture_denoiser.rs; CPU twin: src/cpu/mixture_denoiser.rs; test:
+// src/gpu/sampling/mixture_denoiser.rs; CPU twin: src/cpu/sampling/mixture_denoiser.rs; test:
 // tests/sample_loop.rs (the loop against the f64 loop).
 
 @group(0) @binding(0) var<uniform> params: MixtureParams;

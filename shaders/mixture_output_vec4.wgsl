@@ -8,8 +8,8 @@
 // load for one (output stage about 3.4 -> 2 ms at [128, 3, 32, 32], t = 500). Its grid counts
 // sample groups where the other vec4 kernels count samples (per_sample_at in common.wgsl when
 // samples are long). The host picks it when sample_len is a multiple of 4.
-// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin:
-// src/cpu/mixture_denoiser.rs; test: tests/sample_loop.rs.
+// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/sampling/mixture_denoiser.rs; CPU twin:
+// src/cpu/sampling/mixture_denoiser.rs; test: tests/sample_loop.rs.
 
 @group(0) @binding(0) var<uniform> params: MixtureParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

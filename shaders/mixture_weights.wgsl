@@ -2,8 +2,8 @@
 // v = abar S^2 + 1 - abar, by a max-shifted log-sum-exp; one workgroup per sample (one
 // invocation per sample when num_points <= SHORT_REDUCTION). Written point-major at
 // `weight_index` (common.wgsl), the layout mixture_output_vec4.wgsl loads four samples from.
-// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/mixture_denoiser.rs; CPU twin:
-// src/cpu/mixture_denoiser.rs.
+// Prepended with common.wgsl and philox.wgsl. Host: src/gpu/sampling/mixture_denoiser.rs; CPU twin:
+// src/cpu/sampling/mixture_denoiser.rs.
 
 @group(0) @binding(0) var<uniform> params: MixtureParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

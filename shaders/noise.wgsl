@@ -1,6 +1,6 @@
 // Fill a [B, sample_len] tensor with standard normals keyed by (seed, stream, step, global
-// sample, element). Prepended with common.wgsl and philox.wgsl. Host: src/gpu/noise.rs; CPU
-// twin: src/cpu/noise.rs; test: tests/noise.rs.
+// sample, element). Prepended with common.wgsl and philox.wgsl. Host: src/gpu/kernels/noise.rs; CPU
+// twin: src/cpu/kernels/noise.rs; test: tests/noise.rs.
 
 @group(0) @binding(0) var<uniform> params: NoiseParams;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

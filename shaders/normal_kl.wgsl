@@ -1,5 +1,5 @@
 // Elementwise KL(N(mean1, e^logvar1) || N(mean2, e^logvar2)) in nats.
-// Prepended with common.wgsl. Host: src/gpu/normal_kl.rs; CPU twin: src/cpu/normal_kl.rs; test: tests/normal_kl.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/normal_kl.rs; CPU twin: src/cpu/kernels/normal_kl.rs; test: tests/normal_kl.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> mean1: array<f32>;

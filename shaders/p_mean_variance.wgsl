@@ -1,5 +1,5 @@
 // p(x_{t-1} | x_t) from the model's output: mean, variance, log-variance and predicted x_0.
-// Prepended with common.wgsl. Host: src/gpu/p_mean_variance.rs; CPU twin: src/cpu/p_mean_variance.rs; test: tests/p_mean_variance.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/p_mean_variance.rs; CPU twin: src/cpu/kernels/p_mean_variance.rs; test: tests/p_mean_variance.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

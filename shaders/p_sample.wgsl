@@ -1,5 +1,5 @@
 // One reparameterised reverse step: x_{t-1} = mean + [t != 0] exp(0.5 logvar) noise.
-// Prepended with common.wgsl. Host: src/gpu/p_sample.rs; CPU twin: src/cpu/p_sample.rs; test: tests/p_sample.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/p_sample.rs; CPU twin: src/cpu/kernels/p_sample.rs; test: tests/p_sample.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

@@ -2,7 +2,7 @@
 // noise, with p_mean_variance_elem in f32 per value; halves unpacked with unpack2x16float and
 // rounded back with pack2x16float. Groups of eight values (one vec4<u32>), VEC4S_PER_INVOCATION
 // per invocation, on the per-sample or the flat grid as in q_sample_f16.wgsl. Prepended with
-// common.wgsl. Host: src/gpu/p_sample.rs; CPU twin: src/cpu/p_sample.rs on the f16-rounded
+// common.wgsl. Host: src/gpu/kernels/p_sample.rs; CPU twin: src/cpu/kernels/p_sample.rs on the f16-rounded
 // inputs; test: tests/p_sample.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;

@@ -5,8 +5,8 @@
 // VEC4S_PER_INVOCATION vec4s per invocation, no grid-stride loop; a per-sample grid when samples
 // are long (per_sample_at in common.wgsl).
 // Prepended with common.wgsl and philox.wgsl, followed by step_vec4_entry.wgsl (the entry
-// point, shared with the sampling loop's vec4 steps). Host: src/gpu/p_sample.rs; CPU twin:
-// src/cpu/p_sample.rs; test: tests/p_sample.rs.
+// point, shared with the sampling loop's vec4 steps). Host: src/gpu/kernels/p_sample.rs; CPU twin:
+// src/cpu/kernels/p_sample.rs; test: tests/p_sample.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

@@ -1,6 +1,6 @@
 // Counter-based normal noise shared by the kernels that draw it: Philox4x32-10 (Salmon et al.
-// 2011) and Box-Muller. Prepended after common.wgsl. Rust mirror: src/cpu/philox_bits.rs and
-// src/cpu/noise.rs; bit-identity and statistics are tested in tests/philox_bits.rs, tests/noise.rs.
+// 2011) and Box-Muller. Prepended after common.wgsl. Rust mirror: src/cpu/kernels/philox_bits.rs and
+// src/cpu/kernels/noise.rs; bit-identity and statistics are tested in tests/philox_bits.rs, tests/noise.rs.
 //
 // A draw is keyed by (seed, stream, step, sample, element-in-sample): the same value whatever
 // the batch chunking, dispatch size or workgroup size. Counter words: (element, step, stream,
@@ -11,7 +11,7 @@ const STREAM_INIT: u32 = 0u;     // x_T of the sampler
 const STREAM_SAMPLE: u32 = 1u;   // the reverse step's noise at step t
 const STREAM_Q_SAMPLE: u32 = 2u; // forward noising in the likelihood loop at step t
 
-// Parameters of the noise kernels. Keep in sync with `NoiseParams` in src/gpu/params.rs.
+// Parameters of the noise kernels. Keep in sync with `NoiseParams` in src/gpu/runtime/params.rs.
 struct NoiseParams {
     n_elements: u32,
     sample_len: u32,

@@ -1,6 +1,6 @@
 // The raw Philox4x32-10 words for each element (four u32 per element), so tests can check the
 // stream bit for bit against Rust. Prepended with common.wgsl and philox.wgsl.
-// Host: src/gpu/philox_bits.rs; CPU twin: src/cpu/philox_bits.rs; test: tests/philox_bits.rs.
+// Host: src/gpu/kernels/philox_bits.rs; CPU twin: src/cpu/kernels/philox_bits.rs; test: tests/philox_bits.rs.
 
 @group(0) @binding(0) var<uniform> params: NoiseParams;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<u32>>;

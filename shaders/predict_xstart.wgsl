@@ -2,7 +2,7 @@
 // element: what dynamic thresholding takes the per-sample quantile of. The step kernels compute
 // the same x_0 with the same arithmetic (predict_xstart and ddim_elem in shared/model.wgsl) from
 // rows rounded from the same f64 values, so the thresholds and the step agree.
-// Host: src/gpu/predict_xstart.rs; CPU twin: src/cpu/predict_xstart.rs; test:
+// Host: src/gpu/kernels/predict_xstart.rs; CPU twin: src/cpu/kernels/predict_xstart.rs; test:
 // tests/predict_xstart.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;

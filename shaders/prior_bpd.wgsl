@@ -1,5 +1,5 @@
 // _prior_bpd, per element: KL(q(x_{T-1} | x_0) || N(0, 1)) in nats; sample_mean.wgsl averages per sample in bits.
-// Prepended with common.wgsl. Host: src/gpu/prior_bpd.rs; CPU twin: src/cpu/prior_bpd.rs; test: tests/prior_bpd.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/prior_bpd.rs; CPU twin: src/cpu/kernels/prior_bpd.rs; test: tests/prior_bpd.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

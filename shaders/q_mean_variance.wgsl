@@ -1,5 +1,5 @@
 // q(x_t | x_0): mean = sqrt(abar_t) x_0, variance = 1 - abar_t, log_variance = log(1 - abar_t).
-// Prepended with common.wgsl. Host: src/gpu/q_mean_variance.rs; CPU twin: src/cpu/q_mean_variance.rs; test: tests/q_mean_variance.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/q_mean_variance.rs; CPU twin: src/cpu/kernels/q_mean_variance.rs; test: tests/q_mean_variance.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

@@ -1,5 +1,5 @@
 // q(x_{t-1} | x_t, x_0): mean coef1 x_0 + coef2 x_t, variance beta tilde, log-variance clipped.
-// Prepended with common.wgsl. Host: src/gpu/q_posterior_mean_variance.rs; CPU twin: src/cpu/q_posterior_mean_variance.rs; test: tests/q_posterior_mean_variance.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/q_posterior_mean_variance.rs; CPU twin: src/cpu/kernels/q_posterior_mean_variance.rs; test: tests/q_posterior_mean_variance.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

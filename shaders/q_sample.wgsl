@@ -1,5 +1,5 @@
 // Forward noising: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise.
-// Prepended with common.wgsl. Host: src/gpu/q_sample.rs; CPU twin: src/cpu/q_sample.rs; test: tests/q_sample.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/q_sample.rs; CPU twin: src/cpu/kernels/q_sample.rs; test: tests/q_sample.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

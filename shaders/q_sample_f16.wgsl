@@ -2,11 +2,11 @@
 // f32 from halves unpacked with unpack2x16float and rounded back with pack2x16float (no
 // SHADER_F16 needed). Each group of eight values (one vec4<u32>) is one unit of work, and
 // VEC4S_PER_INVOCATION groups go to an invocation; the host pads f16 buffers to whole groups
-// (src/gpu/tensor_f16.rs). On the per-sample grid (the host picks it only when sample_len is a
+// (src/gpu/runtime/tensor_f16.rs). On the per-sample grid (the host picks it only when sample_len is a
 // multiple of 8 and samples fill their workgroups) the row is loaded once per invocation, as in
 // q_sample_vec4.wgsl; on the flat grid every pair of values finds its own row, so any
-// sample_len works. Prepended with common.wgsl. Host: src/gpu/q_sample.rs; CPU twin:
-// src/cpu/q_sample.rs on the f16-rounded inputs; test: tests/q_sample.rs.
+// sample_len works. Prepended with common.wgsl. Host: src/gpu/kernels/q_sample.rs; CPU twin:
+// src/cpu/kernels/q_sample.rs on the f16-rounded inputs; test: tests/q_sample.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

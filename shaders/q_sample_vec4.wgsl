@@ -7,7 +7,7 @@
 // from 0.65 to about 0.8 of the copy kernel's bandwidth on llvmpipe (see per_sample_at in
 // common.wgsl); VEC4S_PER_INVOCATION vec4s per invocation sharing one schedule-row load, to
 // 0.82-0.95.
-// Prepended with common.wgsl. Host: src/gpu/q_sample.rs; CPU twin: src/cpu/q_sample.rs;
+// Prepended with common.wgsl. Host: src/gpu/kernels/q_sample.rs; CPU twin: src/cpu/kernels/q_sample.rs;
 // test: tests/q_sample.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;

@@ -1,5 +1,5 @@
 // Per-sample mean of a [B, sample_len] array times a scale (`nn.meanflat`, then e.g. / ln 2).
-// Prepended with common.wgsl. Host: src/gpu/sample_mean.rs; CPU twin: src/cpu/common.rs
+// Prepended with common.wgsl. Host: src/gpu/kernels/sample_mean.rs; CPU twin: src/cpu/kernels/common.rs
 // (`sample_means`); tested through tests/vb_terms_bpd.rs, training_losses.rs, prior_bpd.rs and
 // tests/sample_mean.rs.
 //
@@ -11,7 +11,7 @@
 // Kahan compensation was tried first and measured no better: Mesa's optimiser treats float
 // additions as reassociable and simplified (s - sum) - y away.
 
-// Keep in sync with `ReduceParams` in src/gpu/params.rs.
+// Keep in sync with `ReduceParams` in src/gpu/runtime/params.rs.
 struct ReduceParams {
     sample_len: u32,
     n_samples: u32,

@@ -1,6 +1,6 @@
 // The entry point of the vec4 reverse-step kernels (p_sample_vec4.wgsl, ddpm_step_vec4.wgsl,
 // ddpm_step_gaussian_vec4.wgsl), appended to each after its own file by the host
-// (`Kernel::source` in src/gpu/kernels.rs): VEC4S_PER_INVOCATION vec4s per invocation at
+// (`Kernel::source` in src/gpu/runtime/shaders/mod.rs): VEC4S_PER_INVOCATION vec4s per invocation at
 // `vec4_position` on the pipeline's GRID, the schedule row loaded once per sample, and the
 // kernel's own `step_vec4(p, step, c, b, k, i)` for vec4 k of sample b at flat vec4 index i.
 // Each kernel declares `params: ElementParams`, `coefs` and `timesteps`; WGSL module-scope

@@ -1,5 +1,5 @@
 // training_losses, per element: x_t = q_sample(x_start, noise), then the squared error (mse) or the vb term in nats (kl). sample_mean.wgsl averages per sample.
-// Prepended with common.wgsl. Host: src/gpu/training_losses.rs; CPU twin: src/cpu/training_losses.rs; test: tests/training_losses.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/training_losses.rs; CPU twin: src/cpu/kernels/training_losses.rs; test: tests/training_losses.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

@@ -1,5 +1,5 @@
 // _vb_terms_bpd, per element: the term in nats (sample_mean.wgsl then averages per sample in bits) and pred_xstart.
-// Prepended with common.wgsl. Host: src/gpu/vb_terms_bpd.rs; CPU twin: src/cpu/vb_terms_bpd.rs; test: tests/vb_terms_bpd.rs.
+// Prepended with common.wgsl. Host: src/gpu/kernels/vb_terms_bpd.rs; CPU twin: src/cpu/kernels/vb_terms_bpd.rs; test: tests/vb_terms_bpd.rs.
 
 @group(0) @binding(0) var<uniform> params: ElementParams;
 @group(0) @binding(1) var<storage, read> coefs: array<StepCoefs>;

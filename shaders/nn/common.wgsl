@@ -1,4 +1,4 @@
-// Shared by the UNet layer kernels (shaders/nn/*.wgsl): src/gpu/kernels.rs prepends this file
+// Shared by the UNet layer kernels (shaders/nn/*.wgsl): src/gpu/runtime/shaders/mod.rs prepends this file
 // to each of them instead of shaders/common.wgsl (`NN_COMMON_WGSL`). The structs are mirrored by
 // #[repr(C)] types in src/gpu/nn/params.rs; tests/shader_layout.rs checks that both agree.
 //

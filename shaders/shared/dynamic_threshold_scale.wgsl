@@ -1,8 +1,8 @@
 // Shared by the dynamic thresholding kernels (dynamic_threshold.wgsl, the radix select over one
 // workgroup per sample, and dynamic_threshold_short.wgsl, one short sample per invocation):
 // their uniform, the keys, and the scale from the two order statistics. Appended to both by
-// `Kernel::source` (src/gpu/kernels.rs). Host: src/gpu/dynamic_threshold.rs; CPU twins:
-// src/cpu/dynamic_threshold.rs, whose module doc says what torch computes.
+// `Kernel::source` (src/gpu/runtime/shaders/mod.rs). Host: src/gpu/kernels/dynamic_threshold.rs; CPU twins:
+// src/cpu/kernels/dynamic_threshold.rs, whose module doc says what torch computes.
 //
 // The interpolation fma(coef, b - a, base) and b - a itself are computed in integer arithmetic
 // with one rounding to nearest even, as torch's lerp rounds: WGSL promises neither a fused fma()
@@ -10,7 +10,7 @@
 // builtin fma() and a * b + c rounded twice: with either, tests/dynamic_threshold.rs fails
 // (unfused arithmetic missed torch's value in 6 of 10828 random cases).
 
-// Keep in sync with `ThresholdParams` in src/gpu/dynamic_threshold.rs.
+// Keep in sync with `ThresholdParams` in src/gpu/kernels/dynamic_threshold.rs.
 struct ThresholdParams {
     sample_len: u32,
     n_samples: u32,

@@ -1,15 +1,15 @@
 // How the vec4 kernels map invocations to elements. Part of the shared prefix of every kernel
-// (`COMMON_WGSL` in src/gpu/kernels.rs: shaders/common.wgsl, then shaders/shared/*.wgsl).
+// (`COMMON_WGSL` in src/gpu/runtime/shaders/mod.rs: shaders/common.wgsl, then shaders/shared/*.wgsl).
 
 // How a vec4 kernel's invocations map to elements: the value of its `GRID` pipeline constant.
-// Keep in sync with src/gpu/params.rs. Neither has a grid-stride loop (see `vec4_grid` in
-// src/gpu/launch.rs for when each is used and why).
+// Keep in sync with src/gpu/runtime/params.rs. Neither has a grid-stride loop (see `vec4_grid` in
+// src/gpu/runtime/launch.rs for when each is used and why).
 const GRID_FLAT: u32 = 0u;       // x then y rows over all vec4s of the batch
 const GRID_PER_SAMPLE: u32 = 1u; // x over one sample's vec4s, y then z over samples
 
 // vec4s per invocation in the vec4 kernels, WG_SIZE apart (lanes next to each other stay on
 // neighbouring vec4s), set per kernel by the host (`Kernel::vec4s_per_invocation` in
-// src/gpu/kernels.rs). On llvmpipe a load whose index is not a compile-time constant runs lane
+// src/gpu/runtime/shaders/mod.rs). On llvmpipe a load whose index is not a compile-time constant runs lane
 // by lane, so the schedule row read per invocation costs about as much as a vec4 of data; two
 // vec4s per invocation share it on the per-sample grid.
 override VEC4S_PER_INVOCATION: u32 = 1u;
@@ -41,7 +41,7 @@ fn flat_at(len4: u32, j: u32, lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) ->
 // The grid is a pipeline constant, not a uniform: with a run-time choice between the two the
 // compiler must treat the sample as varying on both paths, and on llvmpipe that cost more than
 // the per-sample grid gains (p_sample 0.37 of copy against 0.59). Only the vec4 kernels use it;
-// the host sets it per pipeline (`vec4_grid` in src/gpu/launch.rs).
+// the host sets it per pipeline (`vec4_grid` in src/gpu/runtime/launch.rs).
 override GRID: u32 = GRID_PER_SAMPLE;
 
 // (sample, vec4 within the sample) of this invocation's j-th vec4 on the pipeline's GRID, for

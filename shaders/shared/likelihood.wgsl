@@ -1,5 +1,5 @@
 // KL, the discretized decoder likelihood and the vb term, per element. Part of the shared prefix
-// of every kernel (`COMMON_WGSL` in src/gpu/kernels.rs). CPU twin: src/cpu/common.rs.
+// of every kernel (`COMMON_WGSL` in src/gpu/runtime/shaders/mod.rs). CPU twin: src/cpu/kernels/common.rs.
 
 // e^d - 1 - d without cancellation: where the direct form would lose digits (|d| < 2) the series
 // d^2/2 (1 + d/3 (1 + d/4 (... (1 + d/16)))), whose truncation is below 1e-8 relative there.

@@ -1,5 +1,5 @@
 // The exact denoisers' element math (Gaussian and mixture). Part of the shared prefix of every
-// kernel (`COMMON_WGSL` in src/gpu/kernels.rs).
+// kernel (`COMMON_WGSL` in src/gpu/runtime/shaders/mod.rs).
 
 // The Gaussian denoiser's output for four elements x_t of one sample at row c: the exact
 // E[x_0 | x_t] or eps of N(0, S^2 I) data (S^2 = p.data_var), written as p.mean_type wants. With
@@ -87,11 +87,11 @@ fn weight_index(p: MixtureParams, b: u32, m: u32) -> u32 {
 
 // Up to this many points the mixture's softmax (mixture_weights.wgsl) is done by one invocation
 // per sample instead of one workgroup: a 256-wide workgroup over a few points is mostly idle.
-// Keep in sync with `SHORT_REDUCTION` in src/gpu/mixture_denoiser.rs.
+// Keep in sync with `SHORT_REDUCTION` in src/gpu/sampling/mixture_denoiser.rs.
 const SHORT_REDUCTION: u32 = 64u;
 
 // Elements per partial sum of a mixture distance (mixture_distances.wgsl), one invocation each.
-// Keep in sync with `DIST_CHUNK` in src/gpu/mixture_denoiser.rs.
+// Keep in sync with `DIST_CHUNK` in src/gpu/sampling/mixture_denoiser.rs.
 const DIST_CHUNK: u32 = 256u;
 
 // Partial sums per (sample, point) distance for samples of `sample_len` elements.
@@ -101,7 +101,7 @@ fn dist_chunks(sample_len: u32) -> u32 {
 
 // The tile of mixture_distances_vec4.wgsl: each invocation sums one chunk for
 // DIST_SAMPLES_VEC4 samples against DIST_POINTS_VEC4 points, so each x load serves four points
-// and each point load four samples. Keep in sync with src/gpu/mixture_denoiser.rs.
+// and each point load four samples. Keep in sync with src/gpu/sampling/mixture_denoiser.rs.
 const DIST_SAMPLES_VEC4: u32 = 4u;
 const DIST_POINTS_VEC4: u32 = 4u;
 

@@ -1,5 +1,5 @@
 // The model's output -> x_0, eps, mean and variance of a reverse step, per element. Part of the
-// shared prefix of every kernel (`COMMON_WGSL` in src/gpu/kernels.rs). CPU twin: src/cpu/common.rs.
+// shared prefix of every kernel (`COMMON_WGSL` in src/gpu/runtime/shaders/mod.rs). CPU twin: src/cpu/kernels/common.rs.
 
 fn posterior_mean(c: StepCoefs, x_start: f32, x_t: f32) -> f32 {
     return c.posterior_mean_coef1 * x_start + c.posterior_mean_coef2 * x_t;

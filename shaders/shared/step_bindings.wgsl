@@ -1,5 +1,5 @@
 // The bindings every scalar sampling-step kernel (ddpm_step.wgsl, ddim_step.wgsl) declares, in
-// the one explicit layout of src/gpu/step_layout.rs, prepended by `Kernel::source` after the
+// the one explicit layout of src/gpu/runtime/step_layout.rs, prepended by `Kernel::source` after the
 // common prefix. Binding 2, the sampler's rows `coefs` (StepCoefs or DdimCoefs), is declared by
 // each kernel. Every binding is fixed for a whole sampling loop: the kernel writes the next
 // step's timesteps (`next_t` of its row) into `next_timesteps`, and the host moves them into

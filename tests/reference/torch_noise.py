@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fixtures of torch's CPU noise stream for src/cpu/torch_randn.rs, and a bulk bit-for-bit check.
+"""Fixtures of torch's CPU noise stream for src/cpu/kernels/torch_randn.rs, and a bulk bit-for-bit check.
 
 Run from the repository root:
 

@@ -1,4 +1,4 @@
-//! CPU twin of `calc_bpd_loop` (`src/gpu/bpd_loop.rs`, `shaders/bpd_noising.wgsl`,
+//! CPU twin of `calc_bpd_loop` (`src/gpu/sampling/bpd_loop.rs`, `shaders/bpd_noising.wgsl`,
 //! `shaders/bpd_mse.wgsl`): the variational bound of x_0 term by term, in f64, with the same
 //! noise draws as the GPU.
 

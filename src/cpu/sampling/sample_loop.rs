@@ -1,4 +1,4 @@
-//! CPU twin of the sampling loop (`src/gpu/sample_loop/`): any [`Sampler`] in f64 with the same
+//! CPU twin of the sampling loop (`src/gpu/sampling/sample_loop/`): any [`Sampler`] in f64 with the same
 //! noise draws, the reference the GPU loop is measured against.
 
 use crate::chain::Chain;

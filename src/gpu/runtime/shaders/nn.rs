@@ -1,4 +1,4 @@
-//! The UNet layer kernels' part of the kernel table (src/gpu/kernels.rs): which kernels they
+//! The UNet layer kernels' part of the kernel table (src/gpu/runtime/shaders/mod.rs): which kernels they
 //! are, their workgroup size, and the WGSL prepended to their own file.
 
 use crate::gpu::runtime::shaders::{Kernel, WG_SIZE};

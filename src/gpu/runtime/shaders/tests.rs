@@ -1,4 +1,4 @@
-//! The pipeline cache keys of src/gpu/kernels.rs.
+//! The pipeline cache keys of src/gpu/runtime/shaders/mod.rs.
 
 use super::*;
 use crate::gpu::runtime::params::{PipelineConstants, GRID_FLAT, GRID_PER_SAMPLE};

@@ -129,7 +129,7 @@ impl<'a> ChunkLoop<'a> {
                 uniform(ctx, &noise),
                 uniform(ctx, &fused_params),
             );
-            // The step layout (src/gpu/step_layout.rs), in binding order.
+            // The step layout (src/gpu/runtime/step_layout.rs), in binding order.
             let group = |now: &wgpu::Buffer, next: &wgpu::Buffer| {
                 let var = model_var.as_ref().unwrap_or(&model_output);
                 let buffers = [
