@@ -9,7 +9,10 @@
 seed) and reports, for the samples and for the test images (the ceiling): the mean top-class
 probability and the class histogram; and novelty: each image's L2 distance to its nearest
 training image, as quantiles, for the samples against the test images' own, and how many
-samples are nearer to a training image than every test image is (copies would be).
+samples are nearer to a training image than every test image is (copies would be); and the
+Frechet distance between the samples and the test images in the classifier's feature space
+(its 10 decision-function values per image), beside the training images' own distance to the
+test images there (the floor a perfect model would sit near).
 """
 
 import argparse
@@ -50,6 +53,23 @@ def nearest(train_x, x):
     q = x.reshape(len(x), -1).astype(np.float64)
     d2 = (q * q).sum(1)[:, None] - 2 * q @ t.T + (t * t).sum(1)[None, :]
     return np.sqrt(np.maximum(d2.min(1), 0))
+
+
+def frechet(a, b):
+    """The Frechet distance between Gaussians fitted to the rows of `a` and of `b`:
+    |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))."""
+    from scipy import linalg
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(s_a @ s_b)
+    root = np.real(root)
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * root))
+
+
+def features(clf, x):
+    """The classifier's decision function: 10 values per image."""
+    return clf.decision_function(x.reshape(len(x), -1)).astype(np.float64)
 
 
 def summary(name, clf, x, d):
@@ -100,6 +120,11 @@ def main():
     # nearest training image.
     nearer = int((d_samples < d_test.min()).sum())
     report["samples_nearer_to_train_than_every_test_image"] = nearer
+    test_f = features(clf, test_x)
+    report["frechet_to_test_in_classifier_features"] = {
+        "samples": frechet(features(clf, samples), test_f),
+        "train_images": frechet(features(clf, train_x), test_f),
+    }
     text = json.dumps(report, indent=1)
     print(text)
     if args.json:
