@@ -83,8 +83,8 @@ fn the_main_command_writes_a_grid_of_digits() {
         return;
     }
     let dir = tmp_dir("embedded");
-    // The default is 50 DDIM steps; 5 keep the test short and take the same path.
-    let args = ["--count", "4", "--sampler", "ddim", "--steps", "5"];
+    // The default is 10 DPM-Solver++ 2M steps; 5 keep the test short and take the same path.
+    let args = ["--count", "4", "--sampler", "dpm++2m", "--steps", "5"];
     let ((w, h), (sw, sh)) = sample_pictures(&dir, &args);
     // 4 samples of 16x16 in a 2x2 grid with 1-pixel borders (35 pixels), enlarged to reach
     // picture::MIN_SIDE.

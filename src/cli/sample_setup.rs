@@ -35,19 +35,19 @@ impl Setup {
             Some(choice) => {
                 check_model_args(&args.schedule, &args.mixture)?;
                 let spec = choice.spec();
-                let (unet, mut sampling, point_shape) = open_model(spec, ctx)?;
+                let (unet, sampling, point_shape) = open_model(spec, ctx)?;
                 let model = model_options(args, &sampling, None)?;
                 let tables = sampling.tables.clone();
                 let untouched =
                     args.sampler.is_none() && args.steps.is_none() && args.step.respace.is_none();
-                let steps = match choice {
-                    Choice::Embedded if untouched => {
-                        sampling.sampler = SamplerKind::Ddim;
-                        Some(EMBEDDED_DDIM_STEPS)
-                    }
-                    _ => args.steps,
+                let (steps, pick) = match choice {
+                    Choice::Embedded if untouched => (
+                        Some(EMBEDDED_STEPS),
+                        Some(Pick::Dpm(DpmAlgorithm::DpmSolverPlusPlus)),
+                    ),
+                    _ => (args.steps, None),
                 };
-                let sampler = sampler(args, steps, &sampling, &tables, model)?;
+                let sampler = sampler(args, (steps, pick), &sampling, &tables, model)?;
                 Ok(Setup {
                     source: Source::Model {
                         unet: Box::new(unet),
@@ -71,7 +71,7 @@ impl Setup {
                     sampler: SamplerKind::Ddpm,
                 };
                 let model = model_options(args, &base, Some(args.mixture.var_type()?))?;
-                let sampler = sampler(args, args.steps, &base, &tables, model)?;
+                let sampler = sampler(args, (args.steps, None), &base, &tables, model)?;
                 Ok(Setup {
                     point_shape: data.point_shape.clone(),
                     source: Source::Mixture { data, sigma },
@@ -145,11 +145,12 @@ pub(crate) fn open_model(
     Ok((unet, sampling, point_shape))
 }
 
-/// DDIM (eta 0) steps the embedded digits model samples with when neither `--sampler`,
-/// `--steps` nor `--respace` is given: its scheduler config says DDPM over all 1000 steps, which
-/// takes minutes on a software adapter; 50 DDIM steps take seconds and score as well (see
-/// benches/unet.md, "The embedded digits model").
-pub(crate) const EMBEDDED_DDIM_STEPS: usize = 50;
+/// Steps of DPM-Solver++ 2M (diffusers' `DPMSolverMultistepScheduler` defaults) the embedded
+/// digits model samples with when neither `--sampler`, `--steps` nor `--respace` is given. Its
+/// scheduler config says DDPM over all 1000 steps, which takes minutes on a software adapter.
+/// 10 is the fewest model evaluations that scored as well as DDIM-50 on every criterion of
+/// tools/train/evaluate.py, in 4.4x less time (benches/samplers.md).
+pub(crate) const EMBEDDED_STEPS: usize = 10;
 
 /// Which model a run samples: the embedded digits by default, or `--model`.
 enum Choice {
@@ -237,14 +238,14 @@ fn model_options(args: &SampleArgs, base: &Sampling, var: Option<VarType>) -> Re
 /// spacing) or `--respace`, else every step.
 fn sampler(
     args: &SampleArgs,
-    steps: Option<usize>,
+    (steps, default_pick): (Option<usize>, Option<Pick>),
     base: &Sampling,
     tables: &Tables,
     model: ModelOptions,
 ) -> Result<Box<dyn Sampler>> {
     let big_t = tables.num_timesteps();
     let kind = match args.sampler.as_deref() {
-        None => Pick::Scheduler(base.sampler),
+        None => default_pick.unwrap_or(Pick::Scheduler(base.sampler)),
         Some("ddpm") => Pick::Scheduler(SamplerKind::Ddpm),
         Some("ddim") => Pick::Scheduler(SamplerKind::Ddim),
         Some("dpm++2m") => Pick::Dpm(DpmAlgorithm::DpmSolverPlusPlus),
