@@ -89,3 +89,67 @@ fn the_command_line_samples_as_diffusers_does() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A model folder whose scheduler config is a DPMSolverMultistepScheduler as diffusers'
+/// `save_config` writes it (tests/fixtures/dpm_solver/scheduler_config.json: Python's
+/// `-Infinity`, the DDPM keys from_config carried over) samples with DPM-Solver++ and no
+/// `--sampler`: diffusers' loop of eps_leading_10 again. A class ddpm does not sample with is
+/// refused by name unless `--sampler` picks one (the config's schedule is kept then).
+#[test]
+fn a_dpm_solver_scheduler_config_selects_it() {
+    let Some(_ctx) = common::gpu() else { return };
+    let dir = std::env::temp_dir().join(format!("ddpm-dpm-config-{}", std::process::id()));
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    let unet = common::unet::fixture("attn_two_levels_heads");
+    for f in ["config.json", "diffusion_pytorch_model.safetensors"] {
+        std::fs::copy(unet.join(f), model.join(f)).unwrap();
+    }
+    let config = std::fs::read_to_string(fixtures().join("scheduler_config.json")).unwrap();
+    assert!(config.contains("-Infinity"));
+    std::fs::write(model.join("scheduler_config.json"), &config).unwrap();
+    let m = model.display().to_string();
+    let x_t = fixtures()
+        .join("eps_leading_10_x_t.npy")
+        .display()
+        .to_string();
+    let out = dir.join("out.npy").display().to_string();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ddpm"))
+            .args([
+                "sample", "--model", &m, "--count", "2", "--quiet", "--out", &out,
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let r = run(&["--steps", "10", "--x-t", &x_t]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("dpm++2m"));
+    let got = match npy::read(&out).unwrap().data {
+        NpyData::F32(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let (_, want) = read_f32("eps_leading_10_out.npy");
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst / scale < 1e-4, "{worst} of {scale}");
+
+    let pndm = config.replace("DPMSolverMultistepScheduler", "PNDMScheduler");
+    std::fs::write(model.join("scheduler_config.json"), pndm).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let r = run(&["--steps", "3"]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        !r.status.success() && err.contains("PNDMScheduler"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(&out).exists());
+    let r = run(&["--steps", "3", "--sampler", "ddim"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

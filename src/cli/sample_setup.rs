@@ -245,7 +245,7 @@ fn sampler(
 ) -> Result<Box<dyn Sampler>> {
     let big_t = tables.num_timesteps();
     let kind = match args.sampler.as_deref() {
-        None => default_pick.unwrap_or(Pick::Scheduler(base.sampler)),
+        None => default_pick.unwrap_or_else(|| Pick::Scheduler(base.sampler.clone())),
         Some("ddpm") => Pick::Scheduler(SamplerKind::Ddpm),
         Some("ddim") => Pick::Scheduler(SamplerKind::Ddim),
         Some("dpm++2m") => Pick::Dpm(DpmAlgorithm::DpmSolverPlusPlus),
@@ -258,7 +258,10 @@ fn sampler(
             })
         }
     };
-    let multistep = matches!(kind, Pick::Dpm(_));
+    let multistep = matches!(
+        kind,
+        Pick::Dpm(_) | Pick::Scheduler(SamplerKind::DpmSolver(_))
+    );
     let kept = match (steps, &args.step.respace) {
         (Some(_), Some(_)) => {
             return Err(Error::Unsupported(
@@ -280,7 +283,9 @@ fn sampler(
                 }
                 (None, _) if multistep => {
                     return Err(Error::Unsupported(
-                        "--sampler dpm++2m and dpm++2m-sde need --steps N (or --respace)".into(),
+                        "DPM-Solver++ (--sampler dpm++2m, dpm++2m-sde, or a DPMSolverMultistepScheduler \
+                         config) needs --steps N (or --respace)"
+                            .into(),
                     ))
                 }
                 (Some(n), _) => Some(spacing::timesteps(big_t, n, &spacing)?),
@@ -295,7 +300,7 @@ fn sampler(
     };
     let threshold = args.step.threshold_over(base.threshold)?;
     Ok(match kind {
-        Pick::Dpm(algorithm) => {
+        Pick::Dpm(_) | Pick::Scheduler(SamplerKind::DpmSolver(_)) => {
             ddim_options_refused(args)?;
             // diffusers' DPMSolverMultistepScheduler has no clip_sample: x_0 is clipped only
             // where --clip-denoised asks.
@@ -303,11 +308,27 @@ fn sampler(
                 clip_denoised: args.clip_denoised.unwrap_or(false),
                 ..model
             };
-            let opts = DpmSolverOptions {
-                algorithm,
-                ..DpmSolverOptions::default()
+            // A short name is `from_config(config in effect, algorithm_type, solver_order 2)`:
+            // a DPM-Solver config keeps its other keys.
+            let config = match &base.sampler {
+                SamplerKind::DpmSolver(o) => *o,
+                _ => DpmSolverOptions::default(),
+            };
+            let opts = match kind {
+                Pick::Dpm(algorithm) => DpmSolverOptions {
+                    algorithm,
+                    order: 2,
+                    ..config
+                },
+                _ => config,
             };
             Box::new(DpmSolver::new(chain, model, threshold, opts)?)
+        }
+        Pick::Scheduler(SamplerKind::Unsupported(class)) => {
+            return Err(Error::Unsupported(format!(
+                "the model's scheduler is {class}, which ddpm does not sample with yet: choose \
+                 --sampler ddpm, ddim, dpm++2m or dpm++2m-sde (the config's schedule is kept)"
+            )))
         }
         Pick::Scheduler(SamplerKind::Ddpm) => Box::new(Ddpm::new(chain, model, threshold)?),
         Pick::Scheduler(SamplerKind::Ddim) => {

@@ -3,9 +3,9 @@
 //! [`Error::UnsupportedModel`] naming the option.
 
 use super::blocks::{DownBlockKind, UpBlockKind};
+use super::json::JsonObject;
 use super::resnet::TimeEmbeddingNorm;
 use crate::error::{Error, Result};
-use serde::de::DeserializeOwned;
 
 /// A validated `UNet2DModel` config. Field names and meanings are diffusers' own.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,53 +52,6 @@ pub struct UNetConfig {
     pub resnet_time_scale_shift: TimeEmbeddingNorm,
     /// Whether the mid block has its attention.
     pub add_attention: bool,
-}
-
-/// The keys of a JSON object, read one at a time so that an error names the key.
-pub(crate) struct JsonObject<'a> {
-    map: serde_json::Map<String, serde_json::Value>,
-    file: &'a str,
-}
-
-impl<'a> JsonObject<'a> {
-    /// Parse `text`, which must hold one JSON object.
-    pub(crate) fn parse(text: &str, file: &'a str) -> Result<Self> {
-        let bad = |reason: String| Error::ModelConfig {
-            file: file.to_string(),
-            reason,
-        };
-        match serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))? {
-            serde_json::Value::Object(map) => Ok(JsonObject { map, file }),
-            _ => Err(bad("not a JSON object".into())),
-        }
-    }
-
-    /// An error about `key`.
-    pub(crate) fn error(&self, key: &str, reason: impl std::fmt::Display) -> Error {
-        Error::ModelConfig {
-            file: self.file.to_string(),
-            reason: format!("key '{key}': {reason}"),
-        }
-    }
-
-    /// The value of `key` if present (null included: `T = Option<_>` reads it as None).
-    pub(crate) fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        self.map
-            .get(key)
-            .map(|v| serde_json::from_value(v.clone()).map_err(|e| self.error(key, e)))
-            .transpose()
-    }
-
-    /// The value of `key`, or `default` when the key is absent (diffusers' default).
-    pub(crate) fn or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T> {
-        Ok(self.get(key)?.unwrap_or(default))
-    }
-
-    /// The value of `key`, which must be present.
-    pub(crate) fn required<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
-        self.get(key)?
-            .ok_or_else(|| self.error(key, "missing (diffusers' save_pretrained always writes it)"))
-    }
 }
 
 /// The keys as read, before validation.

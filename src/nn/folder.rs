@@ -3,7 +3,8 @@
 //! `scheduler_config.json` beside them) or a pipeline folder (`model_index.json`, `unet/`,
 //! `scheduler/`).
 
-use super::config::{JsonObject, UNetConfig};
+use super::config::UNetConfig;
+use super::json::JsonObject;
 use super::scheduler_config::SchedulerConfig;
 use super::unet::UNet2D;
 use super::weights::Weights;

@@ -1,9 +1,11 @@
-//! `SchedulerConfig`: the keys of a diffusers DDPMScheduler / DDIMScheduler
-//! `scheduler_config.json`, raw (strings, numbers, options) with diffusers' defaults. Mapping
+//! `SchedulerConfig`: the keys of a diffusers DDPMScheduler / DDIMScheduler /
+//! DPMSolverMultistepScheduler `scheduler_config.json`, raw (strings, numbers, options) with
+//! diffusers' defaults; Python's `NaN` and `-Infinity` load. Mapping
 //! them to the toolkit's schedule and sampler options is the caller's job; unknown keys are
 //! ignored, a key of the wrong type is an error naming it.
 
-use super::config::JsonObject;
+use super::json::JsonObject;
+use super::scheduler_dpm::DpmKeys;
 use crate::error::Result;
 
 /// A scheduler config as diffusers writes it. Defaults are those of `DDPMScheduler.__init__`
@@ -45,6 +47,8 @@ pub struct SchedulerConfig {
     pub sample_max_value: f64,
     /// Rescale betas to zero terminal SNR (false).
     pub rescale_betas_zero_snr: bool,
+    /// `DPMSolverMultistepScheduler`'s own keys (their defaults where absent).
+    pub dpm: DpmKeys,
 }
 
 impl SchedulerConfig {
@@ -58,7 +62,10 @@ impl SchedulerConfig {
             beta_end: o.or("beta_end", 0.02)?,
             beta_schedule: o.or("beta_schedule", "linear".into())?,
             trained_betas: o.or("trained_betas", None)?,
-            variance_type: o.or("variance_type", "fixed_small".into())?,
+            // null in the configs of the schedulers that do not use it (DPMSolverMultistep).
+            variance_type: o
+                .or::<Option<String>>("variance_type", None)?
+                .unwrap_or_else(|| "fixed_small".into()),
             clip_sample: o.or("clip_sample", true)?,
             clip_sample_range: o.or("clip_sample_range", 1.0)?,
             prediction_type: o.or("prediction_type", "epsilon".into())?,
@@ -69,6 +76,7 @@ impl SchedulerConfig {
             dynamic_thresholding_ratio: o.or("dynamic_thresholding_ratio", 0.995)?,
             sample_max_value: o.or("sample_max_value", 1.0)?,
             rescale_betas_zero_snr: o.or("rescale_betas_zero_snr", false)?,
+            dpm: DpmKeys::read(&o)?,
         })
     }
 }
@@ -94,6 +102,7 @@ impl Default for SchedulerConfig {
             dynamic_thresholding_ratio: 0.995,
             sample_max_value: 1.0,
             rescale_betas_zero_snr: false,
+            dpm: DpmKeys::default(),
         }
     }
 }
@@ -132,6 +141,25 @@ mod tests {
                 .map(|c| (c.set_alpha_to_one, c.steps_offset, c.clip_sample)),
             Some((false, 1, false))
         );
+    }
+
+    #[test]
+    fn a_dpm_solver_config_as_diffusers_saves_it_loads() {
+        // As `save_config` writes it: Python's -Infinity, null variance_type, a NaN elsewhere.
+        let c = SchedulerConfig::from_json(
+            r#"{"_class_name": "DPMSolverMultistepScheduler", "algorithm_type": "sde-dpmsolver++",
+                "lambda_min_clipped": -Infinity, "variance_type": null, "solver_type": "heun",
+                "use_karras_sigmas": false, "something": NaN, "note": "NaN and -Infinity"}"#,
+            "s.json",
+        )
+        .unwrap();
+        assert_eq!(c.dpm.lambda_min_clipped, f64::NEG_INFINITY);
+        assert_eq!(c.dpm.algorithm_type, "sde-dpmsolver++");
+        assert_eq!(c.dpm.solver_type, "heun");
+        assert_eq!(c.variance_type, "fixed_small");
+        // A number key holding a non-finite value is named.
+        let e = SchedulerConfig::from_json(r#"{"beta_end": NaN}"#, "s.json").unwrap_err();
+        assert!(e.to_string().contains("beta_end"), "{e}");
     }
 
     #[test]

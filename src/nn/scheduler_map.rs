@@ -9,12 +9,18 @@ use crate::schedule::{beta_schedule, rescale_zero_terminal_snr, ScheduleKind, Ta
 use crate::spacing::Spacing;
 
 /// The sampler a scheduler config names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SamplerKind {
     /// `DDPMScheduler` (and any config without a class name).
     Ddpm,
     /// `DDIMScheduler`.
     Ddim,
+    /// `DPMSolverMultistepScheduler`, with the options its keys give.
+    DpmSolver(crate::sampler::DpmSolverOptions),
+    /// A class the toolkit does not sample with (yet): its name. Sampling with the config's
+    /// own sampler is refused by this name; a sampler chosen by the caller may still use the
+    /// config's schedule.
+    Unsupported(String),
 }
 
 /// What a scheduler config says to sample with.
@@ -132,8 +138,18 @@ impl SchedulerConfig {
         };
         model.validate()?;
         let sampler = match self.class_name.as_deref() {
+            None | Some("DDPMScheduler") => SamplerKind::Ddpm,
             Some("DDIMScheduler") => SamplerKind::Ddim,
-            _ => SamplerKind::Ddpm,
+            Some("DPMSolverMultistepScheduler") => SamplerKind::DpmSolver(self.dpm.options()?),
+            Some(other) => SamplerKind::Unsupported(other.to_string()),
+        };
+        // diffusers' DPM-Solver has no clip_sample: x_0 is never clipped there.
+        let model = match sampler {
+            SamplerKind::DpmSolver(_) => ModelOptions {
+                clip_denoised: false,
+                ..model
+            },
+            _ => model,
         };
         Ok(Sampling {
             tables: Tables::new(betas)?,
@@ -231,5 +247,68 @@ mod tests {
             let e = bad.sampling().unwrap_err().to_string();
             assert!(e.contains(key), "{key}: {e}");
         }
+    }
+
+    #[test]
+    fn a_dpm_solver_config_gives_its_options_and_refuses_what_is_not_built() {
+        use crate::sampler::{DpmAlgorithm, DpmSolverOptions, SolverType};
+        let dpm = |keys: crate::nn::scheduler_dpm::DpmKeys| SchedulerConfig {
+            class_name: Some("DPMSolverMultistepScheduler".into()),
+            dpm: keys,
+            ..SchedulerConfig::default()
+        };
+        let mut keys = crate::nn::scheduler_dpm::DpmKeys {
+            algorithm_type: "sde-dpmsolver++".into(),
+            solver_type: "heun".into(),
+            ..Default::default()
+        };
+        let s = dpm(keys.clone()).sampling().unwrap();
+        assert_eq!(
+            s.sampler,
+            SamplerKind::DpmSolver(DpmSolverOptions {
+                algorithm: DpmAlgorithm::SdeDpmSolverPlusPlus,
+                solver_type: SolverType::Heun,
+                ..DpmSolverOptions::default()
+            })
+        );
+        // DPM-Solver has no clip_sample.
+        assert!(!s.model.clip_denoised);
+        keys.other_sigmas[0].1 = true;
+        let e = dpm(keys).sampling().unwrap_err().to_string();
+        assert!(e.contains("use_karras_sigmas"), "{e}");
+        for (key, keys) in [
+            (
+                "solver_order",
+                crate::nn::scheduler_dpm::DpmKeys {
+                    solver_order: 3,
+                    ..Default::default()
+                },
+            ),
+            (
+                "algorithm_type",
+                crate::nn::scheduler_dpm::DpmKeys {
+                    algorithm_type: "dpmsolver".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "lambda_min_clipped",
+                crate::nn::scheduler_dpm::DpmKeys {
+                    lambda_min_clipped: -5.1,
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let e = dpm(keys).sampling().unwrap_err().to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        let other = SchedulerConfig {
+            class_name: Some("EulerDiscreteScheduler".into()),
+            ..SchedulerConfig::default()
+        };
+        assert_eq!(
+            other.sampling().unwrap().sampler,
+            SamplerKind::Unsupported("EulerDiscreteScheduler".into())
+        );
     }
 }

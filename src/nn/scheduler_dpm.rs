@@ -1,0 +1,144 @@
+//! The keys of diffusers' `DPMSolverMultistepScheduler` in a scheduler config, as written, and
+//! the sampler options they give. A key whose value the toolkit does not run is refused by
+//! name, never ignored; keys at diffusers' default are accepted.
+
+use super::json::JsonObject;
+use crate::error::{Error, Result};
+use crate::sampler::{DpmAlgorithm, DpmSolverOptions, FinalSigma, SolverType};
+
+/// `DPMSolverMultistepScheduler`'s own keys (diffusers 0.42's defaults where absent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DpmKeys {
+    /// "dpmsolver++" (default), "sde-dpmsolver++", "dpmsolver", "sde-dpmsolver".
+    pub algorithm_type: String,
+    /// 2.
+    pub solver_order: i64,
+    /// "midpoint" (default) or "heun".
+    pub solver_type: String,
+    /// true.
+    pub lower_order_final: bool,
+    /// false.
+    pub euler_at_final: bool,
+    /// "zero" (default) or "sigma_min".
+    pub final_sigmas_type: String,
+    /// The sigma schedules other than the training table's, each false by default:
+    /// use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas, use_lu_lambdas,
+    /// use_flow_sigmas.
+    pub other_sigmas: Vec<(&'static str, bool)>,
+    /// -inf.
+    pub lambda_min_clipped: f64,
+}
+
+impl Default for DpmKeys {
+    fn default() -> Self {
+        DpmKeys {
+            algorithm_type: "dpmsolver++".into(),
+            solver_order: 2,
+            solver_type: "midpoint".into(),
+            lower_order_final: true,
+            euler_at_final: false,
+            final_sigmas_type: "zero".into(),
+            other_sigmas: SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
+            lambda_min_clipped: f64::NEG_INFINITY,
+        }
+    }
+}
+
+const SIGMA_KEYS: [&str; 5] = [
+    "use_karras_sigmas",
+    "use_exponential_sigmas",
+    "use_beta_sigmas",
+    "use_lu_lambdas",
+    "use_flow_sigmas",
+];
+
+fn refused(key: &str, value: &str, why: &str) -> Error {
+    Error::Unsupported(format!(
+        "scheduler config {key} = {value}: {why} (DPMSolverMultistepScheduler)"
+    ))
+}
+
+impl DpmKeys {
+    /// The keys of `o`.
+    pub(crate) fn read(o: &JsonObject<'_>) -> Result<Self> {
+        let d = DpmKeys::default();
+        let mut other_sigmas = Vec::new();
+        for k in SIGMA_KEYS {
+            other_sigmas.push((k, o.or(k, false)?));
+        }
+        Ok(DpmKeys {
+            algorithm_type: o.or("algorithm_type", d.algorithm_type)?,
+            solver_order: o.or("solver_order", d.solver_order)?,
+            solver_type: o.or("solver_type", d.solver_type)?,
+            lower_order_final: o.or("lower_order_final", d.lower_order_final)?,
+            euler_at_final: o.or("euler_at_final", d.euler_at_final)?,
+            final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
+            other_sigmas,
+            lambda_min_clipped: o.float_or("lambda_min_clipped", d.lambda_min_clipped)?,
+        })
+    }
+
+    /// The sampler options these keys say, or an error naming the first key whose value the
+    /// toolkit does not run.
+    pub fn options(&self) -> Result<DpmSolverOptions> {
+        let algorithm =
+            match self.algorithm_type.as_str() {
+                "dpmsolver++" => DpmAlgorithm::DpmSolverPlusPlus,
+                "sde-dpmsolver++" => DpmAlgorithm::SdeDpmSolverPlusPlus,
+                other => return Err(refused(
+                    "algorithm_type",
+                    other,
+                    "only dpmsolver++ and sde-dpmsolver++ are built (the others are deprecated \
+                     in diffusers)",
+                )),
+            };
+        let order = match self.solver_order {
+            1 | 2 => self.solver_order as usize,
+            n => {
+                return Err(refused(
+                    "solver_order",
+                    &n.to_string(),
+                    "orders 1 and 2 are built (diffusers runs 3 for 4 and above)",
+                ))
+            }
+        };
+        let solver_type = match self.solver_type.as_str() {
+            "midpoint" => SolverType::Midpoint,
+            "heun" => SolverType::Heun,
+            other => return Err(refused("solver_type", other, "expected midpoint or heun")),
+        };
+        let final_sigma = match self.final_sigmas_type.as_str() {
+            "zero" => FinalSigma::Zero,
+            "sigma_min" => FinalSigma::SigmaMin,
+            other => {
+                return Err(refused(
+                    "final_sigmas_type",
+                    other,
+                    "expected zero or sigma_min",
+                ))
+            }
+        };
+        if let Some((key, _)) = self.other_sigmas.iter().find(|(_, on)| *on) {
+            return Err(refused(
+                key,
+                "true",
+                "only the training table's sigmas are built so far",
+            ));
+        }
+        if self.lambda_min_clipped != f64::NEG_INFINITY {
+            return Err(refused(
+                "lambda_min_clipped",
+                &self.lambda_min_clipped.to_string(),
+                "only the default, -Infinity, is built so far",
+            ));
+        }
+        Ok(DpmSolverOptions {
+            algorithm,
+            order,
+            solver_type,
+            lower_order_final: self.lower_order_final,
+            euler_at_final: self.euler_at_final,
+            final_sigma,
+        })
+    }
+}
