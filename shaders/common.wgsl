@@ -63,25 +63,40 @@ struct DdimCoefs {
     _pad2: u32,
 }
 
-// One DPM-Solver step's row by training timestep (src/sampler/dpm_solver.rs, computed in f64):
-// x_0 from the model's output at abar_t (the first four, as DdimCoefs), then
-// x <- cx x + c0 x_0 + c1 x_0_prev + cz z, where x_0_prev is the previous step's x_0 (read from
-// pred_xstart before this step overwrites it) and z the step's normal. Keep in sync with
-// `DpmCoefs` in src/gpu/kernels/dpm_solver_step.rs.
-struct DpmCoefs {
+// One row of a linear multistep step (src/sampler/: DPM-Solver, UniPC; computed in f64), by
+// training timestep. The model's output at abar_t (the first four, as DdimCoefs) gives x_0, and
+// the history value m0: x_0 itself, or eps where EPS_HISTORY is set in `flags`. Older history
+// values m1..m3 are read from the ring (`ring` slots after pred_xstart; m0 is written to slot
+// `slot`, m_j read from slot (slot - j) mod ring). With CORRECT set in `flags`:
+// xc = ax x + al last + a0 m0 + a1 m1 + a2 m2 + a3 m3 (UniPC's corrector; `last` is the slot
+// after the ring, rewritten with xc), else xc = x. Then
+// x <- bx xc + b0 m0 + b1 m1 + b2 m2 + b3 m3 + bz z. A zero coefficient reads nothing. Keep in
+// sync with `MultistepCoefs` in src/gpu/kernels/multistep_step.rs.
+struct MultistepCoefs {
     sqrt_recip_abar: f32,
     sqrt_recipm1_abar: f32,
     sqrt_abar: f32,
     sqrt_one_minus_abar: f32,
-    cx: f32,
-    c0: f32,
-    c1: f32, // 0 for a first-order step: x_0_prev is not read
-    cz: f32, // 0 where the step draws no noise
+    ax: f32,
+    al: f32,
+    a0: f32,
+    a1: f32,
+    a2: f32,
+    a3: f32,
+    bx: f32,
+    b0: f32,
+    b1: f32,
+    b2: f32,
+    b3: f32,
+    bz: f32, // 0 where the step draws no noise
+    slot: u32,
+    ring: u32, // 0: no ring (a first-order sampler); m1..m3 are then never read
     next_t: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    flags: u32, // MULTISTEP_EPS_HISTORY | MULTISTEP_CORRECT
 }
+
+const MULTISTEP_EPS_HISTORY: u32 = 1u;
+const MULTISTEP_CORRECT: u32 = 2u;
 
 // Launch parameters of every elementwise kernel. Keep in sync with `ElementParams` in
 // src/gpu/runtime/params.rs.
@@ -143,6 +158,9 @@ const NOISE_AUX: u32 = 1u;
 override NOISE_SOURCE: u32 = NOISE_PHILOX;
 override THRESHOLD: u32 = 0u;
 override CLIPPED_EPS: u32 = 0u;
+// Whether the multistep step writes x_0 to pred_xstart: only where the loop keeps snapshots
+// (nothing else reads it there), which saves a store per element.
+override KEEP_XSTART: u32 = 1u;
 
 // `p` with its model options replaced by the pipeline's constants, for the kernels above.
 fn with_model_constants(p: ElementParams) -> ElementParams {

@@ -116,22 +116,30 @@ fn host_structs_match_wgsl_layout() {
         ]
     );
     assert_layout!(
-        module(Kernel::DpmSolverStep),
-        "DpmCoefs",
-        ddpm_wgpu::gpu::kernels::dpm_solver_step::DpmCoefs,
+        module(Kernel::MultistepStep),
+        "MultistepCoefs",
+        ddpm_wgpu::gpu::kernels::multistep_step::MultistepCoefs,
         [
             sqrt_recip_abar,
             sqrt_recipm1_abar,
             sqrt_abar,
             sqrt_one_minus_abar,
-            cx,
-            c0,
-            c1,
-            cz,
+            ax,
+            al,
+            a0,
+            a1,
+            a2,
+            a3,
+            bx,
+            b0,
+            b1,
+            b2,
+            b3,
+            bz,
+            slot,
+            ring,
             next_t,
-            _pad0,
-            _pad1,
-            _pad2,
+            flags,
         ]
     );
     assert_layout!(
@@ -218,6 +226,14 @@ fn option_codes_match_wgsl_constants() {
         (
             "GRID_PER_SAMPLE",
             ddpm_wgpu::gpu::runtime::params::GRID_PER_SAMPLE,
+        ),
+        (
+            "MULTISTEP_EPS_HISTORY",
+            ddpm_wgpu::cpu::kernels::multistep_step::EPS_HISTORY,
+        ),
+        (
+            "MULTISTEP_CORRECT",
+            ddpm_wgpu::cpu::kernels::multistep_step::CORRECT,
         ),
     ] {
         assert_eq!(wgsl_u32_const(&m, name), code, "{name}");

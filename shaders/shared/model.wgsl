@@ -133,30 +133,73 @@ fn ddim_elem(p: ElementParams, c: DdimCoefs, x: f32, model_output: f32, s: f32, 
     return vec2<f32>(c.sqrt_abar_target * x0p + c.direction * eps + c.sigma * z, x0p);
 }
 
-// One DPM-Solver++ step of one element at row c (shaders/dpm_solver_step*.wgsl): x_0 from the
-// model's output as MEAN_TYPE says (eps, xstart or v), processed as process_xstart says, then
-// cx x + c0 x_0 + c1 prev + cz z. Returns (the new x, pred_xstart). `prev` is used only where c1
-// is not 0 (the first step's pred_xstart holds no x_0), z only where cz is not 0.
-fn dpm_elem(p: ElementParams, c: DpmCoefs, x: f32, model_output: f32, prev: f32, s: f32, z: f32) -> vec2<f32> {
+// A multistep step's model read for one element: (x_0 after clipping or thresholding, the
+// history value m0): x_0, or with MULTISTEP_EPS_HISTORY eps as diffusers' DPM-Solver and UniPC
+// form it (straight from the output; from the processed x_0 where x_0 was clipped or
+// thresholded).
+fn multistep_model(p: ElementParams, c: MultistepCoefs, x: f32, model_output: f32, s: f32) -> vec2<f32> {
     var x0: f32;
+    var eps: f32;
     switch p.mean_type {
         case MEAN_XSTART: {
             x0 = model_output;
+            eps = (x - c.sqrt_abar * model_output) / c.sqrt_one_minus_abar;
         }
         case MEAN_V: {
             x0 = c.sqrt_abar * x - c.sqrt_one_minus_abar * model_output;
+            eps = c.sqrt_abar * model_output + c.sqrt_one_minus_abar * x;
         }
         default: { // MEAN_EPS
             x0 = c.sqrt_recip_abar * x - c.sqrt_recipm1_abar * model_output;
+            eps = model_output;
         }
     }
     let m0 = process_xstart(p, x0, s);
-    var r = c.cx * x + c.c0 * m0;
-    if c.c1 != 0.0 {
-        r += c.c1 * prev;
+    if (c.flags & MULTISTEP_EPS_HISTORY) == 0u {
+        return vec2<f32>(m0, m0);
     }
-    if c.cz != 0.0 {
-        r += c.cz * z;
+    if THRESHOLD != 0u || p.clip_denoised != 0u {
+        eps = (x - c.sqrt_abar * m0) / c.sqrt_one_minus_abar;
     }
-    return vec2<f32>(r, m0);
+    return vec2<f32>(m0, eps);
+}
+
+// A multistep step's update for one element: (the new x, xc) from x, `last` and the history
+// values m (m0 this step's; m1..m3 older, read only where their coefficient is not 0), and the
+// normal z. xc is x without MULTISTEP_CORRECT.
+fn multistep_update(c: MultistepCoefs, x: f32, last: f32, m: vec4<f32>, z: f32) -> vec2<f32> {
+    var xc = x;
+    if (c.flags & MULTISTEP_CORRECT) != 0u {
+        xc = 0.0;
+        if c.ax != 0.0 {
+            xc += c.ax * x;
+        }
+        if c.al != 0.0 {
+            xc += c.al * last;
+        }
+        xc += c.a0 * m.x;
+        if c.a1 != 0.0 {
+            xc += c.a1 * m.y;
+        }
+        if c.a2 != 0.0 {
+            xc += c.a2 * m.z;
+        }
+        if c.a3 != 0.0 {
+            xc += c.a3 * m.w;
+        }
+    }
+    var r = c.bx * xc + c.b0 * m.x;
+    if c.b1 != 0.0 {
+        r += c.b1 * m.y;
+    }
+    if c.b2 != 0.0 {
+        r += c.b2 * m.z;
+    }
+    if c.b3 != 0.0 {
+        r += c.b3 * m.w;
+    }
+    if c.bz != 0.0 {
+        r += c.bz * z;
+    }
+    return vec2<f32>(r, xc);
 }

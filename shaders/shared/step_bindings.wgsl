@@ -12,6 +12,8 @@
 @group(0) @binding(5) var<storage, read> model_output: array<f32>;
 // For fixed variance types the host binds model_output here again; it is never read then.
 @group(0) @binding(6) var<storage, read> model_var: array<f32>;
+// pred_xstart, then (multistep_step only) the sampler's state: its ring of past predictions and
+// last sample, n_elements each (Sampler::state_slots).
 @group(0) @binding(7) var<storage, read_write> pred_xstart: array<f32>;
 // The next step's timesteps, written once per sample. Invocations of the same sample still read
 // `timesteps` during this step, so it cannot be rewritten in place.

@@ -11,6 +11,8 @@
 @group(0) @binding(5) var<storage, read> model_output: array<vec4<f32>>;
 // For fixed variance types the host binds model_output here again; it is never read then.
 @group(0) @binding(6) var<storage, read> model_var: array<vec4<f32>>;
+// pred_xstart, then (multistep_step only) the sampler's state: its ring of past predictions and
+// last sample, n_elements each (Sampler::state_slots).
 @group(0) @binding(7) var<storage, read_write> pred_xstart: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> next_timesteps: array<u32>;
 // As in step_bindings.wgsl; params.aux_noise_offset is a multiple of 4.

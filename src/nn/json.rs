@@ -61,6 +61,24 @@ impl<'a> JsonObject<'a> {
         }
     }
 
+    /// The first of `keys` present with a value other than its default (numbers compared as
+    /// numbers, so 1 and 1.0 are the same): (key, the value as written). Keys a class has but
+    /// the toolkit does not build are refused by it, never ignored.
+    pub(crate) fn first_not_default(
+        &self,
+        keys: &[(&str, serde_json::Value)],
+    ) -> Option<(String, String)> {
+        use serde_json::Value;
+        keys.iter().find_map(|(key, default)| {
+            let v = self.map.get(*key)?;
+            let same = match (v, default) {
+                (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+                (a, b) => a == b,
+            };
+            (!same).then(|| (key.to_string(), v.to_string()))
+        })
+    }
+
     /// The value of `key`, which must be present.
     pub(crate) fn required<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
         self.get(key)?

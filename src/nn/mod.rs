@@ -25,6 +25,7 @@ pub mod resnet;
 pub mod scheduler_config;
 pub mod scheduler_dpm;
 pub mod scheduler_map;
+pub mod scheduler_unipc;
 pub mod time_embedding;
 pub mod unet;
 pub mod upsample;

@@ -1,11 +1,12 @@
 //! `SchedulerConfig`: the keys of a diffusers DDPMScheduler / DDIMScheduler /
-//! DPMSolverMultistepScheduler `scheduler_config.json`, raw (strings, numbers, options) with
+//! DPMSolverMultistepScheduler / UniPCMultistepScheduler `scheduler_config.json`, raw (strings, numbers, options) with
 //! diffusers' defaults; Python's `NaN` and `-Infinity` load. Mapping
 //! them to the toolkit's schedule and sampler options is the caller's job; unknown keys are
 //! ignored, a key of the wrong type is an error naming it.
 
 use super::json::JsonObject;
 use super::scheduler_dpm::DpmKeys;
+use super::scheduler_unipc::UniPcKeys;
 use crate::error::Result;
 
 /// A scheduler config as diffusers writes it. Defaults are those of `DDPMScheduler.__init__`
@@ -35,7 +36,8 @@ pub struct SchedulerConfig {
     pub prediction_type: String,
     /// Added to leading-spacing timesteps (0).
     pub steps_offset: i64,
-    /// "leading", "linspace", "trailing" ("leading").
+    /// "leading", "linspace", "trailing" ("leading"; "linspace" for the DPM-Solver and UniPC
+    /// classes, as their `__init__` says).
     pub timestep_spacing: String,
     /// DDIM's final abar_prev = 1 (true; DDPM has no such key).
     pub set_alpha_to_one: bool,
@@ -49,14 +51,24 @@ pub struct SchedulerConfig {
     pub rescale_betas_zero_snr: bool,
     /// `DPMSolverMultistepScheduler`'s own keys (their defaults where absent).
     pub dpm: DpmKeys,
+    /// `UniPCMultistepScheduler`'s own keys (their defaults where absent). Both are read
+    /// whatever the class: a short sampler name takes the config's keys of its class, as
+    /// diffusers' `from_config` does.
+    pub unipc: UniPcKeys,
 }
 
 impl SchedulerConfig {
     /// Parse the text of a scheduler_config.json; `file` names it in errors.
     pub fn from_json(text: &str, file: &str) -> Result<Self> {
         let o = JsonObject::parse(text, file)?;
+        let class_name: Option<String> = o.or("_class_name", None)?;
+        // The multistep classes space their timesteps by linspace unless told otherwise.
+        let spacing = match class_name.as_deref() {
+            Some("DPMSolverMultistepScheduler" | "UniPCMultistepScheduler") => "linspace",
+            _ => "leading",
+        };
         Ok(SchedulerConfig {
-            class_name: o.or("_class_name", None)?,
+            class_name,
             num_train_timesteps: o.or("num_train_timesteps", 1000)?,
             beta_start: o.or("beta_start", 1e-4)?,
             beta_end: o.or("beta_end", 0.02)?,
@@ -70,13 +82,14 @@ impl SchedulerConfig {
             clip_sample_range: o.or("clip_sample_range", 1.0)?,
             prediction_type: o.or("prediction_type", "epsilon".into())?,
             steps_offset: o.or("steps_offset", 0)?,
-            timestep_spacing: o.or("timestep_spacing", "leading".into())?,
+            timestep_spacing: o.or("timestep_spacing", spacing.into())?,
             set_alpha_to_one: o.or("set_alpha_to_one", true)?,
             thresholding: o.or("thresholding", false)?,
             dynamic_thresholding_ratio: o.or("dynamic_thresholding_ratio", 0.995)?,
             sample_max_value: o.or("sample_max_value", 1.0)?,
             rescale_betas_zero_snr: o.or("rescale_betas_zero_snr", false)?,
             dpm: DpmKeys::read(&o)?,
+            unipc: UniPcKeys::read(&o)?,
         })
     }
 }
@@ -103,6 +116,7 @@ impl Default for SchedulerConfig {
             sample_max_value: 1.0,
             rescale_betas_zero_snr: false,
             dpm: DpmKeys::default(),
+            unipc: UniPcKeys::default(),
         }
     }
 }

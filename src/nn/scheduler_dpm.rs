@@ -27,6 +27,9 @@ pub struct DpmKeys {
     pub other_sigmas: Vec<(&'static str, bool)>,
     /// -inf.
     pub lambda_min_clipped: f64,
+    /// The first key the class has but the toolkit does not build, present with a value other
+    /// than diffusers' default: (key, value as written).
+    pub unbuilt: Option<(String, String)>,
 }
 
 impl Default for DpmKeys {
@@ -40,8 +43,20 @@ impl Default for DpmKeys {
             final_sigmas_type: "zero".into(),
             other_sigmas: SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
             lambda_min_clipped: f64::NEG_INFINITY,
+            unbuilt: None,
         }
     }
+}
+
+/// `DPMSolverMultistepScheduler`'s keys the toolkit does not build, with diffusers' defaults
+/// (the flow-matching settings; the sigma schedules are in `SIGMA_KEYS`).
+fn unbuilt_keys() -> [(&'static str, serde_json::Value); 3] {
+    use serde_json::json;
+    [
+        ("use_dynamic_shifting", json!(false)),
+        ("flow_shift", json!(1.0)),
+        ("time_shift_type", json!("exponential")),
+    ]
 }
 
 const SIGMA_KEYS: [&str; 5] = [
@@ -75,35 +90,40 @@ impl DpmKeys {
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
             other_sigmas,
             lambda_min_clipped: o.float_or("lambda_min_clipped", d.lambda_min_clipped)?,
+            unbuilt: o.first_not_default(&unbuilt_keys()),
         })
     }
 
     /// The sampler options these keys say, or an error naming the first key whose value the
     /// toolkit does not run.
     pub fn options(&self) -> Result<DpmSolverOptions> {
-        let algorithm =
-            match self.algorithm_type.as_str() {
-                "dpmsolver++" => DpmAlgorithm::DpmSolverPlusPlus,
-                "sde-dpmsolver++" => DpmAlgorithm::SdeDpmSolverPlusPlus,
-                other => return Err(refused(
+        let algorithm = match self.algorithm_type.as_str() {
+            // diffusers runs "deis" as dpmsolver++ (DPMSolverMultistepScheduler.__init__).
+            "dpmsolver++" | "deis" => DpmAlgorithm::DpmSolverPlusPlus,
+            "sde-dpmsolver++" => DpmAlgorithm::SdeDpmSolverPlusPlus,
+            "dpmsolver" => DpmAlgorithm::DpmSolver,
+            "sde-dpmsolver" => DpmAlgorithm::SdeDpmSolver,
+            other => {
+                return Err(refused(
                     "algorithm_type",
                     other,
-                    "only dpmsolver++ and sde-dpmsolver++ are built (the others are deprecated \
-                     in diffusers)",
-                )),
-            };
+                    "expected dpmsolver++, sde-dpmsolver++, dpmsolver or sde-dpmsolver",
+                ))
+            }
+        };
         let order = match self.solver_order {
-            1 | 2 => self.solver_order as usize,
+            1..=3 => self.solver_order as usize,
             n => {
                 return Err(refused(
                     "solver_order",
                     &n.to_string(),
-                    "orders 1 and 2 are built (diffusers runs 3 for 4 and above)",
+                    "orders 1 to 3 are built (diffusers silently runs 3 for 4 and above)",
                 ))
             }
         };
         let solver_type = match self.solver_type.as_str() {
-            "midpoint" => SolverType::Midpoint,
+            // diffusers runs UniPC's and DEIS's names as midpoint.
+            "midpoint" | "logrho" | "bh1" | "bh2" => SolverType::Midpoint,
             "heun" => SolverType::Heun,
             other => return Err(refused("solver_type", other, "expected midpoint or heun")),
         };
@@ -124,6 +144,9 @@ impl DpmKeys {
                 "true",
                 "only the training table's sigmas are built so far",
             ));
+        }
+        if let Some((key, value)) = &self.unbuilt {
+            return Err(refused(key, value, "only diffusers' default is built"));
         }
         if self.lambda_min_clipped != f64::NEG_INFINITY {
             return Err(refused(

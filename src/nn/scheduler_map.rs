@@ -17,6 +17,8 @@ pub enum SamplerKind {
     Ddim,
     /// `DPMSolverMultistepScheduler`, with the options its keys give.
     DpmSolver(crate::sampler::DpmSolverOptions),
+    /// `UniPCMultistepScheduler`, with the options its keys give.
+    UniPc(crate::sampler::UniPcOptions),
     /// A class the toolkit does not sample with (yet): its name. Sampling with the config's
     /// own sampler is refused by this name; a sampler chosen by the caller may still use the
     /// config's schedule.
@@ -38,6 +40,11 @@ pub struct Sampling {
     pub ddim: DdimOptions,
     /// The scheduler class's sampler.
     pub sampler: SamplerKind,
+    /// The config's `DPMSolverMultistepScheduler` keys (their defaults where absent), for a
+    /// DPM-Solver picked by name over a config of another class (diffusers' `from_config`).
+    pub dpm_keys: crate::nn::scheduler_dpm::DpmKeys,
+    /// The config's `UniPCMultistepScheduler` keys, likewise.
+    pub unipc_keys: crate::nn::scheduler_unipc::UniPcKeys,
 }
 
 fn unsupported(key: &str, value: &str, why: &str) -> Error {
@@ -141,11 +148,12 @@ impl SchedulerConfig {
             None | Some("DDPMScheduler") => SamplerKind::Ddpm,
             Some("DDIMScheduler") => SamplerKind::Ddim,
             Some("DPMSolverMultistepScheduler") => SamplerKind::DpmSolver(self.dpm.options()?),
+            Some("UniPCMultistepScheduler") => SamplerKind::UniPc(self.unipc.options()?),
             Some(other) => SamplerKind::Unsupported(other.to_string()),
         };
-        // diffusers' DPM-Solver has no clip_sample: x_0 is never clipped there.
+        // diffusers' DPM-Solver and UniPC have no clip_sample: x_0 is never clipped there.
         let model = match sampler {
-            SamplerKind::DpmSolver(_) => ModelOptions {
+            SamplerKind::DpmSolver(_) | SamplerKind::UniPc(_) => ModelOptions {
                 clip_denoised: false,
                 ..model
             },
@@ -161,6 +169,8 @@ impl SchedulerConfig {
                 ..DdimOptions::default()
             },
             sampler,
+            dpm_keys: self.dpm.clone(),
+            unipc_keys: self.unipc.clone(),
         })
     }
 }
@@ -280,14 +290,21 @@ mod tests {
             (
                 "solver_order",
                 crate::nn::scheduler_dpm::DpmKeys {
-                    solver_order: 3,
+                    solver_order: 4,
                     ..Default::default()
                 },
             ),
             (
                 "algorithm_type",
                 crate::nn::scheduler_dpm::DpmKeys {
-                    algorithm_type: "dpmsolver".into(),
+                    algorithm_type: "dpmsolver+++".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "flow_shift",
+                crate::nn::scheduler_dpm::DpmKeys {
+                    unbuilt: Some(("flow_shift".into(), "3.0".into())),
                     ..Default::default()
                 },
             ),
@@ -310,5 +327,46 @@ mod tests {
             other.sampling().unwrap().sampler,
             SamplerKind::Unsupported("EulerDiscreteScheduler".into())
         );
+    }
+
+    #[test]
+    fn a_unipc_config_gives_its_options_and_refuses_what_is_not_built() {
+        use crate::sampler::{FinalSigma, UniPcOptions, UniPcVariant};
+        let text = r#"{"_class_name": "UniPCMultistepScheduler", "solver_order": 3,
+            "solver_type": "bh1", "predict_x0": false, "disable_corrector": [0, 2],
+            "final_sigmas_type": "sigma_min", "solver_p": null, "flow_shift": 1,
+            "use_karras_sigmas": false, "sigma_min": null, "lower_order_final": false}"#;
+        let s = SchedulerConfig::from_json(text, "s.json")
+            .unwrap()
+            .sampling()
+            .unwrap();
+        assert_eq!(
+            s.sampler,
+            SamplerKind::UniPc(UniPcOptions {
+                order: 3,
+                variant: UniPcVariant::Bh1,
+                predict_x0: false,
+                lower_order_final: false,
+                disable_corrector: vec![0, 2],
+                final_sigma: FinalSigma::SigmaMin,
+            })
+        );
+        assert!(!s.model.clip_denoised);
+        for (bad, key) in [
+            (r#""solver_p": {"a": 1}"#, "solver_p"),
+            (r#""use_beta_sigmas": true"#, "use_beta_sigmas"),
+            (r#""sigma_max": 80.0"#, "sigma_max"),
+            (r#""solver_order": 4"#, "solver_order"),
+            (r#""solver_type": "bh3""#, "solver_type"),
+            (r#""disable_corrector": [-1]"#, "disable_corrector"),
+        ] {
+            let text = format!(r#"{{"_class_name": "UniPCMultistepScheduler", {bad}}}"#);
+            let e = SchedulerConfig::from_json(&text, "s.json")
+                .unwrap()
+                .sampling()
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
     }
 }

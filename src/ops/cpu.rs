@@ -130,7 +130,7 @@ fn step(sampler: &dyn Sampler, v: &Inputs) -> Result<Vec<Vec<f64>>> {
             var: var.as_deref(),
             noise: noise.as_deref(),
             scales: scales.as_deref(),
-            prev_xstart: None,
+            state: None,
         },
     )?;
     Ok(vec![x, pred])

@@ -1,30 +1,31 @@
-//! DPM-Solver++ (Lu et al. 2022) as diffusers' `DPMSolverMultistepScheduler` computes it, for
-//! `algorithm_type` dpmsolver++ (an ODE solver) and sde-dpmsolver++ (its SDE form, which draws a
-//! normal every step) at `solver_order` 1 or 2 with `solver_type` midpoint or heun:
-//! shaders/dpm_solver_step*.wgsl, rows = [`DpmCoefs`] by training timestep, computed in f64
-//! here; CPU twin: `cpu::kernels::dpm_solver_step`.
+//! DPM-Solver (Lu et al. 2022) as diffusers' `DPMSolverMultistepScheduler` computes it:
+//! `algorithm_type` dpmsolver++ (an ODE solver on data predictions), sde-dpmsolver++ (its SDE
+//! form, which draws a normal every step), dpmsolver and sde-dpmsolver (the same on noise
+//! predictions), at `solver_order` 1 to 3 with `solver_type` midpoint or heun. It runs as rows
+//! of the multistep kernel (shaders/multistep_step*.wgsl, [`MultistepRow`] by training
+//! timestep, computed in f64 here; CPU twin: `cpu::kernels::multistep_step`): the step's
+//! prediction m0 and the steps before's, m1 and m2, kept in a ring on the device.
 //!
-//! With alpha = sqrt(abar), sigma = sqrt(1 - abar) and lambda = log alpha - log sigma, a step
-//! from s0 to t (h = lambda_t - lambda_s0) moves x by the data predictions m0 (this step's x_0)
-//! and, at second order, m1 (the step before's, read from the loop's pred_xstart):
-//! - dpmsolver++, first order: x = (sigma_t / sigma_s0) x - alpha_t (e^-h - 1) m0 (DDIM, eta 0);
-//! - second order: D1 = (m0 - m1) / r0 with r0 = (lambda_s0 - lambda_s1) / h, added as
-//!   -0.5 alpha_t (e^-h - 1) D1 (midpoint) or alpha_t ((e^-h - 1) / h + 1) D1 (heun);
-//! - sde-dpmsolver++: x = (sigma_t / sigma_s0) e^-h x + alpha_t (1 - e^-2h) m0 [+ D1 terms]
-//!   + sigma_t sqrt(1 - e^-2h) z.
+//! With alpha = sqrt(abar), sigma = sqrt(1 - abar), lambda = log alpha - log sigma, a step from
+//! s0 to t with h = lambda_t - lambda_s0, r0 = (lambda_s0 - lambda_s1) / h and
+//! r1 = (lambda_s1 - lambda_s2) / h moves x by D0 = m0, D1 = (m0 - m1) / r0 (second order) or
+//! D1 = D1_0 + r0 / (r0 + r1) (D1_0 - D1_1), D2 = (D1_0 - D1_1) / (r0 + r1) with
+//! D1_0 = (m0 - m1) / r0, D1_1 = (m1 - m2) / r1 (third order), each with the factor diffusers'
+//! update functions give it (see [`step_coefficients`]).
 //!
-//! The first step is first order, and so is the last where `euler_at_final`, where
+//! Orders are chosen as diffusers' `step` chooses them: the first step is first order, the
+//! second at most second; the last is first order where `euler_at_final`, where
 //! `lower_order_final` with fewer than 15 steps, or where the final sigma is zero (the last
-//! step then returns x_0), exactly as diffusers' `step` decides. Timesteps:
-//! [`spacing::multistep_timesteps`](crate::spacing::multistep_timesteps). The coefficients
-//! are formed in f64 from the chain's abar (diffusers forms them in f32 from f32 sigmas; the
+//! step then returns x_0); with `lower_order_final` and fewer than 15 steps the one before it
+//! is at most second order. Timesteps:
+//! [`spacing::multistep_timesteps`](crate::spacing::multistep_timesteps). The coefficients are
+//! formed in f64 from the chain's abar (diffusers forms them in f32 from f32 sigmas; the
 //! conformance test states what that costs).
 
-use super::{next_of, step_constants, validate, CpuStep, Sampler, Threshold};
+use super::{multistep, next_of, step_constants, validate, CpuStep, Sampler, Threshold};
 use crate::chain::Chain;
-use crate::cpu::kernels::dpm_solver_step::{dpm_solver_step, DpmRow};
+use crate::cpu::kernels::multistep_step::MultistepRow;
 use crate::error::{Error, Result};
-use crate::gpu::kernels::dpm_solver_step::DpmCoefs;
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
 use crate::options::{MeanType, ModelOptions};
@@ -36,6 +37,22 @@ pub enum DpmAlgorithm {
     DpmSolverPlusPlus,
     /// `sde-dpmsolver++`: its SDE form, a normal drawn every step.
     SdeDpmSolverPlusPlus,
+    /// `dpmsolver`: the ODE solver on noise predictions (deprecated in diffusers).
+    DpmSolver,
+    /// `sde-dpmsolver`: its SDE form (deprecated in diffusers; orders 1 and 2 only there).
+    SdeDpmSolver,
+}
+
+impl DpmAlgorithm {
+    /// Whether it draws a normal every step.
+    pub fn is_sde(self) -> bool {
+        matches!(self, Self::SdeDpmSolverPlusPlus | Self::SdeDpmSolver)
+    }
+
+    /// Whether it works on data predictions (the ++ forms) rather than noise predictions.
+    pub fn on_data(self) -> bool {
+        matches!(self, Self::DpmSolverPlusPlus | Self::SdeDpmSolverPlusPlus)
+    }
 }
 
 /// diffusers' `solver_type`: how the second-order term is formed.
@@ -61,7 +78,7 @@ pub enum FinalSigma {
 pub struct DpmSolverOptions {
     /// `algorithm_type` (dpmsolver++).
     pub algorithm: DpmAlgorithm,
-    /// `solver_order`, 1 or 2 (2).
+    /// `solver_order`, 1 to 3 (2).
     pub order: usize,
     /// `solver_type` (midpoint).
     pub solver_type: SolverType,
@@ -87,54 +104,81 @@ impl Default for DpmSolverOptions {
 }
 
 /// lambda = log alpha - log sigma at abar: +inf at abar = 1 (sigma 0).
-fn lambda(abar: f64) -> f64 {
+pub(crate) fn lambda(abar: f64) -> f64 {
     0.5 * (abar.ln() - (1.0 - abar).ln())
 }
 
-/// The row of a step from abar_s0 to abar_t, with abar_s1 (the step before's) at second order.
-fn row(abar_s0: f64, abar_t: f64, abar_s1: Option<f64>, o: &DpmSolverOptions) -> DpmRow {
+/// The coefficients of x, m0, m1, m2 and the normal of one step of order `order` from abar_s0
+/// to abar_t, the steps before at `before` (abar_s1, abar_s2 as the order needs), as diffusers'
+/// `dpm_solver_first_order_update`, `multistep_dpm_solver_second_order_update` and
+/// `_third_order_update` write them.
+pub fn step_coefficients(
+    o: &DpmSolverOptions,
+    abar_s0: f64,
+    abar_t: f64,
+    before: &[f64],
+) -> [f64; 5] {
     let (alpha_t, sigma_t) = (abar_t.sqrt(), (1.0 - abar_t).sqrt());
-    let sigma_s0 = (1.0 - abar_s0).sqrt();
+    let (alpha_s0, sigma_s0) = (abar_s0.sqrt(), (1.0 - abar_s0).sqrt());
     let h = lambda(abar_t) - lambda(abar_s0);
-    let sde = o.algorithm == DpmAlgorithm::SdeDpmSolverPlusPlus;
-    // sigma_t / sigma_s0 [e^-h], and the coefficient `a` of D0 = m0 (e^-h - 1 as expm1, exact
-    // near h = 0; at sigma_t = 0, h = +inf and these give x_t = x_0).
-    let (cx, a, cz) = if sde {
-        let one_minus = -(-2.0 * h).exp_m1(); // 1 - e^-2h
-        (
+    // e^-h - 1 and friends as expm1, exact near h = 0; at sigma_t = 0, h = +inf and the ++
+    // forms give x_t = x_0.
+    let (em, ep, e2m) = ((-h).exp_m1(), h.exp_m1(), (-2.0 * h).exp_m1());
+    use DpmAlgorithm::*;
+    // x's coefficient, D0's, the normal's, and D1's and D2's factors (k1, k2) per solver type.
+    let (cx, k0, cz) = match o.algorithm {
+        DpmSolverPlusPlus => (sigma_t / sigma_s0, -alpha_t * em, 0.0),
+        DpmSolver => (alpha_t / alpha_s0, -sigma_t * ep, 0.0),
+        SdeDpmSolverPlusPlus => (
             sigma_t / sigma_s0 * (-h).exp(),
-            alpha_t * one_minus,
-            sigma_t * one_minus.max(0.0).sqrt(),
-        )
-    } else {
-        (sigma_t / sigma_s0, -alpha_t * (-h).exp_m1(), 0.0)
+            -alpha_t * e2m,
+            sigma_t * (-e2m).max(0.0).sqrt(),
+        ),
+        SdeDpmSolver => (
+            alpha_t / alpha_s0,
+            -2.0 * sigma_t * ep,
+            sigma_t * (2.0 * h).exp_m1().max(0.0).sqrt(),
+        ),
     };
-    let (c0, c1) = match abar_s1 {
-        None => (a, 0.0),
-        Some(abar_s1) => {
-            let r0 = (lambda(abar_s0) - lambda(abar_s1)) / h;
-            // The coefficient b of D1 = (m0 - m1) / r0.
-            let b = match (o.solver_type, sde) {
-                (SolverType::Midpoint, _) => 0.5 * a,
-                (SolverType::Heun, false) => alpha_t * ((-h).exp_m1() / h + 1.0),
-                (SolverType::Heun, true) => alpha_t * ((-(-2.0 * h).exp_m1()) / (-2.0 * h) + 1.0),
-            };
-            (a + b / r0, -b / r0)
-        }
+    let k1 = match (o.solver_type, o.algorithm) {
+        (SolverType::Midpoint, _) if before.len() < 2 => 0.5 * k0,
+        (_, DpmSolverPlusPlus) => alpha_t * (em / h + 1.0),
+        (_, DpmSolver) => -sigma_t * (ep / h - 1.0),
+        (_, SdeDpmSolverPlusPlus) => alpha_t * (-e2m / (-2.0 * h) + 1.0),
+        (_, SdeDpmSolver) => -2.0 * sigma_t * (ep / h - 1.0),
     };
-    DpmRow {
-        abar: abar_s0,
-        cx,
-        c0,
-        c1,
-        cz,
-        next_t: 0,
+    let mut c = [cx, k0, 0.0, 0.0, cz];
+    let Some(&abar_s1) = before.first() else {
+        return c;
+    };
+    let r0 = (lambda(abar_s0) - lambda(abar_s1)) / h;
+    let Some(&abar_s2) = before.get(1) else {
+        // D1 = (m0 - m1) / r0.
+        c[1] += k1 / r0;
+        c[2] -= k1 / r0;
+        return c;
+    };
+    let r1 = (lambda(abar_s1) - lambda(abar_s2)) / h;
+    let k2 = match o.algorithm {
+        DpmSolverPlusPlus => -alpha_t * ((em + h) / (h * h) - 0.5),
+        DpmSolver => -sigma_t * ((ep - h) / (h * h) - 0.5),
+        SdeDpmSolverPlusPlus => alpha_t * ((-e2m - 2.0 * h) / (4.0 * h * h) - 0.5),
+        SdeDpmSolver => f64::NAN, // refused by DpmSolver::new
+    };
+    // D1_0 = (m0 - m1) / r0; E = D1_0 - D1_1 = m0 / r0 - m1 (1 / r0 + 1 / r1) + m2 / r1;
+    // D1 = D1_0 + r0 / (r0 + r1) E; D2 = E / (r0 + r1).
+    let d1_0 = [1.0 / r0, -1.0 / r0, 0.0];
+    let e = [1.0 / r0, -1.0 / r0 - 1.0 / r1, 1.0 / r1];
+    let g = r0 / (r0 + r1);
+    for j in 0..3 {
+        c[1 + j] += k1 * (d1_0[j] + g * e[j]) + k2 * e[j] / (r0 + r1);
     }
+    c
 }
 
 /// The rows of `chain` by training timestep (visited from its last kept step to its first);
 /// the others idle.
-pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Vec<DpmRow> {
+pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Vec<MultistepRow> {
     let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
     let big_t = chain.num_train_timesteps();
     let next = next_of(&order, big_t);
@@ -143,15 +187,8 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Vec<DpmRow> {
         FinalSigma::Zero => 1.0,
         FinalSigma::SigmaMin => abar[0],
     };
-    let idle = DpmRow {
-        abar: 0.5,
-        cx: 1.0,
-        c0: 0.0,
-        c1: 0.0,
-        cz: 0.0,
-        next_t: 0,
-    };
-    let mut rows = vec![idle; big_t];
+    let ring = if o.order >= 2 { o.order } else { 0 };
+    let mut rows = vec![MultistepRow::IDLE; big_t];
     let n = order.len();
     for (i, &s0) in order.iter().enumerate() {
         let target = order.get(i + 1).map_or(final_abar, |&t| abar[t]);
@@ -159,28 +196,42 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Vec<DpmRow> {
             && (o.euler_at_final
                 || (o.lower_order_final && n < 15)
                 || o.final_sigma == FinalSigma::Zero);
-        let second = o.order >= 2 && i >= 1 && !lower_final;
-        let s1 = second.then(|| abar[order[i - 1]]);
-        rows[s0] = DpmRow {
+        let lower_second = i + 2 == n && o.lower_order_final && n < 15;
+        // diffusers' lower_order_nums is min(i, order) at step i.
+        let q = if o.order == 1 || i < 1 || lower_final {
+            1
+        } else if o.order == 2 || i < 2 || lower_second {
+            2
+        } else {
+            3
+        };
+        let before: Vec<f64> = (1..q).map(|j| abar[order[i - j]]).collect();
+        let [cx, c0, c1, c2, cz] = step_coefficients(o, abar[s0], target, &before);
+        rows[s0] = MultistepRow {
+            abar: abar[s0],
+            eps_history: !o.algorithm.on_data(),
+            correct: None,
+            update: [cx, c0, c1, c2, 0.0, cz],
+            slot: if ring > 0 { i % ring } else { 0 },
+            ring,
             next_t: next[s0] as usize,
-            ..row(abar[s0], target, s1, o)
         };
     }
     rows
 }
 
-/// The DPM-Solver++ sampler (see the module doc).
+/// The DPM-Solver sampler (see the module doc).
 #[derive(Clone, Debug)]
 pub struct DpmSolver {
     chain: Chain,
     model: ModelOptions,
     threshold: Option<Threshold>,
     opts: DpmSolverOptions,
-    rows: Vec<DpmRow>,
+    rows: Vec<MultistepRow>,
 }
 
 impl DpmSolver {
-    /// DPM-Solver++ on `chain` with `opts`, reading the model's output (eps, xstart or v) as
+    /// DPM-Solver on `chain` with `opts`, reading the model's output (eps, xstart or v) as
     /// `model` says (its variance type is not used; diffusers' solver does not clip x_0, so
     /// `model.clip_denoised` is normally false), with optional dynamic thresholding.
     pub fn new(
@@ -194,12 +245,27 @@ impl DpmSolver {
                 "DPM-Solver reads eps, xstart or v model outputs, not xprev".into(),
             ));
         }
-        if !(1..=2).contains(&opts.order) {
+        if !(1..=3).contains(&opts.order) {
             return Err(Error::Unsupported(format!(
-                "DPM-Solver solver_order {} is not available: orders 1 and 2 are (3 is not yet \
-                 built; diffusers runs 3 for 4 and above)",
+                "DPM-Solver solver_order {} is not available: orders 1 to 3 are (diffusers \
+                 silently runs 3 for 4 and above)",
                 opts.order
             )));
+        }
+        if opts.algorithm == DpmAlgorithm::SdeDpmSolver && opts.order == 3 {
+            return Err(Error::Unsupported(
+                "DPM-Solver solver_order 3 with algorithm_type sde-dpmsolver: diffusers has no \
+                 third-order update for it"
+                    .into(),
+            ));
+        }
+        if !opts.algorithm.on_data() && opts.final_sigma == FinalSigma::Zero {
+            // diffusers refuses it too: sigma_t (e^h - 1) is 0 x inf at sigma 0.
+            return Err(Error::Unsupported(
+                "DPM-Solver final_sigmas_type zero with algorithm_type dpmsolver or \
+                 sde-dpmsolver: use sigma_min (diffusers refuses it too)"
+                    .into(),
+            ));
         }
         validate(&chain, &model, threshold)?;
         if chain.steps.first() == Some(&0) && opts.final_sigma == FinalSigma::SigmaMin {
@@ -221,7 +287,7 @@ impl DpmSolver {
     }
 
     /// The f64 row at training timestep t.
-    pub fn row(&self, t: usize) -> Option<&DpmRow> {
+    pub fn row(&self, t: usize) -> Option<&MultistepRow> {
         self.rows.get(t)
     }
 
@@ -233,11 +299,19 @@ impl DpmSolver {
 
 impl Sampler for DpmSolver {
     fn name(&self) -> &'static str {
+        use DpmAlgorithm::*;
         match (self.opts.algorithm, self.opts.order) {
-            (DpmAlgorithm::DpmSolverPlusPlus, 1) => "dpm++1",
-            (DpmAlgorithm::DpmSolverPlusPlus, _) => "dpm++2m",
-            (DpmAlgorithm::SdeDpmSolverPlusPlus, 1) => "dpm++1-sde",
-            (DpmAlgorithm::SdeDpmSolverPlusPlus, _) => "dpm++2m-sde",
+            (DpmSolverPlusPlus, 1) => "dpm++1",
+            (DpmSolverPlusPlus, 2) => "dpm++2m",
+            (DpmSolverPlusPlus, _) => "dpm++3m",
+            (SdeDpmSolverPlusPlus, 1) => "dpm++1-sde",
+            (SdeDpmSolverPlusPlus, 2) => "dpm++2m-sde",
+            (SdeDpmSolverPlusPlus, _) => "dpm++3m-sde",
+            (DpmSolver, 1) => "dpm1",
+            (DpmSolver, 2) => "dpm2m",
+            (DpmSolver, _) => "dpm3m",
+            (SdeDpmSolver, 1) => "dpm1-sde",
+            (SdeDpmSolver, _) => "dpm2m-sde",
         }
     }
 
@@ -255,16 +329,19 @@ impl Sampler for DpmSolver {
 
     fn draws_noise(&self, _t: usize) -> bool {
         // diffusers draws at every step of the SDE form, the last (coefficient 0) too.
-        self.opts.algorithm == DpmAlgorithm::SdeDpmSolverPlusPlus
+        self.opts.algorithm.is_sde()
     }
 
     fn gpu_rows(&self) -> Vec<u8> {
-        let coefs: Vec<DpmCoefs> = self.rows.iter().map(DpmCoefs::from_row).collect();
-        bytemuck::cast_slice(&coefs).to_vec()
+        multistep::gpu_rows(&self.rows)
     }
 
     fn gpu_kernels(&self) -> (Kernel, Kernel) {
-        (Kernel::DpmSolverStepVec4, Kernel::DpmSolverStep)
+        multistep::KERNELS
+    }
+
+    fn state_slots(&self) -> usize {
+        MultistepRow::state_slots(&self.rows)
     }
 
     fn gpu_constants(&self) -> PipelineConstants {
@@ -272,12 +349,6 @@ impl Sampler for DpmSolver {
     }
 
     fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
-        let row = self.row(t).ok_or(Error::TimestepOutOfRange {
-            index: 0,
-            value: t as i64,
-            num_timesteps: self.rows.len(),
-        })?;
-        let noise = step.noise.filter(|_| row.cz != 0.0);
-        dpm_solver_step(row, &self.model, CpuStep { noise, ..step })
+        multistep::cpu_step(&self.rows, &self.model, t, step)
     }
 }

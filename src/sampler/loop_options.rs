@@ -36,6 +36,35 @@ pub struct LoopOptions {
     /// At most this many samples per chunk (`None`: as many as one storage binding holds).
     /// Chunks run one after another with the same noise, so results do not depend on it.
     pub max_chunk_samples: Option<usize>,
+    /// The index of the batch's first sample in the whole run (0). Philox noise is keyed by a
+    /// sample's index, so samples K .. K + B - 1 of a run are those rows of one run of K + B
+    /// samples: a large evaluation splits over machines this way. Only with Philox noise and
+    /// no given x_T (the torch stream and x_T belong to the whole batch).
+    pub first_sample: u32,
+}
+
+impl LoopOptions {
+    /// Refuse a `first_sample` the options cannot honour for a batch of `batch` samples.
+    pub fn check_first_sample(&self, batch: usize) -> crate::error::Result<()> {
+        use crate::error::Error;
+        if self.first_sample == 0 {
+            return Ok(());
+        }
+        if self.noise == NoiseSource::Torch || self.x_t.is_some() {
+            return Err(Error::Unsupported(
+                "a first sample index (--first-index) needs Philox noise and no given x_T: \
+                 the torch stream and x_T are drawn for the whole batch"
+                    .into(),
+            ));
+        }
+        if u64::from(self.first_sample) + batch as u64 > u64::from(u32::MAX) + 1 {
+            return Err(Error::Unsupported(format!(
+                "samples {} .. {} + {batch}: Philox keys a sample's index in 32 bits",
+                self.first_sample, self.first_sample
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for LoopOptions {
@@ -47,6 +76,7 @@ impl Default for LoopOptions {
             steps_per_submit: 100,
             keep_every: None,
             max_chunk_samples: None,
+            first_sample: 0,
         }
     }
 }

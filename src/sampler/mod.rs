@@ -11,9 +11,12 @@
 //! - [`Ddim`]: DDIM (Song et al.) with eta, as diffusers' `DDIMScheduler` and improved-diffusion's
 //!   `ddim_sample` compute it; [`DdimReverse`]: its inverse (eta = 0), which encodes data into
 //!   x_T.
-//! - [`DpmSolver`]: DPM-Solver++ (orders 1 and 2, ODE or SDE) as diffusers'
-//!   `DPMSolverMultistepScheduler` computes it; its second order reads the step before's x_0,
-//!   which the loop keeps in its pred_xstart buffer.
+//! - [`DpmSolver`]: DPM-Solver and DPM-Solver++ (orders 1 to 3, ODE or SDE) as diffusers'
+//!   `DPMSolverMultistepScheduler` computes them, as rows of the multistep kernel: the steps
+//!   before's predictions live in a ring that the loop keeps after pred_xstart
+//!   ([`Sampler::state_slots`]).
+//! - [`UniPc`]: UniPC's predictor and corrector (orders 1 to 3, bh1 or bh2) as diffusers'
+//!   `UniPCMultistepScheduler` computes them, on the same kernel.
 //!
 //! Every sampler is driven by training timesteps: the denoiser is always called with the
 //! original timestep of the current step, and the step kernel reads the row of the chain there.
@@ -22,11 +25,14 @@ mod ddim;
 mod ddpm;
 mod dpm_solver;
 pub mod loop_options;
+mod multistep;
+mod unipc;
 
 pub use ddim::{forward_rows, reverse_rows_by_current, Ddim, DdimOptions, DdimReverse};
 
 /// Run `sampler`'s CPU step for a batch whose samples are at their own training timesteps `t`
-/// (the ops): each sample's slice stepped at its t. Returns pred_xstart.
+/// (the ops): each sample's slice stepped at its t. Returns pred_xstart. A sampler that keeps
+/// state from step to step (a multistep one) has no single step to run and is refused.
 pub fn cpu_step_per_sample(
     sampler: &dyn Sampler,
     t: &[u32],
@@ -34,6 +40,12 @@ pub fn cpu_step_per_sample(
 ) -> Result<Vec<f64>> {
     let d = step.sample_len;
     crate::cpu::kernels::ddpm_step::check(step.x.len(), d, &step)?;
+    if sampler.state_slots() != 0 {
+        return Err(Error::Unsupported(format!(
+            "{} keeps history from step to step: it runs in a sampling loop, not one step at a time",
+            sampler.name()
+        )));
+    }
     if step.x.len() != t.len() * d || step.scales.is_some_and(|s| s.len() != t.len()) {
         return Err(Error::ShapeMismatch(format!(
             "{} values are not {} samples of {d}",
@@ -52,7 +64,7 @@ pub fn cpu_step_per_sample(
                 var: step.var.map(|v| &v[b * d..(b + 1) * d]),
                 noise: step.noise.map(|v| &v[b * d..(b + 1) * d]),
                 scales: step.scales.map(|s| &s[b..b + 1]),
-                prev_xstart: step.prev_xstart.map(|v| &v[b * d..(b + 1) * d]),
+                state: None,
             },
         )?);
     }
@@ -60,8 +72,11 @@ pub fn cpu_step_per_sample(
 }
 pub use crate::cpu::kernels::CpuStep;
 pub use ddpm::Ddpm;
-pub use dpm_solver::{dpm_rows, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, SolverType};
+pub use dpm_solver::{
+    dpm_rows, step_coefficients, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, SolverType,
+};
 pub use loop_options::{LoopOptions, NoiseSource};
+pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 
 use crate::chain::Chain;
 use crate::error::{Error, Result};
@@ -143,6 +158,13 @@ pub trait Sampler {
     fn gpu_fused(&self, denoiser: &FusedDenoiser) -> Option<Kernel> {
         let _ = denoiser;
         None
+    }
+
+    /// Values per element that the sampler keeps from step to step (a multistep sampler's ring
+    /// of history values and last sample): the GPU loop allocates them after pred_xstart, the
+    /// CPU loop hands them to every step as [`CpuStep::state`]. 0 by default.
+    fn state_slots(&self) -> usize {
+        0
     }
 
     /// CPU twin: the step at training timestep t, in f64; x is updated in place and

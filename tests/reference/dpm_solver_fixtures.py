@@ -48,6 +48,29 @@ CASES = [
     ("sde_heun_v_6", "attn_two_levels_heads", 2, 6, 10,
      {"algorithm_type": "sde-dpmsolver++", "solver_type": "heun",
       "prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
+    # Third order: under 15 steps the step before the last is second order; from 15 on (and
+    # sigma_min, so the last is not lowered either) third order to the end.
+    ("order3_12", "attn_two_levels_heads", 2, 12, 11, {"solver_order": 3}),
+    ("order3_sigma_min_16", "cifar10_tiny", 1, 16, 12,
+     {"solver_order": 3, "final_sigmas_type": "sigma_min"}),
+    ("order3_sde_v_9", "attn_two_levels_heads", 2, 9, 13,
+     {"solver_order": 3, "algorithm_type": "sde-dpmsolver++",
+      "prediction_type": "v_prediction", "timestep_spacing": "linspace"}),
+    # The noise-prediction forms (deprecated in diffusers, which refuses them with a zero
+    # final sigma).
+    ("dpmsolver_sigma_min_10", "attn_two_levels_heads", 2, 10, 14,
+     {"algorithm_type": "dpmsolver", "final_sigmas_type": "sigma_min"}),
+    ("dpmsolver_order3_sample_16", "cifar10_tiny", 1, 16, 15,
+     {"algorithm_type": "dpmsolver", "solver_order": 3, "final_sigmas_type": "sigma_min",
+      "prediction_type": "sample", "timestep_spacing": "trailing"}),
+    ("dpmsolver_heun_threshold_7", "cifar10_tiny", 2, 7, 16,
+     {"algorithm_type": "dpmsolver", "solver_type": "heun", "final_sigmas_type": "sigma_min",
+      "thresholding": True, "sample_max_value": 1.2}),
+    ("sde_dpmsolver_heun_8", "attn_two_levels_heads", 2, 8, 17,
+     {"algorithm_type": "sde-dpmsolver", "solver_type": "heun", "final_sigmas_type": "sigma_min",
+      "prediction_type": "v_prediction"}),
+    ("sde_dpmsolver_midpoint_6", "attn_two_levels_heads", 2, 6, 18,
+     {"algorithm_type": "sde-dpmsolver", "final_sigmas_type": "sigma_min"}),
 ]
 
 

@@ -7,8 +7,8 @@ pub mod common;
 pub mod ddim_step;
 pub mod ddpm_step;
 pub mod discretized_gaussian_log_likelihood;
-pub mod dpm_solver_step;
 pub mod dynamic_threshold;
+pub mod multistep_step;
 pub mod noise;
 pub mod normal_kl;
 pub mod p_mean_variance;
@@ -53,7 +53,8 @@ pub struct CpuStep<'a> {
     pub noise: Option<&'a [f64]>,
     /// Per-sample dynamic thresholds, with thresholding.
     pub scales: Option<&'a [f64]>,
-    /// pred_xstart of the step before (`None` at the first step): what a multistep sampler
-    /// (DPM-Solver's second order) reads. The GPU loop keeps it in its pred_xstart buffer.
-    pub prev_xstart: Option<&'a [f64]>,
+    /// A multistep sampler's state ([`crate::sampler::Sampler::state_slots`] x its length: the
+    /// ring of history values, then the corrector's last sample), kept from step to step; the
+    /// GPU loop keeps it in its pred_xstart buffer, after pred_xstart.
+    pub state: Option<&'a mut [f64]>,
 }

@@ -32,6 +32,7 @@ pub fn sample_loop(
         .checked_mul(sample_len)
         .filter(|&n| n > 0)
         .ok_or_else(|| Error::ShapeMismatch(format!("{batch} samples of {sample_len}")))?;
+    opts.check_first_sample(batch)?;
     let mut torch = (opts.noise == NoiseSource::Torch).then(|| TorchGenerator::new(opts.seed));
     let big_t = sampler.chain().num_train_timesteps();
     let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
@@ -44,11 +45,18 @@ pub fn sample_loop(
             )))
         }
         (None, Some(g)) => wide(g.randn(n)),
-        (None, None) => noise::noise(opts.seed, stream::INIT, big_t as u32, 0, batch, sample_len),
+        (None, None) => noise::noise(
+            opts.seed,
+            stream::INIT,
+            big_t as u32,
+            opts.first_sample,
+            batch,
+            sample_len,
+        ),
     };
     let by_t = sampler.chain().by_timestep();
-    // The step before's pred_xstart, for multistep samplers (the GPU loop's pred_xstart buffer).
-    let mut prev: Option<Vec<f64>> = None;
+    // A multistep sampler's state (the GPU loop keeps it after pred_xstart).
+    let mut state = vec![0.0; sampler.state_slots() * n];
     for t in sampler.order() {
         let steps = vec![t as u32; batch];
         let (out, var) = denoiser.denoise(&steps, &x)?;
@@ -75,12 +83,13 @@ pub fn sample_loop(
                 (0..n)
                     .map(|i| {
                         let (b, j) = (i / sample_len, i % sample_len);
-                        noise::normal(opts.seed, stream::SAMPLE, t as u32, b as u32, j as u32)
+                        let sample = opts.first_sample + b as u32;
+                        noise::normal(opts.seed, stream::SAMPLE, t as u32, sample, j as u32)
                     })
                     .collect(),
             ),
         };
-        let pred = sampler.cpu_step(
+        sampler.cpu_step(
             t,
             CpuStep {
                 sample_len,
@@ -89,10 +98,9 @@ pub fn sample_loop(
                 var: var.as_deref(),
                 noise: z.as_deref(),
                 scales: scales.as_deref(),
-                prev_xstart: prev.as_deref(),
+                state: Some(&mut state),
             },
         )?;
-        prev = Some(pred);
     }
     Ok(x)
 }

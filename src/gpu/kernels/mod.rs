@@ -6,8 +6,8 @@
 pub mod bandwidth_copy;
 pub mod ddim_step;
 pub mod discretized_gaussian_log_likelihood;
-pub mod dpm_solver_step;
 pub mod dynamic_threshold;
+pub mod multistep_step;
 pub mod noise;
 pub mod normal_kl;
 pub mod p_mean_variance;

@@ -357,6 +357,7 @@ fn create_pipeline(
         values.push(("NOISE_SOURCE", f64::from(constants.noise_source)));
         values.push(("THRESHOLD", f64::from(constants.threshold)));
         values.push(("CLIPPED_EPS", f64::from(constants.clipped_eps)));
+        values.push(("KEEP_XSTART", f64::from(constants.keep_xstart)));
         crate::gpu::runtime::step_layout::pipeline_layout(device)
     });
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {

@@ -65,6 +65,9 @@ pub struct PipelineConstants {
     pub threshold: u32,
     /// `CLIPPED_EPS` of the DDIM steps: 1 to re-derive eps from the processed x_0.
     pub clipped_eps: u32,
+    /// `KEEP_XSTART` of the multistep step: 1 (the default) to write x_0 to pred_xstart, 0
+    /// where nothing reads it (no snapshots).
+    pub keep_xstart: u32,
     /// The UNet layer kernels' options (shaders/nn/): a bit set whose bits each kernel names
     /// (`crate::gpu::runtime::shaders::flags`); zero for every other kernel.
     pub nn: u32,
@@ -93,6 +96,7 @@ impl PipelineConstants {
             noise_source: NOISE_PHILOX,
             threshold: 0,
             clipped_eps: 0,
+            keep_xstart: 1,
             nn: 0,
         }
     }

@@ -121,10 +121,10 @@ pub enum Kernel {
     DynamicThreshold,
     /// shaders/dynamic_threshold_short.wgsl
     DynamicThresholdShort,
-    /// shaders/dpm_solver_step.wgsl
-    DpmSolverStep,
-    /// shaders/dpm_solver_step_vec4.wgsl
-    DpmSolverStepVec4,
+    /// shaders/multistep_step.wgsl
+    MultistepStep,
+    /// shaders/multistep_step_vec4.wgsl
+    MultistepStepVec4,
     /// shaders/nn/conv2d.wgsl with conv2d_weights.wgsl
     Conv2d,
     /// shaders/nn/conv2d.wgsl with conv2d_weights_subgroup.wgsl (needs subgroups of 8)
@@ -186,8 +186,8 @@ impl Kernel {
         Kernel::DdimStepGaussianVec4,
         Kernel::DynamicThreshold,
         Kernel::DynamicThresholdShort,
-        Kernel::DpmSolverStep,
-        Kernel::DpmSolverStepVec4,
+        Kernel::MultistepStep,
+        Kernel::MultistepStepVec4,
         Kernel::Conv2d,
         Kernel::Conv2dSubgroup,
         Kernel::WinogradInput,
@@ -271,8 +271,8 @@ impl Kernel {
             Kernel::DdimStepGaussianVec4 => shader!("ddim_step_gaussian_vec4"),
             Kernel::DynamicThreshold => shader!("dynamic_threshold"),
             Kernel::DynamicThresholdShort => shader!("dynamic_threshold_short"),
-            Kernel::DpmSolverStep => shader!("dpm_solver_step"),
-            Kernel::DpmSolverStepVec4 => shader!("dpm_solver_step_vec4"),
+            Kernel::MultistepStep => shader!("multistep_step"),
+            Kernel::MultistepStepVec4 => shader!("multistep_step_vec4"),
         }
     }
 
@@ -295,7 +295,7 @@ impl Kernel {
             | Kernel::DdpmStepGaussianVec4
             | Kernel::DdimStepVec4
             | Kernel::DdimStepGaussianVec4
-            | Kernel::DpmSolverStepVec4 => STEP_VEC4_ENTRY_WGSL,
+            | Kernel::MultistepStepVec4 => STEP_VEC4_ENTRY_WGSL,
             Kernel::DynamicThreshold | Kernel::DynamicThresholdShort => THRESHOLD_SCALE_WGSL,
             _ => "",
         };

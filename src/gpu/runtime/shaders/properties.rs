@@ -18,8 +18,8 @@ impl Kernel {
                 | Kernel::DdimStep
                 | Kernel::DdimStepVec4
                 | Kernel::DdimStepGaussianVec4
-                | Kernel::DpmSolverStep
-                | Kernel::DpmSolverStepVec4
+                | Kernel::MultistepStep
+                | Kernel::MultistepStepVec4
         )
     }
 
@@ -37,7 +37,7 @@ impl Kernel {
                 | Kernel::PSampleF16
                 | Kernel::DdimStepVec4
                 | Kernel::DdimStepGaussianVec4
-                | Kernel::DpmSolverStepVec4
+                | Kernel::MultistepStepVec4
         )
     }
 
@@ -79,8 +79,8 @@ impl Kernel {
                 | Kernel::DdimStepVec4
                 | Kernel::PredictXstart
                 | Kernel::DdimStepGaussianVec4
-                | Kernel::DpmSolverStep
-                | Kernel::DpmSolverStepVec4
+                | Kernel::MultistepStep
+                | Kernel::MultistepStepVec4
         )
     }
 
@@ -102,6 +102,9 @@ impl Kernel {
             own.noise_source = constants.noise_source;
             own.threshold = constants.threshold;
             own.clipped_eps = constants.clipped_eps;
+        }
+        if matches!(self, Kernel::MultistepStep | Kernel::MultistepStepVec4) {
+            own.keep_xstart = constants.keep_xstart;
         }
         own
     }

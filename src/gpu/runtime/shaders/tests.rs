@@ -13,6 +13,7 @@ fn pipeline_keys_keep_only_the_constants_a_kernel_takes() {
         noise_source: 1,
         threshold: 1,
         clipped_eps: 1,
+        keep_xstart: 1,
         nn: 0,
     };
     let model_only = PipelineConstants {
@@ -24,6 +25,10 @@ fn pipeline_keys_keep_only_the_constants_a_kernel_takes() {
     // All three kinds: the vec4 sampling steps.
     assert_eq!(Kernel::DdpmStepVec4.own_constants(c), c);
     assert_eq!(Kernel::DdimStepVec4.own_constants(c), c);
+    // Whether x_0 is kept: the multistep steps only (the others always write it).
+    let drop_xstart = PipelineConstants { keep_xstart: 0, ..c };
+    assert_eq!(Kernel::MultistepStepVec4.own_constants(drop_xstart), drop_xstart);
+    assert_eq!(Kernel::DdpmStepVec4.own_constants(drop_xstart), c);
     // Grid and model options: p_sample's vec4 kernel.
     assert_eq!(Kernel::PSampleVec4.own_constants(c), model_only);
     // Model and step options: the scalar sampling steps.

@@ -64,7 +64,9 @@ impl<'a> ChunkLoop<'a> {
         let x = GpuTensor::zeros(ctx, shape)?;
         let n = x.len();
         let sample_len = n / batch;
-        let pred_xstart = GpuTensor::zeros(ctx, shape)?;
+        // pred_xstart, then a multistep sampler's state (Sampler::state_slots), n values each.
+        let state_shape = [&[1 + sampler.state_slots()], shape].concat();
+        let pred_xstart = GpuTensor::zeros_named(ctx, "pred_xstart and state", &state_shape)?;
         let model_output = GpuTensor::zeros(ctx, shape)?;
         let model_var = if sampler.model().var_type.is_learned() {
             Some(GpuTensor::zeros(ctx, shape)?)
@@ -98,10 +100,10 @@ impl<'a> ChunkLoop<'a> {
         let mut constants = sampler.gpu_constants();
         constants.grid = grid.grid;
         constants.noise_source = if host_noise { NOISE_AUX } else { NOISE_PHILOX };
+        constants.keep_xstart = u32::from(opts.keep_every.is_some());
         // An elementwise built-in denoiser that writes what the sampler reads is computed inside
         // the sampler's vec4 step kernel: one pass a step instead of two (see `FusedDenoiser`).
-        // The fused kernel takes one vec4 per invocation like the unfused one, so the grid is
-        // the same.
+        // The fused kernel takes one vec4 per invocation like the unfused one: the same grid.
         let vec4 = kernel == sampler.gpu_kernels().0;
         let fused = match denoiser.fused() {
             Some(f) if vec4 => sampler.gpu_fused(&f).map(|k| (k, f)),

@@ -127,6 +127,7 @@ pub fn sample_loop(
             )));
         }
     }
+    opts.check_first_sample(batch)?;
     let plan = LoopPlan::new(ctx, sampler)?;
     let fits = (ctx.limits().max_storage_buffer_binding_size / (sample_len as u64 * 4)) as usize;
     let chunk = fits
@@ -194,7 +195,9 @@ fn run_chunk(
     opts: &LoopOptions,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Samples> {
-    let chunk = ChunkLoop::new(ctx, plan, denoiser, shape, first as u32, opts)?;
+    // The chunk's first sample in the whole run, which keys its Philox noise.
+    let global = opts.first_sample + first as u32;
+    let chunk = ChunkLoop::new(ctx, plan, denoiser, shape, global, opts)?;
     let n = chunk.len();
     let range = first * (n / shape[0])..(first * (n / shape[0]) + n);
     let mut torch = match opts.noise {

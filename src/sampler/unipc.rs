@@ -1,0 +1,344 @@
+//! UniPC (Zhao et al. 2023) as diffusers' `UniPCMultistepScheduler` computes it: a predictor
+//! (UniP) and, from the second step on, a corrector (UniC) that reuses the model evaluation at
+//! the predicted point, at `solver_order` 1 to 3 with `solver_type` bh1 or bh2, on data
+//! (`predict_x0`, the default) or noise predictions. Rows of the multistep kernel
+//! (shaders/multistep_step*.wgsl; CPU twin `cpu::kernels::multistep_step`), computed in f64
+//! here; the ring keeps this step's prediction and the `solver_order` before it, and `last`
+//! the sample before the last predictor.
+//!
+//! With lambda, alpha and sigma as for DPM-Solver, a UniP step from s0 to t of order p
+//! (hh = -h on data predictions, h on noise; h_phi_1 = e^hh - 1; B(h) = hh for bh1, e^hh - 1
+//! for bh2; r_k = (lambda_{s_k} - lambda_s0) / h and D_k = (m_k - m0) / r_k) is
+//! x_t = (sigma_t / sigma_s0) x - alpha_t h_phi_1 m0 - alpha_t B(h) sum_k rho_k D_k (on noise:
+//! alpha and sigma swap roles), rho from the linear system diffusers solves (0.5 at p = 2).
+//! UniC at the next step recomputes that x_t from `last` with the new evaluation m_t as one
+//! more D (rho from the full system; 0.5 at p = 1). The step's order is
+//! min(solver_order, steps left where `lower_order_final`, steps so far + 1), as diffusers'
+//! `step` decides; `disable_corrector` lists the steps whose following corrector is skipped.
+
+use super::dpm_solver::lambda;
+use super::{
+    multistep, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler, Threshold,
+};
+use crate::chain::Chain;
+use crate::cpu::kernels::multistep_step::MultistepRow;
+use crate::error::{Error, Result};
+use crate::gpu::runtime::params::PipelineConstants;
+use crate::gpu::runtime::shaders::Kernel;
+use crate::options::{MeanType, ModelOptions};
+
+/// diffusers' UniPC `solver_type`: B(h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UniPcVariant {
+    /// `bh1`: B(h) = hh.
+    Bh1,
+    /// `bh2` (diffusers' default): B(h) = e^hh - 1.
+    Bh2,
+}
+
+/// UniPC's options besides the model's, with diffusers' defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UniPcOptions {
+    /// `solver_order`, 1 to 3 (2).
+    pub order: usize,
+    /// `solver_type` (bh2).
+    pub variant: UniPcVariant,
+    /// `predict_x0` (true): the history holds x_0 predictions, else eps.
+    pub predict_x0: bool,
+    /// `lower_order_final` (true): the order never exceeds the steps left.
+    pub lower_order_final: bool,
+    /// `disable_corrector` ([]): steps i after which the corrector is skipped (at step i + 1).
+    pub disable_corrector: Vec<usize>,
+    /// `final_sigmas_type` (zero).
+    pub final_sigma: FinalSigma,
+}
+
+impl Default for UniPcOptions {
+    fn default() -> Self {
+        UniPcOptions {
+            order: 2,
+            variant: UniPcVariant::Bh2,
+            predict_x0: true,
+            lower_order_final: true,
+            disable_corrector: Vec::new(),
+            final_sigma: FinalSigma::Zero,
+        }
+    }
+}
+
+/// Solve the small system a y = b (n <= 3) by Gaussian elimination with partial pivoting, in
+/// f64 (diffusers: `torch.linalg.solve` in f32).
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let n = b.len();
+    for col in 0..n {
+        let piv = (col..n)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, piv);
+        b.swap(col, piv);
+        let pivot = a[col].clone();
+        for r in col + 1..n {
+            let f = a[r][col] / pivot[col];
+            for (v, p) in a[r].iter_mut().zip(&pivot).skip(col) {
+                *v -= f * p;
+            }
+            b[r] -= f * b[col];
+        }
+    }
+    let mut y = vec![0.0; n];
+    for r in (0..n).rev() {
+        let s: f64 = (r + 1..n).map(|c| a[r][c] * y[c]).sum();
+        y[r] = (b[r] - s) / a[r][r];
+    }
+    y
+}
+
+/// One UniP or UniC update from abar_s0 to abar_t of order p, the older points `before`
+/// (abar_{s_1}.., p - 1 of them): (the coefficient of the sample, of m0 (the value at s0), of
+/// m_k at s_k for k = 1..p-1, and, for the corrector, of the new value at t), as diffusers'
+/// `multistep_uni_p_bh_update` / `_c_bh_update` form them.
+fn uni_update(
+    o: &UniPcOptions,
+    abar_s0: f64,
+    abar_t: f64,
+    before: &[f64],
+    corrector: bool,
+) -> (f64, f64, Vec<f64>, f64) {
+    let p = before.len() + 1;
+    let (alpha_t, sigma_t) = (abar_t.sqrt(), (1.0 - abar_t).sqrt());
+    let (alpha_s0, sigma_s0) = (abar_s0.sqrt(), (1.0 - abar_s0).sqrt());
+    let h = lambda(abar_t) - lambda(abar_s0);
+    let rks: Vec<f64> = before
+        .iter()
+        .map(|&a| (lambda(a) - lambda(abar_s0)) / h)
+        .chain([1.0])
+        .collect();
+    let hh = if o.predict_x0 { -h } else { h };
+    let h_phi_1 = hh.exp_m1();
+    let b_h = match o.variant {
+        UniPcVariant::Bh1 => hh,
+        UniPcVariant::Bh2 => hh.exp_m1(),
+    };
+    let (cx, f) = if o.predict_x0 {
+        (sigma_t / sigma_s0, alpha_t)
+    } else {
+        (alpha_t / alpha_s0, sigma_t)
+    };
+    // rho: the predictor's over D_1..D_{p-1}, the corrector's over them and D_t.
+    let rhos = if (corrector && p == 1) || (!corrector && p == 2) {
+        vec![0.5]
+    } else if !corrector && p == 1 {
+        Vec::new()
+    } else {
+        let mut h_phi_k = h_phi_1 / hh - 1.0;
+        let mut factorial = 1.0;
+        let (mut r, mut b) = (Vec::new(), Vec::new());
+        for i in 1..=p {
+            r.push(
+                rks.iter()
+                    .map(|rk| rk.powi(i as i32 - 1))
+                    .collect::<Vec<f64>>(),
+            );
+            b.push(h_phi_k * factorial / b_h);
+            factorial *= (i + 1) as f64;
+            h_phi_k = h_phi_k / hh - 1.0 / factorial;
+        }
+        let m = if corrector { p } else { p - 1 };
+        let r: Vec<Vec<f64>> = r.iter().take(m).map(|row| row[..m].to_vec()).collect();
+        solve(r, b[..m].to_vec())
+    };
+    // x = cx sample - f h_phi_1 m0 - f B(h) (sum_k rho_k (m_k - m0) / r_k [+ rho_t (m_t - m0)]).
+    let g = f * b_h;
+    let mut c0 = -f * h_phi_1;
+    let mut ck = Vec::with_capacity(p - 1);
+    for (k, &rk) in rks[..p - 1].iter().enumerate() {
+        let c = -g * rhos[k] / rk;
+        ck.push(c);
+        c0 -= c;
+    }
+    let mut ct = 0.0;
+    if corrector {
+        ct = -g * rhos[p - 1];
+        c0 -= ct;
+    }
+    (cx, c0, ck, ct)
+}
+
+/// The rows of `chain` by training timestep (visited from its last kept step to its first).
+pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Vec<MultistepRow> {
+    let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
+    let next = next_of(&order, chain.num_train_timesteps());
+    let abar = &chain.train.alphas_cumprod;
+    let n = order.len();
+    // sigma_i of step i, and the final one after the last.
+    let at = |i: usize| match order.get(i) {
+        Some(&t) => abar[t],
+        None => match o.final_sigma {
+            FinalSigma::Zero => 1.0,
+            FinalSigma::SigmaMin => abar[0],
+        },
+    };
+    let ring = o.order + 1;
+    let mut orders = Vec::with_capacity(n);
+    let mut rows = vec![MultistepRow::IDLE; chain.num_train_timesteps()];
+    for (i, &s0) in order.iter().enumerate() {
+        let cap = if o.lower_order_final { n - i } else { o.order };
+        let p = o.order.min(cap).min(i + 1);
+        orders.push(p);
+        // UniC: the previous step's update redone with this step's evaluation; it writes `last`
+        // (x itself where there is no corrector, as diffusers keeps the uncorrected sample).
+        let mut a = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        if i > 0 && !o.disable_corrector.contains(&(i - 1)) {
+            let pc = orders[i - 1];
+            let before: Vec<f64> = (1..pc).map(|k| at(i - 1 - k)).collect();
+            let (cl, c_prev, ck, ct) = uni_update(o, at(i - 1), at(i), &before, true);
+            a = [0.0, cl, ct, c_prev, 0.0, 0.0];
+            for (k, c) in ck.iter().enumerate() {
+                a[4 + k] = *c;
+            }
+        }
+        let before: Vec<f64> = (1..p).map(|k| at(i - k)).collect();
+        let (cx, c0, ck, _) = uni_update(o, at(i), at(i + 1), &before, false);
+        let mut u = [cx, c0, 0.0, 0.0, 0.0, 0.0];
+        for (k, c) in ck.iter().enumerate() {
+            u[2 + k] = *c;
+        }
+        rows[s0] = MultistepRow {
+            abar: abar[s0],
+            eps_history: !o.predict_x0,
+            correct: Some(a),
+            update: u,
+            slot: i % ring,
+            ring,
+            next_t: next[s0] as usize,
+        };
+    }
+    rows
+}
+
+/// The UniPC sampler (see the module doc).
+#[derive(Clone, Debug)]
+pub struct UniPc {
+    chain: Chain,
+    model: ModelOptions,
+    threshold: Option<Threshold>,
+    opts: UniPcOptions,
+    rows: Vec<MultistepRow>,
+}
+
+impl UniPc {
+    /// UniPC on `chain` with `opts`, reading the model's output (eps, xstart or v) as `model`
+    /// says (diffusers' UniPC does not clip x_0: `model.clip_denoised` is normally false), with
+    /// optional dynamic thresholding. The settings where diffusers computes NaN are refused by
+    /// name.
+    pub fn new(
+        chain: Chain,
+        model: ModelOptions,
+        threshold: Option<Threshold>,
+        opts: UniPcOptions,
+    ) -> Result<Self> {
+        let refuse = |why: String| Err(Error::Unsupported(format!("UniPC {why}")));
+        if model.mean_type == MeanType::Xprev {
+            return refuse("reads eps, xstart or v model outputs, not xprev".into());
+        }
+        if !(1..=3).contains(&opts.order) {
+            return refuse(format!(
+                "solver_order {} is not available: orders 1 to 3 are",
+                opts.order
+            ));
+        }
+        validate(&chain, &model, threshold)?;
+        let steps = chain.steps.len();
+        if opts.final_sigma == FinalSigma::Zero {
+            // At sigma 0, h = inf: diffusers' step there is NaN in these settings.
+            if opts.variant == UniPcVariant::Bh1 {
+                return refuse(
+                    "solver_type bh1 with final_sigmas_type zero: B(h) = -h is infinite at \
+                     the last step, where diffusers returns NaN; use bh2 or sigma_min"
+                        .into(),
+                );
+            }
+            if !opts.predict_x0 {
+                return refuse(
+                    "predict_x0 false with final_sigmas_type zero: diffusers returns NaN at \
+                     the last step; use predict_x0 true or sigma_min"
+                        .into(),
+                );
+            }
+            if !opts.lower_order_final && opts.order >= 2 && steps >= 2 {
+                return refuse(
+                    "lower_order_final false with final_sigmas_type zero: a higher-order \
+                     step into sigma 0, where diffusers returns NaN"
+                        .into(),
+                );
+            }
+        }
+        if chain.steps.first() == Some(&0) && opts.final_sigma == FinalSigma::SigmaMin {
+            return refuse(
+                "final_sigmas_type sigma_min with a chain that visits t = 0: the last step \
+                 would go from sigma(0) to itself"
+                    .into(),
+            );
+        }
+        let rows = unipc_rows(&chain, &opts);
+        Ok(UniPc {
+            chain,
+            model,
+            threshold,
+            opts,
+            rows,
+        })
+    }
+
+    /// The f64 row at training timestep t.
+    pub fn row(&self, t: usize) -> Option<&MultistepRow> {
+        self.rows.get(t)
+    }
+
+    /// Its options.
+    pub fn options(&self) -> &UniPcOptions {
+        &self.opts
+    }
+}
+
+impl Sampler for UniPc {
+    fn name(&self) -> &'static str {
+        "unipc"
+    }
+
+    fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    fn model(&self) -> &ModelOptions {
+        &self.model
+    }
+
+    fn threshold(&self) -> Option<Threshold> {
+        self.threshold
+    }
+
+    fn draws_noise(&self, _t: usize) -> bool {
+        false
+    }
+
+    fn gpu_rows(&self) -> Vec<u8> {
+        multistep::gpu_rows(&self.rows)
+    }
+
+    fn gpu_kernels(&self) -> (Kernel, Kernel) {
+        multistep::KERNELS
+    }
+
+    fn gpu_constants(&self) -> PipelineConstants {
+        step_constants(&self.model, self.threshold, false)
+    }
+
+    fn state_slots(&self) -> usize {
+        MultistepRow::state_slots(&self.rows)
+    }
+
+    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        multistep::cpu_step(&self.rows, &self.model, t, step)
+    }
+}
