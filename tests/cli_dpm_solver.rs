@@ -70,7 +70,11 @@ fn the_command_line_samples_as_diffusers_does() {
             vec!["--sampler", "dpm++2m", "--steps", "5", "--eta", "0.5"],
             "--eta",
         ),
-        (vec!["--sampler", "dpm++3m", "--steps", "5"], "dpm++3m"),
+        (vec!["--sampler", "dpm++4m", "--steps", "5"], "dpm++4m"),
+        (
+            vec!["--sampler", "heun", "--steps", "5"],
+            "HeunDiscreteScheduler",
+        ),
     ] {
         let out = dir.join("refused.npy");
         let mut all = args.clone();

@@ -20,6 +20,7 @@ mod progress;
 mod sample_args;
 mod sample_cmd;
 mod sample_setup;
+mod sampler_pick;
 mod schedule_args;
 mod soak;
 mod soak_cmd;

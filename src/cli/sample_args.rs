@@ -39,9 +39,9 @@ pub struct SampleArgs {
     /// Run on the GPU kernels or on the f64 CPU reference.
     #[arg(long, value_enum, default_value = "gpu")]
     pub device: Device,
-    /// ddpm (ancestral steps), ddim, or DPM-Solver++ (diffusers' DPMSolverMultistepScheduler,
-    /// second order: dpm++2m, or its SDE form dpm++2m-sde; they need --steps) (default: ddpm,
-    /// or the model's scheduler class).
+    /// ddpm (ancestral steps), ddim, DPM-Solver++ (diffusers' DPMSolverMultistepScheduler:
+    /// dpm++2m, dpm++3m, or the SDE form dpm++2m-sde) or unipc (UniPCMultistepScheduler); the
+    /// last four need --steps (default: the scheduler config's class, else ddpm).
     #[arg(long)]
     pub sampler: Option<String>,
     /// Take N of the T steps, spaced as --spacing says (default: all T).
@@ -53,6 +53,8 @@ pub struct SampleArgs {
     pub spacing: Option<String>,
     #[command(flatten)]
     pub step: StepArgs,
+    #[command(flatten)]
+    pub solver: crate::sampler_pick::SolverArgs,
     /// What the denoiser writes and the sampler reads: eps, xstart, xprev (ddpm only), v
     /// (default: eps, or the model's prediction_type).
     #[arg(long)]
@@ -67,6 +69,10 @@ pub struct SampleArgs {
     /// pipelines draw it).
     #[arg(long, default_value = "philox")]
     pub noise: String,
+    /// The index of the first sample in the whole run: samples K .. K + count - 1, the same
+    /// bits as those rows of one run of K + count samples (Philox noise only, no --x-t).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub first_index: u32,
     /// Start from this x_T (float32 [count, ...]) instead of drawing it.
     #[arg(long, value_name = "FILE.npy")]
     pub x_t: Option<PathBuf>,

@@ -111,6 +111,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         steps_per_submit: (steps / 50).max(1),
         keep_every,
         max_chunk_samples: None,
+        first_sample: args.first_index,
     };
     let start = Instant::now();
     let (x0, kept, device) = match ctx {
@@ -173,12 +174,14 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         picture::save_png(&picture::grid(&tiles, &point_shape, kept.len() + 1)?, p)?;
     }
     println!(
-        "ddpm: {} samples of shape {:?} from {}, {} {} steps of T = {} on {} in {:.2} s: {:.1} steps/s, {:.2} samples/s -> {}",
+        "ddpm: {} samples of shape {:?} from {}, {} {} steps ({} model evaluations) of T = {} on {} in {:.2} s: {:.1} steps/s, {:.2} samples/s -> {}",
         args.count,
         point_shape,
         setup.describe(),
         steps,
         sampler.name(),
+        // One evaluation per step for every sampler built so far.
+        steps,
         setup.tables.num_timesteps(),
         device,
         secs,

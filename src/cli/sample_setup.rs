@@ -6,6 +6,7 @@
 use crate::denoiser_source::Source;
 use crate::mixture_args::MixtureArgs;
 use crate::sample_args::SampleArgs;
+use crate::sampler_pick;
 use crate::ScheduleArgs;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
@@ -14,7 +15,7 @@ use ddpm_wgpu::gpu::{Context, Denoiser};
 use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::{ModelFolder, UNet2D};
-use ddpm_wgpu::sampler::{Ddim, Ddpm, DpmAlgorithm, DpmSolver, DpmSolverOptions, Sampler};
+use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
 
@@ -35,16 +36,24 @@ impl Setup {
             Some(choice) => {
                 check_model_args(&args.schedule, &args.mixture)?;
                 let spec = choice.spec();
-                let (unet, sampling, point_shape) = open_model(spec, ctx)?;
+                let (unet, folder_sampling, point_shape) = open_model(spec, ctx)?;
+                let sampling = match args.solver.config()? {
+                    Some(s) => {
+                        if let Some(ctx) = ctx {
+                            ddpm_wgpu::gpu::GpuTables::check_fits(ctx, s.tables.num_timesteps())?;
+                        }
+                        s
+                    }
+                    None => folder_sampling,
+                };
                 let model = model_options(args, &sampling, None)?;
                 let tables = sampling.tables.clone();
-                let untouched =
-                    args.sampler.is_none() && args.steps.is_none() && args.step.respace.is_none();
+                let untouched = args.sampler.is_none()
+                    && args.steps.is_none()
+                    && args.step.respace.is_none()
+                    && args.solver.scheduler_config.is_none();
                 let (steps, pick) = match choice {
-                    Choice::Embedded if untouched => (
-                        Some(EMBEDDED_STEPS),
-                        Some(Pick::Dpm(DpmAlgorithm::DpmSolverPlusPlus)),
-                    ),
+                    Choice::Embedded if untouched => (Some(EMBEDDED_STEPS), Some("dpm++2m")),
                     _ => (args.steps, None),
                 };
                 let sampler = sampler(args, (steps, pick), &sampling, &tables, model)?;
@@ -60,16 +69,32 @@ impl Setup {
             }
             None => {
                 let sigma = args.mixture.sigma()?;
-                let tables = args.schedule.tables_for(ctx)?;
                 let data = args.mixture.load()?;
-                let base = Sampling {
-                    tables: tables.clone(),
-                    model: ModelOptions::default(),
-                    spacing: Spacing::Leading { steps_offset: 0 },
-                    threshold: None,
-                    ddim: Default::default(),
-                    sampler: SamplerKind::Ddpm,
+                let base = match args.solver.config()? {
+                    // The config's schedule, with its sampler and options.
+                    Some(s) if args.schedule.is_default() => s,
+                    Some(_) => {
+                        return Err(Error::Unsupported(
+                            "give --scheduler-config or the schedule flags (--schedule, \
+                             --timesteps, ...), not both"
+                                .into(),
+                        ))
+                    }
+                    None => Sampling {
+                        tables: args.schedule.tables_for(ctx)?,
+                        model: ModelOptions::default(),
+                        spacing: Spacing::Leading { steps_offset: 0 },
+                        threshold: None,
+                        ddim: Default::default(),
+                        sampler: SamplerKind::Ddpm,
+                        dpm_keys: Default::default(),
+                        unipc_keys: Default::default(),
+                    },
                 };
+                if let Some(ctx) = ctx {
+                    ddpm_wgpu::gpu::GpuTables::check_fits(ctx, base.tables.num_timesteps())?;
+                }
+                let tables = base.tables.clone();
                 let model = model_options(args, &base, Some(args.mixture.var_type()?))?;
                 let sampler = sampler(args, (args.steps, None), &base, &tables, model)?;
                 Ok(Setup {
@@ -188,12 +213,6 @@ fn choose(args: &SampleArgs) -> Result<Option<Choice>> {
     }
 }
 
-/// What `--sampler` picks: a scheduler class's sampler, or a DPM-Solver++ short name.
-enum Pick {
-    Scheduler(SamplerKind),
-    Dpm(DpmAlgorithm),
-}
-
 /// DDIM's options given to another sampler: refused by name, not ignored.
 fn ddim_options_refused(args: &SampleArgs) -> Result<()> {
     let given = [
@@ -233,35 +252,23 @@ fn model_options(args: &SampleArgs, base: &Sampling, var: Option<VarType>) -> Re
     Ok(model)
 }
 
-/// The sampler (`--sampler`, else the scheduler's) on the chain of `steps` (`--steps` or the
-/// embedded model's default, with `--spacing` and `--steps-offset`, else the scheduler's
-/// spacing) or `--respace`, else every step.
+/// The sampler (`--sampler`, else the scheduler's, with the multistep flags over it) on the
+/// chain of `steps` (`--steps` or the embedded model's default, with `--spacing` and
+/// `--steps-offset`, else the scheduler's spacing) or `--respace`, else every step.
 fn sampler(
     args: &SampleArgs,
-    (steps, default_pick): (Option<usize>, Option<Pick>),
+    (steps, default_pick): (Option<usize>, Option<&str>),
     base: &Sampling,
     tables: &Tables,
     model: ModelOptions,
 ) -> Result<Box<dyn Sampler>> {
     let big_t = tables.num_timesteps();
-    let kind = match args.sampler.as_deref() {
-        None => default_pick.unwrap_or_else(|| Pick::Scheduler(base.sampler.clone())),
-        Some("ddpm") => Pick::Scheduler(SamplerKind::Ddpm),
-        Some("ddim") => Pick::Scheduler(SamplerKind::Ddim),
-        Some("dpm++2m") => Pick::Dpm(DpmAlgorithm::DpmSolverPlusPlus),
-        Some("dpm++2m-sde") => Pick::Dpm(DpmAlgorithm::SdeDpmSolverPlusPlus),
-        Some(other) => {
-            return Err(Error::UnknownName {
-                kind: "sampler",
-                name: other.into(),
-                expected: "ddpm, ddim, dpm++2m, dpm++2m-sde".into(),
-            })
-        }
+    let kind = match args.sampler.as_deref().or(default_pick) {
+        None => base.sampler.clone(),
+        Some(name) => sampler_pick::short_name(name, base)?,
     };
-    let multistep = matches!(
-        kind,
-        Pick::Dpm(_) | Pick::Scheduler(SamplerKind::DpmSolver(_))
-    );
+    let kind = args.solver.over(kind)?;
+    let multistep = sampler_pick::is_multistep(&kind);
     let kept = match (steps, &args.step.respace) {
         (Some(_), Some(_)) => {
             return Err(Error::Unsupported(
@@ -283,8 +290,9 @@ fn sampler(
                 }
                 (None, _) if multistep => {
                     return Err(Error::Unsupported(
-                        "DPM-Solver++ (--sampler dpm++2m, dpm++2m-sde, or a DPMSolverMultistepScheduler \
-                         config) needs --steps N (or --respace)"
+                        "the multistep samplers (dpm++2m, dpm++3m, dpm++2m-sde, unipc, or a \
+                         DPMSolverMultistepScheduler / UniPCMultistepScheduler config) need \
+                         --steps N (or --respace)"
                             .into(),
                     ))
                 }
@@ -299,39 +307,23 @@ fn sampler(
         None => Chain::full(tables),
     };
     let threshold = args.step.threshold_over(base.threshold)?;
+    if multistep {
+        ddim_options_refused(args)?;
+    }
+    if let Some(s) =
+        sampler_pick::multistep(&kind, chain.clone(), model, args.clip_denoised, threshold)?
+    {
+        return Ok(s);
+    }
     Ok(match kind {
-        Pick::Dpm(_) | Pick::Scheduler(SamplerKind::DpmSolver(_)) => {
-            ddim_options_refused(args)?;
-            // diffusers' DPMSolverMultistepScheduler has no clip_sample: x_0 is clipped only
-            // where --clip-denoised asks.
-            let model = ModelOptions {
-                clip_denoised: args.clip_denoised.unwrap_or(false),
-                ..model
-            };
-            // A short name is `from_config(config in effect, algorithm_type, solver_order 2)`:
-            // a DPM-Solver config keeps its other keys.
-            let config = match &base.sampler {
-                SamplerKind::DpmSolver(o) => *o,
-                _ => DpmSolverOptions::default(),
-            };
-            let opts = match kind {
-                Pick::Dpm(algorithm) => DpmSolverOptions {
-                    algorithm,
-                    order: 2,
-                    ..config
-                },
-                _ => config,
-            };
-            Box::new(DpmSolver::new(chain, model, threshold, opts)?)
-        }
-        Pick::Scheduler(SamplerKind::Unsupported(class)) => {
+        SamplerKind::Unsupported(class) => {
             return Err(Error::Unsupported(format!(
-                "the model's scheduler is {class}, which ddpm does not sample with yet: choose \
-                 --sampler ddpm, ddim, dpm++2m or dpm++2m-sde (the config's schedule is kept)"
+                "the scheduler is {class}, which ddpm does not sample with yet: choose \
+                 --sampler {} (the config's schedule is kept)",
+                sampler_pick::SAMPLERS
             )))
         }
-        Pick::Scheduler(SamplerKind::Ddpm) => Box::new(Ddpm::new(chain, model, threshold)?),
-        Pick::Scheduler(SamplerKind::Ddim) => {
+        SamplerKind::Ddim => {
             let mut ddim = args.step.ddim()?;
             ddim.set_alpha_to_one = args
                 .step
@@ -339,5 +331,6 @@ fn sampler(
                 .unwrap_or(base.ddim.set_alpha_to_one);
             Box::new(Ddim::new(chain, model, threshold, ddim)?)
         }
+        _ => Box::new(Ddpm::new(chain, model, threshold)?),
     })
 }

@@ -1,48 +1,68 @@
 //! `ddpm timesteps`: the kept timesteps of a spacing, in sampling (descending) order, printed
-//! or written as int64 .npy.
+//! or written as int64 .npy; or, with `--scheduler-config`, diffusers' `set_timesteps(N)` of
+//! that scheduler: its `timesteps` and, for the classes with sigmas, its whole `sigmas`.
 
+use crate::sampler_pick::read_config;
 use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::nn::scheduler_map::SamplerKind;
 use ddpm_wgpu::npy;
+use ddpm_wgpu::sampler::FinalSigma;
 use ddpm_wgpu::spacing::{self, Spacing};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct TimestepsArgs {
-    /// T, the training steps.
-    #[arg(long, default_value_t = 1000)]
-    timesteps: usize,
+    /// T, the training steps (default: 1000).
+    #[arg(long)]
+    timesteps: Option<usize>,
     /// N, the steps to keep (not with improved:SPEC, whose spec gives them).
     #[arg(long)]
     steps: Option<usize>,
-    /// leading, linspace, trailing (diffusers) or improved:SPEC (ddimN or a,b,c).
-    #[arg(long, default_value = "leading")]
-    spacing: String,
-    /// diffusers' steps_offset, added to leading spacing's steps.
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    steps_offset: usize,
+    /// leading, linspace, trailing (diffusers) or improved:SPEC (ddimN or a,b,c) (default:
+    /// leading).
+    #[arg(long)]
+    spacing: Option<String>,
+    /// diffusers' steps_offset, added to leading spacing's steps (default: 0).
+    #[arg(long, value_name = "K")]
+    steps_offset: Option<usize>,
+    /// A diffusers scheduler config: T, the spacing, the offset and the class's own timesteps
+    /// (DDPM and DDIM as above; DPM-Solver and UniPC their N + 1-point grids) come from it.
+    #[arg(long, value_name = "S.json")]
+    scheduler_config: Option<PathBuf>,
     /// Write them as an int64 .npy here instead of printing them.
     #[arg(long, value_name = "FILE.npy")]
     out: Option<PathBuf>,
+    /// With --scheduler-config of a class with sigmas (DPMSolverMultistepScheduler,
+    /// UniPCMultistepScheduler): its whole `sigmas`, the final one included, as float32 .npy.
+    #[arg(long, value_name = "FILE.npy")]
+    sigmas_out: Option<PathBuf>,
 }
 
 pub fn run(args: &TimestepsArgs) -> Result<()> {
-    let spacing = Spacing::parse(&args.spacing, args.steps_offset)?;
-    let n = match (&spacing, args.steps) {
-        (Spacing::Improved(_), None) => 0,
-        (Spacing::Improved(_), Some(_)) => {
-            return Err(Error::Unsupported(
-                "--steps does not apply to improved:SPEC (the spec gives the steps)".into(),
-            ))
-        }
-        (_, Some(n)) => n,
-        (_, None) => {
-            return Err(Error::MissingInput(format!(
-                "--steps N (for {} spacing)",
-                args.spacing
-            )))
+    let (ts, sigmas) = match &args.scheduler_config {
+        Some(path) => from_config(args, path)?,
+        None => {
+            if args.sigmas_out.is_some() {
+                return Err(Error::Unsupported(
+                    "--sigmas-out needs --scheduler-config of a class with sigmas \
+                     (DPMSolverMultistepScheduler, UniPCMultistepScheduler)"
+                        .into(),
+                ));
+            }
+            let spacing = Spacing::parse(
+                args.spacing.as_deref().unwrap_or("leading"),
+                args.steps_offset.unwrap_or(0),
+            )?;
+            let n = steps(args, &spacing)?;
+            (
+                spacing::timesteps(args.timesteps.unwrap_or(1000), n, &spacing)?,
+                None,
+            )
         }
     };
-    let ts = spacing::timesteps(args.timesteps, n, &spacing)?;
+    if let (Some(path), Some(s)) = (&args.sigmas_out, &sigmas) {
+        npy::write_f32_atomic(path, &[s.len()], s)?;
+    }
     match &args.out {
         Some(path) => {
             let data: Vec<i64> = ts.iter().map(|&t| t as i64).collect();
@@ -54,4 +74,65 @@ pub fn run(args: &TimestepsArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// N for `spacing`: required, except for improved:SPEC, whose spec gives it.
+fn steps(args: &TimestepsArgs, spacing: &Spacing) -> Result<usize> {
+    match (spacing, args.steps) {
+        (Spacing::Improved(_), None) => Ok(0),
+        (Spacing::Improved(_), Some(_)) => Err(Error::Unsupported(
+            "--steps does not apply to improved:SPEC (the spec gives the steps)".into(),
+        )),
+        (_, Some(n)) => Ok(n),
+        (_, None) => Err(Error::MissingInput("--steps N".into())),
+    }
+}
+
+/// The config's timesteps and, for the classes with sigmas, its sigmas (f32, as diffusers
+/// keeps them): sqrt((1 - abar_t) / abar_t) at each timestep, then the final sigma.
+fn from_config(
+    args: &TimestepsArgs,
+    path: &std::path::Path,
+) -> Result<(Vec<usize>, Option<Vec<f32>>)> {
+    if args.timesteps.is_some() || args.spacing.is_some() || args.steps_offset.is_some() {
+        return Err(Error::Unsupported(
+            "--scheduler-config gives T, the spacing and the offset: not with --timesteps, \
+             --spacing or --steps-offset"
+                .into(),
+        ));
+    }
+    let sampling = read_config(path)?;
+    let big_t = sampling.tables.num_timesteps();
+    let n = steps(args, &sampling.spacing)?;
+    let final_sigma = match &sampling.sampler {
+        SamplerKind::Ddpm | SamplerKind::Ddim => {
+            if args.sigmas_out.is_some() {
+                return Err(Error::Unsupported(
+                    "--sigmas-out: DDPMScheduler and DDIMScheduler have no sigmas".into(),
+                ));
+            }
+            return Ok((spacing::timesteps(big_t, n, &sampling.spacing)?, None));
+        }
+        SamplerKind::DpmSolver(o) => o.final_sigma,
+        SamplerKind::UniPc(o) => o.final_sigma,
+        SamplerKind::Unsupported(class) => {
+            return Err(Error::Unsupported(format!(
+                "the scheduler is {class}, whose timesteps ddpm does not compute yet"
+            )))
+        }
+    };
+    let ts = spacing::multistep_timesteps(big_t, n, &sampling.spacing)?;
+    let abar = &sampling.tables.alphas_cumprod;
+    let sigma = |a: f64| ((1.0 - a) / a).sqrt();
+    let last = match final_sigma {
+        FinalSigma::Zero => 0.0,
+        FinalSigma::SigmaMin => sigma(abar[0]),
+    };
+    let sigmas = ts
+        .iter()
+        .map(|&t| sigma(abar[t]))
+        .chain([last])
+        .map(|s| s as f32)
+        .collect();
+    Ok((ts, Some(sigmas)))
 }

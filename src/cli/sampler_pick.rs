@@ -1,0 +1,173 @@
+//! Which sampler `ddpm sample` runs: a scheduler config's class (`--scheduler-config`, else the
+//! model folder's), or a short name (`--sampler`), with the multistep samplers' flags over the
+//! config's keys. A short name is diffusers' idiom `Class.from_config(config in effect,
+//! **overrides)`: the config's schedule, spacing and offset are kept, and so are its keys of
+//! that class. Flags and config together: the flag wins.
+
+use ddpm_wgpu::chain::Chain;
+use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
+use ddpm_wgpu::nn::SchedulerConfig;
+use ddpm_wgpu::sampler::{
+    DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler, Threshold, UniPc,
+};
+use ddpm_wgpu::ModelOptions;
+use std::path::{Path, PathBuf};
+
+/// The samplers `--sampler` names.
+pub(crate) const SAMPLERS: &str = "ddpm, ddim, dpm++2m, dpm++3m, dpm++2m-sde, unipc";
+
+/// Names of diffusers' samplers that are not built yet, with their classes.
+const NOT_BUILT: [(&str, &str); 5] = [
+    ("euler", "EulerDiscreteScheduler"),
+    ("euler-a", "EulerAncestralDiscreteScheduler"),
+    ("heun", "HeunDiscreteScheduler"),
+    ("pndm", "PNDMScheduler"),
+    ("lms", "LMSDiscreteScheduler"),
+];
+
+/// The scheduler config and the multistep samplers' flags.
+#[derive(clap::Args)]
+pub struct SolverArgs {
+    /// A diffusers scheduler config (scheduler_config.json as save_config writes it): its
+    /// _class_name picks the sampler, its keys the schedule and the sampler's options (default:
+    /// the model folder's).
+    #[arg(long, value_name = "S.json")]
+    pub scheduler_config: Option<PathBuf>,
+    /// solver_order of dpm++2m, dpm++3m, dpm++2m-sde and unipc (1 to 3), over the config's.
+    #[arg(long, value_name = "N")]
+    pub order: Option<usize>,
+    /// final_sigmas_type of the multistep samplers: where the last step goes.
+    #[arg(long, value_name = "zero|sigma-min")]
+    pub final_sigma: Option<String>,
+    /// lower_order_final of the multistep samplers.
+    #[arg(long, value_name = "true|false")]
+    pub lower_order_final: Option<bool>,
+    /// karras, exponential or beta sigmas (not built yet: refused by name).
+    #[arg(long, value_name = "karras|exponential|beta")]
+    pub sigmas: Option<String>,
+}
+
+impl SolverArgs {
+    /// Whether any multistep flag is given.
+    fn any_flag(&self) -> bool {
+        self.order.is_some() || self.final_sigma.is_some() || self.lower_order_final.is_some()
+    }
+
+    /// The config `--scheduler-config` names, as sampling settings.
+    pub(crate) fn config(&self) -> Result<Option<Sampling>> {
+        self.scheduler_config
+            .as_deref()
+            .map(read_config)
+            .transpose()
+    }
+
+    /// `kind` with the flags over its options; a flag its sampler does not take is refused.
+    pub(crate) fn over(&self, kind: SamplerKind) -> Result<SamplerKind> {
+        if let Some(s) = &self.sigmas {
+            return Err(Error::Unsupported(format!(
+                "--sigmas {s}: only the training table's sigmas are built so far"
+            )));
+        }
+        let final_sigma = match self.final_sigma.as_deref() {
+            None => None,
+            Some("zero") => Some(FinalSigma::Zero),
+            Some("sigma-min") => Some(FinalSigma::SigmaMin),
+            Some(other) => {
+                return Err(Error::UnknownName {
+                    kind: "final sigma",
+                    name: other.into(),
+                    expected: "zero, sigma-min".into(),
+                })
+            }
+        };
+        Ok(match kind {
+            SamplerKind::DpmSolver(o) => SamplerKind::DpmSolver(DpmSolverOptions {
+                order: self.order.unwrap_or(o.order),
+                final_sigma: final_sigma.unwrap_or(o.final_sigma),
+                lower_order_final: self.lower_order_final.unwrap_or(o.lower_order_final),
+                ..o
+            }),
+            SamplerKind::UniPc(o) => SamplerKind::UniPc(ddpm_wgpu::sampler::UniPcOptions {
+                order: self.order.unwrap_or(o.order),
+                final_sigma: final_sigma.unwrap_or(o.final_sigma),
+                lower_order_final: self.lower_order_final.unwrap_or(o.lower_order_final),
+                ..o
+            }),
+            _ if self.any_flag() => {
+                return Err(Error::Unsupported(
+                    "--order, --final-sigma and --lower-order-final are the multistep \
+                     samplers' (dpm++2m, dpm++3m, dpm++2m-sde, unipc)"
+                        .into(),
+                ))
+            }
+            other => other,
+        })
+    }
+}
+
+/// A scheduler config file's sampling settings; its errors name the file.
+pub(crate) fn read_config(path: &Path) -> Result<Sampling> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::ModelConfig {
+        file: file.clone(),
+        reason: e.to_string(),
+    })?;
+    SchedulerConfig::from_json(&text, &file)?.sampling()
+}
+
+/// The sampler `--sampler NAME` picks over `base`: diffusers' `from_config` with the name's
+/// overrides (dpm++2m: algorithm_type dpmsolver++, solver_order 2; dpm++3m: order 3;
+/// dpm++2m-sde: sde-dpmsolver++, order 2; unipc: the config's UniPC keys).
+pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
+    let dpm = |algorithm, order| -> Result<SamplerKind> {
+        Ok(SamplerKind::DpmSolver(DpmSolverOptions {
+            algorithm,
+            order,
+            ..base.dpm_keys.options()?
+        }))
+    };
+    match name {
+        "ddpm" => Ok(SamplerKind::Ddpm),
+        "ddim" => Ok(SamplerKind::Ddim),
+        "dpm++2m" => dpm(DpmAlgorithm::DpmSolverPlusPlus, 2),
+        "dpm++3m" => dpm(DpmAlgorithm::DpmSolverPlusPlus, 3),
+        "dpm++2m-sde" => dpm(DpmAlgorithm::SdeDpmSolverPlusPlus, 2),
+        "unipc" => Ok(SamplerKind::UniPc(base.unipc_keys.options()?)),
+        other => match NOT_BUILT.iter().find(|(n, _)| *n == other) {
+            Some((n, class)) => Err(Error::Unsupported(format!(
+                "--sampler {n} ({class}) is not built yet: choose {SAMPLERS}"
+            ))),
+            None => Err(Error::UnknownName {
+                kind: "sampler",
+                name: other.into(),
+                expected: SAMPLERS.into(),
+            }),
+        },
+    }
+}
+
+/// Whether `kind` takes diffusers' multistep timesteps (and needs `--steps`).
+pub(crate) fn is_multistep(kind: &SamplerKind) -> bool {
+    matches!(kind, SamplerKind::DpmSolver(_) | SamplerKind::UniPc(_))
+}
+
+/// The multistep sampler `kind` on `chain`; `None` for the others. Neither diffusers'
+/// DPM-Solver nor its UniPC clips x_0: it is clipped only where `--clip-denoised` asks.
+pub(crate) fn multistep(
+    kind: &SamplerKind,
+    chain: Chain,
+    model: ModelOptions,
+    clip: Option<bool>,
+    threshold: Option<Threshold>,
+) -> Result<Option<Box<dyn Sampler>>> {
+    let model = ModelOptions {
+        clip_denoised: clip.unwrap_or(false),
+        ..model
+    };
+    Ok(match kind {
+        SamplerKind::DpmSolver(o) => Some(Box::new(DpmSolver::new(chain, model, threshold, *o)?)),
+        SamplerKind::UniPc(o) => Some(Box::new(UniPc::new(chain, model, threshold, o.clone())?)),
+        _ => None,
+    })
+}
