@@ -66,8 +66,8 @@ struct DdimCoefs {
 // One row of a linear multistep step (src/sampler/: DPM-Solver, UniPC; computed in f64), by
 // training timestep. The model's output at abar_t (the first four, as DdimCoefs) gives x_0, and
 // the history value m0: x_0 itself, or eps where EPS_HISTORY is set in `flags`. Older history
-// values m1..m3 are read from the ring (`ring` slots after pred_xstart; m0 is written to slot
-// `slot`, m_j read from slot (slot - j) mod ring). With CORRECT set in `flags`:
+// values m1..m3 are read from the ring (`ring` slots after pred_xstart; m_j lives in row byte j
+// of `ring_rows` of the state buffer, m0 written there, pred_xstart being row 0). With CORRECT set in `flags`:
 // xc = ax x + al last + a0 m0 + a1 m1 + a2 m2 + a3 m3 (UniPC's corrector; `last` is the slot
 // after the ring, rewritten with xc), else xc = x. Then
 // x <- bx xc + b0 m0 + b1 m1 + b2 m2 + b3 m3 + bz z. A zero coefficient reads nothing. Keep in
@@ -89,7 +89,7 @@ struct MultistepCoefs {
     b2: f32,
     b3: f32,
     bz: f32, // 0 where the step draws no noise
-    slot: u32,
+    ring_rows: u32,
     ring: u32, // 0: no ring (a first-order sampler); m1..m3 are then never read
     next_t: u32,
     flags: u32, // MULTISTEP_EPS_HISTORY | MULTISTEP_CORRECT

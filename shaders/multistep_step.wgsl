@@ -12,7 +12,7 @@
 
 // Where history value m_j of element i lives in pred_xstart (j = 0: this step's).
 fn ring_at(c: MultistepCoefs, j: u32, i: u32) -> u32 {
-    return (1u + (c.slot + c.ring - j) % c.ring) * params.n_elements + i;
+    return ((c.ring_rows >> (8u * j)) & 0xffu) * params.n_elements + i;
 }
 
 @compute @workgroup_size(WG_SIZE)

@@ -10,7 +10,7 @@
 
 // Where history value m_j of vec4 i lives in pred_xstart (j = 0: this step's).
 fn ring_at4(c: MultistepCoefs, j: u32, i: u32) -> u32 {
-    return (1u + (c.slot + c.ring - j) % c.ring) * (params.n_elements / 4u) + i;
+    return ((c.ring_rows >> (8u * j)) & 0xffu) * (params.n_elements / 4u) + i;
 }
 
 // x_0 and the history values of a vec4, as multistep_model computes them per element, in vector

@@ -136,7 +136,7 @@ fn host_structs_match_wgsl_layout() {
             b2,
             b3,
             bz,
-            slot,
+            ring_rows,
             ring,
             next_t,
             flags,

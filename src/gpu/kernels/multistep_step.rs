@@ -42,14 +42,29 @@ pub struct MultistepCoefs {
     pub b3: f32,
     /// Of the step's normal.
     pub bz: f32,
-    /// The ring slot this step's history value goes to.
-    pub slot: u32,
+    /// Where m0..m3 live: byte j is the row of the state buffer (pred_xstart is row 0, ring
+    /// slot s row 1 + s) that holds m_j, computed on the host so that the kernel indexes with
+    /// one multiply: lavapipe has no vector integer division, and `(slot - j) mod ring` per
+    /// element made the step 1.5x slower than a fixed layout.
+    pub ring_rows: u32,
     /// Ring slots (0: none).
     pub ring: u32,
     /// The timestep the loop visits next.
     pub next_t: u32,
     /// EPS_HISTORY (1) | CORRECT (2).
     pub flags: u32,
+}
+
+/// `MultistepCoefs::ring_rows` of `row`: 0 without a ring. The ring has at most 4 slots (m0 to
+/// m3), so each row fits a byte.
+fn ring_rows(row: &MultistepRow) -> u32 {
+    if row.ring == 0 {
+        return 0;
+    }
+    (0..4).fold(0, |acc, j| {
+        let slot = (row.slot + 4 * row.ring - j) % row.ring;
+        acc | (((1 + slot) as u32) << (8 * j))
+    })
 }
 
 impl MultistepCoefs {
@@ -75,7 +90,7 @@ impl MultistepCoefs {
             b2,
             b3,
             bz,
-            slot: row.slot as u32,
+            ring_rows: ring_rows(row),
             ring: row.ring as u32,
             next_t: row.next_t as u32,
             flags: if row.eps_history { EPS_HISTORY } else { 0 }
