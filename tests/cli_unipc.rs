@@ -54,7 +54,7 @@ fn short_names_flags_and_config_files_sample_as_diffusers_does() {
     };
     let config = fixtures_of("unipc").join("scheduler_config.json");
     let config = config.display().to_string();
-    let cases: [(&str, &str, Vec<&str>, &str); 4] = [
+    let cases: [(&str, &str, Vec<&str>, &str); 6] = [
         (
             "unipc",
             "bh2_eps_leading_10",
@@ -78,6 +78,34 @@ fn short_names_flags_and_config_files_sample_as_diffusers_does() {
             "order3_12",
             vec!["--sampler", "dpm++3m", "--steps", "12"],
             "dpm++3m",
+        ),
+        (
+            "dpm_solver",
+            "karras_12",
+            vec![
+                "--sampler",
+                "dpm++2m",
+                "--sigmas",
+                "karras",
+                "--steps",
+                "12",
+            ],
+            "dpm++2m",
+        ),
+        (
+            "unipc",
+            "exponential_order3_12",
+            vec![
+                "--sampler",
+                "unipc",
+                "--sigmas",
+                "exponential",
+                "--order",
+                "3",
+                "--steps",
+                "12",
+            ],
+            "unipc",
         ),
     ];
     for (fixture_dir, case, args, name) in cases {
@@ -116,7 +144,8 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
     );
     let karras = write(
         "karras.json",
-        r#"{"_class_name": "UniPCMultistepScheduler", "use_karras_sigmas": true}"#,
+        r#"{"_class_name": "UniPCMultistepScheduler", "use_karras_sigmas": true,
+            "use_exponential_sigmas": true}"#,
     );
     let not_json = write("bad.json", "{solver_order: 2");
     let order4 = write(
@@ -132,7 +161,7 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
         ),
         (
             vec!["--scheduler-config", &karras, "--steps", "5"],
-            "use_karras_sigmas",
+            "use_karras_sigmas and use_exponential_sigmas",
         ),
         (
             vec!["--scheduler-config", &not_json, "--steps", "5"],
@@ -151,8 +180,39 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
             "missing.json",
         ),
         (
-            vec!["--sampler", "unipc", "--steps", "5", "--sigmas", "karras"],
+            vec!["--sampler", "unipc", "--steps", "5", "--sigmas", "lu"],
+            "--sigmas lu",
+        ),
+        (
+            vec!["--sampler", "unipc", "--steps", "5", "--sigmas", "kras"],
+            "kras",
+        ),
+        (
+            vec!["--sampler", "ddim", "--steps", "5", "--sigmas", "karras"],
             "--sigmas",
+        ),
+        // Karras sigmas at 100 of 1000 steps call the model at a timestep twice.
+        (
+            vec![
+                "--sampler",
+                "dpm++2m",
+                "--steps",
+                "100",
+                "--sigmas",
+                "karras",
+            ],
+            "twice",
+        ),
+        (
+            vec![
+                "--sampler",
+                "dpm++2m",
+                "--sigmas",
+                "beta",
+                "--respace",
+                "10",
+            ],
+            "--respace",
         ),
         (
             vec!["--sampler", "unipc", "--steps", "5", "--order", "4"],

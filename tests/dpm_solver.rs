@@ -30,20 +30,7 @@ fn tables() -> Tables {
 fn case_sampler(case: &Value) -> DpmSolver {
     let o = &case["options"];
     let s = |k: &str| o[k].as_str();
-    let spacing = Spacing::parse(
-        s("timestep_spacing").unwrap_or("leading"),
-        o["steps_offset"].as_u64().unwrap_or(0) as usize,
-    )
-    .unwrap();
-    let n = case["steps"].as_u64().unwrap() as usize;
-    let kept = multistep_timesteps(1000, n, &spacing).unwrap();
-    let want: Vec<usize> = case["timesteps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_u64().unwrap() as usize)
-        .collect();
-    assert_eq!(kept, want, "{}: timesteps", case["case"]);
+    let (sigmas, kept) = common::dpm::case_steps(case, &tables().alphas_cumprod);
     let mean_type = match s("prediction_type").unwrap_or("epsilon") {
         "epsilon" => MeanType::Eps,
         "v_prediction" => MeanType::V,
@@ -76,6 +63,7 @@ fn case_sampler(case: &Value) -> DpmSolver {
             Some("sigma_min") => FinalSigma::SigmaMin,
             _ => FinalSigma::Zero,
         },
+        sigmas,
         ..DpmSolverOptions::default()
     };
     DpmSolver::new(
@@ -148,7 +136,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases();
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 18);
+    assert_eq!(list.len(), 23);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);
@@ -268,7 +256,7 @@ fn first_order_is_ddim_eta_zero() {
         final_sigma: FinalSigma::SigmaMin,
         ..DpmSolverOptions::default()
     };
-    let rows = dpm_rows(&chain, &opts);
+    let rows = dpm_rows(&chain, &opts).unwrap();
     let ddim = Ddim::new(
         chain.clone(),
         ModelOptions::default(),

@@ -31,20 +31,7 @@ fn tables() -> Tables {
 fn case_sampler(case: &Value) -> UniPc {
     let o = &case["options"];
     let s = |k: &str| o[k].as_str();
-    let spacing = Spacing::parse(
-        s("timestep_spacing").unwrap_or("leading"),
-        o["steps_offset"].as_u64().unwrap_or(0) as usize,
-    )
-    .unwrap();
-    let n = case["steps"].as_u64().unwrap() as usize;
-    let kept = multistep_timesteps(1000, n, &spacing).unwrap();
-    let want: Vec<usize> = case["timesteps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_u64().unwrap() as usize)
-        .collect();
-    assert_eq!(kept, want, "{}: timesteps", case["case"]);
+    let (sigmas, kept) = common::dpm::case_steps(case, &tables().alphas_cumprod);
     let mean_type = match s("prediction_type").unwrap_or("epsilon") {
         "epsilon" => MeanType::Eps,
         "v_prediction" => MeanType::V,
@@ -76,6 +63,7 @@ fn case_sampler(case: &Value) -> UniPc {
             Some("sigma_min") => FinalSigma::SigmaMin,
             _ => FinalSigma::Zero,
         },
+        sigmas,
     };
     UniPc::new(
         Chain::respaced(&tables(), &kept).unwrap(),
@@ -130,7 +118,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases_of(DIR);
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 12);
+    assert_eq!(list.len(), 15);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);
@@ -245,7 +233,7 @@ fn rows_follow_diffusers_step_structure() {
         disable_corrector: vec![1],
         ..UniPcOptions::default()
     };
-    let rows = unipc_rows(&chain, &opts);
+    let rows = unipc_rows(&chain, &opts).unwrap();
     let visited: Vec<_> = kept.iter().map(|&t| rows[t]).collect();
     // Predictor orders 1, 2, 3, 3, 2, 1: m_k read up to k = order - 1.
     for (i, want) in [1, 2, 3, 3, 2, 1].into_iter().enumerate() {

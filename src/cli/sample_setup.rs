@@ -15,7 +15,7 @@ use ddpm_wgpu::gpu::{Context, Denoiser};
 use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::{ModelFolder, UNet2D};
-use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler};
+use ddpm_wgpu::sampler::{sigma_steps, Ddim, Ddpm, Sampler, SigmaSchedule};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
 
@@ -89,6 +89,7 @@ impl Setup {
                         sampler: SamplerKind::Ddpm,
                         dpm_keys: Default::default(),
                         unipc_keys: Default::default(),
+                        cosine: args.schedule.schedule == "cosine",
                     },
                 };
                 if let Some(ctx) = ctx {
@@ -268,7 +269,15 @@ fn sampler(
         Some(name) => sampler_pick::short_name(name, base)?,
     };
     let kind = args.solver.over(kind)?;
+    base.check_sigmas(&kind)?;
     let multistep = sampler_pick::is_multistep(&kind);
+    let sigmas = sampler_pick::sigmas_of(&kind);
+    if sigmas != SigmaSchedule::Timesteps && args.step.respace.is_some() {
+        return Err(Error::Unsupported(format!(
+            "--respace with {} sigmas: their timesteps follow from the sigmas and --steps",
+            sigmas.name()
+        )));
+    }
     let kept = match (steps, &args.step.respace) {
         (Some(_), Some(_)) => {
             return Err(Error::Unsupported(
@@ -285,6 +294,9 @@ fn sampler(
                 (None, other) => other.clone(),
             };
             match (steps, &spacing) {
+                (Some(n), _) if sigmas != SigmaSchedule::Timesteps => {
+                    Some(sigma_steps(&tables.alphas_cumprod, n, sigmas)?.timesteps)
+                }
                 (Some(n), _) if multistep => {
                     Some(spacing::multistep_timesteps(big_t, n, &spacing)?)
                 }

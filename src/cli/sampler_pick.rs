@@ -9,7 +9,7 @@ use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::SchedulerConfig;
 use ddpm_wgpu::sampler::{
-    DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler, Threshold, UniPc,
+    DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler, SigmaSchedule, Threshold, UniPc,
 };
 use ddpm_wgpu::ModelOptions;
 use std::path::{Path, PathBuf};
@@ -43,15 +43,37 @@ pub struct SolverArgs {
     /// lower_order_final of the multistep samplers.
     #[arg(long, value_name = "true|false")]
     pub lower_order_final: Option<bool>,
-    /// karras, exponential or beta sigmas (not built yet: refused by name).
-    #[arg(long, value_name = "karras|exponential|beta")]
+    /// The multistep samplers' sigma schedule over the config's use_*_sigmas: karras,
+    /// exponential, beta, lu (DPM-Solver's use_lu_lambdas) or timesteps (the training
+    /// table's at the spaced timesteps, diffusers' default).
+    #[arg(long, value_name = "karras|exponential|beta|lu|timesteps")]
     pub sigmas: Option<String>,
 }
 
 impl SolverArgs {
     /// Whether any multistep flag is given.
     fn any_flag(&self) -> bool {
-        self.order.is_some() || self.final_sigma.is_some() || self.lower_order_final.is_some()
+        self.order.is_some()
+            || self.final_sigma.is_some()
+            || self.lower_order_final.is_some()
+            || self.sigmas.is_some()
+    }
+
+    /// `--sigmas`, parsed.
+    fn sigma_schedule(&self) -> Result<Option<SigmaSchedule>> {
+        use SigmaSchedule::*;
+        let Some(name) = self.sigmas.as_deref() else {
+            return Ok(None);
+        };
+        [Timesteps, Karras, Exponential, Beta, Lu]
+            .into_iter()
+            .find(|s| s.name() == name)
+            .map(Some)
+            .ok_or_else(|| Error::UnknownName {
+                kind: "sigma schedule",
+                name: name.into(),
+                expected: "karras, exponential, beta, lu, timesteps".into(),
+            })
     }
 
     /// The config `--scheduler-config` names, as sampling settings.
@@ -64,11 +86,7 @@ impl SolverArgs {
 
     /// `kind` with the flags over its options; a flag its sampler does not take is refused.
     pub(crate) fn over(&self, kind: SamplerKind) -> Result<SamplerKind> {
-        if let Some(s) = &self.sigmas {
-            return Err(Error::Unsupported(format!(
-                "--sigmas {s}: only the training table's sigmas are built so far"
-            )));
-        }
+        let sigmas = self.sigma_schedule()?;
         let final_sigma = match self.final_sigma.as_deref() {
             None => None,
             Some("zero") => Some(FinalSigma::Zero),
@@ -86,18 +104,25 @@ impl SolverArgs {
                 order: self.order.unwrap_or(o.order),
                 final_sigma: final_sigma.unwrap_or(o.final_sigma),
                 lower_order_final: self.lower_order_final.unwrap_or(o.lower_order_final),
+                sigmas: sigmas.unwrap_or(o.sigmas),
                 ..o
             }),
+            SamplerKind::UniPc(_) if sigmas == Some(SigmaSchedule::Lu) => {
+                return Err(Error::Unsupported(
+                    "--sigmas lu is DPM-Solver's use_lu_lambdas: UniPC has no lu schedule".into(),
+                ))
+            }
             SamplerKind::UniPc(o) => SamplerKind::UniPc(ddpm_wgpu::sampler::UniPcOptions {
                 order: self.order.unwrap_or(o.order),
                 final_sigma: final_sigma.unwrap_or(o.final_sigma),
                 lower_order_final: self.lower_order_final.unwrap_or(o.lower_order_final),
+                sigmas: sigmas.unwrap_or(o.sigmas),
                 ..o
             }),
             _ if self.any_flag() => {
                 return Err(Error::Unsupported(
-                    "--order, --final-sigma and --lower-order-final are the multistep \
-                     samplers' (dpm++2m, dpm++3m, dpm++2m-sde, unipc)"
+                    "--order, --final-sigma, --lower-order-final and --sigmas are the \
+                     multistep samplers' (dpm++2m, dpm++3m, dpm++2m-sde, unipc)"
                         .into(),
                 ))
             }
@@ -150,6 +175,15 @@ pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
 /// Whether `kind` takes diffusers' multistep timesteps (and needs `--steps`).
 pub(crate) fn is_multistep(kind: &SamplerKind) -> bool {
     matches!(kind, SamplerKind::DpmSolver(_) | SamplerKind::UniPc(_))
+}
+
+/// The sigma schedule of a multistep `kind` (the training table's for the others).
+pub(crate) fn sigmas_of(kind: &SamplerKind) -> SigmaSchedule {
+    match kind {
+        SamplerKind::DpmSolver(o) => o.sigmas,
+        SamplerKind::UniPc(o) => o.sigmas,
+        _ => SigmaSchedule::Timesteps,
+    }
 }
 
 /// The multistep sampler `kind` on `chain`; `None` for the others. Neither diffusers'

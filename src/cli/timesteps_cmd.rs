@@ -6,7 +6,7 @@ use crate::sampler_pick::read_config;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::SamplerKind;
 use ddpm_wgpu::npy;
-use ddpm_wgpu::sampler::FinalSigma;
+use ddpm_wgpu::sampler::{sigma_steps, FinalSigma, SigmaSchedule};
 use ddpm_wgpu::spacing::{self, Spacing};
 use std::path::PathBuf;
 
@@ -104,7 +104,9 @@ fn from_config(
     let sampling = read_config(path)?;
     let big_t = sampling.tables.num_timesteps();
     let n = steps(args, &sampling.spacing)?;
-    let final_sigma = match &sampling.sampler {
+    sampling.check_sigmas(&sampling.sampler)?;
+    let dpm = matches!(sampling.sampler, SamplerKind::DpmSolver(_));
+    let (final_sigma, kind) = match &sampling.sampler {
         SamplerKind::Ddpm | SamplerKind::Ddim => {
             if args.sigmas_out.is_some() {
                 return Err(Error::Unsupported(
@@ -113,16 +115,28 @@ fn from_config(
             }
             return Ok((spacing::timesteps(big_t, n, &sampling.spacing)?, None));
         }
-        SamplerKind::DpmSolver(o) => o.final_sigma,
-        SamplerKind::UniPc(o) => o.final_sigma,
+        SamplerKind::DpmSolver(o) => (o.final_sigma, o.sigmas),
+        SamplerKind::UniPc(o) => (o.final_sigma, o.sigmas),
         SamplerKind::Unsupported(class) => {
             return Err(Error::Unsupported(format!(
                 "the scheduler is {class}, whose timesteps ddpm does not compute yet"
             )))
         }
     };
-    let ts = spacing::multistep_timesteps(big_t, n, &sampling.spacing)?;
     let abar = &sampling.tables.alphas_cumprod;
+    if kind != SigmaSchedule::Timesteps {
+        // The schedule's own sigmas; sigma_min is the table's sigma(0) for DPM-Solver, the last
+        // sigma for UniPC (see sampler::SigmaSteps).
+        let s = sigma_steps(abar, n, kind)?;
+        let last = match final_sigma {
+            FinalSigma::Zero => 0.0,
+            FinalSigma::SigmaMin if dpm => s.sigma_min,
+            FinalSigma::SigmaMin => s.sigmas[s.sigmas.len() - 1],
+        };
+        let sigmas = s.sigmas.iter().chain([&last]).map(|&v| v as f32).collect();
+        return Ok((s.timesteps, Some(sigmas)));
+    }
+    let ts = spacing::multistep_timesteps(big_t, n, &sampling.spacing)?;
     let sigma = |a: f64| ((1.0 - a) / a).sqrt();
     let last = match final_sigma {
         FinalSigma::Zero => 0.0,

@@ -4,7 +4,7 @@
 
 use super::json::JsonObject;
 use crate::error::{Error, Result};
-use crate::sampler::{DpmAlgorithm, DpmSolverOptions, FinalSigma, SolverType};
+use crate::sampler::{DpmAlgorithm, DpmSolverOptions, FinalSigma, SigmaSchedule, SolverType};
 
 /// `DPMSolverMultistepScheduler`'s own keys (diffusers 0.42's defaults where absent).
 #[derive(Clone, Debug, PartialEq)]
@@ -138,13 +138,7 @@ impl DpmKeys {
                 ))
             }
         };
-        if let Some((key, _)) = self.other_sigmas.iter().find(|(_, on)| *on) {
-            return Err(refused(
-                key,
-                "true",
-                "only the training table's sigmas are built so far",
-            ));
-        }
+        let sigmas = sigma_schedule(&self.other_sigmas, "DPMSolverMultistepScheduler")?;
         if let Some((key, value)) = &self.unbuilt {
             return Err(refused(key, value, "only diffusers' default is built"));
         }
@@ -162,6 +156,37 @@ impl DpmKeys {
             lower_order_final: self.lower_order_final,
             euler_at_final: self.euler_at_final,
             final_sigma,
+            sigmas,
         })
     }
+}
+
+/// The sigma schedule that the `use_*` keys (key, value) select: the one set, the training
+/// table's if none is; two or more set are refused as diffusers refuses them, and flow
+/// sigmas (flow-matching models) are not built.
+pub(crate) fn sigma_schedule(keys: &[(&str, bool)], class: &str) -> Result<SigmaSchedule> {
+    let on: Vec<&str> = keys.iter().filter(|(_, v)| *v).map(|(k, _)| *k).collect();
+    let kind = match on.as_slice() {
+        [] => return Ok(SigmaSchedule::Timesteps),
+        [one] => *one,
+        more => {
+            return Err(Error::Unsupported(format!(
+                "scheduler config sets {}: only one sigma schedule can be used ({class})",
+                more.join(" and ")
+            )))
+        }
+    };
+    [
+        SigmaSchedule::Karras,
+        SigmaSchedule::Exponential,
+        SigmaSchedule::Beta,
+        SigmaSchedule::Lu,
+    ]
+    .into_iter()
+    .find(|s| s.key() == Some(kind))
+    .ok_or_else(|| {
+        Error::Unsupported(format!(
+            "scheduler config {kind} = true: flow-matching sigmas are not built ({class})"
+        ))
+    })
 }

@@ -21,6 +21,8 @@ pub struct UniPcKeys {
     pub disable_corrector: Vec<i64>,
     /// "zero" (default) or "sigma_min".
     pub final_sigmas_type: String,
+    /// use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas, each false by default.
+    pub other_sigmas: Vec<(&'static str, bool)>,
     /// The first key the class has but the toolkit does not build, present with a value other
     /// than diffusers' default: (key, value as written).
     pub unbuilt: Option<(String, String)>,
@@ -35,6 +37,7 @@ impl Default for UniPcKeys {
             lower_order_final: true,
             disable_corrector: Vec::new(),
             final_sigmas_type: "zero".into(),
+            other_sigmas: SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
             unbuilt: None,
         }
     }
@@ -42,13 +45,10 @@ impl Default for UniPcKeys {
 
 /// The keys the toolkit does not build, with diffusers' defaults: another scheduler as the
 /// predictor, the other sigma schedules and the flow-matching settings.
-fn unbuilt_keys() -> [(&'static str, serde_json::Value); 11] {
+fn unbuilt_keys() -> [(&'static str, serde_json::Value); 8] {
     use serde_json::json;
     [
         ("solver_p", json!(null)),
-        ("use_karras_sigmas", json!(false)),
-        ("use_exponential_sigmas", json!(false)),
-        ("use_beta_sigmas", json!(false)),
         ("use_flow_sigmas", json!(false)),
         ("flow_shift", json!(1.0)),
         ("use_dynamic_shifting", json!(false)),
@@ -58,6 +58,13 @@ fn unbuilt_keys() -> [(&'static str, serde_json::Value); 11] {
         ("shift_terminal", json!(null)),
     ]
 }
+
+/// The sigma schedules of the class besides the training table's.
+const SIGMA_KEYS: [&str; 3] = [
+    "use_karras_sigmas",
+    "use_exponential_sigmas",
+    "use_beta_sigmas",
+];
 
 fn refused(key: &str, value: &str, why: &str) -> Error {
     Error::Unsupported(format!(
@@ -76,6 +83,10 @@ impl UniPcKeys {
             lower_order_final: o.or("lower_order_final", d.lower_order_final)?,
             disable_corrector: o.or("disable_corrector", d.disable_corrector)?,
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
+            other_sigmas: SIGMA_KEYS
+                .iter()
+                .map(|&k| Ok((k, o.or(k, false)?)))
+                .collect::<Result<_>>()?,
             unbuilt: o.first_not_default(&unbuilt_keys()),
         })
     }
@@ -132,6 +143,10 @@ impl UniPcKeys {
             lower_order_final: self.lower_order_final,
             disable_corrector,
             final_sigma,
+            sigmas: super::scheduler_dpm::sigma_schedule(
+                &self.other_sigmas,
+                "UniPCMultistepScheduler",
+            )?,
         })
     }
 }

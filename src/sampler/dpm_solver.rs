@@ -22,7 +22,9 @@
 //! formed in f64 from the chain's abar (diffusers forms them in f32 from f32 sigmas; the
 //! conformance test states what that costs).
 
-use super::{multistep, next_of, step_constants, validate, CpuStep, Sampler, Threshold};
+use super::{
+    multistep, next_of, step_constants, validate, CpuStep, Sampler, SigmaSchedule, Threshold,
+};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
 use crate::error::{Error, Result};
@@ -88,6 +90,8 @@ pub struct DpmSolverOptions {
     pub euler_at_final: bool,
     /// `final_sigmas_type` (zero).
     pub final_sigma: FinalSigma,
+    /// The sigmas it steps through (`use_karras_sigmas`...; the training table's by default).
+    pub sigmas: SigmaSchedule,
 }
 
 impl Default for DpmSolverOptions {
@@ -99,6 +103,7 @@ impl Default for DpmSolverOptions {
             lower_order_final: true,
             euler_at_final: false,
             final_sigma: FinalSigma::Zero,
+            sigmas: SigmaSchedule::Timesteps,
         }
     }
 }
@@ -177,21 +182,19 @@ pub fn step_coefficients(
 }
 
 /// The rows of `chain` by training timestep (visited from its last kept step to its first);
-/// the others idle.
-pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Vec<MultistepRow> {
+/// the others idle. Refused: a chain whose timesteps are not its sigma schedule's, and
+/// coefficients that are not finite.
+pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>> {
     let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
     let big_t = chain.num_train_timesteps();
     let next = next_of(&order, big_t);
-    let abar = &chain.train.alphas_cumprod;
-    let final_abar = match o.final_sigma {
-        FinalSigma::Zero => 1.0,
-        FinalSigma::SigmaMin => abar[0],
-    };
+    // The abar of each step (from its sigma) and after the last.
+    let (abar, final_abar) = multistep::step_abars(chain, o.sigmas, o.final_sigma, true)?;
     let ring = if o.order >= 2 { o.order } else { 0 };
     let mut rows = vec![MultistepRow::IDLE; big_t];
     let n = order.len();
     for (i, &s0) in order.iter().enumerate() {
-        let target = order.get(i + 1).map_or(final_abar, |&t| abar[t]);
+        let target = abar.get(i + 1).copied().unwrap_or(final_abar);
         let lower_final = i + 1 == n
             && (o.euler_at_final
                 || (o.lower_order_final && n < 15)
@@ -205,10 +208,10 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Vec<MultistepRow> {
         } else {
             3
         };
-        let before: Vec<f64> = (1..q).map(|j| abar[order[i - j]]).collect();
-        let [cx, c0, c1, c2, cz] = step_coefficients(o, abar[s0], target, &before);
+        let before: Vec<f64> = (1..q).map(|j| abar[i - j]).collect();
+        let [cx, c0, c1, c2, cz] = step_coefficients(o, abar[i], target, &before);
         rows[s0] = MultistepRow {
-            abar: abar[s0],
+            abar: abar[i],
             eps_history: !o.algorithm.on_data(),
             correct: None,
             update: [cx, c0, c1, c2, 0.0, cz],
@@ -217,7 +220,7 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Vec<MultistepRow> {
             next_t: next[s0] as usize,
         };
     }
-    rows
+    multistep::finite("DPM-Solver", rows)
 }
 
 /// The DPM-Solver sampler (see the module doc).
@@ -268,7 +271,10 @@ impl DpmSolver {
             ));
         }
         validate(&chain, &model, threshold)?;
-        if chain.steps.first() == Some(&0) && opts.final_sigma == FinalSigma::SigmaMin {
+        if chain.steps.first() == Some(&0)
+            && opts.final_sigma == FinalSigma::SigmaMin
+            && opts.sigmas == SigmaSchedule::Timesteps
+        {
             // A step from t = 0 to sigma(t = 0) is no step: h = 0 and r0 divides by it.
             return Err(Error::Unsupported(
                 "final_sigmas_type sigma_min with a chain that visits t = 0: the last step would \
@@ -276,7 +282,7 @@ impl DpmSolver {
                     .into(),
             ));
         }
-        let rows = dpm_rows(&chain, &opts);
+        let rows = dpm_rows(&chain, &opts)?;
         Ok(DpmSolver {
             chain,
             model,

@@ -17,6 +17,8 @@
 //!   ([`Sampler::state_slots`]).
 //! - [`UniPc`]: UniPC's predictor and corrector (orders 1 to 3, bh1 or bh2) as diffusers'
 //!   `UniPCMultistepScheduler` computes them, on the same kernel.
+//! - [`SigmaSchedule`], [`sigma_steps`]: the sigmas the multistep samplers may step through
+//!   instead of the training table's (Karras, exponential, beta, lu) and their timesteps.
 //!
 //! Every sampler is driven by training timesteps: the denoiser is always called with the
 //! original timestep of the current step, and the step kernel reads the row of the chain there.
@@ -26,6 +28,7 @@ mod ddpm;
 mod dpm_solver;
 pub mod loop_options;
 mod multistep;
+mod sigmas;
 mod unipc;
 
 pub use ddim::{forward_rows, reverse_rows_by_current, Ddim, DdimOptions, DdimReverse};
@@ -76,6 +79,7 @@ pub use dpm_solver::{
     dpm_rows, step_coefficients, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, SolverType,
 };
 pub use loop_options::{LoopOptions, NoiseSource};
+pub use sigmas::{sigma_steps, sigma_to_t, SigmaSchedule, SigmaSteps};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 
 use crate::chain::Chain;

@@ -3,7 +3,9 @@
 //! (shaders/multistep_step*.wgsl, twin `cpu::kernels::multistep_step`), so a sampler of this
 //! family is its row formulas and nothing else.
 
-use super::CpuStep;
+use super::sigmas::{sigma_steps, SigmaSchedule};
+use super::{CpuStep, FinalSigma};
+use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{multistep_step, MultistepRow};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::multistep_step::MultistepCoefs;
@@ -33,4 +35,65 @@ pub(crate) fn cpu_step(
     })?;
     let noise = step.noise.filter(|_| row.update[5] != 0.0);
     multistep_step(row, model, CpuStep { noise, ..step })
+}
+
+/// The abar of each step a multistep sampler on `chain` visits (from its last kept step to
+/// its first) under the sigma schedule `kind`, and the final one after the last step:
+/// abar = 1 / (1 + sigma^2). The default schedule takes the training abar at the chain's
+/// timesteps (and sigma(0) as `sigma_min`); the others take their sigmas, whose timesteps the
+/// chain must hold ([`sigma_steps`](super::sigmas::sigma_steps)), and as `sigma_min` the
+/// table's sigma(0) where `table_min` (DPM-Solver), else their last sigma (UniPC).
+pub(crate) fn step_abars(
+    chain: &Chain,
+    kind: SigmaSchedule,
+    final_sigma: FinalSigma,
+    table_min: bool,
+) -> Result<(Vec<f64>, f64)> {
+    let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
+    let abar = &chain.train.alphas_cumprod;
+    if kind == SigmaSchedule::Timesteps {
+        let fin = match final_sigma {
+            FinalSigma::Zero => 1.0,
+            FinalSigma::SigmaMin => abar[0],
+        };
+        return Ok((order.iter().map(|&t| abar[t]).collect(), fin));
+    }
+    let steps = sigma_steps(abar, order.len(), kind)?;
+    if steps.timesteps != order {
+        return Err(Error::Unsupported(format!(
+            "the chain's timesteps {order:?} are not those of {} sigmas at {} steps ({:?}): \
+             build the chain from sampler::sigma_steps",
+            kind.name(),
+            order.len(),
+            steps.timesteps
+        )));
+    }
+    let abar_of = |s: f64| 1.0 / (1.0 + s * s);
+    let abars: Vec<f64> = steps.sigmas.iter().map(|&s| abar_of(s)).collect();
+    let fin = match final_sigma {
+        FinalSigma::Zero => 1.0,
+        FinalSigma::SigmaMin if table_min => abar_of(steps.sigma_min),
+        FinalSigma::SigmaMin => abars[abars.len() - 1],
+    };
+    Ok((abars, fin))
+}
+
+/// `rows`, or an error naming the first step whose coefficients are not finite (a
+/// higher-order step into a final sigma equal to its own, where diffusers computes NaN too).
+pub(crate) fn finite(name: &str, rows: Vec<MultistepRow>) -> Result<Vec<MultistepRow>> {
+    let bad = rows.iter().position(|r| {
+        r.update
+            .iter()
+            .chain(r.correct.iter().flatten())
+            .any(|c| !c.is_finite())
+    });
+    match bad {
+        None => Ok(rows),
+        Some(t) => Err(Error::Unsupported(format!(
+            "{name}: the step at timestep {t} has non-finite coefficients (a higher-order step \
+             between equal sigmas, as into a final sigma_min equal to the last step's, where \
+             diffusers computes NaN): use final sigma zero, a lower order or \
+             lower_order_final"
+        ))),
+    }
 }

@@ -18,7 +18,8 @@
 
 use super::dpm_solver::lambda;
 use super::{
-    multistep, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler, Threshold,
+    multistep, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler, SigmaSchedule,
+    Threshold,
 };
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
@@ -51,6 +52,8 @@ pub struct UniPcOptions {
     pub disable_corrector: Vec<usize>,
     /// `final_sigmas_type` (zero).
     pub final_sigma: FinalSigma,
+    /// The sigmas it steps through (`use_karras_sigmas`...; the training table's by default).
+    pub sigmas: SigmaSchedule,
 }
 
 impl Default for UniPcOptions {
@@ -62,6 +65,7 @@ impl Default for UniPcOptions {
             lower_order_final: true,
             disable_corrector: Vec::new(),
             final_sigma: FinalSigma::Zero,
+            sigmas: SigmaSchedule::Timesteps,
         }
     }
 }
@@ -165,19 +169,15 @@ fn uni_update(
 }
 
 /// The rows of `chain` by training timestep (visited from its last kept step to its first).
-pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Vec<MultistepRow> {
+/// Refused: a chain whose timesteps are not its sigma schedule's, and coefficients that are
+/// not finite.
+pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> {
     let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
     let next = next_of(&order, chain.num_train_timesteps());
-    let abar = &chain.train.alphas_cumprod;
     let n = order.len();
-    // sigma_i of step i, and the final one after the last.
-    let at = |i: usize| match order.get(i) {
-        Some(&t) => abar[t],
-        None => match o.final_sigma {
-            FinalSigma::Zero => 1.0,
-            FinalSigma::SigmaMin => abar[0],
-        },
-    };
+    // abar of step i (from its sigma), and the final one after the last.
+    let (abar, final_abar) = multistep::step_abars(chain, o.sigmas, o.final_sigma, false)?;
+    let at = |i: usize| abar.get(i).copied().unwrap_or(final_abar);
     let ring = o.order + 1;
     let mut orders = Vec::with_capacity(n);
     let mut rows = vec![MultistepRow::IDLE; chain.num_train_timesteps()];
@@ -204,7 +204,7 @@ pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Vec<MultistepRow> {
             u[2 + k] = *c;
         }
         rows[s0] = MultistepRow {
-            abar: abar[s0],
+            abar: abar[i],
             eps_history: !o.predict_x0,
             correct: Some(a),
             update: u,
@@ -213,7 +213,7 @@ pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Vec<MultistepRow> {
             next_t: next[s0] as usize,
         };
     }
-    rows
+    multistep::finite("UniPC", rows)
 }
 
 /// The UniPC sampler (see the module doc).
@@ -273,14 +273,19 @@ impl UniPc {
                 );
             }
         }
-        if chain.steps.first() == Some(&0) && opts.final_sigma == FinalSigma::SigmaMin {
+        // The other sigma schedules end at sigma_min by design: their last step into it is
+        // computed (h = 0) as diffusers computes it, non-finite coefficients refused by the rows.
+        if chain.steps.first() == Some(&0)
+            && opts.final_sigma == FinalSigma::SigmaMin
+            && opts.sigmas == SigmaSchedule::Timesteps
+        {
             return refuse(
                 "final_sigmas_type sigma_min with a chain that visits t = 0: the last step \
                  would go from sigma(0) to itself"
                     .into(),
             );
         }
-        let rows = unipc_rows(&chain, &opts);
+        let rows = unipc_rows(&chain, &opts)?;
         Ok(UniPc {
             chain,
             model,

@@ -42,3 +42,45 @@ pub fn read_f32_of(dir: &str, name: &str) -> (Vec<usize>, Vec<f32>) {
         other => panic!("{name}: {other:?}"),
     }
 }
+
+/// A fixture case's sigma schedule (its `use_*` option) and the timesteps its sampler visits
+/// at `n` steps on `alphas_cumprod` (the spacing's for the default schedule), checked against
+/// the timesteps diffusers recorded for the case.
+#[allow(dead_code)]
+pub fn case_steps(
+    case: &Value,
+    alphas_cumprod: &[f64],
+) -> (ddpm_wgpu::sampler::SigmaSchedule, Vec<usize>) {
+    use ddpm_wgpu::sampler::{sigma_steps, SigmaSchedule};
+    use ddpm_wgpu::spacing::{multistep_timesteps, Spacing};
+    let o = &case["options"];
+    let on = |k: &str| o[k] == Value::Bool(true);
+    let kind = [
+        SigmaSchedule::Karras,
+        SigmaSchedule::Exponential,
+        SigmaSchedule::Beta,
+        SigmaSchedule::Lu,
+    ]
+    .into_iter()
+    .find(|s| s.key().is_some_and(on))
+    .unwrap_or(SigmaSchedule::Timesteps);
+    let n = case["steps"].as_u64().unwrap() as usize;
+    let kept = if kind == SigmaSchedule::Timesteps {
+        let spacing = Spacing::parse(
+            o["timestep_spacing"].as_str().unwrap_or("leading"),
+            o["steps_offset"].as_u64().unwrap_or(0) as usize,
+        )
+        .unwrap();
+        multistep_timesteps(alphas_cumprod.len(), n, &spacing).unwrap()
+    } else {
+        sigma_steps(alphas_cumprod, n, kind).unwrap().timesteps
+    };
+    let want: Vec<usize> = case["timesteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(kept, want, "{}: timesteps", case["case"]);
+    (kind, kept)
+}

@@ -71,6 +71,17 @@ CASES = [
       "prediction_type": "v_prediction"}),
     ("sde_dpmsolver_midpoint_6", "attn_two_levels_heads", 2, 6, 18,
      {"algorithm_type": "sde-dpmsolver", "final_sigmas_type": "sigma_min"}),
+    # The other sigma schedules: timesteps from the sigmas, the solver on the sigmas. With
+    # sigma_min the last step goes from sigma_min to itself (h = 0), second order at 16 steps.
+    ("karras_12", "attn_two_levels_heads", 2, 12, 19, {"use_karras_sigmas": True}),
+    ("karras_sde_sigma_min_16", "cifar10_tiny", 1, 16, 20,
+     {"use_karras_sigmas": True, "algorithm_type": "sde-dpmsolver++",
+      "final_sigmas_type": "sigma_min"}),
+    ("exponential_10", "attn_two_levels_heads", 2, 10, 21, {"use_exponential_sigmas": True}),
+    ("beta_order3_8", "attn_two_levels_heads", 2, 8, 22,
+     {"use_beta_sigmas": True, "solver_order": 3}),
+    ("lu_v_9", "attn_two_levels_heads", 2, 9, 23,
+     {"use_lu_lambdas": True, "prediction_type": "v_prediction"}),
 ]
 
 
@@ -118,6 +129,32 @@ def timestep_lists():
     return out
 
 
+def sigma_lists():
+    """set_timesteps of both multistep classes under each sigma schedule: timesteps, sigmas
+    (final one included) and whether diffusers repeats a timestep."""
+    from diffusers import UniPCMultistepScheduler
+    out = []
+    for cls, keys in [(DPMSolverMultistepScheduler, ["use_karras_sigmas", "use_exponential_sigmas",
+                                                      "use_beta_sigmas", "use_lu_lambdas"]),
+                      (UniPCMultistepScheduler, ["use_karras_sigmas", "use_exponential_sigmas",
+                                                 "use_beta_sigmas"])]:
+        for key in keys:
+            for t_train in [1000, 50]:
+                for n in [1, 2, 3, 5, 10, 20, 25, 30, 50, 100]:
+                    if n > t_train:
+                        continue
+                    for final in ["zero", "sigma_min"]:
+                        s = cls(num_train_timesteps=t_train, final_sigmas_type=final,
+                                **{key: True})
+                        s.set_timesteps(n)
+                        ts = [int(t) for t in s.timesteps]
+                        out.append({"class": cls.__name__, "key": key, "T": t_train, "N": n,
+                                    "final": final, "timesteps": ts,
+                                    "sigmas": [float(v) for v in s.sigmas],
+                                    "repeats": len(set(ts)) != len(ts)})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "..", "fixtures", "dpm_solver"))
@@ -133,6 +170,8 @@ def main():
         print(case, ts[:4], "...", float(np.abs(out).max()))
     with open(os.path.join(args.out, "cases.json"), "w") as f:
         json.dump({"cases": cases, "timestep_lists": timestep_lists()}, f, indent=1)
+    with open(os.path.join(args.out, "sigma_lists.json"), "w") as f:
+        json.dump(sigma_lists(), f)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,12 @@ CASES = [
     ("no_lower_order_final_order3_7", "attn_two_levels_heads", 1, 7, 11,
      {"solver_order": 3, "lower_order_final": False, "final_sigmas_type": "sigma_min"}),
     ("offset_leading_5", "attn_two_levels_heads", 2, 5, 12, {"steps_offset": 1}),
+    # The other sigma schedules (see dpm_solver_fixtures.py).
+    ("karras_10", "attn_two_levels_heads", 2, 10, 31, {"use_karras_sigmas": True}),
+    ("exponential_order3_12", "attn_two_levels_heads", 2, 12, 32,
+     {"use_exponential_sigmas": True, "solver_order": 3}),
+    ("beta_sigma_min_8", "cifar10_tiny", 1, 8, 33,
+     {"use_beta_sigmas": True, "final_sigmas_type": "sigma_min"}),
 ]
 
 

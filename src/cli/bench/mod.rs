@@ -20,7 +20,9 @@ use ddpm_wgpu::error::Result;
 use ddpm_wgpu::gpu::sampling::sample_loop::LoopOptions;
 use ddpm_wgpu::gpu::{self, Context, GaussianDenoiser, GpuTables, MixtureDenoiser};
 use ddpm_wgpu::options::ModelOptions;
-use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, DpmSolver, DpmSolverOptions, Sampler};
+use ddpm_wgpu::sampler::{
+    Ddim, DdimOptions, Ddpm, DpmSolver, DpmSolverOptions, Sampler, UniPc, UniPcOptions,
+};
 use ddpm_wgpu::schedule::{ScheduleKind, Tables};
 use ddpm_wgpu::spacing::{multistep_timesteps, timesteps, Spacing};
 use kernels::{accuracy_rows, kernel_rows};
@@ -31,6 +33,9 @@ const DDIM_STEPS: usize = 50;
 
 /// Steps of the DPM-Solver++ 2M loop rows (what diffusers' users run it at).
 const DPM_STEPS: usize = 20;
+
+/// Steps of the UniPC loop rows (where its paper and diffusers' docs put it).
+const UNIPC_STEPS: usize = 10;
 
 /// One kernel measurement.
 #[derive(Clone, Debug)]
@@ -52,7 +57,7 @@ pub struct KernelRow {
 /// One sampling-loop measurement.
 #[derive(Clone, Debug)]
 pub struct LoopRow {
-    /// `ddpm` (all T steps) or `ddim` (50 of them, eta 0).
+    /// `ddpm` (all T steps), `ddim` (50 of them, eta 0), `dpm++2m` (20) or `unipc` (10).
     pub sampler: &'static str,
     /// `mixture` (M = 16 points, three kernels a step) or `gaussian` (one elementwise kernel).
     pub denoiser: &'static str,
@@ -187,7 +192,22 @@ pub fn run(ctx: &Context, plan: &BenchPlan) -> Result<BenchReport> {
         None,
         DpmSolverOptions::default(),
     )?;
-    let samplers: [&dyn Sampler; 3] = [&ddpm, &ddim, &dpm];
+    // UniPC (bh2, order 2) in 10 steps on the same spacing; no clipping either.
+    let unipc_steps = multistep_timesteps(
+        big_t,
+        UNIPC_STEPS.min(big_t / 2),
+        &Spacing::Leading { steps_offset: 0 },
+    )?;
+    let unipc = UniPc::new(
+        Chain::respaced(&loop_tables, &unipc_steps)?,
+        ModelOptions {
+            clip_denoised: false,
+            ..model
+        },
+        None,
+        UniPcOptions::default(),
+    )?;
+    let samplers: [&dyn Sampler; 4] = [&ddpm, &ddim, &dpm, &unipc];
     let (num_points, sigma) = (16, 0.1);
     let mut loops = Vec::new();
     for shape in &plan.loop_shapes {

@@ -95,7 +95,7 @@ pub fn multistep_model(
     Ok((m0, if processed { (x - a * m0) / s } else { eps }))
 }
 
-/// One element's update: (the new x, xc) from x, `last`, the history values m (m[0] this
+/// One element's update: (the new x, xc) from x, `last`, the history values m (`m[0]` this
 /// step's) and the normal z, as `multistep_update` in shaders/shared/model.wgsl computes it.
 pub fn multistep_update(row: &MultistepRow, x: f64, last: f64, m: [f64; 4], z: f64) -> (f64, f64) {
     // As the kernel: a term whose coefficient is 0 is not formed (0 x inf would be NaN), and

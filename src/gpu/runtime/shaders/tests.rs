@@ -26,8 +26,14 @@ fn pipeline_keys_keep_only_the_constants_a_kernel_takes() {
     assert_eq!(Kernel::DdpmStepVec4.own_constants(c), c);
     assert_eq!(Kernel::DdimStepVec4.own_constants(c), c);
     // Whether x_0 is kept: the multistep steps only (the others always write it).
-    let drop_xstart = PipelineConstants { keep_xstart: 0, ..c };
-    assert_eq!(Kernel::MultistepStepVec4.own_constants(drop_xstart), drop_xstart);
+    let drop_xstart = PipelineConstants {
+        keep_xstart: 0,
+        ..c
+    };
+    assert_eq!(
+        Kernel::MultistepStepVec4.own_constants(drop_xstart),
+        drop_xstart
+    );
     assert_eq!(Kernel::DdpmStepVec4.own_constants(drop_xstart), c);
     // Grid and model options: p_sample's vec4 kernel.
     assert_eq!(Kernel::PSampleVec4.own_constants(c), model_only);

@@ -1,0 +1,88 @@
+//! The multistep samplers' sigma schedules (`sampler::sigma_steps`: Karras, exponential, beta,
+//! lu) against diffusers' own `set_timesteps` of DPMSolverMultistepScheduler and
+//! UniPCMultistepScheduler (tests/fixtures/dpm_solver/sigma_lists.json, written by
+//! tests/reference/dpm_solver_fixtures.py): the timesteps exactly, the sigmas within f32
+//! rounding, and a list where diffusers repeats a timestep refused by name.
+
+mod common;
+
+use ddpm_wgpu::sampler::{sigma_steps, SigmaSchedule};
+use ddpm_wgpu::{ScheduleKind, Tables};
+use serde_json::Value;
+
+fn lists() -> Vec<Value> {
+    let path = common::dpm::fixtures().join("sigma_lists.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn kind(key: &str) -> SigmaSchedule {
+    [
+        SigmaSchedule::Karras,
+        SigmaSchedule::Exponential,
+        SigmaSchedule::Beta,
+        SigmaSchedule::Lu,
+    ]
+    .into_iter()
+    .find(|s| s.key() == Some(key))
+    .unwrap()
+}
+
+#[test]
+fn sigma_schedules_match_diffusers_set_timesteps() {
+    let all = lists();
+    let (mut equal, mut refused) = (0, 0);
+    let mut worst = 0.0f64;
+    for l in &all {
+        let (big_t, n) = (
+            l["T"].as_u64().unwrap() as usize,
+            l["N"].as_u64().unwrap() as usize,
+        );
+        // Both classes' default schedule: linear 1e-4 .. 0.02.
+        let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, big_t).unwrap();
+        let got = sigma_steps(&tables.alphas_cumprod, n, kind(l["key"].as_str().unwrap()));
+        if l["repeats"] == Value::Bool(true) {
+            let e = got.unwrap_err().to_string();
+            assert!(e.contains("twice"), "{l}: {e}");
+            refused += 1;
+            continue;
+        }
+        let got = got.unwrap_or_else(|e| panic!("{l}: {e}"));
+        let want_t: Vec<usize> = l["timesteps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(got.timesteps, want_t, "{l}");
+        let want_s: Vec<f64> = l["sigmas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .collect();
+        assert_eq!(want_s.len(), n + 1, "{l}");
+        let last = match (l["final"].as_str().unwrap(), l["class"].as_str().unwrap()) {
+            ("zero", _) => 0.0,
+            (_, "DPMSolverMultistepScheduler") => got.sigma_min,
+            _ => got.sigmas[n - 1],
+        };
+        for (g, w) in got.sigmas.iter().chain([&last]).zip(&want_s) {
+            // Both are f32 values (diffusers' float32 sigmas; ours rounded from f64 over the
+            // same f32 table): within a few f32 roundings, 2.1e-7 measured.
+            let rel = (g - w).abs() / w.abs().max(1e-30);
+            worst = worst.max(if *w == 0.0 { g.abs() } else { rel });
+        }
+        equal += 1;
+    }
+    eprintln!("{equal} lists equal, {refused} refused, worst sigma relative error {worst:.3e}");
+    assert!(worst < 1e-6, "worst sigma relative error {worst:.3e}");
+    assert!(
+        equal >= 100 && refused >= 10,
+        "{equal} equal, {refused} refused"
+    );
+}
