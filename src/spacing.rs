@@ -123,27 +123,49 @@ pub fn multistep_timesteps(
     steps: usize,
     spacing: &Spacing,
 ) -> Result<Vec<usize>> {
+    multistep_timesteps_upto(num_timesteps, num_timesteps, steps, spacing)
+}
+
+/// [`multistep_timesteps`] over [0, `last`) instead of [0, T): DPM-Solver's timesteps with a
+/// finite `lambda_min_clipped`, `last` being T less the timesteps whose lambda is below it
+/// (`sampler::lambda_clipped_last`). Trailing keeps its stride T / N from `last` down, so it
+/// gives fewer than N steps when `last` < T, as diffusers does.
+pub fn multistep_timesteps_upto(
+    num_timesteps: usize,
+    last: usize,
+    steps: usize,
+    spacing: &Spacing,
+) -> Result<Vec<usize>> {
     let big_t = num_timesteps;
     if big_t == 0 || steps == 0 || steps > big_t {
         return Err(Error::Unsupported(format!(
             "--steps must be in [1, T = {big_t}], got {steps}"
         )));
     }
+    if last == 0 || last > big_t {
+        return Err(Error::Unsupported(format!(
+            "lambda_min_clipped leaves no timestep of {big_t} to sample from"
+        )));
+    }
     let ts: Vec<i64> = match spacing {
-        Spacing::Linspace => crate::schedule::linspace(0.0, (big_t - 1) as f64, steps + 1)
+        Spacing::Linspace => crate::schedule::linspace(0.0, (last - 1) as f64, steps + 1)
             .into_iter()
             .rev()
             .take(steps)
             .map(|v| v.round_ties_even() as i64)
             .collect(),
         Spacing::Leading { steps_offset } => {
-            let ratio = (big_t / (steps + 1)) as i64;
+            let ratio = (last / (steps + 1)) as i64;
             (1..=steps as i64)
                 .rev()
                 .map(|i| i * ratio + *steps_offset as i64)
                 .collect()
         }
-        Spacing::Trailing => return timesteps(big_t, steps, spacing),
+        Spacing::Trailing if last == big_t => return timesteps(big_t, steps, spacing),
+        Spacing::Trailing => numpy_arange_desc(last as f64, big_t as f64 / steps as f64)
+            .into_iter()
+            .map(|v| v.round_ties_even() as i64 - 1)
+            .collect(),
         Spacing::Improved(_) => {
             return Err(Error::Unsupported(
                 "improved-diffusion's spacings are for DDPM and DDIM; diffusers' multistep \

@@ -2,11 +2,14 @@
 //! lu) against diffusers' own `set_timesteps` of DPMSolverMultistepScheduler and
 //! UniPCMultistepScheduler (tests/fixtures/dpm_solver/sigma_lists.json, written by
 //! tests/reference/dpm_solver_fixtures.py): the timesteps exactly, the sigmas within f32
-//! rounding, and a list where diffusers repeats a timestep refused by name.
+//! rounding, and a list where diffusers repeats a timestep refused by name. And DPM-Solver's
+//! `lambda_min_clipped` (`sampler::lambda_clipped_last`) against its set_timesteps on the
+//! linear and squared-cosine schedules (tests/fixtures/dpm_solver/cases.json).
 
 mod common;
 
-use ddpm_wgpu::sampler::{sigma_steps, SigmaSchedule};
+use ddpm_wgpu::sampler::{lambda_clipped_last, sigma_steps, SigmaSchedule};
+use ddpm_wgpu::spacing::{multistep_timesteps_upto, Spacing};
 use ddpm_wgpu::{ScheduleKind, Tables};
 use serde_json::Value;
 
@@ -85,4 +88,36 @@ fn sigma_schedules_match_diffusers_set_timesteps() {
         equal >= 100 && refused >= 10,
         "{equal} equal, {refused} refused"
     );
+}
+
+#[test]
+fn lambda_min_clipped_timesteps_match_diffusers() {
+    let all = common::dpm::cases();
+    let lists = all["clipped_lists"].as_array().unwrap();
+    assert_eq!(lists.len(), 96);
+    let mut shorter = 0;
+    for l in lists {
+        let kind = match l["schedule"].as_str().unwrap() {
+            "linear" => ScheduleKind::Linear,
+            _ => ScheduleKind::Cosine,
+        };
+        let tables = Tables::from_schedule(kind, 1e-4, 0.02, 1000).unwrap();
+        let last = lambda_clipped_last(
+            &tables.alphas_cumprod,
+            l["lambda_min_clipped"].as_f64().unwrap(),
+        );
+        let spacing = Spacing::parse(l["spacing"].as_str().unwrap(), 0).unwrap();
+        let n = l["N"].as_u64().unwrap() as usize;
+        let got = multistep_timesteps_upto(1000, last, n, &spacing).unwrap();
+        let want: Vec<usize> = l["timesteps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(got, want, "{l}");
+        shorter += usize::from(got.len() < n);
+    }
+    // Trailing keeps its stride from the clipped end: fewer steps, as diffusers takes.
+    assert!(shorter >= 10, "{shorter} shorter lists");
 }

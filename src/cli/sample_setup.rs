@@ -297,9 +297,12 @@ fn sampler(
                 (Some(n), _) if sigmas != SigmaSchedule::Timesteps => {
                     Some(sigma_steps(&tables.alphas_cumprod, n, sigmas)?.timesteps)
                 }
-                (Some(n), _) if multistep => {
-                    Some(spacing::multistep_timesteps(big_t, n, &spacing)?)
-                }
+                (Some(n), _) if multistep => Some(spacing::multistep_timesteps_upto(
+                    big_t,
+                    sampler_pick::clipped_last(&kind, base, tables),
+                    n,
+                    &spacing,
+                )?),
                 (None, _) if multistep => {
                     return Err(Error::Unsupported(
                         "the multistep samplers (dpm++2m, dpm++3m, dpm++2m-sde, unipc, or a \

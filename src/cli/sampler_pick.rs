@@ -11,7 +11,7 @@ use ddpm_wgpu::nn::SchedulerConfig;
 use ddpm_wgpu::sampler::{
     DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler, SigmaSchedule, Threshold, UniPc,
 };
-use ddpm_wgpu::ModelOptions;
+use ddpm_wgpu::{ModelOptions, Tables};
 use std::path::{Path, PathBuf};
 
 /// The samplers `--sampler` names.
@@ -175,6 +175,18 @@ pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
 /// Whether `kind` takes diffusers' multistep timesteps (and needs `--steps`).
 pub(crate) fn is_multistep(kind: &SamplerKind) -> bool {
     matches!(kind, SamplerKind::DpmSolver(_) | SamplerKind::UniPc(_))
+}
+
+/// Where a multistep `kind`'s timesteps end: DPM-Solver's `lambda_min_clipped` (the config's,
+/// kept by a short name as diffusers' `from_config` keeps it) clips the range; T otherwise.
+pub(crate) fn clipped_last(kind: &SamplerKind, base: &Sampling, tables: &Tables) -> usize {
+    match kind {
+        SamplerKind::DpmSolver(_) => ddpm_wgpu::sampler::lambda_clipped_last(
+            &tables.alphas_cumprod,
+            base.dpm_keys.lambda_min_clipped,
+        ),
+        _ => tables.num_timesteps(),
+    }
 }
 
 /// The sigma schedule of a multistep `kind` (the training table's for the others).

@@ -136,7 +136,8 @@ fn from_config(
         let sigmas = s.sigmas.iter().chain([&last]).map(|&v| v as f32).collect();
         return Ok((s.timesteps, Some(sigmas)));
     }
-    let ts = spacing::multistep_timesteps(big_t, n, &sampling.spacing)?;
+    let last = crate::sampler_pick::clipped_last(&sampling.sampler, &sampling, &sampling.tables);
+    let ts = spacing::multistep_timesteps_upto(big_t, last, n, &sampling.spacing)?;
     let sigma = |a: f64| ((1.0 - a) / a).sqrt();
     let last = match final_sigma {
         FinalSigma::Zero => 0.0,

@@ -25,7 +25,8 @@ pub struct DpmKeys {
     /// use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas, use_lu_lambdas,
     /// use_flow_sigmas.
     pub other_sigmas: Vec<(&'static str, bool)>,
-    /// -inf.
+    /// -inf: no clipping. The caller spaces the timesteps over [0, last) with it
+    /// (`sampler::lambda_clipped_last`, `spacing::multistep_timesteps_upto`).
     pub lambda_min_clipped: f64,
     /// The first key the class has but the toolkit does not build, present with a value other
     /// than diffusers' default: (key, value as written).
@@ -142,11 +143,12 @@ impl DpmKeys {
         if let Some((key, value)) = &self.unbuilt {
             return Err(refused(key, value, "only diffusers' default is built"));
         }
-        if self.lambda_min_clipped != f64::NEG_INFINITY {
+        if self.lambda_min_clipped.is_nan() {
+            // diffusers' searchsorted puts NaN past every lambda: no timestep is left.
             return Err(refused(
                 "lambda_min_clipped",
-                &self.lambda_min_clipped.to_string(),
-                "only the default, -Infinity, is built so far",
+                "NaN",
+                "a number or -Infinity (the default) is expected",
             ));
         }
         Ok(DpmSolverOptions {

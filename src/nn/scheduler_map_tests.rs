@@ -141,7 +141,7 @@ fn a_dpm_solver_config_gives_its_options_and_refuses_what_is_not_built() {
         (
             "lambda_min_clipped",
             crate::nn::scheduler_dpm::DpmKeys {
-                lambda_min_clipped: -5.1,
+                lambda_min_clipped: f64::NAN,
                 ..Default::default()
             },
         ),

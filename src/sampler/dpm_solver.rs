@@ -113,6 +113,23 @@ pub(crate) fn lambda(abar: f64) -> f64 {
     0.5 * (abar.ln() - (1.0 - abar).ln())
 }
 
+/// DPM-Solver's `lambda_min_clipped` as diffusers applies it: T less the number of training
+/// timesteps whose lambda = log alpha - log sigma (in f32, as diffusers' table) is below it,
+/// the end of the range its timesteps are spaced over
+/// ([`spacing::multistep_timesteps_upto`](crate::spacing::multistep_timesteps_upto)). T for
+/// -inf, the default.
+pub fn lambda_clipped_last(alphas_cumprod: &[f64], lambda_min_clipped: f64) -> usize {
+    let below = alphas_cumprod
+        .iter()
+        .filter(|&&a| {
+            let a = a as f32;
+            let l = a.sqrt().ln() - (1.0 - a).sqrt().ln();
+            f64::from(l) < lambda_min_clipped
+        })
+        .count();
+    alphas_cumprod.len() - below
+}
+
 /// The coefficients of x, m0, m1, m2 and the normal of one step of order `order` from abar_s0
 /// to abar_t, the steps before at `before` (abar_s1, abar_s2 as the order needs), as diffusers'
 /// `dpm_solver_first_order_update`, `multistep_dpm_solver_second_order_update` and

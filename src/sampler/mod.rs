@@ -76,7 +76,8 @@ pub fn cpu_step_per_sample(
 pub use crate::cpu::kernels::CpuStep;
 pub use ddpm::Ddpm;
 pub use dpm_solver::{
-    dpm_rows, step_coefficients, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, SolverType,
+    dpm_rows, lambda_clipped_last, step_coefficients, DpmAlgorithm, DpmSolver, DpmSolverOptions,
+    FinalSigma, SolverType,
 };
 pub use loop_options::{LoopOptions, NoiseSource};
 pub use sigmas::{sigma_steps, sigma_to_t, SigmaSchedule, SigmaSteps};

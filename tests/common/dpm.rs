@@ -51,8 +51,8 @@ pub fn case_steps(
     case: &Value,
     alphas_cumprod: &[f64],
 ) -> (ddpm_wgpu::sampler::SigmaSchedule, Vec<usize>) {
-    use ddpm_wgpu::sampler::{sigma_steps, SigmaSchedule};
-    use ddpm_wgpu::spacing::{multistep_timesteps, Spacing};
+    use ddpm_wgpu::sampler::{lambda_clipped_last, sigma_steps, SigmaSchedule};
+    use ddpm_wgpu::spacing::{multistep_timesteps_upto, Spacing};
     let o = &case["options"];
     let on = |k: &str| o[k] == Value::Bool(true);
     let kind = [
@@ -71,7 +71,11 @@ pub fn case_steps(
             o["steps_offset"].as_u64().unwrap_or(0) as usize,
         )
         .unwrap();
-        multistep_timesteps(alphas_cumprod.len(), n, &spacing).unwrap()
+        let clip = o["lambda_min_clipped"]
+            .as_f64()
+            .unwrap_or(f64::NEG_INFINITY);
+        let last = lambda_clipped_last(alphas_cumprod, clip);
+        multistep_timesteps_upto(alphas_cumprod.len(), last, n, &spacing).unwrap()
     } else {
         sigma_steps(alphas_cumprod, n, kind).unwrap().timesteps
     };

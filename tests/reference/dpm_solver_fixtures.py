@@ -82,6 +82,11 @@ CASES = [
      {"use_beta_sigmas": True, "solver_order": 3}),
     ("lu_v_9", "attn_two_levels_heads", 2, 9, 23,
      {"use_lu_lambdas": True, "prediction_type": "v_prediction"}),
+    # lambda_min_clipped: the timesteps spaced below the clip; trailing then takes 9 steps.
+    ("clipped_trailing_10", "attn_two_levels_heads", 2, 10, 24,
+     {"lambda_min_clipped": -3.0, "timestep_spacing": "trailing"}),
+    ("clipped_linspace_8", "attn_two_levels_heads", 2, 8, 25,
+     {"lambda_min_clipped": -4.0, "timestep_spacing": "linspace"}),
 ]
 
 
@@ -129,6 +134,27 @@ def timestep_lists():
     return out
 
 
+def clipped_lists():
+    """DPM-Solver's set_timesteps with a finite lambda_min_clipped, on the linear and the
+    squared-cosine schedules."""
+    out = []
+    for schedule in ["linear", "squaredcos_cap_v2"]:
+        for lam in [-2.0, -3.0, -4.0, -5.1]:
+            for spacing in ["leading", "linspace", "trailing"]:
+                for n in [3, 5, 10, 20]:
+                    s = DPMSolverMultistepScheduler(
+                        beta_schedule=schedule, timestep_spacing=spacing,
+                        lambda_min_clipped=lam)
+                    try:
+                        s.set_timesteps(n)
+                        ts = [int(t) for t in s.timesteps]
+                    except Exception:
+                        ts = None
+                    out.append({"schedule": schedule, "lambda_min_clipped": lam,
+                                "spacing": spacing, "N": n, "timesteps": ts})
+    return out
+
+
 def sigma_lists():
     """set_timesteps of both multistep classes under each sigma schedule: timesteps, sigmas
     (final one included) and whether diffusers repeats a timestep."""
@@ -169,7 +195,8 @@ def main():
                       "seed": seed, "options": options, "timesteps": ts})
         print(case, ts[:4], "...", float(np.abs(out).max()))
     with open(os.path.join(args.out, "cases.json"), "w") as f:
-        json.dump({"cases": cases, "timestep_lists": timestep_lists()}, f, indent=1)
+        json.dump({"cases": cases, "timestep_lists": timestep_lists(),
+                   "clipped_lists": clipped_lists()}, f, indent=1)
     with open(os.path.join(args.out, "sigma_lists.json"), "w") as f:
         json.dump(sigma_lists(), f)
 
