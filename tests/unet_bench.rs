@@ -8,8 +8,8 @@ use std::process::Command;
 
 const FIXTURE: &str = "tests/fixtures/unet/attn_two_levels_heads";
 
-/// `ddpm bench --model FIXTURE` at batches 1 and 3, one trial, DDIM 3 and DDPM 2 steps, with
-/// the profile; `json` adds `--json`. Returns stdout.
+/// `ddpm bench --model FIXTURE` at batches 1 and 3, one trial, DDIM 3, DPM-Solver++ 2M 4,
+/// UniPC 3 and DDPM 2 steps, with the profile; `json` adds `--json`. Returns stdout.
 fn bench(json: bool) -> String {
     let mut args = vec![
         "bench",
@@ -25,6 +25,10 @@ fn bench(json: bool) -> String {
         "3",
         "--ddpm-steps",
         "2",
+        "--dpm-steps",
+        "4",
+        "--unipc-steps",
+        "3",
         "--profile",
     ];
     if json {
@@ -61,7 +65,8 @@ fn unet_bench_reports_every_row() {
         .iter()
         .map(|l| (l["sampler"].as_str().unwrap(), l["steps"].as_u64().unwrap()))
         .collect();
-    assert_eq!(kinds, [("ddim", 3), ("ddpm", 2), ("ddim", 3), ("ddpm", 2)]);
+    let per_batch = [("ddim", 3), ("dpm++2m", 4), ("unipc", 3), ("ddpm", 2)];
+    assert_eq!(kinds, [per_batch, per_batch].concat());
     // The profile covers every dispatch of one forward.
     let profile = r["profile"].as_array().unwrap();
     let convs: u64 = profile

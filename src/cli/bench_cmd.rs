@@ -31,6 +31,12 @@ pub struct BenchArgs {
     /// --model: steps of the DDIM loop (leading spacing, eta 0); 0 for none.
     #[arg(long, value_name = "N", default_value_t = 50)]
     ddim_steps: usize,
+    /// --model: steps of the DPM-Solver++ 2M loop (leading spacing); 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    dpm_steps: usize,
+    /// --model: steps of the UniPC loop (bh2, order 2, leading spacing); 0 for none.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    unipc_steps: usize,
     /// --model: steps of the DDPM loop, respaced (a full T-step loop takes hours on a software
     /// adapter); 0 for none.
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -93,6 +99,8 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
             .map_or(1000, |s| s.num_train_timesteps),
         trials: args.trials.max(1),
         ddim_steps: args.ddim_steps,
+        dpm_steps: args.dpm_steps,
+        unipc_steps: args.unipc_steps,
         ddpm_steps: if args.ddpm_full {
             None
         } else {

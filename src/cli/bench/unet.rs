@@ -19,9 +19,11 @@ use ddpm_wgpu::gpu::{
 };
 use ddpm_wgpu::nn::UNet2D;
 use ddpm_wgpu::options::ModelOptions;
-use ddpm_wgpu::sampler::{Ddim, DdimOptions, Ddpm, Sampler};
+use ddpm_wgpu::sampler::{
+    Ddim, DdimOptions, Ddpm, DpmSolver, DpmSolverOptions, Sampler, UniPc, UniPcOptions,
+};
 use ddpm_wgpu::schedule::{ScheduleKind, Tables};
-use ddpm_wgpu::spacing::{timesteps, Spacing};
+use ddpm_wgpu::spacing::{multistep_timesteps, timesteps, Spacing};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -41,6 +43,10 @@ pub struct UNetBenchOptions {
     /// Steps of the DDPM loop: `None` for all T (what DDPM samples with; hours at B = 16 on a
     /// software adapter), `Some(n)` for DDPM respaced to n steps, `Some(0)` for no DDPM row.
     pub ddpm_steps: Option<usize>,
+    /// Steps of the DPM-Solver++ 2M loop (diffusers' defaults on leading spacing); 0 for none.
+    pub dpm_steps: usize,
+    /// Steps of the UniPC loop (bh2, order 2, on leading spacing); 0 for none.
+    pub unipc_steps: usize,
     /// Also time each kind of dispatch of one forward at the largest batch.
     pub profile: bool,
     /// How the UNet runs (Winograd or direct 3x3 convs).
@@ -57,6 +63,8 @@ impl Default for UNetBenchOptions {
             trials: 3,
             ddim_steps: 50,
             ddpm_steps: None,
+            dpm_steps: 10,
+            unipc_steps: 10,
             profile: false,
             unet: UNetOptions::default(),
         }
@@ -221,7 +229,8 @@ pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNe
     Ok(report)
 }
 
-/// DDIM (leading spacing, eta 0) and DDPM (full or respaced) as `opts` asks.
+/// DDIM (leading spacing, eta 0), DPM-Solver++ 2M, UniPC and DDPM (full or respaced) as
+/// `opts` asks.
 fn samplers(tables: &Tables, opts: &UNetBenchOptions) -> Result<Vec<Box<dyn Sampler>>> {
     let big_t = tables.num_timesteps();
     let model = ModelOptions::default();
@@ -235,6 +244,29 @@ fn samplers(tables: &Tables, opts: &UNetBenchOptions) -> Result<Vec<Box<dyn Samp
             model,
             None,
             DdimOptions::default(),
+        )?));
+    }
+    // The multistep samplers on their own leading timesteps, without clipping (as diffusers').
+    let unclipped = ModelOptions {
+        clip_denoised: false,
+        ..model
+    };
+    if opts.dpm_steps > 0 {
+        let kept = multistep_timesteps(big_t, opts.dpm_steps.min(big_t), &leading)?;
+        out.push(Box::new(DpmSolver::new(
+            Chain::respaced(tables, &kept)?,
+            unclipped,
+            None,
+            DpmSolverOptions::default(),
+        )?));
+    }
+    if opts.unipc_steps > 0 {
+        let kept = multistep_timesteps(big_t, opts.unipc_steps.min(big_t), &leading)?;
+        out.push(Box::new(UniPc::new(
+            Chain::respaced(tables, &kept)?,
+            unclipped,
+            None,
+            UniPcOptions::default(),
         )?));
     }
     match opts.ddpm_steps {
