@@ -30,7 +30,8 @@ fn tables() -> Tables {
 fn case_sampler(case: &Value) -> DpmSolver {
     let o = &case["options"];
     let s = |k: &str| o[k].as_str();
-    let (sigmas, kept) = common::dpm::case_steps(case, &tables().alphas_cumprod);
+    let train = common::dpm::case_tables(case);
+    let (sigmas, kept) = common::dpm::case_steps(case, &train.alphas_cumprod);
     let mean_type = match s("prediction_type").unwrap_or("epsilon") {
         "epsilon" => MeanType::Eps,
         "v_prediction" => MeanType::V,
@@ -67,7 +68,7 @@ fn case_sampler(case: &Value) -> DpmSolver {
         ..DpmSolverOptions::default()
     };
     DpmSolver::new(
-        Chain::respaced(&tables(), &kept).unwrap(),
+        Chain::respaced(&train, &kept).unwrap(),
         model,
         threshold,
         opts,
@@ -136,7 +137,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases();
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 25);
+    assert_eq!(list.len(), 26);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);

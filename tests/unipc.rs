@@ -31,7 +31,8 @@ fn tables() -> Tables {
 fn case_sampler(case: &Value) -> UniPc {
     let o = &case["options"];
     let s = |k: &str| o[k].as_str();
-    let (sigmas, kept) = common::dpm::case_steps(case, &tables().alphas_cumprod);
+    let train = common::dpm::case_tables(case);
+    let (sigmas, kept) = common::dpm::case_steps(case, &train.alphas_cumprod);
     let mean_type = match s("prediction_type").unwrap_or("epsilon") {
         "epsilon" => MeanType::Eps,
         "v_prediction" => MeanType::V,
@@ -66,7 +67,7 @@ fn case_sampler(case: &Value) -> UniPc {
         sigmas,
     };
     UniPc::new(
-        Chain::respaced(&tables(), &kept).unwrap(),
+        Chain::respaced(&train, &kept).unwrap(),
         model,
         threshold,
         opts,
@@ -118,7 +119,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases_of(DIR);
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 15);
+    assert_eq!(list.len(), 16);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);

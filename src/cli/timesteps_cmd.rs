@@ -6,7 +6,7 @@ use crate::sampler_pick::read_config;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::SamplerKind;
 use ddpm_wgpu::npy;
-use ddpm_wgpu::sampler::{sigma_steps, FinalSigma, SigmaSchedule};
+use ddpm_wgpu::sampler::{multistep_abar, sigma_steps, FinalSigma, SigmaSchedule};
 use ddpm_wgpu::spacing::{self, Spacing};
 use std::path::PathBuf;
 
@@ -123,7 +123,8 @@ fn from_config(
             )))
         }
     };
-    let abar = &sampling.tables.alphas_cumprod;
+    // As diffusers' multistep classes hold it (a zero terminal abar is 2^-24 there).
+    let abar = &multistep_abar(&sampling.tables.alphas_cumprod);
     if kind != SigmaSchedule::Timesteps {
         // The schedule's own sigmas; sigma_min is the table's sigma(0) for DPM-Solver, the last
         // sigma for UniPC (see sampler::SigmaSteps).

@@ -119,7 +119,7 @@ pub(crate) fn lambda(abar: f64) -> f64 {
 /// ([`spacing::multistep_timesteps_upto`](crate::spacing::multistep_timesteps_upto)). T for
 /// -inf, the default.
 pub fn lambda_clipped_last(alphas_cumprod: &[f64], lambda_min_clipped: f64) -> usize {
-    let below = alphas_cumprod
+    let below = super::multistep_abar(alphas_cumprod)
         .iter()
         .filter(|&&a| {
             let a = a as f32;

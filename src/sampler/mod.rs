@@ -80,7 +80,7 @@ pub use dpm_solver::{
     FinalSigma, SolverType,
 };
 pub use loop_options::{LoopOptions, NoiseSource};
-pub use sigmas::{sigma_steps, sigma_to_t, SigmaSchedule, SigmaSteps};
+pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, SigmaSchedule, SigmaSteps};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 
 use crate::chain::Chain;

@@ -3,7 +3,7 @@
 //! (shaders/multistep_step*.wgsl, twin `cpu::kernels::multistep_step`), so a sampler of this
 //! family is its row formulas and nothing else.
 
-use super::sigmas::{sigma_steps, SigmaSchedule};
+use super::sigmas::{multistep_abar, sigma_steps, SigmaSchedule};
 use super::{CpuStep, FinalSigma};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{multistep_step, MultistepRow};
@@ -39,7 +39,7 @@ pub(crate) fn cpu_step(
 
 /// The abar of each step a multistep sampler on `chain` visits (from its last kept step to
 /// its first) under the sigma schedule `kind`, and the final one after the last step:
-/// abar = 1 / (1 + sigma^2). The default schedule takes the training abar at the chain's
+/// abar = 1 / (1 + sigma^2), the table as [`multistep_abar`] holds it. The default schedule takes the training abar at the chain's
 /// timesteps (and sigma(0) as `sigma_min`); the others take their sigmas, whose timesteps the
 /// chain must hold ([`sigma_steps`](super::sigmas::sigma_steps)), and as `sigma_min` the
 /// table's sigma(0) where `table_min` (DPM-Solver), else their last sigma (UniPC).
@@ -50,7 +50,7 @@ pub(crate) fn step_abars(
     table_min: bool,
 ) -> Result<(Vec<f64>, f64)> {
     let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
-    let abar = &chain.train.alphas_cumprod;
+    let abar = &multistep_abar(&chain.train.alphas_cumprod);
     if kind == SigmaSchedule::Timesteps {
         let fin = match final_sigma {
             FinalSigma::Zero => 1.0,

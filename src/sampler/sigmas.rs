@@ -105,7 +105,7 @@ pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Res
             "--steps must be in [1, T = {big_t}], got {n}"
         )));
     }
-    let table = table_sigmas(alphas_cumprod);
+    let table = table_sigmas(&multistep_abar(alphas_cumprod));
     if table.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         return Err(Error::Unsupported(format!(
             "{} sigmas need 0 < abar < 1 at every training timestep (a zero-SNR schedule has \
@@ -166,6 +166,19 @@ pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Res
         sigmas: sigmas.into_iter().map(|s| s as f32 as f64).collect(),
         sigma_min: min,
     })
+}
+
+/// abar as diffusers' multistep classes (DPM-Solver, UniPC) hold it: a zero terminal abar
+/// (`rescale_betas_zero_snr`) replaced by 2^-24, "close to 0 without being 0 so that the first
+/// sigma is not inf" (sigma_max = 4096). Above the rescaled abar_{T-2} (4e-9 on the linear
+/// schedule), so the table is no longer monotone there, as in diffusers; the multistep rows,
+/// sigmas and clipping read it, the denoisers keep the training table.
+pub fn multistep_abar(alphas_cumprod: &[f64]) -> Vec<f64> {
+    let mut abar = alphas_cumprod.to_vec();
+    if let Some(last) = abar.last_mut().filter(|a| **a == 0.0) {
+        *last = 2f64.powi(-24);
+    }
+    abar
 }
 
 /// ln Gamma(x) for x > 0 (Lanczos, g = 7, nine terms: ~1e-15 relative).

@@ -88,3 +88,18 @@ pub fn case_steps(
     assert_eq!(kept, want, "{}: timesteps", case["case"]);
     (kind, kept)
 }
+
+/// A fixture case's training tables: the fixture folders' DDPMScheduler schedule (linear
+/// 1e-4 .. 0.02, T = 1000), rescaled to zero terminal SNR where the case sets
+/// `rescale_betas_zero_snr` (the samplers then take abar_{T-1} = 2^-24, as diffusers' multistep
+/// classes do).
+#[allow(dead_code)]
+pub fn case_tables(case: &Value) -> ddpm_wgpu::Tables {
+    use ddpm_wgpu::schedule::{beta_schedule, rescale_zero_terminal_snr};
+    use ddpm_wgpu::{ScheduleKind, Tables};
+    let betas = beta_schedule(ScheduleKind::Linear, 1e-4, 0.02, 1000).unwrap();
+    if case["options"]["rescale_betas_zero_snr"] != Value::Bool(true) {
+        return Tables::new(betas).unwrap();
+    }
+    Tables::new(rescale_zero_terminal_snr(&betas).unwrap()).unwrap()
+}

@@ -87,6 +87,10 @@ CASES = [
      {"lambda_min_clipped": -3.0, "timestep_spacing": "trailing"}),
     ("clipped_linspace_8", "attn_two_levels_heads", 2, 8, 25,
      {"lambda_min_clipped": -4.0, "timestep_spacing": "linspace"}),
+    # Zero terminal SNR: the class keeps abar_{T-1} = 2^-24 (sigma_max 4096).
+    ("zero_snr_v_trailing_8", "attn_two_levels_heads", 2, 8, 26,
+     {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
+      "timestep_spacing": "trailing"}),
 ]
 
 

@@ -56,6 +56,10 @@ CASES = [
      {"use_exponential_sigmas": True, "solver_order": 3}),
     ("beta_sigma_min_8", "cifar10_tiny", 1, 8, 33,
      {"use_beta_sigmas": True, "final_sigmas_type": "sigma_min"}),
+    # Zero terminal SNR: the class keeps abar_{T-1} = 2^-24 (sigma_max 4096).
+    ("zero_snr_v_trailing_6", "attn_two_levels_heads", 2, 6, 34,
+     {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
+      "timestep_spacing": "trailing"}),
 ]
 
 
