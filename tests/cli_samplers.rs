@@ -257,7 +257,7 @@ fn sample_rejects_bad_sampler_options_with_one_line() {
     let dir = tmp_dir("sample-bad");
     let out = dir.join("s.png").display().to_string();
     let cases: [&[&str]; 5] = [
-        &["--sampler", "euler"],
+        &["--sampler", "heun"],
         &["--steps", "10", "--respace", "trailing:10"],
         &["--noise", "uniform"],
         &["--sampler", "ddim", "--mean-type", "xprev"],

@@ -170,7 +170,7 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
         "order4.json",
         r#"{"_class_name": "DPMSolverMultistepScheduler", "solver_order": 4}"#,
     );
-    let euler = write("euler.json", r#"{"_class_name": "EulerDiscreteScheduler"}"#);
+    let euler = write("heun.json", r#"{"_class_name": "HeunDiscreteScheduler"}"#);
     let missing = dir.join("missing.json").display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -191,7 +191,7 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
         ),
         (
             vec!["--scheduler-config", &euler, "--steps", "5"],
-            "EulerDiscreteScheduler",
+            "HeunDiscreteScheduler",
         ),
         (
             vec!["--scheduler-config", &missing, "--steps", "5"],

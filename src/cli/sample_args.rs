@@ -40,8 +40,9 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value = "gpu")]
     pub device: Device,
     /// ddpm (ancestral steps), ddim, DPM-Solver++ (diffusers' DPMSolverMultistepScheduler:
-    /// dpm++2m, dpm++3m, or the SDE form dpm++2m-sde) or unipc (UniPCMultistepScheduler); the
-    /// last four need --steps (default: the scheduler config's class, else ddpm).
+    /// dpm++2m, dpm++3m, or the SDE form dpm++2m-sde), unipc (UniPCMultistepScheduler), euler
+    /// or euler-a (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler; leading spacing);
+    /// the last six need --steps (default: the scheduler config's class, else ddpm).
     #[arg(long)]
     pub sampler: Option<String>,
     /// Take N of the T steps, spaced as --spacing says (default: all T).

@@ -89,6 +89,7 @@ impl Setup {
                         sampler: SamplerKind::Ddpm,
                         dpm_keys: Default::default(),
                         unipc_keys: Default::default(),
+                        euler_keys: Default::default(),
                         cosine: args.schedule.schedule == "cosine",
                     },
                 };
@@ -293,6 +294,7 @@ fn sampler(
                 },
                 (None, other) => other.clone(),
             };
+            sampler_pick::check_euler_chain(&kind, &spacing, steps)?;
             match (steps, &spacing) {
                 (Some(n), _) if sigmas != SigmaSchedule::Timesteps => {
                     Some(sigma_steps(&tables.alphas_cumprod, n, sigmas)?.timesteps)
@@ -322,7 +324,7 @@ fn sampler(
         None => Chain::full(tables),
     };
     let threshold = args.step.threshold_over(base.threshold)?;
-    if multistep {
+    if multistep || matches!(kind, SamplerKind::Euler(_)) {
         ddim_options_refused(args)?;
     }
     if let Some(s) =

@@ -9,18 +9,19 @@ use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::SchedulerConfig;
 use ddpm_wgpu::sampler::{
-    DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler, SigmaSchedule, Threshold, UniPc,
+    DpmAlgorithm, DpmSolver, DpmSolverOptions, Euler, FinalSigma, Sampler, SigmaSchedule,
+    Threshold, UniPc,
 };
+use ddpm_wgpu::spacing::Spacing;
 use ddpm_wgpu::{ModelOptions, Tables};
 use std::path::{Path, PathBuf};
 
 /// The samplers `--sampler` names.
-pub(crate) const SAMPLERS: &str = "ddpm, ddim, dpm++2m, dpm++3m, dpm++2m-sde, unipc";
+pub(crate) const SAMPLERS: &str =
+    "ddpm, ddim, dpm++2m, dpm++3m, dpm++2m-sde, unipc, euler, euler-a";
 
 /// Names of diffusers' samplers that are not built yet, with their classes.
-const NOT_BUILT: [(&str, &str); 5] = [
-    ("euler", "EulerDiscreteScheduler"),
-    ("euler-a", "EulerAncestralDiscreteScheduler"),
+const NOT_BUILT: [(&str, &str); 3] = [
     ("heun", "HeunDiscreteScheduler"),
     ("pndm", "PNDMScheduler"),
     ("lms", "LMSDiscreteScheduler"),
@@ -112,6 +113,19 @@ impl SolverArgs {
                     "--sigmas lu is DPM-Solver's use_lu_lambdas: UniPC has no lu schedule".into(),
                 ))
             }
+            SamplerKind::Euler(_)
+                if self.order.is_some() || self.lower_order_final.is_some() || sigmas.is_some() =>
+            {
+                return Err(Error::Unsupported(
+                    "--order, --lower-order-final and --sigmas are the multistep samplers' \
+                     (dpm++2m, dpm++3m, dpm++2m-sde, unipc), not Euler's"
+                        .into(),
+                ))
+            }
+            SamplerKind::Euler(o) => SamplerKind::Euler(ddpm_wgpu::sampler::EulerOptions {
+                final_sigma: final_sigma.unwrap_or(o.final_sigma),
+                ..o
+            }),
             SamplerKind::UniPc(o) => SamplerKind::UniPc(ddpm_wgpu::sampler::UniPcOptions {
                 order: self.order.unwrap_or(o.order),
                 final_sigma: final_sigma.unwrap_or(o.final_sigma),
@@ -143,7 +157,8 @@ pub(crate) fn read_config(path: &Path) -> Result<Sampling> {
 
 /// The sampler `--sampler NAME` picks over `base`: diffusers' `from_config` with the name's
 /// overrides (dpm++2m: algorithm_type dpmsolver++, solver_order 2; dpm++3m: order 3;
-/// dpm++2m-sde: sde-dpmsolver++, order 2; unipc: the config's UniPC keys).
+/// dpm++2m-sde: sde-dpmsolver++, order 2; unipc: the config's UniPC keys; euler, euler-a:
+/// the config's Euler keys).
 pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
     let dpm = |algorithm, order| -> Result<SamplerKind> {
         Ok(SamplerKind::DpmSolver(DpmSolverOptions {
@@ -159,6 +174,10 @@ pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
         "dpm++3m" => dpm(DpmAlgorithm::DpmSolverPlusPlus, 3),
         "dpm++2m-sde" => dpm(DpmAlgorithm::SdeDpmSolverPlusPlus, 2),
         "unipc" => Ok(SamplerKind::UniPc(base.unipc_keys.options()?)),
+        "euler" | "euler-a" => Ok(SamplerKind::Euler(base.euler_keys.options(
+            name == "euler-a",
+            base.model.mean_type == ddpm_wgpu::MeanType::V,
+        )?)),
         other => match NOT_BUILT.iter().find(|(n, _)| *n == other) {
             Some((n, class)) => Err(Error::Unsupported(format!(
                 "--sampler {n} ({class}) is not built yet: choose {SAMPLERS}"
@@ -189,6 +208,34 @@ pub(crate) fn clipped_last(kind: &SamplerKind, base: &Sampling, tables: &Tables)
     }
 }
 
+/// Euler's timesteps: `--steps N` on leading spacing, the only one where diffusers' x_T is the
+/// unit normal this loop starts from and the timesteps are integers (or `--respace`, which
+/// diffusers has not). `Ok` for the other samplers.
+pub(crate) fn check_euler_chain(
+    kind: &SamplerKind,
+    spacing: &Spacing,
+    steps: Option<usize>,
+) -> Result<()> {
+    if !matches!(kind, SamplerKind::Euler(_)) {
+        return Ok(());
+    }
+    match (spacing, steps) {
+        (Spacing::Leading { .. }, Some(_)) => Ok(()),
+        (Spacing::Leading { .. }, None) => Err(Error::Unsupported(
+            "euler and euler-a need --steps N (or --respace)".into(),
+        )),
+        (Spacing::Linspace, _) => Err(Error::Unsupported(
+            "euler with linspace spacing (the class's default) calls the model at non-integer \
+             timesteps: not built; use --spacing leading"
+                .into(),
+        )),
+        (other, _) => Err(Error::Unsupported(format!(
+            "euler with {other:?} spacing starts from sigma_max z (diffusers' init_noise_sigma), \
+             not the unit normal: not built; use --spacing leading"
+        ))),
+    }
+}
+
 /// The sigma schedule of a multistep `kind` (the training table's for the others).
 pub(crate) fn sigmas_of(kind: &SamplerKind) -> SigmaSchedule {
     match kind {
@@ -214,6 +261,13 @@ pub(crate) fn multistep(
     Ok(match kind {
         SamplerKind::DpmSolver(o) => Some(Box::new(DpmSolver::new(chain, model, threshold, *o)?)),
         SamplerKind::UniPc(o) => Some(Box::new(UniPc::new(chain, model, threshold, o.clone())?)),
+        SamplerKind::Euler(_) if threshold.is_some() => {
+            return Err(Error::Unsupported(
+                "Euler and Euler ancestral have no dynamic thresholding (diffusers' have none)"
+                    .into(),
+            ))
+        }
+        SamplerKind::Euler(o) => Some(Box::new(Euler::new(chain, model, *o)?)),
         _ => None,
     })
 }

@@ -117,6 +117,19 @@ fn from_config(
         }
         SamplerKind::DpmSolver(o) => (o.final_sigma, o.sigmas),
         SamplerKind::UniPc(o) => (o.final_sigma, o.sigmas),
+        SamplerKind::Euler(o) => {
+            // Euler's own (DDIM-like) spacing, leading only (see sampler_pick).
+            crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
+            let ts = spacing::timesteps(big_t, n, &sampling.spacing)?;
+            let abar = multistep_abar(&sampling.tables.alphas_cumprod);
+            let sigma = |a: f64| ((1.0 - a) / a).sqrt();
+            let last = match o.final_sigma {
+                FinalSigma::Zero => 0.0,
+                FinalSigma::SigmaMin => sigma(abar[0]),
+            };
+            let sigmas = ts.iter().map(|&t| sigma(abar[t])).chain([last]);
+            return Ok((ts.clone(), Some(sigmas.map(|s| s as f32).collect())));
+        }
         SamplerKind::Unsupported(class) => {
             return Err(Error::Unsupported(format!(
                 "the scheduler is {class}, whose timesteps ddpm does not compute yet"

@@ -24,6 +24,7 @@ pub mod presets;
 pub mod resnet;
 pub mod scheduler_config;
 pub mod scheduler_dpm;
+pub mod scheduler_euler;
 pub mod scheduler_map;
 pub mod scheduler_unipc;
 pub mod time_embedding;

@@ -6,6 +6,7 @@
 
 use super::json::JsonObject;
 use super::scheduler_dpm::DpmKeys;
+use super::scheduler_euler::EulerKeys;
 use super::scheduler_unipc::UniPcKeys;
 use crate::error::Result;
 
@@ -55,6 +56,8 @@ pub struct SchedulerConfig {
     /// whatever the class: a short sampler name takes the config's keys of its class, as
     /// diffusers' `from_config` does.
     pub unipc: UniPcKeys,
+    /// The `EulerDiscreteScheduler` keys, likewise.
+    pub euler: EulerKeys,
 }
 
 impl SchedulerConfig {
@@ -64,7 +67,12 @@ impl SchedulerConfig {
         let class_name: Option<String> = o.or("_class_name", None)?;
         // The multistep classes space their timesteps by linspace unless told otherwise.
         let spacing = match class_name.as_deref() {
-            Some("DPMSolverMultistepScheduler" | "UniPCMultistepScheduler") => "linspace",
+            Some(
+                "DPMSolverMultistepScheduler"
+                | "UniPCMultistepScheduler"
+                | "EulerDiscreteScheduler"
+                | "EulerAncestralDiscreteScheduler",
+            ) => "linspace",
             _ => "leading",
         };
         Ok(SchedulerConfig {
@@ -90,6 +98,7 @@ impl SchedulerConfig {
             rescale_betas_zero_snr: o.or("rescale_betas_zero_snr", false)?,
             dpm: DpmKeys::read(&o)?,
             unipc: UniPcKeys::read(&o)?,
+            euler: EulerKeys::read(&o)?,
         })
     }
 }
@@ -117,6 +126,7 @@ impl Default for SchedulerConfig {
             rescale_betas_zero_snr: false,
             dpm: DpmKeys::default(),
             unipc: UniPcKeys::default(),
+            euler: EulerKeys::default(),
         }
     }
 }

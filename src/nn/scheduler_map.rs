@@ -19,6 +19,8 @@ pub enum SamplerKind {
     DpmSolver(crate::sampler::DpmSolverOptions),
     /// `UniPCMultistepScheduler`, with the options its keys give.
     UniPc(crate::sampler::UniPcOptions),
+    /// `EulerDiscreteScheduler` or `EulerAncestralDiscreteScheduler`.
+    Euler(crate::sampler::EulerOptions),
     /// A class the toolkit does not sample with (yet): its name. Sampling with the config's
     /// own sampler is refused by this name; a sampler chosen by the caller may still use the
     /// config's schedule.
@@ -45,6 +47,8 @@ pub struct Sampling {
     pub dpm_keys: crate::nn::scheduler_dpm::DpmKeys,
     /// The config's `UniPCMultistepScheduler` keys, likewise.
     pub unipc_keys: crate::nn::scheduler_unipc::UniPcKeys,
+    /// The config's `EulerDiscreteScheduler` keys, likewise.
+    pub euler_keys: crate::nn::scheduler_euler::EulerKeys,
     /// Whether the betas are the squared-cosine schedule's (`squaredcos_cap_v2`), where
     /// DPM-Solver truncates its Karras and lu timesteps instead of rounding them: not built,
     /// see [`Sampling::check_sigmas`].
@@ -59,7 +63,8 @@ impl Sampling {
             if rounded && self.cosine {
                 // diffusers truncates these timesteps on the cosine schedule instead.
                 return Err(Error::Unsupported(format!(
-                    "DPM-Solver's {} sigmas on the squaredcos_cap_v2 schedule (diffusers                      truncates their timesteps there) are not built",
+                    "DPM-Solver's {} sigmas on the squaredcos_cap_v2 schedule (diffusers \
+                     truncates their timesteps there) are not built",
                     o.sigmas.name()
                 )));
             }
@@ -170,14 +175,20 @@ impl SchedulerConfig {
             Some("DDIMScheduler") => SamplerKind::Ddim,
             Some("DPMSolverMultistepScheduler") => SamplerKind::DpmSolver(self.dpm.options()?),
             Some("UniPCMultistepScheduler") => SamplerKind::UniPc(self.unipc.options()?),
+            Some(class @ ("EulerDiscreteScheduler" | "EulerAncestralDiscreteScheduler")) => {
+                let ancestral = class == "EulerAncestralDiscreteScheduler";
+                SamplerKind::Euler(self.euler.options(ancestral, mean_type == MeanType::V)?)
+            }
             Some(other) => SamplerKind::Unsupported(other.to_string()),
         };
         // diffusers' DPM-Solver and UniPC have no clip_sample: x_0 is never clipped there.
         let model = match sampler {
-            SamplerKind::DpmSolver(_) | SamplerKind::UniPc(_) => ModelOptions {
-                clip_denoised: false,
-                ..model
-            },
+            SamplerKind::DpmSolver(_) | SamplerKind::UniPc(_) | SamplerKind::Euler(_) => {
+                ModelOptions {
+                    clip_denoised: false,
+                    ..model
+                }
+            }
             _ => model,
         };
         Ok(Sampling {
@@ -192,6 +203,7 @@ impl SchedulerConfig {
             sampler,
             dpm_keys: self.dpm.clone(),
             unipc_keys: self.unipc.clone(),
+            euler_keys: self.euler.clone(),
             cosine: self.beta_schedule == "squaredcos_cap_v2",
         })
     }

@@ -17,6 +17,8 @@
 //!   ([`Sampler::state_slots`]).
 //! - [`UniPc`]: UniPC's predictor and corrector (orders 1 to 3, bh1 or bh2) as diffusers'
 //!   `UniPCMultistepScheduler` computes them, on the same kernel.
+//! - [`Euler`]: Euler and Euler ancestral as diffusers' `EulerDiscreteScheduler` and
+//!   `EulerAncestralDiscreteScheduler` compute them, first-order rows of the same kernel.
 //! - [`SigmaSchedule`], [`sigma_steps`]: the sigmas the multistep samplers may step through
 //!   instead of the training table's (Karras, exponential, beta, lu) and their timesteps.
 //!
@@ -26,6 +28,7 @@
 mod ddim;
 mod ddpm;
 mod dpm_solver;
+mod euler;
 pub mod loop_options;
 mod multistep;
 mod sigmas;
@@ -79,6 +82,7 @@ pub use dpm_solver::{
     dpm_rows, lambda_clipped_last, step_coefficients, DpmAlgorithm, DpmSolver, DpmSolverOptions,
     FinalSigma, SolverType,
 };
+pub use euler::{euler_rows, Euler, EulerOptions};
 pub use loop_options::{LoopOptions, NoiseSource};
 pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, SigmaSchedule, SigmaSteps};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};

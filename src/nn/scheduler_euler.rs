@@ -1,0 +1,120 @@
+//! The keys of diffusers' `EulerDiscreteScheduler` in a scheduler config, as written, and the
+//! sampler options they give (`EulerAncestralDiscreteScheduler` has none of its own). A key
+//! whose value the toolkit does not run is refused by name, never ignored; keys at diffusers'
+//! default are accepted.
+
+use super::json::JsonObject;
+use crate::error::{Error, Result};
+use crate::sampler::{EulerOptions, FinalSigma};
+
+/// `EulerDiscreteScheduler`'s own keys (diffusers 0.42's defaults where absent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EulerKeys {
+    /// "linear" (default): sigma interpolated at the timesteps.
+    pub interpolation_type: String,
+    /// "discrete" (default) or "continuous" (0.25 log sigma timesteps for v-prediction).
+    pub timestep_type: String,
+    /// "zero" (default) or "sigma_min".
+    pub final_sigmas_type: String,
+    /// The first key the class has but the toolkit does not build, present with a value other
+    /// than diffusers' default: (key, value as written).
+    pub unbuilt: Option<(String, String)>,
+}
+
+impl Default for EulerKeys {
+    fn default() -> Self {
+        EulerKeys {
+            interpolation_type: "linear".into(),
+            timestep_type: "discrete".into(),
+            final_sigmas_type: "zero".into(),
+            unbuilt: None,
+        }
+    }
+}
+
+/// The keys the toolkit does not build for Euler, with diffusers' defaults: the other sigma
+/// schedules (their timesteps are not integers: the model would need fractional t) and the
+/// sigma bounds they take.
+fn unbuilt_keys() -> [(&'static str, serde_json::Value); 5] {
+    use serde_json::json;
+    [
+        ("use_karras_sigmas", json!(false)),
+        ("use_exponential_sigmas", json!(false)),
+        ("use_beta_sigmas", json!(false)),
+        ("sigma_min", json!(null)),
+        ("sigma_max", json!(null)),
+    ]
+}
+
+fn refused(key: &str, value: &str, why: &str) -> Error {
+    Error::Unsupported(format!(
+        "scheduler config {key} = {value}: {why} (EulerDiscreteScheduler)"
+    ))
+}
+
+impl EulerKeys {
+    /// The keys of `o`.
+    pub(crate) fn read(o: &JsonObject<'_>) -> Result<Self> {
+        let d = EulerKeys::default();
+        Ok(EulerKeys {
+            interpolation_type: o.or("interpolation_type", d.interpolation_type)?,
+            timestep_type: o.or("timestep_type", d.timestep_type)?,
+            final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
+            unbuilt: o.first_not_default(&unbuilt_keys()),
+        })
+    }
+
+    /// Euler's options (Euler ancestral's where `ancestral`: diffusers' class has none of these
+    /// keys, so `from_config` drops them), or an error naming the first key whose value the
+    /// toolkit does not run. `v_prediction` says whether the model predicts v (a continuous
+    /// timestep type then calls it at 0.25 log sigma).
+    pub fn options(&self, ancestral: bool, v_prediction: bool) -> Result<EulerOptions> {
+        if ancestral {
+            return Ok(EulerOptions {
+                ancestral: true,
+                final_sigma: FinalSigma::Zero,
+            });
+        }
+        if let Some((key, value)) = &self.unbuilt {
+            return Err(refused(
+                key,
+                value,
+                "only diffusers' default is built (other sigma schedules call the model at \
+                 non-integer timesteps)",
+            ));
+        }
+        if self.interpolation_type != "linear" {
+            return Err(refused(
+                "interpolation_type",
+                &self.interpolation_type,
+                "only linear is built",
+            ));
+        }
+        match (self.timestep_type.as_str(), v_prediction) {
+            ("discrete", _) | ("continuous", false) => {}
+            (other, _) => {
+                return Err(refused(
+                    "timestep_type",
+                    other,
+                    "continuous timesteps of a v-prediction model (0.25 log sigma) are not \
+                     integers: not built",
+                ))
+            }
+        }
+        let final_sigma = match self.final_sigmas_type.as_str() {
+            "zero" => FinalSigma::Zero,
+            "sigma_min" => FinalSigma::SigmaMin,
+            other => {
+                return Err(refused(
+                    "final_sigmas_type",
+                    other,
+                    "expected zero or sigma_min",
+                ))
+            }
+        };
+        Ok(EulerOptions {
+            ancestral: false,
+            final_sigma,
+        })
+    }
+}

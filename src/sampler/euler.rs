@@ -1,0 +1,192 @@
+//! Euler and Euler ancestral (Karras et al. 2022's first-order sampler on the probability-flow
+//! ODE, and its ancestral SDE form) as diffusers' `EulerDiscreteScheduler` (with s_churn 0, the
+//! pipelines' default) and `EulerAncestralDiscreteScheduler` compute them, on the training
+//! table's sigmas at the chain's timesteps. Rows of the multistep kernel
+//! (shaders/multistep_step*.wgsl; CPU twin `cpu::kernels::multistep_step`), computed in f64
+//! here; no ring.
+//!
+//! diffusers steps the sample s = x sqrt(1 + sigma^2) (its model input is s scaled back by
+//! `scale_model_input`); the loop keeps x itself, the variance-preserving latent the model
+//! reads, so no scaling pass is needed. With x_0 from the output at abar = 1 / (1 + sigma^2),
+//! Euler's s' = s + (s - x_0) / sigma (sigma' - sigma) is
+//! x' = [sigma' / sigma sqrt(1 + sigma^2) x + (1 - sigma' / sigma) x_0] / sqrt(1 + sigma'^2);
+//! the ancestral form steps to sigma_down = sqrt(sigma'^2 - sigma_up^2),
+//! sigma_up = sqrt(sigma'^2 (sigma^2 - sigma'^2) / sigma^2), and adds sigma_up z (one normal
+//! drawn every step, the last too, as diffusers draws).
+//!
+//! x_T is the unit normal: diffusers' `init_noise_sigma` sqrt(sigma_max^2 + 1) with `leading`
+//! spacing, which the scaling cancels. With `linspace` or `trailing` diffusers starts from
+//! sigma_max z instead (and `linspace` calls the model at non-integer timesteps): the command
+//! line refuses those spacings for Euler; a library caller must give a leading chain.
+
+use super::{
+    multistep, multistep_abar, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler,
+};
+use crate::chain::Chain;
+use crate::cpu::kernels::multistep_step::MultistepRow;
+use crate::error::{Error, Result};
+use crate::gpu::runtime::params::PipelineConstants;
+use crate::gpu::runtime::shaders::Kernel;
+use crate::options::{MeanType, ModelOptions};
+
+/// Euler's options besides the model's, with diffusers' defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EulerOptions {
+    /// Euler ancestral (`EulerAncestralDiscreteScheduler`) instead of Euler.
+    pub ancestral: bool,
+    /// `final_sigmas_type` (zero; Euler ancestral has only zero).
+    pub final_sigma: FinalSigma,
+}
+
+impl Default for EulerOptions {
+    fn default() -> Self {
+        EulerOptions {
+            ancestral: false,
+            final_sigma: FinalSigma::Zero,
+        }
+    }
+}
+
+/// The rows of `chain` by training timestep (visited from its last kept step to its first).
+pub fn euler_rows(chain: &Chain, o: &EulerOptions) -> Vec<MultistepRow> {
+    let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
+    let big_t = chain.num_train_timesteps();
+    let next = next_of(&order, big_t);
+    let abar = multistep_abar(&chain.train.alphas_cumprod);
+    // diffusers' sigmas are f32 (np.interp at integer timesteps: the table's own values).
+    let sigma = |a: f64| ((1.0 - a) / a).sqrt() as f32 as f64;
+    let last = match o.final_sigma {
+        FinalSigma::Zero => 0.0,
+        FinalSigma::SigmaMin => sigma(abar[0]),
+    };
+    let mut rows = vec![MultistepRow::IDLE; big_t];
+    for (i, &t) in order.iter().enumerate() {
+        let s = sigma(abar[t]);
+        let s_next = order.get(i + 1).map_or(last, |&u| sigma(abar[u]));
+        let (to, up) = if o.ancestral {
+            let up = (s_next * s_next * (s * s - s_next * s_next) / (s * s)).sqrt();
+            ((s_next * s_next - up * up).max(0.0).sqrt(), up)
+        } else {
+            (s_next, 0.0)
+        };
+        let scale = 1.0 / (1.0 + s_next * s_next).sqrt();
+        let r = to / s;
+        rows[t] = MultistepRow {
+            abar: 1.0 / (1.0 + s * s),
+            eps_history: false,
+            correct: None,
+            update: [
+                r * (1.0 + s * s).sqrt() * scale,
+                (1.0 - r) * scale,
+                0.0,
+                0.0,
+                0.0,
+                up * scale,
+            ],
+            slot: 0,
+            ring: 0,
+            next_t: next[t] as usize,
+        };
+    }
+    rows
+}
+
+/// The Euler sampler (see the module doc).
+#[derive(Clone, Debug)]
+pub struct Euler {
+    chain: Chain,
+    model: ModelOptions,
+    opts: EulerOptions,
+    rows: Vec<MultistepRow>,
+}
+
+impl Euler {
+    /// Euler (or Euler ancestral) on `chain`, a leading-spaced chain (see the module doc),
+    /// reading the model's output as `model` says (eps, xstart or v for Euler; eps or v for
+    /// Euler ancestral, as diffusers). Neither clips x_0 or thresholds it: `clip_denoised`
+    /// is refused.
+    pub fn new(chain: Chain, model: ModelOptions, opts: EulerOptions) -> Result<Self> {
+        let name = if opts.ancestral {
+            "Euler ancestral"
+        } else {
+            "Euler"
+        };
+        let refuse = |why: &str| Err(Error::Unsupported(format!("{name} {why}")));
+        match model.mean_type {
+            MeanType::Xprev => return refuse("reads eps, xstart or v model outputs, not xprev"),
+            MeanType::Xstart if opts.ancestral => {
+                return refuse("has no sample prediction in diffusers (it raises there)")
+            }
+            _ => {}
+        }
+        if model.clip_denoised {
+            return refuse("does not clip x_0 (diffusers' has no clip_sample): set clipping off");
+        }
+        if opts.ancestral && opts.final_sigma == FinalSigma::SigmaMin {
+            return refuse("ends at sigma zero only (diffusers' class has no final_sigmas_type)");
+        }
+        // A last step from sigma(0) to sigma_min = sigma(0) (a chain through t = 0) moves
+        // nothing: the first-order step is exact there, as in diffusers.
+        validate(&chain, &model, None)?;
+        let rows = euler_rows(&chain, &opts);
+        Ok(Euler {
+            chain,
+            model,
+            opts,
+            rows,
+        })
+    }
+
+    /// The f64 row at training timestep t.
+    pub fn row(&self, t: usize) -> Option<&MultistepRow> {
+        self.rows.get(t)
+    }
+
+    /// Its options.
+    pub fn options(&self) -> &EulerOptions {
+        &self.opts
+    }
+}
+
+impl Sampler for Euler {
+    fn name(&self) -> &'static str {
+        if self.opts.ancestral {
+            "euler-a"
+        } else {
+            "euler"
+        }
+    }
+
+    fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    fn model(&self) -> &ModelOptions {
+        &self.model
+    }
+
+    fn threshold(&self) -> Option<super::Threshold> {
+        None
+    }
+
+    fn draws_noise(&self, _t: usize) -> bool {
+        // diffusers' ancestral step draws every step, the last (sigma_up 0) too.
+        self.opts.ancestral
+    }
+
+    fn gpu_rows(&self) -> Vec<u8> {
+        multistep::gpu_rows(&self.rows)
+    }
+
+    fn gpu_kernels(&self) -> (Kernel, Kernel) {
+        multistep::KERNELS
+    }
+
+    fn gpu_constants(&self) -> PipelineConstants {
+        step_constants(&self.model, None, false)
+    }
+
+    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        multistep::cpu_step(&self.rows, &self.model, t, step)
+    }
+}

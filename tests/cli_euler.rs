@@ -1,0 +1,184 @@
+//! `ddpm sample --sampler euler|euler-a` and an Euler scheduler config against diffusers'
+//! loops (tests/fixtures/euler/; the library side is tests/euler.rs), `ddpm timesteps` of an
+//! Euler config, and the refusals in one line with no output file.
+
+mod common;
+
+use common::dpm::{fixtures_of, read_f32_of};
+use ddpm_wgpu::npy::{self, NpyData};
+use std::process::{Command, Output};
+
+fn ddpm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ddpm-euler-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Short names and a config file reproduce diffusers' Euler and Euler ancestral loops (the
+/// ancestral one from the same torch seed) within the bound of tests/euler.rs.
+#[test]
+fn euler_samples_as_diffusers_does() {
+    let Some(_ctx) = common::gpu() else { return };
+    let dir = tmp("cli");
+    let folder = common::unet::fixture("attn_two_levels_heads")
+        .display()
+        .to_string();
+    let config = dir.join("euler.json");
+    std::fs::write(
+        &config,
+        r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
+            "prediction_type": "v_prediction"}"#,
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let z = |case: &str| {
+        fixtures_of("euler")
+            .join(format!("{case}_x_t.npy"))
+            .display()
+            .to_string()
+    };
+    let (z10, z7) = (z("euler_eps_10"), z("euler_v_7"));
+    let cases: [(&str, Vec<&str>, &str); 3] = [
+        (
+            "euler_eps_10",
+            vec!["--sampler", "euler", "--steps", "10", "--x-t", &z10],
+            "10 euler steps",
+        ),
+        (
+            "euler_v_7",
+            vec!["--scheduler-config", &config, "--steps", "7", "--x-t", &z7],
+            "7 euler steps",
+        ),
+        (
+            "euler_a_eps_10",
+            vec![
+                "--sampler",
+                "euler-a",
+                "--steps",
+                "10",
+                "--noise",
+                "torch",
+                "--seed",
+                "45",
+            ],
+            "10 euler-a steps",
+        ),
+    ];
+    for (case, args, line) in cases {
+        let out = dir.join(format!("{case}.npy"));
+        let o = out.display().to_string();
+        let mut all = vec!["sample", "--model", &folder, "--count", "2", "--quiet"];
+        all.extend(args);
+        all.extend(["--out", &o]);
+        let r = ddpm(&all);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let stdout = String::from_utf8_lossy(&r.stdout);
+        assert!(stdout.contains(line), "{stdout}");
+        let got = match npy::read(&out).unwrap().data {
+            NpyData::F32(v) => v,
+            other => panic!("{other:?}"),
+        };
+        let (_, want) = read_f32_of("euler", &format!("{case}_out.npy"));
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let e = got
+            .iter()
+            .zip(&want)
+            .map(|(g, w)| (g - w).abs())
+            .fold(0.0f32, f32::max)
+            / scale;
+        assert!(e < 1e-4, "{case}: {e:.3e}");
+    }
+    // ddpm timesteps of an Euler config: its leading timesteps.
+    let r = ddpm(&["timesteps", "--scheduler-config", &config, "--steps", "4"]);
+    assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "750 500 250 0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn what_euler_does_not_run_is_refused_in_one_line() {
+    let dir = tmp("bad");
+    let folder = common::unet::fixture("attn_two_levels_heads")
+        .display()
+        .to_string();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let linspace = write("lin.json", r#"{"_class_name": "EulerDiscreteScheduler"}"#);
+    let karras = write(
+        "karras.json",
+        r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
+            "use_karras_sigmas": true}"#,
+    );
+    let out = dir.join("o.npy");
+    let o = out.display().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--scheduler-config", &linspace, "--steps", "5"],
+            "linspace",
+        ),
+        (
+            vec!["--scheduler-config", &karras, "--steps", "5"],
+            "use_karras_sigmas",
+        ),
+        (
+            vec![
+                "--sampler",
+                "euler",
+                "--steps",
+                "5",
+                "--spacing",
+                "trailing",
+            ],
+            "Trailing",
+        ),
+        (vec!["--sampler", "euler"], "--steps"),
+        (
+            vec![
+                "--sampler",
+                "euler-a",
+                "--steps",
+                "5",
+                "--final-sigma",
+                "sigma-min",
+            ],
+            "sigma zero only",
+        ),
+        (
+            vec!["--sampler", "euler", "--steps", "5", "--order", "2"],
+            "not Euler's",
+        ),
+        (
+            vec!["--sampler", "euler", "--steps", "5", "--thresholding"],
+            "thresholding",
+        ),
+        (
+            vec!["--sampler", "euler", "--steps", "5", "--eta", "0.5"],
+            "--eta",
+        ),
+        (
+            vec!["--sampler", "heun", "--steps", "5"],
+            "HeunDiscreteScheduler",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut all = vec!["sample", "--model", &folder, "--count", "1", "--quiet"];
+        all.extend(args.iter().copied());
+        all.extend(["--out", &o]);
+        let r = ddpm(&all);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(!r.status.success(), "{args:?} succeeded");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {o}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

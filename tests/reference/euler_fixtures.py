@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Euler and Euler ancestral loops by diffusers itself, for tests/euler.rs. CI has no torch: the
+output is committed under tests/fixtures/euler/.
+
+Usage (needs torch, diffusers 0.42, numpy):
+
+    python3 tests/reference/euler_fixtures.py [--out tests/fixtures/euler]
+
+The model folder's DDPMScheduler config (leading spacing) turned into EulerDiscreteScheduler or
+EulerAncestralDiscreteScheduler by `from_config(config, **options)`, and the loop diffusers'
+text-to-image pipelines run: z = randn_tensor(shape, generator), x = z init_noise_sigma, then
+per timestep model(scale_model_input(x, t), t) and step(output, t, x, generator). Written:
+{case}_x_t.npy (z, the unit normal), {case}_out.npy and cases.json (each case's class, model,
+options, N, seed, timesteps and sigmas).
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+from diffusers import (DDPMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
+                       UNet2DModel)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+UNETS = os.path.join(HERE, "..", "fixtures", "unet")
+
+# (case, class, unet fixture, batch, N, seed, options beyond the model folder's config).
+CASES = [
+    ("euler_eps_10", "euler", "attn_two_levels_heads", 2, 10, 41, {}),
+    ("euler_v_7", "euler", "attn_two_levels_heads", 2, 7, 42, {"prediction_type": "v_prediction"}),
+    ("euler_sample_sigma_min_6", "euler", "cifar10_tiny", 1, 6, 43,
+     {"prediction_type": "sample", "final_sigmas_type": "sigma_min"}),
+    ("euler_offset_8", "euler", "attn_two_levels_heads", 2, 8, 44, {"steps_offset": 1}),
+    ("euler_a_eps_10", "euler-a", "attn_two_levels_heads", 2, 10, 45, {}),
+    ("euler_a_v_offset_6", "euler-a", "attn_two_levels_heads", 2, 6, 46,
+     {"prediction_type": "v_prediction", "steps_offset": 1}),
+]
+
+
+def run(kind, unet_name, batch, n, seed, options):
+    folder = os.path.join(UNETS, unet_name)
+    unet = UNet2DModel.from_pretrained(folder).eval()
+    base = DDPMScheduler.from_pretrained(folder)
+    cls = EulerDiscreteScheduler if kind == "euler" else EulerAncestralDiscreteScheduler
+    sched = cls.from_config(base.config, **options)
+    sched.set_timesteps(n)
+    c, h, w = unet.config.in_channels, *np.broadcast_to(unet.config.sample_size, (2,))
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn((batch, c, int(h), int(w)), generator=generator)
+    x = z * sched.init_noise_sigma
+    with torch.no_grad():
+        for t in sched.timesteps:
+            out = unet(sched.scale_model_input(x, t), t).sample
+            x = sched.step(out, t, x, generator=generator).prev_sample
+    return (z.numpy().copy(), x.numpy(), [float(t) for t in sched.timesteps],
+            [float(s) for s in sched.sigmas])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "fixtures", "euler"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    cases = []
+    for case, kind, unet_name, batch, n, seed, options in CASES:
+        z, out, ts, sigmas = run(kind, unet_name, batch, n, seed, options)
+        np.save(os.path.join(args.out, f"{case}_x_t.npy"), z.astype(np.float32))
+        np.save(os.path.join(args.out, f"{case}_out.npy"), out.astype(np.float32))
+        cases.append({"case": case, "class": kind, "unet": unet_name, "batch": batch,
+                      "steps": n, "seed": seed, "options": options, "timesteps": ts,
+                      "sigmas": sigmas})
+        print(case, ts[:4], "...", float(np.abs(out).max()))
+    with open(os.path.join(args.out, "cases.json"), "w") as f:
+        json.dump({"cases": cases}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
