@@ -1,4 +1,5 @@
-//! `ddpm sample --sampler euler|euler-a` and an Euler scheduler config against diffusers'
+//! `ddpm sample --sampler euler|euler-a|lms` and Euler and LMS scheduler configs against
+//! diffusers'
 //! loops (tests/fixtures/euler/; the library side is tests/euler.rs), `ddpm timesteps` of an
 //! Euler config, and the refusals in one line with no output file.
 
@@ -38,6 +39,14 @@ fn euler_samples_as_diffusers_does() {
     )
     .unwrap();
     let config = config.display().to_string();
+    let lms_config = dir.join("lms.json");
+    std::fs::write(
+        &lms_config,
+        r#"{"_class_name": "LMSDiscreteScheduler", "timestep_spacing": "leading",
+            "prediction_type": "v_prediction", "steps_offset": 1}"#,
+    )
+    .unwrap();
+    let lms_config = lms_config.display().to_string();
     let z = |case: &str| {
         fixtures_of("euler")
             .join(format!("{case}_x_t.npy"))
@@ -45,7 +54,25 @@ fn euler_samples_as_diffusers_does() {
             .to_string()
     };
     let (z10, z7) = (z("euler_eps_10"), z("euler_v_7"));
-    let cases: [(&str, Vec<&str>, &str); 3] = [
+    let (l10, l8) = (z("lms_eps_10"), z("lms_v_offset_8"));
+    let cases: [(&str, Vec<&str>, &str); 5] = [
+        (
+            "lms_eps_10",
+            vec!["--sampler", "lms", "--steps", "10", "--x-t", &l10],
+            "10 lms steps",
+        ),
+        (
+            "lms_v_offset_8",
+            vec![
+                "--scheduler-config",
+                &lms_config,
+                "--steps",
+                "8",
+                "--x-t",
+                &l8,
+            ],
+            "8 lms steps",
+        ),
         (
             "euler_eps_10",
             vec!["--sampler", "euler", "--steps", "10", "--x-t", &z10],
@@ -118,6 +145,11 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
         r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
             "use_karras_sigmas": true}"#,
     );
+    let lms_karras = write(
+        "lms_karras.json",
+        r#"{"_class_name": "LMSDiscreteScheduler", "timestep_spacing": "leading",
+            "use_karras_sigmas": true}"#,
+    );
     let out = dir.join("o.npy");
     let o = out.display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -167,6 +199,18 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
         (
             vec!["--sampler", "heun", "--steps", "5"],
             "HeunDiscreteScheduler",
+        ),
+        (
+            vec!["--sampler", "lms", "--steps", "5", "--order", "5"],
+            "order 5",
+        ),
+        (
+            vec!["--sampler", "lms", "--steps", "5", "--final-sigma", "zero"],
+            "not LMS's",
+        ),
+        (
+            vec!["--scheduler-config", &lms_karras, "--steps", "5"],
+            "use_karras_sigmas",
         ),
     ];
     for (args, needle) in cases {

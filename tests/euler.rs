@@ -1,5 +1,6 @@
-//! Euler and Euler ancestral (`sampler::Euler`): whole loops against diffusers'
-//! EulerDiscreteScheduler and EulerAncestralDiscreteScheduler (tests/fixtures/euler/, written
+//! Euler, Euler ancestral (`sampler::Euler`) and LMS (`sampler::Lms`): whole loops against
+//! diffusers' EulerDiscreteScheduler, EulerAncestralDiscreteScheduler and LMSDiscreteScheduler
+//! (tests/fixtures/euler/, written
 //! by tests/reference/euler_fixtures.py from diffusers' own pipeline loop on the UNet
 //! fixtures: x = z init_noise_sigma, scale_model_input, step), on the GPU and in the f64 twin,
 //! and the refusals.
@@ -13,7 +14,7 @@ use ddpm_wgpu::cpu::nn::UNetCpu;
 use ddpm_wgpu::cpu::sampling::sample_loop as cpu_loop;
 use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
 use ddpm_wgpu::gpu::UNetDenoiser;
-use ddpm_wgpu::sampler::{Euler, EulerOptions, FinalSigma, Sampler};
+use ddpm_wgpu::sampler::{Euler, EulerOptions, FinalSigma, Lms, LmsOptions, Sampler};
 use ddpm_wgpu::spacing::{timesteps, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, ScheduleKind, Tables};
 use serde_json::Value;
@@ -26,7 +27,7 @@ fn tables() -> Tables {
 
 /// A fixture case's sampler on the fixture folders' DDPMScheduler config (linear, T = 1000,
 /// leading) with the case's options; its timesteps checked against diffusers'.
-fn case_sampler(case: &Value) -> Euler {
+fn case_sampler(case: &Value) -> Box<dyn Sampler> {
     let o = &case["options"];
     let n = case["steps"].as_u64().unwrap() as usize;
     let steps_offset = o["steps_offset"].as_u64().unwrap_or(0) as usize;
@@ -49,6 +50,10 @@ fn case_sampler(case: &Value) -> Euler {
         clip_denoised: false,
         ..ModelOptions::default()
     };
+    let chain = Chain::respaced(&tables(), &kept).unwrap();
+    if case["class"] == "lms" {
+        return Box::new(Lms::new(chain, model, LmsOptions::default()).unwrap());
+    }
     let opts = EulerOptions {
         ancestral: case["class"] == "euler-a",
         final_sigma: match o["final_sigmas_type"].as_str() {
@@ -56,7 +61,7 @@ fn case_sampler(case: &Value) -> Euler {
             _ => FinalSigma::Zero,
         },
     };
-    Euler::new(Chain::respaced(&tables(), &kept).unwrap(), model, opts).unwrap()
+    Box::new(Euler::new(chain, model, opts).unwrap())
 }
 
 /// Each case's loop from diffusers' z (Euler ancestral: the same torch generator, z then one
@@ -74,13 +79,13 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases_of(DIR);
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 6);
+    assert_eq!(list.len(), 9);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);
         let (shape, z) = read_f32_of(DIR, &format!("{name}_x_t.npy"));
         let (_, want) = read_f32_of(DIR, &format!("{name}_out.npy"));
-        let ancestral = sampler.options().ancestral;
+        let ancestral = case["class"] == "euler-a";
         let opts = LoopOptions {
             seed: case["seed"].as_u64().unwrap(),
             noise: if ancestral {
@@ -94,12 +99,19 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
         };
         let (unet, _) = model(case["unet"].as_str().unwrap());
         let mut den = UNetDenoiser::new(&ctx, &unet, 1000).unwrap();
-        let gpu = sample_loop(&ctx, &sampler, &mut den, &shape, &opts, &mut |_, _| {})
-            .unwrap()
-            .x0;
+        let gpu = sample_loop(
+            &ctx,
+            sampler.as_ref(),
+            &mut den,
+            &shape,
+            &opts,
+            &mut |_, _| {},
+        )
+        .unwrap()
+        .x0;
         let twin = UNetCpu::new(&unet, shape[2], shape[3]).unwrap();
         let len = shape[1..].iter().product();
-        let cpu = cpu_loop::sample_loop(&sampler, &twin, shape[0], len, &opts).unwrap();
+        let cpu = cpu_loop::sample_loop(sampler.as_ref(), &twin, shape[0], len, &opts).unwrap();
         let scale = want.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
         let rel = |got: &mut dyn Iterator<Item = f64>| {
             got.zip(&want)
@@ -113,7 +125,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
         );
         println!("{name}: max |x| {scale:.1}, gpu {g:.2e}, cpu twin {c:.2e} of it");
         assert!(g < 1e-4 && c < 1e-4, "{name}: gpu {g:.3e}, cpu {c:.3e}");
-        assert_eq!(sampler.name(), if ancestral { "euler-a" } else { "euler" });
+        assert_eq!(sampler.name(), case["class"].as_str().unwrap());
     }
 }
 
@@ -153,4 +165,51 @@ fn what_diffusers_does_not_run_is_refused_by_name() {
         let e = Euler::new(chain(), m, o).unwrap_err().to_string();
         assert!(e.contains(needle), "{needle}: {e}");
     }
+    for (m, order, needle) in [
+        (model(MeanType::Xprev, false), 4, "xprev"),
+        (model(MeanType::Eps, true), 4, "clip"),
+        (model(MeanType::Eps, false), 5, "order 5"),
+        (model(MeanType::Eps, false), 0, "order 0"),
+    ] {
+        let e = Lms::new(chain(), m, LmsOptions { order })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(needle), "{needle}: {e}");
+    }
+}
+
+/// LMS's coefficients are exact integrals: over one step they sum to its length (the basis
+/// polynomials sum to 1), and a first-order LMS step is Euler's.
+#[test]
+fn lms_coefficients_integrate_the_lagrange_basis_exactly() {
+    let chain = Chain::respaced(&tables(), &[0, 250, 500, 750, 999]).unwrap();
+    let model = ModelOptions {
+        clip_denoised: false,
+        ..ModelOptions::default()
+    };
+    let lms = Lms::new(chain.clone(), model, LmsOptions::default()).unwrap();
+    let sigma = |t: usize| {
+        let a = tables().alphas_cumprod[t];
+        ((1.0 - a) / a).sqrt() as f32 as f64
+    };
+    let order = [999, 750, 500, 250, 0];
+    for (i, &t) in order.iter().enumerate() {
+        let row = lms.row(t).unwrap();
+        let next = order.get(i + 1).map_or(0.0, |&u| sigma(u));
+        let scale = 1.0 / (1.0 + next * next).sqrt();
+        let sum: f64 = row.update[1..5].iter().sum::<f64>() / scale;
+        assert!(
+            (sum - (next - sigma(t))).abs() < 1e-9 * sigma(t),
+            "t = {t}: {sum}"
+        );
+    }
+    let lms1 = Lms::new(chain.clone(), model, LmsOptions { order: 1 }).unwrap();
+    let euler = Euler::new(chain, model, EulerOptions::default()).unwrap();
+    let (a, b) = (lms1.row(500).unwrap(), euler.row(500).unwrap());
+    // Euler's x' = bx x + b0 x_0, LMS's bx x + b1 eps; with eps = (x - sqrt(abar) x_0) /
+    // sqrt(1 - abar) the two agree.
+    let ab = a.abar;
+    let (sa, s1a) = (ab.sqrt(), (1.0 - ab).sqrt());
+    assert!((a.update[0] + a.update[1] / s1a - b.update[0]).abs() < 1e-12);
+    assert!((-a.update[1] * sa / s1a - b.update[1]).abs() < 1e-12);
 }

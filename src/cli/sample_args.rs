@@ -41,8 +41,9 @@ pub struct SampleArgs {
     pub device: Device,
     /// ddpm (ancestral steps), ddim, DPM-Solver++ (diffusers' DPMSolverMultistepScheduler:
     /// dpm++2m, dpm++3m, or the SDE form dpm++2m-sde), unipc (UniPCMultistepScheduler), euler
-    /// or euler-a (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler; leading spacing);
-    /// the last six need --steps (default: the scheduler config's class, else ddpm).
+    /// or euler-a (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler), lms
+    /// (LMSDiscreteScheduler; these three on leading spacing); the last seven need --steps
+    /// (default: the scheduler config's class, else ddpm).
     #[arg(long)]
     pub sampler: Option<String>,
     /// Take N of the T steps, spaced as --spacing says (default: all T).

@@ -324,7 +324,7 @@ fn sampler(
         None => Chain::full(tables),
     };
     let threshold = args.step.threshold_over(base.threshold)?;
-    if multistep || matches!(kind, SamplerKind::Euler(_)) {
+    if multistep || matches!(kind, SamplerKind::Euler(_) | SamplerKind::Lms(_)) {
         ddim_options_refused(args)?;
     }
     if let Some(s) =

@@ -9,7 +9,7 @@ use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::SchedulerConfig;
 use ddpm_wgpu::sampler::{
-    DpmAlgorithm, DpmSolver, DpmSolverOptions, Euler, FinalSigma, Sampler, SigmaSchedule,
+    DpmAlgorithm, DpmSolver, DpmSolverOptions, Euler, FinalSigma, Lms, Sampler, SigmaSchedule,
     Threshold, UniPc,
 };
 use ddpm_wgpu::spacing::Spacing;
@@ -18,14 +18,10 @@ use std::path::{Path, PathBuf};
 
 /// The samplers `--sampler` names.
 pub(crate) const SAMPLERS: &str =
-    "ddpm, ddim, dpm++2m, dpm++3m, dpm++2m-sde, unipc, euler, euler-a";
+    "ddpm, ddim, dpm++2m, dpm++3m, dpm++2m-sde, unipc, euler, euler-a, lms";
 
 /// Names of diffusers' samplers that are not built yet, with their classes.
-const NOT_BUILT: [(&str, &str); 3] = [
-    ("heun", "HeunDiscreteScheduler"),
-    ("pndm", "PNDMScheduler"),
-    ("lms", "LMSDiscreteScheduler"),
-];
+const NOT_BUILT: [(&str, &str); 2] = [("heun", "HeunDiscreteScheduler"), ("pndm", "PNDMScheduler")];
 
 /// The scheduler config and the multistep samplers' flags.
 #[derive(clap::Args)]
@@ -122,6 +118,20 @@ impl SolverArgs {
                         .into(),
                 ))
             }
+            SamplerKind::Lms(_)
+                if final_sigma.is_some()
+                    || self.lower_order_final.is_some()
+                    || sigmas.is_some() =>
+            {
+                return Err(Error::Unsupported(
+                    "--final-sigma, --lower-order-final and --sigmas are not LMS's (it ends at \
+                     sigma zero on the training sigmas)"
+                        .into(),
+                ))
+            }
+            SamplerKind::Lms(o) => SamplerKind::Lms(ddpm_wgpu::sampler::LmsOptions {
+                order: self.order.unwrap_or(o.order),
+            }),
             SamplerKind::Euler(o) => SamplerKind::Euler(ddpm_wgpu::sampler::EulerOptions {
                 final_sigma: final_sigma.unwrap_or(o.final_sigma),
                 ..o
@@ -178,6 +188,7 @@ pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
             name == "euler-a",
             base.model.mean_type == ddpm_wgpu::MeanType::V,
         )?)),
+        "lms" => Ok(SamplerKind::Lms(base.euler_keys.lms_options()?)),
         other => match NOT_BUILT.iter().find(|(n, _)| *n == other) {
             Some((n, class)) => Err(Error::Unsupported(format!(
                 "--sampler {n} ({class}) is not built yet: choose {SAMPLERS}"
@@ -216,21 +227,21 @@ pub(crate) fn check_euler_chain(
     spacing: &Spacing,
     steps: Option<usize>,
 ) -> Result<()> {
-    if !matches!(kind, SamplerKind::Euler(_)) {
+    if !matches!(kind, SamplerKind::Euler(_) | SamplerKind::Lms(_)) {
         return Ok(());
     }
     match (spacing, steps) {
         (Spacing::Leading { .. }, Some(_)) => Ok(()),
         (Spacing::Leading { .. }, None) => Err(Error::Unsupported(
-            "euler and euler-a need --steps N (or --respace)".into(),
+            "euler, euler-a and lms need --steps N (or --respace)".into(),
         )),
         (Spacing::Linspace, _) => Err(Error::Unsupported(
-            "euler with linspace spacing (the class's default) calls the model at non-integer \
+            "euler and lms with linspace spacing (the classes' default) call the model at non-integer \
              timesteps: not built; use --spacing leading"
                 .into(),
         )),
         (other, _) => Err(Error::Unsupported(format!(
-            "euler with {other:?} spacing starts from sigma_max z (diffusers' init_noise_sigma), \
+            "euler and lms with {other:?} spacing start from sigma_max z (diffusers' init_noise_sigma), \
              not the unit normal: not built; use --spacing leading"
         ))),
     }
@@ -268,6 +279,12 @@ pub(crate) fn multistep(
             ))
         }
         SamplerKind::Euler(o) => Some(Box::new(Euler::new(chain, model, *o)?)),
+        SamplerKind::Lms(_) if threshold.is_some() => {
+            return Err(Error::Unsupported(
+                "LMS has no dynamic thresholding (diffusers' has none)".into(),
+            ))
+        }
+        SamplerKind::Lms(o) => Some(Box::new(Lms::new(chain, model, *o)?)),
         _ => None,
     })
 }

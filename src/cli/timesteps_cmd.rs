@@ -117,13 +117,17 @@ fn from_config(
         }
         SamplerKind::DpmSolver(o) => (o.final_sigma, o.sigmas),
         SamplerKind::UniPc(o) => (o.final_sigma, o.sigmas),
-        SamplerKind::Euler(o) => {
-            // Euler's own (DDIM-like) spacing, leading only (see sampler_pick).
+        SamplerKind::Euler(_) | SamplerKind::Lms(_) => {
+            // Euler's and LMS's own (DDIM-like) spacing, leading only (see sampler_pick).
+            let final_sigma = match &sampling.sampler {
+                SamplerKind::Euler(o) => o.final_sigma,
+                _ => FinalSigma::Zero,
+            };
             crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
             let ts = spacing::timesteps(big_t, n, &sampling.spacing)?;
             let abar = multistep_abar(&sampling.tables.alphas_cumprod);
             let sigma = |a: f64| ((1.0 - a) / a).sqrt();
-            let last = match o.final_sigma {
+            let last = match final_sigma {
                 FinalSigma::Zero => 0.0,
                 FinalSigma::SigmaMin => sigma(abar[0]),
             };

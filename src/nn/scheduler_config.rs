@@ -71,7 +71,8 @@ impl SchedulerConfig {
                 "DPMSolverMultistepScheduler"
                 | "UniPCMultistepScheduler"
                 | "EulerDiscreteScheduler"
-                | "EulerAncestralDiscreteScheduler",
+                | "EulerAncestralDiscreteScheduler"
+                | "LMSDiscreteScheduler",
             ) => "linspace",
             _ => "leading",
         };

@@ -5,7 +5,7 @@
 
 use super::json::JsonObject;
 use crate::error::{Error, Result};
-use crate::sampler::{EulerOptions, FinalSigma};
+use crate::sampler::{EulerOptions, FinalSigma, LmsOptions};
 
 /// `EulerDiscreteScheduler`'s own keys (diffusers 0.42's defaults where absent).
 #[derive(Clone, Debug, PartialEq)]
@@ -62,6 +62,19 @@ impl EulerKeys {
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
             unbuilt: o.first_not_default(&unbuilt_keys()),
         })
+    }
+
+    /// LMS's options (`LMSDiscreteScheduler` shares Euler's sigma keys; its order is its
+    /// `step`'s argument, 4 in the pipelines), or an error naming a sigma key the toolkit does
+    /// not run.
+    pub fn lms_options(&self) -> Result<LmsOptions> {
+        if let Some((key, value)) = self.unbuilt.as_ref().filter(|(k, _)| k.starts_with("use_")) {
+            return Err(Error::Unsupported(format!(
+                "scheduler config {key} = {value}: only diffusers' default is built (other \
+                 sigma schedules call the model at non-integer timesteps) (LMSDiscreteScheduler)"
+            )));
+        }
+        Ok(LmsOptions::default())
     }
 
     /// Euler's options (Euler ancestral's where `ancestral`: diffusers' class has none of these

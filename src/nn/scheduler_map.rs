@@ -21,6 +21,8 @@ pub enum SamplerKind {
     UniPc(crate::sampler::UniPcOptions),
     /// `EulerDiscreteScheduler` or `EulerAncestralDiscreteScheduler`.
     Euler(crate::sampler::EulerOptions),
+    /// `LMSDiscreteScheduler`.
+    Lms(crate::sampler::LmsOptions),
     /// A class the toolkit does not sample with (yet): its name. Sampling with the config's
     /// own sampler is refused by this name; a sampler chosen by the caller may still use the
     /// config's schedule.
@@ -179,16 +181,18 @@ impl SchedulerConfig {
                 let ancestral = class == "EulerAncestralDiscreteScheduler";
                 SamplerKind::Euler(self.euler.options(ancestral, mean_type == MeanType::V)?)
             }
+            Some("LMSDiscreteScheduler") => SamplerKind::Lms(self.euler.lms_options()?),
             Some(other) => SamplerKind::Unsupported(other.to_string()),
         };
-        // diffusers' DPM-Solver and UniPC have no clip_sample: x_0 is never clipped there.
+        // diffusers' solver samplers have no clip_sample: x_0 is never clipped there.
         let model = match sampler {
-            SamplerKind::DpmSolver(_) | SamplerKind::UniPc(_) | SamplerKind::Euler(_) => {
-                ModelOptions {
-                    clip_denoised: false,
-                    ..model
-                }
-            }
+            SamplerKind::DpmSolver(_)
+            | SamplerKind::UniPc(_)
+            | SamplerKind::Euler(_)
+            | SamplerKind::Lms(_) => ModelOptions {
+                clip_denoised: false,
+                ..model
+            },
             _ => model,
         };
         Ok(Sampling {

@@ -19,6 +19,8 @@
 //!   `UniPCMultistepScheduler` computes them, on the same kernel.
 //! - [`Euler`]: Euler and Euler ancestral as diffusers' `EulerDiscreteScheduler` and
 //!   `EulerAncestralDiscreteScheduler` compute them, first-order rows of the same kernel.
+//! - [`Lms`]: diffusers' `LMSDiscreteScheduler` (orders 1 to 4), rows of the same kernel with
+//!   exact Lagrange-integral coefficients.
 //! - [`SigmaSchedule`], [`sigma_steps`]: the sigmas the multistep samplers may step through
 //!   instead of the training table's (Karras, exponential, beta, lu) and their timesteps.
 //!
@@ -29,6 +31,7 @@ mod ddim;
 mod ddpm;
 mod dpm_solver;
 mod euler;
+mod lms;
 pub mod loop_options;
 mod multistep;
 mod sigmas;
@@ -83,6 +86,7 @@ pub use dpm_solver::{
     FinalSigma, SolverType,
 };
 pub use euler::{euler_rows, Euler, EulerOptions};
+pub use lms::{lms_rows, Lms, LmsOptions};
 pub use loop_options::{LoopOptions, NoiseSource};
 pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, SigmaSchedule, SigmaSteps};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Euler and Euler ancestral loops by diffusers itself, for tests/euler.rs. CI has no torch: the
+"""Euler, Euler ancestral and LMS loops by diffusers itself, for tests/euler.rs. CI has no torch: the
 output is committed under tests/fixtures/euler/.
 
 Usage (needs torch, diffusers 0.42, numpy):
@@ -7,7 +7,7 @@ Usage (needs torch, diffusers 0.42, numpy):
     python3 tests/reference/euler_fixtures.py [--out tests/fixtures/euler]
 
 The model folder's DDPMScheduler config (leading spacing) turned into EulerDiscreteScheduler or
-EulerAncestralDiscreteScheduler by `from_config(config, **options)`, and the loop diffusers'
+EulerAncestralDiscreteScheduler or LMSDiscreteScheduler by `from_config(config, **options)`, and the loop diffusers'
 text-to-image pipelines run: z = randn_tensor(shape, generator), x = z init_noise_sigma, then
 per timestep model(scale_model_input(x, t), t) and step(output, t, x, generator). Written:
 {case}_x_t.npy (z, the unit normal), {case}_out.npy and cases.json (each case's class, model,
@@ -20,7 +20,7 @@ import os
 import numpy as np
 import torch
 from diffusers import (DDPMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
-                       UNet2DModel)
+                       LMSDiscreteScheduler, UNet2DModel)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UNETS = os.path.join(HERE, "..", "fixtures", "unet")
@@ -35,6 +35,11 @@ CASES = [
     ("euler_a_eps_10", "euler-a", "attn_two_levels_heads", 2, 10, 45, {}),
     ("euler_a_v_offset_6", "euler-a", "attn_two_levels_heads", 2, 6, 46,
      {"prediction_type": "v_prediction", "steps_offset": 1}),
+    # LMS at the pipelines' order 4 (its first three steps lower).
+    ("lms_eps_10", "lms", "attn_two_levels_heads", 2, 10, 47, {}),
+    ("lms_v_offset_8", "lms", "attn_two_levels_heads", 2, 8, 48,
+     {"prediction_type": "v_prediction", "steps_offset": 1}),
+    ("lms_sample_5", "lms", "cifar10_tiny", 1, 5, 49, {"prediction_type": "sample"}),
 ]
 
 
@@ -42,7 +47,8 @@ def run(kind, unet_name, batch, n, seed, options):
     folder = os.path.join(UNETS, unet_name)
     unet = UNet2DModel.from_pretrained(folder).eval()
     base = DDPMScheduler.from_pretrained(folder)
-    cls = EulerDiscreteScheduler if kind == "euler" else EulerAncestralDiscreteScheduler
+    cls = {"euler": EulerDiscreteScheduler, "euler-a": EulerAncestralDiscreteScheduler,
+           "lms": LMSDiscreteScheduler}[kind]
     sched = cls.from_config(base.config, **options)
     sched.set_timesteps(n)
     c, h, w = unet.config.in_channels, *np.broadcast_to(unet.config.sample_size, (2,))
@@ -52,7 +58,10 @@ def run(kind, unet_name, batch, n, seed, options):
     with torch.no_grad():
         for t in sched.timesteps:
             out = unet(sched.scale_model_input(x, t), t).sample
-            x = sched.step(out, t, x, generator=generator).prev_sample
+            if kind == "lms":  # deterministic: its step takes no generator
+                x = sched.step(out, t, x).prev_sample
+            else:
+                x = sched.step(out, t, x, generator=generator).prev_sample
     return (z.numpy().copy(), x.numpy(), [float(t) for t in sched.timesteps],
             [float(s) for s in sched.sigmas])
 
