@@ -17,8 +17,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var q = gid.x; q < total; q += nwg.x * WG_SIZE) {
         let local = q / quads;
         let j = (q % quads) * 4u;
-        let z = noise4_at(vec2<u32>(params.seed_lo, params.seed_hi), params.stream, params.step,
-            params.first_sample + local, j);
+        let z = params.scale * noise4_at(vec2<u32>(params.seed_lo, params.seed_hi), params.stream,
+            params.step, params.first_sample + local, j);
         let base = local * params.sample_len + j;
         let left = params.sample_len - j;
         out[base] = z.x;

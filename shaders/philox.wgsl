@@ -20,7 +20,7 @@ struct NoiseParams {
     step: u32,
     seed_lo: u32,
     seed_hi: u32,
-    _pad: u32,
+    scale: f32, // noise.wgsl multiplies its draws by it (a sampler's x_T scale; 1 elsewhere)
 }
 
 // Written as plain literals; products wrap at run time (naga wraps u32 overflow in constant

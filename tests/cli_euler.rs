@@ -55,7 +55,22 @@ fn euler_samples_as_diffusers_does() {
     };
     let (z10, z7) = (z("euler_eps_10"), z("euler_v_7"));
     let (l10, l8) = (z("lms_eps_10"), z("lms_v_offset_8"));
-    let cases: [(&str, Vec<&str>, &str); 5] = [
+    let t8 = z("euler_trailing_8");
+    let cases: [(&str, Vec<&str>, &str); 6] = [
+        (
+            "euler_trailing_8",
+            vec![
+                "--sampler",
+                "euler",
+                "--spacing",
+                "trailing",
+                "--steps",
+                "8",
+                "--x-t",
+                &t8,
+            ],
+            "8 euler steps",
+        ),
         (
             "lms_eps_10",
             vec!["--sampler", "lms", "--steps", "10", "--x-t", &l10],
@@ -120,7 +135,8 @@ fn euler_samples_as_diffusers_does() {
             .map(|(g, w)| (g - w).abs())
             .fold(0.0f32, f32::max)
             / scale;
-        assert!(e < 1e-4, "{case}: {e:.3e}");
+        // As tests/euler.rs: 1e-5 catches a missing x_T scale with trailing spacing.
+        assert!(e < 1e-5, "{case}: {e:.3e}");
     }
     // ddpm timesteps of an Euler config: its leading timesteps.
     let r = ddpm(&["timesteps", "--scheduler-config", &config, "--steps", "4"]);
@@ -168,9 +184,9 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
                 "--steps",
                 "5",
                 "--spacing",
-                "trailing",
+                "improved:ddim5",
             ],
-            "Trailing",
+            "leading or trailing",
         ),
         (vec!["--sampler", "euler"], "--steps"),
         (

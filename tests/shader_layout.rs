@@ -154,7 +154,7 @@ fn host_structs_match_wgsl_layout() {
             step,
             seed_lo,
             seed_hi,
-            _pad,
+            scale,
         ]
     );
     let c = module(Kernel::BandwidthCopy);

@@ -279,6 +279,8 @@ fn sampler(
             sigmas.name()
         )));
     }
+    // The spacing of --steps, for the samplers whose x_T depends on it (Euler, LMS).
+    let mut steps_spacing = None;
     let kept = match (steps, &args.step.respace) {
         (Some(_), Some(_)) => {
             return Err(Error::Unsupported(
@@ -295,6 +297,7 @@ fn sampler(
                 (None, other) => other.clone(),
             };
             sampler_pick::check_euler_chain(&kind, &spacing, steps)?;
+            steps_spacing = Some(spacing.clone());
             match (steps, &spacing) {
                 (Some(n), _) if sigmas != SigmaSchedule::Timesteps => {
                     Some(sigma_steps(&tables.alphas_cumprod, n, sigmas)?.timesteps)
@@ -322,6 +325,10 @@ fn sampler(
     let chain = match kept {
         Some(k) => Chain::respaced(tables, &k)?,
         None => Chain::full(tables),
+    };
+    let kind = match &steps_spacing {
+        Some(spacing) => sampler_pick::with_init(kind, spacing),
+        None => kind,
     };
     let threshold = args.step.threshold_over(base.threshold)?;
     if multistep || matches!(kind, SamplerKind::Euler(_) | SamplerKind::Lms(_)) {

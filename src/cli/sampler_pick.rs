@@ -131,6 +131,7 @@ impl SolverArgs {
             }
             SamplerKind::Lms(o) => SamplerKind::Lms(ddpm_wgpu::sampler::LmsOptions {
                 order: self.order.unwrap_or(o.order),
+                ..o
             }),
             SamplerKind::Euler(o) => SamplerKind::Euler(ddpm_wgpu::sampler::EulerOptions {
                 final_sigma: final_sigma.unwrap_or(o.final_sigma),
@@ -219,9 +220,8 @@ pub(crate) fn clipped_last(kind: &SamplerKind, base: &Sampling, tables: &Tables)
     }
 }
 
-/// Euler's timesteps: `--steps N` on leading spacing, the only one where diffusers' x_T is the
-/// unit normal this loop starts from and the timesteps are integers (or `--respace`, which
-/// diffusers has not). `Ok` for the other samplers.
+/// Euler's and LMS's timesteps: `--steps N` on leading or trailing spacing, where they are
+/// integers (or `--respace`, which diffusers has not). `Ok` for the other samplers.
 pub(crate) fn check_euler_chain(
     kind: &SamplerKind,
     spacing: &Spacing,
@@ -231,19 +231,35 @@ pub(crate) fn check_euler_chain(
         return Ok(());
     }
     match (spacing, steps) {
-        (Spacing::Leading { .. }, Some(_)) => Ok(()),
-        (Spacing::Leading { .. }, None) => Err(Error::Unsupported(
+        (Spacing::Leading { .. } | Spacing::Trailing, Some(_)) => Ok(()),
+        (Spacing::Leading { .. } | Spacing::Trailing, None) => Err(Error::Unsupported(
             "euler, euler-a and lms need --steps N (or --respace)".into(),
         )),
         (Spacing::Linspace, _) => Err(Error::Unsupported(
             "euler and lms with linspace spacing (the classes' default) call the model at non-integer \
-             timesteps: not built; use --spacing leading"
+             timesteps: not built; use --spacing leading or trailing"
                 .into(),
         )),
         (other, _) => Err(Error::Unsupported(format!(
-            "euler and lms with {other:?} spacing start from sigma_max z (diffusers' init_noise_sigma), \
-             not the unit normal: not built; use --spacing leading"
+            "euler and lms take leading or trailing spacing, not {other:?}"
         ))),
+    }
+}
+
+/// `kind` with diffusers' x_T for `spacing`: Euler's and LMS's classes start from sigma_max z
+/// with trailing (and linspace) spacing, from the unit normal (after scaling) with leading.
+pub(crate) fn with_init(kind: SamplerKind, spacing: &Spacing) -> SamplerKind {
+    let init_sigma_max = matches!(spacing, Spacing::Trailing | Spacing::Linspace);
+    match kind {
+        SamplerKind::Euler(o) => SamplerKind::Euler(ddpm_wgpu::sampler::EulerOptions {
+            init_sigma_max,
+            ..o
+        }),
+        SamplerKind::Lms(o) => SamplerKind::Lms(ddpm_wgpu::sampler::LmsOptions {
+            init_sigma_max,
+            ..o
+        }),
+        other => other,
     }
 }
 

@@ -85,7 +85,7 @@ impl EulerKeys {
         if ancestral {
             return Ok(EulerOptions {
                 ancestral: true,
-                final_sigma: FinalSigma::Zero,
+                ..EulerOptions::default()
             });
         }
         if let Some((key, value)) = &self.unbuilt {
@@ -126,8 +126,8 @@ impl EulerKeys {
             }
         };
         Ok(EulerOptions {
-            ancestral: false,
             final_sigma,
+            ..EulerOptions::default()
         })
     }
 }

@@ -16,8 +16,8 @@
 //!
 //! x_T is the unit normal: diffusers' `init_noise_sigma` sqrt(sigma_max^2 + 1) with `leading`
 //! spacing, which the scaling cancels. With `linspace` or `trailing` diffusers starts from
-//! sigma_max z instead (and `linspace` calls the model at non-integer timesteps): the command
-//! line refuses those spacings for Euler; a library caller must give a leading chain.
+//! sigma_max z instead: [`EulerOptions::init_sigma_max`] scales x_T to match (`linspace`
+//! also calls the model at non-integer timesteps, which the command line refuses).
 
 use super::{
     multistep, multistep_abar, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler,
@@ -36,6 +36,10 @@ pub struct EulerOptions {
     pub ancestral: bool,
     /// `final_sigmas_type` (zero; Euler ancestral has only zero).
     pub final_sigma: FinalSigma,
+    /// diffusers' `init_noise_sigma` is sigma_max (its `linspace` and `trailing` spacings),
+    /// not sqrt(sigma_max^2 + 1) (`leading`): x_T is then scaled by
+    /// sigma_max / sqrt(1 + sigma_max^2) ([`Sampler::init_scale`]).
+    pub init_sigma_max: bool,
 }
 
 impl Default for EulerOptions {
@@ -43,7 +47,21 @@ impl Default for EulerOptions {
         EulerOptions {
             ancestral: false,
             final_sigma: FinalSigma::Zero,
+            init_sigma_max: false,
         }
+    }
+}
+
+/// x_T's scale on `chain` (see [`EulerOptions::init_sigma_max`]): sigma_max (the first
+/// step's, in f32 as diffusers keeps it) / sqrt(1 + sigma_max^2), or 1.
+pub(crate) fn init_scale(chain: &Chain, init_sigma_max: bool) -> f64 {
+    let abar = multistep_abar(&chain.train.alphas_cumprod);
+    match chain.steps.last() {
+        Some(&t) if init_sigma_max => {
+            let s = ((1.0 - abar[t]) / abar[t]).sqrt() as f32 as f64;
+            s / (1.0 + s * s).sqrt()
+        }
+        _ => 1.0,
     }
 }
 
@@ -98,6 +116,7 @@ pub struct Euler {
     model: ModelOptions,
     opts: EulerOptions,
     rows: Vec<MultistepRow>,
+    init_scale: f64,
 }
 
 impl Euler {
@@ -129,11 +148,13 @@ impl Euler {
         // nothing: the first-order step is exact there, as in diffusers.
         validate(&chain, &model, None)?;
         let rows = euler_rows(&chain, &opts);
+        let init_scale = init_scale(&chain, opts.init_sigma_max);
         Ok(Euler {
             chain,
             model,
             opts,
             rows,
+            init_scale,
         })
     }
 
@@ -167,6 +188,10 @@ impl Sampler for Euler {
 
     fn threshold(&self) -> Option<super::Threshold> {
         None
+    }
+
+    fn init_scale(&self) -> f64 {
+        self.init_scale
     }
 
     fn draws_noise(&self, _t: usize) -> bool {

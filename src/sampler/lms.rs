@@ -25,11 +25,16 @@ use crate::options::{MeanType, ModelOptions};
 pub struct LmsOptions {
     /// The `order` its `step` takes, 1 to 4 (4).
     pub order: usize,
+    /// As [`EulerOptions::init_sigma_max`](super::EulerOptions::init_sigma_max).
+    pub init_sigma_max: bool,
 }
 
 impl Default for LmsOptions {
     fn default() -> Self {
-        LmsOptions { order: 4 }
+        LmsOptions {
+            order: 4,
+            init_sigma_max: false,
+        }
     }
 }
 
@@ -95,6 +100,7 @@ pub struct Lms {
     model: ModelOptions,
     opts: LmsOptions,
     rows: Vec<MultistepRow>,
+    init_scale: f64,
 }
 
 impl Lms {
@@ -113,11 +119,13 @@ impl Lms {
         }
         validate(&chain, &model, None)?;
         let rows = lms_rows(&chain, &opts);
+        let init_scale = super::euler::init_scale(&chain, opts.init_sigma_max);
         Ok(Lms {
             chain,
             model,
             opts,
             rows,
+            init_scale,
         })
     }
 
@@ -147,6 +155,10 @@ impl Sampler for Lms {
 
     fn threshold(&self) -> Option<super::Threshold> {
         None
+    }
+
+    fn init_scale(&self) -> f64 {
+        self.init_scale
     }
 
     fn draws_noise(&self, _t: usize) -> bool {

@@ -173,6 +173,13 @@ pub trait Sampler {
         None
     }
 
+    /// What x_T (the unit normal the loop draws or is given) is multiplied by before the first
+    /// step, in f32: 1 by default. A sigma-space sampler whose diffusers class starts from
+    /// sigma_max z (`init_noise_sigma`) has sigma_max / sqrt(1 + sigma_max^2) here.
+    fn init_scale(&self) -> f64 {
+        1.0
+    }
+
     /// Values per element that the sampler keeps from step to step (a multistep sampler's ring
     /// of history values and last sample): the GPU loop allocates them after pred_xstart, the
     /// CPU loop hands them to every step as [`CpuStep::state`]. 0 by default.

@@ -40,6 +40,13 @@ CASES = [
     ("lms_v_offset_8", "lms", "attn_two_levels_heads", 2, 8, 48,
      {"prediction_type": "v_prediction", "steps_offset": 1}),
     ("lms_sample_5", "lms", "cifar10_tiny", 1, 5, 49, {"prediction_type": "sample"}),
+    # Trailing spacing: diffusers' x_T is sigma_max z there (init_noise_sigma).
+    ("euler_trailing_8", "euler", "attn_two_levels_heads", 2, 8, 50,
+     {"timestep_spacing": "trailing"}),
+    ("euler_a_trailing_6", "euler-a", "attn_two_levels_heads", 2, 6, 51,
+     {"timestep_spacing": "trailing"}),
+    ("lms_trailing_7", "lms", "attn_two_levels_heads", 2, 7, 52,
+     {"timestep_spacing": "trailing", "prediction_type": "v_prediction"}),
 ]
 
 

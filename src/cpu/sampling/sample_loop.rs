@@ -54,6 +54,11 @@ pub fn sample_loop(
             sample_len,
         ),
     };
+    // The sampler's x_T scale, rounded as the GPU loop applies it (f32 z times f32 scale).
+    let scale = sampler.init_scale() as f32;
+    if scale != 1.0 {
+        x.iter_mut().for_each(|v| *v = f64::from(*v as f32 * scale));
+    }
     let by_t = sampler.chain().by_timestep();
     // A multistep sampler's state (the GPU loop keeps it after pred_xstart).
     let mut state = vec![0.0; sampler.state_slots() * n];

@@ -17,11 +17,25 @@ pub fn noise_into(
     first_sample: u32,
     out: &GpuTensor,
 ) -> Result<()> {
+    noise_into_scaled(ctx, encoder, (seed, stream, step, first_sample), 1.0, out)
+}
+
+/// [`noise_into`] with every draw multiplied by `scale` in f32 (a sampler's x_T scale).
+pub fn noise_into_scaled(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    (seed, stream, step, first_sample): (u64, u32, u32, u32),
+    scale: f32,
+    out: &GpuTensor,
+) -> Result<()> {
     let batch = *out
         .shape()
         .first()
         .ok_or_else(|| Error::ShapeMismatch("noise needs a batch dimension".into()))?;
-    let params = NoiseParams::new(seed, stream, step, first_sample, batch, out.len() / batch);
+    let params = NoiseParams {
+        scale,
+        ..NoiseParams::new(seed, stream, step, first_sample, batch, out.len() / batch)
+    };
     // One invocation per four elements of a sample (shaders/noise.wgsl).
     let quads = (params.n_elements / params.sample_len.max(1)) * params.sample_len.div_ceil(4);
     let groups = groups_1d(ctx, quads);

@@ -154,7 +154,7 @@ pub struct ReduceParams {
 
 /// Parameters of the noise kernels (`NoiseParams` in philox.wgsl).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct NoiseParams {
     /// B * sample_len.
     pub n_elements: u32,
@@ -171,7 +171,9 @@ pub struct NoiseParams {
     /// High half of the 64-bit seed.
     pub seed_hi: u32,
     /// Pads the struct to 16 bytes.
-    pub _pad: u32,
+    /// What noise.wgsl multiplies its draws by: 1 (the draws themselves, and ignored by the
+    /// step kernels), or a sampler's x_T scale (`Sampler::init_scale`).
+    pub scale: f32,
 }
 
 impl NoiseParams {
@@ -192,7 +194,7 @@ impl NoiseParams {
             step,
             seed_lo: seed as u32,
             seed_hi: (seed >> 32) as u32,
-            _pad: 0,
+            scale: 1.0,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::cpu::kernels::noise::stream;
 use crate::error::{Error, Result};
+use crate::gpu::kernels::noise::noise_into_scaled;
 use crate::gpu::runtime::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
 use crate::gpu::runtime::params::{
     ElementParams, MixtureParams, NoiseParams, NOISE_AUX, NOISE_PHILOX,
@@ -16,7 +17,7 @@ use crate::gpu::sampling::sample_loop::plan::LoopPlan;
 use crate::gpu::sampling::sample_loop::steps::{LoopSteps, Snapshots};
 use crate::gpu::sampling::sample_loop::threshold::ThresholdPass;
 use crate::gpu::sampling::sample_loop::{LoopOptions, NoiseSource, Samples};
-use crate::gpu::{noise_into, Context, GpuTensor};
+use crate::gpu::{Context, GpuTensor};
 
 /// One chunk's buffers, bind groups and snapshots. `ddpm bench` uses it to time the step
 /// kernels alone and to report the loop's device memory.
@@ -201,21 +202,16 @@ impl<'a> ChunkLoop<'a> {
         self.x.len()
     }
 
-    /// Record drawing x_T into x: Philox's INIT stream at step T.
+    /// Record drawing x_T into x: Philox's INIT stream at step T, times `scale`.
     pub(crate) fn record_init(
         &self,
         ctx: &Context,
-        encoder: &mut wgpu::CommandEncoder,
+        e: &mut wgpu::CommandEncoder,
+        scale: f32,
     ) -> Result<()> {
-        noise_into(
-            ctx,
-            encoder,
-            self.seed,
-            stream::INIT,
-            self.plan.tables.num_timesteps() as u32,
-            self.first_sample,
-            &self.x,
-        )
+        let big_t = self.plan.tables.num_timesteps() as u32;
+        let key = (self.seed, stream::INIT, big_t, self.first_sample);
+        noise_into_scaled(ctx, e, key, scale, &self.x)
     }
 
     /// Set x to `data` (the chunk's part of a given x_T) through the queue.

@@ -208,10 +208,13 @@ fn run_chunk(
     // x_T: given (the torch stream then starts with the first step's noise), the torch
     // stream's first draw (the whole batch's x_T, as diffusers' pipelines draw it), or Philox.
     let whole = n / shape[0] * batch;
+    // x_T times the sampler's scale, in f32 whichever the source (1: the draws themselves).
+    let scale = plan.sampler.init_scale() as f32;
+    let scaled = |x: &[f32]| x.iter().map(|v| v * scale).collect::<Vec<f32>>();
     match (&opts.x_t, torch.as_mut()) {
-        (Some(x), _) => chunk.upload_x(ctx, &x[range.clone()])?,
-        (None, Some(g)) => chunk.upload_x(ctx, &g.randn(whole)[range.clone()])?,
-        (None, None) => chunk.record_init(ctx, &mut encoder)?,
+        (Some(x), _) => chunk.upload_x(ctx, &scaled(&x[range.clone()]))?,
+        (None, Some(g)) => chunk.upload_x(ctx, &scaled(&g.randn(whole)[range.clone()]))?,
+        (None, None) => chunk.record_init(ctx, &mut encoder, scale)?,
     }
     let per_submit = match torch {
         Some(_) => 1,
