@@ -23,7 +23,8 @@
 //! conformance test states what that costs).
 
 use super::{
-    multistep, next_of, step_constants, validate, CpuStep, Sampler, SigmaSchedule, Threshold,
+    multistep, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler, SigmaSchedule,
+    Threshold,
 };
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
@@ -64,15 +65,6 @@ pub enum SolverType {
     Midpoint,
     /// `heun`.
     Heun,
-}
-
-/// diffusers' `final_sigmas_type`: where the last step goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FinalSigma {
-    /// `zero` (diffusers' default): to sigma 0, returning the last x_0 prediction.
-    Zero,
-    /// `sigma_min`: to the sigma of training timestep 0.
-    SigmaMin,
 }
 
 /// DPM-Solver's options besides the model's, with diffusers' defaults.

@@ -83,12 +83,12 @@ pub use crate::cpu::kernels::CpuStep;
 pub use ddpm::Ddpm;
 pub use dpm_solver::{
     dpm_rows, lambda_clipped_last, step_coefficients, DpmAlgorithm, DpmSolver, DpmSolverOptions,
-    FinalSigma, SolverType,
+    SolverType,
 };
 pub use euler::{euler_rows, Euler, EulerOptions};
 pub use lms::{lms_rows, Lms, LmsOptions};
 pub use loop_options::{LoopOptions, NoiseSource};
-pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, SigmaSchedule, SigmaSteps};
+pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, FinalSigma, SigmaSchedule, SigmaSteps};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 
 use crate::chain::Chain;

@@ -51,6 +51,15 @@ impl SigmaSchedule {
     }
 }
 
+/// diffusers' `final_sigmas_type`: where the last step goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinalSigma {
+    /// `zero` (diffusers' default): to sigma 0, returning the last x_0 prediction.
+    Zero,
+    /// `sigma_min`: to the sigma of training timestep 0.
+    SigmaMin,
+}
+
 /// The timesteps the model is called at, in sampling order, and the sigma of each step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SigmaSteps {
