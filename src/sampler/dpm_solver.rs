@@ -23,8 +23,8 @@
 //! conformance test states what that costs).
 
 use super::{
-    multistep, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler, SigmaSchedule,
-    Threshold,
+    multistep, next_of, step_constants, validate_multistep, CpuStep, FinalSigma, Sampler,
+    SigmaSchedule, Threshold,
 };
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
@@ -279,7 +279,7 @@ impl DpmSolver {
                     .into(),
             ));
         }
-        validate(&chain, &model, threshold)?;
+        validate_multistep(&chain, &model, threshold)?;
         if chain.steps.first() == Some(&0)
             && opts.final_sigma == FinalSigma::SigmaMin
             && opts.sigmas == SigmaSchedule::Timesteps

@@ -20,7 +20,8 @@
 //! also calls the model at non-integer timesteps, which the command line refuses).
 
 use super::{
-    multistep, multistep_abar, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler,
+    multistep, multistep_abar, next_of, step_constants, validate_multistep, CpuStep, FinalSigma,
+    Sampler,
 };
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
@@ -120,7 +121,7 @@ pub struct Euler {
 }
 
 impl Euler {
-    /// Euler (or Euler ancestral) on `chain`, a leading-spaced chain (see the module doc),
+    /// Euler (or Euler ancestral) on `chain` (x_T as [`EulerOptions::init_sigma_max`] says),
     /// reading the model's output as `model` says (eps, xstart or v for Euler; eps or v for
     /// Euler ancestral, as diffusers). Neither clips x_0 or thresholds it: `clip_denoised`
     /// is refused.
@@ -146,7 +147,7 @@ impl Euler {
         }
         // A last step from sigma(0) to sigma_min = sigma(0) (a chain through t = 0) moves
         // nothing: the first-order step is exact there, as in diffusers.
-        validate(&chain, &model, None)?;
+        validate_multistep(&chain, &model, None)?;
         let rows = euler_rows(&chain, &opts);
         let init_scale = init_scale(&chain, opts.init_sigma_max);
         Ok(Euler {

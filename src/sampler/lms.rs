@@ -9,10 +9,12 @@
 //! As for [`Euler`](super::Euler), the loop keeps x = s / sqrt(1 + sigma^2), the latent the
 //! model reads, and d is the eps that x and x_0 give, so a step is
 //! x' = [sqrt(1 + sigma^2) x + sum_j c_j eps_j] / sqrt(1 + sigma'^2): rows of the multistep
-//! kernel with a ring of the eps values. The same spacing rule as Euler (leading only from the
-//! command line) holds for its x_T.
+//! kernel with a ring of the eps values. Its x_T follows Euler's rule
+//! ([`LmsOptions::init_sigma_max`] for trailing spacing).
 
-use super::{multistep, multistep_abar, next_of, step_constants, validate, CpuStep, Sampler};
+use super::{
+    multistep, multistep_abar, next_of, step_constants, validate_multistep, CpuStep, Sampler,
+};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
 use crate::error::{Error, Result};
@@ -104,7 +106,7 @@ pub struct Lms {
 }
 
 impl Lms {
-    /// LMS on `chain` (leading-spaced, as for Euler), reading the model's output (eps, xstart
+    /// LMS on `chain` (x_T as [`LmsOptions::init_sigma_max`] says), reading the model's output (eps, xstart
     /// or v) as `model` says; no clipping (diffusers' LMS has none).
     pub fn new(chain: Chain, model: ModelOptions, opts: LmsOptions) -> Result<Self> {
         let refuse = |why: String| Err(Error::Unsupported(format!("LMS {why}")));
@@ -117,7 +119,7 @@ impl Lms {
         if !(1..=4).contains(&opts.order) {
             return refuse(format!("order {} is not available: 1 to 4 are", opts.order));
         }
-        validate(&chain, &model, None)?;
+        validate_multistep(&chain, &model, None)?;
         let rows = lms_rows(&chain, &opts);
         let init_scale = super::euler::init_scale(&chain, opts.init_sigma_max);
         Ok(Lms {

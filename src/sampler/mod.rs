@@ -213,7 +213,28 @@ pub(crate) fn validate(
     model: &ModelOptions,
     threshold: Option<Threshold>,
 ) -> Result<()> {
+    validate_with(chain, model, threshold, false)
+}
+
+/// [`validate`] for the samplers that read abar through [`multistep_abar`]: a zero terminal
+/// abar is 2^-24 there (as in diffusers' multistep and sigma-space classes), where eps is
+/// defined.
+pub(crate) fn validate_multistep(
+    chain: &Chain,
+    model: &ModelOptions,
+    threshold: Option<Threshold>,
+) -> Result<()> {
+    validate_with(chain, model, threshold, true)
+}
+
+fn validate_with(
+    chain: &Chain,
+    model: &ModelOptions,
+    threshold: Option<Threshold>,
+    terminal_defined: bool,
+) -> Result<()> {
     model.validate()?;
+    let last = chain.num_train_timesteps().saturating_sub(1);
     if let Some(th) = threshold {
         th.validate()?;
         if model.mean_type == MeanType::Xprev {
@@ -225,6 +246,9 @@ pub(crate) fn validate(
         }
     }
     for (i, &t) in chain.steps.iter().enumerate() {
+        if terminal_defined && t == last {
+            continue;
+        }
         chain
             .tables
             .check_eps_defined(model.mean_type, i)

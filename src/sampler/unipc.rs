@@ -18,8 +18,8 @@
 
 use super::dpm_solver::lambda;
 use super::{
-    multistep, next_of, step_constants, validate, CpuStep, FinalSigma, Sampler, SigmaSchedule,
-    Threshold,
+    multistep, next_of, step_constants, validate_multistep, CpuStep, FinalSigma, Sampler,
+    SigmaSchedule, Threshold,
 };
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
@@ -247,7 +247,7 @@ impl UniPc {
                 opts.order
             ));
         }
-        validate(&chain, &model, threshold)?;
+        validate_multistep(&chain, &model, threshold)?;
         let steps = chain.steps.len();
         if opts.final_sigma == FinalSigma::Zero {
             // At sigma 0, h = inf: diffusers' step there is NaN in these settings.

@@ -91,6 +91,9 @@ CASES = [
     ("zero_snr_v_trailing_8", "attn_two_levels_heads", 2, 8, 26,
      {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
       "timestep_spacing": "trailing"}),
+    # eps prediction there too: x_0 at t = T - 1 divides by alpha = 2^-12, not by 0.
+    ("zero_snr_eps_trailing_6", "attn_two_levels_heads", 2, 6, 27,
+     {"rescale_betas_zero_snr": True, "timestep_spacing": "trailing"}),
 ]
 
 

@@ -60,6 +60,8 @@ CASES = [
     ("zero_snr_v_trailing_6", "attn_two_levels_heads", 2, 6, 34,
      {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
       "timestep_spacing": "trailing"}),
+    ("zero_snr_eps_trailing_5", "attn_two_levels_heads", 2, 5, 35,
+     {"rescale_betas_zero_snr": True, "timestep_spacing": "trailing"}),
 ]
 
 
