@@ -7,12 +7,9 @@
 mod common;
 
 use common::dpm::{cases, read_f32};
-use common::unet::model;
 use ddpm_wgpu::chain::Chain;
-use ddpm_wgpu::cpu::nn::UNetCpu;
-use ddpm_wgpu::cpu::sampling::sample_loop as cpu_loop;
-use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
-use ddpm_wgpu::gpu::{Context, UNetDenoiser};
+use ddpm_wgpu::gpu::sample_loop::{LoopOptions, NoiseSource};
+use ddpm_wgpu::gpu::Context;
 use ddpm_wgpu::sampler::{
     dpm_rows, Ddim, DdimOptions, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler,
     SolverType, Threshold,
@@ -156,26 +153,9 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
             steps_per_submit: 3,
             ..LoopOptions::default()
         };
-        let (unet, _) = model(case["unet"].as_str().unwrap());
-        let mut den = UNetDenoiser::new(&ctx, &unet, 1000).unwrap();
-        let gpu = sample_loop(&ctx, &sampler, &mut den, &shape, &opts, &mut |_, _| {})
-            .unwrap()
-            .x0;
-        let twin = UNetCpu::new(&unet, shape[2], shape[3]).unwrap();
-        let len = shape[1..].iter().product();
-        let cpu = cpu_loop::sample_loop(&sampler, &twin, shape[0], len, &opts).unwrap();
-        let scale = want.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
-        let rel = |got: &mut dyn Iterator<Item = f64>| {
-            got.zip(&want)
-                .map(|(g, &w)| (g - f64::from(w)).abs())
-                .fold(0.0, f64::max)
-                / scale
-        };
-        let (g, c) = (
-            rel(&mut gpu.iter().map(|&v| f64::from(v))),
-            rel(&mut cpu.iter().copied()),
-        );
-        println!("{name}: max |x| {scale:.1}, gpu {g:.2e}, cpu twin {c:.2e} of it");
+        let unet = case["unet"].as_str().unwrap();
+        let (g, c) =
+            common::dpm::unet_loop_errors(&ctx, &sampler, (name, unet), &shape, &want, &opts);
         assert!(g < 1e-4 && c < 1e-4, "{name}: gpu {g:.3e}, cpu {c:.3e}");
     }
 }

@@ -103,3 +103,48 @@ pub fn case_tables(case: &Value) -> ddpm_wgpu::Tables {
     }
     Tables::new(rescale_zero_terminal_snr(&betas).unwrap()).unwrap()
 }
+
+/// One fixture loop of `sampler` on UNet fixture `unet` from `opts`, on the GPU and in the f64
+/// twin: their worst |got - want| / max |want| against diffusers' `want` of `shape`, printed
+/// with `name` (the loop tests of dpm_solver.rs, unipc.rs and euler.rs share it).
+#[allow(dead_code)]
+pub fn unet_loop_errors(
+    ctx: &ddpm_wgpu::gpu::Context,
+    sampler: &dyn ddpm_wgpu::sampler::Sampler,
+    (name, unet): (&str, &str),
+    shape: &[usize],
+    want: &[f32],
+    opts: &ddpm_wgpu::gpu::sample_loop::LoopOptions,
+) -> (f64, f64) {
+    use ddpm_wgpu::cpu::nn::UNetCpu;
+    let (unet, _) = super::unet::model(unet);
+    let mut den = ddpm_wgpu::gpu::UNetDenoiser::new(ctx, &unet, 1000).unwrap();
+    let gpu = ddpm_wgpu::gpu::sample_loop::sample_loop(
+        ctx,
+        sampler,
+        &mut den,
+        shape,
+        opts,
+        &mut |_, _| {},
+    )
+    .unwrap()
+    .x0;
+    let twin = UNetCpu::new(&unet, shape[2], shape[3]).unwrap();
+    let len = shape[1..].iter().product();
+    let cpu =
+        ddpm_wgpu::cpu::sampling::sample_loop::sample_loop(sampler, &twin, shape[0], len, opts)
+            .unwrap();
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
+    let rel = |got: &mut dyn Iterator<Item = f64>| {
+        got.zip(want)
+            .map(|(g, &w)| (g - f64::from(w)).abs())
+            .fold(0.0, f64::max)
+            / scale
+    };
+    let (g, c) = (
+        rel(&mut gpu.iter().map(|&v| f64::from(v))),
+        rel(&mut cpu.iter().copied()),
+    );
+    println!("{name}: max |x| {scale:.1}, gpu {g:.2e}, cpu twin {c:.2e} of it");
+    (g, c)
+}
