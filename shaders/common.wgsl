@@ -65,7 +65,8 @@ struct DdimCoefs {
 
 // One row of a linear multistep step (src/sampler/: DPM-Solver, UniPC; computed in f64), by
 // training timestep. The model's output at abar_t (the first four, as DdimCoefs) gives x_0, and
-// the history value m0: x_0 itself, or eps where EPS_HISTORY is set in `flags`. Older history
+// the history value m0: x_0 itself, eps where EPS_HISTORY is set in `flags`, or the model's
+// output itself where OUTPUT_HISTORY is (PNDM, which combines raw outputs). Older history
 // values m1..m3 are read from the ring (`ring` slots after pred_xstart; m_j lives in row byte j
 // of `ring_rows` of the state buffer, m0 written there, pred_xstart being row 0). With CORRECT set in `flags`:
 // xc = ax x + al last + a0 m0 + a1 m1 + a2 m2 + a3 m3 (UniPC's corrector; `last` is the slot
@@ -92,11 +93,12 @@ struct MultistepCoefs {
     ring_rows: u32,
     ring: u32, // 0: no ring (a first-order sampler); m1..m3 are then never read
     next_t: u32,
-    flags: u32, // MULTISTEP_EPS_HISTORY | MULTISTEP_CORRECT
+    flags: u32, // MULTISTEP_EPS_HISTORY | MULTISTEP_CORRECT | MULTISTEP_OUTPUT_HISTORY
 }
 
 const MULTISTEP_EPS_HISTORY: u32 = 1u;
 const MULTISTEP_CORRECT: u32 = 2u;
+const MULTISTEP_OUTPUT_HISTORY: u32 = 4u;
 
 // Launch parameters of every elementwise kernel. Keep in sync with `ElementParams` in
 // src/gpu/runtime/params.rs.

@@ -38,6 +38,9 @@ fn model4(p: ElementParams, c: MultistepCoefs, x: vec4<f32>, out: vec4<f32>, s: 
     } else if p.clip_denoised != 0u {
         m0 = clamp(x0, vec4<f32>(-p.clip_range), vec4<f32>(p.clip_range));
     }
+    if (c.flags & MULTISTEP_OUTPUT_HISTORY) != 0u {
+        return array<vec4<f32>, 2>(m0, out);
+    }
     if (c.flags & MULTISTEP_EPS_HISTORY) == 0u {
         return array<vec4<f32>, 2>(m0, m0);
     }

@@ -220,7 +220,7 @@ fn rows_follow_diffusers_step_structure() {
         let r = &visited[i];
         let got = 1 + (1..4).filter(|&j| r.update[1 + j] != 0.0).count();
         assert_eq!(got, want, "step {i}: {r:?}");
-        assert_eq!((r.ring, r.slot), (4, i % 4));
+        assert_eq!((r.ring, r.slots[0]), (4, i % 4));
     }
     // Corrector: identity (x kept as last) at step 0 and at step 2 (after disabled step 1).
     for i in [0, 2] {

@@ -136,7 +136,7 @@ fn ddim_elem(p: ElementParams, c: DdimCoefs, x: f32, model_output: f32, s: f32, 
 // A multistep step's model read for one element: (x_0 after clipping or thresholding, the
 // history value m0): x_0, or with MULTISTEP_EPS_HISTORY eps as diffusers' DPM-Solver and UniPC
 // form it (straight from the output; from the processed x_0 where x_0 was clipped or
-// thresholded).
+// thresholded); with MULTISTEP_OUTPUT_HISTORY the model's output itself.
 fn multistep_model(p: ElementParams, c: MultistepCoefs, x: f32, model_output: f32, s: f32) -> vec2<f32> {
     var x0: f32;
     var eps: f32;
@@ -155,6 +155,9 @@ fn multistep_model(p: ElementParams, c: MultistepCoefs, x: f32, model_output: f3
         }
     }
     let m0 = process_xstart(p, x0, s);
+    if (c.flags & MULTISTEP_OUTPUT_HISTORY) != 0u {
+        return vec2<f32>(m0, model_output);
+    }
     if (c.flags & MULTISTEP_EPS_HISTORY) == 0u {
         return vec2<f32>(m0, m0);
     }

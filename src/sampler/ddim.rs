@@ -209,7 +209,8 @@ impl Sampler for Ddim {
         fused_gaussian(&self.model, denoiser).filter(|_| self.threshold.is_none())
     }
 
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        let t = at.t;
         let row = self.row(t).ok_or(Error::TimestepOutOfRange {
             index: 0,
             value: t as i64,
@@ -302,7 +303,8 @@ impl Sampler for DdimReverse {
         fused_gaussian(&self.model, denoiser)
     }
 
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        let t = at.t;
         let row = self.rows.get(t).ok_or(Error::TimestepOutOfRange {
             index: 0,
             value: t as i64,

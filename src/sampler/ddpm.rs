@@ -95,7 +95,8 @@ impl Sampler for Ddpm {
         }
     }
 
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        let t = at.t;
         // No noise at the chain's last step, whatever the caller passed (the ops pass it for
         // every sample).
         let noise = step.noise.filter(|_| self.draws_noise(t));

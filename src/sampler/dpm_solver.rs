@@ -27,7 +27,7 @@ use super::{
     SigmaSchedule, Threshold,
 };
 use crate::chain::Chain;
-use crate::cpu::kernels::multistep_step::MultistepRow;
+use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
@@ -221,10 +221,14 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>
         let [cx, c0, c1, c2, cz] = step_coefficients(o, abar[i], target, &before);
         rows[s0] = MultistepRow {
             abar: abar[i],
-            eps_history: !o.algorithm.on_data(),
+            history: if o.algorithm.on_data() {
+                History::Xstart
+            } else {
+                History::Eps
+            },
             correct: None,
             update: [cx, c0, c1, c2, 0.0, cz],
-            slot: if ring > 0 { i % ring } else { 0 },
+            slots: MultistepRow::cyclic(i, ring),
             ring,
             next_t: next[s0] as usize,
         };
@@ -363,7 +367,8 @@ impl Sampler for DpmSolver {
         step_constants(&self.model, self.threshold, false)
     }
 
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        let t = at.t;
         multistep::cpu_step(&self.rows, &self.model, t, step)
     }
 }

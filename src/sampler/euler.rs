@@ -24,7 +24,7 @@ use super::{
     Sampler,
 };
 use crate::chain::Chain;
-use crate::cpu::kernels::multistep_step::MultistepRow;
+use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
@@ -92,7 +92,7 @@ pub fn euler_rows(chain: &Chain, o: &EulerOptions) -> Vec<MultistepRow> {
         let r = to / s;
         rows[t] = MultistepRow {
             abar: 1.0 / (1.0 + s * s),
-            eps_history: false,
+            history: History::Xstart,
             correct: None,
             update: [
                 r * (1.0 + s * s).sqrt() * scale,
@@ -102,7 +102,7 @@ pub fn euler_rows(chain: &Chain, o: &EulerOptions) -> Vec<MultistepRow> {
                 0.0,
                 up * scale,
             ],
-            slot: 0,
+            slots: [0; 4],
             ring: 0,
             next_t: next[t] as usize,
         };
@@ -212,7 +212,8 @@ impl Sampler for Euler {
         step_constants(&self.model, None, false)
     }
 
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        let t = at.t;
         multistep::cpu_step(&self.rows, &self.model, t, step)
     }
 }

@@ -16,7 +16,7 @@ use super::{
     multistep, multistep_abar, next_of, step_constants, validate_multistep, CpuStep, Sampler,
 };
 use crate::chain::Chain;
-use crate::cpu::kernels::multistep_step::MultistepRow;
+use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
@@ -84,10 +84,10 @@ pub fn lms_rows(chain: &Chain, o: &LmsOptions) -> Vec<MultistepRow> {
         }
         rows[t] = MultistepRow {
             abar: 1.0 / (1.0 + s * s),
-            eps_history: true,
+            history: History::Eps,
             correct: None,
             update,
-            slot: if ring > 0 { i % ring } else { 0 },
+            slots: MultistepRow::cyclic(i, ring),
             ring,
             next_t: next[t] as usize,
         };
@@ -183,7 +183,8 @@ impl Sampler for Lms {
         step_constants(&self.model, None, false)
     }
 
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        let t = at.t;
         multistep::cpu_step(&self.rows, &self.model, t, step)
     }
 }

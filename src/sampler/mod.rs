@@ -21,6 +21,10 @@
 //!   `EulerAncestralDiscreteScheduler` compute them, first-order rows of the same kernel.
 //! - [`Lms`]: diffusers' `LMSDiscreteScheduler` (orders 1 to 4), rows of the same kernel with
 //!   exact Lagrange-integral coefficients.
+//! - [`Heun`]: diffusers' `HeunDiscreteScheduler` (two model evaluations per step) and
+//!   [`Pndm`]: its `PNDMScheduler` (PLMS, with or without the Runge-Kutta warm-up), rows of the
+//!   same kernel one per visit ([`Sampler::rows_by_visit`]): both call the model twice at some
+//!   timesteps.
 //! - [`SigmaSchedule`], [`sigma_steps`]: the sigmas the multistep samplers may step through
 //!   instead of the training table's (Karras, exponential, beta, lu) and their timesteps.
 //!
@@ -31,11 +35,14 @@ mod ddim;
 mod ddpm;
 mod dpm_solver;
 mod euler;
+mod heun;
 mod lms;
 pub mod loop_options;
 mod multistep;
+mod pndm;
 mod sigmas;
 mod unipc;
+mod visit_rows;
 
 pub use ddim::{forward_rows, reverse_rows_by_current, Ddim, DdimOptions, DdimReverse};
 
@@ -49,7 +56,7 @@ pub fn cpu_step_per_sample(
 ) -> Result<Vec<f64>> {
     let d = step.sample_len;
     crate::cpu::kernels::ddpm_step::check(step.x.len(), d, &step)?;
-    if sampler.state_slots() != 0 {
+    if sampler.state_slots() != 0 || sampler.rows_by_visit() {
         return Err(Error::Unsupported(format!(
             "{} keeps history from step to step: it runs in a sampling loop, not one step at a time",
             sampler.name()
@@ -65,7 +72,7 @@ pub fn cpu_step_per_sample(
     let mut pred = Vec::with_capacity(step.x.len());
     for (b, (x, &tb)) in step.x.chunks_mut(d).zip(t).enumerate() {
         pred.extend(sampler.cpu_step(
-            tb as usize,
+            Visit::at(tb as usize),
             CpuStep {
                 sample_len: d,
                 x,
@@ -86,8 +93,10 @@ pub use dpm_solver::{
     SolverType,
 };
 pub use euler::{euler_rows, Euler, EulerOptions};
+pub use heun::{heun_rows, Heun, HeunOptions};
 pub use lms::{lms_rows, Lms, LmsOptions};
 pub use loop_options::{LoopOptions, NoiseSource};
+pub use pndm::{pndm_rows, Pndm, PndmOptions};
 pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, FinalSigma, SigmaSchedule, SigmaSteps};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 
@@ -148,7 +157,9 @@ pub trait Sampler {
     fn threshold(&self) -> Option<Threshold>;
 
     /// The training timesteps the loop visits, in order; the denoiser is called with each. By
-    /// default the chain's kept steps from the last to the first, as sampling visits them.
+    /// default the chain's kept steps from the last to the first, as sampling visits them. A
+    /// sampler that calls the model twice at one timestep (Heun, PNDM) lists it twice and has
+    /// [`Sampler::rows_by_visit`].
     fn order(&self) -> Vec<usize> {
         self.chain().steps.iter().rev().copied().collect()
     }
@@ -158,8 +169,18 @@ pub trait Sampler {
     fn draws_noise(&self, t: usize) -> bool;
 
     /// GPU: the step kernel's rows (binding 2), one per training timestep (T rows; those the
-    /// chain does not visit are never read), as bytes.
+    /// chain does not visit are never read), as bytes; with [`Sampler::rows_by_visit`], one per
+    /// visit of [`Sampler::order`], in order.
     fn gpu_rows(&self) -> Vec<u8>;
+
+    /// Whether the rows are one per visit of [`Sampler::order`] rather than one per training
+    /// timestep: a sampler whose order visits a timestep more than once. The step kernels still
+    /// read `rows[timesteps[b]]`: the loop binds each visit's row where that index finds it
+    /// (see `gpu::sampling::sample_loop`). No noise may be drawn at a repeated timestep (its
+    /// Philox key is the timestep's). `false` by default.
+    fn rows_by_visit(&self) -> bool {
+        false
+    }
 
     /// GPU: the step kernels, (vec4, scalar): vec4 when sample_len % 4 == 0.
     fn gpu_kernels(&self) -> (Kernel, Kernel);
@@ -187,9 +208,55 @@ pub trait Sampler {
         0
     }
 
-    /// CPU twin: the step at training timestep t, in f64; x is updated in place and
-    /// pred_xstart returned.
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>>;
+    /// CPU twin: the step of `at` (its training timestep, and its position in
+    /// [`Sampler::order`], which a sampler with [`Sampler::rows_by_visit`] reads its row by), in
+    /// f64; x is updated in place and pred_xstart returned.
+    fn cpu_step(&self, at: Visit, step: CpuStep<'_>) -> Result<Vec<f64>>;
+}
+
+/// One step of a sampling loop: its position in the sampler's order and its training timestep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Visit {
+    /// Position in [`Sampler::order`] (0 for a step run alone, as the ops run it).
+    pub index: usize,
+    /// The training timestep the model is called at.
+    pub t: usize,
+}
+
+impl Visit {
+    /// The step at training timestep t, first of its order (the ops' single steps).
+    pub fn at(t: usize) -> Self {
+        Visit { index: 0, t }
+    }
+}
+
+/// Refuse an order the loops cannot run for `sampler`: a repeated timestep without
+/// [`Sampler::rows_by_visit`] (the rows are by timestep), or a repeated timestep that draws
+/// noise (its Philox key would repeat too).
+pub(crate) fn check_order(sampler: &dyn Sampler, order: &[usize]) -> Result<()> {
+    let mut seen = vec![false; sampler.chain().num_train_timesteps()];
+    for &t in order {
+        let Some(s) = seen.get_mut(t) else {
+            return Err(Error::TimestepOutOfRange {
+                index: 0,
+                value: t as i64,
+                num_timesteps: seen.len(),
+            });
+        };
+        if *s && (!sampler.rows_by_visit() || sampler.draws_noise(t)) {
+            return Err(Error::Unsupported(format!(
+                "{} visits timestep {t} twice{}",
+                sampler.name(),
+                if sampler.rows_by_visit() {
+                    " and draws noise there (its key would repeat)"
+                } else {
+                    ", but its rows are by timestep"
+                }
+            )));
+        }
+        *s = true;
+    }
+    Ok(())
 }
 
 /// The pipeline constants of a step kernel for `model`, `threshold` and DDIM's clipped eps.

@@ -22,7 +22,7 @@ use super::{
     SigmaSchedule, Threshold,
 };
 use crate::chain::Chain;
-use crate::cpu::kernels::multistep_step::MultistepRow;
+use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
@@ -205,10 +205,14 @@ pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> 
         }
         rows[s0] = MultistepRow {
             abar: abar[i],
-            eps_history: !o.predict_x0,
+            history: if o.predict_x0 {
+                History::Xstart
+            } else {
+                History::Eps
+            },
             correct: Some(a),
             update: u,
-            slot: i % ring,
+            slots: MultistepRow::cyclic(i, ring),
             ring,
             next_t: next[s0] as usize,
         };
@@ -343,7 +347,8 @@ impl Sampler for UniPc {
         MultistepRow::state_slots(&self.rows)
     }
 
-    fn cpu_step(&self, t: usize, step: CpuStep<'_>) -> Result<Vec<f64>> {
+    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
+        let t = at.t;
         multistep::cpu_step(&self.rows, &self.model, t, step)
     }
 }

@@ -11,26 +11,39 @@ use crate::options::{MeanType, ModelOptions};
 pub const EPS_HISTORY: u32 = 1;
 /// `flags` bit: the step corrects x first (UniPC's corrector).
 pub const CORRECT: u32 = 2;
+/// `flags` bit: the history holds the model's output itself (PNDM).
+pub const OUTPUT_HISTORY: u32 = 4;
+
+/// What a multistep sampler keeps of each step's model output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum History {
+    /// x_0 after clipping or thresholding (DPM-Solver++, UniPC's predict_x0, Euler, Heun).
+    Xstart,
+    /// eps (diffusers' `dpmsolver`, UniPC with `predict_x0` false, LMS).
+    Eps,
+    /// The model's output as it is (PNDM, which combines eps or v outputs of several steps).
+    Output,
+}
 
 /// One row of a multistep chain in f64 (`MultistepCoefs` on the GPU is this rounded once).
 ///
-/// The model's output read at `abar` gives x_0 and the history value m0 (x_0, or eps with
-/// `eps_history`); m1..m3 are the values of the steps before, kept in a ring of `ring` slots
-/// (m0 goes to `slot`, m_j comes from slot (slot - j) mod ring). Then
+/// The model's output read at `abar` gives x_0 and the history value m0 (as `history` says);
+/// m1..m3 are the values of the steps before, kept in a ring of `ring` slots (m0 goes to slot
+/// `slots[0]`, m_j comes from slot `slots[j]`: [`MultistepRow::cyclic`] for the usual ring). Then
 /// xc = a0 x + a1 last + a2 m0 + a3 m1 + a4 m2 + a5 m3 where `correct` is given (and `last` :=
 /// xc), else xc = x; and x <- u0 xc + u1 m0 + u2 m1 + u3 m2 + u4 m3 + u5 z, with `update` = u.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MultistepRow {
     /// abar_t of the current x.
     pub abar: f64,
-    /// The history holds eps (diffusers' `dpmsolver`, UniPC with `predict_x0` false).
-    pub eps_history: bool,
+    /// What the history holds.
+    pub history: History,
     /// The corrector's coefficients of x, last, m0, m1, m2, m3, if the step corrects.
     pub correct: Option<[f64; 6]>,
     /// The update's coefficients of xc, m0, m1, m2, m3 and the step's normal.
     pub update: [f64; 6],
-    /// The ring slot of m0.
-    pub slot: usize,
+    /// The ring slots of m0 (written), m1, m2 and m3 (read where their coefficients are not 0).
+    pub slots: [usize; 4],
     /// Slots in the ring (0: no ring; m1..m3 must then have zero coefficients).
     pub ring: usize,
     /// The training timestep the loop visits next (t itself at the last step).
@@ -41,13 +54,22 @@ impl MultistepRow {
     /// A row that leaves x as it is (the steps a chain does not visit).
     pub const IDLE: MultistepRow = MultistepRow {
         abar: 0.5,
-        eps_history: false,
+        history: History::Xstart,
         correct: None,
         update: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        slot: 0,
+        slots: [0; 4],
         ring: 0,
         next_t: 0,
     };
+
+    /// The slots of a ring used in turn: m0 at `slot`, m_j at (slot - j) mod ring (0s without
+    /// a ring).
+    pub fn cyclic(slot: usize, ring: usize) -> [usize; 4] {
+        if ring == 0 {
+            return [0; 4];
+        }
+        [0, 1, 2, 3].map(|j| (slot + 4 * ring - j) % ring)
+    }
 
     /// Whether history value m_j (j >= 1) is read.
     pub fn reads(&self, j: usize) -> bool {
@@ -88,8 +110,10 @@ pub fn multistep_model(
         }
     };
     let m0 = common::process_xstart(model, x0, scale);
-    if !row.eps_history {
-        return Ok((m0, m0));
+    match row.history {
+        History::Xstart => return Ok((m0, m0)),
+        History::Output => return Ok((m0, out)),
+        History::Eps => {}
     }
     let processed = scale.is_some() || model.clip_denoised;
     Ok((m0, if processed { (x - a * m0) / s } else { eps }))
@@ -146,6 +170,12 @@ pub fn multistep_step(
             )))
         }
     };
+    if row.ring != 0 && row.slots.iter().any(|&s| s >= row.ring) {
+        return Err(Error::Unsupported(format!(
+            "multistep row slots {:?} outside its ring of {}",
+            row.slots, row.ring
+        )));
+    }
     if row.ring == 0 && (1..4).any(|j| row.reads(j)) {
         return Err(Error::Unsupported(
             "a multistep row reads history without a ring".into(),
@@ -163,7 +193,7 @@ pub fn multistep_step(
         let mut m = [m0, 0.0, 0.0, 0.0];
         let mut last = 0.0;
         if row.ring != 0 {
-            let at = |j: usize| ((row.slot + row.ring - j) % row.ring) * n + i;
+            let at = |j: usize| row.slots[j] * n + i;
             state[at(0)] = m0;
             for (j, mj) in m.iter_mut().enumerate().skip(1) {
                 if row.reads(j) {

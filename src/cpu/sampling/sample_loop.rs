@@ -6,7 +6,7 @@ use crate::cpu::kernels::noise::{self, stream};
 use crate::cpu::kernels::torch_randn::TorchGenerator;
 use crate::error::{Error, Result};
 use crate::options::ModelOptions;
-use crate::sampler::{CpuStep, Ddpm, LoopOptions, NoiseSource, Sampler};
+use crate::sampler::{CpuStep, Ddpm, LoopOptions, NoiseSource, Sampler, Visit};
 use crate::schedule::Tables;
 
 /// A model on the CPU: model_output (and model_var for learned types) from x_t and t.
@@ -62,7 +62,9 @@ pub fn sample_loop(
     let by_t = sampler.chain().by_timestep();
     // A multistep sampler's state (the GPU loop keeps it after pred_xstart).
     let mut state = vec![0.0; sampler.state_slots() * n];
-    for t in sampler.order() {
+    let order = sampler.order();
+    crate::sampler::check_order(sampler, &order)?;
+    for (index, &t) in order.iter().enumerate() {
         let steps = vec![t as u32; batch];
         let (out, var) = denoiser.denoise(&steps, &x)?;
         let scales = match sampler.threshold() {
@@ -95,7 +97,7 @@ pub fn sample_loop(
             ),
         };
         sampler.cpu_step(
-            t,
+            Visit { index, t },
             CpuStep {
                 sample_len,
                 x: &mut x,

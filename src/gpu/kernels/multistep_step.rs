@@ -3,7 +3,9 @@
 //! [`DpmSolver`](crate::sampler::DpmSolver), [`UniPc`](crate::sampler::UniPc)). CPU twin:
 //! `crate::cpu::kernels::multistep_step`.
 
-use crate::cpu::kernels::multistep_step::{MultistepRow, CORRECT, EPS_HISTORY};
+use crate::cpu::kernels::multistep_step::{
+    History, MultistepRow, CORRECT, EPS_HISTORY, OUTPUT_HISTORY,
+};
 
 /// One multistep row (`MultistepCoefs` in shaders/common.wgsl), each value computed in f64
 /// from a [`MultistepRow`] and rounded once: 80 bytes.
@@ -51,7 +53,7 @@ pub struct MultistepCoefs {
     pub ring: u32,
     /// The timestep the loop visits next.
     pub next_t: u32,
-    /// EPS_HISTORY (1) | CORRECT (2).
+    /// EPS_HISTORY (1) | CORRECT (2) | OUTPUT_HISTORY (4).
     pub flags: u32,
 }
 
@@ -61,10 +63,7 @@ fn ring_rows(row: &MultistepRow) -> u32 {
     if row.ring == 0 {
         return 0;
     }
-    (0..4).fold(0, |acc, j| {
-        let slot = (row.slot + 4 * row.ring - j) % row.ring;
-        acc | (((1 + slot) as u32) << (8 * j))
-    })
+    (0..4).fold(0, |acc, j| acc | (((1 + row.slots[j]) as u32) << (8 * j)))
 }
 
 impl MultistepCoefs {
@@ -93,8 +92,11 @@ impl MultistepCoefs {
             ring_rows: ring_rows(row),
             ring: row.ring as u32,
             next_t: row.next_t as u32,
-            flags: if row.eps_history { EPS_HISTORY } else { 0 }
-                | if row.correct.is_some() { CORRECT } else { 0 },
+            flags: match row.history {
+                History::Xstart => 0,
+                History::Eps => EPS_HISTORY,
+                History::Output => OUTPUT_HISTORY,
+            } | if row.correct.is_some() { CORRECT } else { 0 },
         }
     }
 }

@@ -9,6 +9,29 @@ use crate::gpu::runtime::shaders::{Kernel, WG_SIZE};
 use crate::gpu::runtime::tensor::{GpuSteps, GpuTensor};
 use crate::gpu::Context;
 
+/// A bind group for `kernel` with `resources` at bindings 0, 1, 2, ... (a buffer's range where
+/// one is bound only in part).
+pub(crate) fn bind_group_of<'b>(
+    ctx: &Context,
+    kernel: Kernel,
+    pipeline: &wgpu::ComputePipeline,
+    resources: impl IntoIterator<Item = wgpu::BindingResource<'b>>,
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = resources
+        .into_iter()
+        .enumerate()
+        .map(|(i, resource)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource,
+        })
+        .collect();
+    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(kernel.name()),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
 /// Workgroups for `n` items, capped at the per-dimension limit; the kernels' grid-stride loops
 /// cover the rest.
 pub(crate) fn groups_1d(ctx: &Context, n: u32) -> u32 {
@@ -23,19 +46,12 @@ pub(crate) fn bind_group(
     pipeline: &wgpu::ComputePipeline,
     buffers: &[&wgpu::Buffer],
 ) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(kernel.name()),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    })
+    bind_group_of(
+        ctx,
+        kernel,
+        pipeline,
+        buffers.iter().map(|b| b.as_entire_binding()),
+    )
 }
 
 /// A uniform buffer holding `params` (made by `Context::uniform_buffer`, the allocation place

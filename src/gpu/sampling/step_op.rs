@@ -33,6 +33,12 @@ pub fn step_once(
     sampler: &dyn Sampler,
     inputs: &StepInputs<'_>,
 ) -> Result<(GpuTensor, GpuTensor)> {
+    if sampler.state_slots() != 0 || sampler.rows_by_visit() {
+        return Err(Error::Unsupported(format!(
+            "{} keeps history from step to step: it runs in a sampling loop, not one step at a time",
+            sampler.name()
+        )));
+    }
     let shape = inputs.x.shape();
     let batch = inputs.t.len();
     if shape.first() != Some(&batch) {

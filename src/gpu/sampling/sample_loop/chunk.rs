@@ -5,7 +5,7 @@
 use crate::cpu::kernels::noise::stream;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::noise::noise_into_scaled;
-use crate::gpu::runtime::launch::{bind_group, dispatch, uniform, vec4_or_scalar, Grid};
+use crate::gpu::runtime::launch::{bind_group_of, dispatch, uniform, vec4_or_scalar, Grid};
 use crate::gpu::runtime::params::{
     ElementParams, MixtureParams, NoiseParams, NOISE_AUX, NOISE_PHILOX,
 };
@@ -132,36 +132,52 @@ impl<'a> ChunkLoop<'a> {
                 uniform(ctx, &noise),
                 uniform(ctx, &fused_params),
             );
-            // The step layout (src/gpu/runtime/step_layout.rs), in binding order.
-            let group = |now: &wgpu::Buffer, next: &wgpu::Buffer| {
+            // The step layout (src/gpu/runtime/step_layout.rs), in binding order; the rows
+            // (binding 2) through the visit's window.
+            let group = |now: &wgpu::Buffer, next: &wgpu::Buffer, (offset, size): (u64, u64)| {
                 let var = model_var.as_ref().unwrap_or(&model_output);
+                let rows = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &plan.rows,
+                    offset,
+                    size: wgpu::BufferSize::new(size),
+                });
                 let buffers = [
-                    &p,
-                    &z,
-                    &plan.rows,
-                    now,
-                    x.buffer(),
-                    model_output.buffer(),
-                    var.buffer(),
-                    pred_xstart.buffer(),
-                    next,
-                    &aux,
-                    &f,
+                    p.as_entire_binding(),
+                    z.as_entire_binding(),
+                    rows,
+                    now.as_entire_binding(),
+                    x.buffer().as_entire_binding(),
+                    model_output.buffer().as_entire_binding(),
+                    var.buffer().as_entire_binding(),
+                    pred_xstart.buffer().as_entire_binding(),
+                    next.as_entire_binding(),
+                    aux.as_entire_binding(),
+                    f.as_entire_binding(),
                 ];
-                bind_group(ctx, kernel, &pipeline, &buffers)
+                bind_group_of(ctx, kernel, &pipeline, buffers)
             };
-            let mut groups = vec![group(&steps.timesteps, &steps.next)];
-            if fused.is_some() {
-                groups.push(group(&steps.next, &steps.timesteps));
-            }
-            groups
+            // Two-pass: a group per rows window. Fused: the timesteps swap every step, so
+            // visits alternate between two groups per window (one window: two groups in all).
+            let turns = if fused.is_some() { 2 } else { 1 };
+            let per_visit = plan.windows.len() > 1;
+            let count = if per_visit { plan.order.len() } else { turns };
+            (0..count)
+                .map(|k| {
+                    let window = plan.window(k);
+                    if k % turns == 0 {
+                        group(&steps.timesteps, &steps.next, window)
+                    } else {
+                        group(&steps.next, &steps.timesteps, window)
+                    }
+                })
+                .collect::<Vec<_>>()
         })?;
         let threshold = sampler
             .threshold()
             .map(|th| ThresholdPass::new(ctx, *sampler.model(), th, shape))
             .transpose()?;
         let snapshots = match opts.keep_every {
-            Some(k) => Snapshots::new(ctx, &plan.order, big_t, k, n)?,
+            Some(k) => Snapshots::new(ctx, &plan.order, k, n)?,
             None => None,
         };
         let chunk = ChunkLoop {
@@ -248,28 +264,29 @@ impl<'a> ChunkLoop<'a> {
         })
     }
 
-    /// Record the steps `ts`, which continue the plan's order from the last step recorded (the
-    /// timesteps live on the device; `t` picks the bind group and the snapshots): per step the
-    /// denoiser, the step kernel and moving the timesteps on, and a snapshot after each kept
-    /// step.
+    /// Record the visits `visits` of the plan's order, which continue from the last one
+    /// recorded (the timesteps live on the device; the visit picks the bind group and the
+    /// snapshots): per step the denoiser, the step kernel and moving the timesteps on, and a
+    /// snapshot after each kept step.
     pub(crate) fn record_steps(
         &self,
         ctx: &Context,
         encoder: &mut wgpu::CommandEncoder,
         denoiser: &dyn Denoiser,
-        ts: &[usize],
+        visits: std::ops::Range<usize>,
     ) -> Result<()> {
-        let kept = |t: &usize| {
+        let ks: Vec<usize> = visits.collect();
+        let kept = |k: &usize| {
             self.snapshots
                 .as_ref()
-                .is_some_and(|s| s.slot(*t).is_some())
+                .is_some_and(|s| s.slot(*k).is_some())
         };
-        for run in ts.split_inclusive(kept) {
+        for run in ks.split_inclusive(kept) {
             if self.fused {
-                self.record_fused_pass(encoder, run.iter().map(|&t| self.step_group(t)));
+                self.record_fused_pass(encoder, run.iter().map(|&k| self.step_group(k)));
             } else {
-                for &t in run {
-                    self.record_two_passes(ctx, encoder, denoiser, self.step_group(t))?;
+                for &k in run {
+                    self.record_two_passes(ctx, encoder, denoiser, self.step_group(k))?;
                     self.steps.record_advance(encoder);
                 }
             }
@@ -303,22 +320,26 @@ impl<'a> ChunkLoop<'a> {
         }
     }
 
-    /// The step kernel's bind group for step t: the groups in turn from the first step on.
-    fn step_group(&self, t: usize) -> &wgpu::BindGroup {
-        &self.step_groups[self.plan.position(t) % self.step_groups.len()]
+    /// The step kernel's bind group for visit k: the groups in turn from the first step on
+    /// (one per visit where the rows are by visit).
+    fn step_group(&self, k: usize) -> &wgpu::BindGroup {
+        &self.step_groups[k % self.step_groups.len()]
     }
 
-    /// Record `reps` steps' kernels at whatever step `timesteps` holds, recorded as the loop
-    /// records them (fused: in one pass) but without its bookkeeping: the timesteps stay put
-    /// and nothing is copied. `ddpm bench` times a step's kernels by it.
+    /// Record `reps` steps' kernels of visit k (`timesteps` must hold its timestep: see
+    /// [`Self::set_timestep`]), recorded as the loop records them (fused: in one pass) but
+    /// without its bookkeeping: the timesteps stay put and nothing is copied. `ddpm bench`
+    /// times a step's kernels by it.
     pub(crate) fn record_kernels(
         &self,
         ctx: &Context,
         encoder: &mut wgpu::CommandEncoder,
         denoiser: &dyn Denoiser,
+        k: usize,
         reps: usize,
     ) -> Result<()> {
-        let first = &self.step_groups[0];
+        // Fused, the group of an even visit reads `timesteps`.
+        let first = self.step_group(k - k % 2 * usize::from(self.fused));
         if self.fused {
             self.record_fused_pass(encoder, std::iter::repeat_n(first, reps));
             return Ok(());

@@ -44,7 +44,9 @@ pub fn step_cost(
         ));
     }
     let plan = LoopPlan::new(ctx, sampler)?;
-    let Some(&middle) = plan.order.get(plan.order.len() / 2) else {
+    // An even visit: fused, an odd one's bind group reads the other timestep buffer.
+    let k = plan.order.len() / 2 / 2 * 2;
+    let Some(&middle) = plan.order.get(k) else {
         return Err(Error::Unsupported(format!(
             "sampler {} visits no timestep",
             sampler.name()
@@ -55,7 +57,7 @@ pub fn step_cost(
     let reps = match steps {
         Some(reps) => reps,
         None => {
-            let one = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser, 1))?;
+            let one = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser, k, 1))?;
             if one > 5e-3 {
                 5
             } else {
@@ -63,7 +65,7 @@ pub fn step_cost(
             }
         }
     };
-    let per_submission = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser, reps))?;
+    let per_submission = time_reps(ctx, 1, |e| chunk.record_kernels(ctx, e, denoiser, k, reps))?;
     Ok(StepCost {
         seconds: per_submission / reps as f64,
         steps_per_submission: reps,

@@ -51,37 +51,34 @@ impl LoopSteps {
 /// buffer, slot after slot, and read back at the end.
 pub(crate) struct Snapshots {
     buffer: wgpu::Buffer,
-    /// The kept steps' training timesteps, in visiting order (slot order).
+    /// The kept visits' training timesteps, in visiting order (slot order).
     pub steps: Vec<usize>,
-    /// Slot of each training timestep (`usize::MAX` where it is not kept).
+    /// Slot of each visit of the order (`usize::MAX` where it is not kept).
     slot: Vec<usize>,
 }
 
 impl Snapshots {
-    /// Snapshots of `n` elements after every step of `order` with a multiple of `keep_every`
-    /// steps left after it, among `num_timesteps` training steps. `None` without any.
+    /// Snapshots of `n` elements after every visit of `order` with a multiple of `keep_every`
+    /// visits left after it. `None` without any.
     pub(crate) fn new(
         ctx: &Context,
         order: &[usize],
-        num_timesteps: usize,
         keep_every: usize,
         n: usize,
     ) -> Result<Option<Self>> {
         let k = keep_every.max(1);
         let len = order.len();
-        let steps: Vec<usize> = order
-            .iter()
-            .enumerate()
-            .filter(|(p, _)| (len - 1 - p).is_multiple_of(k))
-            .map(|(_, &t)| t)
+        let kept: Vec<usize> = (0..len)
+            .filter(|p| (len - 1 - p).is_multiple_of(k))
             .collect();
-        if steps.is_empty() {
+        if kept.is_empty() {
             return Ok(None);
         }
-        let mut slot = vec![usize::MAX; num_timesteps];
-        for (s, &t) in steps.iter().enumerate() {
-            slot[t] = s;
+        let mut slot = vec![usize::MAX; len];
+        for (s, &p) in kept.iter().enumerate() {
+            slot[p] = s;
         }
+        let steps = kept.iter().map(|&p| order[p]).collect::<Vec<_>>();
         let what = "progressive snapshots";
         let size = crate::gpu::runtime::alloc::array_bytes(what, n.saturating_mul(8), steps.len())?;
         let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
@@ -97,20 +94,20 @@ impl Snapshots {
         }))
     }
 
-    /// The slot of step t, if it is kept.
-    pub(crate) fn slot(&self, t: usize) -> Option<usize> {
-        self.slot.get(t).copied().filter(|&s| s != usize::MAX)
+    /// The slot of visit k, if it is kept.
+    pub(crate) fn slot(&self, k: usize) -> Option<usize> {
+        self.slot.get(k).copied().filter(|&s| s != usize::MAX)
     }
 
-    /// Record copying x and pred_xstart into step t's slot, if t is kept.
+    /// Record copying x and pred_xstart into visit k's slot, if k is kept.
     pub(crate) fn record(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        t: usize,
+        k: usize,
         x: &wgpu::Buffer,
         pred_xstart: &wgpu::Buffer,
     ) {
-        if let Some(slot) = self.slot(t) {
+        if let Some(slot) = self.slot(k) {
             let bytes = x.size();
             let at = slot as u64 * 2 * bytes;
             encoder.copy_buffer_to_buffer(x, 0, &self.buffer, at, bytes);
