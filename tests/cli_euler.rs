@@ -213,8 +213,8 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
             "--eta",
         ),
         (
-            vec!["--sampler", "heun", "--steps", "5"],
-            "HeunDiscreteScheduler",
+            vec!["--sampler", "heun", "--steps", "5", "--thresholding"],
+            "thresholding",
         ),
         (
             vec!["--sampler", "lms", "--steps", "5", "--order", "5"],

@@ -170,7 +170,10 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
         "order4.json",
         r#"{"_class_name": "DPMSolverMultistepScheduler", "solver_order": 4}"#,
     );
-    let euler = write("heun.json", r#"{"_class_name": "HeunDiscreteScheduler"}"#);
+    let single = write(
+        "single.json",
+        r#"{"_class_name": "DPMSolverSinglestepScheduler"}"#,
+    );
     let missing = dir.join("missing.json").display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -190,8 +193,8 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
             "solver_order",
         ),
         (
-            vec!["--scheduler-config", &euler, "--steps", "5"],
-            "HeunDiscreteScheduler",
+            vec!["--scheduler-config", &single, "--steps", "5"],
+            "DPMSolverSinglestepScheduler",
         ),
         (
             vec!["--scheduler-config", &missing, "--steps", "5"],
@@ -260,7 +263,10 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
             vec!["--sampler", "unipc", "--steps", "5", "--eta", "0.5"],
             "--eta",
         ),
-        (vec!["--sampler", "pndm", "--steps", "5"], "PNDMScheduler"),
+        (
+            vec!["--sampler", "pndm", "--steps", "5", "--order", "2"],
+            "PNDM's",
+        ),
         (
             vec!["--sampler", "unipc", "--steps", "5", "--order", "x"],
             "--order",

@@ -178,9 +178,8 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         args.count,
         point_shape,
         setup.describe(),
-        steps,
+        sampler.steps(),
         sampler.name(),
-        // One evaluation per step for every sampler built so far.
         steps,
         setup.tables.num_timesteps(),
         device,

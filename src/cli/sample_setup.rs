@@ -90,6 +90,9 @@ impl Setup {
                         dpm_keys: Default::default(),
                         unipc_keys: Default::default(),
                         euler_keys: Default::default(),
+                        pndm: Default::default(),
+                        // As from a DDPMScheduler config: the model's clipping.
+                        heun_clip: ModelOptions::default().clip_denoised,
                         cosine: args.schedule.schedule == "cosine",
                     },
                 };
@@ -331,11 +334,12 @@ fn sampler(
         None => kind,
     };
     let threshold = args.step.threshold_over(base.threshold)?;
-    if multistep || matches!(kind, SamplerKind::Euler(_) | SamplerKind::Lms(_)) {
+    if multistep || sampler_pick::is_solver(&kind) {
         ddim_options_refused(args)?;
     }
+    let models = (model, base.heun_clip);
     if let Some(s) =
-        sampler_pick::multistep(&kind, chain.clone(), model, args.clip_denoised, threshold)?
+        sampler_pick::multistep(&kind, chain.clone(), models, args.clip_denoised, threshold)?
     {
         return Ok(s);
     }

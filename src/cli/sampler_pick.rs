@@ -9,8 +9,8 @@ use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::SchedulerConfig;
 use ddpm_wgpu::sampler::{
-    DpmAlgorithm, DpmSolver, DpmSolverOptions, Euler, FinalSigma, Lms, Sampler, SigmaSchedule,
-    Threshold, UniPc,
+    DpmAlgorithm, DpmSolver, DpmSolverOptions, Euler, FinalSigma, Heun, Lms, Pndm, Sampler,
+    SigmaSchedule, Threshold, UniPc,
 };
 use ddpm_wgpu::spacing::Spacing;
 use ddpm_wgpu::{ModelOptions, Tables};
@@ -18,10 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// The samplers `--sampler` names.
 pub(crate) const SAMPLERS: &str =
-    "ddpm, ddim, dpm++2m, dpm++3m, dpm++2m-sde, unipc, euler, euler-a, lms";
-
-/// Names of diffusers' samplers that are not built yet, with their classes.
-const NOT_BUILT: [(&str, &str); 2] = [("heun", "HeunDiscreteScheduler"), ("pndm", "PNDMScheduler")];
+    "ddpm, ddim, dpm++2m, dpm++3m, dpm++2m-sde, unipc, euler, euler-a, heun, pndm, lms";
 
 /// The scheduler config and the multistep samplers' flags.
 #[derive(clap::Args)]
@@ -129,6 +126,13 @@ impl SolverArgs {
                         .into(),
                 ))
             }
+            SamplerKind::Heun(_) | SamplerKind::Pndm(_) if self.any_flag() => {
+                return Err(Error::Unsupported(
+                    "--order, --final-sigma, --lower-order-final and --sigmas are not Heun's or \
+                     PNDM's (diffusers' classes have none of these keys)"
+                        .into(),
+                ))
+            }
             SamplerKind::Lms(o) => SamplerKind::Lms(ddpm_wgpu::sampler::LmsOptions {
                 order: self.order.unwrap_or(o.order),
                 ..o
@@ -190,17 +194,22 @@ pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
             base.model.mean_type == ddpm_wgpu::MeanType::V,
         )?)),
         "lms" => Ok(SamplerKind::Lms(base.euler_keys.lms_options()?)),
-        other => match NOT_BUILT.iter().find(|(n, _)| *n == other) {
-            Some((n, class)) => Err(Error::Unsupported(format!(
-                "--sampler {n} ({class}) is not built yet: choose {SAMPLERS}"
-            ))),
-            None => Err(Error::UnknownName {
-                kind: "sampler",
-                name: other.into(),
-                expected: SAMPLERS.into(),
-            }),
-        },
+        "heun" => Ok(SamplerKind::Heun(base.euler_keys.heun_options()?)),
+        "pndm" => Ok(SamplerKind::Pndm(base.pndm)),
+        other => Err(Error::UnknownName {
+            kind: "sampler",
+            name: other.into(),
+            expected: SAMPLERS.into(),
+        }),
     }
+}
+
+/// Whether `kind` is one of diffusers' solvers (neither DDPM nor DDIM).
+pub(crate) fn is_solver(kind: &SamplerKind) -> bool {
+    !matches!(
+        kind,
+        SamplerKind::Ddpm | SamplerKind::Ddim | SamplerKind::Unsupported(_)
+    )
 }
 
 /// Whether `kind` takes diffusers' multistep timesteps (and needs `--steps`).
@@ -220,28 +229,37 @@ pub(crate) fn clipped_last(kind: &SamplerKind, base: &Sampling, tables: &Tables)
     }
 }
 
-/// Euler's and LMS's timesteps: `--steps N` on leading or trailing spacing, where they are
-/// integers (or `--respace`, which diffusers has not). `Ok` for the other samplers.
+/// Euler's, LMS's and Heun's timesteps: `--steps N` on leading or trailing spacing, where
+/// they are integers (or `--respace`, which diffusers has not); PNDM's: `--steps N` on any of
+/// diffusers' spacings. `Ok` for the other samplers.
 pub(crate) fn check_euler_chain(
     kind: &SamplerKind,
     spacing: &Spacing,
     steps: Option<usize>,
 ) -> Result<()> {
-    if !matches!(kind, SamplerKind::Euler(_) | SamplerKind::Lms(_)) {
+    let sigma_space = matches!(
+        kind,
+        SamplerKind::Euler(_) | SamplerKind::Lms(_) | SamplerKind::Heun(_)
+    );
+    if !sigma_space && !matches!(kind, SamplerKind::Pndm(_)) {
         return Ok(());
     }
     match (spacing, steps) {
         (Spacing::Leading { .. } | Spacing::Trailing, Some(_)) => Ok(()),
-        (Spacing::Leading { .. } | Spacing::Trailing, None) => Err(Error::Unsupported(
-            "euler, euler-a and lms need --steps N (or --respace)".into(),
-        )),
+        (Spacing::Linspace, Some(_)) if !sigma_space => Ok(()),
+        (Spacing::Leading { .. } | Spacing::Trailing | Spacing::Linspace, None) => {
+            Err(Error::Unsupported(
+                "euler, euler-a, heun, pndm and lms need --steps N (or --respace)".into(),
+            ))
+        }
         (Spacing::Linspace, _) => Err(Error::Unsupported(
-            "euler and lms with linspace spacing (the classes' default) call the model at non-integer \
-             timesteps: not built; use --spacing leading or trailing"
+            "euler, heun and lms with linspace spacing (the classes' default) call the model at \
+             non-integer timesteps: not built; use --spacing leading or trailing"
                 .into(),
         )),
         (other, _) => Err(Error::Unsupported(format!(
-            "euler and lms take leading or trailing spacing, not {other:?}"
+            "euler, heun and lms take leading or trailing spacing (pndm also linspace), not \
+             {other:?}"
         ))),
     }
 }
@@ -259,6 +277,9 @@ pub(crate) fn with_init(kind: SamplerKind, spacing: &Spacing) -> SamplerKind {
             init_sigma_max,
             ..o
         }),
+        SamplerKind::Heun(_) => {
+            SamplerKind::Heun(ddpm_wgpu::sampler::HeunOptions { init_sigma_max })
+        }
         other => other,
     }
 }
@@ -272,15 +293,20 @@ pub(crate) fn sigmas_of(kind: &SamplerKind) -> SigmaSchedule {
     }
 }
 
-/// The multistep sampler `kind` on `chain`; `None` for the others. Neither diffusers'
-/// DPM-Solver nor its UniPC clips x_0: it is clipped only where `--clip-denoised` asks.
+/// The multistep sampler `kind` on `chain`; `None` for the others. Of diffusers' solvers only
+/// Heun clips x_0 (`heun_clip`, its clip_sample from the config); the others only where
+/// `--clip-denoised` asks.
 pub(crate) fn multistep(
     kind: &SamplerKind,
     chain: Chain,
-    model: ModelOptions,
+    (model, heun_clip): (ModelOptions, bool),
     clip: Option<bool>,
     threshold: Option<Threshold>,
 ) -> Result<Option<Box<dyn Sampler>>> {
+    let heun_model = ModelOptions {
+        clip_denoised: clip.unwrap_or(heun_clip),
+        ..model
+    };
     let model = ModelOptions {
         clip_denoised: clip.unwrap_or(false),
         ..model
@@ -301,6 +327,14 @@ pub(crate) fn multistep(
             ))
         }
         SamplerKind::Lms(o) => Some(Box::new(Lms::new(chain, model, *o)?)),
+        SamplerKind::Heun(_) | SamplerKind::Pndm(_) if threshold.is_some() => {
+            return Err(Error::Unsupported(
+                "Heun and PNDM have no dynamic thresholding (diffusers' have none)".into(),
+            ))
+        }
+        // Heun clips x_0 as its clip_sample says: the config's, over which --clip-denoised.
+        SamplerKind::Heun(o) => Some(Box::new(Heun::new(chain, heun_model, *o)?)),
+        SamplerKind::Pndm(o) => Some(Box::new(Pndm::new(chain, model, *o)?)),
         _ => None,
     })
 }

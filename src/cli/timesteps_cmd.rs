@@ -4,10 +4,11 @@
 
 use crate::sampler_pick::read_config;
 use ddpm_wgpu::error::{Error, Result};
-use ddpm_wgpu::nn::scheduler_map::SamplerKind;
+use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::npy;
 use ddpm_wgpu::sampler::{multistep_abar, sigma_steps, FinalSigma, SigmaSchedule};
 use ddpm_wgpu::spacing::{self, Spacing};
+use ddpm_wgpu::ModelOptions;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -134,6 +135,7 @@ fn from_config(
             let sigmas = ts.iter().map(|&t| sigma(abar[t])).chain([last]);
             return Ok((ts.clone(), Some(sigmas.map(|s| s as f32).collect())));
         }
+        SamplerKind::Heun(_) | SamplerKind::Pndm(_) => return visits(&sampling, n),
         SamplerKind::Unsupported(class) => {
             return Err(Error::Unsupported(format!(
                 "the scheduler is {class}, whose timesteps ddpm does not compute yet"
@@ -168,4 +170,39 @@ fn from_config(
         .map(|s| s as f32)
         .collect();
     Ok((ts, Some(sigmas)))
+}
+
+/// Heun's and PNDM's `timesteps`, which visit some timesteps twice (their sampler's order), and
+/// Heun's `sigmas`, interleaved as diffusers holds them: sigma_0, then each later sigma twice,
+/// then 0.
+fn visits(sampling: &Sampling, n: usize) -> Result<(Vec<usize>, Option<Vec<f32>>)> {
+    crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
+    let big_t = sampling.tables.num_timesteps();
+    let ts = spacing::timesteps(big_t, n, &sampling.spacing)?;
+    let chain = ddpm_wgpu::chain::Chain::respaced(&sampling.tables, &ts)?;
+    let sampler = crate::sampler_pick::multistep(
+        &sampling.sampler,
+        chain,
+        // The visits do not depend on the prediction type.
+        (
+            ModelOptions {
+                clip_denoised: false,
+                mean_type: ddpm_wgpu::MeanType::Eps,
+                ..sampling.model
+            },
+            false,
+        ),
+        Some(false),
+        None,
+    )?
+    .ok_or_else(|| Error::Unsupported("not a Heun or PNDM scheduler".into()))?;
+    let sigmas = matches!(sampling.sampler, SamplerKind::Heun(_)).then(|| {
+        let abar = multistep_abar(&sampling.tables.alphas_cumprod);
+        let sigma = |t: usize| ((1.0 - abar[t]) / abar[t]).sqrt() as f32;
+        let mut s = vec![sigma(ts[0])];
+        s.extend(ts[1..].iter().flat_map(|&t| [sigma(t), sigma(t)]));
+        s.push(0.0);
+        s
+    });
+    Ok((sampler.order(), sigmas))
 }

@@ -1,5 +1,6 @@
 //! `SchedulerConfig`: the keys of a diffusers DDPMScheduler / DDIMScheduler /
-//! DPMSolverMultistepScheduler / UniPCMultistepScheduler `scheduler_config.json`, raw (strings, numbers, options) with
+//! DPMSolverMultistepScheduler / UniPCMultistepScheduler / Euler, LMS, Heun or PNDM
+//! `scheduler_config.json`, raw (strings, numbers, options) with
 //! diffusers' defaults; Python's `NaN` and `-Infinity` load. Mapping
 //! them to the toolkit's schedule and sampler options is the caller's job; unknown keys are
 //! ignored, a key of the wrong type is an error naming it.
@@ -9,6 +10,7 @@ use super::scheduler_dpm::DpmKeys;
 use super::scheduler_euler::EulerKeys;
 use super::scheduler_unipc::UniPcKeys;
 use crate::error::Result;
+use crate::sampler::PndmOptions;
 
 /// A scheduler config as diffusers writes it. Defaults are those of `DDPMScheduler.__init__`
 /// (and `DDIMScheduler.__init__` for its own keys) in diffusers 0.42.
@@ -29,7 +31,7 @@ pub struct SchedulerConfig {
     /// DDPM's "fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned",
     /// "learned_range" ("fixed_small").
     pub variance_type: String,
-    /// Whether x_0 is clipped (true).
+    /// Whether x_0 is clipped (true; false for `HeunDiscreteScheduler`).
     pub clip_sample: bool,
     /// The clipping bound (1.0).
     pub clip_sample_range: f64,
@@ -56,6 +58,10 @@ pub struct SchedulerConfig {
     /// whatever the class: a short sampler name takes the config's keys of its class, as
     /// diffusers' `from_config` does.
     pub unipc: UniPcKeys,
+    /// `PNDMScheduler`'s keys: `skip_prk_steps` (false) and `set_alpha_to_one` as written,
+    /// else as the config's class has it (true for DDIMScheduler, else PNDM's false), which is
+    /// what diffusers' `from_config` hands a PNDMScheduler.
+    pub pndm: PndmOptions,
     /// The `EulerDiscreteScheduler` keys, likewise.
     pub euler: EulerKeys,
 }
@@ -72,10 +78,13 @@ impl SchedulerConfig {
                 | "UniPCMultistepScheduler"
                 | "EulerDiscreteScheduler"
                 | "EulerAncestralDiscreteScheduler"
-                | "LMSDiscreteScheduler",
+                | "LMSDiscreteScheduler"
+                | "HeunDiscreteScheduler",
             ) => "linspace",
             _ => "leading",
         };
+        let class = class_name.clone();
+        let class = class.as_deref();
         Ok(SchedulerConfig {
             class_name,
             num_train_timesteps: o.or("num_train_timesteps", 1000)?,
@@ -87,7 +96,7 @@ impl SchedulerConfig {
             variance_type: o
                 .or::<Option<String>>("variance_type", None)?
                 .unwrap_or_else(|| "fixed_small".into()),
-            clip_sample: o.or("clip_sample", true)?,
+            clip_sample: o.or("clip_sample", class != Some("HeunDiscreteScheduler"))?,
             clip_sample_range: o.or("clip_sample_range", 1.0)?,
             prediction_type: o.or("prediction_type", "epsilon".into())?,
             steps_offset: o.or("steps_offset", 0)?,
@@ -100,6 +109,10 @@ impl SchedulerConfig {
             dpm: DpmKeys::read(&o)?,
             unipc: UniPcKeys::read(&o)?,
             euler: EulerKeys::read(&o)?,
+            pndm: PndmOptions {
+                skip_prk_steps: o.or("skip_prk_steps", false)?,
+                set_alpha_to_one: o.or("set_alpha_to_one", class == Some("DDIMScheduler"))?,
+            },
         })
     }
 }
@@ -128,6 +141,7 @@ impl Default for SchedulerConfig {
             dpm: DpmKeys::default(),
             unipc: UniPcKeys::default(),
             euler: EulerKeys::default(),
+            pndm: PndmOptions::default(),
         }
     }
 }

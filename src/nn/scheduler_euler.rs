@@ -5,7 +5,7 @@
 
 use super::json::JsonObject;
 use crate::error::{Error, Result};
-use crate::sampler::{EulerOptions, FinalSigma, LmsOptions};
+use crate::sampler::{EulerOptions, FinalSigma, HeunOptions, LmsOptions};
 
 /// `EulerDiscreteScheduler`'s own keys (diffusers 0.42's defaults where absent).
 #[derive(Clone, Debug, PartialEq)]
@@ -68,13 +68,26 @@ impl EulerKeys {
     /// `step`'s argument, 4 in the pipelines), or an error naming a sigma key the toolkit does
     /// not run.
     pub fn lms_options(&self) -> Result<LmsOptions> {
-        if let Some((key, value)) = self.unbuilt.as_ref().filter(|(k, _)| k.starts_with("use_")) {
-            return Err(Error::Unsupported(format!(
-                "scheduler config {key} = {value}: only diffusers' default is built (other \
-                 sigma schedules call the model at non-integer timesteps) (LMSDiscreteScheduler)"
-            )));
-        }
+        self.sigma_keys_default("LMSDiscreteScheduler")?;
         Ok(LmsOptions::default())
+    }
+
+    /// Heun's options (`HeunDiscreteScheduler` shares Euler's use_*_sigmas keys; its clip_sample
+    /// is the model's clipping), or an error naming a sigma key the toolkit does not run.
+    pub fn heun_options(&self) -> Result<HeunOptions> {
+        self.sigma_keys_default("HeunDiscreteScheduler")?;
+        Ok(HeunOptions::default())
+    }
+
+    /// An error naming the first use_*_sigmas key not at its default, for `class`.
+    fn sigma_keys_default(&self, class: &str) -> Result<()> {
+        match self.unbuilt.as_ref().filter(|(k, _)| k.starts_with("use_")) {
+            Some((key, value)) => Err(Error::Unsupported(format!(
+                "scheduler config {key} = {value}: only diffusers' default is built (other \
+                 sigma schedules call the model at non-integer timesteps) ({class})"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Euler's options (Euler ancestral's where `ancestral`: diffusers' class has none of these

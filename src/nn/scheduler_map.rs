@@ -23,6 +23,10 @@ pub enum SamplerKind {
     Euler(crate::sampler::EulerOptions),
     /// `LMSDiscreteScheduler`.
     Lms(crate::sampler::LmsOptions),
+    /// `HeunDiscreteScheduler` (its clip_sample is the model's clipping).
+    Heun(crate::sampler::HeunOptions),
+    /// `PNDMScheduler`.
+    Pndm(crate::sampler::PndmOptions),
     /// A class the toolkit does not sample with (yet): its name. Sampling with the config's
     /// own sampler is refused by this name; a sampler chosen by the caller may still use the
     /// config's schedule.
@@ -51,6 +55,11 @@ pub struct Sampling {
     pub unipc_keys: crate::nn::scheduler_unipc::UniPcKeys,
     /// The config's `EulerDiscreteScheduler` keys, likewise.
     pub euler_keys: crate::nn::scheduler_euler::EulerKeys,
+    /// The config's `PNDMScheduler` keys, likewise.
+    pub pndm: crate::sampler::PndmOptions,
+    /// The clip_sample a HeunDiscreteScheduler made from this config has (diffusers'
+    /// `from_config`): the config's, false for classes without the key.
+    pub heun_clip: bool,
     /// Whether the betas are the squared-cosine schedule's (`squaredcos_cap_v2`), where
     /// DPM-Solver truncates its Karras and lu timesteps instead of rounding them: not built,
     /// see [`Sampling::check_sigmas`].
@@ -182,14 +191,17 @@ impl SchedulerConfig {
                 SamplerKind::Euler(self.euler.options(ancestral, mean_type == MeanType::V)?)
             }
             Some("LMSDiscreteScheduler") => SamplerKind::Lms(self.euler.lms_options()?),
+            Some("HeunDiscreteScheduler") => SamplerKind::Heun(self.euler.heun_options()?),
+            Some("PNDMScheduler") => SamplerKind::Pndm(self.pndm),
             Some(other) => SamplerKind::Unsupported(other.to_string()),
         };
-        // diffusers' solver samplers have no clip_sample: x_0 is never clipped there.
+        // diffusers' solver samplers (Heun aside) have no clip_sample: x_0 is never clipped.
         let model = match sampler {
             SamplerKind::DpmSolver(_)
             | SamplerKind::UniPc(_)
             | SamplerKind::Euler(_)
-            | SamplerKind::Lms(_) => ModelOptions {
+            | SamplerKind::Lms(_)
+            | SamplerKind::Pndm(_) => ModelOptions {
                 clip_denoised: false,
                 ..model
             },
@@ -208,6 +220,12 @@ impl SchedulerConfig {
             dpm_keys: self.dpm.clone(),
             unipc_keys: self.unipc.clone(),
             euler_keys: self.euler.clone(),
+            pndm: self.pndm,
+            heun_clip: self.clip_sample
+                && matches!(
+                    self.class_name.as_deref(),
+                    None | Some("DDPMScheduler" | "DDIMScheduler" | "HeunDiscreteScheduler")
+                ),
             cosine: self.beta_schedule == "squaredcos_cap_v2",
         })
     }

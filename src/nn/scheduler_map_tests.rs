@@ -150,12 +150,12 @@ fn a_dpm_solver_config_gives_its_options_and_refuses_what_is_not_built() {
         assert!(e.contains(key), "{key}: {e}");
     }
     let other = SchedulerConfig {
-        class_name: Some("HeunDiscreteScheduler".into()),
+        class_name: Some("KDPM2DiscreteScheduler".into()),
         ..SchedulerConfig::default()
     };
     assert_eq!(
         other.sampling().unwrap().sampler,
-        SamplerKind::Unsupported("HeunDiscreteScheduler".into())
+        SamplerKind::Unsupported("KDPM2DiscreteScheduler".into())
     );
 }
 

@@ -95,10 +95,9 @@ impl Heun {
         let means = [MeanType::Eps, MeanType::Xstart, MeanType::V];
         check_model("Heun", &model, &means, true)?;
         super::validate_multistep(&chain, &model, None)?;
-        let (order, rows) = heun_rows(&chain);
         let scale = init_scale(&chain, opts.init_sigma_max);
         Ok(Heun {
-            rows: VisitRows::new("heun", &chain.train, model, order, rows, scale)?,
+            rows: VisitRows::new("heun", &chain, model, heun_rows(&chain), scale)?,
         })
     }
 

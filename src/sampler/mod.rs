@@ -164,6 +164,12 @@ pub trait Sampler {
         self.chain().steps.iter().rev().copied().collect()
     }
 
+    /// The steps it takes, diffusers' `num_inference_steps`: one per visit of its order by
+    /// default; fewer for a sampler that calls the model more than once a step (Heun, PNDM).
+    fn steps(&self) -> usize {
+        self.order().len()
+    }
+
     /// Whether the step at training timestep t adds noise. With a host noise stream exactly
     /// these steps draw one noise tensor each, after x_T, as diffusers' pipelines draw them.
     fn draws_noise(&self, t: usize) -> bool;

@@ -225,9 +225,9 @@ impl Pndm {
     /// model's output as eps or v (diffusers' class has no other), without clipping.
     pub fn new(chain: Chain, model: ModelOptions, opts: PndmOptions) -> Result<Self> {
         check_model("PNDM", &model, &[MeanType::Eps, MeanType::V], false)?;
-        let (order, rows) = pndm_rows(&chain, &model, &opts)?;
+        let visits = pndm_rows(&chain, &model, &opts)?;
         Ok(Pndm {
-            rows: VisitRows::new("pndm", &chain.train, model, order, rows, 1.0)?,
+            rows: VisitRows::new("pndm", &chain, model, visits, 1.0)?,
         })
     }
 

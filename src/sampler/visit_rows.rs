@@ -21,19 +21,20 @@ pub(crate) struct VisitRows {
     pub order: Vec<usize>,
     /// The row of each visit.
     pub rows: Vec<MultistepRow>,
-    /// x_T's scale ([`Sampler::init_scale`]).
+    /// x_T's scale ([`Sampler::init_scale`](super::Sampler::init_scale)).
     pub init_scale: f64,
+    /// Its steps ([`Sampler::steps`](super::Sampler::steps)).
+    pub steps: usize,
 }
 
 impl VisitRows {
-    /// `rows` for `order` on the chain of the timesteps they visit, refused where a row's
-    /// coefficients are not finite.
+    /// `rows` for `order` on the chain of the timesteps they visit, from `input`, the chain of
+    /// the sampler's steps; refused where a row's coefficients are not finite.
     pub(crate) fn new(
         name: &'static str,
-        train: &crate::schedule::Tables,
+        input: &Chain,
         model: ModelOptions,
-        order: Vec<usize>,
-        rows: Vec<MultistepRow>,
+        (order, rows): (Vec<usize>, Vec<MultistepRow>),
         init_scale: f64,
     ) -> Result<Self> {
         if order.len() != rows.len() || order.is_empty() {
@@ -47,7 +48,7 @@ impl VisitRows {
         let mut steps = order.clone();
         steps.sort_unstable();
         steps.dedup();
-        let chain = Chain::respaced(train, &steps)?;
+        let chain = Chain::respaced(&input.train, &steps)?;
         Ok(VisitRows {
             name,
             chain,
@@ -55,6 +56,7 @@ impl VisitRows {
             order,
             rows,
             init_scale,
+            steps: input.len(),
         })
     }
 
@@ -92,6 +94,9 @@ macro_rules! visit_sampler {
             }
             fn order(&self) -> Vec<usize> {
                 self.rows.order.clone()
+            }
+            fn steps(&self) -> usize {
+                self.rows.steps
             }
             fn draws_noise(&self, _t: usize) -> bool {
                 false
