@@ -228,6 +228,12 @@ pub fn write_f32_atomic(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -
     write_atomic(path.as_ref(), &to_bytes_f32(shape, data))
 }
 
+/// Write a float64 .npy file through a temporary sibling: all of it or nothing.
+pub fn write_f64_atomic(path: impl AsRef<Path>, shape: &[usize], data: &[f64]) -> Result<()> {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_atomic(path.as_ref(), &to_bytes("<f8", shape, &bytes))
+}
+
 /// Write an int64 .npy file through a temporary sibling: all of it or nothing.
 pub fn write_i64_atomic(path: impl AsRef<Path>, shape: &[usize], data: &[i64]) -> Result<()> {
     write_atomic(path.as_ref(), &to_bytes_i64(shape, data))

@@ -39,6 +39,10 @@ fn euler_samples_as_diffusers_does() {
     )
     .unwrap();
     let config = config.display().to_string();
+    // The class's defaults: linspace spacing, x_T = sigma_max z.
+    let linspace = dir.join("lin.json");
+    std::fs::write(&linspace, r#"{"_class_name": "EulerDiscreteScheduler"}"#).unwrap();
+    let linspace = linspace.display().to_string();
     let lms_config = dir.join("lms.json");
     std::fs::write(
         &lms_config,
@@ -56,7 +60,20 @@ fn euler_samples_as_diffusers_does() {
     let (z10, z7) = (z("euler_eps_10"), z("euler_v_7"));
     let (l10, l8) = (z("lms_eps_10"), z("lms_v_offset_8"));
     let t8 = z("euler_trailing_8");
-    let cases: [(&str, Vec<&str>, &str); 6] = [
+    let e8l = z("euler_linspace_8");
+    let cases: [(&str, Vec<&str>, &str); 7] = [
+        (
+            "euler_linspace_8",
+            vec![
+                "--scheduler-config",
+                &linspace,
+                "--steps",
+                "8",
+                "--x-t",
+                &e8l,
+            ],
+            "8 euler steps (8 model evaluations)",
+        ),
         (
             "euler_trailing_8",
             vec![
@@ -138,9 +155,31 @@ fn euler_samples_as_diffusers_does() {
         // As tests/euler.rs: 1e-5 catches a missing x_T scale with trailing spacing.
         assert!(e < 1e-5, "{case}: {e:.3e}");
     }
-    // ddpm timesteps of an Euler config: its leading timesteps.
+    // ddpm timesteps of an Euler config: its leading timesteps; of the class's default
+    // (linspace), float32 timesteps between integers, written as float64.
     let r = ddpm(&["timesteps", "--scheduler-config", &config, "--steps", "4"]);
     assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "750 500 250 0");
+    let r = ddpm(&["timesteps", "--scheduler-config", &linspace, "--steps", "5"]);
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        "999 749.25 499.5 249.75 0"
+    );
+    let t_npy = dir.join("t.npy");
+    let t = t_npy.display().to_string();
+    let r = ddpm(&[
+        "timesteps",
+        "--scheduler-config",
+        &linspace,
+        "--steps",
+        "5",
+        "--out",
+        &t,
+    ]);
+    assert!(r.status.success());
+    match npy::read(&t_npy).unwrap().data {
+        NpyData::F64(v) => assert_eq!(v, vec![999.0, 749.25, 499.5, 249.75, 0.0]),
+        other => panic!("{other:?}"),
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -155,7 +194,6 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
         std::fs::write(&p, text).unwrap();
         p.display().to_string()
     };
-    let linspace = write("lin.json", r#"{"_class_name": "EulerDiscreteScheduler"}"#);
     let karras = write(
         "karras.json",
         r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
@@ -167,12 +205,7 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
             "use_karras_sigmas": true}"#,
     );
     let out = dir.join("o.npy");
-    let o = out.display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec!["--scheduler-config", &linspace, "--steps", "5"],
-            "linspace",
-        ),
         (
             vec!["--scheduler-config", &karras, "--steps", "5"],
             "use_karras_sigmas",
@@ -186,7 +219,7 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
                 "--spacing",
                 "improved:ddim5",
             ],
-            "leading or trailing",
+            "leading, linspace or trailing",
         ),
         (vec!["--sampler", "euler"], "--steps"),
         (
@@ -232,13 +265,7 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
     for (args, needle) in cases {
         let mut all = vec!["sample", "--model", &folder, "--count", "1", "--quiet"];
         all.extend(args.iter().copied());
-        all.extend(["--out", &o]);
-        let r = ddpm(&all);
-        let err = String::from_utf8_lossy(&r.stderr);
-        assert!(!r.status.success(), "{args:?} succeeded");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert!(!out.exists(), "{args:?} wrote {o}");
+        common::cli::assert_refused(&all, needle, &out);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,30 +5,19 @@
 
 mod common;
 
+use common::cli::{assert_refused, read_f32, rel_error, tmp_dir as tmp, write_text as write};
 use common::dpm::{cases_of, fixtures_of, read_f32_of};
-use ddpm_wgpu::npy::{self, NpyData};
 use serde_json::Value;
 use std::process::{Command, Output};
 
 const DIR: &str = "heun_pndm";
 
+/// The binary's whole output (the runs here read its stdout).
 fn ddpm(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ddpm"))
         .args(args)
         .output()
         .unwrap()
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ddpm-heun-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
 }
 
 fn case(name: &str) -> Value {
@@ -49,7 +38,7 @@ fn case(name: &str) -> Value {
 #[test]
 fn heun_and_pndm_sample_as_diffusers_does() {
     let Some(_ctx) = common::gpu() else { return };
-    let dir = tmp("cli");
+    let dir = tmp("heun-cli");
     let folder = common::unet::fixture("attn_two_levels_heads")
         .display()
         .to_string();
@@ -59,6 +48,12 @@ fn heun_and_pndm_sample_as_diffusers_does() {
         r#"{"_class_name": "PNDMScheduler", "skip_prk_steps": true}"#,
     );
     let prk = write(&dir, "prk.json", r#"{"_class_name": "PNDMScheduler"}"#);
+    // The class's defaults: linspace spacing (float32 timesteps between integers), no clip.
+    let heun = write(
+        &dir,
+        "heun.json",
+        r#"{"_class_name": "HeunDiscreteScheduler"}"#,
+    );
     let z = |case: &str| {
         fixtures_of(DIR)
             .join(format!("{case}_x_t.npy"))
@@ -71,7 +66,14 @@ fn heun_and_pndm_sample_as_diffusers_does() {
         z("pndm_prk_eps_8"),
         z("pndm_plms_eps_6"),
     );
-    let cases: [(&str, Vec<&str>, &str, f32); 5] = [
+    let h5l = z("heun_linspace_5");
+    let cases: [(&str, Vec<&str>, &str, f32); 6] = [
+        (
+            "heun_linspace_5",
+            vec!["--scheduler-config", &heun, "--steps", "5", "--x-t", &h5l],
+            "5 heun steps (9 model evaluations)",
+            1e-5,
+        ),
         (
             "heun_eps_6",
             vec!["--sampler", "heun", "--steps", "6", "--x-t", &h6],
@@ -126,18 +128,8 @@ fn heun_and_pndm_sample_as_diffusers_does() {
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let stdout = String::from_utf8_lossy(&r.stdout);
         assert!(stdout.contains(line), "{stdout}");
-        let got = match npy::read(&out).unwrap().data {
-            NpyData::F32(v) => v,
-            other => panic!("{other:?}"),
-        };
         let (_, want) = read_f32_of(DIR, &format!("{name}_out.npy"));
-        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let e = got
-            .iter()
-            .zip(&want)
-            .map(|(g, w)| (g - w).abs())
-            .fold(0.0f32, f32::max)
-            / scale;
+        let e = rel_error(&out, &want);
         assert!(e < bound, "{name}: {e:.3e}");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -147,7 +139,7 @@ fn heun_and_pndm_sample_as_diffusers_does() {
 /// twice is listed twice) and Heun's interleaved `sigmas`, as the fixtures recorded them.
 #[test]
 fn timesteps_of_heun_and_pndm_configs_are_diffusers() {
-    let dir = tmp("timesteps");
+    let dir = tmp("heun-timesteps");
     let heun = write(
         &dir,
         "heun.json",
@@ -175,10 +167,7 @@ fn timesteps_of_heun_and_pndm_configs_are_diffusers() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let want = case("heun_trailing_5");
     assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), listed(&want));
-    let got = match npy::read(&sigmas).unwrap().data {
-        NpyData::F32(v) => v,
-        other => panic!("{other:?}"),
-    };
+    let (_, got) = read_f32(&sigmas);
     let want_sigmas: Vec<f32> = want["sigmas"]
         .as_array()
         .unwrap()
@@ -200,15 +189,10 @@ fn timesteps_of_heun_and_pndm_configs_are_diffusers() {
 
 #[test]
 fn what_heun_and_pndm_do_not_run_is_refused_in_one_line() {
-    let dir = tmp("bad");
+    let dir = tmp("heun-bad");
     let folder = common::unet::fixture("attn_two_levels_heads")
         .display()
         .to_string();
-    let linspace = write(
-        &dir,
-        "lin.json",
-        r#"{"_class_name": "HeunDiscreteScheduler"}"#,
-    );
     let karras = write(
         &dir,
         "karras.json",
@@ -221,12 +205,7 @@ fn what_heun_and_pndm_do_not_run_is_refused_in_one_line() {
         r#"{"_class_name": "PNDMScheduler", "prediction_type": "sample"}"#,
     );
     let out = dir.join("o.npy");
-    let o = out.display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec!["--scheduler-config", &linspace, "--steps", "5"],
-            "linspace",
-        ),
         (
             vec!["--scheduler-config", &karras, "--steps", "5"],
             "use_karras_sigmas",
@@ -248,17 +227,7 @@ fn what_heun_and_pndm_do_not_run_is_refused_in_one_line() {
     for (args, needle) in cases {
         let mut all = vec!["sample", "--model", &folder, "--count", "1", "--quiet"];
         all.extend(args.iter().copied());
-        all.extend(["--out", &o]);
-        let r = ddpm(&all);
-        let err = String::from_utf8_lossy(&r.stderr);
-        let lines: Vec<&str> = err
-            .lines()
-            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-            .collect();
-        assert!(!r.status.success(), "{args:?}");
-        assert_eq!(lines.len(), 1, "{args:?}: {err}");
-        assert!(lines[0].contains(needle), "{args:?}: {err}");
-        assert!(!out.exists(), "{args:?}");
+        assert_refused(&all, needle, &out);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,14 +7,17 @@
 
 mod common;
 
-use common::dpm::{cases_of, read_f32_of};
+use common::dpm::{
+    assert_case_sigmas, case_mean_type, case_spacing, case_times, case_timesteps, cases_of,
+    read_f32_of,
+};
 use common::unet::model;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::nn::UNetCpu;
 use ddpm_wgpu::cpu::sampling::sample_loop as cpu_loop;
 use ddpm_wgpu::gpu::sample_loop::{sample_loop, LoopOptions, NoiseSource};
 use ddpm_wgpu::gpu::UNetDenoiser;
-use ddpm_wgpu::sampler::{Euler, EulerOptions, FinalSigma, Lms, LmsOptions, Sampler};
+use ddpm_wgpu::sampler::{Euler, EulerOptions, FinalSigma, Lms, LmsOptions, Sampler, SigmaTimes};
 use ddpm_wgpu::spacing::{timesteps, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, ScheduleKind, Tables};
 use serde_json::Value;
@@ -30,40 +33,38 @@ fn tables() -> Tables {
 fn case_sampler(case: &Value) -> Box<dyn Sampler> {
     let o = &case["options"];
     let n = case["steps"].as_u64().unwrap() as usize;
-    let steps_offset = o["steps_offset"].as_u64().unwrap_or(0) as usize;
-    let spacing = Spacing::parse(
-        o["timestep_spacing"].as_str().unwrap_or("leading"),
-        steps_offset,
-    )
-    .unwrap();
-    // diffusers starts from sigma_max z with trailing spacing (init_noise_sigma).
-    let init_sigma_max = spacing == Spacing::Trailing;
-    let kept = timesteps(1000, n, &spacing).unwrap();
-    let want: Vec<usize> = case["timesteps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_f64().unwrap() as usize)
-        .collect();
-    assert_eq!(kept, want, "{}: timesteps", case["case"]);
-    let mean_type = match o["prediction_type"].as_str().unwrap_or("epsilon") {
-        "epsilon" => MeanType::Eps,
-        "v_prediction" => MeanType::V,
-        "sample" => MeanType::Xstart,
-        other => panic!("{other}"),
-    };
+    let spacing = case_spacing(case);
+    // diffusers starts from sigma_max z with trailing and linspace spacing (init_noise_sigma).
+    let linspace = spacing == Spacing::Linspace;
+    let init_sigma_max = spacing == Spacing::Trailing || linspace;
     let model = ModelOptions {
-        mean_type,
+        mean_type: case_mean_type(case),
         clip_denoised: false,
         ..ModelOptions::default()
     };
-    let chain = Chain::respaced(&tables(), &kept).unwrap();
+    // linspace: float32 timesteps between integers, the model called there.
+    let (chain, st) = if linspace {
+        let st = SigmaTimes::linspace(&tables().alphas_cumprod, n).unwrap();
+        (Chain::full(&tables()), st)
+    } else {
+        let kept = timesteps(1000, n, &spacing).unwrap();
+        assert_eq!(kept, case_timesteps(case), "{}: timesteps", case["case"]);
+        let chain = Chain::respaced(&tables(), &kept).unwrap();
+        let st = SigmaTimes::of_chain(&chain);
+        (chain, st)
+    };
+    assert_eq!(st.times, case_times(case), "{}: timesteps", case["case"]);
+    assert_case_sigmas(case, &st.sigmas);
     if case["class"] == "lms" {
         let opts = LmsOptions {
             init_sigma_max,
             ..LmsOptions::default()
         };
-        return Box::new(Lms::new(chain, model, opts).unwrap());
+        let lms = match linspace {
+            true => Lms::on_times(&tables(), &st, model, opts),
+            false => Lms::new(chain, model, opts),
+        };
+        return Box::new(lms.unwrap());
     }
     let opts = EulerOptions {
         ancestral: case["class"] == "euler-a",
@@ -73,7 +74,11 @@ fn case_sampler(case: &Value) -> Box<dyn Sampler> {
         },
         init_sigma_max,
     };
-    Box::new(Euler::new(chain, model, opts).unwrap())
+    let euler = match linspace {
+        true => Euler::on_times(&tables(), &st, model, opts),
+        false => Euler::new(chain, model, opts),
+    };
+    Box::new(euler.unwrap())
 }
 
 /// Each case's loop from diffusers' z (Euler ancestral: the same torch generator, z then one
@@ -91,10 +96,13 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases_of(DIR);
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 12);
+    assert_eq!(list.len(), 16);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);
+        // Non-integer timesteps reach the model as times, the loop's indices by visit.
+        let integral = case_times(case).iter().all(|t| t.fract() == 0.0);
+        assert_eq!(sampler.model_times().is_none(), integral, "{name}");
         let (shape, z) = read_f32_of(DIR, &format!("{name}_x_t.npy"));
         let (_, want) = read_f32_of(DIR, &format!("{name}_out.npy"));
         let ancestral = case["class"] == "euler-a";
@@ -237,4 +245,43 @@ fn lms_coefficients_integrate_the_lagrange_basis_exactly() {
     let (sa, s1a) = (ab.sqrt(), (1.0 - ab).sqrt());
     assert!((a.update[0] + a.update[1] / s1a - b.update[0]).abs() < 1e-12);
     assert!((-a.update[1] * sa / s1a - b.update[1]).abs() < 1e-12);
+}
+
+/// Non-integer timesteps reach only a denoiser that takes them (the UNet): the loops refuse
+/// the Gaussian denoiser (it reads schedule tables by integer timestep) on the GPU and the
+/// CPU instead of calling it at the visit indices.
+#[test]
+fn non_integer_timesteps_need_a_denoiser_that_takes_them() {
+    let st = SigmaTimes::linspace(&tables().alphas_cumprod, 7).unwrap();
+    assert!(!st.integral());
+    let model = ModelOptions {
+        clip_denoised: false,
+        ..ModelOptions::default()
+    };
+    let euler = Euler::on_times(&tables(), &st, model, EulerOptions::default()).unwrap();
+    assert_eq!(euler.order(), (0..7).collect::<Vec<_>>());
+    let tb = tables();
+    let cpu = ddpm_wgpu::cpu::sampling::gaussian_denoiser::Gaussian {
+        tables: &tb,
+        sample_len: 4,
+        data_var: 0.5,
+        model,
+    };
+    let e = cpu_loop::sample_loop(&euler, &cpu, 2, 4, &LoopOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("integer timesteps"), "{e}");
+    let Some(ctx) = common::gpu() else { return };
+    let mut den = ddpm_wgpu::gpu::GaussianDenoiser::new(0.5, model).unwrap();
+    let e = sample_loop(
+        &ctx,
+        &euler,
+        &mut den,
+        &[2, 4],
+        &LoopOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("non-integer timesteps"), "{e}");
 }

@@ -87,6 +87,7 @@ fn gpu_denoise(
         tables: &gt,
         model_output: &out,
         model_var: model.var_type.is_learned().then_some(&var),
+        times: None,
     };
     let mut den = GaussianDenoiser::new(sigma, model).unwrap();
     let mut enc = ctx.encoder();

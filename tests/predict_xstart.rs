@@ -49,6 +49,7 @@ fn gpu_matches_cpu_twin_for_every_mean_type() {
                     tables: &gt,
                     model_output: &og,
                     model_var: None,
+                    times: None,
                 };
                 let mut enc = ctx.encoder();
                 predict_xstart_into(&ctx, &mut enc, &model, &io, &pred).unwrap();

@@ -42,9 +42,10 @@ pub struct SampleArgs {
     /// ddpm (ancestral steps), ddim, DPM-Solver++ (diffusers' DPMSolverMultistepScheduler:
     /// dpm++2m, dpm++3m, or the SDE form dpm++2m-sde), unipc (UniPCMultistepScheduler), euler
     /// or euler-a (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler), heun
-    /// (HeunDiscreteScheduler), lms (LMSDiscreteScheduler; these four on leading or trailing
-    /// spacing), pndm (PNDMScheduler); the last nine need --steps (default: the scheduler
-    /// config's class, else ddpm).
+    /// (HeunDiscreteScheduler), lms (LMSDiscreteScheduler; these four call the model at
+    /// non-integer timesteps on linspace spacing, their classes' default), pndm
+    /// (PNDMScheduler); the last nine need --steps (default: the scheduler config's class, else
+    /// ddpm).
     #[arg(long)]
     pub sampler: Option<String>,
     /// Take N of the T steps, spaced as --spacing says (default: all T).

@@ -338,9 +338,13 @@ fn sampler(
         ddim_options_refused(args)?;
     }
     let models = (model, base.heun_clip);
-    if let Some(s) =
-        sampler_pick::multistep(&kind, chain.clone(), models, args.clip_denoised, threshold)?
-    {
+    // Euler, LMS and Heun on linspace spacing: non-integer timesteps.
+    let times = match (steps, &steps_spacing) {
+        (Some(n), Some(spacing)) => sampler_pick::linspace_times(&kind, spacing, n, tables)?,
+        _ => None,
+    };
+    let steps = (chain.clone(), times.as_ref());
+    if let Some(s) = sampler_pick::multistep(&kind, steps, models, args.clip_denoised, threshold)? {
         return Ok(s);
     }
     Ok(match kind {

@@ -10,7 +10,7 @@ use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::SchedulerConfig;
 use ddpm_wgpu::sampler::{
     DpmAlgorithm, DpmSolver, DpmSolverOptions, Euler, FinalSigma, Heun, Lms, Pndm, Sampler,
-    SigmaSchedule, Threshold, UniPc,
+    SigmaSchedule, SigmaTimes, Threshold, UniPc,
 };
 use ddpm_wgpu::spacing::Spacing;
 use ddpm_wgpu::{ModelOptions, Tables};
@@ -229,39 +229,51 @@ pub(crate) fn clipped_last(kind: &SamplerKind, base: &Sampling, tables: &Tables)
     }
 }
 
-/// Euler's, LMS's and Heun's timesteps: `--steps N` on leading or trailing spacing, where
-/// they are integers (or `--respace`, which diffusers has not); PNDM's: `--steps N` on any of
-/// diffusers' spacings. `Ok` for the other samplers.
+/// Euler's, LMS's, Heun's and PNDM's timesteps: `--steps N` on one of diffusers' spacings (or
+/// `--respace`, which diffusers has not; linspace gives Euler, LMS and Heun non-integer
+/// timesteps: [`linspace_times`]). `Ok` for the other samplers.
 pub(crate) fn check_euler_chain(
     kind: &SamplerKind,
     spacing: &Spacing,
     steps: Option<usize>,
 ) -> Result<()> {
-    let sigma_space = matches!(
-        kind,
-        SamplerKind::Euler(_) | SamplerKind::Lms(_) | SamplerKind::Heun(_)
-    );
-    if !sigma_space && !matches!(kind, SamplerKind::Pndm(_)) {
+    if !(sigma_space(kind) || matches!(kind, SamplerKind::Pndm(_))) {
         return Ok(());
     }
     match (spacing, steps) {
-        (Spacing::Leading { .. } | Spacing::Trailing, Some(_)) => Ok(()),
-        (Spacing::Linspace, Some(_)) if !sigma_space => Ok(()),
+        (Spacing::Leading { .. } | Spacing::Trailing | Spacing::Linspace, Some(_)) => Ok(()),
         (Spacing::Leading { .. } | Spacing::Trailing | Spacing::Linspace, None) => {
             Err(Error::Unsupported(
                 "euler, euler-a, heun, pndm and lms need --steps N (or --respace)".into(),
             ))
         }
-        (Spacing::Linspace, _) => Err(Error::Unsupported(
-            "euler, heun and lms with linspace spacing (the classes' default) call the model at \
-             non-integer timesteps: not built; use --spacing leading or trailing"
-                .into(),
-        )),
         (other, _) => Err(Error::Unsupported(format!(
-            "euler, heun and lms take leading or trailing spacing (pndm also linspace), not \
-             {other:?}"
+            "euler, heun, pndm and lms take leading, linspace or trailing spacing, not {other:?}"
         ))),
     }
+}
+
+/// Whether `kind` is one of diffusers' sigma-space classes (Euler, Euler ancestral, LMS, Heun).
+fn sigma_space(kind: &SamplerKind) -> bool {
+    matches!(
+        kind,
+        SamplerKind::Euler(_) | SamplerKind::Lms(_) | SamplerKind::Heun(_)
+    )
+}
+
+/// The timesteps and sigmas of a sigma-space `kind` at N steps of linspace spacing (their
+/// classes' default: float32 timesteps, [`SigmaTimes::linspace`]); `None` for the other
+/// samplers and spacings.
+pub(crate) fn linspace_times(
+    kind: &SamplerKind,
+    spacing: &Spacing,
+    n: usize,
+    tables: &Tables,
+) -> Result<Option<SigmaTimes>> {
+    if !(sigma_space(kind) && *spacing == Spacing::Linspace) {
+        return Ok(None);
+    }
+    SigmaTimes::linspace(&tables.alphas_cumprod, n).map(Some)
 }
 
 /// `kind` with diffusers' x_T for `spacing`: Euler's and LMS's classes start from sigma_max z
@@ -298,7 +310,7 @@ pub(crate) fn sigmas_of(kind: &SamplerKind) -> SigmaSchedule {
 /// `--clip-denoised` asks.
 pub(crate) fn multistep(
     kind: &SamplerKind,
-    chain: Chain,
+    (chain, times): (Chain, Option<&SigmaTimes>),
     (model, heun_clip): (ModelOptions, bool),
     clip: Option<bool>,
     threshold: Option<Threshold>,
@@ -320,20 +332,29 @@ pub(crate) fn multistep(
                     .into(),
             ))
         }
-        SamplerKind::Euler(o) => Some(Box::new(Euler::new(chain, model, *o)?)),
+        SamplerKind::Euler(o) => Some(Box::new(match times {
+            Some(st) => Euler::on_times(&chain.train, st, model, *o)?,
+            None => Euler::new(chain, model, *o)?,
+        })),
         SamplerKind::Lms(_) if threshold.is_some() => {
             return Err(Error::Unsupported(
                 "LMS has no dynamic thresholding (diffusers' has none)".into(),
             ))
         }
-        SamplerKind::Lms(o) => Some(Box::new(Lms::new(chain, model, *o)?)),
+        SamplerKind::Lms(o) => Some(Box::new(match times {
+            Some(st) => Lms::on_times(&chain.train, st, model, *o)?,
+            None => Lms::new(chain, model, *o)?,
+        })),
         SamplerKind::Heun(_) | SamplerKind::Pndm(_) if threshold.is_some() => {
             return Err(Error::Unsupported(
                 "Heun and PNDM have no dynamic thresholding (diffusers' have none)".into(),
             ))
         }
         // Heun clips x_0 as its clip_sample says: the config's, over which --clip-denoised.
-        SamplerKind::Heun(o) => Some(Box::new(Heun::new(chain, heun_model, *o)?)),
+        SamplerKind::Heun(o) => Some(Box::new(match times {
+            Some(st) => Heun::on_times(&chain.train, st, heun_model, *o)?,
+            None => Heun::new(chain, heun_model, *o)?,
+        })),
         SamplerKind::Pndm(o) => Some(Box::new(Pndm::new(chain, model, *o)?)),
         _ => None,
     })

@@ -6,7 +6,7 @@ use crate::sampler_pick::read_config;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::npy;
-use ddpm_wgpu::sampler::{multistep_abar, sigma_steps, FinalSigma, SigmaSchedule};
+use ddpm_wgpu::sampler::{multistep_abar, sigma_steps, FinalSigma, SigmaSchedule, SigmaTimes};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::ModelOptions;
 use std::path::PathBuf;
@@ -55,22 +55,29 @@ pub fn run(args: &TimestepsArgs) -> Result<()> {
                 args.steps_offset.unwrap_or(0),
             )?;
             let n = steps(args, &spacing)?;
-            (
-                spacing::timesteps(args.timesteps.unwrap_or(1000), n, &spacing)?,
-                None,
-            )
+            let ts = spacing::timesteps(args.timesteps.unwrap_or(1000), n, &spacing)?;
+            (whole(&ts), None)
         }
     };
+    // int64 when every timestep is an integer, else float64 (diffusers' float32 values).
+    let integral = ts.iter().all(|t| t.fract() == 0.0);
     if let (Some(path), Some(s)) = (&args.sigmas_out, &sigmas) {
         npy::write_f32_atomic(path, &[s.len()], s)?;
     }
     match &args.out {
-        Some(path) => {
+        Some(path) if integral => {
             let data: Vec<i64> = ts.iter().map(|&t| t as i64).collect();
             npy::write_i64_atomic(path, &[data.len()], &data)
         }
+        Some(path) => npy::write_f64_atomic(path, &[ts.len()], &ts),
         None => {
-            let text: Vec<String> = ts.iter().map(usize::to_string).collect();
+            let text: Vec<String> = ts
+                .iter()
+                .map(|&t| match integral {
+                    true => (t as i64).to_string(),
+                    false => (t as f32).to_string(),
+                })
+                .collect();
             println!("{}", text.join(" "));
             Ok(())
         }
@@ -94,7 +101,7 @@ fn steps(args: &TimestepsArgs, spacing: &Spacing) -> Result<usize> {
 fn from_config(
     args: &TimestepsArgs,
     path: &std::path::Path,
-) -> Result<(Vec<usize>, Option<Vec<f32>>)> {
+) -> Result<(Vec<f64>, Option<Vec<f32>>)> {
     if args.timesteps.is_some() || args.spacing.is_some() || args.steps_offset.is_some() {
         return Err(Error::Unsupported(
             "--scheduler-config gives T, the spacing and the offset: not with --timesteps, \
@@ -114,26 +121,27 @@ fn from_config(
                     "--sigmas-out: DDPMScheduler and DDIMScheduler have no sigmas".into(),
                 ));
             }
-            return Ok((spacing::timesteps(big_t, n, &sampling.spacing)?, None));
+            return Ok((
+                whole(&spacing::timesteps(big_t, n, &sampling.spacing)?),
+                None,
+            ));
         }
         SamplerKind::DpmSolver(o) => (o.final_sigma, o.sigmas),
         SamplerKind::UniPc(o) => (o.final_sigma, o.sigmas),
         SamplerKind::Euler(_) | SamplerKind::Lms(_) => {
-            // Euler's and LMS's own (DDIM-like) spacing, leading only (see sampler_pick).
+            // Euler's and LMS's own (DDIM-like) spacing; linspace gives non-integer timesteps.
             let final_sigma = match &sampling.sampler {
                 SamplerKind::Euler(o) => o.final_sigma,
                 _ => FinalSigma::Zero,
             };
-            crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
-            let ts = spacing::timesteps(big_t, n, &sampling.spacing)?;
+            let st = sigma_times(&sampling, n)?;
             let abar = multistep_abar(&sampling.tables.alphas_cumprod);
-            let sigma = |a: f64| ((1.0 - a) / a).sqrt();
             let last = match final_sigma {
                 FinalSigma::Zero => 0.0,
-                FinalSigma::SigmaMin => sigma(abar[0]),
+                FinalSigma::SigmaMin => ((1.0 - abar[0]) / abar[0]).sqrt(),
             };
-            let sigmas = ts.iter().map(|&t| sigma(abar[t])).chain([last]);
-            return Ok((ts.clone(), Some(sigmas.map(|s| s as f32).collect())));
+            let sigmas = st.sigmas.iter().copied().chain([last]);
+            return Ok((st.times, Some(sigmas.map(|s| s as f32).collect())));
         }
         SamplerKind::Heun(_) | SamplerKind::Pndm(_) => return visits(&sampling, n),
         SamplerKind::Unsupported(class) => {
@@ -154,7 +162,7 @@ fn from_config(
             FinalSigma::SigmaMin => s.sigmas[s.sigmas.len() - 1],
         };
         let sigmas = s.sigmas.iter().chain([&last]).map(|&v| v as f32).collect();
-        return Ok((s.timesteps, Some(sigmas)));
+        return Ok((whole(&s.timesteps), Some(sigmas)));
     }
     let last = crate::sampler_pick::clipped_last(&sampling.sampler, &sampling, &sampling.tables);
     let ts = spacing::multistep_timesteps_upto(big_t, last, n, &sampling.spacing)?;
@@ -169,20 +177,59 @@ fn from_config(
         .chain([last])
         .map(|s| s as f32)
         .collect();
-    Ok((ts, Some(sigmas)))
+    Ok((whole(&ts), Some(sigmas)))
+}
+
+/// Integer timesteps as the f64 values `run` prints.
+fn whole(ts: &[usize]) -> Vec<f64> {
+    ts.iter().map(|&t| t as f64).collect()
+}
+
+/// The timesteps and sigmas of a sigma-space config at N steps: its spacing's (float32 ones
+/// for linspace).
+fn sigma_times(sampling: &Sampling, n: usize) -> Result<SigmaTimes> {
+    crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
+    let linspace = crate::sampler_pick::linspace_times(
+        &sampling.sampler,
+        &sampling.spacing,
+        n,
+        &sampling.tables,
+    )?;
+    match linspace {
+        Some(st) => Ok(st),
+        None => {
+            let ts = spacing::timesteps(sampling.tables.num_timesteps(), n, &sampling.spacing)?;
+            let chain = ddpm_wgpu::chain::Chain::respaced(&sampling.tables, &ts)?;
+            Ok(SigmaTimes::of_chain(&chain))
+        }
+    }
 }
 
 /// Heun's and PNDM's `timesteps`, which visit some timesteps twice (their sampler's order), and
 /// Heun's `sigmas`, interleaved as diffusers holds them: sigma_0, then each later sigma twice,
 /// then 0.
-fn visits(sampling: &Sampling, n: usize) -> Result<(Vec<usize>, Option<Vec<f32>>)> {
-    crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
+fn visits(sampling: &Sampling, n: usize) -> Result<(Vec<f64>, Option<Vec<f32>>)> {
     let big_t = sampling.tables.num_timesteps();
-    let ts = spacing::timesteps(big_t, n, &sampling.spacing)?;
-    let chain = ddpm_wgpu::chain::Chain::respaced(&sampling.tables, &ts)?;
+    let heun = matches!(sampling.sampler, SamplerKind::Heun(_));
+    let st = if heun {
+        sigma_times(sampling, n)?
+    } else {
+        crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
+        let ts = spacing::timesteps(big_t, n, &sampling.spacing)?;
+        SigmaTimes::of_chain(&ddpm_wgpu::chain::Chain::respaced(&sampling.tables, &ts)?)
+    };
+    let integral = st.integral();
+    let chain = ddpm_wgpu::chain::Chain::respaced(
+        &sampling.tables,
+        &if integral {
+            st.times.iter().map(|&t| t as usize).collect()
+        } else {
+            vec![0]
+        },
+    )?;
     let sampler = crate::sampler_pick::multistep(
         &sampling.sampler,
-        chain,
+        (chain, (!integral).then_some(&st)),
         // The visits do not depend on the prediction type.
         (
             ModelOptions {
@@ -196,13 +243,16 @@ fn visits(sampling: &Sampling, n: usize) -> Result<(Vec<usize>, Option<Vec<f32>>
         None,
     )?
     .ok_or_else(|| Error::Unsupported("not a Heun or PNDM scheduler".into()))?;
-    let sigmas = matches!(sampling.sampler, SamplerKind::Heun(_)).then(|| {
-        let abar = multistep_abar(&sampling.tables.alphas_cumprod);
-        let sigma = |t: usize| ((1.0 - abar[t]) / abar[t]).sqrt() as f32;
-        let mut s = vec![sigma(ts[0])];
-        s.extend(ts[1..].iter().flat_map(|&t| [sigma(t), sigma(t)]));
-        s.push(0.0);
-        s
+    let times = sampler
+        .model_times()
+        .unwrap_or_else(|| sampler.order().iter().map(|&t| t as f64).collect());
+    // Heun's sigmas as diffusers holds them: sigma_0, then each later sigma twice, then 0.
+    let sigmas = heun.then(|| {
+        let s = &st.sigmas;
+        let mut out = vec![s[0] as f32];
+        out.extend(s[1..].iter().flat_map(|&v| [v as f32, v as f32]));
+        out.push(0.0);
+        out
     });
-    Ok((sampler.order(), sigmas))
+    Ok((times, sigmas))
 }

@@ -16,12 +16,14 @@
 //!
 //! x_T is the unit normal: diffusers' `init_noise_sigma` sqrt(sigma_max^2 + 1) with `leading`
 //! spacing, which the scaling cancels. With `linspace` or `trailing` diffusers starts from
-//! sigma_max z instead: [`EulerOptions::init_sigma_max`] scales x_T to match (`linspace`
-//! also calls the model at non-integer timesteps, which the command line refuses).
+//! sigma_max z instead: [`EulerOptions::init_sigma_max`] scales x_T to match. `linspace` also
+//! calls the model at non-integer timesteps ([`Euler::on_times`] with
+//! [`SigmaTimes::linspace`]): the rows are then by visit index and the loop hands the model
+//! its times ([`Sampler::model_times`]).
 
+use super::sigma_times::{place, SigmaTimes};
 use super::{
-    multistep, multistep_abar, next_of, step_constants, validate_multistep, CpuStep, FinalSigma,
-    Sampler,
+    multistep, multistep_abar, step_constants, validate_multistep, CpuStep, FinalSigma, Sampler,
 };
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
@@ -29,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
 use crate::options::{MeanType, ModelOptions};
+use crate::schedule::Tables;
 
 /// Euler's options besides the model's, with diffusers' defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,61 +56,68 @@ impl Default for EulerOptions {
     }
 }
 
-/// x_T's scale on `chain` (see [`EulerOptions::init_sigma_max`]): sigma_max (the first
-/// step's, in f32 as diffusers keeps it) / sqrt(1 + sigma_max^2), or 1.
-pub(crate) fn init_scale(chain: &Chain, init_sigma_max: bool) -> f64 {
-    let abar = multistep_abar(&chain.train.alphas_cumprod);
-    match chain.steps.last() {
-        Some(&t) if init_sigma_max => {
-            let s = ((1.0 - abar[t]) / abar[t]).sqrt() as f32 as f64;
-            s / (1.0 + s * s).sqrt()
-        }
-        _ => 1.0,
+/// x_T's scale for a first sigma `sigma_max` (float32, as diffusers keeps it; see
+/// [`EulerOptions::init_sigma_max`]): sigma_max / sqrt(1 + sigma_max^2), or 1.
+pub(crate) fn init_scale(sigma_max: f64, init_sigma_max: bool) -> f64 {
+    if init_sigma_max {
+        sigma_max / (1.0 + sigma_max * sigma_max).sqrt()
+    } else {
+        1.0
     }
 }
 
-/// The rows of `chain` by training timestep (visited from its last kept step to its first).
-pub fn euler_rows(chain: &Chain, o: &EulerOptions) -> Vec<MultistepRow> {
-    let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
-    let big_t = chain.num_train_timesteps();
-    let next = next_of(&order, big_t);
-    let abar = multistep_abar(&chain.train.alphas_cumprod);
-    // diffusers' sigmas are f32 (np.interp at integer timesteps: the table's own values).
-    let sigma = |a: f64| ((1.0 - a) / a).sqrt() as f32 as f64;
-    let last = match o.final_sigma {
+/// The final sigma `o` asks for on the training table `alphas_cumprod`.
+fn final_sigma(alphas_cumprod: &[f64], o: &EulerOptions) -> f64 {
+    match o.final_sigma {
         FinalSigma::Zero => 0.0,
-        FinalSigma::SigmaMin => sigma(abar[0]),
-    };
-    let mut rows = vec![MultistepRow::IDLE; big_t];
-    for (i, &t) in order.iter().enumerate() {
-        let s = sigma(abar[t]);
-        let s_next = order.get(i + 1).map_or(last, |&u| sigma(abar[u]));
-        let (to, up) = if o.ancestral {
-            let up = (s_next * s_next * (s * s - s_next * s_next) / (s * s)).sqrt();
-            ((s_next * s_next - up * up).max(0.0).sqrt(), up)
-        } else {
-            (s_next, 0.0)
-        };
-        let scale = 1.0 / (1.0 + s_next * s_next).sqrt();
-        let r = to / s;
-        rows[t] = MultistepRow {
-            abar: 1.0 / (1.0 + s * s),
-            history: History::Xstart,
-            correct: None,
-            update: [
-                r * (1.0 + s * s).sqrt() * scale,
-                (1.0 - r) * scale,
-                0.0,
-                0.0,
-                0.0,
-                up * scale,
-            ],
-            slots: [0; 4],
-            ring: 0,
-            next_t: next[t] as usize,
-        };
+        FinalSigma::SigmaMin => {
+            let abar = multistep_abar(alphas_cumprod);
+            ((1.0 - abar[0]) / abar[0]).sqrt() as f32 as f64
+        }
     }
-    rows
+}
+
+/// The rows of the steps through `st`'s sigmas (then `last`), in visit order.
+fn visit_rows(st: &SigmaTimes, last: f64, o: &EulerOptions) -> Vec<MultistepRow> {
+    let sigmas = &st.sigmas;
+    (0..sigmas.len())
+        .map(|i| {
+            let s = sigmas[i];
+            let s_next = sigmas.get(i + 1).copied().unwrap_or(last);
+            let (to, up) = if o.ancestral {
+                let up = (s_next * s_next * (s * s - s_next * s_next) / (s * s)).sqrt();
+                ((s_next * s_next - up * up).max(0.0).sqrt(), up)
+            } else {
+                (s_next, 0.0)
+            };
+            let scale = 1.0 / (1.0 + s_next * s_next).sqrt();
+            let r = to / s;
+            MultistepRow {
+                abar: 1.0 / (1.0 + s * s),
+                history: History::Xstart,
+                correct: None,
+                update: [
+                    r * (1.0 + s * s).sqrt() * scale,
+                    (1.0 - r) * scale,
+                    0.0,
+                    0.0,
+                    0.0,
+                    up * scale,
+                ],
+                slots: [0; 4],
+                ring: 0,
+                next_t: 0,
+            }
+        })
+        .collect()
+}
+
+/// The rows of `chain` by training timestep (visited from its last kept step to its first).
+pub fn euler_rows(chain: &Chain, o: &EulerOptions) -> Result<Vec<MultistepRow>> {
+    let st = SigmaTimes::of_chain(chain);
+    let last = final_sigma(&chain.train.alphas_cumprod, o);
+    let big_t = chain.num_train_timesteps();
+    Ok(place(visit_rows(&st, last, o), &st.times, big_t)?.0)
 }
 
 /// The Euler sampler (see the module doc).
@@ -118,6 +128,8 @@ pub struct Euler {
     opts: EulerOptions,
     rows: Vec<MultistepRow>,
     init_scale: f64,
+    /// The model's timesteps where they are not integers (rows by visit index then).
+    times: Option<Vec<f64>>,
 }
 
 impl Euler {
@@ -126,6 +138,28 @@ impl Euler {
     /// Euler ancestral, as diffusers). Neither clips x_0 or thresholds it: `clip_denoised`
     /// is refused.
     pub fn new(chain: Chain, model: ModelOptions, opts: EulerOptions) -> Result<Self> {
+        let st = SigmaTimes::of_chain(&chain);
+        Self::build(chain, &st, model, opts)
+    }
+
+    /// Euler through `st`, timesteps that need not be integers (diffusers' `linspace`
+    /// spacing: [`SigmaTimes::linspace`]) on the training table `train`; otherwise as
+    /// [`Euler::new`].
+    pub fn on_times(
+        train: &Tables,
+        st: &SigmaTimes,
+        model: ModelOptions,
+        opts: EulerOptions,
+    ) -> Result<Self> {
+        Self::build(Chain::full(train), st, model, opts)
+    }
+
+    fn build(
+        chain: Chain,
+        st: &SigmaTimes,
+        model: ModelOptions,
+        opts: EulerOptions,
+    ) -> Result<Self> {
         let name = if opts.ancestral {
             "Euler ancestral"
         } else {
@@ -145,21 +179,28 @@ impl Euler {
         if opts.ancestral && opts.final_sigma == FinalSigma::SigmaMin {
             return refuse("ends at sigma zero only (diffusers' class has no final_sigmas_type)");
         }
+        if st.sigmas.is_empty() {
+            return refuse("needs at least one step");
+        }
         // A last step from sigma(0) to sigma_min = sigma(0) (a chain through t = 0) moves
         // nothing: the first-order step is exact there, as in diffusers.
         validate_multistep(&chain, &model, None)?;
-        let rows = euler_rows(&chain, &opts);
-        let init_scale = init_scale(&chain, opts.init_sigma_max);
+        let last = final_sigma(&chain.train.alphas_cumprod, &opts);
+        let big_t = chain.num_train_timesteps();
+        let (rows, times) = place(visit_rows(st, last, &opts), &st.times, big_t)?;
+        let init_scale = init_scale(st.sigmas[0], opts.init_sigma_max);
         Ok(Euler {
             chain,
             model,
             opts,
             rows,
             init_scale,
+            times,
         })
     }
 
-    /// The f64 row at training timestep t.
+    /// The f64 row at training timestep t (at visit index t where the timesteps are not
+    /// integers).
     pub fn row(&self, t: usize) -> Option<&MultistepRow> {
         self.rows.get(t)
     }
@@ -193,6 +234,17 @@ impl Sampler for Euler {
 
     fn init_scale(&self) -> f64 {
         self.init_scale
+    }
+
+    fn order(&self) -> Vec<usize> {
+        match &self.times {
+            Some(times) => (0..times.len()).collect(),
+            None => self.chain.steps.iter().rev().copied().collect(),
+        }
+    }
+
+    fn model_times(&self) -> Option<Vec<f64>> {
+        self.times.clone()
     }
 
     fn draws_noise(&self, _t: usize) -> bool {

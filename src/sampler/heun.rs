@@ -13,18 +13,19 @@
 //!   d' = (s' - D') / sigma', i.e.
 //!   x = [c (1 + h / 2 sigma) last + c' h / 2 sigma' x - h / 2 sigma D - h / 2 sigma' D'] / c'.
 //!
-//! x_T follows Euler's rule (`init_noise_sigma`: sigma_max with trailing spacing, the unit
-//! normal with leading). Timesteps are the chain's (leading or trailing spacing; linspace and
-//! the other sigma schedules call the model at non-integer timesteps, which the command line
-//! refuses).
+//! x_T follows Euler's rule (`init_noise_sigma`: sigma_max with trailing and linspace spacing,
+//! the unit normal with leading). Timesteps are the chain's (leading or trailing spacing), or
+//! non-integer ones ([`Heun::on_times`], linspace spacing), where the rows are by visit index
+//! and the model is called at the times.
 
 use super::euler::init_scale;
-use super::multistep_abar;
+use super::sigma_times::SigmaTimes;
 use super::visit_rows::{check_model, visit_sampler, VisitRows};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::Result;
 use crate::options::{MeanType, ModelOptions};
+use crate::schedule::Tables;
 
 /// Heun's options besides the model's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,17 +34,14 @@ pub struct HeunOptions {
     pub init_sigma_max: bool,
 }
 
-/// The visits and rows of Heun on `chain`'s timesteps (from its last kept step to its first).
-pub fn heun_rows(chain: &Chain) -> (Vec<usize>, Vec<MultistepRow>) {
-    let steps: Vec<usize> = chain.steps.iter().rev().copied().collect();
-    let abar = multistep_abar(&chain.train.alphas_cumprod);
-    // diffusers' sigmas are f32 (np.interp at integer timesteps: the table's own values).
-    let sigma = |t: usize| ((1.0 - abar[t]) / abar[t]).sqrt() as f32 as f64;
+/// The visits of Heun through `st` (each step's timestep, the later ones twice) and their
+/// rows.
+pub fn heun_rows(st: &SigmaTimes) -> (Vec<f64>, Vec<MultistepRow>) {
+    let (times, sigmas) = (&st.times, &st.sigmas);
     let (mut order, mut rows) = (Vec::new(), Vec::new());
-    for (i, &t) in steps.iter().enumerate() {
-        let s = sigma(t);
-        let next = steps.get(i + 1).copied();
-        let s2 = next.map_or(0.0, sigma);
+    for (i, (&t, &s)) in times.iter().zip(sigmas).enumerate() {
+        let next = times.get(i + 1).copied();
+        let s2 = sigmas.get(i + 1).copied().unwrap_or(0.0);
         let (c, c2) = ((1.0 + s * s).sqrt(), (1.0 + s2 * s2).sqrt());
         let r = s2 / s;
         // The predictor: ring slot 0, last := x.
@@ -55,7 +53,7 @@ pub fn heun_rows(chain: &Chain) -> (Vec<usize>, Vec<MultistepRow>) {
             update: [r * c / c2, (1.0 - r) / c2, 0.0, 0.0, 0.0, 0.0],
             slots: MultistepRow::cyclic(0, 2),
             ring: 2,
-            next_t: next.unwrap_or(t),
+            next_t: 0,
         });
         // The corrector at the next timestep: its x_0 into slot 1, the predictor's from 0.
         let Some(t2) = next else { break };
@@ -75,8 +73,7 @@ pub fn heun_rows(chain: &Chain) -> (Vec<usize>, Vec<MultistepRow>) {
             update: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
             slots: MultistepRow::cyclic(1, 2),
             ring: 2,
-            // The next step's predictor, at the same timestep.
-            next_t: t2,
+            next_t: 0,
         });
     }
     (order, rows)
@@ -92,13 +89,46 @@ impl Heun {
     /// Heun on `chain`'s timesteps, reading the model's output as `model` says (eps, xstart
     /// or v; x_0 clipped to the clip range where `clip_denoised`, diffusers' `clip_sample`).
     pub fn new(chain: Chain, model: ModelOptions, opts: HeunOptions) -> Result<Self> {
-        let means = [MeanType::Eps, MeanType::Xstart, MeanType::V];
-        check_model("Heun", &model, &means, true)?;
-        super::validate_multistep(&chain, &model, None)?;
-        let scale = init_scale(&chain, opts.init_sigma_max);
+        Self::check(&chain, &model)?;
+        let st = SigmaTimes::of_chain(&chain);
+        let (times, mut rows) = heun_rows(&st);
+        let order: Vec<usize> = times.iter().map(|&t| t as usize).collect();
+        for k in 0..rows.len() {
+            rows[k].next_t = *order.get(k + 1).unwrap_or(&order[k]);
+        }
+        let scale = init_scale(st.sigmas[0], opts.init_sigma_max);
         Ok(Heun {
-            rows: VisitRows::new("heun", &chain, model, heun_rows(&chain), scale)?,
+            rows: VisitRows::new("heun", &chain, model, (order, rows), scale)?,
         })
+    }
+
+    /// Heun through `st`, timesteps that need not be integers (diffusers' `linspace`
+    /// spacing: [`SigmaTimes::linspace`]) on the training table `train`; otherwise as
+    /// [`Heun::new`].
+    pub fn on_times(
+        train: &Tables,
+        st: &SigmaTimes,
+        model: ModelOptions,
+        opts: HeunOptions,
+    ) -> Result<Self> {
+        let chain = Chain::full(train);
+        Self::check(&chain, &model)?;
+        let (times, mut rows) = heun_rows(st);
+        let len = rows.len();
+        for (k, row) in rows.iter_mut().enumerate() {
+            row.next_t = (k + 1).min(len - 1);
+        }
+        let scale = init_scale(*st.sigmas.first().unwrap_or(&0.0), opts.init_sigma_max);
+        let steps = (train, st.times.len());
+        Ok(Heun {
+            rows: VisitRows::with_times("heun", steps, model, (times, rows), scale)?,
+        })
+    }
+
+    fn check(chain: &Chain, model: &ModelOptions) -> Result<()> {
+        let means = [MeanType::Eps, MeanType::Xstart, MeanType::V];
+        check_model("Heun", model, &means, true)?;
+        super::validate_multistep(chain, model, None)
     }
 
     /// The f64 row of visit k.

@@ -12,15 +12,15 @@
 //! kernel with a ring of the eps values. Its x_T follows Euler's rule
 //! ([`LmsOptions::init_sigma_max`] for trailing spacing).
 
-use super::{
-    multistep, multistep_abar, next_of, step_constants, validate_multistep, CpuStep, Sampler,
-};
+use super::sigma_times::{place, SigmaTimes};
+use super::{multistep, step_constants, validate_multistep, CpuStep, Sampler};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::params::PipelineConstants;
 use crate::gpu::runtime::shaders::Kernel;
 use crate::options::{MeanType, ModelOptions};
+use crate::schedule::Tables;
 
 /// LMS's options, with diffusers' pipeline default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,41 +58,44 @@ fn lagrange_integral(nodes: &[f64], j: usize, a: f64, b: f64) -> f64 {
         + 5.0 / 9.0 * basis(mid + half * x))
 }
 
-/// The rows of `chain` by training timestep (visited from its last kept step to its first).
-pub fn lms_rows(chain: &Chain, o: &LmsOptions) -> Vec<MultistepRow> {
-    let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
-    let big_t = chain.num_train_timesteps();
-    let next = next_of(&order, big_t);
-    let abar = multistep_abar(&chain.train.alphas_cumprod);
-    // diffusers' sigmas are f32; the last is 0.
-    let sigmas: Vec<f64> = order
-        .iter()
-        .map(|&t| ((1.0 - abar[t]) / abar[t]).sqrt() as f32 as f64)
-        .chain([0.0])
-        .collect();
+/// The rows of the steps through `sigmas` (then 0), in visit order.
+fn visit_rows(sigmas: &[f64], o: &LmsOptions) -> Vec<MultistepRow> {
+    // diffusers' last sigma is 0.
+    let sigmas: Vec<f64> = sigmas.iter().copied().chain([0.0]).collect();
     let ring = if o.order > 1 { o.order } else { 0 };
-    let mut rows = vec![MultistepRow::IDLE; big_t];
-    for (i, &t) in order.iter().enumerate() {
-        let q = o.order.min(i + 1);
-        // Nodes sigma_i, sigma_{i-1}, ..: node j is the derivative j steps back.
-        let nodes: Vec<f64> = (0..q).map(|j| sigmas[i - j]).collect();
-        let (s, s_next) = (sigmas[i], sigmas[i + 1]);
-        let scale = 1.0 / (1.0 + s_next * s_next).sqrt();
-        let mut update = [(1.0 + s * s).sqrt() * scale, 0.0, 0.0, 0.0, 0.0, 0.0];
-        for j in 0..q {
-            update[1 + j] = lagrange_integral(&nodes, j, s, s_next) * scale;
-        }
-        rows[t] = MultistepRow {
-            abar: 1.0 / (1.0 + s * s),
-            history: History::Eps,
-            correct: None,
-            update,
-            slots: MultistepRow::cyclic(i, ring),
-            ring,
-            next_t: next[t] as usize,
-        };
-    }
-    rows
+    (0..sigmas.len() - 1)
+        .map(|i| {
+            let q = o.order.min(i + 1);
+            // Nodes sigma_i, sigma_{i-1}, ..: node j is the derivative j steps back.
+            let nodes: Vec<f64> = (0..q).map(|j| sigmas[i - j]).collect();
+            let (s, s_next) = (sigmas[i], sigmas[i + 1]);
+            let scale = 1.0 / (1.0 + s_next * s_next).sqrt();
+            let mut update = [(1.0 + s * s).sqrt() * scale, 0.0, 0.0, 0.0, 0.0, 0.0];
+            for j in 0..q {
+                update[1 + j] = lagrange_integral(&nodes, j, s, s_next) * scale;
+            }
+            MultistepRow {
+                abar: 1.0 / (1.0 + s * s),
+                history: History::Eps,
+                correct: None,
+                update,
+                slots: MultistepRow::cyclic(i, ring),
+                ring,
+                next_t: 0,
+            }
+        })
+        .collect()
+}
+
+/// The rows of `chain` by training timestep (visited from its last kept step to its first).
+pub fn lms_rows(chain: &Chain, o: &LmsOptions) -> Result<Vec<MultistepRow>> {
+    let st = SigmaTimes::of_chain(chain);
+    Ok(place(
+        visit_rows(&st.sigmas, o),
+        &st.times,
+        chain.num_train_timesteps(),
+    )?
+    .0)
 }
 
 /// The LMS sampler (see the module doc).
@@ -103,12 +106,30 @@ pub struct Lms {
     opts: LmsOptions,
     rows: Vec<MultistepRow>,
     init_scale: f64,
+    /// The model's timesteps where they are not integers (rows by visit index then).
+    times: Option<Vec<f64>>,
 }
 
 impl Lms {
     /// LMS on `chain` (x_T as [`LmsOptions::init_sigma_max`] says), reading the model's output (eps, xstart
     /// or v) as `model` says; no clipping (diffusers' LMS has none).
     pub fn new(chain: Chain, model: ModelOptions, opts: LmsOptions) -> Result<Self> {
+        let st = SigmaTimes::of_chain(&chain);
+        Self::build(chain, &st, model, opts)
+    }
+
+    /// LMS through `st`, timesteps that need not be integers (diffusers' `linspace` spacing),
+    /// on the training table `train`; otherwise as [`Lms::new`].
+    pub fn on_times(
+        train: &Tables,
+        st: &SigmaTimes,
+        model: ModelOptions,
+        opts: LmsOptions,
+    ) -> Result<Self> {
+        Self::build(Chain::full(train), st, model, opts)
+    }
+
+    fn build(chain: Chain, st: &SigmaTimes, model: ModelOptions, opts: LmsOptions) -> Result<Self> {
         let refuse = |why: String| Err(Error::Unsupported(format!("LMS {why}")));
         if model.mean_type == MeanType::Xprev {
             return refuse("reads eps, xstart or v model outputs, not xprev".into());
@@ -119,19 +140,25 @@ impl Lms {
         if !(1..=4).contains(&opts.order) {
             return refuse(format!("order {} is not available: 1 to 4 are", opts.order));
         }
+        if st.sigmas.is_empty() {
+            return refuse("needs at least one step".into());
+        }
         validate_multistep(&chain, &model, None)?;
-        let rows = lms_rows(&chain, &opts);
-        let init_scale = super::euler::init_scale(&chain, opts.init_sigma_max);
+        let big_t = chain.num_train_timesteps();
+        let (rows, times) = place(visit_rows(&st.sigmas, &opts), &st.times, big_t)?;
+        let init_scale = super::euler::init_scale(st.sigmas[0], opts.init_sigma_max);
         Ok(Lms {
             chain,
             model,
             opts,
             rows,
             init_scale,
+            times,
         })
     }
 
-    /// The f64 row at training timestep t.
+    /// The f64 row at training timestep t (at visit index t where the timesteps are not
+    /// integers).
     pub fn row(&self, t: usize) -> Option<&MultistepRow> {
         self.rows.get(t)
     }
@@ -161,6 +188,17 @@ impl Sampler for Lms {
 
     fn init_scale(&self) -> f64 {
         self.init_scale
+    }
+
+    fn order(&self) -> Vec<usize> {
+        match &self.times {
+            Some(times) => (0..times.len()).collect(),
+            None => self.chain.steps.iter().rev().copied().collect(),
+        }
+    }
+
+    fn model_times(&self) -> Option<Vec<f64>> {
+        self.times.clone()
     }
 
     fn draws_noise(&self, _t: usize) -> bool {

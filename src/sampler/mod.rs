@@ -40,6 +40,7 @@ mod lms;
 pub mod loop_options;
 mod multistep;
 mod pndm;
+mod sigma_times;
 mod sigmas;
 mod unipc;
 mod visit_rows;
@@ -97,6 +98,7 @@ pub use heun::{heun_rows, Heun, HeunOptions};
 pub use lms::{lms_rows, Lms, LmsOptions};
 pub use loop_options::{LoopOptions, NoiseSource};
 pub use pndm::{pndm_rows, Pndm, PndmOptions};
+pub use sigma_times::SigmaTimes;
 pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, FinalSigma, SigmaSchedule, SigmaSteps};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 
@@ -162,6 +164,16 @@ pub trait Sampler {
     /// [`Sampler::rows_by_visit`].
     fn order(&self) -> Vec<usize> {
         self.chain().steps.iter().rev().copied().collect()
+    }
+
+    /// The timesteps the model is called at, one per visit, where they are not all integers
+    /// (diffusers' sigma-space classes with `linspace` spacing): the loop's `timesteps` then
+    /// hold each visit's index k (the order is 0, 1, .., and the rows are by index), and the
+    /// denoiser is called at `model_times()[k]` (`DenoiserIo::times`,
+    /// `CpuDenoiser::denoise_times`). `None` by default: the model is called at the order's
+    /// training timesteps.
+    fn model_times(&self) -> Option<Vec<f64>> {
+        None
     }
 
     /// The steps it takes, diffusers' `num_inference_steps`: one per visit of its order by
@@ -240,6 +252,17 @@ impl Visit {
 /// [`Sampler::rows_by_visit`] (the rows are by timestep), or a repeated timestep that draws
 /// noise (its Philox key would repeat too).
 pub(crate) fn check_order(sampler: &dyn Sampler, order: &[usize]) -> Result<()> {
+    if let Some(times) = sampler.model_times() {
+        let indices = order.iter().enumerate().all(|(k, &i)| k == i);
+        if !indices || times.len() != order.len() || times.iter().any(|t| !t.is_finite()) {
+            return Err(Error::Unsupported(format!(
+                "{}: {} model times for an order of {} visits that is not 0, 1, ..",
+                sampler.name(),
+                times.len(),
+                order.len()
+            )));
+        }
+    }
     let mut seen = vec![false; sampler.chain().num_train_timesteps()];
     for &t in order {
         let Some(s) = seen.get_mut(t) else {

@@ -25,6 +25,8 @@ pub(crate) struct VisitRows {
     pub init_scale: f64,
     /// Its steps ([`Sampler::steps`](super::Sampler::steps)).
     pub steps: usize,
+    /// The model's timesteps where they are not integers (`order` is then 0, 1, ..).
+    pub times: Option<Vec<f64>>,
 }
 
 impl VisitRows {
@@ -57,6 +59,43 @@ impl VisitRows {
             rows,
             init_scale,
             steps: input.len(),
+            times: None,
+        })
+    }
+
+    /// `rows` for visits at `times`, timesteps that need not be integers, on the training
+    /// table `train`: the order is the visit indices and the model is called at the times.
+    pub(crate) fn with_times(
+        name: &'static str,
+        (train, steps): (&crate::schedule::Tables, usize),
+        model: ModelOptions,
+        (times, rows): (Vec<f64>, Vec<MultistepRow>),
+        init_scale: f64,
+    ) -> Result<Self> {
+        if times.len() != rows.len() || times.is_empty() {
+            return Err(Error::ShapeMismatch(format!(
+                "{name}: {} rows for {} visits",
+                rows.len(),
+                times.len()
+            )));
+        }
+        let big_t = train.num_timesteps();
+        if times.len() > big_t {
+            return Err(Error::Unsupported(format!(
+                "{name}: {} model evaluations at non-integer timesteps: at most T = {big_t}",
+                times.len()
+            )));
+        }
+        let rows = multistep::finite(name, rows)?;
+        Ok(VisitRows {
+            name,
+            chain: Chain::full(train),
+            model,
+            order: (0..times.len()).collect(),
+            rows,
+            init_scale,
+            steps,
+            times: Some(times),
         })
     }
 
@@ -97,6 +136,9 @@ macro_rules! visit_sampler {
             }
             fn steps(&self) -> usize {
                 self.rows.steps
+            }
+            fn model_times(&self) -> Option<Vec<f64>> {
+                self.rows.times.clone()
             }
             fn draws_noise(&self, _t: usize) -> bool {
                 false

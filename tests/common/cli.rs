@@ -118,3 +118,39 @@ pub fn read_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
         other => panic!("{} is {}", path.display(), other.dtype()),
     }
 }
+
+/// Write `text` to `dir/name`; its path.
+pub fn write_text(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// The worst |got - want| / max |want| of the .npy at `out` against `want`.
+pub fn rel_error(out: &Path, want: &[f32]) -> f32 {
+    let (_, got) = read_f32(out);
+    assert_eq!(got.len(), want.len(), "{}", out.display());
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0f32, f32::max)
+        / scale
+}
+
+/// `ddpm` with `args` and then `--out out` must fail with one line on stderr (Mesa's
+/// XDG_RUNTIME_DIR line aside) that contains `needle`, and write nothing at `out`.
+pub fn assert_refused(args: &[&str], needle: &str, out: &Path) {
+    let o = out.display().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--out", &o]);
+    let r = ddpm(&all);
+    assert_ne!(r.code, 0, "{args:?} succeeded");
+    assert_eq!(r.stderr_lines.len(), 1, "{args:?}: {:?}", r.stderr_lines);
+    assert!(
+        r.stderr_lines[0].contains(needle),
+        "{args:?}: {:?}",
+        r.stderr_lines
+    );
+    assert!(!out.exists(), "{args:?} wrote {o}");
+}

@@ -148,3 +148,67 @@ pub fn unet_loop_errors(
     println!("{name}: max |x| {scale:.1}, gpu {g:.2e}, cpu twin {c:.2e} of it");
     (g, c)
 }
+
+/// A fixture case's spacing: its `timestep_spacing` (leading where absent) with its
+/// `steps_offset`.
+#[allow(dead_code)]
+pub fn case_spacing(case: &Value) -> ddpm_wgpu::spacing::Spacing {
+    let o = &case["options"];
+    ddpm_wgpu::spacing::Spacing::parse(
+        o["timestep_spacing"].as_str().unwrap_or("leading"),
+        o["steps_offset"].as_u64().unwrap_or(0) as usize,
+    )
+    .unwrap()
+}
+
+/// A fixture case's mean type: its `prediction_type` (epsilon where absent).
+#[allow(dead_code)]
+pub fn case_mean_type(case: &Value) -> ddpm_wgpu::MeanType {
+    match case["options"]["prediction_type"]
+        .as_str()
+        .unwrap_or("epsilon")
+    {
+        "epsilon" => ddpm_wgpu::MeanType::Eps,
+        "v_prediction" => ddpm_wgpu::MeanType::V,
+        "sample" => ddpm_wgpu::MeanType::Xstart,
+        other => panic!("{other}"),
+    }
+}
+
+/// The timesteps diffusers recorded for a case (as integers).
+#[allow(dead_code)]
+pub fn case_timesteps(case: &Value) -> Vec<usize> {
+    case["timesteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap() as usize)
+        .collect()
+}
+
+/// The timesteps diffusers recorded for a case, as the float32 values they are.
+#[allow(dead_code)]
+pub fn case_times(case: &Value) -> Vec<f64> {
+    case["timesteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap())
+        .collect()
+}
+
+/// Assert that `got` are diffusers' float32 sigmas `case["sigmas"]` (its first `got.len()`):
+/// within 2e-6 relative, the f32 rounding of the table's sigma from our f64 abar against
+/// torch's float32 cumulative product.
+#[allow(dead_code)]
+pub fn assert_case_sigmas(case: &Value, got: &[f64]) {
+    let want = case["sigmas"].as_array().unwrap();
+    for (g, w) in got.iter().zip(want) {
+        let w = w.as_f64().unwrap();
+        assert!(
+            (g - w).abs() <= 2e-6 * w.abs().max(1.0),
+            "{}: sigma {g} against diffusers' {w}",
+            case["case"]
+        );
+    }
+}

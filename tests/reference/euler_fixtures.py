@@ -14,16 +14,11 @@ per timestep model(scale_model_input(x, t), t) and step(output, t, x, generator)
 options, N, seed, timesteps and sigmas).
 """
 import argparse
-import json
 import os
 
-import numpy as np
-import torch
-from diffusers import (DDPMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
-                       LMSDiscreteScheduler, UNet2DModel)
+from diffusers import EulerAncestralDiscreteScheduler, EulerDiscreteScheduler, LMSDiscreteScheduler
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-UNETS = os.path.join(HERE, "..", "fixtures", "unet")
+from pipeline_loop import HERE, run, save_case, save_cases
 
 # (case, class, unet fixture, batch, N, seed, options beyond the model folder's config).
 CASES = [
@@ -47,30 +42,20 @@ CASES = [
      {"timestep_spacing": "trailing"}),
     ("lms_trailing_7", "lms", "attn_two_levels_heads", 2, 7, 52,
      {"timestep_spacing": "trailing", "prediction_type": "v_prediction"}),
+    # linspace, the classes' default: float32 timesteps between integers, x_T = sigma_max z.
+    ("euler_linspace_8", "euler", "attn_two_levels_heads", 2, 8, 53,
+     {"timestep_spacing": "linspace"}),
+    ("euler_a_linspace_6", "euler-a", "attn_two_levels_heads", 2, 6, 54,
+     {"timestep_spacing": "linspace", "prediction_type": "v_prediction"}),
+    ("lms_linspace_7", "lms", "attn_two_levels_heads", 2, 7, 55,
+     {"timestep_spacing": "linspace"}),
+    ("euler_sample_linspace_5", "euler", "cifar10_tiny", 1, 5, 56,
+     {"timestep_spacing": "linspace", "prediction_type": "sample"}),
 ]
 
 
-def run(kind, unet_name, batch, n, seed, options):
-    folder = os.path.join(UNETS, unet_name)
-    unet = UNet2DModel.from_pretrained(folder).eval()
-    base = DDPMScheduler.from_pretrained(folder)
-    cls = {"euler": EulerDiscreteScheduler, "euler-a": EulerAncestralDiscreteScheduler,
-           "lms": LMSDiscreteScheduler}[kind]
-    sched = cls.from_config(base.config, **options)
-    sched.set_timesteps(n)
-    c, h, w = unet.config.in_channels, *np.broadcast_to(unet.config.sample_size, (2,))
-    generator = torch.Generator().manual_seed(seed)
-    z = torch.randn((batch, c, int(h), int(w)), generator=generator)
-    x = z * sched.init_noise_sigma
-    with torch.no_grad():
-        for t in sched.timesteps:
-            out = unet(sched.scale_model_input(x, t), t).sample
-            if kind == "lms":  # deterministic: its step takes no generator
-                x = sched.step(out, t, x).prev_sample
-            else:
-                x = sched.step(out, t, x, generator=generator).prev_sample
-    return (z.numpy().copy(), x.numpy(), [float(t) for t in sched.timesteps],
-            [float(s) for s in sched.sigmas])
+CLASSES = {"euler": EulerDiscreteScheduler, "euler-a": EulerAncestralDiscreteScheduler,
+           "lms": LMSDiscreteScheduler}
 
 
 def main():
@@ -80,15 +65,15 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     cases = []
     for case, kind, unet_name, batch, n, seed, options in CASES:
-        z, out, ts, sigmas = run(kind, unet_name, batch, n, seed, options)
-        np.save(os.path.join(args.out, f"{case}_x_t.npy"), z.astype(np.float32))
-        np.save(os.path.join(args.out, f"{case}_out.npy"), out.astype(np.float32))
+        # LMS is deterministic: its step takes no generator.
+        z, out, ts, sigmas, _ = run(CLASSES[kind], unet_name, batch, n, seed, options,
+                                    kind != "lms")
+        save_case(args.out, case, z, out)
         cases.append({"case": case, "class": kind, "unet": unet_name, "batch": batch,
                       "steps": n, "seed": seed, "options": options, "timesteps": ts,
                       "sigmas": sigmas})
-        print(case, ts[:4], "...", float(np.abs(out).max()))
-    with open(os.path.join(args.out, "cases.json"), "w") as f:
-        json.dump({"cases": cases}, f, indent=1)
+        print(case, ts[:4], "...", float(abs(out).max()))
+    save_cases(args.out, cases)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,12 @@ step(output, t, x). Written: {case}_x_t.npy (z), {case}_out.npy and cases.json (
 model, options, N, timesteps, clip_sample in effect, and sigmas for Heun).
 """
 import argparse
-import json
 import os
 
-import numpy as np
-import torch
-from diffusers import DDPMScheduler, HeunDiscreteScheduler, PNDMScheduler, UNet2DModel
+from diffusers import HeunDiscreteScheduler, PNDMScheduler
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-UNETS = os.path.join(HERE, "..", "fixtures", "unet")
+from pipeline_loop import HERE, run, save_case, save_cases
+
 A = "attn_two_levels_heads"
 
 # (case, class, unet fixture, batch, N, seed, options beyond the model folder's config).
@@ -35,6 +32,8 @@ CASES = [
      {"timestep_spacing": "leading", "prediction_type": "sample", "clip_sample": True}),
     ("heun_trailing_5", "heun", A, 2, 5, 64, {"timestep_spacing": "trailing", "clip_sample": False}),
     ("heun_one_step", "heun", A, 1, 1, 65, {"timestep_spacing": "leading"}),
+    # linspace, the class's default: float32 timesteps between integers.
+    ("heun_linspace_5", "heun", A, 2, 5, 73, {"timestep_spacing": "linspace", "clip_sample": False}),
     # PNDMScheduler's own default: the Runge-Kutta warm-up.
     ("pndm_prk_eps_8", "pndm", A, 2, 8, 66, {}),
     ("pndm_prk_v_offset_6", "pndm", A, 2, 6, 67,
@@ -49,25 +48,7 @@ CASES = [
 ]
 
 
-def run(kind, unet_name, batch, n, seed, options):
-    folder = os.path.join(UNETS, unet_name)
-    unet = UNet2DModel.from_pretrained(folder).eval()
-    base = DDPMScheduler.from_pretrained(folder)
-    cls = {"heun": HeunDiscreteScheduler, "pndm": PNDMScheduler}[kind]
-    sched = cls.from_config(base.config, **options)
-    sched.set_timesteps(n)
-    c, h, w = unet.config.in_channels, *np.broadcast_to(unet.config.sample_size, (2,))
-    generator = torch.Generator().manual_seed(seed)
-    z = torch.randn((batch, c, int(h), int(w)), generator=generator)
-    x = z * sched.init_noise_sigma
-    with torch.no_grad():
-        for t in sched.timesteps:
-            out = unet(sched.scale_model_input(x, t), t).sample
-            x = sched.step(out, t, x).prev_sample
-    sigmas = [float(s) for s in sched.sigmas] if kind == "heun" else None
-    # PNDMScheduler has no clip_sample (its config keeps the key unused).
-    clip = kind == "heun" and bool(sched.config.get("clip_sample", False))
-    return z.numpy().copy(), x.numpy(), [float(t) for t in sched.timesteps], sigmas, clip
+CLASSES = {"heun": HeunDiscreteScheduler, "pndm": PNDMScheduler}
 
 
 def main():
@@ -77,15 +58,15 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     cases = []
     for case, kind, unet_name, batch, n, seed, options in CASES:
-        z, out, ts, sigmas, clip = run(kind, unet_name, batch, n, seed, options)
-        np.save(os.path.join(args.out, f"{case}_x_t.npy"), z.astype(np.float32))
-        np.save(os.path.join(args.out, f"{case}_out.npy"), out.astype(np.float32))
+        z, out, ts, sigmas, sched = run(CLASSES[kind], unet_name, batch, n, seed, options, False)
+        # PNDMScheduler has no clip_sample (its config keeps the key unused).
+        clip = kind == "heun" and bool(sched.config.get("clip_sample", False))
+        save_case(args.out, case, z, out)
         cases.append({"case": case, "class": kind, "unet": unet_name, "batch": batch,
                       "steps": n, "seed": seed, "options": options, "timesteps": ts,
-                      "sigmas": sigmas, "clip_sample": clip})
-        print(case, len(ts), ts[:6], "...", float(np.abs(out).max()))
-    with open(os.path.join(args.out, "cases.json"), "w") as f:
-        json.dump({"cases": cases}, f, indent=1)
+                      "sigmas": sigmas if kind == "heun" else None, "clip_sample": clip})
+        print(case, len(ts), ts[:6], "...", float(abs(out).max()))
+    save_cases(args.out, cases)
 
 
 if __name__ == "__main__":

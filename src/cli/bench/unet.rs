@@ -170,6 +170,7 @@ pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNe
             tables: &gt,
             model_output: &model_output,
             model_var: None,
+            times: None,
         };
         den.prepare(ctx, &io)?;
         let mut times = Vec::with_capacity(opts.trials.max(1));

@@ -11,12 +11,18 @@ use crate::nn::{TimeEmbedding, Timesteps};
 /// [B, num_channels]: [sin(arg), cos(arg)] ([cos, sin] when flipped), zero in the last column
 /// of an odd width.
 pub fn sinusoid(proj: &Timesteps, t: &[u32]) -> Vec<f64> {
+    sinusoid_at(proj, &t.iter().map(|&v| v as f32).collect::<Vec<f32>>())
+}
+
+/// [`sinusoid`] at timesteps that need not be integers (diffusers' float32 timesteps, as the
+/// sigma-space schedulers hand them to the model).
+pub fn sinusoid_at(proj: &Timesteps, t: &[f32]) -> Vec<f64> {
     let freqs = proj.frequencies();
     let (half, width) = (freqs.len(), proj.num_channels);
     let mut out = vec![0.0; t.len() * width];
     for (row, &ti) in out.chunks_exact_mut(width.max(1)).zip(t) {
         for (i, &f) in freqs.iter().enumerate() {
-            let arg = (ti as f32 * f) as f64;
+            let arg = (ti * f) as f64;
             let (first, second) = if proj.flip_sin_to_cos {
                 (arg.cos(), arg.sin())
             } else {
@@ -29,9 +35,9 @@ pub fn sinusoid(proj: &Timesteps, t: &[u32]) -> Vec<f64> {
     out
 }
 
-/// [B, time_embed_dim]: linear_2(silu(linear_1(sinusoid(t)))).
-pub fn forward(te: &TimeEmbedding, t: &[u32]) -> Result<Vec<f64>> {
-    let mut h = linear::forward(&te.linear_1, &sinusoid(&te.time_proj, t))?;
+/// [B, time_embed_dim]: linear_2(silu(linear_1(sinusoid(t)))), t as float32 timesteps.
+pub fn forward(te: &TimeEmbedding, t: &[f32]) -> Result<Vec<f64>> {
+    let mut h = linear::forward(&te.linear_1, &sinusoid_at(&te.time_proj, t))?;
     silu_in_place(&mut h);
     linear::forward(&te.linear_2, &h)
 }

@@ -14,6 +14,18 @@ pub fn forward(model: &UNet2D, x: &[f32], shape: [usize; 4], t: &[u32]) -> Resul
 
 /// [`forward`] on an f64 input (the CPU sampling loop's x).
 pub fn forward_f64(model: &UNet2D, x: Vec<f64>, shape: [usize; 4], t: &[u32]) -> Result<Vec<f64>> {
+    let times: Vec<f32> = t.iter().map(|&v| v as f32).collect();
+    forward_f64_at(model, x, shape, &times)
+}
+
+/// [`forward_f64`] at float32 timesteps that need not be integers (diffusers' sigma-space
+/// schedulers call the model at interpolated timesteps).
+pub fn forward_f64_at(
+    model: &UNet2D,
+    x: Vec<f64>,
+    shape: [usize; 4],
+    t: &[f32],
+) -> Result<Vec<f64>> {
     let [n, c, h, w] = shape;
     if n == 0 || t.len() != n {
         return Err(Error::ShapeMismatch(format!(
@@ -85,6 +97,10 @@ impl<'a> UNetCpu<'a> {
 
 impl CpuDenoiser for UNetCpu<'_> {
     fn denoise(&self, t: &[u32], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        self.denoise_times(&t.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>(), x)
+    }
+
+    fn denoise_times(&self, t: &[f64], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
         let len = self.sample_len();
         if t.is_empty() || x.len() != t.len() * len {
             return Err(Error::ShapeMismatch(format!(
@@ -99,7 +115,9 @@ impl CpuDenoiser for UNetCpu<'_> {
             self.height,
             self.width,
         ];
-        let out = forward_f64(self.model, x.to_vec(), shape, t)?;
+        // diffusers' timesteps are float32.
+        let times: Vec<f32> = t.iter().map(|&v| v as f32).collect();
+        let out = forward_f64_at(self.model, x.to_vec(), shape, &times)?;
         if self.model.config.out_channels == self.model.config.in_channels {
             return Ok((out, None));
         }

@@ -16,6 +16,18 @@ use crate::schedule::Tables;
 pub trait CpuDenoiser {
     /// Outputs for x ([B * sample_len]) at per-sample steps `t`.
     fn denoise(&self, t: &[u32], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)>;
+
+    /// Outputs at per-sample timesteps that need not be integers (a sampler with
+    /// [`Sampler::model_times`]). Refused by default: a denoiser that reads schedule tables by
+    /// integer timestep has no value between them.
+    fn denoise_times(&self, t: &[f64], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        let _ = (t, x);
+        Err(Error::Unsupported(
+            "this denoiser takes integer timesteps only; the sampler calls the model at \
+             non-integer ones"
+                .into(),
+        ))
+    }
 }
 
 /// Samples of `batch` x `sample_len` with `sampler` and `denoiser`: x_T from the INIT stream at
@@ -64,9 +76,12 @@ pub fn sample_loop(
     let mut state = vec![0.0; sampler.state_slots() * n];
     let order = sampler.order();
     crate::sampler::check_order(sampler, &order)?;
+    let times = sampler.model_times();
     for (index, &t) in order.iter().enumerate() {
-        let steps = vec![t as u32; batch];
-        let (out, var) = denoiser.denoise(&steps, &x)?;
+        let (out, var) = match &times {
+            Some(times) => denoiser.denoise_times(&vec![times[index]; batch], &x)?,
+            None => denoiser.denoise(&vec![t as u32; batch], &x)?,
+        };
         let scales = match sampler.threshold() {
             Some(th) => {
                 let mean_type = sampler.model().mean_type;

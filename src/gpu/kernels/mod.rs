@@ -83,4 +83,11 @@ pub struct DenoiserIo<'a> {
     pub model_output: &'a GpuTensor,
     /// Where the model writes its variance output for the learned types; `None` otherwise.
     pub model_var: Option<&'a GpuTensor>,
+    /// The model's timesteps where they are not integers (a sampler with
+    /// [`model_times`](crate::sampler::Sampler::model_times), e.g. Euler on linspace spacing):
+    /// `timesteps[b]` is then an index into these, and the model is called at
+    /// `times[timesteps[b]]`. Only a denoiser whose
+    /// [`takes_times`](crate::gpu::Denoiser::takes_times) is true is handed them. `None`
+    /// otherwise: `timesteps` are the training timesteps themselves.
+    pub times: Option<&'a [f64]>,
 }

@@ -16,6 +16,7 @@ use crate::nn::{Linear, TimeEmbedding};
 /// The time MLP and the stacked projections on the device.
 #[derive(Debug)]
 pub struct GpuTimeEmbedding {
+    proj: crate::nn::Timesteps,
     table: wgpu::Buffer,
     num_timesteps: usize,
     linear_1: GpuLinear,
@@ -47,6 +48,7 @@ impl GpuTimeEmbedding {
             .collect();
         let (projections, _) = GpuLinear::stacked(ctx, projections, "time_emb_proj (all resnets)")?;
         Ok(GpuTimeEmbedding {
+            proj: te.time_proj.clone(),
             table: upload(ctx, "time embedding sinusoid table", &table)?,
             num_timesteps,
             linear_1: GpuLinear::new(ctx, &te.linear_1, "time_embedding.linear_1")?,
@@ -58,6 +60,18 @@ impl GpuTimeEmbedding {
     /// The [T, width] sinusoid table.
     pub(crate) fn table(&self) -> &wgpu::Buffer {
         &self.table
+    }
+
+    /// A [len, width] sinusoid table of `times`, float32 timesteps that need not be integers
+    /// (a sampler's [`model_times`](crate::sampler::Sampler::model_times)), rounded as diffusers
+    /// forms them: the loop's timesteps then index it.
+    pub(crate) fn table_at(&self, ctx: &Context, times: &[f64]) -> Result<wgpu::Buffer> {
+        let t: Vec<f32> = times.iter().map(|&v| v as f32).collect();
+        let table: Vec<f32> = crate::cpu::nn::time_embedding::sinusoid_at(&self.proj, &t)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        upload(ctx, "time embedding sinusoid at the loop's times", &table)
     }
 
     /// T of the table.

@@ -30,6 +30,9 @@ pub struct UNetDenoiser {
     max_sub_batch: Option<usize>,
     dummy: wgpu::Buffer,
     prepared: Option<Plan>,
+    /// The sinusoid table of the loop's non-integer model times (`DenoiserIo::times`), made by
+    /// `prepare`.
+    times_table: Option<wgpu::Buffer>,
 }
 
 /// How [`UNetDenoiser`] runs the model.
@@ -84,6 +87,7 @@ impl UNetDenoiser {
             max_sub_batch: None,
             dummy: upload(ctx, "UNet unused binding", &[0.0; 4])?,
             prepared: None,
+            times_table: None,
         })
     }
 
@@ -234,13 +238,22 @@ impl Denoiser for UNetDenoiser {
         } else {
             Output::Whole
         };
+        // Non-integer model times: the loop's timesteps index a table of their sinusoids.
+        self.times_table = io
+            .times
+            .map(|times| self.layers.time_embedding.table_at(ctx, times))
+            .transpose()?;
+        let (table, rows) = match (&self.times_table, io.times) {
+            (Some(table), Some(times)) => (table, times.len()),
+            _ => (self.layers.time_embedding.table(), big_t),
+        };
         let ext = Externals {
             x_t: io.x_t.buffer(),
             model_output: io.model_output.buffer(),
             model_var: io.model_var.map(|v| v.buffer()),
             timesteps: io.timesteps,
-            table: self.layers.time_embedding.table(),
-            num_timesteps: big_t,
+            table,
+            num_timesteps: rows,
             dummy: &self.dummy,
         };
         self.prepared = Some(self.plan(ctx, (b, h, w), output, &ext)?);
@@ -263,7 +276,13 @@ impl Denoiser for UNetDenoiser {
         Ok(())
     }
 
+    fn takes_times(&self) -> bool {
+        true
+    }
+
     fn device_bytes(&self) -> u64 {
-        self.weight_bytes() + self.prepared.as_ref().map_or(0, Plan::device_bytes)
+        self.weight_bytes()
+            + self.prepared.as_ref().map_or(0, Plan::device_bytes)
+            + self.times_table.as_ref().map_or(0, wgpu::Buffer::size)
     }
 }

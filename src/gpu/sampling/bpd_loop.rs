@@ -60,6 +60,7 @@ pub fn calc_bpd_loop(
         tables,
         model_output: &model_output,
         model_var: model_var.as_ref(),
+        times: None,
     };
     denoiser.prepare(ctx, &io)?;
 

@@ -47,6 +47,13 @@ pub trait Denoiser {
         None
     }
 
+    /// Whether it reads [`DenoiserIo::times`], the non-integer model times of the
+    /// sigma-space samplers at linspace spacing. A denoiser that keeps the default, `false`,
+    /// is refused by those samplers (it would read the visit indices as timesteps).
+    fn takes_times(&self) -> bool {
+        false
+    }
+
     /// Bytes of device memory the denoiser holds after `prepare` (weights and scratch), for
     /// memory reports such as `ddpm bench`. The default says nothing is known: 0.
     fn device_bytes(&self) -> u64 {

@@ -60,6 +60,13 @@ impl<'a> ChunkLoop<'a> {
         opts: &LoopOptions,
     ) -> Result<Self> {
         let sampler = plan.sampler;
+        if plan.times.is_some() && !denoiser.takes_times() {
+            return Err(Error::Unsupported(format!(
+                "{} calls the model at non-integer timesteps, which this denoiser does not take \
+                 (the UNet does)",
+                sampler.name()
+            )));
+        }
         let batch = shape[0];
         let big_t = plan.tables.num_timesteps();
         let x = GpuTensor::zeros(ctx, shape)?;
@@ -210,6 +217,7 @@ impl<'a> ChunkLoop<'a> {
             tables: &self.plan.tables,
             model_output: &self.model_output,
             model_var: self.model_var.as_ref(),
+            times: self.plan.times.as_deref(),
         }
     }
 

@@ -279,6 +279,7 @@ pub fn record_thresholds(
         tables: &tables,
         model_output,
         model_var: None,
+        times: None,
     };
     crate::gpu::kernels::predict_xstart::predict_xstart_into(
         ctx,

@@ -17,6 +17,8 @@ pub(crate) struct LoopPlan<'a> {
     pub(crate) windows: Windows,
     /// What the denoiser reads: the chain's [`StepCoefs`] by training timestep.
     pub tables: GpuTables,
+    /// The sampler's non-integer model times, one per visit (`Sampler::model_times`).
+    pub times: Option<Vec<f64>>,
 }
 
 /// Each visit's (offset, size) in the rows buffer.
@@ -86,6 +88,7 @@ impl<'a> LoopPlan<'a> {
             rows,
             windows,
             tables,
+            times: sampler.model_times(),
         })
     }
 
