@@ -61,7 +61,24 @@ fn euler_samples_as_diffusers_does() {
     let (l10, l8) = (z("lms_eps_10"), z("lms_v_offset_8"));
     let t8 = z("euler_trailing_8");
     let e8l = z("euler_linspace_8");
-    let cases: [(&str, Vec<&str>, &str); 7] = [
+    let k8 = z("euler_karras_8");
+    let cases: [(&str, Vec<&str>, &str); 8] = [
+        (
+            "euler_karras_8",
+            vec![
+                "--sampler",
+                "euler",
+                "--spacing",
+                "linspace",
+                "--sigmas",
+                "karras",
+                "--steps",
+                "8",
+                "--x-t",
+                &k8,
+            ],
+            "8 euler steps (8 model evaluations)",
+        ),
         (
             "euler_linspace_8",
             vec![
@@ -197,18 +214,18 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
     let karras = write(
         "karras.json",
         r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
-            "use_karras_sigmas": true}"#,
+            "sigma_min": 0.1}"#,
     );
     let lms_karras = write(
         "lms_karras.json",
-        r#"{"_class_name": "LMSDiscreteScheduler", "timestep_spacing": "leading",
+        r#"{"_class_name": "LMSDiscreteScheduler", "use_beta_sigmas": true,
             "use_karras_sigmas": true}"#,
     );
     let out = dir.join("o.npy");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--scheduler-config", &karras, "--steps", "5"],
-            "use_karras_sigmas",
+            "sigma_min",
         ),
         (
             vec![
@@ -259,7 +276,15 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
         ),
         (
             vec!["--scheduler-config", &lms_karras, "--steps", "5"],
-            "use_karras_sigmas",
+            "use_karras_sigmas and use_beta_sigmas",
+        ),
+        (
+            vec!["--sampler", "euler", "--steps", "5", "--sigmas", "lu"],
+            "DPM-Solver's",
+        ),
+        (
+            vec!["--sampler", "euler-a", "--steps", "5", "--sigmas", "karras"],
+            "not Euler ancestral's",
         ),
     ];
     for (args, needle) in cases {

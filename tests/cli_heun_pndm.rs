@@ -196,7 +196,7 @@ fn what_heun_and_pndm_do_not_run_is_refused_in_one_line() {
     let karras = write(
         &dir,
         "karras.json",
-        r#"{"_class_name": "HeunDiscreteScheduler", "timestep_spacing": "leading",
+        r#"{"_class_name": "HeunDiscreteScheduler", "use_exponential_sigmas": true,
             "use_karras_sigmas": true}"#,
     );
     let sample = write(
@@ -208,7 +208,7 @@ fn what_heun_and_pndm_do_not_run_is_refused_in_one_line() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--scheduler-config", &karras, "--steps", "5"],
-            "use_karras_sigmas",
+            "use_karras_sigmas and use_exponential_sigmas",
         ),
         (
             vec!["--scheduler-config", &sample, "--steps", "5"],

@@ -8,8 +8,8 @@
 mod common;
 
 use common::dpm::{
-    assert_case_sigmas, case_mean_type, case_spacing, case_times, case_timesteps, cases_of,
-    read_f32_of,
+    assert_case_sigmas, case_mean_type, case_sigma_times, case_spacing, case_times, case_timesteps,
+    cases_of, read_f32_of,
 };
 use common::unet::model;
 use ddpm_wgpu::chain::Chain;
@@ -42,25 +42,23 @@ fn case_sampler(case: &Value) -> Box<dyn Sampler> {
         clip_denoised: false,
         ..ModelOptions::default()
     };
-    // linspace: float32 timesteps between integers, the model called there.
-    let (chain, st) = if linspace {
-        let st = SigmaTimes::linspace(&tables().alphas_cumprod, n).unwrap();
-        (Chain::full(&tables()), st)
+    // linspace or a sigma schedule: float32 timesteps between integers, the model called
+    // there; else the chain's integer timesteps.
+    let (st, on_times) = case_sigma_times(case, &tables());
+    assert_case_sigmas(case, &st.sigmas);
+    let chain = if on_times {
+        Chain::full(&tables())
     } else {
         let kept = timesteps(1000, n, &spacing).unwrap();
         assert_eq!(kept, case_timesteps(case), "{}: timesteps", case["case"]);
-        let chain = Chain::respaced(&tables(), &kept).unwrap();
-        let st = SigmaTimes::of_chain(&chain);
-        (chain, st)
+        Chain::respaced(&tables(), &kept).unwrap()
     };
-    assert_eq!(st.times, case_times(case), "{}: timesteps", case["case"]);
-    assert_case_sigmas(case, &st.sigmas);
     if case["class"] == "lms" {
         let opts = LmsOptions {
             init_sigma_max,
             ..LmsOptions::default()
         };
-        let lms = match linspace {
+        let lms = match on_times {
             true => Lms::on_times(&tables(), &st, model, opts),
             false => Lms::new(chain, model, opts),
         };
@@ -74,7 +72,7 @@ fn case_sampler(case: &Value) -> Box<dyn Sampler> {
         },
         init_sigma_max,
     };
-    let euler = match linspace {
+    let euler = match on_times {
         true => Euler::on_times(&tables(), &st, model, opts),
         false => Euler::new(chain, model, opts),
     };
@@ -96,7 +94,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases_of(DIR);
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 16);
+    assert_eq!(list.len(), 19);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);
@@ -217,9 +215,10 @@ fn lms_coefficients_integrate_the_lagrange_basis_exactly() {
         ..ModelOptions::default()
     };
     let lms = Lms::new(chain.clone(), model, LmsOptions::default()).unwrap();
+    // diffusers' table: float32 arithmetic on the float32 abar.
     let sigma = |t: usize| {
-        let a = tables().alphas_cumprod[t];
-        ((1.0 - a) / a).sqrt() as f32 as f64
+        let a = tables().alphas_cumprod[t] as f32;
+        f64::from(((1.0 - a) / a).sqrt())
     };
     let order = [999, 750, 500, 250, 0];
     for (i, &t) in order.iter().enumerate() {

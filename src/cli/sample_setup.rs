@@ -338,9 +338,18 @@ fn sampler(
         ddim_options_refused(args)?;
     }
     let models = (model, base.heun_clip);
-    // Euler, LMS and Heun on linspace spacing: non-integer timesteps.
+    // Euler, LMS and Heun on linspace spacing or a sigma schedule: non-integer timesteps.
+    let schedule = sampler_pick::sigma_space_schedule(&kind, args.solver.sigma_schedule()?, base)?;
     let times = match (steps, &steps_spacing) {
-        (Some(n), Some(spacing)) => sampler_pick::linspace_times(&kind, spacing, n, tables)?,
+        (Some(n), Some(spacing)) => {
+            sampler_pick::sigma_space_times(&kind, (spacing, n), tables, schedule)?
+        }
+        _ if schedule != SigmaSchedule::Timesteps => {
+            return Err(Error::Unsupported(format!(
+                "{} sigmas need --steps N (not --respace)",
+                schedule.name()
+            )))
+        }
         _ => None,
     };
     let steps = (chain.clone(), times.as_ref());

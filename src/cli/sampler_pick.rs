@@ -54,7 +54,7 @@ impl SolverArgs {
     }
 
     /// `--sigmas`, parsed.
-    fn sigma_schedule(&self) -> Result<Option<SigmaSchedule>> {
+    pub(crate) fn sigma_schedule(&self) -> Result<Option<SigmaSchedule>> {
         use SigmaSchedule::*;
         let Some(name) = self.sigmas.as_deref() else {
             return Ok(None);
@@ -106,30 +106,40 @@ impl SolverArgs {
                     "--sigmas lu is DPM-Solver's use_lu_lambdas: UniPC has no lu schedule".into(),
                 ))
             }
-            SamplerKind::Euler(_)
-                if self.order.is_some() || self.lower_order_final.is_some() || sigmas.is_some() =>
-            {
+            SamplerKind::Euler(_) if self.order.is_some() || self.lower_order_final.is_some() => {
                 return Err(Error::Unsupported(
-                    "--order, --lower-order-final and --sigmas are the multistep samplers' \
-                     (dpm++2m, dpm++3m, dpm++2m-sde, unipc), not Euler's"
+                    "--order and --lower-order-final are the multistep samplers' (dpm++2m, \
+                     dpm++3m, dpm++2m-sde, unipc), not Euler's"
                         .into(),
                 ))
             }
-            SamplerKind::Lms(_)
-                if final_sigma.is_some()
-                    || self.lower_order_final.is_some()
-                    || sigmas.is_some() =>
-            {
+            SamplerKind::Euler(o) if o.ancestral && sigmas.is_some() => {
                 return Err(Error::Unsupported(
-                    "--final-sigma, --lower-order-final and --sigmas are not LMS's (it ends at \
-                     sigma zero on the training sigmas)"
+                    "--sigmas is not Euler ancestral's (diffusers' class has no sigma schedules)"
                         .into(),
                 ))
             }
-            SamplerKind::Heun(_) | SamplerKind::Pndm(_) if self.any_flag() => {
+            SamplerKind::Lms(_) if final_sigma.is_some() || self.lower_order_final.is_some() => {
                 return Err(Error::Unsupported(
-                    "--order, --final-sigma, --lower-order-final and --sigmas are not Heun's or \
-                     PNDM's (diffusers' classes have none of these keys)"
+                    "--final-sigma and --lower-order-final are not LMS's (it ends at sigma zero)"
+                        .into(),
+                ))
+            }
+            SamplerKind::Heun(_)
+                if self.order.is_some()
+                    || final_sigma.is_some()
+                    || self.lower_order_final.is_some() =>
+            {
+                return Err(Error::Unsupported(
+                    "--order, --final-sigma and --lower-order-final are not Heun's (diffusers' \
+                     class has none of these keys)"
+                        .into(),
+                ))
+            }
+            SamplerKind::Pndm(_) if self.any_flag() => {
+                return Err(Error::Unsupported(
+                    "--order, --final-sigma, --lower-order-final and --sigmas are not PNDM's \
+                     (diffusers' class has none of these keys)"
                         .into(),
                 ))
             }
@@ -261,19 +271,48 @@ fn sigma_space(kind: &SamplerKind) -> bool {
     )
 }
 
-/// The timesteps and sigmas of a sigma-space `kind` at N steps of linspace spacing (their
-/// classes' default: float32 timesteps, [`SigmaTimes::linspace`]); `None` for the other
-/// samplers and spacings.
-pub(crate) fn linspace_times(
+/// The timesteps and sigmas of a sigma-space `kind` at N steps where they are not the
+/// training table's at integer timesteps: linspace spacing (the classes' default: float32
+/// timesteps, [`SigmaTimes::linspace`]) or a sigma `schedule` (Karras, exponential, beta) over
+/// the spaced sigmas, with `_sigma_to_t`'s timesteps. `None` for the other samplers and for
+/// leading or trailing spacing without a schedule.
+pub(crate) fn sigma_space_times(
     kind: &SamplerKind,
-    spacing: &Spacing,
-    n: usize,
+    (spacing, n): (&Spacing, usize),
     tables: &Tables,
+    schedule: SigmaSchedule,
 ) -> Result<Option<SigmaTimes>> {
-    if !(sigma_space(kind) && *spacing == Spacing::Linspace) {
+    let linspace = *spacing == Spacing::Linspace;
+    if !sigma_space(kind) || (!linspace && schedule == SigmaSchedule::Timesteps) {
         return Ok(None);
     }
-    SigmaTimes::linspace(&tables.alphas_cumprod, n).map(Some)
+    let abar = &tables.alphas_cumprod;
+    let spaced = if linspace {
+        SigmaTimes::linspace(abar, n)?
+    } else {
+        let ts = ddpm_wgpu::spacing::timesteps(tables.num_timesteps(), n, spacing)?;
+        SigmaTimes::of_chain(&Chain::respaced(tables, &ts)?)
+    };
+    spaced.scheduled(abar, schedule).map(Some)
+}
+
+/// The sigma schedule of a sigma-space `kind`: `--sigmas` over the config's use_*_sigmas
+/// (Euler ancestral has none); the training table's for the other samplers.
+pub(crate) fn sigma_space_schedule(
+    kind: &SamplerKind,
+    flag: Option<SigmaSchedule>,
+    base: &Sampling,
+) -> Result<SigmaSchedule> {
+    let class = match kind {
+        SamplerKind::Euler(o) if !o.ancestral => "EulerDiscreteScheduler",
+        SamplerKind::Lms(_) => "LMSDiscreteScheduler",
+        SamplerKind::Heun(_) => "HeunDiscreteScheduler",
+        _ => return Ok(SigmaSchedule::Timesteps),
+    };
+    match flag {
+        Some(s) => Ok(s),
+        None => base.euler_keys.sigmas(class),
+    }
 }
 
 /// `kind` with diffusers' x_T for `spacing`: Euler's and LMS's classes start from sigma_max z

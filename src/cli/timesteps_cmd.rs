@@ -138,7 +138,7 @@ fn from_config(
             let abar = multistep_abar(&sampling.tables.alphas_cumprod);
             let last = match final_sigma {
                 FinalSigma::Zero => 0.0,
-                FinalSigma::SigmaMin => ((1.0 - abar[0]) / abar[0]).sqrt(),
+                FinalSigma::SigmaMin => f64::from(((1.0 - abar[0] as f32) / abar[0] as f32).sqrt()),
             };
             let sigmas = st.sigmas.iter().copied().chain([last]);
             return Ok((st.times, Some(sigmas.map(|s| s as f32).collect())));
@@ -186,16 +186,17 @@ fn whole(ts: &[usize]) -> Vec<f64> {
 }
 
 /// The timesteps and sigmas of a sigma-space config at N steps: its spacing's (float32 ones
-/// for linspace).
+/// for linspace), under its sigma schedule.
 fn sigma_times(sampling: &Sampling, n: usize) -> Result<SigmaTimes> {
     crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
-    let linspace = crate::sampler_pick::linspace_times(
+    let schedule = crate::sampler_pick::sigma_space_schedule(&sampling.sampler, None, sampling)?;
+    let scheduled = crate::sampler_pick::sigma_space_times(
         &sampling.sampler,
-        &sampling.spacing,
-        n,
+        (&sampling.spacing, n),
         &sampling.tables,
+        schedule,
     )?;
-    match linspace {
+    match scheduled {
         Some(st) => Ok(st),
         None => {
             let ts = spacing::timesteps(sampling.tables.num_timesteps(), n, &sampling.spacing)?;

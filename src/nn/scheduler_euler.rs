@@ -5,7 +5,7 @@
 
 use super::json::JsonObject;
 use crate::error::{Error, Result};
-use crate::sampler::{EulerOptions, FinalSigma, HeunOptions, LmsOptions};
+use crate::sampler::{EulerOptions, FinalSigma, HeunOptions, LmsOptions, SigmaSchedule};
 
 /// `EulerDiscreteScheduler`'s own keys (diffusers 0.42's defaults where absent).
 #[derive(Clone, Debug, PartialEq)]
@@ -16,10 +16,20 @@ pub struct EulerKeys {
     pub timestep_type: String,
     /// "zero" (default) or "sigma_min".
     pub final_sigmas_type: String,
+    /// use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas (false by default; Euler,
+    /// Heun and LMS share them).
+    pub other_sigmas: Vec<(&'static str, bool)>,
     /// The first key the class has but the toolkit does not build, present with a value other
     /// than diffusers' default: (key, value as written).
     pub unbuilt: Option<(String, String)>,
 }
+
+/// The sigma-schedule keys of the Euler, Heun and LMS classes.
+const SIGMA_KEYS: [&str; 3] = [
+    "use_karras_sigmas",
+    "use_exponential_sigmas",
+    "use_beta_sigmas",
+];
 
 impl Default for EulerKeys {
     fn default() -> Self {
@@ -27,23 +37,17 @@ impl Default for EulerKeys {
             interpolation_type: "linear".into(),
             timestep_type: "discrete".into(),
             final_sigmas_type: "zero".into(),
+            other_sigmas: SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
             unbuilt: None,
         }
     }
 }
 
-/// The keys the toolkit does not build for Euler, with diffusers' defaults: the other sigma
-/// schedules (their timesteps are not integers: the model would need fractional t) and the
-/// sigma bounds they take.
-fn unbuilt_keys() -> [(&'static str, serde_json::Value); 5] {
+/// The keys the toolkit does not build for Euler, with diffusers' defaults: the sigma bounds
+/// that override the spaced sigmas' in the Karras, exponential and beta schedules.
+fn unbuilt_keys() -> [(&'static str, serde_json::Value); 2] {
     use serde_json::json;
-    [
-        ("use_karras_sigmas", json!(false)),
-        ("use_exponential_sigmas", json!(false)),
-        ("use_beta_sigmas", json!(false)),
-        ("sigma_min", json!(null)),
-        ("sigma_max", json!(null)),
-    ]
+    [("sigma_min", json!(null)), ("sigma_max", json!(null))]
 }
 
 fn refused(key: &str, value: &str, why: &str) -> Error {
@@ -60,6 +64,10 @@ impl EulerKeys {
             interpolation_type: o.or("interpolation_type", d.interpolation_type)?,
             timestep_type: o.or("timestep_type", d.timestep_type)?,
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
+            other_sigmas: SIGMA_KEYS
+                .iter()
+                .map(|&k| Ok((k, o.or(k, false)?)))
+                .collect::<Result<_>>()?,
             unbuilt: o.first_not_default(&unbuilt_keys()),
         })
     }
@@ -68,23 +76,33 @@ impl EulerKeys {
     /// `step`'s argument, 4 in the pipelines), or an error naming a sigma key the toolkit does
     /// not run.
     pub fn lms_options(&self) -> Result<LmsOptions> {
-        self.sigma_keys_default("LMSDiscreteScheduler")?;
+        // LMS has no sigma_min / sigma_max keys: from_config drops them.
+        self.sigmas("LMSDiscreteScheduler")?;
         Ok(LmsOptions::default())
     }
 
     /// Heun's options (`HeunDiscreteScheduler` shares Euler's use_*_sigmas keys; its clip_sample
     /// is the model's clipping), or an error naming a sigma key the toolkit does not run.
     pub fn heun_options(&self) -> Result<HeunOptions> {
-        self.sigma_keys_default("HeunDiscreteScheduler")?;
+        // Heun has no sigma_min / sigma_max keys: from_config drops them.
+        self.sigmas("HeunDiscreteScheduler")?;
         Ok(HeunOptions::default())
     }
 
-    /// An error naming the first use_*_sigmas key not at its default, for `class`.
+    /// The sigma schedule the use_*_sigmas keys select, for `class` (two at once refused as
+    /// diffusers refuses them).
+    pub fn sigmas(&self, class: &str) -> Result<SigmaSchedule> {
+        super::scheduler_dpm::sigma_schedule(&self.other_sigmas, class)
+    }
+
+    /// An error naming an unbuilt key (sigma_min, sigma_max) not at its default, or two
+    /// sigma schedules at once, for `class`.
     fn sigma_keys_default(&self, class: &str) -> Result<()> {
-        match self.unbuilt.as_ref().filter(|(k, _)| k.starts_with("use_")) {
+        self.sigmas(class)?;
+        match &self.unbuilt {
             Some((key, value)) => Err(Error::Unsupported(format!(
-                "scheduler config {key} = {value}: only diffusers' default is built (other \
-                 sigma schedules call the model at non-integer timesteps) ({class})"
+                "scheduler config {key} = {value}: only diffusers' default (the spaced sigmas' \
+                 bounds) is built ({class})"
             ))),
             None => Ok(()),
         }
@@ -101,14 +119,7 @@ impl EulerKeys {
                 ..EulerOptions::default()
             });
         }
-        if let Some((key, value)) = &self.unbuilt {
-            return Err(refused(
-                key,
-                value,
-                "only diffusers' default is built (other sigma schedules call the model at \
-                 non-integer timesteps)",
-            ));
-        }
+        self.sigma_keys_default("EulerDiscreteScheduler")?;
         if self.interpolation_type != "linear" {
             return Err(refused(
                 "interpolation_type",

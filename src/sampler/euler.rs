@@ -70,10 +70,8 @@ pub(crate) fn init_scale(sigma_max: f64, init_sigma_max: bool) -> f64 {
 fn final_sigma(alphas_cumprod: &[f64], o: &EulerOptions) -> f64 {
     match o.final_sigma {
         FinalSigma::Zero => 0.0,
-        FinalSigma::SigmaMin => {
-            let abar = multistep_abar(alphas_cumprod);
-            ((1.0 - abar[0]) / abar[0]).sqrt() as f32 as f64
-        }
+        // diffusers' float32 arithmetic on its float32 abar_0, as the table's.
+        FinalSigma::SigmaMin => super::sigmas::table_sigmas(&multistep_abar(alphas_cumprod))[0],
     }
 }
 

@@ -5,7 +5,8 @@
 //! called there ([`Sampler::model_times`](super::Sampler::model_times)) and the rows are by
 //! visit index.
 
-use super::multistep_abar;
+use super::sigmas::{log_table, ramp, table_sigmas};
+use super::{multistep_abar, sigma_to_t, SigmaSchedule};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
 use crate::error::{Error, Result};
@@ -20,20 +21,16 @@ pub struct SigmaTimes {
     pub sigmas: Vec<f64>,
 }
 
-/// The training table's sigma at t, in f32 as diffusers keeps it.
-fn table_sigma(abar: &[f64], t: usize) -> f64 {
-    ((1.0 - abar[t]) / abar[t]).sqrt() as f32 as f64
-}
-
 impl SigmaTimes {
     /// `chain`'s timesteps from its last kept step to its first, and the table's sigmas there
     /// (np.interp at an integer is the table's value).
     pub fn of_chain(chain: &Chain) -> Self {
-        let abar = multistep_abar(&chain.train.alphas_cumprod);
+        // diffusers forms the table in float32 arithmetic on its float32 abar.
+        let table = table_sigmas(&multistep_abar(&chain.train.alphas_cumprod));
         let steps = chain.steps.iter().rev();
         SigmaTimes {
             times: steps.clone().map(|&t| t as f64).collect(),
-            sigmas: steps.map(|&t| table_sigma(&abar, t)).collect(),
+            sigmas: steps.map(|&t| table[t]).collect(),
         }
     }
 
@@ -47,8 +44,7 @@ impl SigmaTimes {
                 "--steps must be in [1, T = {big_t}], got {n}"
             )));
         }
-        let abar = multistep_abar(alphas_cumprod);
-        let table: Vec<f64> = (0..big_t).map(|t| table_sigma(&abar, t)).collect();
+        let table = table_sigmas(&multistep_abar(alphas_cumprod));
         let times: Vec<f64> = crate::schedule::linspace(0.0, (big_t - 1) as f64, n)
             .into_iter()
             .rev()
@@ -66,6 +62,44 @@ impl SigmaTimes {
             })
             .collect();
         Ok(SigmaTimes { times, sigmas })
+    }
+
+    /// These steps under sigma schedule `kind`, as diffusers' Euler, Heun and LMS classes form
+    /// it (`use_karras_sigmas`, `use_exponential_sigmas`, `use_beta_sigmas`): N sigmas from
+    /// this list's first sigma down to its last, and as timesteps `_sigma_to_t` of each
+    /// (float32, not rounded) on the table `alphas_cumprod`. `Timesteps` gives the list itself;
+    /// `Lu` (DPM-Solver's) is refused.
+    pub fn scheduled(&self, alphas_cumprod: &[f64], kind: SigmaSchedule) -> Result<SigmaTimes> {
+        let (Some(&max), Some(&min)) = (self.sigmas.first(), self.sigmas.last()) else {
+            return Err(Error::Unsupported(
+                "a sigma schedule needs at least one step".into(),
+            ));
+        };
+        match kind {
+            SigmaSchedule::Timesteps => return Ok(self.clone()),
+            SigmaSchedule::Lu => {
+                return Err(Error::Unsupported(
+                    "lu sigmas are DPM-Solver's use_lu_lambdas: Euler, Heun and LMS have none"
+                        .into(),
+                ))
+            }
+            _ => {}
+        }
+        if !(min > 0.0 && max.is_finite()) {
+            return Err(Error::Unsupported(format!(
+                "{} sigmas need sigmas in (0, inf) at the spaced timesteps, got {max} to {min}",
+                kind.name()
+            )));
+        }
+        let sigmas = ramp(kind, min, max, self.sigmas.len())?;
+        let log_sigmas = log_table(alphas_cumprod);
+        Ok(SigmaTimes {
+            times: sigmas
+                .iter()
+                .map(|&s| sigma_to_t(s, &log_sigmas) as f32 as f64)
+                .collect(),
+            sigmas: sigmas.iter().map(|&s| s as f32 as f64).collect(),
+        })
     }
 
     /// Whether every timestep is an integer.

@@ -75,7 +75,7 @@ pub struct SigmaSteps {
 /// sigma(t) of the training table in f32 arithmetic on abar rounded to f32, as diffusers forms
 /// it from its f32 `alphas_cumprod`: the truncated timesteps (exponential, beta) depend on the
 /// table's last bits where a sigma maps to within ~1e-5 of an integer timestep.
-fn table_sigmas(alphas_cumprod: &[f64]) -> Vec<f64> {
+pub(crate) fn table_sigmas(alphas_cumprod: &[f64]) -> Vec<f64> {
     alphas_cumprod
         .iter()
         .map(|&a| {
@@ -124,32 +124,8 @@ pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Res
     }
     // diffusers takes sigma_min and sigma_max from its f32 table.
     let (min, max) = (table[0], table[big_t - 1]);
-    let ramp = crate::schedule::linspace(0.0, 1.0, n);
-    let sigmas: Vec<f64> = match kind {
-        SigmaSchedule::Timesteps => {
-            return Err(Error::Unsupported(
-                "the training table's sigmas follow the chain's timesteps".into(),
-            ))
-        }
-        SigmaSchedule::Karras => {
-            let (lo, hi) = (min.powf(1.0 / 7.0), max.powf(1.0 / 7.0));
-            ramp.iter()
-                .map(|r| (hi + r * (lo - hi)).powf(7.0))
-                .collect()
-        }
-        SigmaSchedule::Exponential | SigmaSchedule::Lu => {
-            crate::schedule::linspace(max.ln(), min.ln(), n)
-                .into_iter()
-                .map(f64::exp)
-                .collect()
-        }
-        SigmaSchedule::Beta => ramp
-            .iter()
-            .map(|r| min + beta_ppf(1.0 - r, 0.6, 0.6) * (max - min))
-            .collect(),
-    };
-    // numpy's log of the f32 table stays f32.
-    let log_sigmas: Vec<f64> = table.iter().map(|&s| f64::from((s as f32).ln())).collect();
+    let sigmas = ramp(kind, min, max, n)?;
+    let log_sigmas = log_table(alphas_cumprod);
     let round = matches!(kind, SigmaSchedule::Karras | SigmaSchedule::Lu);
     let timesteps: Vec<usize> = sigmas
         .iter()
@@ -175,6 +151,42 @@ pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Res
         sigmas: sigmas.into_iter().map(|s| s as f32 as f64).collect(),
         sigma_min: min,
     })
+}
+
+/// N sigmas of schedule `kind` from `max` down to `min` (not `Timesteps`).
+pub(crate) fn ramp(kind: SigmaSchedule, min: f64, max: f64, n: usize) -> Result<Vec<f64>> {
+    let ramp = crate::schedule::linspace(0.0, 1.0, n);
+    Ok(match kind {
+        SigmaSchedule::Timesteps => {
+            return Err(Error::Unsupported(
+                "the training table's sigmas follow the chain's timesteps".into(),
+            ))
+        }
+        SigmaSchedule::Karras => {
+            let (lo, hi) = (min.powf(1.0 / 7.0), max.powf(1.0 / 7.0));
+            ramp.iter()
+                .map(|r| (hi + r * (lo - hi)).powf(7.0))
+                .collect()
+        }
+        SigmaSchedule::Exponential | SigmaSchedule::Lu => {
+            crate::schedule::linspace(max.ln(), min.ln(), n)
+                .into_iter()
+                .map(f64::exp)
+                .collect()
+        }
+        SigmaSchedule::Beta => ramp
+            .iter()
+            .map(|r| min + beta_ppf(1.0 - r, 0.6, 0.6) * (max - min))
+            .collect(),
+    })
+}
+
+/// The log sigmas `_sigma_to_t` interpolates in: numpy's log of the f32 table stays f32.
+pub(crate) fn log_table(alphas_cumprod: &[f64]) -> Vec<f64> {
+    table_sigmas(&multistep_abar(alphas_cumprod))
+        .iter()
+        .map(|&s| f64::from((s as f32).ln()))
+        .collect()
 }
 
 /// abar as diffusers' multistep classes (DPM-Solver, UniPC) hold it: a zero terminal abar

@@ -198,17 +198,73 @@ pub fn case_times(case: &Value) -> Vec<f64> {
 }
 
 /// Assert that `got` are diffusers' float32 sigmas `case["sigmas"]` (its first `got.len()`):
-/// within 2e-6 relative, the f32 rounding of the table's sigma from our f64 abar against
-/// torch's float32 cumulative product.
+/// within 2e-6 relative, plus 6e-8 / sigma. Both form sigma = sqrt((1 - abar) / abar) in
+/// float32 arithmetic, but on float32 abar that may differ by an ulp (our f64 cumulative
+/// product rounded, torch's float32 one), which 1 - abar's cancellation turns into
+/// 3e-8 / sigma^2 of sigma near t = 0 (1.4e-4 relative at t = 1).
 #[allow(dead_code)]
 pub fn assert_case_sigmas(case: &Value, got: &[f64]) {
     let want = case["sigmas"].as_array().unwrap();
     for (g, w) in got.iter().zip(want) {
         let w = w.as_f64().unwrap();
         assert!(
-            (g - w).abs() <= 2e-6 * w.abs().max(1.0),
+            (g - w).abs() <= 2e-6 * w.abs().max(1.0) + 6e-8 / w.abs().max(1e-3),
             "{}: sigma {g} against diffusers' {w}",
             case["case"]
         );
     }
+}
+
+/// A sigma-space case's steps (Euler, Heun, LMS): its spacing's timesteps and sigmas on
+/// `tables` (float32 linspace ones, or the chain's), under the sigma schedule its `use_*`
+/// option names; and whether they need the sampler's `on_times` (linspace or a schedule: the
+/// model is called at non-integer timesteps). The timesteps are checked against diffusers'
+/// within 5e-3: `_sigma_to_t` interpolates in log sigma of the float32 table, whose abar may
+/// be an ulp from torch's (see [`assert_case_sigmas`]), and a schedule's sigmas carry their
+/// bounds' rounding: 1.8e-3 of a timestep was measured before the bounds were formed in
+/// float32 as diffusers forms them. The sigmas as [`assert_case_sigmas`] says.
+#[allow(dead_code)]
+pub fn case_sigma_times(
+    case: &Value,
+    tables: &ddpm_wgpu::Tables,
+) -> (ddpm_wgpu::sampler::SigmaTimes, bool) {
+    use ddpm_wgpu::sampler::{SigmaSchedule, SigmaTimes};
+    use ddpm_wgpu::spacing::Spacing;
+    let o = &case["options"];
+    let n = case["steps"].as_u64().unwrap() as usize;
+    let kind = [
+        SigmaSchedule::Karras,
+        SigmaSchedule::Exponential,
+        SigmaSchedule::Beta,
+    ]
+    .into_iter()
+    .find(|s| s.key().is_some_and(|k| o[k] == Value::Bool(true)))
+    .unwrap_or(SigmaSchedule::Timesteps);
+    let spacing = case_spacing(case);
+    let linspace = spacing == Spacing::Linspace;
+    let spaced = if linspace {
+        SigmaTimes::linspace(&tables.alphas_cumprod, n).unwrap()
+    } else {
+        let ts = ddpm_wgpu::spacing::timesteps(tables.num_timesteps(), n, &spacing).unwrap();
+        SigmaTimes::of_chain(&ddpm_wgpu::chain::Chain::respaced(tables, &ts).unwrap())
+    };
+    let st = spaced.scheduled(&tables.alphas_cumprod, kind).unwrap();
+    // Heun lists each later timestep twice; Euler and LMS once.
+    let want = case_times(case);
+    let want: Vec<f64> = if case["class"] == "heun" {
+        std::iter::once(want[0])
+            .chain(want[1..].iter().step_by(2).copied())
+            .collect()
+    } else {
+        want
+    };
+    assert_eq!(st.times.len(), want.len(), "{}", case["case"]);
+    for (g, w) in st.times.iter().zip(&want) {
+        assert!(
+            (g - w).abs() <= 5e-3,
+            "{}: timestep {g} against {w}",
+            case["case"]
+        );
+    }
+    (st, linspace || kind != SigmaSchedule::Timesteps)
 }

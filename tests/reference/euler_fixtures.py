@@ -51,6 +51,13 @@ CASES = [
      {"timestep_spacing": "linspace"}),
     ("euler_sample_linspace_5", "euler", "cifar10_tiny", 1, 5, 56,
      {"timestep_spacing": "linspace", "prediction_type": "sample"}),
+    # Sigma schedules over the spaced sigmas, the model at _sigma_to_t's float timesteps.
+    ("euler_karras_8", "euler", "attn_two_levels_heads", 2, 8, 57,
+     {"timestep_spacing": "linspace", "use_karras_sigmas": True}),
+    ("euler_exponential_leading_6", "euler", "attn_two_levels_heads", 2, 6, 58,
+     {"use_exponential_sigmas": True, "prediction_type": "v_prediction"}),
+    ("lms_beta_7", "lms", "attn_two_levels_heads", 2, 7, 59,
+     {"timestep_spacing": "linspace", "use_beta_sigmas": True}),
 ]
 
 

@@ -34,6 +34,8 @@ CASES = [
     ("heun_one_step", "heun", A, 1, 1, 65, {"timestep_spacing": "leading"}),
     # linspace, the class's default: float32 timesteps between integers.
     ("heun_linspace_5", "heun", A, 2, 5, 73, {"timestep_spacing": "linspace", "clip_sample": False}),
+    ("heun_karras_trailing_4", "heun", A, 2, 4, 74,
+     {"timestep_spacing": "trailing", "clip_sample": False, "use_karras_sigmas": True}),
     # PNDMScheduler's own default: the Runge-Kutta warm-up.
     ("pndm_prk_eps_8", "pndm", A, 2, 8, 66, {}),
     ("pndm_prk_v_offset_6", "pndm", A, 2, 6, 67,
