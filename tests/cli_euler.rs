@@ -62,7 +62,28 @@ fn euler_samples_as_diffusers_does() {
     let t8 = z("euler_trailing_8");
     let e8l = z("euler_linspace_8");
     let k8 = z("euler_karras_8");
-    let cases: [(&str, Vec<&str>, &str); 8] = [
+    let c6 = z("euler_continuous_v_6");
+    let continuous = dir.join("continuous.json");
+    std::fs::write(
+        &continuous,
+        r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
+            "prediction_type": "v_prediction", "timestep_type": "continuous"}"#,
+    )
+    .unwrap();
+    let continuous = continuous.display().to_string();
+    let cases: [(&str, Vec<&str>, &str); 9] = [
+        (
+            "euler_continuous_v_6",
+            vec![
+                "--scheduler-config",
+                &continuous,
+                "--steps",
+                "6",
+                "--x-t",
+                &c6,
+            ],
+            "6 euler steps (6 model evaluations)",
+        ),
         (
             "euler_karras_8",
             vec![
@@ -216,6 +237,11 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
         r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
             "sigma_min": 0.1}"#,
     );
+    let log_linear = write(
+        "log_linear.json",
+        r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
+            "interpolation_type": "log_linear"}"#,
+    );
     let lms_karras = write(
         "lms_karras.json",
         r#"{"_class_name": "LMSDiscreteScheduler", "use_beta_sigmas": true,
@@ -277,6 +303,10 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
         (
             vec!["--scheduler-config", &lms_karras, "--steps", "5"],
             "use_karras_sigmas and use_beta_sigmas",
+        ),
+        (
+            vec!["--scheduler-config", &log_linear, "--steps", "5"],
+            "interpolation_type",
         ),
         (
             vec!["--sampler", "euler", "--steps", "5", "--sigmas", "lu"],

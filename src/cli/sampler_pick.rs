@@ -241,7 +241,7 @@ pub(crate) fn clipped_last(kind: &SamplerKind, base: &Sampling, tables: &Tables)
 
 /// Euler's, LMS's, Heun's and PNDM's timesteps: `--steps N` on one of diffusers' spacings (or
 /// `--respace`, which diffusers has not; linspace gives Euler, LMS and Heun non-integer
-/// timesteps: [`linspace_times`]). `Ok` for the other samplers.
+/// timesteps: [`sigma_space_times`]). `Ok` for the other samplers.
 pub(crate) fn check_euler_chain(
     kind: &SamplerKind,
     spacing: &Spacing,

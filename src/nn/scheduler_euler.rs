@@ -127,17 +127,19 @@ impl EulerKeys {
                 "only linear is built",
             ));
         }
-        match (self.timestep_type.as_str(), v_prediction) {
-            ("discrete", _) | ("continuous", false) => {}
+        // Continuous timesteps (0.25 ln sigma) apply to v-prediction models only; diffusers
+        // ignores the key otherwise.
+        let continuous = match (self.timestep_type.as_str(), v_prediction) {
+            ("discrete", _) | ("continuous", false) => false,
+            ("continuous", true) => true,
             (other, _) => {
                 return Err(refused(
                     "timestep_type",
                     other,
-                    "continuous timesteps of a v-prediction model (0.25 log sigma) are not \
-                     integers: not built",
+                    "expected discrete or continuous",
                 ))
             }
-        }
+        };
         let final_sigma = match self.final_sigmas_type.as_str() {
             "zero" => FinalSigma::Zero,
             "sigma_min" => FinalSigma::SigmaMin,
@@ -151,6 +153,7 @@ impl EulerKeys {
         };
         Ok(EulerOptions {
             final_sigma,
+            continuous,
             ..EulerOptions::default()
         })
     }

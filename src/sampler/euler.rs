@@ -44,6 +44,9 @@ pub struct EulerOptions {
     /// not sqrt(sigma_max^2 + 1) (`leading`): x_T is then scaled by
     /// sigma_max / sqrt(1 + sigma_max^2) ([`Sampler::init_scale`]).
     pub init_sigma_max: bool,
+    /// diffusers' `timestep_type` "continuous" (for a v-prediction model; Euler only): the
+    /// model is called at 0.25 ln sigma of each step (float32) instead of its timestep.
+    pub continuous: bool,
 }
 
 impl Default for EulerOptions {
@@ -52,6 +55,7 @@ impl Default for EulerOptions {
             ancestral: false,
             final_sigma: FinalSigma::Zero,
             init_sigma_max: false,
+            continuous: false,
         }
     }
 }
@@ -183,9 +187,23 @@ impl Euler {
         // A last step from sigma(0) to sigma_min = sigma(0) (a chain through t = 0) moves
         // nothing: the first-order step is exact there, as in diffusers.
         validate_multistep(&chain, &model, None)?;
+        if opts.continuous && (opts.ancestral || model.mean_type != MeanType::V) {
+            return refuse("takes continuous timesteps with a v-prediction model only (diffusers)");
+        }
         let last = final_sigma(&chain.train.alphas_cumprod, &opts);
         let big_t = chain.num_train_timesteps();
-        let (rows, times) = place(visit_rows(st, last, &opts), &st.times, big_t)?;
+        // Continuous timesteps: 0.25 ln sigma in float32, as diffusers forms them.
+        let continuous: Vec<f64> = st
+            .sigmas
+            .iter()
+            .map(|&s| f64::from(0.25 * (s as f32).ln()))
+            .collect();
+        let times = if opts.continuous {
+            &continuous
+        } else {
+            &st.times
+        };
+        let (rows, times) = place(visit_rows(st, last, &opts), times, big_t)?;
         let init_scale = init_scale(st.sigmas[0], opts.init_sigma_max);
         Ok(Euler {
             chain,

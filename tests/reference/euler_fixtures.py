@@ -58,6 +58,9 @@ CASES = [
      {"use_exponential_sigmas": True, "prediction_type": "v_prediction"}),
     ("lms_beta_7", "lms", "attn_two_levels_heads", 2, 7, 59,
      {"timestep_spacing": "linspace", "use_beta_sigmas": True}),
+    # A v-prediction model's continuous timesteps: the model at 0.25 ln sigma.
+    ("euler_continuous_v_6", "euler", "attn_two_levels_heads", 2, 6, 60,
+     {"prediction_type": "v_prediction", "timestep_type": "continuous"}),
 ]
 
 
