@@ -5,7 +5,7 @@
 use crate::cpu::kernels::noise::stream;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::noise::noise_into_scaled;
-use crate::gpu::runtime::launch::{bind_group_of, dispatch, uniform, vec4_or_scalar, Grid};
+use crate::gpu::runtime::launch::{dispatch, uniform, vec4_or_scalar, Grid};
 use crate::gpu::runtime::params::{
     ElementParams, MixtureParams, NoiseParams, NOISE_AUX, NOISE_PHILOX,
 };
@@ -14,6 +14,7 @@ use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::sampling::denoiser::{Denoiser, DenoiserIo, FusedDenoiser};
 use crate::gpu::sampling::gaussian_denoiser::gaussian_params;
 use crate::gpu::sampling::sample_loop::plan::LoopPlan;
+use crate::gpu::sampling::sample_loop::step_groups::{step_groups, StepBuffers};
 use crate::gpu::sampling::sample_loop::steps::{LoopSteps, Snapshots};
 use crate::gpu::sampling::sample_loop::threshold::ThresholdPass;
 use crate::gpu::sampling::sample_loop::{LoopOptions, NoiseSource, Samples};
@@ -134,50 +135,21 @@ impl<'a> ChunkLoop<'a> {
             sample_len,
         );
         let step_groups = ctx.checked(|| {
-            let (p, z, f) = (
+            let uniforms = (
                 uniform(ctx, &params),
                 uniform(ctx, &noise),
                 uniform(ctx, &fused_params),
             );
-            // The step layout (src/gpu/runtime/step_layout.rs), in binding order; the rows
-            // (binding 2) through the visit's window.
-            let group = |now: &wgpu::Buffer, next: &wgpu::Buffer, (offset, size): (u64, u64)| {
-                let var = model_var.as_ref().unwrap_or(&model_output);
-                let rows = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &plan.rows,
-                    offset,
-                    size: wgpu::BufferSize::new(size),
-                });
-                let buffers = [
-                    p.as_entire_binding(),
-                    z.as_entire_binding(),
-                    rows,
-                    now.as_entire_binding(),
-                    x.buffer().as_entire_binding(),
-                    model_output.buffer().as_entire_binding(),
-                    var.buffer().as_entire_binding(),
-                    pred_xstart.buffer().as_entire_binding(),
-                    next.as_entire_binding(),
-                    aux.as_entire_binding(),
-                    f.as_entire_binding(),
-                ];
-                bind_group_of(ctx, kernel, &pipeline, buffers)
+            let buffers = StepBuffers {
+                uniforms: [&uniforms.0, &uniforms.1, &uniforms.2],
+                x: &x,
+                model_output: &model_output,
+                model_var: model_var.as_ref(),
+                pred_xstart: &pred_xstart,
+                aux: &aux,
+                steps: &steps,
             };
-            // Two-pass: a group per rows window. Fused: the timesteps swap every step, so
-            // visits alternate between two groups per window (one window: two groups in all).
-            let turns = if fused.is_some() { 2 } else { 1 };
-            let per_visit = plan.windows.len() > 1;
-            let count = if per_visit { plan.order.len() } else { turns };
-            (0..count)
-                .map(|k| {
-                    let window = plan.window(k);
-                    if k % turns == 0 {
-                        group(&steps.timesteps, &steps.next, window)
-                    } else {
-                        group(&steps.next, &steps.timesteps, window)
-                    }
-                })
-                .collect::<Vec<_>>()
+            step_groups(ctx, plan, (kernel, &pipeline), &buffers, fused.is_some())
         })?;
         let threshold = sampler
             .threshold()

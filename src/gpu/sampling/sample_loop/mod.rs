@@ -13,6 +13,7 @@
 mod chunk;
 mod plan;
 mod step_cost;
+mod step_groups;
 mod steps;
 mod threshold;
 
