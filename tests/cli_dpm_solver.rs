@@ -146,3 +146,31 @@ fn a_dpm_solver_scheduler_config_selects_it() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// DPM-Solver's lu and Karras timesteps on the squared-cosine schedule are truncated, as
+/// diffusers' class takes them there (tests/fixtures/dpm_solver/sigma_lists.json has the
+/// lists): `ddpm timesteps` of such a config.
+#[test]
+fn cosine_schedule_truncates_dpm_solver_timesteps() {
+    let dir = common::cli::tmp_dir("dpm-cosine");
+    let config = common::cli::write_text(
+        &dir,
+        "lu.json",
+        r#"{"_class_name": "DPMSolverMultistepScheduler", "beta_schedule": "squaredcos_cap_v2",
+            "use_lu_lambdas": true}"#,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .args(["timesteps", "--scheduler-config", &config, "--steps", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "999 997 942 160 0"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

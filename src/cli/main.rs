@@ -21,6 +21,7 @@ mod sample_args;
 mod sample_cmd;
 mod sample_setup;
 mod sampler_pick;
+mod sampler_steps;
 mod schedule_args;
 mod soak;
 mod soak_cmd;

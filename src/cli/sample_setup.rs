@@ -15,7 +15,7 @@ use ddpm_wgpu::gpu::{Context, Denoiser};
 use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::{ModelFolder, UNet2D};
-use ddpm_wgpu::sampler::{sigma_steps, Ddim, Ddpm, Sampler, SigmaSchedule};
+use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler, SigmaSchedule};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
 
@@ -273,7 +273,6 @@ fn sampler(
         Some(name) => sampler_pick::short_name(name, base)?,
     };
     let kind = args.solver.over(kind)?;
-    base.check_sigmas(&kind)?;
     let multistep = sampler_pick::is_multistep(&kind);
     let sigmas = sampler_pick::sigmas_of(&kind);
     if sigmas != SigmaSchedule::Timesteps && args.step.respace.is_some() {
@@ -303,7 +302,8 @@ fn sampler(
             steps_spacing = Some(spacing.clone());
             match (steps, &spacing) {
                 (Some(n), _) if sigmas != SigmaSchedule::Timesteps => {
-                    Some(sigma_steps(&tables.alphas_cumprod, n, sigmas)?.timesteps)
+                    let abar = &tables.alphas_cumprod;
+                    Some(crate::sampler_steps::schedule_steps(&kind, abar, n, sigmas)?.timesteps)
                 }
                 (Some(n), _) if multistep => Some(spacing::multistep_timesteps_upto(
                     big_t,
@@ -339,10 +339,11 @@ fn sampler(
     }
     let models = (model, base.heun_clip);
     // Euler, LMS and Heun on linspace spacing or a sigma schedule: non-integer timesteps.
-    let schedule = sampler_pick::sigma_space_schedule(&kind, args.solver.sigma_schedule()?, base)?;
+    let schedule =
+        crate::sampler_steps::sigma_space_schedule(&kind, args.solver.sigma_schedule()?, base)?;
     let times = match (steps, &steps_spacing) {
         (Some(n), Some(spacing)) => {
-            sampler_pick::sigma_space_times(&kind, (spacing, n), tables, schedule)?
+            crate::sampler_steps::sigma_space_times(&kind, (spacing, n), tables, schedule)?
         }
         _ if schedule != SigmaSchedule::Timesteps => {
             return Err(Error::Unsupported(format!(

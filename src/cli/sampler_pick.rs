@@ -37,9 +37,9 @@ pub struct SolverArgs {
     /// lower_order_final of the multistep samplers.
     #[arg(long, value_name = "true|false")]
     pub lower_order_final: Option<bool>,
-    /// The multistep samplers' sigma schedule over the config's use_*_sigmas: karras,
-    /// exponential, beta, lu (DPM-Solver's use_lu_lambdas) or timesteps (the training
-    /// table's at the spaced timesteps, diffusers' default).
+    /// The sigma schedule of dpm++*, unipc, euler, heun and lms over the config's
+    /// use_*_sigmas: karras, exponential, beta, lu (DPM-Solver's use_lu_lambdas) or timesteps
+    /// (the training table's at the spaced timesteps, diffusers' default).
     #[arg(long, value_name = "karras|exponential|beta|lu|timesteps")]
     pub sigmas: Option<String>,
 }
@@ -189,6 +189,7 @@ pub(crate) fn short_name(name: &str, base: &Sampling) -> Result<SamplerKind> {
         Ok(SamplerKind::DpmSolver(DpmSolverOptions {
             algorithm,
             order,
+            truncate_timesteps: base.cosine,
             ..base.dpm_keys.options()?
         }))
     };
@@ -241,7 +242,7 @@ pub(crate) fn clipped_last(kind: &SamplerKind, base: &Sampling, tables: &Tables)
 
 /// Euler's, LMS's, Heun's and PNDM's timesteps: `--steps N` on one of diffusers' spacings (or
 /// `--respace`, which diffusers has not; linspace gives Euler, LMS and Heun non-integer
-/// timesteps: [`sigma_space_times`]). `Ok` for the other samplers.
+/// timesteps: [`crate::sampler_steps::sigma_space_times`]). `Ok` for the other samplers.
 pub(crate) fn check_euler_chain(
     kind: &SamplerKind,
     spacing: &Spacing,
@@ -264,55 +265,11 @@ pub(crate) fn check_euler_chain(
 }
 
 /// Whether `kind` is one of diffusers' sigma-space classes (Euler, Euler ancestral, LMS, Heun).
-fn sigma_space(kind: &SamplerKind) -> bool {
+pub(crate) fn sigma_space(kind: &SamplerKind) -> bool {
     matches!(
         kind,
         SamplerKind::Euler(_) | SamplerKind::Lms(_) | SamplerKind::Heun(_)
     )
-}
-
-/// The timesteps and sigmas of a sigma-space `kind` at N steps where they are not the
-/// training table's at integer timesteps: linspace spacing (the classes' default: float32
-/// timesteps, [`SigmaTimes::linspace`]) or a sigma `schedule` (Karras, exponential, beta) over
-/// the spaced sigmas, with `_sigma_to_t`'s timesteps. `None` for the other samplers and for
-/// leading or trailing spacing without a schedule.
-pub(crate) fn sigma_space_times(
-    kind: &SamplerKind,
-    (spacing, n): (&Spacing, usize),
-    tables: &Tables,
-    schedule: SigmaSchedule,
-) -> Result<Option<SigmaTimes>> {
-    let linspace = *spacing == Spacing::Linspace;
-    if !sigma_space(kind) || (!linspace && schedule == SigmaSchedule::Timesteps) {
-        return Ok(None);
-    }
-    let abar = &tables.alphas_cumprod;
-    let spaced = if linspace {
-        SigmaTimes::linspace(abar, n)?
-    } else {
-        let ts = ddpm_wgpu::spacing::timesteps(tables.num_timesteps(), n, spacing)?;
-        SigmaTimes::of_chain(&Chain::respaced(tables, &ts)?)
-    };
-    spaced.scheduled(abar, schedule).map(Some)
-}
-
-/// The sigma schedule of a sigma-space `kind`: `--sigmas` over the config's use_*_sigmas
-/// (Euler ancestral has none); the training table's for the other samplers.
-pub(crate) fn sigma_space_schedule(
-    kind: &SamplerKind,
-    flag: Option<SigmaSchedule>,
-    base: &Sampling,
-) -> Result<SigmaSchedule> {
-    let class = match kind {
-        SamplerKind::Euler(o) if !o.ancestral => "EulerDiscreteScheduler",
-        SamplerKind::Lms(_) => "LMSDiscreteScheduler",
-        SamplerKind::Heun(_) => "HeunDiscreteScheduler",
-        _ => return Ok(SigmaSchedule::Timesteps),
-    };
-    match flag {
-        Some(s) => Ok(s),
-        None => base.euler_keys.sigmas(class),
-    }
 }
 
 /// `kind` with diffusers' x_T for `spacing`: Euler's and LMS's classes start from sigma_max z

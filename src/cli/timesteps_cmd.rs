@@ -6,7 +6,7 @@ use crate::sampler_pick::read_config;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::npy;
-use ddpm_wgpu::sampler::{multistep_abar, sigma_steps, FinalSigma, SigmaSchedule, SigmaTimes};
+use ddpm_wgpu::sampler::{multistep_abar, FinalSigma, SigmaSchedule, SigmaTimes};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::ModelOptions;
 use std::path::PathBuf;
@@ -112,7 +112,6 @@ fn from_config(
     let sampling = read_config(path)?;
     let big_t = sampling.tables.num_timesteps();
     let n = steps(args, &sampling.spacing)?;
-    sampling.check_sigmas(&sampling.sampler)?;
     let dpm = matches!(sampling.sampler, SamplerKind::DpmSolver(_));
     let (final_sigma, kind) = match &sampling.sampler {
         SamplerKind::Ddpm | SamplerKind::Ddim => {
@@ -155,7 +154,7 @@ fn from_config(
     if kind != SigmaSchedule::Timesteps {
         // The schedule's own sigmas; sigma_min is the table's sigma(0) for DPM-Solver, the last
         // sigma for UniPC (see sampler::SigmaSteps).
-        let s = sigma_steps(abar, n, kind)?;
+        let s = crate::sampler_steps::schedule_steps(&sampling.sampler, abar, n, kind)?;
         let last = match final_sigma {
             FinalSigma::Zero => 0.0,
             FinalSigma::SigmaMin if dpm => s.sigma_min,
@@ -189,8 +188,8 @@ fn whole(ts: &[usize]) -> Vec<f64> {
 /// for linspace), under its sigma schedule.
 fn sigma_times(sampling: &Sampling, n: usize) -> Result<SigmaTimes> {
     crate::sampler_pick::check_euler_chain(&sampling.sampler, &sampling.spacing, Some(n))?;
-    let schedule = crate::sampler_pick::sigma_space_schedule(&sampling.sampler, None, sampling)?;
-    let scheduled = crate::sampler_pick::sigma_space_times(
+    let schedule = crate::sampler_steps::sigma_space_schedule(&sampling.sampler, None, sampling)?;
+    let scheduled = crate::sampler_steps::sigma_space_times(
         &sampling.sampler,
         (&sampling.spacing, n),
         &sampling.tables,

@@ -159,6 +159,7 @@ impl DpmKeys {
             euler_at_final: self.euler_at_final,
             final_sigma,
             sigmas,
+            truncate_timesteps: false,
         })
     }
 }

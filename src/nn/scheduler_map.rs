@@ -4,7 +4,7 @@
 use super::scheduler_config::SchedulerConfig;
 use crate::error::{Error, Result};
 use crate::options::{MeanType, ModelOptions, VarType};
-use crate::sampler::{DdimOptions, SigmaSchedule, Threshold};
+use crate::sampler::{DdimOptions, DpmSolverOptions, Threshold};
 use crate::schedule::{beta_schedule, rescale_zero_terminal_snr, ScheduleKind, Tables};
 use crate::spacing::Spacing;
 
@@ -61,27 +61,9 @@ pub struct Sampling {
     /// `from_config`): the config's, false for classes without the key.
     pub heun_clip: bool,
     /// Whether the betas are the squared-cosine schedule's (`squaredcos_cap_v2`), where
-    /// DPM-Solver truncates its Karras and lu timesteps instead of rounding them: not built,
-    /// see [`Sampling::check_sigmas`].
+    /// DPM-Solver truncates its Karras and lu timesteps instead of rounding them
+    /// ([`DpmSolverOptions::truncate_timesteps`]).
     pub cosine: bool,
-}
-
-impl Sampling {
-    /// Refuse DPM-Solver's Karras or lu sigmas on the squared-cosine schedule by name.
-    pub fn check_sigmas(&self, kind: &SamplerKind) -> Result<()> {
-        if let SamplerKind::DpmSolver(o) = kind {
-            let rounded = matches!(o.sigmas, SigmaSchedule::Karras | SigmaSchedule::Lu);
-            if rounded && self.cosine {
-                // diffusers truncates these timesteps on the cosine schedule instead.
-                return Err(Error::Unsupported(format!(
-                    "DPM-Solver's {} sigmas on the squaredcos_cap_v2 schedule (diffusers \
-                     truncates their timesteps there) are not built",
-                    o.sigmas.name()
-                )));
-            }
-        }
-        Ok(())
-    }
 }
 
 fn unsupported(key: &str, value: &str, why: &str) -> Error {
@@ -184,7 +166,11 @@ impl SchedulerConfig {
         let sampler = match self.class_name.as_deref() {
             None | Some("DDPMScheduler") => SamplerKind::Ddpm,
             Some("DDIMScheduler") => SamplerKind::Ddim,
-            Some("DPMSolverMultistepScheduler") => SamplerKind::DpmSolver(self.dpm.options()?),
+            Some("DPMSolverMultistepScheduler") => SamplerKind::DpmSolver(DpmSolverOptions {
+                // diffusers truncates Karras and lu timesteps on the squared-cosine schedule.
+                truncate_timesteps: self.beta_schedule == "squaredcos_cap_v2",
+                ..self.dpm.options()?
+            }),
             Some("UniPCMultistepScheduler") => SamplerKind::UniPc(self.unipc.options()?),
             Some(class @ ("EulerDiscreteScheduler" | "EulerAncestralDiscreteScheduler")) => {
                 let ancestral = class == "EulerAncestralDiscreteScheduler";

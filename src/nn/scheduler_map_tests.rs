@@ -1,6 +1,7 @@
 //! The tests of src/nn/scheduler_map.rs: every key maps, unknown values are named.
 
 use super::*;
+use crate::sampler::SigmaSchedule;
 
 #[test]
 fn diffusers_defaults_are_the_papers_settings() {

@@ -84,6 +84,9 @@ pub struct DpmSolverOptions {
     pub final_sigma: FinalSigma,
     /// The sigmas it steps through (`use_karras_sigmas`...; the training table's by default).
     pub sigmas: SigmaSchedule,
+    /// Truncate the Karras and lu timesteps instead of rounding them, as diffusers' class does
+    /// on the squared-cosine schedule (`squaredcos_cap_v2`); false.
+    pub truncate_timesteps: bool,
 }
 
 impl Default for DpmSolverOptions {
@@ -96,6 +99,7 @@ impl Default for DpmSolverOptions {
             euler_at_final: false,
             final_sigma: FinalSigma::Zero,
             sigmas: SigmaSchedule::Timesteps,
+            truncate_timesteps: false,
         }
     }
 }
@@ -198,7 +202,8 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>
     let big_t = chain.num_train_timesteps();
     let next = next_of(&order, big_t);
     // The abar of each step (from its sigma) and after the last.
-    let (abar, final_abar) = multistep::step_abars(chain, o.sigmas, o.final_sigma, true)?;
+    let schedule = (o.sigmas, o.truncate_timesteps);
+    let (abar, final_abar) = multistep::step_abars(chain, schedule, o.final_sigma, true)?;
     let ring = if o.order >= 2 { o.order } else { 0 };
     let mut rows = vec![MultistepRow::IDLE; big_t];
     let n = order.len();

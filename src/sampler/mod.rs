@@ -99,7 +99,10 @@ pub use lms::{lms_rows, Lms, LmsOptions};
 pub use loop_options::{LoopOptions, NoiseSource};
 pub use pndm::{pndm_rows, Pndm, PndmOptions};
 pub use sigma_times::SigmaTimes;
-pub use sigmas::{multistep_abar, sigma_steps, sigma_to_t, FinalSigma, SigmaSchedule, SigmaSteps};
+pub use sigmas::{
+    multistep_abar, sigma_steps, sigma_steps_truncated, sigma_to_t, FinalSigma, SigmaSchedule,
+    SigmaSteps,
+};
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 
 use crate::chain::Chain;

@@ -45,7 +45,7 @@ pub(crate) fn cpu_step(
 /// table's sigma(0) where `table_min` (DPM-Solver), else their last sigma (UniPC).
 pub(crate) fn step_abars(
     chain: &Chain,
-    kind: SigmaSchedule,
+    (kind, truncate): (SigmaSchedule, bool),
     final_sigma: FinalSigma,
     table_min: bool,
 ) -> Result<(Vec<f64>, f64)> {
@@ -58,7 +58,10 @@ pub(crate) fn step_abars(
         };
         return Ok((order.iter().map(|&t| abar[t]).collect(), fin));
     }
-    let steps = sigma_steps(abar, order.len(), kind)?;
+    let steps = match truncate {
+        true => super::sigmas::sigma_steps_truncated(abar, order.len(), kind)?,
+        false => sigma_steps(abar, order.len(), kind)?,
+    };
     if steps.timesteps != order {
         return Err(Error::Unsupported(format!(
             "the chain's timesteps {order:?} are not those of {} sigmas at {} steps ({:?}): \

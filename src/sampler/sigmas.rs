@@ -108,6 +108,26 @@ pub fn sigma_to_t(sigma: f64, log_sigmas: &[f64]) -> f64 {
 /// default schedule (its timesteps come from the spacing), and a list whose timesteps repeat
 /// (diffusers runs a repeated timestep as two steps; the rows here are by timestep).
 pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Result<SigmaSteps> {
+    let round = matches!(kind, SigmaSchedule::Karras | SigmaSchedule::Lu);
+    steps_with(alphas_cumprod, n, kind, round)
+}
+
+/// [`sigma_steps`] with every schedule's timesteps truncated, as diffusers' DPM-Solver takes
+/// its Karras and lu timesteps on the squared-cosine schedule (`squaredcos_cap_v2`).
+pub fn sigma_steps_truncated(
+    alphas_cumprod: &[f64],
+    n: usize,
+    kind: SigmaSchedule,
+) -> Result<SigmaSteps> {
+    steps_with(alphas_cumprod, n, kind, false)
+}
+
+fn steps_with(
+    alphas_cumprod: &[f64],
+    n: usize,
+    kind: SigmaSchedule,
+    round: bool,
+) -> Result<SigmaSteps> {
     let big_t = alphas_cumprod.len();
     if big_t < 2 || n == 0 || n > big_t {
         return Err(Error::Unsupported(format!(
@@ -126,7 +146,6 @@ pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Res
     let (min, max) = (table[0], table[big_t - 1]);
     let sigmas = ramp(kind, min, max, n)?;
     let log_sigmas = log_table(alphas_cumprod);
-    let round = matches!(kind, SigmaSchedule::Karras | SigmaSchedule::Lu);
     let timesteps: Vec<usize> = sigmas
         .iter()
         .map(|&s| {
@@ -168,11 +187,16 @@ pub(crate) fn ramp(kind: SigmaSchedule, min: f64, max: f64, n: usize) -> Result<
                 .map(|r| (hi + r * (lo - hi)).powf(7.0))
                 .collect()
         }
-        SigmaSchedule::Exponential | SigmaSchedule::Lu => {
-            crate::schedule::linspace(max.ln(), min.ln(), n)
-                .into_iter()
-                .map(f64::exp)
-                .collect()
+        SigmaSchedule::Exponential => crate::schedule::linspace(max.ln(), min.ln(), n)
+            .into_iter()
+            .map(f64::exp)
+            .collect(),
+        // Lu's lambdas are the table's log sigmas, taken in float32 (numpy's log of the f32
+        // table): exp(lambda_max) is then not sigma_max itself, which decides a truncated
+        // first timestep (the squared-cosine schedule's).
+        SigmaSchedule::Lu => {
+            let (hi, lo) = (f64::from((max as f32).ln()), f64::from((min as f32).ln()));
+            ramp.iter().map(|r| (hi + r * (lo - hi)).exp()).collect()
         }
         SigmaSchedule::Beta => ramp
             .iter()

@@ -176,7 +176,7 @@ pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> 
     let next = next_of(&order, chain.num_train_timesteps());
     let n = order.len();
     // abar of step i (from its sigma), and the final one after the last.
-    let (abar, final_abar) = multistep::step_abars(chain, o.sigmas, o.final_sigma, false)?;
+    let (abar, final_abar) = multistep::step_abars(chain, (o.sigmas, false), o.final_sigma, false)?;
     let at = |i: usize| abar.get(i).copied().unwrap_or(final_abar);
     let ring = o.order + 1;
     let mut orders = Vec::with_capacity(n);

@@ -185,6 +185,16 @@ def sigma_lists():
                                     "final": final, "timesteps": ts,
                                     "sigmas": [float(v) for v in s.sigmas],
                                     "repeats": len(set(ts)) != len(ts)})
+    # DPM-Solver on the squared-cosine schedule, where it truncates Karras and lu timesteps.
+    for key in ["use_karras_sigmas", "use_lu_lambdas", "use_exponential_sigmas"]:
+        for n in [3, 5, 10, 20]:
+            s = DPMSolverMultistepScheduler(beta_schedule="squaredcos_cap_v2", **{key: True})
+            s.set_timesteps(n)
+            ts = [int(t) for t in s.timesteps]
+            out.append({"class": "DPMSolverMultistepScheduler", "key": key, "T": 1000, "N": n,
+                        "final": "zero", "schedule": "squaredcos_cap_v2", "timesteps": ts,
+                        "sigmas": [float(v) for v in s.sigmas],
+                        "repeats": len(set(ts)) != len(ts)})
     return out
 
 
