@@ -21,7 +21,7 @@
 //! [`SigmaTimes::linspace`]): the rows are then by visit index and the loop hands the model
 //! its times ([`Sampler::model_times`]).
 
-use super::sigma_times::{place, SigmaTimes};
+use super::sigma_times::{order, place, SigmaTimes};
 use super::{
     multistep, multistep_abar, step_constants, validate_multistep, CpuStep, FinalSigma, Sampler,
 };
@@ -253,10 +253,7 @@ impl Sampler for Euler {
     }
 
     fn order(&self) -> Vec<usize> {
-        match &self.times {
-            Some(times) => (0..times.len()).collect(),
-            None => self.chain.steps.iter().rev().copied().collect(),
-        }
+        order(self.times.as_deref(), &self.chain)
     }
 
     fn model_times(&self) -> Option<Vec<f64>> {

@@ -12,7 +12,7 @@
 //! kernel with a ring of the eps values. Its x_T follows Euler's rule
 //! ([`LmsOptions::init_sigma_max`] for trailing spacing).
 
-use super::sigma_times::{place, SigmaTimes};
+use super::sigma_times::{order, place, SigmaTimes};
 use super::{multistep, step_constants, validate_multistep, CpuStep, Sampler};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
@@ -191,10 +191,7 @@ impl Sampler for Lms {
     }
 
     fn order(&self) -> Vec<usize> {
-        match &self.times {
-            Some(times) => (0..times.len()).collect(),
-            None => self.chain.steps.iter().rev().copied().collect(),
-        }
+        order(self.times.as_deref(), &self.chain)
     }
 
     fn model_times(&self) -> Option<Vec<f64>> {

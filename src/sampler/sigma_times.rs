@@ -108,6 +108,15 @@ impl SigmaTimes {
     }
 }
 
+/// The order of a sampler whose rows [`place`] put: the visit indices where it has non-integer
+/// `times`, else `chain`'s timesteps from the last kept step to the first.
+pub(crate) fn order(times: Option<&[f64]>, chain: &Chain) -> Vec<usize> {
+    match times {
+        Some(times) => (0..times.len()).collect(),
+        None => chain.steps.iter().rev().copied().collect(),
+    }
+}
+
 /// Rows made in visit order at `times` (one per visit), placed for the loop: by training
 /// timestep (T rows, the others idle; `next_t` the next visit's timestep) where the times are
 /// distinct integers below T, else one per visit index (`next_t` the next index), with the
