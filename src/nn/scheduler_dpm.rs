@@ -78,10 +78,7 @@ impl DpmKeys {
     /// The keys of `o`.
     pub(crate) fn read(o: &JsonObject<'_>) -> Result<Self> {
         let d = DpmKeys::default();
-        let mut other_sigmas = Vec::new();
-        for k in SIGMA_KEYS {
-            other_sigmas.push((k, o.or(k, false)?));
-        }
+        let other_sigmas = read_flags(o, &SIGMA_KEYS)?;
         Ok(DpmKeys {
             algorithm_type: o.or("algorithm_type", d.algorithm_type)?,
             solver_order: o.or("solver_order", d.solver_order)?,
@@ -162,6 +159,21 @@ impl DpmKeys {
             truncate_timesteps: false,
         })
     }
+}
+
+/// The sigma-schedule keys UniPC, Euler, Heun and LMS share (DPM-Solver adds lu and flow).
+pub(crate) const SPACED_SIGMA_KEYS: [&str; 3] = [
+    "use_karras_sigmas",
+    "use_exponential_sigmas",
+    "use_beta_sigmas",
+];
+
+/// The boolean `keys` of `o`, false where absent, as (key, value).
+pub(crate) fn read_flags(
+    o: &JsonObject<'_>,
+    keys: &[&'static str],
+) -> Result<Vec<(&'static str, bool)>> {
+    keys.iter().map(|&k| Ok((k, o.or(k, false)?))).collect()
 }
 
 /// The sigma schedule that the `use_*` keys (key, value) select: the one set, the training

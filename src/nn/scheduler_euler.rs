@@ -4,6 +4,7 @@
 //! default are accepted.
 
 use super::json::JsonObject;
+use super::scheduler_dpm::{read_flags, SPACED_SIGMA_KEYS};
 use crate::error::{Error, Result};
 use crate::sampler::{EulerOptions, FinalSigma, HeunOptions, LmsOptions, SigmaSchedule};
 
@@ -24,20 +25,13 @@ pub struct EulerKeys {
     pub unbuilt: Option<(String, String)>,
 }
 
-/// The sigma-schedule keys of the Euler, Heun and LMS classes.
-const SIGMA_KEYS: [&str; 3] = [
-    "use_karras_sigmas",
-    "use_exponential_sigmas",
-    "use_beta_sigmas",
-];
-
 impl Default for EulerKeys {
     fn default() -> Self {
         EulerKeys {
             interpolation_type: "linear".into(),
             timestep_type: "discrete".into(),
             final_sigmas_type: "zero".into(),
-            other_sigmas: SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
+            other_sigmas: SPACED_SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
             unbuilt: None,
         }
     }
@@ -64,10 +58,7 @@ impl EulerKeys {
             interpolation_type: o.or("interpolation_type", d.interpolation_type)?,
             timestep_type: o.or("timestep_type", d.timestep_type)?,
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
-            other_sigmas: SIGMA_KEYS
-                .iter()
-                .map(|&k| Ok((k, o.or(k, false)?)))
-                .collect::<Result<_>>()?,
+            other_sigmas: read_flags(o, &SPACED_SIGMA_KEYS)?,
             unbuilt: o.first_not_default(&unbuilt_keys()),
         })
     }

@@ -3,6 +3,7 @@
 //! never ignored; keys at diffusers' default are accepted.
 
 use super::json::JsonObject;
+use super::scheduler_dpm::{read_flags, SPACED_SIGMA_KEYS};
 use crate::error::{Error, Result};
 use crate::sampler::{FinalSigma, UniPcOptions, UniPcVariant};
 
@@ -37,7 +38,7 @@ impl Default for UniPcKeys {
             lower_order_final: true,
             disable_corrector: Vec::new(),
             final_sigmas_type: "zero".into(),
-            other_sigmas: SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
+            other_sigmas: SPACED_SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
             unbuilt: None,
         }
     }
@@ -59,13 +60,6 @@ fn unbuilt_keys() -> [(&'static str, serde_json::Value); 8] {
     ]
 }
 
-/// The sigma schedules of the class besides the training table's.
-const SIGMA_KEYS: [&str; 3] = [
-    "use_karras_sigmas",
-    "use_exponential_sigmas",
-    "use_beta_sigmas",
-];
-
 fn refused(key: &str, value: &str, why: &str) -> Error {
     Error::Unsupported(format!(
         "scheduler config {key} = {value}: {why} (UniPCMultistepScheduler)"
@@ -83,10 +77,7 @@ impl UniPcKeys {
             lower_order_final: o.or("lower_order_final", d.lower_order_final)?,
             disable_corrector: o.or("disable_corrector", d.disable_corrector)?,
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
-            other_sigmas: SIGMA_KEYS
-                .iter()
-                .map(|&k| Ok((k, o.or(k, false)?)))
-                .collect::<Result<_>>()?,
+            other_sigmas: read_flags(o, &SPACED_SIGMA_KEYS)?,
             unbuilt: o.first_not_default(&unbuilt_keys()),
         })
     }
