@@ -10,9 +10,10 @@ use ddpm_wgpu::npy::{self, NpyData};
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn sample(folder: &str, args: &[&str]) -> Output {
+fn sample(folder: &str, count: usize, args: &[&str]) -> Output {
+    let count = count.to_string();
     Command::new(env!("CARGO_BIN_EXE_ddpm"))
-        .args(["sample", "--model", folder, "--count", "2", "--quiet"])
+        .args(["sample", "--model", folder, "--count", &count, "--quiet"])
         .args(args)
         .output()
         .unwrap()
@@ -63,7 +64,7 @@ fn short_names_flags_and_config_files_sample_as_diffusers_does() {
     )
     .unwrap();
     let clipped = clipped.display().to_string();
-    let cases: [(&str, &str, Vec<&str>, &str); 7] = [
+    let cases: [(&str, &str, Vec<&str>, &str); 8] = [
         (
             "dpm_solver",
             "clipped_trailing_10",
@@ -107,6 +108,20 @@ fn short_names_flags_and_config_files_sample_as_diffusers_does() {
             ],
             "dpm++2m",
         ),
+        // Exponential sigmas at 30 steps visit t = 0 twice, as diffusers does.
+        (
+            "dpm_solver",
+            "exponential_repeat_30",
+            vec![
+                "--sampler",
+                "dpm++2m",
+                "--sigmas",
+                "exponential",
+                "--steps",
+                "30",
+            ],
+            "dpm++2m",
+        ),
         (
             "unipc",
             "exponential_order3_12",
@@ -129,12 +144,19 @@ fn short_names_flags_and_config_files_sample_as_diffusers_does() {
         let xt = x_t(fixture_dir, case);
         let mut all = args.clone();
         all.extend(["--x-t", &xt, "--out", &o]);
-        let r = sample(&folder, &all);
+        let count = read_f32_of(fixture_dir, &format!("{case}_x_t.npy")).0[0];
+        let r = sample(&folder, count, &all);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let line = String::from_utf8_lossy(&r.stdout);
         assert!(line.contains(&format!(" {name} steps")), "{line}");
         if case == "clipped_trailing_10" {
             assert!(line.contains("8 dpm++2m steps"), "{line}");
+        }
+        if case == "exponential_repeat_30" {
+            assert!(
+                line.contains("30 dpm++2m steps (30 model evaluations)"),
+                "{line}"
+            );
         }
         assert!(line.contains("model evaluations"), "{line}");
         let e = rel_error(&out, fixture_dir, case);
@@ -212,11 +234,12 @@ fn bad_flags_and_configs_are_refused_in_one_line() {
             vec!["--sampler", "ddim", "--steps", "5", "--sigmas", "karras"],
             "--sigmas",
         ),
-        // Karras sigmas at 100 of 1000 steps call the model at a timestep twice.
+        // Karras sigmas at 100 of 1000 steps call the model at a timestep twice: the SDE's
+        // noise is keyed by timestep.
         (
             vec![
                 "--sampler",
-                "dpm++2m",
+                "dpm++2m-sde",
                 "--steps",
                 "100",
                 "--sigmas",

@@ -12,7 +12,7 @@ use ddpm_wgpu::gpu::sample_loop::{LoopOptions, NoiseSource};
 use ddpm_wgpu::gpu::Context;
 use ddpm_wgpu::sampler::{
     dpm_rows, Ddim, DdimOptions, DpmAlgorithm, DpmSolver, DpmSolverOptions, FinalSigma, Sampler,
-    SolverType, Threshold,
+    SigmaSchedule, SolverType, Threshold,
 };
 use ddpm_wgpu::spacing::{multistep_timesteps, Spacing};
 use ddpm_wgpu::{Error, MeanType, ModelOptions, ScheduleKind, Tables};
@@ -64,13 +64,21 @@ fn case_sampler(case: &Value) -> DpmSolver {
         sigmas,
         ..DpmSolverOptions::default()
     };
-    DpmSolver::new(
-        Chain::respaced(&train, &kept).unwrap(),
-        model,
-        threshold,
-        opts,
-    )
-    .unwrap()
+    // A sigma schedule's steps come from N (they may visit a timestep twice: the rows are
+    // then by visit); the training table's from the chain.
+    let sampler = if sigmas == SigmaSchedule::Timesteps {
+        DpmSolver::new(
+            Chain::respaced(&train, &kept).unwrap(),
+            model,
+            threshold,
+            opts,
+        )
+    } else {
+        DpmSolver::on_sigmas(&train, kept.len(), (model, threshold), opts)
+    }
+    .unwrap();
+    assert_eq!(sampler.order(), kept, "{}", case["case"]);
+    sampler
 }
 
 #[test]
@@ -134,7 +142,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases();
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 27);
+    assert_eq!(list.len(), 29);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);
@@ -293,4 +301,57 @@ fn bad_options_are_refused_by_name() {
     assert_eq!(kept.len(), 4);
     assert!(multistep_timesteps(1000, 0, &Spacing::Linspace).is_err());
     assert!(multistep_timesteps(1000, 5, &Spacing::Improved("ddim5".into())).is_err());
+    // Exponential sigmas at 30 steps visit t = 0 twice: the ODE runs (rows by visit), the SDE,
+    // whose noise is keyed by timestep, is refused by name; so is the chain that cannot hold
+    // the repeat, and on_sigmas without a sigma schedule.
+    let exp = |algorithm| DpmSolverOptions {
+        algorithm,
+        sigmas: SigmaSchedule::Exponential,
+        ..DpmSolverOptions::default()
+    };
+    let ode = DpmSolver::on_sigmas(
+        &tables(),
+        30,
+        (model, None),
+        exp(DpmAlgorithm::DpmSolverPlusPlus),
+    );
+    let ode = ode.unwrap();
+    assert!(ode.rows_by_visit() && ode.order().ends_with(&[2, 0, 0]));
+    assert_eq!(ode.chain().steps.len(), 29);
+    let sde = exp(DpmAlgorithm::SdeDpmSolverPlusPlus);
+    let e = DpmSolver::on_sigmas(&tables(), 30, (model, None), sde).unwrap_err();
+    assert!(
+        e.to_string().contains("sde-dpmsolver++") && e.to_string().contains("twice"),
+        "{e}"
+    );
+    let e = DpmSolver::new(
+        ode.chain().clone(),
+        model,
+        None,
+        exp(DpmAlgorithm::DpmSolverPlusPlus),
+    );
+    assert!(e.unwrap_err().to_string().contains("on_sigmas"));
+    let plain = DpmSolverOptions::default();
+    assert!(DpmSolver::on_sigmas(&tables(), 10, (model, None), plain).is_err());
+    // lu at 40 steps ends 1, 1, 0 at sigma_min; a third-order last step into sigma_min
+    // goes from sigma_min to itself, where diffusers computes NaN: refused, naming the step.
+    let lu3 = DpmSolverOptions {
+        order: 3,
+        sigmas: SigmaSchedule::Lu,
+        final_sigma: FinalSigma::SigmaMin,
+        ..DpmSolverOptions::default()
+    };
+    let e = DpmSolver::on_sigmas(&tables(), 40, (model, None), lu3).unwrap_err();
+    assert!(
+        e.to_string().contains("step 40 of 40 (at timestep 0)"),
+        "{e}"
+    );
+    // Without a repeat, on_sigmas is new on the chain of the schedule's timesteps.
+    let karras = DpmSolverOptions {
+        sigmas: SigmaSchedule::Karras,
+        ..DpmSolverOptions::default()
+    };
+    let a = DpmSolver::on_sigmas(&tables(), 12, (model, None), karras).unwrap();
+    let b = DpmSolver::new(a.chain().clone(), model, None, karras).unwrap();
+    assert!(!a.rows_by_visit() && a.gpu_rows() == b.gpu_rows() && a.order() == b.order());
 }

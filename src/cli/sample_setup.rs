@@ -303,7 +303,10 @@ fn sampler(
             match (steps, &spacing) {
                 (Some(n), _) if sigmas != SigmaSchedule::Timesteps => {
                     let abar = &tables.alphas_cumprod;
-                    Some(crate::sampler_steps::schedule_steps(&kind, abar, n, sigmas)?.timesteps)
+                    // The chain holds each timestep once; the sampler visits them from N.
+                    let mut ts = crate::sampler_steps::schedule_steps(&kind, abar, n, sigmas)?;
+                    ts.timesteps.dedup();
+                    Some(ts.timesteps)
                 }
                 (Some(n), _) if multistep => Some(spacing::multistep_timesteps_upto(
                     big_t,
@@ -353,7 +356,7 @@ fn sampler(
         }
         _ => None,
     };
-    let steps = (chain.clone(), times.as_ref());
+    let steps = (chain.clone(), times.as_ref(), steps);
     if let Some(s) = sampler_pick::multistep(&kind, steps, models, args.clip_denoised, threshold)? {
         return Ok(s);
     }

@@ -301,12 +301,13 @@ pub(crate) fn sigmas_of(kind: &SamplerKind) -> SigmaSchedule {
     }
 }
 
-/// The multistep sampler `kind` on `chain`; `None` for the others. Of diffusers' solvers only
+/// The multistep sampler `kind` on `chain` (or N steps of its sigma schedule); `None` for the
+/// others. Of diffusers' solvers only
 /// Heun clips x_0 (`heun_clip`, its clip_sample from the config); the others only where
 /// `--clip-denoised` asks.
 pub(crate) fn multistep(
     kind: &SamplerKind,
-    (chain, times): (Chain, Option<&SigmaTimes>),
+    (chain, times, n): (Chain, Option<&SigmaTimes>, Option<usize>),
     (model, heun_clip): (ModelOptions, bool),
     clip: Option<bool>,
     threshold: Option<Threshold>,
@@ -320,8 +321,19 @@ pub(crate) fn multistep(
         ..model
     };
     Ok(match kind {
-        SamplerKind::DpmSolver(o) => Some(Box::new(DpmSolver::new(chain, model, threshold, *o)?)),
-        SamplerKind::UniPc(o) => Some(Box::new(UniPc::new(chain, model, threshold, o.clone())?)),
+        // A sigma schedule's steps may visit a timestep twice: they come from N, not the chain.
+        SamplerKind::DpmSolver(o) => Some(Box::new(match n {
+            Some(n) if o.sigmas != SigmaSchedule::Timesteps => {
+                DpmSolver::on_sigmas(&chain.train, n, (model, threshold), *o)?
+            }
+            _ => DpmSolver::new(chain, model, threshold, *o)?,
+        })),
+        SamplerKind::UniPc(o) => Some(Box::new(match n {
+            Some(n) if o.sigmas != SigmaSchedule::Timesteps => {
+                UniPc::on_sigmas(&chain.train, n, (model, threshold), o.clone())?
+            }
+            _ => UniPc::new(chain, model, threshold, o.clone())?,
+        })),
         SamplerKind::Euler(_) if threshold.is_some() => {
             return Err(Error::Unsupported(
                 "Euler and Euler ancestral have no dynamic thresholding (diffusers' have none)"

@@ -229,7 +229,7 @@ fn visits(sampling: &Sampling, n: usize) -> Result<(Vec<f64>, Option<Vec<f32>>)>
     )?;
     let sampler = crate::sampler_pick::multistep(
         &sampling.sampler,
-        (chain, (!integral).then_some(&st)),
+        (chain, (!integral).then_some(&st), None),
         // The visits do not depend on the prediction type.
         (
             ModelOptions {

@@ -22,16 +22,14 @@
 //! formed in f64 from the chain's abar (diffusers forms them in f32 from f32 sigmas; the
 //! conformance test states what that costs).
 
-use super::{
-    multistep, next_of, step_constants, validate_multistep, CpuStep, FinalSigma, Sampler,
-    SigmaSchedule, Threshold,
-};
+use super::multistep::{self, Visits};
+use super::placed_rows::{placed_sampler, PlacedRows};
+use super::{validate_multistep, FinalSigma, SigmaSchedule, Threshold};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
-use crate::gpu::runtime::params::PipelineConstants;
-use crate::gpu::runtime::shaders::Kernel;
 use crate::options::{MeanType, ModelOptions};
+use crate::schedule::Tables;
 
 /// diffusers' `algorithm_type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +53,16 @@ impl DpmAlgorithm {
     /// Whether it works on data predictions (the ++ forms) rather than noise predictions.
     pub fn on_data(self) -> bool {
         matches!(self, Self::DpmSolverPlusPlus | Self::SdeDpmSolverPlusPlus)
+    }
+
+    /// Its `algorithm_type` value in diffusers' configs.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::DpmSolverPlusPlus => "dpmsolver++",
+            Self::SdeDpmSolverPlusPlus => "sde-dpmsolver++",
+            Self::DpmSolver => "dpmsolver",
+            Self::SdeDpmSolver => "sde-dpmsolver",
+        }
     }
 }
 
@@ -194,21 +202,13 @@ pub fn step_coefficients(
     c
 }
 
-/// The rows of `chain` by training timestep (visited from its last kept step to its first);
-/// the others idle. Refused: a chain whose timesteps are not its sigma schedule's, and
-/// coefficients that are not finite.
-pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>> {
-    let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
-    let big_t = chain.num_train_timesteps();
-    let next = next_of(&order, big_t);
-    // The abar of each step (from its sigma) and after the last.
-    let schedule = (o.sigmas, o.truncate_timesteps);
-    let (abar, final_abar) = multistep::step_abars(chain, schedule, o.final_sigma, true)?;
+/// The row of each visit in `v` (their `next_t` left to the placing).
+fn visit_rows(v: &Visits, o: &DpmSolverOptions) -> Vec<MultistepRow> {
+    let (abar, n) = (&v.abar, v.order.len());
     let ring = if o.order >= 2 { o.order } else { 0 };
-    let mut rows = vec![MultistepRow::IDLE; big_t];
-    let n = order.len();
-    for (i, &s0) in order.iter().enumerate() {
-        let target = abar.get(i + 1).copied().unwrap_or(final_abar);
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
+        let target = abar.get(i + 1).copied().unwrap_or(v.final_abar);
         let lower_final = i + 1 == n
             && (o.euler_at_final
                 || (o.lower_order_final && n < 15)
@@ -224,7 +224,7 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>
         };
         let before: Vec<f64> = (1..q).map(|j| abar[i - j]).collect();
         let [cx, c0, c1, c2, cz] = step_coefficients(o, abar[i], target, &before);
-        rows[s0] = MultistepRow {
+        rows.push(MultistepRow {
             abar: abar[i],
             history: if o.algorithm.on_data() {
                 History::Xstart
@@ -235,32 +235,103 @@ pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>
             update: [cx, c0, c1, c2, 0.0, cz],
             slots: MultistepRow::cyclic(i, ring),
             ring,
-            next_t: next[s0] as usize,
-        };
+            next_t: 0,
+        });
     }
-    multistep::finite("DPM-Solver", rows)
+    rows
+}
+
+/// The rows of `chain` by training timestep (visited from its last kept step to its first);
+/// the others idle. Refused: a chain whose timesteps are not its sigma schedule's, and
+/// coefficients that are not finite.
+pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>> {
+    let schedule = (o.sigmas, o.truncate_timesteps);
+    let v = multistep::chain_visits(chain, schedule, o.final_sigma, true)?;
+    let rows = visit_rows(&v, o);
+    let model = (ModelOptions::default(), None);
+    Ok(PlacedRows::new("DPM-Solver", chain.clone(), model, v.order, rows)?.rows)
 }
 
 /// The DPM-Solver sampler (see the module doc).
 #[derive(Clone, Debug)]
 pub struct DpmSolver {
-    chain: Chain,
-    model: ModelOptions,
-    threshold: Option<Threshold>,
     opts: DpmSolverOptions,
-    rows: Vec<MultistepRow>,
+    placed: PlacedRows,
 }
 
 impl DpmSolver {
     /// DPM-Solver on `chain` with `opts`, reading the model's output (eps, xstart or v) as
     /// `model` says (its variance type is not used; diffusers' solver does not clip x_0, so
-    /// `model.clip_denoised` is normally false), with optional dynamic thresholding.
+    /// `model.clip_denoised` is normally false), with optional dynamic thresholding. Under a
+    /// sigma schedule (Karras...) the chain holds its timesteps
+    /// ([`sigma_steps`](super::sigma_steps)); where they repeat one, see
+    /// [`DpmSolver::on_sigmas`].
     pub fn new(
         chain: Chain,
         model: ModelOptions,
         threshold: Option<Threshold>,
         opts: DpmSolverOptions,
     ) -> Result<Self> {
+        Self::check(&model, &opts)?;
+        validate_multistep(&chain, &model, threshold)?;
+        if chain.steps.first() == Some(&0)
+            && opts.final_sigma == FinalSigma::SigmaMin
+            && opts.sigmas == SigmaSchedule::Timesteps
+        {
+            // A step from t = 0 to sigma(t = 0) is no step: h = 0 and r0 divides by it.
+            return Err(Error::Unsupported(
+                "final_sigmas_type sigma_min with a chain that visits t = 0: the last step would \
+                 go from sigma(0) to itself"
+                    .into(),
+            ));
+        }
+        let schedule = (opts.sigmas, opts.truncate_timesteps);
+        let v = multistep::chain_visits(&chain, schedule, opts.final_sigma, true)?;
+        let rows = visit_rows(&v, &opts);
+        let placed = PlacedRows::new("DPM-Solver", chain, (model, threshold), v.order, rows)?;
+        Ok(DpmSolver { opts, placed })
+    }
+
+    /// DPM-Solver through the `steps` sigmas of `opts.sigmas` (Karras, exponential, beta, lu)
+    /// on the training table `train`, as diffusers' `set_timesteps(steps)` gives them: where
+    /// two sigmas map to one timestep the model is called there twice, each step with its own
+    /// sigma (the rows are then by visit). Refused: the training table's own schedule (give
+    /// [`DpmSolver::new`] its chain), and the SDE forms at a repeated timestep (their noise is
+    /// keyed by timestep). Otherwise as [`DpmSolver::new`].
+    pub fn on_sigmas(
+        train: &Tables,
+        steps: usize,
+        (model, threshold): (ModelOptions, Option<Threshold>),
+        opts: DpmSolverOptions,
+    ) -> Result<Self> {
+        Self::check(&model, &opts)?;
+        if opts.sigmas == SigmaSchedule::Timesteps {
+            return Err(Error::Unsupported(
+                "DpmSolver::on_sigmas takes a sigma schedule (Karras, exponential, beta, lu): \
+                 the training table's steps come from the chain (DpmSolver::new)"
+                    .into(),
+            ));
+        }
+        let schedule = (opts.sigmas, opts.truncate_timesteps);
+        let abar = &train.alphas_cumprod;
+        let v = multistep::sigma_visits(abar, steps, schedule, opts.final_sigma, true)?;
+        let rows = visit_rows(&v, &opts);
+        let chain = Chain::full(train);
+        let placed = PlacedRows::new("DPM-Solver", chain, (model, threshold), v.order, rows)?;
+        validate_multistep(&placed.chain, &model, threshold)?;
+        if placed.by_visit && opts.algorithm.is_sde() {
+            return Err(Error::Unsupported(format!(
+                "DPM-Solver {} with {} sigmas at {steps} steps visits a timestep twice and \
+                 draws noise at every step: the noise is keyed by timestep; take fewer steps",
+                opts.algorithm.key(),
+                opts.sigmas.name()
+            )));
+        }
+        Ok(DpmSolver { opts, placed })
+    }
+
+    /// The option refusals every constructor makes.
+    fn check(model: &ModelOptions, opts: &DpmSolverOptions) -> Result<()> {
         if model.mean_type == MeanType::Xprev {
             return Err(Error::Unsupported(
                 "DPM-Solver reads eps, xstart or v model outputs, not xprev".into(),
@@ -288,41 +359,20 @@ impl DpmSolver {
                     .into(),
             ));
         }
-        validate_multistep(&chain, &model, threshold)?;
-        if chain.steps.first() == Some(&0)
-            && opts.final_sigma == FinalSigma::SigmaMin
-            && opts.sigmas == SigmaSchedule::Timesteps
-        {
-            // A step from t = 0 to sigma(t = 0) is no step: h = 0 and r0 divides by it.
-            return Err(Error::Unsupported(
-                "final_sigmas_type sigma_min with a chain that visits t = 0: the last step would \
-                 go from sigma(0) to itself"
-                    .into(),
-            ));
-        }
-        let rows = dpm_rows(&chain, &opts)?;
-        Ok(DpmSolver {
-            chain,
-            model,
-            threshold,
-            opts,
-            rows,
-        })
+        Ok(())
     }
 
-    /// The f64 row at training timestep t.
+    /// The f64 row of the (first) visit at training timestep t.
     pub fn row(&self, t: usize) -> Option<&MultistepRow> {
-        self.rows.get(t)
+        self.placed.row(t)
     }
 
     /// Its options.
     pub fn options(&self) -> &DpmSolverOptions {
         &self.opts
     }
-}
 
-impl Sampler for DpmSolver {
-    fn name(&self) -> &'static str {
+    fn sampler_name(&self) -> &'static str {
         use DpmAlgorithm::*;
         match (self.opts.algorithm, self.opts.order) {
             (DpmSolverPlusPlus, 1) => "dpm++1",
@@ -339,41 +389,10 @@ impl Sampler for DpmSolver {
         }
     }
 
-    fn chain(&self) -> &Chain {
-        &self.chain
-    }
-
-    fn model(&self) -> &ModelOptions {
-        &self.model
-    }
-
-    fn threshold(&self) -> Option<Threshold> {
-        self.threshold
-    }
-
-    fn draws_noise(&self, _t: usize) -> bool {
+    fn noise_at(&self, _t: usize) -> bool {
         // diffusers draws at every step of the SDE form, the last (coefficient 0) too.
         self.opts.algorithm.is_sde()
     }
-
-    fn gpu_rows(&self) -> Vec<u8> {
-        multistep::gpu_rows(&self.rows)
-    }
-
-    fn gpu_kernels(&self) -> (Kernel, Kernel) {
-        multistep::KERNELS
-    }
-
-    fn state_slots(&self) -> usize {
-        MultistepRow::state_slots(&self.rows)
-    }
-
-    fn gpu_constants(&self) -> PipelineConstants {
-        step_constants(&self.model, self.threshold, false)
-    }
-
-    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
-        let t = at.t;
-        multistep::cpu_step(&self.rows, &self.model, t, step)
-    }
 }
+
+placed_sampler!(DpmSolver);

@@ -39,6 +39,7 @@ mod heun;
 mod lms;
 pub mod loop_options;
 mod multistep;
+mod placed_rows;
 mod pndm;
 mod sigma_times;
 mod sigmas;

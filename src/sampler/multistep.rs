@@ -1,7 +1,8 @@
 //! What the linear multistep samplers ([`DpmSolver`](super::DpmSolver),
 //! [`UniPc`](super::UniPc)) share: their rows run on the one multistep kernel
 //! (shaders/multistep_step*.wgsl, twin `cpu::kernels::multistep_step`), so a sampler of this
-//! family is its row formulas and nothing else.
+//! family is its row formulas over its [`Visits`] and nothing else (the rows placed by
+//! `placed_rows`).
 
 use super::sigmas::{multistep_abar, sigma_steps, SigmaSchedule};
 use super::{CpuStep, FinalSigma};
@@ -37,53 +38,93 @@ pub(crate) fn cpu_step(
     multistep_step(row, model, CpuStep { noise, ..step })
 }
 
-/// The abar of each step a multistep sampler on `chain` visits (from its last kept step to
-/// its first) under the sigma schedule `kind`, and the final one after the last step:
-/// abar = 1 / (1 + sigma^2), the table as [`multistep_abar`] holds it. The default schedule takes the training abar at the chain's
+/// The steps a multistep sampler visits, in order: each one's training timestep and abar
+/// (abar = 1 / (1 + sigma^2), the table as [`multistep_abar`] holds it), and the final abar
+/// after the last step.
+#[derive(Clone, Debug)]
+pub(crate) struct Visits {
+    /// Training timesteps in visiting order (one may repeat under a sigma schedule).
+    pub order: Vec<usize>,
+    pub abar: Vec<f64>,
+    pub final_abar: f64,
+}
+
+/// The visits of a multistep sampler on `chain` (from its last kept step to its first) under
+/// the sigma schedule `kind`. The default schedule takes the training abar at the chain's
 /// timesteps (and sigma(0) as `sigma_min`); the others take their sigmas, whose timesteps the
-/// chain must hold ([`sigma_steps`](super::sigmas::sigma_steps)), and as `sigma_min` the
-/// table's sigma(0) where `table_min` (DPM-Solver), else their last sigma (UniPC).
-pub(crate) fn step_abars(
+/// chain must hold ([`sigma_steps`](super::sigmas::sigma_steps)): see [`sigma_visits`].
+pub(crate) fn chain_visits(
     chain: &Chain,
-    (kind, truncate): (SigmaSchedule, bool),
+    schedule: (SigmaSchedule, bool),
     final_sigma: FinalSigma,
     table_min: bool,
-) -> Result<(Vec<f64>, f64)> {
+) -> Result<Visits> {
     let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
     let abar = &multistep_abar(&chain.train.alphas_cumprod);
-    if kind == SigmaSchedule::Timesteps {
-        let fin = match final_sigma {
+    if schedule.0 == SigmaSchedule::Timesteps {
+        let final_abar = match final_sigma {
             FinalSigma::Zero => 1.0,
             FinalSigma::SigmaMin => abar[0],
         };
-        return Ok((order.iter().map(|&t| abar[t]).collect(), fin));
+        let abar = order.iter().map(|&t| abar[t]).collect();
+        return Ok(Visits {
+            order,
+            abar,
+            final_abar,
+        });
     }
-    let steps = match truncate {
-        true => super::sigmas::sigma_steps_truncated(abar, order.len(), kind)?,
-        false => sigma_steps(abar, order.len(), kind)?,
-    };
-    if steps.timesteps != order {
+    let visits = sigma_visits(abar, order.len(), schedule, final_sigma, table_min)?;
+    if visits.order != order {
         return Err(Error::Unsupported(format!(
             "the chain's timesteps {order:?} are not those of {} sigmas at {} steps ({:?}): \
-             build the chain from sampler::sigma_steps",
-            kind.name(),
+             build the chain from sampler::sigma_steps, or the sampler from its on_sigmas \
+             where they repeat a timestep",
+            schedule.0.name(),
             order.len(),
-            steps.timesteps
+            visits.order
         )));
     }
+    Ok(visits)
+}
+
+/// The N visits of sigma schedule `kind` (Karras, exponential, beta, lu; its timesteps
+/// truncated where `truncate`) over the training table `alphas_cumprod`, a timestep repeated
+/// where diffusers repeats it, each step's abar from its sigma; the final sigma is the table's
+/// sigma(0) where `table_min` (DPM-Solver), else the last sigma (UniPC).
+pub(crate) fn sigma_visits(
+    alphas_cumprod: &[f64],
+    n: usize,
+    (kind, truncate): (SigmaSchedule, bool),
+    final_sigma: FinalSigma,
+    table_min: bool,
+) -> Result<Visits> {
+    let abar = &multistep_abar(alphas_cumprod);
+    let steps = match truncate {
+        true => super::sigmas::sigma_steps_truncated(abar, n, kind)?,
+        false => sigma_steps(abar, n, kind)?,
+    };
     let abar_of = |s: f64| 1.0 / (1.0 + s * s);
     let abars: Vec<f64> = steps.sigmas.iter().map(|&s| abar_of(s)).collect();
-    let fin = match final_sigma {
+    let final_abar = match final_sigma {
         FinalSigma::Zero => 1.0,
         FinalSigma::SigmaMin if table_min => abar_of(steps.sigma_min),
         FinalSigma::SigmaMin => abars[abars.len() - 1],
     };
-    Ok((abars, fin))
+    Ok(Visits {
+        order: steps.timesteps,
+        abar: abars,
+        final_abar,
+    })
 }
 
-/// `rows`, or an error naming the first step whose coefficients are not finite (a
-/// higher-order step into a final sigma equal to its own, where diffusers computes NaN too).
-pub(crate) fn finite(name: &str, rows: Vec<MultistepRow>) -> Result<Vec<MultistepRow>> {
+/// `rows`, one per visit of `order`, or an error naming the first step whose coefficients are
+/// not finite (a higher-order step into a final sigma equal to its own, where diffusers
+/// computes NaN too).
+pub(crate) fn finite(
+    name: &str,
+    order: &[usize],
+    rows: Vec<MultistepRow>,
+) -> Result<Vec<MultistepRow>> {
     let bad = rows.iter().position(|r| {
         r.update
             .iter()
@@ -92,11 +133,14 @@ pub(crate) fn finite(name: &str, rows: Vec<MultistepRow>) -> Result<Vec<Multiste
     });
     match bad {
         None => Ok(rows),
-        Some(t) => Err(Error::Unsupported(format!(
-            "{name}: the step at timestep {t} has non-finite coefficients (a higher-order step \
-             between equal sigmas, as into a final sigma_min equal to the last step's, where \
-             diffusers computes NaN): use final sigma zero, a lower order or \
-             lower_order_final"
+        Some(k) => Err(Error::Unsupported(format!(
+            "{name}: step {} of {} (at timestep {}) has non-finite coefficients (a \
+             higher-order step between equal sigmas, as into a final sigma_min equal to the \
+             last step's, where diffusers computes NaN): use final sigma zero, a lower order \
+             or lower_order_final",
+            k + 1,
+            rows.len(),
+            order.get(k).map_or("?".to_string(), |t| t.to_string())
         ))),
     }
 }

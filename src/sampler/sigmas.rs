@@ -63,7 +63,7 @@ pub enum FinalSigma {
 /// The timesteps the model is called at, in sampling order, and the sigma of each step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SigmaSteps {
-    /// Training timesteps, descending.
+    /// Training timesteps, descending (one may repeat: two steps at one timestep).
     pub timesteps: Vec<usize>,
     /// The sigma of each step (f32 values, as diffusers keeps them), descending.
     pub sigmas: Vec<f64>,
@@ -104,9 +104,11 @@ pub fn sigma_to_t(sigma: f64, log_sigmas: &[f64]) -> f64 {
     (1.0 - w) * low as f64 + w * (low + 1) as f64
 }
 
-/// The N steps of `kind` over the training table `alphas_cumprod` (T values). Refused: the
-/// default schedule (its timesteps come from the spacing), and a list whose timesteps repeat
-/// (diffusers runs a repeated timestep as two steps; the rows here are by timestep).
+/// The N steps of `kind` over the training table `alphas_cumprod` (T values). A timestep may
+/// repeat (Karras at 100 of 1000 steps ends 1, 1, 0): diffusers runs it as two steps, each with
+/// its own sigma. Refused: the default schedule (its timesteps come from the spacing), and a
+/// list whose first timestep repeats (diffusers then starts from the second sigma and runs past
+/// the last one).
 pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Result<SigmaSteps> {
     let round = matches!(kind, SigmaSchedule::Karras | SigmaSchedule::Lu);
     steps_with(alphas_cumprod, n, kind, round)
@@ -157,12 +159,16 @@ fn steps_with(
             }) as usize
         })
         .collect();
-    if let Some(w) = timesteps.windows(2).find(|w| w[0] <= w[1]) {
+    // sigma_to_t is monotonic: the timesteps never rise. diffusers finds the first step by
+    // its timestep and takes the second of two equal ones (index_for_timestep), so a list
+    // that repeats its first timestep starts one sigma late and steps past the last.
+    if timesteps.len() > 1 && timesteps[0] == timesteps[1] {
         return Err(Error::Unsupported(format!(
-            "{} sigmas at {n} steps call the model at timestep {} twice (diffusers runs both; \
-             the rows here are by timestep): take fewer steps",
+            "{} sigmas at {n} steps call the model at timestep {} first and again second: \
+             diffusers then starts from the second sigma and runs past the last one \
+             (IndexError); take fewer steps",
             kind.name(),
-            w[1]
+            timesteps[0]
         )));
     }
     Ok(SigmaSteps {

@@ -17,16 +17,14 @@
 //! `step` decides; `disable_corrector` lists the steps whose following corrector is skipped.
 
 use super::dpm_solver::lambda;
-use super::{
-    multistep, next_of, step_constants, validate_multistep, CpuStep, FinalSigma, Sampler,
-    SigmaSchedule, Threshold,
-};
+use super::multistep::{self, Visits};
+use super::placed_rows::{placed_sampler, PlacedRows};
+use super::{validate_multistep, FinalSigma, SigmaSchedule, Threshold};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
-use crate::gpu::runtime::params::PipelineConstants;
-use crate::gpu::runtime::shaders::Kernel;
 use crate::options::{MeanType, ModelOptions};
+use crate::schedule::Tables;
 
 /// diffusers' UniPC `solver_type`: B(h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,20 +166,14 @@ fn uni_update(
     (cx, c0, ck, ct)
 }
 
-/// The rows of `chain` by training timestep (visited from its last kept step to its first).
-/// Refused: a chain whose timesteps are not its sigma schedule's, and coefficients that are
-/// not finite.
-pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> {
-    let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
-    let next = next_of(&order, chain.num_train_timesteps());
-    let n = order.len();
-    // abar of step i (from its sigma), and the final one after the last.
-    let (abar, final_abar) = multistep::step_abars(chain, (o.sigmas, false), o.final_sigma, false)?;
-    let at = |i: usize| abar.get(i).copied().unwrap_or(final_abar);
+/// The row of each visit in `v` (their `next_t` left to the placing).
+fn visit_rows(v: &Visits, o: &UniPcOptions) -> Vec<MultistepRow> {
+    let (abar, n) = (&v.abar, v.order.len());
+    let at = |i: usize| abar.get(i).copied().unwrap_or(v.final_abar);
     let ring = o.order + 1;
     let mut orders = Vec::with_capacity(n);
-    let mut rows = vec![MultistepRow::IDLE; chain.num_train_timesteps()];
-    for (i, &s0) in order.iter().enumerate() {
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
         let cap = if o.lower_order_final { n - i } else { o.order };
         let p = o.order.min(cap).min(i + 1);
         orders.push(p);
@@ -203,7 +195,7 @@ pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> 
         for (k, c) in ck.iter().enumerate() {
             u[2 + k] = *c;
         }
-        rows[s0] = MultistepRow {
+        rows.push(MultistepRow {
             abar: abar[i],
             history: if o.predict_x0 {
                 History::Xstart
@@ -214,34 +206,91 @@ pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> 
             update: u,
             slots: MultistepRow::cyclic(i, ring),
             ring,
-            next_t: next[s0] as usize,
-        };
+            next_t: 0,
+        });
     }
-    multistep::finite("UniPC", rows)
+    rows
+}
+
+/// The rows of `chain` by training timestep (visited from its last kept step to its first).
+/// Refused: a chain whose timesteps are not its sigma schedule's, and coefficients that are
+/// not finite.
+pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> {
+    let v = multistep::chain_visits(chain, (o.sigmas, false), o.final_sigma, false)?;
+    let rows = visit_rows(&v, o);
+    let model = (ModelOptions::default(), None);
+    Ok(PlacedRows::new("UniPC", chain.clone(), model, v.order, rows)?.rows)
 }
 
 /// The UniPC sampler (see the module doc).
 #[derive(Clone, Debug)]
 pub struct UniPc {
-    chain: Chain,
-    model: ModelOptions,
-    threshold: Option<Threshold>,
     opts: UniPcOptions,
-    rows: Vec<MultistepRow>,
+    placed: PlacedRows,
 }
 
 impl UniPc {
     /// UniPC on `chain` with `opts`, reading the model's output (eps, xstart or v) as `model`
     /// says (diffusers' UniPC does not clip x_0: `model.clip_denoised` is normally false), with
     /// optional dynamic thresholding. The settings where diffusers computes NaN are refused by
-    /// name.
+    /// name. Under a sigma schedule whose timesteps repeat one, see [`UniPc::on_sigmas`].
     pub fn new(
         chain: Chain,
         model: ModelOptions,
         threshold: Option<Threshold>,
         opts: UniPcOptions,
     ) -> Result<Self> {
-        let refuse = |why: String| Err(Error::Unsupported(format!("UniPC {why}")));
+        Self::check(&model, &opts, chain.steps.len())?;
+        validate_multistep(&chain, &model, threshold)?;
+        // The other sigma schedules end at sigma_min by design: their last step into it is
+        // computed (h = 0) as diffusers computes it, non-finite coefficients refused by the rows.
+        if chain.steps.first() == Some(&0)
+            && opts.final_sigma == FinalSigma::SigmaMin
+            && opts.sigmas == SigmaSchedule::Timesteps
+        {
+            return refuse(
+                "final_sigmas_type sigma_min with a chain that visits t = 0: the last step \
+                 would go from sigma(0) to itself"
+                    .into(),
+            );
+        }
+        let v = multistep::chain_visits(&chain, (opts.sigmas, false), opts.final_sigma, false)?;
+        let rows = visit_rows(&v, &opts);
+        let placed = PlacedRows::new("UniPC", chain, (model, threshold), v.order, rows)?;
+        Ok(UniPc { opts, placed })
+    }
+
+    /// UniPC through the `steps` sigmas of `opts.sigmas` (Karras, exponential, beta) on the
+    /// training table `train`, as diffusers' `set_timesteps(steps)` gives them: where two
+    /// sigmas map to one timestep the model is called there twice, each step with its own
+    /// sigma (the rows are then by visit). Refused: the training table's own schedule (give
+    /// [`UniPc::new`] its chain). Otherwise as [`UniPc::new`].
+    pub fn on_sigmas(
+        train: &Tables,
+        steps: usize,
+        (model, threshold): (ModelOptions, Option<Threshold>),
+        opts: UniPcOptions,
+    ) -> Result<Self> {
+        if opts.sigmas == SigmaSchedule::Timesteps {
+            return refuse(
+                "on_sigmas takes a sigma schedule (Karras, exponential, beta): the training \
+                 table's steps come from the chain (UniPc::new)"
+                    .into(),
+            );
+        }
+        Self::check(&model, &opts, steps)?;
+        let abar = &train.alphas_cumprod;
+        let v =
+            multistep::sigma_visits(abar, steps, (opts.sigmas, false), opts.final_sigma, false)?;
+        let rows = visit_rows(&v, &opts);
+        let chain = Chain::full(train);
+        let placed = PlacedRows::new("UniPC", chain, (model, threshold), v.order, rows)?;
+        validate_multistep(&placed.chain, &model, threshold)?;
+        Ok(UniPc { opts, placed })
+    }
+
+    /// The option refusals every constructor makes, for `steps` steps.
+    fn check(model: &ModelOptions, opts: &UniPcOptions, steps: usize) -> Result<()> {
         if model.mean_type == MeanType::Xprev {
             return refuse("reads eps, xstart or v model outputs, not xprev".into());
         }
@@ -251,8 +300,6 @@ impl UniPc {
                 opts.order
             ));
         }
-        validate_multistep(&chain, &model, threshold)?;
-        let steps = chain.steps.len();
         if opts.final_sigma == FinalSigma::Zero {
             // At sigma 0, h = inf: diffusers' step there is NaN in these settings.
             if opts.variant == UniPcVariant::Bh1 {
@@ -277,78 +324,30 @@ impl UniPc {
                 );
             }
         }
-        // The other sigma schedules end at sigma_min by design: their last step into it is
-        // computed (h = 0) as diffusers computes it, non-finite coefficients refused by the rows.
-        if chain.steps.first() == Some(&0)
-            && opts.final_sigma == FinalSigma::SigmaMin
-            && opts.sigmas == SigmaSchedule::Timesteps
-        {
-            return refuse(
-                "final_sigmas_type sigma_min with a chain that visits t = 0: the last step \
-                 would go from sigma(0) to itself"
-                    .into(),
-            );
-        }
-        let rows = unipc_rows(&chain, &opts)?;
-        Ok(UniPc {
-            chain,
-            model,
-            threshold,
-            opts,
-            rows,
-        })
+        Ok(())
     }
 
-    /// The f64 row at training timestep t.
+    /// The f64 row of the (first) visit at training timestep t.
     pub fn row(&self, t: usize) -> Option<&MultistepRow> {
-        self.rows.get(t)
+        self.placed.row(t)
     }
 
     /// Its options.
     pub fn options(&self) -> &UniPcOptions {
         &self.opts
     }
-}
 
-impl Sampler for UniPc {
-    fn name(&self) -> &'static str {
+    fn sampler_name(&self) -> &'static str {
         "unipc"
     }
 
-    fn chain(&self) -> &Chain {
-        &self.chain
-    }
-
-    fn model(&self) -> &ModelOptions {
-        &self.model
-    }
-
-    fn threshold(&self) -> Option<Threshold> {
-        self.threshold
-    }
-
-    fn draws_noise(&self, _t: usize) -> bool {
+    fn noise_at(&self, _t: usize) -> bool {
         false
     }
-
-    fn gpu_rows(&self) -> Vec<u8> {
-        multistep::gpu_rows(&self.rows)
-    }
-
-    fn gpu_kernels(&self) -> (Kernel, Kernel) {
-        multistep::KERNELS
-    }
-
-    fn gpu_constants(&self) -> PipelineConstants {
-        step_constants(&self.model, self.threshold, false)
-    }
-
-    fn state_slots(&self) -> usize {
-        MultistepRow::state_slots(&self.rows)
-    }
-
-    fn cpu_step(&self, at: super::Visit, step: CpuStep<'_>) -> Result<Vec<f64>> {
-        let t = at.t;
-        multistep::cpu_step(&self.rows, &self.model, t, step)
-    }
 }
+
+fn refuse<T>(why: String) -> Result<T> {
+    Err(Error::Unsupported(format!("UniPC {why}")))
+}
+
+placed_sampler!(UniPc);

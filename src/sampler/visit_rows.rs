@@ -46,7 +46,7 @@ impl VisitRows {
                 order.len()
             )));
         }
-        let rows = multistep::finite(name, rows)?;
+        let rows = multistep::finite(name, &order, rows)?;
         let mut steps = order.clone();
         steps.sort_unstable();
         steps.dedup();
@@ -86,12 +86,13 @@ impl VisitRows {
                 times.len()
             )));
         }
-        let rows = multistep::finite(name, rows)?;
+        let order: Vec<usize> = (0..times.len()).collect();
+        let rows = multistep::finite(name, &order, rows)?;
         Ok(VisitRows {
             name,
             chain: Chain::full(train),
             model,
-            order: (0..times.len()).collect(),
+            order,
             rows,
             init_scale,
             steps,

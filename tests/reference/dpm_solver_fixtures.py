@@ -82,6 +82,13 @@ CASES = [
      {"use_beta_sigmas": True, "solver_order": 3}),
     ("lu_v_9", "attn_two_levels_heads", 2, 9, 23,
      {"use_lu_lambdas": True, "prediction_type": "v_prediction"}),
+    # Sigma lists that call the model at one timestep twice (diffusers runs both steps, each
+    # with its own sigma): exponential at 30 ends 2, 0, 0; lu at 40 ends 3, 1, 1, 0 (into
+    # sigma_min its third-order last step would go from sigma_min to itself: NaN there).
+    ("exponential_repeat_30", "attn_two_levels_heads", 1, 30, 41,
+     {"use_exponential_sigmas": True}),
+    ("lu_repeat_order3_40", "attn_two_levels_heads", 1, 40, 42,
+     {"use_lu_lambdas": True, "solver_order": 3}),
     # lambda_min_clipped: the timesteps spaced below the clip; trailing then takes 9 steps.
     ("clipped_trailing_10", "attn_two_levels_heads", 2, 10, 24,
      {"lambda_min_clipped": -3.0, "timestep_spacing": "trailing"}),

@@ -56,6 +56,11 @@ CASES = [
      {"use_exponential_sigmas": True, "solver_order": 3}),
     ("beta_sigma_min_8", "cifar10_tiny", 1, 8, 33,
      {"use_beta_sigmas": True, "final_sigmas_type": "sigma_min"}),
+    # Repeated timesteps (see dpm_solver_fixtures.py): beta at 47 visits 998 twice right after
+    # 999, so the corrector runs across the repeat; exponential at 28 ends 2, 0, 0.
+    ("beta_repeat_47", "attn_two_levels_heads", 1, 47, 36, {"use_beta_sigmas": True}),
+    ("exponential_repeat_order3_28", "attn_two_levels_heads", 1, 28, 37,
+     {"use_exponential_sigmas": True, "solver_order": 3}),
     # Zero terminal SNR: the class keeps abar_{T-1} = 2^-24 (sigma_max 4096).
     ("zero_snr_v_trailing_6", "attn_two_levels_heads", 2, 6, 34,
      {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
