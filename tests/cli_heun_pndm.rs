@@ -67,7 +67,7 @@ fn heun_and_pndm_sample_as_diffusers_does() {
         z("pndm_plms_eps_6"),
     );
     let h5l = z("heun_linspace_5");
-    let cases: [(&str, Vec<&str>, &str, f32); 6] = [
+    let cases: [(&str, Vec<&str>, &str, f32); 7] = [
         (
             "heun_linspace_5",
             vec!["--scheduler-config", &heun, "--steps", "5", "--x-t", &h5l],
@@ -112,6 +112,23 @@ fn heun_and_pndm_sample_as_diffusers_does() {
         (
             "pndm_plms_eps_6",
             vec!["--scheduler-config", &plms, "--steps", "6", "--x-t", &p6],
+            "6 pndm steps (7 model evaluations)",
+            1e-5,
+        ),
+        // The flag over the model folder's DDPMScheduler config: from_config with
+        // skip_prk_steps=True.
+        (
+            "pndm_plms_eps_6",
+            vec![
+                "--sampler",
+                "pndm",
+                "--skip-prk-steps",
+                "true",
+                "--steps",
+                "6",
+                "--x-t",
+                &p6,
+            ],
             "6 pndm steps (7 model evaluations)",
             1e-5,
         ),
@@ -222,6 +239,17 @@ fn what_heun_and_pndm_do_not_run_is_refused_in_one_line() {
         (
             vec!["--sampler", "heun", "--steps", "5", "--eta", "0.5"],
             "--eta",
+        ),
+        (
+            vec![
+                "--sampler",
+                "heun",
+                "--steps",
+                "5",
+                "--skip-prk-steps",
+                "true",
+            ],
+            "--skip-prk-steps is PNDM's",
         ),
     ];
     for (args, needle) in cases {

@@ -42,6 +42,10 @@ pub struct SolverArgs {
     /// (the training table's at the spaced timesteps, diffusers' default).
     #[arg(long, value_name = "karras|exponential|beta|lu|timesteps")]
     pub sigmas: Option<String>,
+    /// skip_prk_steps of pndm over the config's: true for PLMS alone (N + 1 model
+    /// evaluations), false for the Runge-Kutta warm-up first (N + 9, the class's default).
+    #[arg(long, value_name = "true|false")]
+    pub skip_prk_steps: Option<bool>,
 }
 
 impl SolverArgs {
@@ -93,6 +97,11 @@ impl SolverArgs {
                 })
             }
         };
+        if self.skip_prk_steps.is_some() && !matches!(kind, SamplerKind::Pndm(_)) {
+            return Err(Error::Unsupported(
+                "--skip-prk-steps is PNDM's (PNDMScheduler's skip_prk_steps)".into(),
+            ));
+        }
         Ok(match kind {
             SamplerKind::DpmSolver(o) => SamplerKind::DpmSolver(DpmSolverOptions {
                 order: self.order.unwrap_or(o.order),
@@ -143,6 +152,10 @@ impl SolverArgs {
                         .into(),
                 ))
             }
+            SamplerKind::Pndm(o) => SamplerKind::Pndm(ddpm_wgpu::sampler::PndmOptions {
+                skip_prk_steps: self.skip_prk_steps.unwrap_or(o.skip_prk_steps),
+                ..o
+            }),
             SamplerKind::Lms(o) => SamplerKind::Lms(ddpm_wgpu::sampler::LmsOptions {
                 order: self.order.unwrap_or(o.order),
                 ..o
