@@ -9,7 +9,8 @@ use std::process::Command;
 const FIXTURE: &str = "tests/fixtures/unet/attn_two_levels_heads";
 
 /// `ddpm bench --model FIXTURE` at batches 1 and 3, one trial, DDIM 3, DPM-Solver++ 2M 4,
-/// UniPC 3 and DDPM 2 steps, with the profile; `json` adds `--json`. Returns stdout.
+/// UniPC 3 and DDPM 2 steps, Heun at 3 steps and PLMS at 2 as `ddpm sample` would run them
+/// (`--loop`), with the profile; `json` adds `--json`. Returns stdout.
 fn bench(json: bool) -> String {
     let mut args = vec![
         "bench",
@@ -30,6 +31,10 @@ fn bench(json: bool) -> String {
         "--unipc-steps",
         "3",
         "--profile",
+        "--loop",
+        "--sampler heun --steps 3",
+        "--loop",
+        "--sampler pndm --skip-prk-steps true --steps 2",
     ];
     if json {
         args.push("--json");
@@ -65,7 +70,15 @@ fn unet_bench_reports_every_row() {
         .iter()
         .map(|l| (l["sampler"].as_str().unwrap(), l["steps"].as_u64().unwrap()))
         .collect();
-    let per_batch = [("ddim", 3), ("dpm++2m", 4), ("unipc", 3), ("ddpm", 2)];
+    // Heun at 3 steps: 5 model evaluations; PLMS at 2: 3.
+    let per_batch = [
+        ("ddim", 3),
+        ("dpm++2m", 4),
+        ("unipc", 3),
+        ("ddpm", 2),
+        ("heun", 5),
+        ("pndm", 3),
+    ];
     assert_eq!(kinds, [per_batch, per_batch].concat());
     // The profile covers every dispatch of one forward.
     let profile = r["profile"].as_array().unwrap();
@@ -77,4 +90,82 @@ fn unet_bench_reports_every_row() {
     assert!(convs > 10, "{profile:?}");
     let table = bench(false);
     assert!(table.contains("ms/forward") && table.contains("ddim") && table.contains("share"));
+}
+
+/// `--loop picked`: every sampler of benches/samplers.md at the model evaluations picked there,
+/// built from the model folder's scheduler config as `ddpm sample` builds it.
+#[test]
+fn picked_loops_cover_every_sampler() {
+    let Some(_ctx) = common::gpu() else { return };
+    let mut args = vec!["bench", "--model", FIXTURE, "--batch", "1", "--trials", "1"];
+    args.extend(["--ddim-steps", "0", "--ddpm-steps", "0", "--dpm-steps", "0"]);
+    args.extend(["--unipc-steps", "0", "--loop", "picked", "--json"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(&str, u64)> = r["loops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["sampler"].as_str().unwrap(), l["steps"].as_u64().unwrap()))
+        .collect();
+    let want = [
+        ("ddim", 50),
+        ("dpm++2m", 10),
+        ("dpm++3m", 10),
+        ("unipc", 10),
+        ("pndm", 10),
+        ("heun", 19),
+        ("lms", 15),
+        ("euler", 20),
+        ("euler-a", 25),
+        ("dpm++2m-sde", 25),
+    ];
+    assert_eq!(rows, want);
+}
+
+/// A loop's ARGS take the sampler flags only; anything else, and --loop without --model, is
+/// refused in one line.
+#[test]
+fn loop_args_other_than_the_samplers_are_refused() {
+    for (args, needle) in [
+        (
+            vec![
+                "--model",
+                FIXTURE,
+                "--loop",
+                "--sampler heun --steps 3 --count 4",
+            ],
+            "--count",
+        ),
+        (
+            vec!["--model", FIXTURE, "--loop", "--sampler heun --stepz 3"],
+            "--stepz",
+        ),
+        (vec!["--model", FIXTURE, "--loop", "--steps 3"], "--sampler"),
+        (
+            vec!["--model", FIXTURE, "--loop", "--sampler sgm --steps 3"],
+            "sgm",
+        ),
+        (vec!["--loop", "--sampler heun --steps 3"], "--model"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("bench")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
 }

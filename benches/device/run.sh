@@ -42,7 +42,8 @@ step .device/ddpm bench "${quick[@]}"
 step .device/ddpm bench --model synthetic:cifar10 --batch 1 --batch 16 --batch 64
 echo "== .device/ddpm bench --model synthetic:cifar10 --json > $OUT/unet.json"
 .device/ddpm bench --model synthetic:cifar10 --batch 16 --json > "$OUT/unet.json" || { echo "FAILED: unet --json"; failed=1; }
-step .device/ddpm bench --model embedded:digits --batch 1 --batch 256
+# Each sampler at the model evaluations benches/samplers.md picked (--loop picked).
+step .device/ddpm bench --model embedded:digits --batch 1 --batch 256 --loop picked
 step .device/ddpm sample --count 64 --out "$OUT/digits.png"
 echo "== .device/ddpm bench --json > $OUT/bench.json"
 .device/ddpm bench --json "${quick[@]}" > "$OUT/bench.json" || { echo "FAILED: bench --json"; failed=1; }

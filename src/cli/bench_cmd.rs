@@ -44,6 +44,11 @@ pub struct BenchArgs {
     /// --model: the DDPM loop over all T steps instead.
     #[arg(long)]
     ddpm_full: bool,
+    /// --model: also a loop row for the sampler `ddpm sample --model DIR ARGS` runs, ARGS its
+    /// sampler flags in one string (`--loop "--sampler heun --steps 10"`; repeatable), or
+    /// `picked`: each sampler at the step count benches/samplers.md picked.
+    #[arg(long = "loop", value_name = "ARGS|picked", allow_hyphen_values = true)]
+    loops: Vec<String>,
     /// --model: timed forwards per batch size (the median is kept).
     #[arg(long, value_name = "N", default_value_t = 3)]
     trials: usize,
@@ -57,6 +62,11 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         return model(args, spec);
     }
     use crate::bench::BenchPlan;
+    if !args.loops.is_empty() {
+        return Err(Error::Unsupported(
+            "--loop rows are the UNet's: give --model DIR".into(),
+        ));
+    }
     let ctx = Context::new()?;
     let mut plan = if args.quick {
         BenchPlan::quick()
@@ -109,7 +119,8 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
         profile: args.profile,
         ..defaults
     };
-    let report = run(&ctx, &unet, &opts)?;
+    let more = crate::bench::named_loops::samplers(&ctx, spec, &args.loops)?;
+    let report = run(&ctx, &unet, &opts, more)?;
     if args.json {
         print!("{}", report.json()?);
     } else {

@@ -10,6 +10,7 @@
 
 mod kernels;
 mod loops;
+pub(crate) mod named_loops;
 mod report;
 pub mod unet;
 

@@ -93,7 +93,7 @@ pub struct ForwardRow {
 /// One sampling-loop measurement.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct UNetLoopRow {
-    /// `ddim` or `ddpm`.
+    /// The sampler's name (`ddim`, `ddpm`, `dpm++2m`, `heun`...).
     pub sampler: &'static str,
     /// Samples.
     pub batch: usize,
@@ -130,8 +130,13 @@ pub struct UNetBenchReport {
     pub profile: Vec<StageTime>,
 }
 
-/// Measure `model` as `opts` says.
-pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNetBenchReport> {
+/// Measure `model` as `opts` says, with a loop row for each of `more` besides.
+pub fn run(
+    ctx: &Context,
+    model: &UNet2D,
+    opts: &UNetBenchOptions,
+    more: Vec<Box<dyn Sampler>>,
+) -> Result<UNetBenchReport> {
     let (h, w) = opts.size.or(model.config.sample_size).unwrap_or((32, 32));
     let c = model.config.in_channels;
     let big_t = opts.num_train_timesteps;
@@ -198,8 +203,10 @@ pub fn run(ctx: &Context, model: &UNet2D, opts: &UNetBenchOptions) -> Result<UNe
             report.profile = den.profile(ctx)?;
         }
     }
+    let mut all = samplers(&tables, opts)?;
+    all.extend(more);
     for &b in &opts.batches {
-        for sampler in samplers(&tables, opts)? {
+        for sampler in &all {
             let loop_opts = LoopOptions {
                 seed: 1,
                 steps_per_submit: 1,
