@@ -235,7 +235,7 @@ fn what_euler_does_not_run_is_refused_in_one_line() {
     let karras = write(
         "karras.json",
         r#"{"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading",
-            "sigma_min": 0.1}"#,
+            "use_karras_sigmas": true, "sigma_min": 0.0}"#,
     );
     let log_linear = write(
         "log_linear.json",

@@ -98,7 +98,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases_of(DIR);
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 20);
+    assert_eq!(list.len(), 21);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);

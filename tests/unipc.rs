@@ -10,7 +10,8 @@ use common::dpm::{cases_of, read_f32_of};
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::gpu::sample_loop::{LoopOptions, NoiseSource};
 use ddpm_wgpu::sampler::{
-    unipc_rows, FinalSigma, Sampler, SigmaSchedule, Threshold, UniPc, UniPcOptions, UniPcVariant,
+    unipc_rows, FinalSigma, Sampler, SigmaBounds, SigmaSchedule, Threshold, UniPc, UniPcOptions,
+    UniPcVariant,
 };
 use ddpm_wgpu::spacing::{multistep_timesteps, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, ScheduleKind, Tables};
@@ -61,6 +62,10 @@ fn case_sampler(case: &Value) -> UniPc {
             _ => FinalSigma::Zero,
         },
         sigmas,
+        bounds: SigmaBounds {
+            min: o["sigma_min"].as_f64(),
+            max: o["sigma_max"].as_f64(),
+        },
     };
     // A sigma schedule's steps come from N (they may visit a timestep twice: the rows are
     // then by visit); the training table's from the chain.
@@ -123,7 +128,7 @@ fn loops_match_diffusers_on_gpu_and_cpu() {
     let Some(ctx) = common::gpu() else { return };
     let all = cases_of(DIR);
     let list = all["cases"].as_array().unwrap();
-    assert_eq!(list.len(), 19);
+    assert_eq!(list.len(), 20);
     for case in list {
         let name = case["case"].as_str().unwrap();
         let sampler = case_sampler(case);

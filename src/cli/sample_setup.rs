@@ -346,7 +346,7 @@ fn sampler(
         crate::sampler_steps::sigma_space_schedule(&kind, args.solver.sigma_schedule()?, base)?;
     let times = match (steps, &steps_spacing) {
         (Some(n), Some(spacing)) => {
-            crate::sampler_steps::sigma_space_times(&kind, (spacing, n), tables, schedule)?
+            crate::sampler_steps::sigma_space_times(&kind, (spacing, n), tables, (schedule, base))?
         }
         _ if schedule != SigmaSchedule::Timesteps => {
             return Err(Error::Unsupported(format!(

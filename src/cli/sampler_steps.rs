@@ -6,7 +6,7 @@ use crate::sampler_pick::sigma_space;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::error::Result;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
-use ddpm_wgpu::sampler::{SigmaSchedule, SigmaTimes};
+use ddpm_wgpu::sampler::{SigmaBounds, SigmaSchedule, SigmaTimes};
 use ddpm_wgpu::spacing::Spacing;
 use ddpm_wgpu::Tables;
 
@@ -19,7 +19,7 @@ pub(crate) fn sigma_space_times(
     kind: &SamplerKind,
     (spacing, n): (&Spacing, usize),
     tables: &Tables,
-    schedule: SigmaSchedule,
+    (schedule, base): (SigmaSchedule, &Sampling),
 ) -> Result<Option<SigmaTimes>> {
     let linspace = *spacing == Spacing::Linspace;
     if !sigma_space(kind) || (!linspace && schedule == SigmaSchedule::Timesteps) {
@@ -32,7 +32,13 @@ pub(crate) fn sigma_space_times(
         let ts = ddpm_wgpu::spacing::timesteps(tables.num_timesteps(), n, spacing)?;
         SigmaTimes::of_chain(&Chain::respaced(tables, &ts)?)
     };
-    spaced.scheduled(abar, schedule).map(Some)
+    // Euler's sigma_min / sigma_max keys bound the schedule; Heun's and LMS's classes have
+    // none (from_config drops them), nor has Euler ancestral's.
+    let bounds = match kind {
+        SamplerKind::Euler(o) if !o.ancestral => base.euler_keys.bounds,
+        _ => SigmaBounds::default(),
+    };
+    spaced.scheduled_within(abar, schedule, bounds).map(Some)
 }
 
 /// The sigma schedule of a sigma-space `kind`: `--sigmas` over the config's use_*_sigmas
@@ -66,6 +72,7 @@ pub(crate) fn schedule_steps(
         SamplerKind::DpmSolver(o) if o.truncate_timesteps => {
             ddpm_wgpu::sampler::sigma_steps_truncated(abar, n, sigmas)
         }
+        SamplerKind::UniPc(o) => ddpm_wgpu::sampler::sigma_steps_within(abar, n, sigmas, o.bounds),
         _ => ddpm_wgpu::sampler::sigma_steps(abar, n, sigmas),
     }
 }

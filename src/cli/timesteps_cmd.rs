@@ -193,7 +193,7 @@ fn sigma_times(sampling: &Sampling, n: usize) -> Result<SigmaTimes> {
         &sampling.sampler,
         (&sampling.spacing, n),
         &sampling.tables,
-        schedule,
+        (schedule, sampling),
     )?;
     match scheduled {
         Some(st) => Ok(st),

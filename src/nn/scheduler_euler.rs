@@ -6,7 +6,9 @@
 use super::json::JsonObject;
 use super::scheduler_dpm::{read_flags, SPACED_SIGMA_KEYS};
 use crate::error::{Error, Result};
-use crate::sampler::{EulerOptions, FinalSigma, HeunOptions, LmsOptions, SigmaSchedule};
+use crate::sampler::{
+    EulerOptions, FinalSigma, HeunOptions, LmsOptions, SigmaBounds, SigmaSchedule,
+};
 
 /// `EulerDiscreteScheduler`'s own keys (diffusers 0.42's defaults where absent).
 #[derive(Clone, Debug, PartialEq)]
@@ -20,9 +22,9 @@ pub struct EulerKeys {
     /// use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas (false by default; Euler,
     /// Heun and LMS share them).
     pub other_sigmas: Vec<(&'static str, bool)>,
-    /// The first key the class has but the toolkit does not build, present with a value other
-    /// than diffusers' default: (key, value as written).
-    pub unbuilt: Option<(String, String)>,
+    /// sigma_min and sigma_max (null by default): the ends of those schedules (Euler's only:
+    /// Heun's and LMS's classes have no such keys).
+    pub bounds: SigmaBounds,
 }
 
 impl Default for EulerKeys {
@@ -32,16 +34,27 @@ impl Default for EulerKeys {
             timestep_type: "discrete".into(),
             final_sigmas_type: "zero".into(),
             other_sigmas: SPACED_SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
-            unbuilt: None,
+            bounds: SigmaBounds::default(),
         }
     }
 }
 
-/// The keys the toolkit does not build for Euler, with diffusers' defaults: the sigma bounds
-/// that override the spaced sigmas' in the Karras, exponential and beta schedules.
-fn unbuilt_keys() -> [(&'static str, serde_json::Value); 2] {
-    use serde_json::json;
-    [("sigma_min", json!(null)), ("sigma_max", json!(null))]
+/// The `sigma_min` / `sigma_max` keys of a config (null or absent: the schedule's own ends).
+pub(crate) fn read_bounds(o: &JsonObject<'_>) -> Result<SigmaBounds> {
+    Ok(SigmaBounds {
+        min: o.get::<Option<f64>>("sigma_min")?.flatten(),
+        max: o.get::<Option<f64>>("sigma_max")?.flatten(),
+    })
+}
+
+/// `bounds`, or an error naming `class` where one is not finite and positive or min >= max.
+pub(crate) fn check_bounds(bounds: SigmaBounds, class: &str) -> Result<SigmaBounds> {
+    match bounds.apply(f64::MIN_POSITIVE, f64::MAX) {
+        Ok(_) => Ok(bounds),
+        Err(e) => Err(Error::Unsupported(format!(
+            "scheduler config {e} ({class})"
+        ))),
+    }
 }
 
 fn refused(key: &str, value: &str, why: &str) -> Error {
@@ -59,7 +72,7 @@ impl EulerKeys {
             timestep_type: o.or("timestep_type", d.timestep_type)?,
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
             other_sigmas: read_flags(o, &SPACED_SIGMA_KEYS)?,
-            unbuilt: o.first_not_default(&unbuilt_keys()),
+            bounds: read_bounds(o)?,
         })
     }
 
@@ -86,19 +99,6 @@ impl EulerKeys {
         super::scheduler_dpm::sigma_schedule(&self.other_sigmas, class)
     }
 
-    /// An error naming an unbuilt key (sigma_min, sigma_max) not at its default, or two
-    /// sigma schedules at once, for `class`.
-    fn sigma_keys_default(&self, class: &str) -> Result<()> {
-        self.sigmas(class)?;
-        match &self.unbuilt {
-            Some((key, value)) => Err(Error::Unsupported(format!(
-                "scheduler config {key} = {value}: only diffusers' default (the spaced sigmas' \
-                 bounds) is built ({class})"
-            ))),
-            None => Ok(()),
-        }
-    }
-
     /// Euler's options (Euler ancestral's where `ancestral`: diffusers' class has none of these
     /// keys, so `from_config` drops them), or an error naming the first key whose value the
     /// toolkit does not run. `v_prediction` says whether the model predicts v (a continuous
@@ -110,7 +110,8 @@ impl EulerKeys {
                 ..EulerOptions::default()
             });
         }
-        self.sigma_keys_default("EulerDiscreteScheduler")?;
+        self.sigmas("EulerDiscreteScheduler")?;
+        check_bounds(self.bounds, "EulerDiscreteScheduler")?;
         if self.interpolation_type != "linear" {
             return Err(refused(
                 "interpolation_type",

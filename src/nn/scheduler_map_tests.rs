@@ -181,9 +181,21 @@ fn a_unipc_config_gives_its_options_and_refuses_what_is_not_built() {
             disable_corrector: vec![0, 2],
             final_sigma: FinalSigma::SigmaMin,
             sigmas: SigmaSchedule::Timesteps,
+            bounds: Default::default(),
         })
     );
     assert!(!s.model.clip_denoised);
+    // sigma_min / sigma_max bound the other schedules.
+    let text = r#"{"_class_name": "UniPCMultistepScheduler", "use_karras_sigmas": true,
+        "sigma_min": 0.05, "sigma_max": 80.0}"#;
+    let s = SchedulerConfig::from_json(text, "s.json")
+        .unwrap()
+        .sampling();
+    let want = crate::sampler::SigmaBounds {
+        min: Some(0.05),
+        max: Some(80.0),
+    };
+    assert!(matches!(s.unwrap().sampler, SamplerKind::UniPc(o) if o.bounds == want));
     let text = r#"{"_class_name": "UniPCMultistepScheduler", "use_beta_sigmas": true}"#;
     let s = SchedulerConfig::from_json(text, "s.json")
         .unwrap()
@@ -196,7 +208,8 @@ fn a_unipc_config_gives_its_options_and_refuses_what_is_not_built() {
             r#""use_beta_sigmas": true, "use_karras_sigmas": true"#,
             "only one sigma schedule",
         ),
-        (r#""sigma_max": 80.0"#, "sigma_max"),
+        (r#""sigma_max": -1.0"#, "sigma_max"),
+        (r#""sigma_min": 2.0, "sigma_max": 1.0"#, "sigma_min"),
         (r#""solver_order": 4"#, "solver_order"),
         (r#""solver_type": "bh3""#, "solver_type"),
         (r#""disable_corrector": [-1]"#, "disable_corrector"),

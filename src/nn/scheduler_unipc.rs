@@ -5,7 +5,7 @@
 use super::json::JsonObject;
 use super::scheduler_dpm::{read_flags, SPACED_SIGMA_KEYS};
 use crate::error::{Error, Result};
-use crate::sampler::{FinalSigma, UniPcOptions, UniPcVariant};
+use crate::sampler::{FinalSigma, SigmaBounds, UniPcOptions, UniPcVariant};
 
 /// `UniPCMultistepScheduler`'s own keys (diffusers 0.42's defaults where absent).
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +24,8 @@ pub struct UniPcKeys {
     pub final_sigmas_type: String,
     /// use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas, each false by default.
     pub other_sigmas: Vec<(&'static str, bool)>,
+    /// sigma_min and sigma_max (null by default): the ends of those schedules.
+    pub bounds: SigmaBounds,
     /// The first key the class has but the toolkit does not build, present with a value other
     /// than diffusers' default: (key, value as written).
     pub unbuilt: Option<(String, String)>,
@@ -39,14 +41,15 @@ impl Default for UniPcKeys {
             disable_corrector: Vec::new(),
             final_sigmas_type: "zero".into(),
             other_sigmas: SPACED_SIGMA_KEYS.iter().map(|&k| (k, false)).collect(),
+            bounds: SigmaBounds::default(),
             unbuilt: None,
         }
     }
 }
 
 /// The keys the toolkit does not build, with diffusers' defaults: another scheduler as the
-/// predictor, the other sigma schedules and the flow-matching settings.
-fn unbuilt_keys() -> [(&'static str, serde_json::Value); 8] {
+/// predictor and the flow-matching settings.
+fn unbuilt_keys() -> [(&'static str, serde_json::Value); 6] {
     use serde_json::json;
     [
         ("solver_p", json!(null)),
@@ -54,8 +57,6 @@ fn unbuilt_keys() -> [(&'static str, serde_json::Value); 8] {
         ("flow_shift", json!(1.0)),
         ("use_dynamic_shifting", json!(false)),
         ("time_shift_type", json!("exponential")),
-        ("sigma_min", json!(null)),
-        ("sigma_max", json!(null)),
         ("shift_terminal", json!(null)),
     ]
 }
@@ -78,6 +79,7 @@ impl UniPcKeys {
             disable_corrector: o.or("disable_corrector", d.disable_corrector)?,
             final_sigmas_type: o.or("final_sigmas_type", d.final_sigmas_type)?,
             other_sigmas: read_flags(o, &SPACED_SIGMA_KEYS)?,
+            bounds: super::scheduler_euler::read_bounds(o)?,
             unbuilt: o.first_not_default(&unbuilt_keys()),
         })
     }
@@ -138,6 +140,7 @@ impl UniPcKeys {
                 &self.other_sigmas,
                 "UniPCMultistepScheduler",
             )?,
+            bounds: super::scheduler_euler::check_bounds(self.bounds, "UniPCMultistepScheduler")?,
         })
     }
 }

@@ -24,7 +24,7 @@
 
 use super::multistep::{self, Visits};
 use super::placed_rows::{placed_sampler, PlacedRows};
-use super::{validate_multistep, FinalSigma, SigmaSchedule, Threshold};
+use super::{validate_multistep, FinalSigma, SigmaBounds, SigmaSchedule, Threshold};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
@@ -108,6 +108,17 @@ impl Default for DpmSolverOptions {
             final_sigma: FinalSigma::Zero,
             sigmas: SigmaSchedule::Timesteps,
             truncate_timesteps: false,
+        }
+    }
+}
+
+impl DpmSolverOptions {
+    /// Its sigma schedule as the visits take it (diffusers' class has no sigma bounds).
+    fn schedule(&self) -> multistep::Schedule {
+        multistep::Schedule {
+            kind: self.sigmas,
+            truncate: self.truncate_timesteps,
+            bounds: SigmaBounds::default(),
         }
     }
 }
@@ -245,7 +256,7 @@ fn visit_rows(v: &Visits, o: &DpmSolverOptions) -> Vec<MultistepRow> {
 /// the others idle. Refused: a chain whose timesteps are not its sigma schedule's, and
 /// coefficients that are not finite.
 pub fn dpm_rows(chain: &Chain, o: &DpmSolverOptions) -> Result<Vec<MultistepRow>> {
-    let schedule = (o.sigmas, o.truncate_timesteps);
+    let schedule = o.schedule();
     let v = multistep::chain_visits(chain, schedule, o.final_sigma, true)?;
     let rows = visit_rows(&v, o);
     let model = (ModelOptions::default(), None);
@@ -285,7 +296,7 @@ impl DpmSolver {
                     .into(),
             ));
         }
-        let schedule = (opts.sigmas, opts.truncate_timesteps);
+        let schedule = opts.schedule();
         let v = multistep::chain_visits(&chain, schedule, opts.final_sigma, true)?;
         let rows = visit_rows(&v, &opts);
         let placed = PlacedRows::new("DPM-Solver", chain, (model, threshold), v.order, rows)?;
@@ -312,7 +323,7 @@ impl DpmSolver {
                     .into(),
             ));
         }
-        let schedule = (opts.sigmas, opts.truncate_timesteps);
+        let schedule = opts.schedule();
         let abar = &train.alphas_cumprod;
         let v = multistep::sigma_visits(abar, steps, schedule, opts.final_sigma, true)?;
         let rows = visit_rows(&v, &opts);

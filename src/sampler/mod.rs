@@ -101,8 +101,8 @@ pub use loop_options::{LoopOptions, NoiseSource};
 pub use pndm::{pndm_rows, Pndm, PndmOptions};
 pub use sigma_times::SigmaTimes;
 pub use sigmas::{
-    multistep_abar, sigma_steps, sigma_steps_truncated, sigma_to_t, FinalSigma, SigmaSchedule,
-    SigmaSteps,
+    multistep_abar, sigma_steps, sigma_steps_truncated, sigma_steps_within, sigma_to_t, FinalSigma,
+    SigmaBounds, SigmaSchedule, SigmaSteps,
 };
 pub use unipc::{unipc_rows, UniPc, UniPcOptions, UniPcVariant};
 

@@ -4,7 +4,7 @@
 //! family is its row formulas over its [`Visits`] and nothing else (the rows placed by
 //! `placed_rows`).
 
-use super::sigmas::{multistep_abar, sigma_steps, SigmaSchedule};
+use super::sigmas::{multistep_abar, sigma_steps_within, SigmaBounds, SigmaSchedule};
 use super::{CpuStep, FinalSigma};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{multistep_step, MultistepRow};
@@ -38,6 +38,15 @@ pub(crate) fn cpu_step(
     multistep_step(row, model, CpuStep { noise, ..step })
 }
 
+/// How a multistep sampler takes its sigma schedule.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Schedule {
+    pub kind: SigmaSchedule,
+    /// Timesteps truncated (DPM-Solver's Karras and lu on the squared cosine).
+    pub truncate: bool,
+    pub bounds: SigmaBounds,
+}
+
 /// The steps a multistep sampler visits, in order: each one's training timestep and abar
 /// (abar = 1 / (1 + sigma^2), the table as [`multistep_abar`] holds it), and the final abar
 /// after the last step.
@@ -55,13 +64,13 @@ pub(crate) struct Visits {
 /// chain must hold ([`sigma_steps`](super::sigmas::sigma_steps)): see [`sigma_visits`].
 pub(crate) fn chain_visits(
     chain: &Chain,
-    schedule: (SigmaSchedule, bool),
+    schedule: Schedule,
     final_sigma: FinalSigma,
     table_min: bool,
 ) -> Result<Visits> {
     let order: Vec<usize> = chain.steps.iter().rev().copied().collect();
     let abar = &multistep_abar(&chain.train.alphas_cumprod);
-    if schedule.0 == SigmaSchedule::Timesteps {
+    if schedule.kind == SigmaSchedule::Timesteps {
         let final_abar = match final_sigma {
             FinalSigma::Zero => 1.0,
             FinalSigma::SigmaMin => abar[0],
@@ -79,7 +88,7 @@ pub(crate) fn chain_visits(
             "the chain's timesteps {order:?} are not those of {} sigmas at {} steps ({:?}): \
              build the chain from sampler::sigma_steps, or the sampler from its on_sigmas \
              where they repeat a timestep",
-            schedule.0.name(),
+            schedule.kind.name(),
             order.len(),
             visits.order
         )));
@@ -87,21 +96,21 @@ pub(crate) fn chain_visits(
     Ok(visits)
 }
 
-/// The N visits of sigma schedule `kind` (Karras, exponential, beta, lu; its timesteps
-/// truncated where `truncate`) over the training table `alphas_cumprod`, a timestep repeated
+/// The N visits of `schedule` (Karras, exponential, beta, lu; its timesteps truncated where it
+/// says, between its bounds) over the training table `alphas_cumprod`, a timestep repeated
 /// where diffusers repeats it, each step's abar from its sigma; the final sigma is the table's
 /// sigma(0) where `table_min` (DPM-Solver), else the last sigma (UniPC).
 pub(crate) fn sigma_visits(
     alphas_cumprod: &[f64],
     n: usize,
-    (kind, truncate): (SigmaSchedule, bool),
+    schedule: Schedule,
     final_sigma: FinalSigma,
     table_min: bool,
 ) -> Result<Visits> {
     let abar = &multistep_abar(alphas_cumprod);
-    let steps = match truncate {
-        true => super::sigmas::sigma_steps_truncated(abar, n, kind)?,
-        false => sigma_steps(abar, n, kind)?,
+    let steps = match schedule.truncate {
+        true => super::sigmas::sigma_steps_truncated(abar, n, schedule.kind)?,
+        false => sigma_steps_within(abar, n, schedule.kind, schedule.bounds)?,
     };
     let abar_of = |s: f64| 1.0 / (1.0 + s * s);
     let abars: Vec<f64> = steps.sigmas.iter().map(|&s| abar_of(s)).collect();

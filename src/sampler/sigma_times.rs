@@ -5,7 +5,7 @@
 //! called there ([`Sampler::model_times`](super::Sampler::model_times)) and the rows are by
 //! visit index.
 
-use super::sigmas::{log_table, ramp, table_sigmas};
+use super::sigmas::{log_table, ramp, table_sigmas, SigmaBounds};
 use super::{multistep_abar, sigma_to_t, SigmaSchedule};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::MultistepRow;
@@ -70,6 +70,17 @@ impl SigmaTimes {
     /// (float32, not rounded) on the table `alphas_cumprod`. `Timesteps` gives the list itself;
     /// `Lu` (DPM-Solver's) is refused.
     pub fn scheduled(&self, alphas_cumprod: &[f64], kind: SigmaSchedule) -> Result<SigmaTimes> {
+        self.scheduled_within(alphas_cumprod, kind, SigmaBounds::default())
+    }
+
+    /// [`SigmaTimes::scheduled`] between `bounds` (Euler's `sigma_min` / `sigma_max` keys)
+    /// where they are set.
+    pub fn scheduled_within(
+        &self,
+        alphas_cumprod: &[f64],
+        kind: SigmaSchedule,
+        bounds: SigmaBounds,
+    ) -> Result<SigmaTimes> {
         let (Some(&max), Some(&min)) = (self.sigmas.first(), self.sigmas.last()) else {
             return Err(Error::Unsupported(
                 "a sigma schedule needs at least one step".into(),
@@ -91,6 +102,7 @@ impl SigmaTimes {
                 kind.name()
             )));
         }
+        let (min, max) = bounds.apply(min, max)?;
         let sigmas = ramp(kind, min, max, self.sigmas.len())?;
         let log_sigmas = log_table(alphas_cumprod);
         Ok(SigmaTimes {

@@ -51,6 +51,39 @@ impl SigmaSchedule {
     }
 }
 
+/// diffusers' `sigma_min` / `sigma_max` config keys (`EulerDiscreteScheduler`'s,
+/// `UniPCMultistepScheduler`'s): the ends of a Karras, exponential or beta schedule in place
+/// of the table's (or the spaced sigmas') own; `None` keeps those. The training table's own
+/// sigmas do not read them, nor do lu's (as in diffusers).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SigmaBounds {
+    /// `sigma_min`.
+    pub min: Option<f64>,
+    /// `sigma_max`.
+    pub max: Option<f64>,
+}
+
+impl SigmaBounds {
+    /// The (min, max) a schedule spans: these bounds where set, else `min` and `max`.
+    /// Refused: a bound that is not finite and positive, and min >= max.
+    pub fn apply(&self, min: f64, max: f64) -> Result<(f64, f64)> {
+        for (key, v) in [("sigma_min", self.min), ("sigma_max", self.max)] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(Error::Unsupported(format!(
+                    "{key} = {v}: a sigma bound must be finite and positive"
+                )));
+            }
+        }
+        let (lo, hi) = (self.min.unwrap_or(min), self.max.unwrap_or(max));
+        if lo >= hi {
+            return Err(Error::Unsupported(format!(
+                "sigma_min {lo} is not below sigma_max {hi}"
+            )));
+        }
+        Ok((lo, hi))
+    }
+}
+
 /// diffusers' `final_sigmas_type`: where the last step goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FinalSigma {
@@ -110,8 +143,19 @@ pub fn sigma_to_t(sigma: f64, log_sigmas: &[f64]) -> f64 {
 /// list whose first timestep repeats (diffusers then starts from the second sigma and runs past
 /// the last one).
 pub fn sigma_steps(alphas_cumprod: &[f64], n: usize, kind: SigmaSchedule) -> Result<SigmaSteps> {
+    sigma_steps_within(alphas_cumprod, n, kind, SigmaBounds::default())
+}
+
+/// [`sigma_steps`] between `bounds` (UniPC's `sigma_min` / `sigma_max` keys) where they are
+/// set; `sigma_min` stays the table's sigma(0).
+pub fn sigma_steps_within(
+    alphas_cumprod: &[f64],
+    n: usize,
+    kind: SigmaSchedule,
+    bounds: SigmaBounds,
+) -> Result<SigmaSteps> {
     let round = matches!(kind, SigmaSchedule::Karras | SigmaSchedule::Lu);
-    steps_with(alphas_cumprod, n, kind, round)
+    steps_with(alphas_cumprod, n, kind, (round, bounds))
 }
 
 /// [`sigma_steps`] with every schedule's timesteps truncated, as diffusers' DPM-Solver takes
@@ -121,14 +165,14 @@ pub fn sigma_steps_truncated(
     n: usize,
     kind: SigmaSchedule,
 ) -> Result<SigmaSteps> {
-    steps_with(alphas_cumprod, n, kind, false)
+    steps_with(alphas_cumprod, n, kind, (false, SigmaBounds::default()))
 }
 
 fn steps_with(
     alphas_cumprod: &[f64],
     n: usize,
     kind: SigmaSchedule,
-    round: bool,
+    (round, bounds): (bool, SigmaBounds),
 ) -> Result<SigmaSteps> {
     let big_t = alphas_cumprod.len();
     if big_t < 2 || n == 0 || n > big_t {
@@ -146,7 +190,11 @@ fn steps_with(
     }
     // diffusers takes sigma_min and sigma_max from its f32 table.
     let (min, max) = (table[0], table[big_t - 1]);
-    let sigmas = ramp(kind, min, max, n)?;
+    let (lo, hi) = match kind {
+        SigmaSchedule::Lu => (min, max),
+        _ => bounds.apply(min, max)?,
+    };
+    let sigmas = ramp(kind, lo, hi, n)?;
     let log_sigmas = log_table(alphas_cumprod);
     let timesteps: Vec<usize> = sigmas
         .iter()

@@ -19,7 +19,7 @@
 use super::dpm_solver::lambda;
 use super::multistep::{self, Visits};
 use super::placed_rows::{placed_sampler, PlacedRows};
-use super::{validate_multistep, FinalSigma, SigmaSchedule, Threshold};
+use super::{validate_multistep, FinalSigma, SigmaBounds, SigmaSchedule, Threshold};
 use crate::chain::Chain;
 use crate::cpu::kernels::multistep_step::{History, MultistepRow};
 use crate::error::{Error, Result};
@@ -52,6 +52,8 @@ pub struct UniPcOptions {
     pub final_sigma: FinalSigma,
     /// The sigmas it steps through (`use_karras_sigmas`...; the training table's by default).
     pub sigmas: SigmaSchedule,
+    /// `sigma_min` / `sigma_max`: the ends of those sigmas (none: the table's).
+    pub bounds: SigmaBounds,
 }
 
 impl Default for UniPcOptions {
@@ -64,6 +66,18 @@ impl Default for UniPcOptions {
             disable_corrector: Vec::new(),
             final_sigma: FinalSigma::Zero,
             sigmas: SigmaSchedule::Timesteps,
+            bounds: SigmaBounds::default(),
+        }
+    }
+}
+
+impl UniPcOptions {
+    /// Its sigma schedule as the visits take it: never truncated, between its bounds.
+    fn schedule(&self) -> multistep::Schedule {
+        multistep::Schedule {
+            kind: self.sigmas,
+            truncate: false,
+            bounds: self.bounds,
         }
     }
 }
@@ -216,7 +230,7 @@ fn visit_rows(v: &Visits, o: &UniPcOptions) -> Vec<MultistepRow> {
 /// Refused: a chain whose timesteps are not its sigma schedule's, and coefficients that are
 /// not finite.
 pub fn unipc_rows(chain: &Chain, o: &UniPcOptions) -> Result<Vec<MultistepRow>> {
-    let v = multistep::chain_visits(chain, (o.sigmas, false), o.final_sigma, false)?;
+    let v = multistep::chain_visits(chain, o.schedule(), o.final_sigma, false)?;
     let rows = visit_rows(&v, o);
     let model = (ModelOptions::default(), None);
     Ok(PlacedRows::new("UniPC", chain.clone(), model, v.order, rows)?.rows)
@@ -254,7 +268,7 @@ impl UniPc {
                     .into(),
             );
         }
-        let v = multistep::chain_visits(&chain, (opts.sigmas, false), opts.final_sigma, false)?;
+        let v = multistep::chain_visits(&chain, opts.schedule(), opts.final_sigma, false)?;
         let rows = visit_rows(&v, &opts);
         let placed = PlacedRows::new("UniPC", chain, (model, threshold), v.order, rows)?;
         Ok(UniPc { opts, placed })
@@ -280,8 +294,7 @@ impl UniPc {
         }
         Self::check(&model, &opts, steps)?;
         let abar = &train.alphas_cumprod;
-        let v =
-            multistep::sigma_visits(abar, steps, (opts.sigmas, false), opts.final_sigma, false)?;
+        let v = multistep::sigma_visits(abar, steps, opts.schedule(), opts.final_sigma, false)?;
         let rows = visit_rows(&v, &opts);
         let chain = Chain::full(train);
         let placed = PlacedRows::new("UniPC", chain, (model, threshold), v.order, rows)?;

@@ -51,7 +51,7 @@ pub fn case_steps(
     case: &Value,
     alphas_cumprod: &[f64],
 ) -> (ddpm_wgpu::sampler::SigmaSchedule, Vec<usize>) {
-    use ddpm_wgpu::sampler::{lambda_clipped_last, sigma_steps, SigmaSchedule};
+    use ddpm_wgpu::sampler::{lambda_clipped_last, sigma_steps_within, SigmaSchedule};
     use ddpm_wgpu::spacing::{multistep_timesteps_upto, Spacing};
     let o = &case["options"];
     let on = |k: &str| o[k] == Value::Bool(true);
@@ -77,7 +77,9 @@ pub fn case_steps(
         let last = lambda_clipped_last(alphas_cumprod, clip);
         multistep_timesteps_upto(alphas_cumprod.len(), last, n, &spacing).unwrap()
     } else {
-        sigma_steps(alphas_cumprod, n, kind).unwrap().timesteps
+        sigma_steps_within(alphas_cumprod, n, kind, case_bounds(case))
+            .unwrap()
+            .timesteps
     };
     let want: Vec<usize> = case["timesteps"]
         .as_array()
@@ -87,6 +89,16 @@ pub fn case_steps(
         .collect();
     assert_eq!(kept, want, "{}: timesteps", case["case"]);
     (kind, kept)
+}
+
+/// A fixture case's `sigma_min` / `sigma_max` options.
+#[allow(dead_code)]
+pub fn case_bounds(case: &Value) -> ddpm_wgpu::sampler::SigmaBounds {
+    let o = &case["options"];
+    ddpm_wgpu::sampler::SigmaBounds {
+        min: o["sigma_min"].as_f64(),
+        max: o["sigma_max"].as_f64(),
+    }
 }
 
 /// A fixture case's training tables: the fixture folders' DDPMScheduler schedule (linear
@@ -248,7 +260,9 @@ pub fn case_sigma_times(
         let ts = ddpm_wgpu::spacing::timesteps(tables.num_timesteps(), n, &spacing).unwrap();
         SigmaTimes::of_chain(&ddpm_wgpu::chain::Chain::respaced(tables, &ts).unwrap())
     };
-    let st = spaced.scheduled(&tables.alphas_cumprod, kind).unwrap();
+    let st = spaced
+        .scheduled_within(&tables.alphas_cumprod, kind, case_bounds(case))
+        .unwrap();
     // Heun lists each later timestep twice; Euler and LMS once.
     let want = case_times(case);
     let want: Vec<f64> = if case["class"] == "heun" {

@@ -58,6 +58,10 @@ CASES = [
      {"use_exponential_sigmas": True, "prediction_type": "v_prediction"}),
     ("lms_beta_7", "lms", "attn_two_levels_heads", 2, 7, 59,
      {"timestep_spacing": "linspace", "use_beta_sigmas": True}),
+    # sigma_min / sigma_max bound the schedule (Euler's keys).
+    ("euler_exponential_bounds_7", "euler", "attn_two_levels_heads", 2, 7, 61,
+     {"timestep_spacing": "linspace", "use_exponential_sigmas": True, "sigma_min": 0.1,
+      "sigma_max": 60.0}),
     # A v-prediction model's continuous timesteps: the model at 0.25 ln sigma.
     ("euler_continuous_v_6", "euler", "attn_two_levels_heads", 2, 6, 60,
      {"prediction_type": "v_prediction", "timestep_type": "continuous"}),

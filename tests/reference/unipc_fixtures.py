@@ -61,6 +61,9 @@ CASES = [
     ("beta_repeat_47", "attn_two_levels_heads", 1, 47, 36, {"use_beta_sigmas": True}),
     ("exponential_repeat_order3_28", "attn_two_levels_heads", 1, 28, 37,
      {"use_exponential_sigmas": True, "solver_order": 3}),
+    # sigma_min / sigma_max bound the schedule (the model's table spans 0.01 to 157).
+    ("karras_bounds_9", "attn_two_levels_heads", 2, 9, 38,
+     {"use_karras_sigmas": True, "sigma_min": 0.05, "sigma_max": 40.0}),
     # Zero terminal SNR: the class keeps abar_{T-1} = 2^-24 (sigma_max 4096).
     ("zero_snr_v_trailing_6", "attn_two_levels_heads", 2, 6, 34,
      {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
