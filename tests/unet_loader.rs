@@ -258,12 +258,18 @@ fn bad_configs_are_named() {
         (
             "class_embed_type",
             serde_json::json!("timestep"),
-            "class embeddings",
+            "class_embed_type 'timestep'",
         ),
+        // A class-conditional config over weights without the table.
         (
             "num_class_embeds",
             serde_json::json!(10),
-            "class embeddings",
+            "class_embedding.weight",
+        ),
+        (
+            "num_class_embeds",
+            serde_json::json!(0),
+            "num_class_embeds 0",
         ),
         ("act_fn", serde_json::json!("gelu"), "act_fn 'gelu'"),
         (

@@ -1,6 +1,7 @@
-//! `ddpm op unet --model DIR --input x=X.npy --input t=T.npy --out-dir D [--device gpu|cpu]`:
-//! one forward of a diffusers UNet2DModel, written as D/model_output.npy (float32
-//! [B, out_channels, H, W]).
+//! `ddpm op unet --model DIR --input x=X.npy --input t=T.npy [--input class_labels=L.npy]
+//! --out-dir D [--device gpu|cpu]`: one forward of a diffusers UNet2DModel, written as
+//! D/model_output.npy (float32 [B, out_channels, H, W]). A class-conditional model takes
+//! class_labels (int32 or int64 \[B\]) and needs them, as diffusers does.
 
 use crate::Device;
 use ddpm_wgpu::error::{Error, Result};
@@ -11,18 +12,20 @@ use ddpm_wgpu::ops::Output;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Run the forward of the model at `model` on `inputs` (x and t) and write its output to `dir`.
+/// Run the forward of the model at `model` on `inputs` (x, t and class_labels) and write its
+/// output to `dir`.
 pub fn run(
     model: &str,
     inputs: &BTreeMap<String, NpyArray>,
     device: Device,
     dir: &Path,
 ) -> Result<()> {
-    if let Some(other) = inputs.keys().find(|k| !matches!(k.as_str(), "x" | "t")) {
+    let names = |k: &str| matches!(k, "x" | "t" | "class_labels");
+    if let Some(other) = inputs.keys().find(|k| !names(k)) {
         return Err(Error::UnexpectedInput {
             op: "unet",
             name: other.clone(),
-            expected: "x, t".into(),
+            expected: "x, t, class_labels".into(),
         });
     }
     let folder = ModelFolder::resolve(model)?;
@@ -53,8 +56,18 @@ pub fn run(
             index,
         });
     }
-    let t = timesteps(inputs, shape[0], big_t)?;
+    let t = ints(inputs, "t", shape[0])?.ok_or_else(|| Error::MissingInput("t".into()))?;
+    let t = in_range(&t, big_t)?;
+    let labels = ints(inputs, "class_labels", shape[0])?
+        .map(|l| {
+            l.iter()
+                .map(|&v| u32::try_from(v))
+                .collect::<std::result::Result<Vec<u32>, _>>()
+                .map_err(|_| Error::ShapeMismatch(format!("negative class label in {l:?}")))
+        })
+        .transpose()?;
     unet.check_sample_size(shape[2], shape[3])?;
+    ddpm_wgpu::cpu::nn::unet::check_class_labels(&unet, shape[0], labels.as_deref())?;
     let out: Vec<f64> = match device {
         Device::Gpu => {
             let ctx = Context::new()?;
@@ -64,7 +77,11 @@ pub fn run(
                 .map(f64::from)
                 .collect()
         }
-        Device::Cpu => ddpm_wgpu::cpu::nn::unet::forward(&unet, xs, shape, &t)?,
+        Device::Cpu => {
+            let x = xs.iter().map(|&v| f64::from(v)).collect();
+            let times: Vec<f32> = t.iter().map(|&v| v as f32).collect();
+            ddpm_wgpu::cpu::nn::unet::forward_labeled(&unet, x, shape, &times, labels.as_deref())?
+        }
     };
     let out_shape = vec![shape[0], unet.config.out_channels, shape[2], shape[3]];
     crate::write_all(
@@ -77,28 +94,33 @@ pub fn run(
     )
 }
 
-/// t: int32 or int64 \[B\], each in [0, T).
-fn timesteps(inputs: &BTreeMap<String, NpyArray>, batch: usize, big_t: usize) -> Result<Vec<u32>> {
-    let t = inputs
-        .get("t")
-        .ok_or_else(|| Error::MissingInput("t".into()))?;
-    let values: Vec<i64> = match &t.data {
+/// Input `name`: int32 or int64 \[B\], if given.
+fn ints(inputs: &BTreeMap<String, NpyArray>, name: &str, batch: usize) -> Result<Option<Vec<i64>>> {
+    let Some(a) = inputs.get(name) else {
+        return Ok(None);
+    };
+    let values: Vec<i64> = match &a.data {
         NpyData::I32(v) => v.iter().map(|&a| i64::from(a)).collect(),
         NpyData::I64(v) => v.clone(),
         other => {
             return Err(Error::WrongDtype {
-                name: "t".into(),
+                name: name.into(),
                 found: other.dtype().into(),
                 expected: "int32 or int64",
             })
         }
     };
-    if t.shape != [batch] || values.len() != batch {
+    if a.shape != [batch] || values.len() != batch {
         return Err(Error::ShapeMismatch(format!(
-            "t has shape {:?} but x has {batch} samples: t must be [{batch}]",
-            t.shape
+            "{name} has shape {:?} but x has {batch} samples: {name} must be [{batch}]",
+            a.shape
         )));
     }
+    Ok(Some(values))
+}
+
+/// Timesteps `values`, each in [0, T).
+fn in_range(values: &[i64], big_t: usize) -> Result<Vec<u32>> {
     values
         .iter()
         .enumerate()

@@ -52,6 +52,10 @@ pub struct UNetConfig {
     pub resnet_time_scale_shift: TimeEmbeddingNorm,
     /// Whether the mid block has its attention.
     pub add_attention: bool,
+    /// `num_class_embeds` with `class_embed_type` null: a class-conditional model whose
+    /// `class_embedding` is a table of this many rows of the time-embedding width (`None`: no
+    /// class embedding).
+    pub num_class_embeds: Option<usize>,
 }
 
 /// The keys as read, before validation.
@@ -165,13 +169,12 @@ impl UNetConfig {
         }
         if let Some(kind) = &raw.class_embed_type {
             return Err(unsupported(format!(
-                "class embeddings (class_embed_type '{kind}')"
+                "class_embed_type '{kind}' (only null, diffusers' embedding table of \
+                 num_class_embeds rows, is built)"
             )));
         }
-        if let Some(n) = raw.num_class_embeds {
-            return Err(unsupported(format!(
-                "class embeddings (num_class_embeds {n})"
-            )));
+        if raw.num_class_embeds == Some(0) {
+            return Err(unsupported("num_class_embeds 0".into()));
         }
         if !matches!(raw.act_fn.to_lowercase().as_str(), "silu" | "swish") {
             return Err(unsupported(format!("act_fn '{}' (only silu)", raw.act_fn)));
@@ -299,6 +302,7 @@ impl UNetConfig {
             norm_eps: raw.norm_eps,
             resnet_time_scale_shift,
             add_attention: raw.add_attention,
+            num_class_embeds: raw.num_class_embeds,
         })
     }
 

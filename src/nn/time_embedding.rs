@@ -88,3 +88,43 @@ impl TimeEmbedding {
         self.linear_1.num_parameters() + self.linear_2.num_parameters()
     }
 }
+
+/// diffusers' class embedding with `class_embed_type` null: an `nn.Embedding` of
+/// `num_class_embeds` rows of the time-embedding width (`class_embedding.weight`), whose row
+/// of each sample's label is added to its time embedding before the blocks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassEmbedding {
+    /// Rows (`num_class_embeds`): labels run from 0 to this - 1.
+    pub num_classes: usize,
+    /// Width of a row (the time embedding's).
+    pub width: usize,
+    /// [num_classes, width], row-major.
+    pub table: Vec<f32>,
+}
+
+impl ClassEmbedding {
+    /// Reads `weight` [num_classes, width] below `vb` (the model's `class_embedding`).
+    pub fn new(vb: &VarBuilder, num_classes: usize, width: usize) -> Result<Self> {
+        Ok(ClassEmbedding {
+            num_classes,
+            width,
+            table: vb.get(&[num_classes, width], "weight")?,
+        })
+    }
+
+    /// Check that every label is a row: one line naming the first that is not.
+    pub fn check_labels(&self, labels: &[u32]) -> Result<()> {
+        match labels.iter().find(|&&l| l as usize >= self.num_classes) {
+            Some(l) => Err(Error::ShapeMismatch(format!(
+                "class label {l} is outside [0, {}) (num_class_embeds {})",
+                self.num_classes, self.num_classes
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Weights.
+    pub fn num_parameters(&self) -> usize {
+        self.table.len()
+    }
+}

@@ -7,12 +7,13 @@ use super::config::UNetConfig;
 use super::conv2d::{Conv2d, Padding};
 use super::group_norm::GroupNorm;
 use super::resnet::{ResnetParams, TimeEmbeddingNorm};
-use super::time_embedding::{TimeEmbedding, Timesteps};
+use super::time_embedding::{ClassEmbedding, TimeEmbedding, Timesteps};
 use super::weights::VarBuilder;
 use crate::error::{Error, Result};
 
 /// The whole model. Forward (see `cpu::nn::unet::forward`): x = 2x - 1 if
-/// `center_input_sample`; emb = time_embedding(t); h = conv_in(x), pushed on the skip stack;
+/// `center_input_sample`; emb = time_embedding(t), plus class_embedding(label) for a
+/// class-conditional model; h = conv_in(x), pushed on the skip stack;
 /// each down block (pushing its skips); the mid block; each up block (popping them); then
 /// conv_out(silu(conv_norm_out(h))).
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +24,8 @@ pub struct UNet2D {
     pub conv_in: Conv2d,
     /// The sinusoid and its MLP.
     pub time_embedding: TimeEmbedding,
+    /// `class_embedding` of a class-conditional model (`num_class_embeds`).
+    pub class_embedding: Option<ClassEmbedding>,
     /// `down_blocks.{i}`, top level first.
     pub down_blocks: Vec<DownBlock>,
     /// `mid_block`, unless `mid_block_type` is null.
@@ -74,6 +77,10 @@ impl UNet2D {
         };
         let conv_in = Conv2d::new(&vb.pp("conv_in"), config.in_channels, c0, 3, 1, same)?;
         let time_embedding = TimeEmbedding::new(&vb.pp("time_embedding"), time_proj, temb)?;
+        let class_embedding = match config.num_class_embeds {
+            Some(n) => Some(ClassEmbedding::new(&vb.pp("class_embedding"), n, temb)?),
+            None => None,
+        };
 
         let mut down_blocks = Vec::with_capacity(levels);
         let mut out = c0;
@@ -134,6 +141,7 @@ impl UNet2D {
             config: config.clone(),
             conv_in,
             time_embedding,
+            class_embedding,
             down_blocks,
             mid_block,
             up_blocks,
@@ -260,6 +268,10 @@ impl UNet2D {
         let res = |r: &super::resnet::ResnetBlock2D| r.num_parameters();
         let att = |a: &super::attention::Attention| a.num_parameters();
         let mut n = self.conv_in.num_parameters() + self.time_embedding.num_parameters();
+        n += self
+            .class_embedding
+            .as_ref()
+            .map_or(0, |c| c.num_parameters());
         for b in &self.down_blocks {
             n += b.resnets.iter().map(res).sum::<usize>()
                 + b.attentions.iter().map(att).sum::<usize>();

@@ -26,6 +26,19 @@ pub fn forward_f64_at(
     shape: [usize; 4],
     t: &[f32],
 ) -> Result<Vec<f64>> {
+    forward_labeled(model, x, shape, t, None)
+}
+
+/// [`forward_f64_at`] with diffusers' `class_labels`, one per sample: a class-conditional
+/// model adds each sample's row of its `class_embedding` to the time embedding. A model with
+/// class embeddings needs labels, one without refuses them (diffusers raises in both cases).
+pub fn forward_labeled(
+    model: &UNet2D,
+    x: Vec<f64>,
+    shape: [usize; 4],
+    t: &[f32],
+    labels: Option<&[u32]>,
+) -> Result<Vec<f64>> {
     let [n, c, h, w] = shape;
     if n == 0 || t.len() != n {
         return Err(Error::ShapeMismatch(format!(
@@ -44,7 +57,8 @@ pub fn forward_f64_at(
     if model.config.center_input_sample {
         x.data.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
     }
-    let temb = time_embedding::forward(&model.time_embedding, t)?;
+    let mut temb = time_embedding::forward(&model.time_embedding, t)?;
+    add_class_embedding(model, &mut temb, n, labels)?;
     let mut hidden = conv2d::forward(&model.conv_in, &x)?;
     let mut skips = vec![hidden.clone()];
     for block in &model.down_blocks {
@@ -59,6 +73,52 @@ pub fn forward_f64_at(
     let mut hidden = group_norm::forward(&model.conv_norm_out, &hidden)?;
     silu_in_place(&mut hidden.data);
     Ok(conv2d::forward(&model.conv_out, &hidden)?.data)
+}
+
+/// Check `labels` for a batch of n of `model`: a class-conditional model needs one label per
+/// sample, each a row of its table; a model without class embeddings takes none.
+pub fn check_class_labels(model: &UNet2D, n: usize, labels: Option<&[u32]>) -> Result<()> {
+    match (&model.class_embedding, labels) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(Error::UnexpectedInput {
+            op: "unet",
+            name: "class_labels".into(),
+            expected: "x, t (the model has no class embedding)".into(),
+        }),
+        (Some(ce), None) => Err(Error::MissingInput(format!(
+            "class_labels (the model is class-conditional: num_class_embeds {})",
+            ce.num_classes
+        ))),
+        (Some(ce), Some(labels)) => {
+            if labels.len() != n {
+                return Err(Error::ShapeMismatch(format!(
+                    "{} class labels for a batch of {n}",
+                    labels.len()
+                )));
+            }
+            ce.check_labels(labels)
+        }
+    }
+}
+
+/// temb [n, width] += each sample's row of the model's class embedding at `labels`.
+fn add_class_embedding(
+    model: &UNet2D,
+    temb: &mut [f64],
+    n: usize,
+    labels: Option<&[u32]>,
+) -> Result<()> {
+    check_class_labels(model, n, labels)?;
+    let (Some(ce), Some(labels)) = (&model.class_embedding, labels) else {
+        return Ok(());
+    };
+    for (row, &l) in temb.chunks_exact_mut(ce.width).zip(labels) {
+        let at = l as usize * ce.width;
+        for (v, &e) in row.iter_mut().zip(&ce.table[at..at + ce.width]) {
+            *v += f64::from(e);
+        }
+    }
+    Ok(())
 }
 
 /// The UNet as a [`CpuDenoiser`] on samples of [in_channels, height, width]: out_channels ==

@@ -62,6 +62,13 @@ impl UNetDenoiser {
         num_train_timesteps: usize,
         opts: UNetOptions,
     ) -> Result<Self> {
+        if let Some(ce) = &model.class_embedding {
+            return Err(Error::UnsupportedModel(format!(
+                "class embeddings (num_class_embeds {}) are not on the GPU yet: the f64 twin \
+                 runs them (--device cpu)",
+                ce.num_classes
+            )));
+        }
         let (cin, cout) = (model.config.in_channels, model.config.out_channels);
         if cout != cin && cout != 2 * cin {
             return Err(Error::UnsupportedModel(format!(
