@@ -2,10 +2,14 @@
 // y[r, o] = bias[o] + sum_i w[o, i] x[r, i], then SiLU with SILU. With GATHER, row r of x is
 // row t[t_offset + r] of a table (the time embedding's sinusoid, one row per training timestep,
 // computed in f64 on the host; the timestep is clamped below T so a bad t cannot read out of
-// bounds). One invocation per output; the time MLP and projections are a few MFLOP per sample.
+// bounds). With CLASS_ROW (not with GATHER), row labels[t_offset + r] of a class table
+// ([num_timesteps, out_features], the label clamped the same way) is added before the SiLU:
+// diffusers' emb = time_embedding(t) + class_embedding(label). One invocation per output; the
+// time MLP and projections are a few MFLOP per sample.
 
 override GATHER: bool = false;
 override SILU: bool = false;
+override CLASS_ROW: bool = false;
 
 @group(0) @binding(0) var<uniform> p: LinearParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -13,6 +17,7 @@ override SILU: bool = false;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> timesteps: array<u32>;
 @group(0) @binding(5) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(6) var<storage, read> classes: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -33,6 +38,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc = fma(w[wo + k], src[x + k], acc);
     }
     var y = acc + bias[o];
+    if CLASS_ROW {
+        let label = min(timesteps[p.t_offset + r], p.num_timesteps - 1u);
+        y += classes[label * p.out_features + o];
+    }
     if SILU {
         y = silu(y);
     }

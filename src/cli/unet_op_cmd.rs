@@ -72,7 +72,7 @@ pub fn run(
         Device::Gpu => {
             let ctx = Context::new()?;
             let den = UNetDenoiser::new(&ctx, &unet, big_t)?;
-            den.forward(&ctx, xs, &shape, &t)?
+            den.forward_labeled(&ctx, xs, &shape, &t, labels.as_deref())?
                 .into_iter()
                 .map(f64::from)
                 .collect()

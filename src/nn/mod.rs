@@ -42,7 +42,7 @@ pub use group_norm::GroupNorm;
 pub use linear::Linear;
 pub use resnet::{ResnetBlock2D, TimeEmbeddingNorm};
 pub use scheduler_config::SchedulerConfig;
-pub use time_embedding::{ClassEmbedding, TimeEmbedding, Timesteps};
+pub use time_embedding::{check_class_labels, ClassEmbedding, TimeEmbedding, Timesteps};
 pub use unet::UNet2D;
 pub use upsample::Upsample2D;
 pub use weights::{Tensor, VarBuilder, Weights};

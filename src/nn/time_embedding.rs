@@ -112,19 +112,44 @@ impl ClassEmbedding {
         })
     }
 
-    /// Check that every label is a row: one line naming the first that is not.
-    pub fn check_labels(&self, labels: &[u32]) -> Result<()> {
-        match labels.iter().find(|&&l| l as usize >= self.num_classes) {
-            Some(l) => Err(Error::ShapeMismatch(format!(
-                "class label {l} is outside [0, {}) (num_class_embeds {})",
-                self.num_classes, self.num_classes
-            ))),
-            None => Ok(()),
-        }
-    }
-
     /// Weights.
     pub fn num_parameters(&self) -> usize {
         self.table.len()
+    }
+}
+
+/// Check `labels` for a batch of n of a model with `num_classes` class rows (`None`: no class
+/// embedding): a class-conditional model needs one label per sample, each in
+/// [0, num_classes); a model without class embeddings takes none (diffusers raises in both
+/// cases).
+pub fn check_class_labels(
+    num_classes: Option<usize>,
+    n: usize,
+    labels: Option<&[u32]>,
+) -> Result<()> {
+    match (num_classes, labels) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(Error::UnexpectedInput {
+            op: "unet",
+            name: "class_labels".into(),
+            expected: "x, t (the model has no class embedding)".into(),
+        }),
+        (Some(k), None) => Err(Error::MissingInput(format!(
+            "class_labels (the model is class-conditional: num_class_embeds {k})"
+        ))),
+        (Some(k), Some(labels)) => {
+            if labels.len() != n {
+                return Err(Error::ShapeMismatch(format!(
+                    "{} class labels for a batch of {n}",
+                    labels.len()
+                )));
+            }
+            match labels.iter().find(|&&l| l as usize >= k) {
+                Some(l) => Err(Error::ShapeMismatch(format!(
+                    "class label {l} is outside [0, {k}) (num_class_embeds {k})"
+                ))),
+                None => Ok(()),
+            }
+        }
     }
 }

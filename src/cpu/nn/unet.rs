@@ -75,30 +75,10 @@ pub fn forward_labeled(
     Ok(conv2d::forward(&model.conv_out, &hidden)?.data)
 }
 
-/// Check `labels` for a batch of n of `model`: a class-conditional model needs one label per
-/// sample, each a row of its table; a model without class embeddings takes none.
+/// Check `labels` for a batch of n of `model` ([`crate::nn::check_class_labels`]).
 pub fn check_class_labels(model: &UNet2D, n: usize, labels: Option<&[u32]>) -> Result<()> {
-    match (&model.class_embedding, labels) {
-        (None, None) => Ok(()),
-        (None, Some(_)) => Err(Error::UnexpectedInput {
-            op: "unet",
-            name: "class_labels".into(),
-            expected: "x, t (the model has no class embedding)".into(),
-        }),
-        (Some(ce), None) => Err(Error::MissingInput(format!(
-            "class_labels (the model is class-conditional: num_class_embeds {})",
-            ce.num_classes
-        ))),
-        (Some(ce), Some(labels)) => {
-            if labels.len() != n {
-                return Err(Error::ShapeMismatch(format!(
-                    "{} class labels for a batch of {n}",
-                    labels.len()
-                )));
-            }
-            ce.check_labels(labels)
-        }
-    }
+    let classes = model.class_embedding.as_ref().map(|c| c.num_classes);
+    crate::nn::check_class_labels(classes, n, labels)
 }
 
 /// temb [n, width] += each sample's row of the model's class embedding at `labels`.

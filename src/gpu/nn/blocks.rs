@@ -136,7 +136,7 @@ impl UNetLayers {
             conv_in: conv(&model.conv_in, "conv_in")?,
             time_embedding: GpuTimeEmbedding::new(
                 ctx,
-                &model.time_embedding,
+                (&model.time_embedding, model.class_embedding.as_ref()),
                 num_timesteps,
                 &cols.projections,
             )?,

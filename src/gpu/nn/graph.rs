@@ -68,6 +68,9 @@ pub(crate) trait Places {
     fn temb(&self, column: Option<usize>) -> Result<Option<(&wgpu::Buffer, u32, u32)>>;
     /// The time embedding's sinusoid table, the loop's timesteps and T, for a gathering linear.
     fn timestep_table(&self) -> (&wgpu::Buffer, &wgpu::Buffer, usize);
+    /// The class table, the labels (one per sample of the whole batch) and the classes, for a
+    /// class-conditional model's time embedding; `None` without labels.
+    fn class_table(&self) -> Option<(&wgpu::Buffer, &wgpu::Buffer, usize)>;
     /// Bound where a kernel's option is off (never read then).
     fn dummy(&self) -> &wgpu::Buffer;
 }

@@ -39,6 +39,16 @@ pub(crate) enum Rows<'a> {
     },
 }
 
+/// A class table's rows added to a linear's outputs by label (`CLASS_ROW`): row
+/// labels[offset + r] of `table` ([num_classes, out_features]) to output row r.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClassRows<'a> {
+    pub table: &'a wgpu::Buffer,
+    pub labels: &'a wgpu::Buffer,
+    pub offset: u32,
+    pub num_classes: u32,
+}
+
 impl GpuLinear {
     /// Upload `lin` (`name` labels it).
     pub fn new(ctx: &Context, lin: &Linear, name: &str) -> Result<Self> {
@@ -94,24 +104,32 @@ impl GpuLinear {
     }
 
     /// The stage applying this layer to `rows` rows from `input` into `output` ([rows,
-    /// out_features]), then SiLU if `silu`.
+    /// out_features]), plus a class row by label where `class` (not with gathered rows), then
+    /// SiLU if `silu`.
     pub(crate) fn stage(
         &self,
         ctx: &Context,
-        rows: usize,
-        input: Rows<'_>,
+        (rows, input): (usize, Rows<'_>),
         output: &wgpu::Buffer,
+        class: Option<ClassRows<'_>>,
         silu: bool,
     ) -> Result<Stage> {
         let what = |s: &str| format!("{} {s}", self.name);
-        let (src, timesteps, t_offset, num_timesteps, gather) = match input {
-            Rows::Buffer(b) => (b, b, 0, 0, false),
-            Rows::Gather {
-                table,
-                timesteps,
-                t_offset,
-                num_timesteps,
-            } => (table, timesteps, t_offset, num_timesteps, true),
+        let (src, timesteps, t_offset, num_timesteps, gather) = match (input, class) {
+            (Rows::Buffer(b), None) => (b, b, 0, 0, false),
+            (Rows::Buffer(b), Some(c)) => (b, c.labels, c.offset, c.num_classes, false),
+            (
+                Rows::Gather {
+                    table,
+                    timesteps,
+                    t_offset,
+                    num_timesteps,
+                },
+                None,
+            ) => (table, timesteps, t_offset, num_timesteps, true),
+            (Rows::Gather { .. }, Some(_)) => {
+                return Err(Error::Unsupported(what("gathers its rows: no class rows")))
+            }
         };
         let p = LinearParams {
             rows: u32_of(&what("rows"), rows)?,
@@ -128,6 +146,9 @@ impl GpuLinear {
         if silu {
             bits |= flags::SILU;
         }
+        if class.is_some() {
+            bits |= flags::CLASS_ROW;
+        }
         let outputs = rows
             .checked_mul(self.out_features)
             .ok_or_else(|| Error::Unsupported(what("outputs")))?;
@@ -139,18 +160,22 @@ impl GpuLinear {
                 self.name
             )));
         }
-        let buffers = [src, &self.weight, &self.bias, timesteps, output];
+        // Binding 6 is read only with CLASS_ROW; the bias stands in otherwise.
+        let classes = class.map_or(&self.bias, |c| c.table);
+        let buffers = [src, &self.weight, &self.bias, timesteps, output, classes];
         Stage::new(ctx, Kernel::Linear, bits, &p, &buffers, grid)
     }
 }
 
 /// The linear layer over the rows of tensor `input` (one per sample), or of the sinusoid
-/// gathered by timestep when `input` is `None`, into tensor `output`, then SiLU if `silu`.
+/// gathered by timestep when `input` is `None`, into tensor `output`, plus each sample's row
+/// of the class table by its label where `class`, then SiLU if `silu`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LinearOp<'m> {
     pub lin: &'m GpuLinear,
     pub input: Option<usize>,
     pub output: usize,
+    pub class: bool,
     pub silu: bool,
 }
 
@@ -176,13 +201,40 @@ impl LayerOp for LinearOp<'_> {
             }
         };
         let out = at.place(self.output)?.0;
-        self.lin.stage(ctx, count, rows, out, self.silu)
+        let class = match (self.class, at.class_table()) {
+            (false, _) => None,
+            (true, Some((table, labels, num_classes))) => Some(ClassRows {
+                table,
+                labels,
+                offset: u32_of("class labels", first)?,
+                num_classes: u32_of("class labels", num_classes)?,
+            }),
+            (true, None) => {
+                return Err(Error::MissingInput(
+                    "class_labels (the model is class-conditional)".into(),
+                ))
+            }
+        };
+        self.lin.stage(ctx, (count, rows), out, class, self.silu)
     }
 }
 
 /// Run `lin` on the rows of `x` ([rows, in_features]), then SiLU if `silu`: uploads, runs,
 /// reads back [rows, out_features].
 pub fn forward(ctx: &Context, lin: &Linear, x: &[f32], silu: bool) -> Result<Vec<f32>> {
+    forward_with_classes(ctx, lin, x, None, silu)
+}
+
+/// [`forward`] plus, where `classes` = (table [num_classes, out_features], one label per row),
+/// each row's class row added before the SiLU (`CLASS_ROW`; labels clamped below
+/// num_classes, as the time embedding reads them).
+pub fn forward_with_classes(
+    ctx: &Context,
+    lin: &Linear,
+    x: &[f32],
+    classes: Option<(&[f32], &[u32])>,
+    silu: bool,
+) -> Result<Vec<f32>> {
     let g = GpuLinear::new(ctx, lin, "linear")?;
     if x.is_empty() || !x.len().is_multiple_of(lin.in_features) {
         return Err(Error::ShapeMismatch(format!(
@@ -195,7 +247,38 @@ pub fn forward(ctx: &Context, lin: &Linear, x: &[f32], silu: bool) -> Result<Vec
     let input = upload(ctx, "linear input", x)?;
     let n = (rows * g.out_features) as u64;
     let out = super::scratch(ctx, "linear output", n)?;
-    let stage = g.stage(ctx, rows, Rows::Buffer(&input), &out, silu)?;
+    let class = match classes {
+        None => None,
+        Some((table, labels)) => {
+            if labels.len() != rows
+                || table.is_empty()
+                || !table.len().is_multiple_of(g.out_features)
+            {
+                return Err(Error::ShapeMismatch(format!(
+                    "{} labels and a class table of {} values for {rows} rows of {}",
+                    labels.len(),
+                    table.len(),
+                    g.out_features
+                )));
+            }
+            let labels: Vec<f32> = bytemuck::cast_slice(labels).to_vec();
+            Some((
+                upload(ctx, "class table", table)?,
+                upload(ctx, "labels", &labels)?,
+                table.len() / g.out_features,
+            ))
+        }
+    };
+    let class_rows = match &class {
+        None => None,
+        Some((table, labels, n)) => Some(ClassRows {
+            table,
+            labels,
+            offset: 0,
+            num_classes: u32_of("classes", *n)?,
+        }),
+    };
+    let stage = g.stage(ctx, (rows, Rows::Buffer(&input)), &out, class_rows, silu)?;
     super::run_stages(ctx, &[stage])?;
     let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, &out, n * 4)?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))

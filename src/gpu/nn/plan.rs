@@ -17,6 +17,8 @@ pub(crate) struct Externals<'a> {
     pub timesteps: &'a wgpu::Buffer,
     pub table: &'a wgpu::Buffer,
     pub num_timesteps: usize,
+    /// A class-conditional model's class table, the labels and the classes.
+    pub class: Option<(&'a wgpu::Buffer, &'a wgpu::Buffer, usize)>,
     /// Bound where a kernel's option is off.
     pub dummy: &'a wgpu::Buffer,
 }
@@ -234,6 +236,10 @@ impl Places for Placement<'_> {
         (self.ext.table, self.ext.timesteps, self.ext.num_timesteps)
     }
 
+    fn class_table(&self) -> Option<(&wgpu::Buffer, &wgpu::Buffer, usize)> {
+        self.ext.class
+    }
+
     fn dummy(&self) -> &wgpu::Buffer {
         self.ext.dummy
     }
@@ -256,6 +262,7 @@ pub(crate) fn run_layer(
         timesteps: &dummy,
         table: &dummy,
         num_timesteps: 1,
+        class: None,
         dummy: &dummy,
     };
     let pinned: Vec<usize> = inputs.iter().map(|&(t, _)| t).collect();

@@ -178,6 +178,7 @@ pub fn forward(
         lin: &proj,
         input: Some(t),
         output: p,
+        class: false,
         silu: false,
     });
     g.temb = Some(p);

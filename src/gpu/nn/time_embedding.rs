@@ -1,9 +1,11 @@
 //! The time embedding on the device (CPU twin: src/cpu/nn/time_embedding.rs): the sinusoid of
 //! every training timestep 0..T-1 computed in f64 on the host once (its argument rounded in f32
 //! as diffusers forms it) and uploaded as a [T, width] table; linear_1 gathers each sample's row
-//! by the loop's timesteps buffer on the device, then SiLU, linear_2, and SiLU again (the only
-//! consumers are the resnets' projections of silu(temb)); then every resnet's `time_emb_proj`
-//! as one stacked linear, whose output each resnet reads at its own columns.
+//! by the loop's timesteps buffer on the device, then SiLU, linear_2 (plus, for a
+//! class-conditional model, each sample's row of the class table by its label, in the same
+//! dispatch), and SiLU again (the only consumers are the resnets' projections of silu(temb));
+//! then every resnet's `time_emb_proj` as one stacked linear, whose output each resnet reads at
+//! its own columns.
 
 use super::graph::{Graph, Home};
 use super::linear::{GpuLinear, LinearOp};
@@ -11,7 +13,7 @@ use super::upload;
 use crate::cpu::nn::time_embedding::sinusoid;
 use crate::error::{Error, Result};
 use crate::gpu::Context;
-use crate::nn::{Linear, TimeEmbedding};
+use crate::nn::{ClassEmbedding, Linear, TimeEmbedding};
 
 /// The time MLP and the stacked projections on the device.
 #[derive(Debug)]
@@ -22,14 +24,17 @@ pub struct GpuTimeEmbedding {
     linear_1: GpuLinear,
     linear_2: GpuLinear,
     projections: GpuLinear,
+    /// A class-conditional model's class table [num_classes, width] and num_classes.
+    class: Option<(wgpu::Buffer, usize)>,
 }
 
 impl GpuTimeEmbedding {
-    /// Upload the table for timesteps 0..num_timesteps, the MLP, and `projections` (every
-    /// resnet's time_emb_proj, in the order their columns were handed out).
+    /// Upload the table for timesteps 0..num_timesteps, the MLP, the class table if any, and
+    /// `projections` (every resnet's time_emb_proj, in the order their columns were handed
+    /// out).
     pub fn new(
         ctx: &Context,
-        te: &TimeEmbedding,
+        (te, class): (&TimeEmbedding, Option<&ClassEmbedding>),
         num_timesteps: usize,
         projections: &[&Linear],
     ) -> Result<Self> {
@@ -54,6 +59,12 @@ impl GpuTimeEmbedding {
             linear_1: GpuLinear::new(ctx, &te.linear_1, "time_embedding.linear_1")?,
             linear_2: GpuLinear::new(ctx, &te.linear_2, "time_embedding.linear_2")?,
             projections,
+            class: class
+                .map(|c| -> Result<_> {
+                    let table = upload(ctx, "class_embedding", &c.table)?;
+                    Ok((table, c.num_classes))
+                })
+                .transpose()?,
         })
     }
 
@@ -79,9 +90,15 @@ impl GpuTimeEmbedding {
         self.num_timesteps
     }
 
+    /// A class-conditional model's class table and its number of classes.
+    pub(crate) fn class_table(&self) -> Option<(&wgpu::Buffer, usize)> {
+        self.class.as_ref().map(|(b, n)| (b, *n))
+    }
+
     /// Bytes of the table and the weights on the device.
     pub fn device_bytes(&self) -> u64 {
         self.table.size()
+            + self.class.as_ref().map_or(0, |(b, _)| b.size())
             + self.linear_1.device_bytes()
             + self.linear_2.device_bytes()
             + self.projections.device_bytes()
@@ -98,6 +115,7 @@ impl GpuTimeEmbedding {
             lin: &self.linear_1,
             input: None,
             output: t1,
+            class: false,
             silu: true,
         });
         let t2 = g.tensor("silu(temb)", self.linear_2.out_features(), Home::Internal);
@@ -105,6 +123,7 @@ impl GpuTimeEmbedding {
             lin: &self.linear_2,
             input: Some(t1),
             output: t2,
+            class: self.class.is_some(),
             silu: true,
         });
         let p = g.tensor(
@@ -116,6 +135,7 @@ impl GpuTimeEmbedding {
             lin: &self.projections,
             input: Some(t2),
             output: p,
+            class: false,
             silu: false,
         });
         g.temb = Some(p);

@@ -33,6 +33,8 @@ pub struct UNetDenoiser {
     /// The sinusoid table of the loop's non-integer model times (`DenoiserIo::times`), made by
     /// `prepare`.
     times_table: Option<wgpu::Buffer>,
+    /// A class-conditional model's labels ([`UNetDenoiser::set_class_labels`]) and their count.
+    class_labels: Option<(wgpu::Buffer, usize)>,
 }
 
 /// How [`UNetDenoiser`] runs the model.
@@ -62,13 +64,6 @@ impl UNetDenoiser {
         num_train_timesteps: usize,
         opts: UNetOptions,
     ) -> Result<Self> {
-        if let Some(ce) = &model.class_embedding {
-            return Err(Error::UnsupportedModel(format!(
-                "class embeddings (num_class_embeds {}) are not on the GPU yet: the f64 twin \
-                 runs them (--device cpu)",
-                ce.num_classes
-            )));
-        }
         let (cin, cout) = (model.config.in_channels, model.config.out_channels);
         if cout != cin && cout != 2 * cin {
             return Err(Error::UnsupportedModel(format!(
@@ -95,7 +90,52 @@ impl UNetDenoiser {
             dummy: upload(ctx, "UNet unused binding", &[0.0; 4])?,
             prepared: None,
             times_table: None,
+            class_labels: None,
         })
+    }
+
+    /// The number of classes of a class-conditional model (`num_class_embeds`).
+    pub fn num_classes(&self) -> Option<usize> {
+        self.layers.time_embedding.class_table().map(|(_, n)| n)
+    }
+
+    /// Set a class-conditional model's labels, one per sample of the batches it will be
+    /// prepared for (checked as [`crate::nn::check_class_labels`] checks them). A label buffer
+    /// of the same length is rewritten in place, so a prepared run takes the new labels
+    /// without another `prepare`.
+    pub fn set_class_labels(&mut self, ctx: &Context, labels: &[u32]) -> Result<()> {
+        crate::nn::check_class_labels(self.num_classes(), labels.len(), Some(labels))?;
+        match &self.class_labels {
+            Some((buffer, n)) if *n == labels.len() => ctx.checked(|| {
+                ctx.queue
+                    .write_buffer(buffer, 0, bytemuck::cast_slice(labels))
+            }),
+            _ => {
+                let buffer = upload_u32(ctx, "UNet class labels", labels)?;
+                self.class_labels = Some((buffer, labels.len()));
+                Ok(())
+            }
+        }
+    }
+
+    /// The class table, `labels` and the classes for a batch of b, checked.
+    fn class_of<'a>(
+        &'a self,
+        labels: Option<&'a wgpu::Buffer>,
+        b: usize,
+    ) -> Result<Option<(&'a wgpu::Buffer, &'a wgpu::Buffer, usize)>> {
+        match (self.layers.time_embedding.class_table(), labels) {
+            (Some((table, n)), Some(labels)) => Ok(Some((table, labels, n))),
+            (None, None) => Ok(None),
+            (classes, _) => {
+                // The count is the batch's where labels exist: the check names what is wrong.
+                let given = labels.map(|_| vec![0; b]);
+                crate::nn::check_class_labels(classes.map(|(_, n)| n), b, given.as_deref())?;
+                Err(Error::Unsupported(
+                    "class labels do not match the model".into(),
+                ))
+            }
+        }
     }
 
     /// Run at most `n` samples per sub-batch (`None`: as many as one storage binding holds
@@ -161,7 +201,20 @@ impl UNetDenoiser {
         shape: &[usize],
         t: &[u32],
     ) -> Result<Vec<f32>> {
+        self.forward_labeled(ctx, x, shape, t, None)
+    }
+
+    /// [`UNetDenoiser::forward`] with a class-conditional model's labels, one per sample.
+    pub fn forward_labeled(
+        &self,
+        ctx: &Context,
+        x: &[f32],
+        shape: &[usize],
+        t: &[u32],
+        labels: Option<&[u32]>,
+    ) -> Result<Vec<f32>> {
         let (b, h, w) = self.check_shape(shape)?;
+        crate::nn::check_class_labels(self.num_classes(), b, labels)?;
         if x.len() != b * self.in_channels * h * w || t.len() != b {
             return Err(Error::ShapeMismatch(format!(
                 "{} values and {} timesteps for x of shape {shape:?}",
@@ -175,6 +228,9 @@ impl UNetDenoiser {
         let timesteps = upload(ctx, "UNet timesteps", bytemuck::cast_slice(t))?;
         let n_out = (b * self.out_channels * h * w) as u64;
         let out = super::scratch(ctx, "UNet output", n_out)?;
+        let labels = labels
+            .map(|l| upload_u32(ctx, "UNet class labels", l))
+            .transpose()?;
         let ext = Externals {
             x_t: &x_t,
             model_output: &out,
@@ -182,6 +238,7 @@ impl UNetDenoiser {
             timesteps: &timesteps,
             table: self.layers.time_embedding.table(),
             num_timesteps: big_t,
+            class: self.class_of(labels.as_ref(), b)?,
             dummy: &self.dummy,
         };
         let plan = self.plan(ctx, (b, h, w), Output::Whole, &ext)?;
@@ -193,6 +250,17 @@ impl UNetDenoiser {
         let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, &out, n_out * 4)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
+}
+
+/// A storage buffer holding `data` (u32, at least 16 bytes), rewritable by the queue.
+fn upload_u32(ctx: &Context, label: &str, data: &[u32]) -> Result<wgpu::Buffer> {
+    let mut bytes: Vec<u8> = bytemuck::cast_slice(data).to_vec();
+    bytes.resize(bytes.len().max(16), 0);
+    ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: &bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+    })
 }
 
 impl UNetDenoiser {
@@ -261,8 +329,14 @@ impl Denoiser for UNetDenoiser {
             timesteps: io.timesteps,
             table,
             num_timesteps: rows,
+            class: self.class_of(self.class_labels.as_ref().map(|(l, _)| l), b)?,
             dummy: &self.dummy,
         };
+        if let Some((_, n)) = self.class_labels.as_ref().filter(|(_, n)| *n != b) {
+            return Err(Error::ShapeMismatch(format!(
+                "{n} class labels set for a batch of {b}"
+            )));
+        }
         self.prepared = Some(self.plan(ctx, (b, h, w), output, &ext)?);
         Ok(())
     }

@@ -35,6 +35,8 @@ pub const SILU: u32 = 1 << 7;
 pub const SCALE_SHIFT: u32 = 1 << 8;
 /// linear: gather the input rows from a table by timestep.
 pub const GATHER: u32 = 1 << 9;
+/// linear: add a class table's row by label (the timesteps binding holds the labels).
+pub const CLASS_ROW: u32 = 1 << 14;
 
 /// The named constants `kernel` declares, valued from `bits`.
 pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
@@ -63,7 +65,11 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("SCALE_SHIFT", on(SCALE_SHIFT)),
             ("VEC4", on(VEC4)),
         ],
-        Kernel::Linear => vec![("GATHER", on(GATHER)), ("SILU", on(SILU))],
+        Kernel::Linear => vec![
+            ("GATHER", on(GATHER)),
+            ("SILU", on(SILU)),
+            ("CLASS_ROW", on(CLASS_ROW)),
+        ],
         _ => Vec::new(),
     }
 }
@@ -82,6 +88,7 @@ pub(crate) fn label(kernel: Kernel, bits: u32) -> String {
         (SPLIT, " split"),
         (SCALE_SHIFT, " scale-shift"),
         (GATHER, " gather"),
+        (CLASS_ROW, " +class"),
         (VEC4_IN, " vec4"),
         (VEC4, " vec4"),
     ] {
