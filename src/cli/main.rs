@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod bench;
 mod bench_cmd;
 mod bpd_cmd;
+mod class_args;
 mod cli_setup;
 mod denoiser_source;
 mod mixture_args;

@@ -80,6 +80,8 @@ pub struct SampleArgs {
     /// Start from this x_T (float32 [count, ...]) instead of drawing it.
     #[arg(long, value_name = "FILE.npy")]
     pub x_t: Option<PathBuf>,
+    #[command(flatten)]
+    pub classes: crate::class_args::ClassArgs,
     /// No progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long, short)]
     pub quiet: bool,

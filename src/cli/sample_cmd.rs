@@ -112,6 +112,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         keep_every,
         max_chunk_samples: None,
         first_sample: args.first_index,
+        class_labels: (args.classes).labels(setup.num_classes(), args.count, args.first_index)?,
     };
     let start = Instant::now();
     let (x0, kept, device) = match ctx {

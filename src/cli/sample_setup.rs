@@ -134,6 +134,14 @@ impl Setup {
         self.source.with_cpu(&by_t, model, &self.point_shape, f)
     }
 
+    /// The class rows of a class-conditional model (`num_class_embeds`); `None` otherwise.
+    pub(crate) fn num_classes(&self) -> Option<usize> {
+        match &self.source {
+            Source::Model { unet, .. } => unet.class_embedding.as_ref().map(|c| c.num_classes),
+            Source::Mixture { .. } => None,
+        }
+    }
+
     /// What the samples come from, for the output line.
     pub(crate) fn describe(&self) -> String {
         self.source.describe()

@@ -41,12 +41,25 @@ pub struct LoopOptions {
     /// samples: a large evaluation splits over machines this way. Only with Philox noise and
     /// no given x_T (the torch stream and x_T belong to the whole batch).
     pub first_sample: u32,
+    /// One class label per sample of the batch, for a class-conditional model: handed to the
+    /// denoiser ([`Denoiser::set_class_labels`](crate::gpu::Denoiser::set_class_labels), each
+    /// chunk its own samples' labels; in the twin
+    /// [`CpuDenoiser::denoise_labeled`](crate::cpu::sampling::sample_loop::CpuDenoiser::denoise_labeled)).
+    /// `None` for an unconditional model.
+    pub class_labels: Option<Vec<u32>>,
 }
 
 impl LoopOptions {
-    /// Refuse a `first_sample` the options cannot honour for a batch of `batch` samples.
+    /// Refuse a `first_sample` the options cannot honour for a batch of `batch` samples, and
+    /// class labels that are not one per sample.
     pub fn check_first_sample(&self, batch: usize) -> crate::error::Result<()> {
         use crate::error::Error;
+        if let Some(labels) = self.class_labels.as_ref().filter(|l| l.len() != batch) {
+            return Err(Error::ShapeMismatch(format!(
+                "{} class labels for a batch of {batch}",
+                labels.len()
+            )));
+        }
         if self.first_sample == 0 {
             return Ok(());
         }
@@ -77,6 +90,7 @@ impl Default for LoopOptions {
             keep_every: None,
             max_chunk_samples: None,
             first_sample: 0,
+            class_labels: None,
         }
     }
 }

@@ -141,6 +141,27 @@ impl CpuDenoiser for UNetCpu<'_> {
     }
 
     fn denoise_times(&self, t: &[f64], x: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        self.denoise_labeled_opt(t, x, None)
+    }
+
+    fn denoise_labeled(
+        &self,
+        t: &[f64],
+        x: &[f64],
+        labels: &[u32],
+    ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        self.denoise_labeled_opt(t, x, Some(labels))
+    }
+}
+
+impl UNetCpu<'_> {
+    /// The outputs at timesteps `t` with `labels` where given, split as [`CpuDenoiser`] says.
+    fn denoise_labeled_opt(
+        &self,
+        t: &[f64],
+        x: &[f64],
+        labels: Option<&[u32]>,
+    ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
         let len = self.sample_len();
         if t.is_empty() || x.len() != t.len() * len {
             return Err(Error::ShapeMismatch(format!(
@@ -157,7 +178,7 @@ impl CpuDenoiser for UNetCpu<'_> {
         ];
         // diffusers' timesteps are float32.
         let times: Vec<f32> = t.iter().map(|&v| v as f32).collect();
-        let out = forward_f64_at(self.model, x.to_vec(), shape, &times)?;
+        let out = forward_labeled(self.model, x.to_vec(), shape, &times, labels)?;
         if self.model.config.out_channels == self.model.config.in_channels {
             return Ok((out, None));
         }

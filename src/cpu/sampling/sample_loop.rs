@@ -28,6 +28,20 @@ pub trait CpuDenoiser {
                 .into(),
         ))
     }
+
+    /// Outputs at per-sample timesteps `t` (integers or not) with one class label per sample
+    /// (a class-conditional model). Refused by default.
+    fn denoise_labeled(
+        &self,
+        t: &[f64],
+        x: &[f64],
+        labels: &[u32],
+    ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+        let _ = (t, x, labels);
+        Err(Error::Unsupported(
+            "class labels for a denoiser that is not class-conditional".into(),
+        ))
+    }
 }
 
 /// Samples of `batch` x `sample_len` with `sampler` and `denoiser`: x_T from the INIT stream at
@@ -71,6 +85,7 @@ pub fn sample_loop(
     if scale != 1.0 {
         x.iter_mut().for_each(|v| *v = f64::from(*v as f32 * scale));
     }
+    let labels = opts.class_labels.as_deref();
     let by_t = sampler.chain().by_timestep();
     // A multistep sampler's state (the GPU loop keeps it after pred_xstart).
     let mut state = vec![0.0; sampler.state_slots() * n];
@@ -79,8 +94,14 @@ pub fn sample_loop(
     let times = sampler.model_times();
     for (index, &t) in order.iter().enumerate() {
         let (out, var) = match &times {
-            Some(times) => denoiser.denoise_times(&vec![times[index]; batch], &x)?,
-            None => denoiser.denoise(&vec![t as u32; batch], &x)?,
+            Some(times) if labels.is_none() => {
+                denoiser.denoise_times(&vec![times[index]; batch], &x)?
+            }
+            None if labels.is_none() => denoiser.denoise(&vec![t as u32; batch], &x)?,
+            times => {
+                let at = times.as_ref().map_or(t as f64, |times| times[index]);
+                denoiser.denoise_labeled(&vec![at; batch], &x, labels.unwrap_or_default())?
+            }
         };
         let scales = match sampler.threshold() {
             Some(th) => {

@@ -35,6 +35,8 @@ pub struct UNetDenoiser {
     times_table: Option<wgpu::Buffer>,
     /// A class-conditional model's labels ([`UNetDenoiser::set_class_labels`]) and their count.
     class_labels: Option<(wgpu::Buffer, usize)>,
+    /// Whether labels were set since the last `prepare`, which takes them.
+    labels_fresh: bool,
 }
 
 /// How [`UNetDenoiser`] runs the model.
@@ -91,6 +93,7 @@ impl UNetDenoiser {
             prepared: None,
             times_table: None,
             class_labels: None,
+            labels_fresh: false,
         })
     }
 
@@ -99,12 +102,14 @@ impl UNetDenoiser {
         self.layers.time_embedding.class_table().map(|(_, n)| n)
     }
 
-    /// Set a class-conditional model's labels, one per sample of the batches it will be
-    /// prepared for (checked as [`crate::nn::check_class_labels`] checks them). A label buffer
-    /// of the same length is rewritten in place, so a prepared run takes the new labels
-    /// without another `prepare`.
+    /// Set a class-conditional model's labels, one per sample, for the next `prepare` (which
+    /// needs them: each `prepare` takes the labels set since the last one) and, when their
+    /// count is the prepared batch's, for the prepared run too: the label buffer is rewritten
+    /// in place, so recording again takes the new labels without another `prepare`. Checked as
+    /// [`crate::nn::check_class_labels`] checks them.
     pub fn set_class_labels(&mut self, ctx: &Context, labels: &[u32]) -> Result<()> {
         crate::nn::check_class_labels(self.num_classes(), labels.len(), Some(labels))?;
+        self.labels_fresh = true;
         match &self.class_labels {
             Some((buffer, n)) if *n == labels.len() => ctx.checked(|| {
                 ctx.queue
@@ -329,7 +334,13 @@ impl Denoiser for UNetDenoiser {
             timesteps: io.timesteps,
             table,
             num_timesteps: rows,
-            class: self.class_of(self.class_labels.as_ref().map(|(l, _)| l), b)?,
+            class: self.class_of(
+                self.class_labels
+                    .as_ref()
+                    .filter(|_| self.labels_fresh)
+                    .map(|(l, _)| l),
+                b,
+            )?,
             dummy: &self.dummy,
         };
         if let Some((_, n)) = self.class_labels.as_ref().filter(|(_, n)| *n != b) {
@@ -338,6 +349,7 @@ impl Denoiser for UNetDenoiser {
             )));
         }
         self.prepared = Some(self.plan(ctx, (b, h, w), output, &ext)?);
+        self.labels_fresh = false;
         Ok(())
     }
 
@@ -359,6 +371,10 @@ impl Denoiser for UNetDenoiser {
 
     fn takes_times(&self) -> bool {
         true
+    }
+
+    fn set_class_labels(&mut self, ctx: &Context, labels: &[u32]) -> Result<()> {
+        UNetDenoiser::set_class_labels(self, ctx, labels)
     }
 
     fn device_bytes(&self) -> u64 {

@@ -54,6 +54,17 @@ pub trait Denoiser {
         false
     }
 
+    /// Take one class label per sample of the next `prepare`'s chunk (a class-conditional
+    /// model; the loop calls it before each chunk's `prepare` with
+    /// [`LoopOptions::class_labels`](crate::sampler::LoopOptions::class_labels)). Refused by
+    /// default: an unconditional denoiser has no use for labels.
+    fn set_class_labels(&mut self, ctx: &Context, labels: &[u32]) -> Result<()> {
+        let _ = (ctx, labels);
+        Err(crate::error::Error::Unsupported(
+            "class labels for a denoiser that is not class-conditional".into(),
+        ))
+    }
+
     /// Bytes of device memory the denoiser holds after `prepare` (weights and scratch), for
     /// memory reports such as `ddpm bench`. The default says nothing is known: 0.
     fn device_bytes(&self) -> u64 {

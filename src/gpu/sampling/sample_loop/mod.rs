@@ -147,6 +147,9 @@ pub fn sample_loop(
         let mut chunk_shape = shape.to_vec();
         chunk_shape[0] = size;
         let base = c * steps;
+        if let Some(labels) = &opts.class_labels {
+            denoiser.set_class_labels(ctx, &labels[first..first + size])?;
+        }
         let part = run_chunk(
             ctx,
             &plan,
