@@ -4,6 +4,10 @@
     ddpm sample --count 400 --seed 1 --out /tmp/digits/samples.npy     # the embedded model
     ddpm bpd --model embedded:digits --eval /tmp/digits/test.npy        # likelihood (bpd/)
     V/bin/python tools/train/evaluate.py score /tmp/digits/samples.npy [--json OUT]
+    V/bin/python tools/train/evaluate.py score S.npy --classes 0,1,2,3,4,5,6,7,8,9  # asked-for
+
+With `--classes` (the list `ddpm sample --class` cycled over the samples) it also reports the
+share of samples the classifier assigns to the class each was drawn for, overall and per class.
 
 `score` trains a logistic-regression classifier on the training split (scikit-learn, fixed
 seed) and reports, for the samples and for the test images (the ceiling): the mean top-class
@@ -96,6 +100,7 @@ def main():
     s = sub.add_parser("score")
     s.add_argument("samples")
     s.add_argument("--json")
+    s.add_argument("--classes", help="the --class list the samples were drawn with")
     args = ap.parse_args()
     (train_x, train_y), (test_x, test_y) = data()
     if args.cmd == "export":
@@ -125,6 +130,14 @@ def main():
         "samples": frechet(features(clf, samples), test_f),
         "train_images": frechet(features(clf, train_x), test_f),
     }
+    if args.classes:
+        wanted = [int(c) for c in args.classes.split(",")]
+        asked = np.array([wanted[i % len(wanted)] for i in range(len(samples))])
+        got = clf.predict(samples.reshape(len(samples), -1))
+        report["asked_class_share"] = float((got == asked).mean())
+        report["asked_class_share_by_class"] = {
+            str(c): float((got[asked == c] == c).mean()) for c in sorted(set(wanted))
+        }
     text = json.dumps(report, indent=1)
     print(text)
     if args.json:
