@@ -11,8 +11,14 @@ use naga_layout::{module, wgsl_u32_const};
 #[test]
 fn nn_layouts() {
     use ddpm_wgpu::gpu::nn::params::{
-        ConvParams, LinearParams, MatmulParams, NormParams, SoftmaxParams,
+        ConvParams, GuidanceParams, LinearParams, MatmulParams, NormParams, SoftmaxParams,
     };
+    assert_layout!(
+        module(Kernel::Guidance),
+        "GuidanceParams",
+        GuidanceParams,
+        [batch, mean_len, var_len, _pad0, scale, rescale, _pad1, _pad2]
+    );
     let m = module(Kernel::Conv2d);
     assert_layout!(
         m,

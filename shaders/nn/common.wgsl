@@ -130,6 +130,17 @@ struct MatmulParams {
 }
 
 // A softmax over rows of `len` (shaders/nn/attention_softmax.wgsl), in place.
+struct GuidanceParams {
+    batch: u32,         // B: the source holds 2B samples, conditional first
+    mean_len: u32,      // guided values per sample
+    var_len: u32,       // learned-variance values per sample, copied from the conditional pass
+    _pad0: u32,
+    scale: f32,         // w
+    rescale: f32,       // phi (with RESCALE)
+    _pad1: u32,
+    _pad2: u32,
+}
+
 struct SoftmaxParams {
     rows: u32,
     len: u32,

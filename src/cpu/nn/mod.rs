@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod conv2d;
 pub mod downsample;
 pub mod group_norm;
+pub mod guidance;
 pub mod linear;
 pub mod resnet;
 pub mod time_embedding;

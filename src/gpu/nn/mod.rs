@@ -20,6 +20,7 @@ pub mod conv2d;
 pub mod conv2d_op;
 mod graph;
 pub mod group_norm;
+pub mod guidance;
 pub mod linear;
 pub mod params;
 mod plan;

@@ -236,3 +236,25 @@ pub struct SoftmaxParams {
     /// Padding.
     pub _pad: u32,
 }
+
+/// Classifier-free guidance's combination (`GuidanceParams`): see shaders/nn/guidance.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct GuidanceParams {
+    /// B (the source holds 2B samples, the conditional pass first).
+    pub batch: u32,
+    /// Guided values per sample.
+    pub mean_len: u32,
+    /// Learned-variance values per sample (the conditional pass's).
+    pub var_len: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// The guidance scale w.
+    pub scale: f32,
+    /// The guidance rescale phi.
+    pub rescale: f32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
+}

@@ -37,6 +37,8 @@ pub const SCALE_SHIFT: u32 = 1 << 8;
 pub const GATHER: u32 = 1 << 9;
 /// linear: add a class table's row by label (the timesteps binding holds the labels).
 pub const CLASS_ROW: u32 = 1 << 14;
+/// guidance: rescale the guided prediction (diffusers' guidance_rescale).
+pub const RESCALE: u32 = 1 << 15;
 
 /// The named constants `kernel` declares, valued from `bits`.
 pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
@@ -70,6 +72,7 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("SILU", on(SILU)),
             ("CLASS_ROW", on(CLASS_ROW)),
         ],
+        Kernel::Guidance => vec![("RESCALE", on(RESCALE))],
         _ => Vec::new(),
     }
 }
@@ -89,6 +92,7 @@ pub(crate) fn label(kernel: Kernel, bits: u32) -> String {
         (SCALE_SHIFT, " scale-shift"),
         (GATHER, " gather"),
         (CLASS_ROW, " +class"),
+        (RESCALE, " rescale"),
         (VEC4_IN, " vec4"),
         (VEC4, " vec4"),
     ] {

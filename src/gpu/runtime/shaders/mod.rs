@@ -145,11 +145,13 @@ pub enum Kernel {
     AttentionSubgroup,
     /// shaders/nn/attention_softmax.wgsl
     AttentionSoftmax,
+    /// shaders/nn/guidance.wgsl
+    Guidance,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 48] = [
+    pub const ALL: [Kernel; 49] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -198,6 +200,7 @@ impl Kernel {
         Kernel::Attention,
         Kernel::AttentionSubgroup,
         Kernel::AttentionSoftmax,
+        Kernel::Guidance,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -233,6 +236,7 @@ impl Kernel {
             Kernel::Attention => nn_shader!("attention"),
             Kernel::AttentionSubgroup => ("attention_subgroup", nn_shader!("attention").1),
             Kernel::AttentionSoftmax => nn_shader!("attention_softmax"),
+            Kernel::Guidance => nn_shader!("guidance"),
             Kernel::QMeanVariance => shader!("q_mean_variance"),
             Kernel::QSample => shader!("q_sample"),
             Kernel::QPosteriorMeanVariance => shader!("q_posterior_mean_variance"),

@@ -20,6 +20,7 @@ impl Kernel {
                 | Kernel::Attention
                 | Kernel::AttentionSubgroup
                 | Kernel::AttentionSoftmax
+                | Kernel::Guidance
         )
     }
 
