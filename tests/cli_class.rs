@@ -1,6 +1,7 @@
 //! Class labels in the sampling loop: `LoopOptions::class_labels` on the device (each chunk
 //! its own samples' labels) against the f64 twin, and `ddpm sample --class`, `--class-labels`
-//! and `--null-class` on a class-conditional fixture model (tests/fixtures/class_cond/, see
+//! `--null-class` and `--guidance-scale` / `--guidance-rescale` on a class-conditional fixture
+//! model (tests/fixtures/class_cond/, see
 //! tests/class_cond.rs): the same samples from a list and from a file, rows of a run with
 //! `--first-index`, the null class by default; the refusals in one line.
 
@@ -107,6 +108,31 @@ fn sample_takes_classes_from_a_list_a_file_or_the_null_class() {
         run(&["--class", "3"], "three_b.npy", "2")
     );
     assert_ne!(null, run(&["--class", "3"], "three_c.npy", "2"));
+    // Guidance: scale 1 is the class alone; 3 combines both passes, the same on the twin
+    // within the loops' 1e-4 of the largest value (tests/guided_loop.rs).
+    let one = run(
+        &["--class", "2,5,7", "--guidance-scale", "1"],
+        "g1.npy",
+        "3",
+    );
+    assert_eq!(one, listed);
+    let three = [
+        "--class",
+        "2,5,7",
+        "--guidance-scale",
+        "3",
+        "--guidance-rescale",
+        "0.5",
+    ];
+    let guided = run(&three, "g3.npy", "3");
+    assert_ne!(guided, listed);
+    let mut on_cpu = three.to_vec();
+    on_cpu.extend(["--device", "cpu"]);
+    let twin = run(&on_cpu, "g3cpu.npy", "3");
+    let scale = twin.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for (a, b) in guided.iter().zip(&twin) {
+        assert!((a - b).abs() <= 1e-4 * scale, "{a} vs {b}");
+    }
     let out = dir.join("bad.npy");
     let base = ["sample", "--model", &model, "--count", "3", "--quiet"];
     let plain = common::unet::fixture("attn_two_levels_heads")
@@ -119,12 +145,25 @@ fn sample_takes_classes_from_a_list_a_file_or_the_null_class() {
         (vec!["--class", "1", "--class-labels", &file], "not both"),
         (vec!["--null-class", "11"], "--null-class 11"),
         (vec!["--class-labels", &two], "--class-labels has shape [2]"),
+        (vec!["--guidance-scale", "-1"], "guidance scale -1"),
+        (vec!["--guidance-scale", "NaN"], "guidance scale NaN"),
+        (vec!["--guidance-rescale", "1.5"], "guidance rescale 1.5"),
     ] {
         let mut args = base.to_vec();
         args.extend(extra.iter().copied());
         assert_refused(&args, needle, &out);
     }
     let args = ["sample", "--model", &plain, "--count", "1", "--class", "1"];
+    assert_refused(&args, "no class embeddings", &out);
+    let args = [
+        "sample",
+        "--model",
+        &plain,
+        "--count",
+        "1",
+        "--guidance-scale",
+        "2",
+    ];
     assert_refused(&args, "no class embeddings", &out);
     let _ = std::fs::remove_dir_all(&dir);
 }

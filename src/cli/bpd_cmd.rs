@@ -125,7 +125,7 @@ pub fn run(args: &BpdArgs) -> Result<()> {
             &eval,
             (args.seed, args.quiet),
         )?,
-        None => scorer.with_cpu(&tables, model, &point_shape, |den| {
+        None => scorer.with_cpu(&tables, (model, None), &point_shape, |den| {
             cpu::sampling::bpd_loop::calc_bpd_loop(
                 &tables,
                 &model,
@@ -165,7 +165,7 @@ fn score_gpu(
     (seed, quiet): (u64, bool),
 ) -> Result<BpdTerms> {
     let gt = GpuTables::new(ctx, tables)?;
-    let mut den = scorer.gpu(ctx, *model, tables.num_timesteps())?;
+    let mut den = scorer.gpu(ctx, *model, tables.num_timesteps(), None)?;
     let mut shape = vec![eval.len()];
     shape.extend_from_slice(&eval.point_shape);
     let x0 = GpuTensor::from_slice(ctx, &shape, &eval.points)?;

@@ -2,6 +2,7 @@
 //! from (`--class`, `--class-labels`), and the null class a sample without one takes.
 
 use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::nn::Guidance;
 use ddpm_wgpu::npy::{self, NpyData};
 use std::path::PathBuf;
 
@@ -19,9 +20,38 @@ pub struct ClassArgs {
     /// num_class_embeds - 1, DiT's convention).
     #[arg(long, value_name = "K")]
     pub null_class: Option<u32>,
+    /// Classifier-free guidance's scale w (diffusers' guidance_scale) on a class-conditional
+    /// model: 1 (the default for now) samples each class alone, 0 the null class alone, any
+    /// other w >= 0 both passes as one forward of 2 x count, combined u + w (c - u).
+    #[arg(long, value_name = "W")]
+    pub guidance_scale: Option<f64>,
+    /// diffusers' guidance_rescale PHI in [0, 1] (Lin et al. 2023); no effect at w = 0 or 1.
+    #[arg(long, value_name = "PHI")]
+    pub guidance_rescale: Option<f64>,
 }
 
 impl ClassArgs {
+    /// The guidance `--guidance-scale` and `--guidance-rescale` ask for and the null class, on
+    /// a model with `num_classes` class rows; `None` without either flag.
+    pub(crate) fn guidance(&self, num_classes: Option<usize>) -> Result<Option<(Guidance, u32)>> {
+        if self.guidance_scale.is_none() && self.guidance_rescale.is_none() {
+            return Ok(None);
+        }
+        let Some(k) = num_classes else {
+            return Err(Error::Unsupported(
+                "--guidance-scale and --guidance-rescale need a class-conditional model \
+                 (num_class_embeds); this one has no class embeddings"
+                    .into(),
+            ));
+        };
+        let g = Guidance {
+            scale: self.guidance_scale.unwrap_or(1.0),
+            rescale: self.guidance_rescale,
+        };
+        g.validate()?;
+        Ok(Some((g, self.null_class.unwrap_or((k - 1) as u32))))
+    }
+
     /// The label of each of `count` samples whose first is sample `first` of the run, for a
     /// model with `num_classes` class rows (`None`: no class embedding, where any class flag
     /// is refused); `None` for such a model.

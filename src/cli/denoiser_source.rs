@@ -7,7 +7,7 @@ use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
 use ddpm_wgpu::dataset::Dataset;
 use ddpm_wgpu::error::Result;
 use ddpm_wgpu::gpu::{Context, Denoiser, MixtureDenoiser, UNetDenoiser};
-use ddpm_wgpu::nn::UNet2D;
+use ddpm_wgpu::nn::{Guidance, UNet2D};
 use ddpm_wgpu::{ModelOptions, Tables};
 
 /// The denoiser and what it needs to be built on either device.
@@ -18,19 +18,34 @@ pub(crate) enum Source {
     Model { unet: Box<UNet2D>, name: String },
 }
 
+fn unguided() -> ddpm_wgpu::error::Error {
+    ddpm_wgpu::error::Error::Unsupported(
+        "guidance needs a class-conditional model; the mixture has no classes".into(),
+    )
+}
+
 impl Source {
-    /// The denoiser on the GPU, for a chain of `big_t` training timesteps.
+    /// The denoiser on the GPU, for a chain of `big_t` training timesteps, guided as `guidance`
+    /// says (a class-conditional model's).
     pub(crate) fn gpu(
         &self,
         ctx: &Context,
         model: ModelOptions,
         big_t: usize,
+        guidance: Option<(Guidance, u32)>,
     ) -> Result<Box<dyn Denoiser>> {
-        Ok(match self {
-            Source::Mixture { data, sigma } => {
+        Ok(match (self, guidance) {
+            (Source::Mixture { data, sigma }, None) => {
                 Box::new(MixtureDenoiser::from_dataset(ctx, data, *sigma, model)?)
             }
-            Source::Model { unet, .. } => Box::new(UNetDenoiser::new(ctx, unet, big_t)?),
+            (Source::Mixture { .. }, Some(_)) => return Err(unguided()),
+            (Source::Model { unet, .. }, g) => {
+                let mut den = UNetDenoiser::new(ctx, unet, big_t)?;
+                if let Some((g, null)) = g {
+                    den.set_guidance(Some(g), null)?;
+                }
+                Box::new(den)
+            }
         })
     }
 
@@ -39,13 +54,23 @@ impl Source {
     pub(crate) fn with_cpu<T>(
         &self,
         by_t: &Tables,
-        model: ModelOptions,
+        (model, guidance): (ModelOptions, Option<(Guidance, u32)>),
         point_shape: &[usize],
         f: impl FnOnce(&dyn CpuDenoiser) -> Result<T>,
     ) -> Result<T> {
-        match self {
-            Source::Mixture { data, sigma } => f(&Mixture::from_dataset(by_t, data, *sigma, model)),
-            Source::Model { unet, .. } => f(&UNetCpu::new(unet, point_shape[1], point_shape[2])?),
+        match (self, guidance) {
+            (Source::Mixture { data, sigma }, None) => {
+                f(&Mixture::from_dataset(by_t, data, *sigma, model))
+            }
+            (Source::Mixture { .. }, Some(_)) => Err(unguided()),
+            (Source::Model { unet, .. }, g) => {
+                let twin = UNetCpu::new(unet, point_shape[1], point_shape[2])?;
+                let twin = match g {
+                    Some((g, null)) => twin.with_guidance(Some(g), null)?,
+                    None => twin,
+                };
+                f(&twin)
+            }
         }
     }
 

@@ -114,10 +114,11 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         first_sample: args.first_index,
         class_labels: (args.classes).labels(setup.num_classes(), args.count, args.first_index)?,
     };
+    let guidance = args.classes.guidance(setup.num_classes())?;
     let start = Instant::now();
     let (x0, kept, device) = match ctx {
         Some(ctx) => {
-            let mut den = setup.gpu_denoiser(&ctx)?;
+            let mut den = setup.gpu_denoiser(&ctx, guidance)?;
             let mut bar = Progress::new(steps, args.quiet);
             let s = sample_loop(
                 &ctx,
@@ -136,7 +137,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
                     "--progress-out needs --device gpu".into(),
                 ));
             }
-            let x = setup.with_cpu_denoiser(|den| {
+            let x = setup.with_cpu_denoiser(guidance, |den| {
                 cpu::sampling::sample_loop::sample_loop(
                     sampler,
                     den,

@@ -14,7 +14,7 @@ use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::{Context, Denoiser};
 use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
-use ddpm_wgpu::nn::{ModelFolder, UNet2D};
+use ddpm_wgpu::nn::{Guidance, ModelFolder, UNet2D};
 use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler, SigmaSchedule};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
@@ -117,21 +117,27 @@ impl Setup {
         self.point_shape.iter().product()
     }
 
-    /// The denoiser on the GPU.
-    pub(crate) fn gpu_denoiser(&self, ctx: &Context) -> Result<Box<dyn Denoiser>> {
+    /// The denoiser on the GPU, guided as `guidance` says.
+    pub(crate) fn gpu_denoiser(
+        &self,
+        ctx: &Context,
+        guidance: Option<(Guidance, u32)>,
+    ) -> Result<Box<dyn Denoiser>> {
         let big_t = self.tables.num_timesteps();
-        self.source.gpu(ctx, *self.sampler.model(), big_t)
+        self.source.gpu(ctx, *self.sampler.model(), big_t, guidance)
     }
 
     /// Run `f` with the denoiser's CPU twin (it borrows the chain's tables by training
     /// timestep, as the GPU loop gives them to its denoiser).
     pub(crate) fn with_cpu_denoiser<T>(
         &self,
+        guidance: Option<(Guidance, u32)>,
         f: impl FnOnce(&dyn CpuDenoiser) -> Result<T>,
     ) -> Result<T> {
         let by_t = self.sampler.chain().by_timestep();
         let model = *self.sampler.model();
-        self.source.with_cpu(&by_t, model, &self.point_shape, f)
+        self.source
+            .with_cpu(&by_t, (model, guidance), &self.point_shape, f)
     }
 
     /// The class rows of a class-conditional model (`num_class_embeds`); `None` otherwise.

@@ -4,7 +4,7 @@
 use super::{blocks, conv2d, group_norm, silu_in_place, time_embedding, Activation};
 use crate::cpu::sampling::sample_loop::CpuDenoiser;
 use crate::error::{Error, Result};
-use crate::nn::UNet2D;
+use crate::nn::{Guidance, UNet2D};
 
 /// The model output for x ([B, C, H, W] f32, C order) at per-sample timesteps `t`, as
 /// [B, out_channels, H, W] in f64.
@@ -109,6 +109,8 @@ pub struct UNetCpu<'a> {
     model: &'a UNet2D,
     height: usize,
     width: usize,
+    /// Classifier-free guidance and the null class ([`UNetCpu::with_guidance`]).
+    guidance: Option<(Guidance, u32)>,
 }
 
 impl<'a> UNetCpu<'a> {
@@ -126,6 +128,31 @@ impl<'a> UNetCpu<'a> {
             model,
             height,
             width,
+            guidance: None,
+        })
+    }
+
+    /// This denoiser with classifier-free guidance, as `gpu::UNetDenoiser::set_guidance`:
+    /// labelled calls run the labelled and the `null_class` passes and combine them
+    /// (`cpu::nn::guidance`), the learned variance from the labelled pass.
+    pub fn with_guidance(self, guidance: Option<Guidance>, null_class: u32) -> Result<Self> {
+        if let Some(g) = guidance {
+            g.validate()?;
+            let n = self
+                .model
+                .class_embedding
+                .as_ref()
+                .map_or(0, |c| c.num_classes);
+            if null_class as usize >= n {
+                return Err(Error::Unsupported(format!(
+                    "guidance needs a class-conditional model with the null class {null_class} \
+                     among its {n} rows"
+                )));
+            }
+        }
+        Ok(UNetCpu {
+            guidance: guidance.map(|g| (g, null_class)),
+            ..self
         })
     }
 
@@ -178,7 +205,32 @@ impl UNetCpu<'_> {
         ];
         // diffusers' timesteps are float32.
         let times: Vec<f32> = t.iter().map(|&v| v as f32).collect();
-        let out = forward_labeled(self.model, x.to_vec(), shape, &times, labels)?;
+        let (out_len, b) = (
+            self.model.config.out_channels * self.height * self.width,
+            t.len(),
+        );
+        let out = match (self.guidance, labels) {
+            (Some((g, null)), _) if g.scale == 0.0 => {
+                forward_labeled(self.model, x.to_vec(), shape, &times, Some(&vec![null; b]))?
+            }
+            (Some((g, null)), Some(labels)) if g.combines() => {
+                let x2 = [x, x].concat();
+                let t2 = [times.as_slice(), times.as_slice()].concat();
+                let l2 = [labels, &vec![null; b]].concat();
+                let shape2 = [2 * b, shape[1], shape[2], shape[3]];
+                let both = forward_labeled(self.model, x2, shape2, &t2, Some(&l2))?;
+                let dims = (len, out_len - len);
+                let (mean, var) = super::guidance::forward(&both, b, dims, g.scale, g.rescale)?;
+                // Back to [B, out_channels, ...]: the guided mean, then the labelled variance.
+                let mut out = Vec::with_capacity(b * out_len);
+                for s in 0..b {
+                    out.extend_from_slice(&mean[s * len..(s + 1) * len]);
+                    out.extend_from_slice(&var[s * (out_len - len)..(s + 1) * (out_len - len)]);
+                }
+                out
+            }
+            _ => forward_labeled(self.model, x.to_vec(), shape, &times, labels)?,
+        };
         if self.model.config.out_channels == self.model.config.in_channels {
             return Ok((out, None));
         }

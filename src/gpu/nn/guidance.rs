@@ -9,34 +9,7 @@ use crate::error::{Error, Result};
 use crate::gpu::runtime::launch::Grid;
 use crate::gpu::runtime::shaders::{flags, Kernel};
 use crate::gpu::Context;
-
-/// The guidance scale w and the rescale phi (`None`: no rescale), checked: w finite and
-/// non-negative, phi in [0, 1].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Guidance {
-    /// diffusers' `guidance_scale`.
-    pub scale: f64,
-    /// diffusers' `guidance_rescale` (Lin et al. 2023), if any.
-    pub rescale: Option<f64>,
-}
-
-impl Guidance {
-    /// Refuse a scale that is not finite and non-negative, and a rescale outside [0, 1].
-    pub fn validate(&self) -> Result<()> {
-        if !(self.scale.is_finite() && self.scale >= 0.0) {
-            return Err(Error::Unsupported(format!(
-                "guidance scale {}: a finite number >= 0",
-                self.scale
-            )));
-        }
-        if let Some(phi) = self.rescale.filter(|phi| !(0.0..=1.0).contains(phi)) {
-            return Err(Error::Unsupported(format!(
-                "guidance rescale {phi}: in [0, 1]"
-            )));
-        }
-        Ok(())
-    }
-}
+pub use crate::nn::Guidance;
 
 /// The stage combining `src` ([2B, mean_len + var_len]) into `mean_out` ([B, mean_len]) and,
 /// with var_len > 0, `var_out` ([B, var_len]).

@@ -25,7 +25,10 @@ impl LoopSteps {
             timesteps: ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("timesteps"),
                 contents: bytemuck::cast_slice(&rows),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                // COPY_SRC: a guided denoiser copies them for its 2B forward.
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
             })?,
             next: ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("next timesteps"),

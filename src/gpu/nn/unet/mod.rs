@@ -1,6 +1,9 @@
 //! [`UNetDenoiser`]: diffusers' `UNet2DModel` as a [`Denoiser`] of the sampling loop (CPU twin:
 //! `cpu::nn::UNetCpu`), and its single forward ([`UNetDenoiser::forward`]).
 
+mod classes;
+mod guided;
+
 use super::blocks::UNetLayers;
 use super::plan::{self, Externals, Plan};
 use super::walk::{graph, Output};
@@ -9,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::sampling::denoiser::{Denoiser, DenoiserIo};
 use crate::gpu::Context;
 use crate::nn::UNet2D;
+use classes::upload_u32;
 
 /// A UNet2DModel on the device. Weights are uploaded once by [`UNetDenoiser::new`]; each
 /// [`Denoiser::prepare`] plans the activations of its chunk (buffers reused once dead, skips
@@ -37,6 +41,14 @@ pub struct UNetDenoiser {
     class_labels: Option<(wgpu::Buffer, usize)>,
     /// Whether labels were set since the last `prepare`, which takes them.
     labels_fresh: bool,
+    /// The labels last set, on the host.
+    labels_host: Vec<u32>,
+    /// Classifier-free guidance ([`UNetDenoiser::set_guidance`]) and the null class.
+    guidance: Option<(crate::nn::Guidance, u32)>,
+    /// The prepared guided run's buffers, if guided.
+    guided: Option<guided::GuidedRun>,
+    /// The null class for every sample, at guidance scale 0.
+    null_labels: Option<wgpu::Buffer>,
 }
 
 /// How [`UNetDenoiser`] runs the model.
@@ -94,53 +106,11 @@ impl UNetDenoiser {
             times_table: None,
             class_labels: None,
             labels_fresh: false,
+            labels_host: Vec::new(),
+            guidance: None,
+            guided: None,
+            null_labels: None,
         })
-    }
-
-    /// The number of classes of a class-conditional model (`num_class_embeds`).
-    pub fn num_classes(&self) -> Option<usize> {
-        self.layers.time_embedding.class_table().map(|(_, n)| n)
-    }
-
-    /// Set a class-conditional model's labels, one per sample, for the next `prepare` (which
-    /// needs them: each `prepare` takes the labels set since the last one) and, when their
-    /// count is the prepared batch's, for the prepared run too: the label buffer is rewritten
-    /// in place, so recording again takes the new labels without another `prepare`. Checked as
-    /// [`crate::nn::check_class_labels`] checks them.
-    pub fn set_class_labels(&mut self, ctx: &Context, labels: &[u32]) -> Result<()> {
-        crate::nn::check_class_labels(self.num_classes(), labels.len(), Some(labels))?;
-        self.labels_fresh = true;
-        match &self.class_labels {
-            Some((buffer, n)) if *n == labels.len() => ctx.checked(|| {
-                ctx.queue
-                    .write_buffer(buffer, 0, bytemuck::cast_slice(labels))
-            }),
-            _ => {
-                let buffer = upload_u32(ctx, "UNet class labels", labels)?;
-                self.class_labels = Some((buffer, labels.len()));
-                Ok(())
-            }
-        }
-    }
-
-    /// The class table, `labels` and the classes for a batch of b, checked.
-    fn class_of<'a>(
-        &'a self,
-        labels: Option<&'a wgpu::Buffer>,
-        b: usize,
-    ) -> Result<Option<(&'a wgpu::Buffer, &'a wgpu::Buffer, usize)>> {
-        match (self.layers.time_embedding.class_table(), labels) {
-            (Some((table, n)), Some(labels)) => Ok(Some((table, labels, n))),
-            (None, None) => Ok(None),
-            (classes, _) => {
-                // The count is the batch's where labels exist: the check names what is wrong.
-                let given = labels.map(|_| vec![0; b]);
-                crate::nn::check_class_labels(classes.map(|(_, n)| n), b, given.as_deref())?;
-                Err(Error::Unsupported(
-                    "class labels do not match the model".into(),
-                ))
-            }
-        }
     }
 
     /// Run at most `n` samples per sub-batch (`None`: as many as one storage binding holds
@@ -257,17 +227,6 @@ impl UNetDenoiser {
     }
 }
 
-/// A storage buffer holding `data` (u32, at least 16 bytes), rewritable by the queue.
-fn upload_u32(ctx: &Context, label: &str, data: &[u32]) -> Result<wgpu::Buffer> {
-    let mut bytes: Vec<u8> = bytemuck::cast_slice(data).to_vec();
-    bytes.resize(bytes.len().max(16), 0);
-    ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: &bytes,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-    })
-}
-
 impl UNetDenoiser {
     /// Where the time of one forward goes: every stage of the last `prepare`'s first sub-batch
     /// submitted and timed alone, summed by kind (see [`StageTime`]).
@@ -327,28 +286,58 @@ impl Denoiser for UNetDenoiser {
             (Some(table), Some(times)) => (table, times.len()),
             _ => (self.layers.time_embedding.table(), big_t),
         };
-        let ext = Externals {
-            x_t: io.x_t.buffer(),
-            model_output: io.model_output.buffer(),
-            model_var: io.model_var.map(|v| v.buffer()),
-            timesteps: io.timesteps,
-            table,
-            num_timesteps: rows,
-            class: self.class_of(
-                self.class_labels
-                    .as_ref()
-                    .filter(|_| self.labels_fresh)
-                    .map(|(l, _)| l),
-                b,
-            )?,
-            dummy: &self.dummy,
-        };
-        if let Some((_, n)) = self.class_labels.as_ref().filter(|(_, n)| *n != b) {
+        let fresh = self.class_labels.as_ref().filter(|_| self.labels_fresh);
+        if let Some((_, n)) = fresh.filter(|(_, n)| *n != b) {
             return Err(Error::ShapeMismatch(format!(
                 "{n} class labels set for a batch of {b}"
             )));
         }
-        self.prepared = Some(self.plan(ctx, (b, h, w), output, &ext)?);
+        self.guided = None;
+        let hw = h * w;
+        let (plan, guided) = match self.pass() {
+            classes::Pass::Guided(g, null) => {
+                self.class_of(fresh.map(|(l, _)| l), b)?;
+                let dims = (b, self.in_channels * hw, self.out_channels * hw);
+                let mut run = guided::GuidedRun::new(ctx, dims, &self.labels_host, null)?;
+                let ext = Externals {
+                    x_t: &run.x2,
+                    model_output: &run.out2,
+                    model_var: None,
+                    timesteps: &run.t2,
+                    table,
+                    num_timesteps: rows,
+                    class: self.class_of(Some(&run.labels2), 2 * b)?,
+                    dummy: &self.dummy,
+                };
+                let plan = self.plan(ctx, (2 * b, h, w), Output::Whole, &ext)?;
+                let var_len = (self.out_channels - self.in_channels) * hw;
+                let outs = (io.model_output.buffer(), io.model_var.map(|v| v.buffer()));
+                run.combine_into(ctx, g, (self.in_channels * hw, var_len), outs)?;
+                (plan, Some(run))
+            }
+            pass => {
+                if let classes::Pass::Null(null) = pass {
+                    self.null_labels = Some(upload_u32(ctx, "null labels", &vec![null; b])?);
+                }
+                let labels = match pass {
+                    classes::Pass::Null(_) => self.null_labels.as_ref(),
+                    _ => fresh.map(|(l, _)| l),
+                };
+                let ext = Externals {
+                    x_t: io.x_t.buffer(),
+                    model_output: io.model_output.buffer(),
+                    model_var: io.model_var.map(|v| v.buffer()),
+                    timesteps: io.timesteps,
+                    table,
+                    num_timesteps: rows,
+                    class: self.class_of(labels, b)?,
+                    dummy: &self.dummy,
+                };
+                (self.plan(ctx, (b, h, w), output, &ext)?, None)
+            }
+        };
+        self.prepared = Some(plan);
+        self.guided = guided;
         self.labels_fresh = false;
         Ok(())
     }
@@ -357,14 +346,20 @@ impl Denoiser for UNetDenoiser {
         &self,
         _ctx: &Context,
         encoder: &mut wgpu::CommandEncoder,
-        _io: &DenoiserIo<'_>,
+        io: &DenoiserIo<'_>,
     ) -> Result<()> {
         let plan = self
             .prepared
             .as_ref()
             .ok_or_else(|| Error::Unsupported("UNetDenoiser::record before prepare".into()))?;
+        if let Some(run) = &self.guided {
+            run.record_inputs(encoder, io.x_t.buffer(), io.timesteps);
+        }
         for stages in &plan.stages {
             record_stages(encoder, stages);
+        }
+        if let Some(combine) = self.guided.as_ref().and_then(|r| r.combine()) {
+            record_stages(encoder, std::slice::from_ref(combine));
         }
         Ok(())
     }
@@ -381,5 +376,9 @@ impl Denoiser for UNetDenoiser {
         self.weight_bytes()
             + self.prepared.as_ref().map_or(0, Plan::device_bytes)
             + self.times_table.as_ref().map_or(0, wgpu::Buffer::size)
+            + self
+                .guided
+                .as_ref()
+                .map_or(0, guided::GuidedRun::device_bytes)
     }
 }
