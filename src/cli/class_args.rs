@@ -21,8 +21,8 @@ pub struct ClassArgs {
     #[arg(long, value_name = "K")]
     pub null_class: Option<u32>,
     /// Classifier-free guidance's scale w (diffusers' guidance_scale) on a class-conditional
-    /// model: 1 (the default for now) samples each class alone, 0 the null class alone, any
-    /// other w >= 0 both passes as one forward of 2 x count, combined u + w (c - u).
+    /// model: 1 (the default, see benches/guidance.md) samples each class alone, 0 the null
+    /// class alone, any other w >= 0 both passes as one forward of 2 x count: u + w (c - u).
     #[arg(long, value_name = "W")]
     pub guidance_scale: Option<f64>,
     /// diffusers' guidance_rescale PHI in [0, 1] (Lin et al. 2023); no effect at w = 0 or 1.
