@@ -33,6 +33,7 @@
 
 mod ddim;
 mod ddpm;
+mod dpm_options;
 mod dpm_solver;
 mod euler;
 mod heun;
