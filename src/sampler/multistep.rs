@@ -153,3 +153,24 @@ pub(crate) fn finite(
         ))),
     }
 }
+
+/// `rows`, one per visit of `order` (checked: as many, at least one, finite as [`finite`]
+/// checks them), and the timesteps visited, ascending, each once.
+pub(crate) fn checked_visits(
+    name: &str,
+    order: &[usize],
+    rows: Vec<MultistepRow>,
+) -> Result<(Vec<MultistepRow>, Vec<usize>)> {
+    if order.len() != rows.len() || order.is_empty() {
+        return Err(Error::ShapeMismatch(format!(
+            "{name}: {} rows for {} visits",
+            rows.len(),
+            order.len()
+        )));
+    }
+    let rows = finite(name, order, rows)?;
+    let mut steps = order.to_vec();
+    steps.sort_unstable();
+    steps.dedup();
+    Ok((rows, steps))
+}

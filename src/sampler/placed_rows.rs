@@ -36,17 +36,7 @@ impl PlacedRows {
         order: Vec<usize>,
         rows: Vec<MultistepRow>,
     ) -> Result<Self> {
-        if order.len() != rows.len() || order.is_empty() {
-            return Err(Error::ShapeMismatch(format!(
-                "{name}: {} rows for {} visits",
-                rows.len(),
-                order.len()
-            )));
-        }
-        let rows = multistep::finite(name, &order, rows)?;
-        let mut steps = order.clone();
-        steps.sort_unstable();
-        steps.dedup();
+        let (rows, steps) = multistep::checked_visits(name, &order, rows)?;
         let by_visit = steps.len() != order.len();
         let chain = match chain.steps == steps {
             true => chain,

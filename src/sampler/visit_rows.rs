@@ -39,17 +39,7 @@ impl VisitRows {
         (order, rows): (Vec<usize>, Vec<MultistepRow>),
         init_scale: f64,
     ) -> Result<Self> {
-        if order.len() != rows.len() || order.is_empty() {
-            return Err(Error::ShapeMismatch(format!(
-                "{name}: {} rows for {} visits",
-                rows.len(),
-                order.len()
-            )));
-        }
-        let rows = multistep::finite(name, &order, rows)?;
-        let mut steps = order.clone();
-        steps.sort_unstable();
-        steps.dedup();
+        let (rows, steps) = multistep::checked_visits(name, &order, rows)?;
         let chain = Chain::respaced(&input.train, &steps)?;
         Ok(VisitRows {
             name,
