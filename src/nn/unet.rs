@@ -192,19 +192,27 @@ impl UNet2D {
         Ok(())
     }
 
+    /// 2^(downsamplers): what a sample's height and width must be multiples of (`None` where
+    /// it does not fit a usize).
+    pub fn size_factor(&self) -> Option<usize> {
+        u32::try_from(self.downsamplers())
+            .ok()
+            .and_then(|d| 1usize.checked_shl(d))
+    }
+
+    /// The number of stride-2 downsamplers.
+    pub fn downsamplers(&self) -> usize {
+        self.down_blocks
+            .iter()
+            .filter(|b| b.downsampler.is_some())
+            .count()
+    }
+
     /// Ok when (height, width) runs through the model: both non-zero multiples of
     /// 2^(levels - 1), so that every skip meets an upsampled activation of its own size (as
     /// torch.cat requires in diffusers).
     pub fn check_sample_size(&self, height: usize, width: usize) -> Result<()> {
-        let downs = self
-            .down_blocks
-            .iter()
-            .filter(|b| b.downsampler.is_some())
-            .count();
-        let factor = u32::try_from(downs)
-            .ok()
-            .and_then(|d| 1usize.checked_shl(d))
-            .unwrap_or(0);
+        let (downs, factor) = (self.downsamplers(), self.size_factor().unwrap_or(0));
         if factor == 0
             || height == 0
             || width == 0

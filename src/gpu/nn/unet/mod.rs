@@ -85,15 +85,12 @@ impl UNetDenoiser {
                 2 * cin
             )));
         }
-        let downs = model
-            .down_blocks
-            .iter()
-            .filter(|b| b.downsampler.is_some())
-            .count();
-        let factor = u32::try_from(downs)
-            .ok()
-            .and_then(|d| 1usize.checked_shl(d))
-            .ok_or_else(|| Error::UnsupportedModel(format!("{downs} downsamplers")))?;
+        let factor = model.size_factor().ok_or_else(|| {
+            Error::UnsupportedModel(format!(
+                "{} levels of downsamplers",
+                model.down_blocks.len()
+            ))
+        })?;
         Ok(UNetDenoiser {
             layers: UNetLayers::new(ctx, model, num_train_timesteps, opts.winograd)?,
             in_channels: cin,
