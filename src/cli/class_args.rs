@@ -31,6 +31,16 @@ pub struct ClassArgs {
 }
 
 impl ClassArgs {
+    /// Whether any class flag is given: `ddpm sample` without `--model` then samples the
+    /// class-conditional embedded model.
+    pub(crate) fn any_given(&self) -> bool {
+        self.class.is_some()
+            || self.class_labels.is_some()
+            || self.null_class.is_some()
+            || self.guidance_scale.is_some()
+            || self.guidance_rescale.is_some()
+    }
+
     /// The guidance `--guidance-scale` and `--guidance-rescale` ask for and the null class, on
     /// a model with `num_classes` class rows; `None` without either flag.
     pub(crate) fn guidance(&self, num_classes: Option<usize>) -> Result<Option<(Guidance, u32)>> {

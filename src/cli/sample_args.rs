@@ -9,10 +9,11 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct SampleArgs {
     /// A diffusers UNet2DModel folder (config.json + diffusion_pytorch_model.safetensors, with
-    /// its scheduler_config.json; or a pipeline folder), `embedded:digits` or
-    /// `synthetic:cifar10`. Its scheduler config gives the schedule and the defaults of the
-    /// sampler options below. Default: the embedded digits model, sampled with 10 DPM-Solver++ 2M
-    /// steps unless --sampler, --steps or --respace is given.
+    /// its scheduler_config.json; or a pipeline folder), `embedded:digits`,
+    /// `embedded:digits-cond` or `synthetic:cifar10`. Its scheduler config gives the schedule
+    /// and the defaults of the sampler options below. Default: the embedded digits model
+    /// (`embedded:digits-cond`, the class-conditional one, when a class flag is given), sampled
+    /// with 10 DPM-Solver++ 2M steps unless --sampler, --steps or --respace is given.
     #[arg(long, value_name = "DIR")]
     pub model: Option<String>,
     /// model (a UNet: --model, or the embedded digits) or mixture (the exact denoiser of the

@@ -159,7 +159,13 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         OutKind::Npy => npy::write_f32_atomic(&args.out, &shape, &x0)?,
         OutKind::Png => {
             let tiles: Vec<&[f32]> = x0.chunks(n).collect();
-            let cols = (args.count as f64).sqrt().ceil() as usize;
+            // A --class list of L labels (L >= 2) puts one cycle per row, so each column holds
+            // one class (--class 0,1,...,9: ten to a row); otherwise a square-ish grid.
+            let cycle = args.classes.class.as_deref().map(|s| s.split(',').count());
+            let cols = match cycle {
+                Some(l) if l >= 2 => l.min(args.count),
+                _ => (args.count as f64).sqrt().ceil() as usize,
+            };
             picture::save_png(&picture::grid(&tiles, &point_shape, cols)?, &args.out)?;
         }
     }

@@ -12,7 +12,7 @@ use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::{Context, Denoiser};
-use ddpm_wgpu::nn::presets::EMBEDDED_DIGITS;
+use ddpm_wgpu::nn::presets::{EMBEDDED_DIGITS, EMBEDDED_DIGITS_COND};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
 use ddpm_wgpu::nn::{Guidance, ModelFolder, UNet2D};
 use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler, SigmaSchedule};
@@ -53,7 +53,7 @@ impl Setup {
                     && args.step.respace.is_none()
                     && args.solver.scheduler_config.is_none();
                 let (steps, pick) = match choice {
-                    Choice::Embedded if untouched => (Some(EMBEDDED_STEPS), Some("dpm++2m")),
+                    Choice::Embedded(_) if untouched => (Some(EMBEDDED_STEPS), Some("dpm++2m")),
                     _ => (args.steps, None),
                 };
                 let sampler = sampler(args, (steps, pick), &sampling, &tables, model)?;
@@ -196,23 +196,25 @@ pub(crate) fn open_model(
 /// tools/train/evaluate.py, in 4.4x less time (benches/samplers.md).
 pub(crate) const EMBEDDED_STEPS: usize = 10;
 
-/// Which model a run samples: the embedded digits by default, or `--model`.
+/// Which model a run samples: an embedded digits model by default (the class-conditional one
+/// when a class flag is given), or `--model`.
 enum Choice {
-    Embedded,
+    Embedded(&'static str),
     Given(String),
 }
 
 impl Choice {
     fn spec(&self) -> &str {
         match self {
-            Choice::Embedded => EMBEDDED_DIGITS,
+            Choice::Embedded(name) => name,
             Choice::Given(s) => s,
         }
     }
 }
 
 /// The model to sample, or `None` for the mixture: `--denoiser mixture` or `--data` pick the
-/// mixture, `--model` a folder, and nothing the embedded model.
+/// mixture, `--model` a folder, and nothing an embedded model: the class-conditional digits
+/// when any class flag (`--class`, `--class-labels`, `--null-class`, `--guidance-*`) is given.
 fn choose(args: &SampleArgs) -> Result<Option<Choice>> {
     let data = args.mixture.has_data();
     let both = |a: &str, b: &str| Err(Error::Unsupported(format!("give {a} or {b}, not both")));
@@ -223,7 +225,10 @@ fn choose(args: &SampleArgs) -> Result<Option<Choice>> {
         (Some("mixture"), None) => Ok(None),
         (None, None) if data => Ok(None),
         (Some("model") | None, Some(m)) => Ok(Some(Choice::Given(m.clone()))),
-        (Some("model") | None, None) => Ok(Some(Choice::Embedded)),
+        (Some("model") | None, None) if args.classes.any_given() => {
+            Ok(Some(Choice::Embedded(EMBEDDED_DIGITS_COND)))
+        }
+        (Some("model") | None, None) => Ok(Some(Choice::Embedded(EMBEDDED_DIGITS))),
         (Some(other), _) => Err(Error::UnknownName {
             kind: "denoiser",
             name: other.into(),

@@ -1,6 +1,7 @@
 //! Models the toolkit knows by name: the digits model trained by the project and embedded in
 //! the crate (`embedded:digits`, trained by `tools/train/train.py`, the folder is
-//! `src/models/digits/`), and architectures with synthetic weights (`synthetic:cifar10`), for
+//! `src/models/digits/`; its class-conditional sibling `embedded:digits-cond`,
+//! `src/models/digits-cond/`), and architectures with synthetic weights (`synthetic:cifar10`), for
 //! benchmarks and the device kit, which measure speed and need the shapes, not a checkpoint
 //! (nothing can be downloaded here).
 
@@ -33,21 +34,50 @@ pub const CIFAR10_SCHEDULER: &str = r#"{
 pub const SYNTHETIC_CIFAR10: &str = "synthetic:cifar10";
 /// The embedded digits model's name.
 pub const EMBEDDED_DIGITS: &str = "embedded:digits";
+/// The embedded class-conditional digits model's name: what `ddpm sample --class` samples
+/// when no `--model` is given.
+pub const EMBEDDED_DIGITS_COND: &str = "embedded:digits-cond";
 
-/// The embedded digits model's folder, as `tools/train/train.py` wrote it: a 1.1M-parameter
-/// UNet2DModel on 16x16x1 images, f16 weights, its DDPMScheduler config, and the record of
-/// its training (steps, seed, wall time, loss curve; JSON).
-pub mod digits {
-    /// config.json.
-    pub const CONFIG: &str = include_str!("../models/digits/config.json");
-    /// diffusion_pytorch_model.safetensors.
-    pub const WEIGHTS: &[u8] =
-        include_bytes!("../models/digits/diffusion_pytorch_model.safetensors");
-    /// scheduler_config.json.
-    pub const SCHEDULER: &str = include_str!("../models/digits/scheduler_config.json");
-    /// training.json.
-    pub const TRAINING: &str = include_str!("../models/digits/training.json");
+/// An embedded model folder's files, as `tools/train/train.py` wrote them: config.json, the f16
+/// safetensors, scheduler_config.json and the record of its training (steps, seed, wall time,
+/// loss curve; JSON).
+macro_rules! embedded_folder {
+    ($(#[$doc:meta])* $name:ident, $dir:literal) => {
+        $(#[$doc])*
+        pub mod $name {
+            /// config.json.
+            pub const CONFIG: &str = include_str!(concat!("../models/", $dir, "/config.json"));
+            /// diffusion_pytorch_model.safetensors.
+            pub const WEIGHTS: &[u8] = include_bytes!(concat!(
+                "../models/",
+                $dir,
+                "/diffusion_pytorch_model.safetensors"
+            ));
+            /// scheduler_config.json.
+            pub const SCHEDULER: &str =
+                include_str!(concat!("../models/", $dir, "/scheduler_config.json"));
+            /// training.json.
+            pub const TRAINING: &str = include_str!(concat!("../models/", $dir, "/training.json"));
+        }
+    };
 }
+
+embedded_folder!(
+    /// The embedded digits model's folder: a 1.1M-parameter UNet2DModel on 16x16x1 images
+    /// with its DDPMScheduler config.
+    digits,
+    "digits"
+);
+
+embedded_folder!(
+    /// The class-conditional digits model (`train.py --class-cond`): the same architecture
+    /// with 11 class rows, the digits 0-9 and the null class 10 (labels dropped to it with
+    /// probability 0.15 in training). It ships beside `digits`, not in its place: its null-class
+    /// samples score under `digits`' on classifier confidence (0.864 against 0.941,
+    /// benches/guidance.md), one of the criteria a replacement had to meet.
+    digits_cond,
+    "digits-cond"
+);
 
 impl ModelFolder {
     /// The google/ddpm-cifar10-32 architecture with synthetic weights drawn from `seed`
@@ -68,13 +98,24 @@ impl ModelFolder {
         Self::from_parts(digits::CONFIG, digits::WEIGHTS, Some(digits::SCHEDULER))
     }
 
-    /// A model folder (or pipeline folder) at `spec`, `embedded:digits` or `synthetic:cifar10`.
+    /// The class-conditional digits model embedded in the crate (no file is read).
+    pub fn embedded_digits_cond() -> Result<Self> {
+        Self::from_parts(
+            digits_cond::CONFIG,
+            digits_cond::WEIGHTS,
+            Some(digits_cond::SCHEDULER),
+        )
+    }
+
+    /// A model folder (or pipeline folder) at `spec`, `embedded:digits`, `embedded:digits-cond`
+    /// or `synthetic:cifar10`.
     pub fn resolve(spec: &str) -> Result<Self> {
         if let Some(name) = spec.strip_prefix("embedded:") {
             return match name {
                 "digits" => Self::embedded_digits(),
+                "digits-cond" => Self::embedded_digits_cond(),
                 other => Err(Error::UnsupportedModel(format!(
-                    "unknown embedded model '{other}' (known: digits)"
+                    "unknown embedded model '{other}' (known: digits, digits-cond)"
                 ))),
             };
         }

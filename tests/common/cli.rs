@@ -48,6 +48,8 @@ pub fn write_i64(dir: &Path, name: &str, data: &[i64]) -> String {
 pub struct Run {
     pub code: i32,
     pub stderr_lines: Vec<String>,
+    /// What the command printed on stdout (ddpm sample's summary line).
+    pub stdout: String,
 }
 
 pub fn ddpm(args: &[&str]) -> Run {
@@ -64,6 +66,7 @@ pub fn ddpm(args: &[&str]) -> Run {
             .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
             .map(str::to_string)
             .collect(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
     }
 }
 

@@ -1,8 +1,12 @@
 """Writes tests/fixtures/embedded_digits/{x,t,out}.npy: diffusers' own forward of the embedded
 digits model (src/models/digits, f16 weights loaded as float32) on three seeded inputs at the
 first, a middle and the last timestep, for tests/embedded_model.rs. Rerun after retraining.
+For a class-conditional model (num_class_embeds) it also writes labels.npy, the first class, 7
+and the last (the null class), and the output is model(x, t, class_labels=labels):
 
     V/bin/python tools/train/embedded_fixture.py [--model src/models/digits] [--out DIR]
+    V/bin/python tools/train/embedded_fixture.py --model src/models/digits-cond \
+        --out tests/fixtures/embedded_digits_cond
 """
 
 import argparse
@@ -25,9 +29,13 @@ def main():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 1, 16, 16, generator=g)
     t = torch.tensor([0, 500, 999], dtype=torch.int64)
+    n = model.config.num_class_embeds
+    labels = None if n is None else torch.tensor([0, 7, n - 1], dtype=torch.int64)
     with torch.no_grad():
-        out = model(x, t).sample
+        out = model(x, t, class_labels=labels).sample
     os.makedirs(args.out, exist_ok=True)
+    if labels is not None:
+        np.save(os.path.join(args.out, "labels.npy"), labels.numpy())
     np.save(os.path.join(args.out, "x.npy"), x.numpy().astype(np.float32))
     np.save(os.path.join(args.out, "t.npy"), t.numpy())
     np.save(os.path.join(args.out, "out.npy"), out.numpy().astype(np.float32))
