@@ -7,6 +7,8 @@ mod common;
 use std::process::Command;
 
 const FIXTURE: &str = "tests/fixtures/unet/attn_two_levels_heads";
+/// A class-conditional fixture (11 class rows, tests/class_cond.rs).
+const COND: &str = "tests/fixtures/class_cond/embedding";
 
 /// `ddpm bench --model FIXTURE` at batches 1 and 3, one trial, DDIM 3, DPM-Solver++ 2M 4,
 /// UniPC 3 and DDPM 2 steps, Heun at 3 steps and PLMS at 2 as `ddpm sample` would run them
@@ -156,6 +158,19 @@ fn loop_args_other_than_the_samplers_are_refused() {
             "sgm",
         ),
         (vec!["--loop", "--sampler heun --steps 3"], "--model"),
+        (
+            vec!["--model", FIXTURE, "--guidance-scale", "2"],
+            "no class embeddings",
+        ),
+        (vec!["--guidance-scale", "2"], "--model"),
+        (
+            vec!["--model", COND, "--guidance-scale", "-1"],
+            "guidance scale -1",
+        ),
+        (
+            vec!["--model", COND, "--guidance-rescale", "0.5"],
+            "needs --guidance-scale",
+        ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -168,4 +183,51 @@ fn loop_args_other_than_the_samplers_are_refused() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+}
+
+/// `--guidance-scale` on a class-conditional model: each forward and loop row measured unguided
+/// (labelled samples) and then guided, the guided rows carrying the scale and their time over
+/// the unguided row's; a guided forward is one forward of 2B, its GFLOP/s counting 2B samples.
+/// (Whether the ratio stays under 2.1 is a benchmark figure, benches/guidance.md, not a test.)
+#[test]
+fn guided_rows_follow_the_unguided_ones() {
+    let Some(_ctx) = common::gpu() else { return };
+    let mut args = vec!["bench", "--model", COND, "--batch", "2", "--trials", "1"];
+    args.extend(["--ddim-steps", "2", "--ddpm-steps", "0", "--dpm-steps", "2"]);
+    args.extend(["--unipc-steps", "0", "--guidance-scale", "2.5", "--json"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let flops = r["flops_per_sample"].as_f64().unwrap();
+    let f = r["forwards"].as_array().unwrap();
+    assert_eq!(f.len(), 2);
+    assert!(f[0]["guidance_scale"].is_null() && f[0]["vs_unguided"].is_null());
+    assert_eq!(f[1]["guidance_scale"].as_f64(), Some(2.5));
+    assert_eq!(f[1]["sub_batch"].as_u64(), Some(4), "one forward of 2B");
+    let secs = |row: &serde_json::Value| row["seconds"].as_f64().unwrap();
+    let ratio = f[1]["vs_unguided"].as_f64().unwrap();
+    assert!((ratio - secs(&f[1]) / secs(&f[0])).abs() < 1e-9);
+    let g = f[1]["gflop_per_s"].as_f64().unwrap();
+    assert!((g - flops * 4.0 / secs(&f[1]) / 1e9).abs() <= 1e-9 * g);
+    let loops: Vec<(&str, Option<f64>)> = r["loops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["sampler"].as_str().unwrap(), l["guidance_scale"].as_f64()))
+        .collect();
+    let want = [
+        ("ddim", None),
+        ("ddim", Some(2.5)),
+        ("dpm++2m", None),
+        ("dpm++2m", Some(2.5)),
+    ];
+    assert_eq!(loops, want);
 }

@@ -55,6 +55,14 @@ pub struct BenchArgs {
     /// --model: also time each kind of dispatch of one forward.
     #[arg(long)]
     profile: bool,
+    /// --model, a class-conditional one: also measure every forward and loop row with
+    /// classifier-free guidance at this scale (one forward of 2 x batch plus the combine), and
+    /// give each guided row's time over the unguided row's.
+    #[arg(long, value_name = "W")]
+    guidance_scale: Option<f64>,
+    /// --model with --guidance-scale: diffusers' guidance_rescale PHI in [0, 1].
+    #[arg(long, value_name = "PHI")]
+    guidance_rescale: Option<f64>,
 }
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
@@ -65,6 +73,13 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     if !args.loops.is_empty() {
         return Err(Error::Unsupported(
             "--loop rows are the UNet's: give --model DIR".into(),
+        ));
+    }
+    if args.guidance_scale.is_some() || args.guidance_rescale.is_some() {
+        return Err(Error::Unsupported(
+            "--guidance-scale and --guidance-rescale measure a class-conditional UNet: give \
+             --model DIR"
+                .into(),
         ));
     }
     let ctx = Context::new()?;
@@ -117,6 +132,7 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
             Some(args.ddpm_steps)
         },
         profile: args.profile,
+        guidance: guidance(args)?,
         ..defaults
     };
     let more = crate::bench::named_loops::samplers(&ctx, spec, &args.loops)?;
@@ -127,4 +143,19 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
         print!("{}", report.table());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The guidance `--guidance-scale` and `--guidance-rescale` ask for, checked.
+fn guidance(args: &BenchArgs) -> Result<Option<ddpm_wgpu::nn::Guidance>> {
+    let g = match (args.guidance_scale, args.guidance_rescale) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            return Err(Error::Unsupported(
+                "--guidance-rescale needs --guidance-scale".into(),
+            ))
+        }
+        (Some(scale), rescale) => ddpm_wgpu::nn::Guidance { scale, rescale },
+    };
+    g.validate()?;
+    Ok(Some(g))
 }

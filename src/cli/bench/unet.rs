@@ -2,7 +2,10 @@
 //! GFLOP/s by [`UNet2D::flops`] (2 per multiply-add of every conv, linear and attention
 //! product), forwards/s and samples/s; a DDIM and a DDPM sampling loop's steps/s and samples/s;
 //! device memory (weights, and activations as planned for the batch); optionally where one
-//! forward's time goes, by kind of dispatch.
+//! forward's time goes, by kind of dispatch. A class-conditional model runs each sample with a
+//! class (0, 1, ... cycled over the classes before the null class); with a guidance scale every
+//! forward and loop row is measured unguided and guided, and the guided rows say how many times
+//! the unguided time they took (the issue's bound: 2.1x, one forward of 2B plus the combine).
 //!
 //! A forward is timed from submit to completion of its recorded dispatches (uniforms and bind
 //! groups made beforehand by `prepare`, as in the loop), the median of `trials` after one
@@ -17,14 +20,13 @@ use ddpm_wgpu::gpu::sampling::sample_loop::{sample_loop, LoopOptions};
 use ddpm_wgpu::gpu::{
     self, Context, Denoiser, DenoiserIo, GpuSteps, GpuTables, GpuTensor, UNetDenoiser,
 };
-use ddpm_wgpu::nn::UNet2D;
+use ddpm_wgpu::nn::{Guidance, UNet2D};
 use ddpm_wgpu::options::ModelOptions;
 use ddpm_wgpu::sampler::{
     Ddim, DdimOptions, Ddpm, DpmSolver, DpmSolverOptions, Sampler, UniPc, UniPcOptions,
 };
 use ddpm_wgpu::schedule::{ScheduleKind, Tables};
 use ddpm_wgpu::spacing::{multistep_timesteps, timesteps, Spacing};
-use std::fmt::Write;
 use std::time::Instant;
 
 /// What to measure.
@@ -51,6 +53,9 @@ pub struct UNetBenchOptions {
     pub profile: bool,
     /// How the UNet runs (Winograd or direct 3x3 convs).
     pub unet: UNetOptions,
+    /// Classifier-free guidance to measure beside the unguided rows (a class-conditional model
+    /// only; the null class is its last row).
+    pub guidance: Option<Guidance>,
 }
 
 impl Default for UNetBenchOptions {
@@ -67,6 +72,7 @@ impl Default for UNetBenchOptions {
             unipc_steps: 10,
             profile: false,
             unet: UNetOptions::default(),
+            guidance: None,
         }
     }
 }
@@ -78,7 +84,7 @@ pub struct ForwardRow {
     pub batch: usize,
     /// Seconds per forward (median).
     pub seconds: f64,
-    /// FLOPs of the forward / seconds / 1e9.
+    /// FLOPs of the forward / seconds / 1e9 (a guided forward's FLOPs are those of 2B samples).
     pub gflop_per_s: f64,
     /// 1 / seconds.
     pub forwards_per_s: f64,
@@ -88,6 +94,10 @@ pub struct ForwardRow {
     pub activation_bytes: u64,
     /// Samples per sub-batch (the batch, unless an activation would not fit one binding).
     pub sub_batch: usize,
+    /// The guidance scale of a guided row (`None`: unguided).
+    pub guidance_scale: Option<f64>,
+    /// A guided row's seconds over the unguided row's at the same batch.
+    pub vs_unguided: Option<f64>,
 }
 
 /// One sampling-loop measurement.
@@ -107,6 +117,10 @@ pub struct UNetLoopRow {
     pub samples_per_s: f64,
     /// Device bytes of the denoiser (weights and activations) during the loop.
     pub denoiser_bytes: u64,
+    /// The guidance scale of a guided row (`None`: unguided).
+    pub guidance_scale: Option<f64>,
+    /// A guided row's seconds over the same loop's unguided seconds.
+    pub vs_unguided: Option<f64>,
 }
 
 /// Everything measured.
@@ -141,6 +155,16 @@ pub fn run(
     let c = model.config.in_channels;
     let big_t = opts.num_train_timesteps;
     let mut den = UNetDenoiser::with_options(ctx, model, big_t, opts.unet)?;
+    let null =
+        match (den.num_classes(), opts.guidance) {
+            (Some(k), _) => (k - 1) as u32,
+            (None, None) => 0,
+            (None, Some(_)) => return Err(Error::Unsupported(
+                "--guidance-scale needs a class-conditional model (num_class_embeds); this one \
+                 has no class embeddings"
+                    .into(),
+            )),
+        };
     let flops_per_sample = model.flops(h, w);
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, big_t)?;
     let gt = GpuTables::new(ctx, &tables)?;
@@ -177,29 +201,34 @@ pub fn run(
             model_var: None,
             times: None,
         };
-        den.prepare(ctx, &io)?;
-        let mut times = Vec::with_capacity(opts.trials.max(1));
-        for trial in 0..=opts.trials.max(1) {
-            let mut encoder = ctx.encoder();
-            den.record(ctx, &mut encoder, &io)?;
-            let start = Instant::now();
-            ctx.submit(encoder)?;
-            ctx.wait()?;
-            if trial > 0 {
-                times.push(start.elapsed().as_secs_f64());
+        let labels = labels_for(den.num_classes(), b);
+        let mut unguided = None;
+        for pass in passes(opts) {
+            den.set_guidance(pass, null)?;
+            if let Some(l) = &labels {
+                den.set_class_labels(ctx, l)?;
             }
+            den.prepare(ctx, &io)?;
+            let seconds = time_forward(ctx, &den, &io, opts.trials)?;
+            let base = *unguided.get_or_insert(seconds);
+            report.forwards.push(ForwardRow {
+                batch: b,
+                seconds,
+                // A guided forward computes 2B samples.
+                gflop_per_s: flops_per_sample as f64 * (b * runs(pass)) as f64 / seconds / 1e9,
+                forwards_per_s: 1.0 / seconds,
+                samples_per_s: b as f64 / seconds,
+                activation_bytes: den.device_bytes().saturating_sub(den.weight_bytes()),
+                sub_batch: den.sub_batch(),
+                guidance_scale: pass.map(|g| g.scale),
+                vs_unguided: pass.map(|_| seconds / base),
+            });
         }
-        let seconds = median(times);
-        report.forwards.push(ForwardRow {
-            batch: b,
-            seconds,
-            gflop_per_s: flops_per_sample as f64 * b as f64 / seconds / 1e9,
-            forwards_per_s: 1.0 / seconds,
-            samples_per_s: b as f64 / seconds,
-            activation_bytes: den.device_bytes().saturating_sub(den.weight_bytes()),
-            sub_batch: den.sub_batch(),
-        });
+        den.set_guidance(None, null)?;
         if opts.profile && b == largest {
+            if let Some(l) = &labels {
+                den.set_class_labels(ctx, l)?;
+            }
             report.profile = den.profile(ctx)?;
         }
     }
@@ -207,34 +236,82 @@ pub fn run(
     all.extend(more);
     for &b in &opts.batches {
         for sampler in &all {
-            let loop_opts = LoopOptions {
-                seed: 1,
-                steps_per_submit: 1,
-                ..LoopOptions::default()
-            };
-            let start = Instant::now();
-            sample_loop(
-                ctx,
-                sampler.as_ref(),
-                &mut den,
-                &[b, c, h, w],
-                &loop_opts,
-                &mut |_, _| {},
-            )?;
-            let seconds = start.elapsed().as_secs_f64();
-            let steps = sampler.order().len();
-            report.loops.push(UNetLoopRow {
-                sampler: sampler.name(),
-                batch: b,
-                steps,
-                seconds,
-                steps_per_s: steps as f64 / seconds,
-                samples_per_s: b as f64 / seconds,
-                denoiser_bytes: den.device_bytes(),
-            });
+            let mut unguided = None;
+            for pass in passes(opts) {
+                den.set_guidance(pass, null)?;
+                let loop_opts = LoopOptions {
+                    seed: 1,
+                    steps_per_submit: 1,
+                    class_labels: labels_for(den.num_classes(), b),
+                    ..LoopOptions::default()
+                };
+                let start = Instant::now();
+                sample_loop(
+                    ctx,
+                    sampler.as_ref(),
+                    &mut den,
+                    &[b, c, h, w],
+                    &loop_opts,
+                    &mut |_, _| {},
+                )?;
+                let seconds = start.elapsed().as_secs_f64();
+                let base = *unguided.get_or_insert(seconds);
+                let steps = sampler.order().len();
+                report.loops.push(UNetLoopRow {
+                    sampler: sampler.name(),
+                    batch: b,
+                    steps,
+                    seconds,
+                    steps_per_s: steps as f64 / seconds,
+                    samples_per_s: b as f64 / seconds,
+                    denoiser_bytes: den.device_bytes(),
+                    guidance_scale: pass.map(|g| g.scale),
+                    vs_unguided: pass.map(|_| seconds / base),
+                });
+            }
         }
     }
+    den.set_guidance(None, null)?;
     Ok(report)
+}
+
+/// The unguided pass, then the guided one if `opts` asks for guidance.
+fn passes(opts: &UNetBenchOptions) -> impl Iterator<Item = Option<Guidance>> {
+    std::iter::once(None).chain(opts.guidance.map(Some))
+}
+
+/// Samples a forward of one batch sample computes: 2 where guidance combines two passes.
+fn runs(pass: Option<Guidance>) -> usize {
+    if pass.is_some_and(|g| g.combines()) {
+        2
+    } else {
+        1
+    }
+}
+
+/// The class of each of `b` samples of a model with `num_classes` rows: 0, 1, ... cycled over
+/// the rows before the last (the null class); `None` for an unconditional model.
+fn labels_for(num_classes: Option<usize>, b: usize) -> Option<Vec<u32>> {
+    num_classes.map(|k| {
+        let real = (k - 1).max(1);
+        (0..b).map(|i| (i % real) as u32).collect()
+    })
+}
+
+/// The median seconds of `trials` recorded forwards after one warm-up (submit to completion).
+fn time_forward(ctx: &Context, den: &UNetDenoiser, io: &DenoiserIo, trials: usize) -> Result<f64> {
+    let mut times = Vec::with_capacity(trials.max(1));
+    for trial in 0..=trials.max(1) {
+        let mut encoder = ctx.encoder();
+        den.record(ctx, &mut encoder, io)?;
+        let start = Instant::now();
+        ctx.submit(encoder)?;
+        ctx.wait()?;
+        if trial > 0 {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    Ok(median(times))
 }
 
 /// DDIM (leading spacing, eta 0), DPM-Solver++ 2M, UniPC and DDPM (full or respaced) as
@@ -290,95 +367,4 @@ fn samplers(tables: &Tables, opts: &UNetBenchOptions) -> Result<Vec<Box<dyn Samp
         }
     }
     Ok(out)
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1u64 << 20) as f64
-}
-
-impl UNetBenchReport {
-    /// The human-readable table.
-    pub fn table(&self) -> String {
-        let (c, h, w) = self.sample;
-        let mut s = format!(
-            "adapter: {}\nmodel: {} parameters, {} FLOP per {c}x{h}x{w} sample ({:.3} GFLOP), weights {:.1} MiB on the device\n",
-            self.adapter,
-            self.parameters,
-            self.flops_per_sample,
-            self.flops_per_sample as f64 / 1e9,
-            mib(self.weight_bytes)
-        );
-        let _ = writeln!(
-            s,
-            "{:>6} {:>12} {:>9} {:>11} {:>10} {:>14} {:>10}",
-            "batch", "ms/forward", "GFLOP/s", "forwards/s", "samples/s", "activ. MiB", "sub-batch"
-        );
-        for f in &self.forwards {
-            let _ = writeln!(
-                s,
-                "{:>6} {:>12.1} {:>9.2} {:>11.3} {:>10.2} {:>14.1} {:>10}",
-                f.batch,
-                f.seconds * 1e3,
-                f.gflop_per_s,
-                f.forwards_per_s,
-                f.samples_per_s,
-                mib(f.activation_bytes),
-                f.sub_batch
-            );
-        }
-        if !self.loops.is_empty() {
-            let _ = writeln!(
-                s,
-                "\n{:<7} {:>6} {:>6} {:>10} {:>9} {:>10} {:>11}",
-                "sampler", "batch", "steps", "seconds", "steps/s", "samples/s", "memory MiB"
-            );
-            for l in &self.loops {
-                let _ = writeln!(
-                    s,
-                    "{:<7} {:>6} {:>6} {:>10.2} {:>9.3} {:>10.4} {:>11.1}",
-                    l.sampler,
-                    l.batch,
-                    l.steps,
-                    l.seconds,
-                    l.steps_per_s,
-                    l.samples_per_s,
-                    mib(l.denoiser_bytes)
-                );
-            }
-        }
-        if !self.profile.is_empty() {
-            let total: f64 = self.profile.iter().map(|p| p.seconds).sum();
-            let _ = writeln!(
-                s,
-                "\n{:<36} {:>6} {:>10} {:>7} {:>9}",
-                "dispatch kind (one forward)", "count", "ms", "share", "GFLOP/s"
-            );
-            let mut rows = self.profile.clone();
-            rows.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
-            for p in &rows {
-                let g = p.flops as f64 / p.seconds / 1e9;
-                let _ = writeln!(
-                    s,
-                    "{:<36} {:>6} {:>10.1} {:>6.1}% {:>9}",
-                    p.kind,
-                    p.count,
-                    p.seconds * 1e3,
-                    100.0 * p.seconds / total,
-                    if p.flops > 0 {
-                        format!("{g:.2}")
-                    } else {
-                        "-".into()
-                    }
-                );
-            }
-        }
-        s
-    }
-
-    /// The same figures as JSON: the field names are the keys (scripts read them).
-    pub fn json(&self) -> Result<String> {
-        let text = serde_json::to_string(self)
-            .map_err(|e| Error::Unsupported(format!("bench report as JSON: {e}")))?;
-        Ok(format!("{text}\n"))
-    }
 }
