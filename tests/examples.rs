@@ -1,6 +1,7 @@
-//! examples/embed.rs and examples/unet_ddim.rs are built and run here: an application-owned
-//! device with an application-written WGSL denoiser, and with a UNet model folder, sampled
-//! through the library.
+//! examples/embed.rs, examples/unet_ddim.rs and examples/guided_digits.rs are built and run
+//! here: an application-owned device with an application-written WGSL denoiser, with a UNet
+//! model folder, and with the class-conditional embedded model guided, sampled through the
+//! library.
 
 mod common;
 
@@ -71,4 +72,63 @@ fn unet_ddim_example_samples_the_fixture() {
         .fold(0.0, f64::max);
     println!("unet_ddim example vs CPU loop: worst {worst:.3e}");
     assert!(worst < 2e-4, "{worst}");
+}
+
+#[path = "../examples/guided_digits.rs"]
+#[allow(dead_code)]
+mod guided_digits;
+
+/// The guided example (embedded:digits-cond, guidance 3, DPM-Solver++ 2M) on its own device
+/// against the f64 CPU loop with the twin guided the same way: within 1e-4 of the largest value,
+/// the budget of the guided loops on the fixture (tests/guided_loop.rs: a guided output
+/// amplifies the two passes' f32 difference w times). Labels 0 and 7 are not the null class, so
+/// the guided samples differ from the unguided ones.
+#[test]
+fn guided_digits_example_matches_the_twin() {
+    use ddpm_wgpu::cpu::nn::UNetCpu;
+    use ddpm_wgpu::gpu::sample_loop::LoopOptions;
+    use ddpm_wgpu::nn::Guidance;
+    if common::gpu().is_none() {
+        return;
+    }
+    let labels = [0, 7];
+    let (shape, x) = guided_digits::run(&labels, 3.0, 3).unwrap();
+    assert_eq!(shape, vec![2, 1, 16, 16]);
+    let unet = ddpm_wgpu::nn::ModelFolder::embedded_digits_cond()
+        .unwrap()
+        .unet()
+        .unwrap();
+    let g = Guidance {
+        scale: 3.0,
+        rescale: None,
+    };
+    let opts = LoopOptions {
+        seed: 7,
+        class_labels: Some(labels.to_vec()),
+        ..LoopOptions::default()
+    };
+    let sampler = guided_digits::sampler(3).unwrap();
+    let twin_loop = |g: Option<Guidance>| {
+        let den = UNetCpu::new(&unet, 16, 16)
+            .unwrap()
+            .with_guidance(g, 10)
+            .unwrap();
+        ddpm_wgpu::cpu::sampling::sample_loop::sample_loop(&sampler, &den, 2, 256, &opts).unwrap()
+    };
+    let cpu = twin_loop(Some(g));
+    let scale = cpu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let worst = x
+        .iter()
+        .zip(&cpu)
+        .map(|(&g, &c)| (g as f64 - c).abs())
+        .fold(0.0, f64::max);
+    println!("guided_digits example vs CPU loop: worst {worst:.3e} of {scale:.3}");
+    assert!(worst <= 1e-4 * scale, "{worst}");
+    let unguided = twin_loop(None);
+    let moved = unguided
+        .iter()
+        .zip(&cpu)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(moved > 0.05, "guidance moved the samples by only {moved}");
 }
