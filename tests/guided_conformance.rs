@@ -1,7 +1,8 @@
 //! Guided sampling against diffusers' own loops (tests/fixtures/class_cond/guided/, written
 //! by tests/reference/guided_fixtures.py): `ddpm sample --model` on the class-conditional
 //! fixture with `--class`, `--guidance-scale` (and `--guidance-rescale`) from diffusers' x_T,
-//! on the GPU and the f64 twin, DDIM and DPM-Solver++ 2M.
+//! on the GPU and the f64 twin, DDIM and DPM-Solver++ 2M; and from the same seed with
+//! `--noise torch`, Euler ancestral and DDPM, whose steps draw noise (guidance draws none).
 //!
 //! Tolerance: as the unguided loops of these samplers (tests/dpm_solver.rs, tests/samplers.rs):
 //! diffusers runs the UNet and the steps in f32; the guided output amplifies the two passes'
@@ -24,7 +25,7 @@ fn guided_loops_match_diffusers() {
     let Some(_ctx) = common::gpu() else { return };
     let text = std::fs::read_to_string(dir().join("guided/cases.json")).unwrap();
     let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
-    assert_eq!(cases.len(), 2);
+    assert_eq!(cases.len(), 4);
     let tmp = tmp_dir("guided-conformance");
     let model = dir().join("embedding").display().to_string();
     for case in &cases {
@@ -53,7 +54,15 @@ fn guided_loops_match_diffusers() {
                 "--steps",
                 &steps,
             ]);
-            args.extend(["--class", &labels, "--guidance-scale", &w, "--x-t", &x_t]);
+            args.extend(["--class", &labels, "--guidance-scale", &w]);
+            // The stochastic cases replay diffusers' generator: x_T, then each step's draws for
+            // the B samples (none for guidance); the others start from its x_T.
+            let seed = case["seed"].to_string();
+            if case["noise"] == "torch" {
+                args.extend(["--noise", "torch", "--seed", &seed]);
+            } else {
+                args.extend(["--x-t", &x_t]);
+            }
             args.extend(["--device", dev, "--out", &o]);
             if case["options"]["clip_sample"] == Value::Bool(false) {
                 args.extend(["--clip-denoised", "false"]);

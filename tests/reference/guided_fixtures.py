@@ -13,7 +13,9 @@ run with classifier-free guidance: x = x_T * init_noise_sigma; per timestep the 
 [x, x] with [labels, null class], out_uncond + w (out_cond - out_uncond), diffusers'
 `rescale_noise_cfg` where a rescale is given, then `scheduler.step`. Written: {case}_x_t.npy
 (the given x_T), {case}_out.npy and cases.json (each case's sampler, N, labels, null class, w
-and rescale).
+and rescale). The stochastic cases (noise "torch") draw as diffusers' pipelines do from one
+generator seeded with `seed`: x_T first, then each step's noise for the B samples (guidance
+adds no draws); `ddpm sample --noise torch --seed` replays them.
 """
 import json
 import os
@@ -21,7 +23,7 @@ import os
 import numpy as np
 import torch
 from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler,
-                       UNet2DModel)
+                       EulerAncestralDiscreteScheduler, UNet2DModel)
 from diffusers.guiders.guider_utils import rescale_noise_cfg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,8 +35,12 @@ OUT = os.path.join(HERE, "..", "fixtures", "class_cond", "guided")
 CASES = [
     ("ddim_w3_5", "ddim", 5, [2, 5, 7], 3.0, None, 1, {"clip_sample": False}),
     ("dpm_w2.5_rescale_6", "dpm++2m", 6, [0, 9, 4], 2.5, 0.7, 2, {}),
+    ("euler_a_w2_torch_5", "euler-a", 5, [1, 3, 8], 2.0, None, 3, {}),
+    ("ddpm_w1.5_torch_4", "ddpm", 4, [6, 2], 1.5, None, 4, {"clip_sample": False}),
 ]
-CLASSES = {"ddim": DDIMScheduler, "dpm++2m": DPMSolverMultistepScheduler}
+CLASSES = {"ddim": DDIMScheduler, "dpm++2m": DPMSolverMultistepScheduler,
+           "euler-a": EulerAncestralDiscreteScheduler, "ddpm": DDPMScheduler}
+STOCHASTIC = {"euler-a", "ddpm"}
 
 
 def main():
@@ -59,10 +65,12 @@ def main():
                 g = uncond + w * (cond - uncond)
                 if rescale is not None:
                     g = rescale_noise_cfg(g, cond, guidance_rescale=rescale)
-                x = sched.step(g, t, x).prev_sample
+                step_gen = gen if sampler in STOCHASTIC else None
+                x = sched.step(g, t, x, generator=step_gen).prev_sample
         np.save(os.path.join(OUT, f"{case}_x_t.npy"), x_t.numpy())
         np.save(os.path.join(OUT, f"{case}_out.npy"), x.numpy())
-        written.append({"case": case, "sampler": sampler, "options": options, "steps": n,
+        noise = {"noise": "torch", "seed": seed} if sampler in STOCHASTIC else {}
+        written.append({"case": case, "sampler": sampler, "options": options, "steps": n, **noise,
                         "labels": labels,
                         "null_class": null, "guidance_scale": w, "guidance_rescale": rescale})
         print(case, float(x.abs().max()))
