@@ -21,8 +21,34 @@ fn info_names_the_adapter() {
         "device type:",
         "driver:",
         "max_storage_buffer_binding_size",
+        "max_compute_workgroup_storage_size",
     ] {
         assert!(text.contains(key), "missing {key} in {text}");
+    }
+}
+
+/// `ddpm info` gives what the kernel variants depend on (subgroup sizes, f16, timestamps,
+/// cooperative matrices), as the library reads them from the same adapter.
+#[test]
+fn info_reports_the_adapters_capabilities() {
+    use ddpm_wgpu::gpu::runtime::capabilities::Capabilities;
+    let Some(ctx) = common::gpu() else { return };
+    let caps = Capabilities::of(&ctx);
+    let (lo, hi) = caps.subgroup_sizes;
+    assert!(lo >= 1 && lo <= hi, "subgroup sizes {lo} to {hi}");
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .arg("info")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines = caps.lines();
+    assert_eq!(lines.len(), 4);
+    for line in lines {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing '{line}' in {text}"
+        );
     }
 }
 

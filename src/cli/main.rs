@@ -149,6 +149,9 @@ fn info() -> Result<ExitCode> {
         "  max_compute_workgroup_storage_size  {}",
         l.max_compute_workgroup_storage_size
     );
+    for line in ddpm_wgpu::gpu::runtime::capabilities::Capabilities::of(&ctx).lines() {
+        println!("{line}");
+    }
     println!("features:    {:?}", ctx.device.features());
     Ok(ExitCode::SUCCESS)
 }

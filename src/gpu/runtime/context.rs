@@ -26,6 +26,8 @@ pub struct Context {
     pub queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
+    // What the adapter offers (the device enables a subset): `ddpm info` reports it.
+    offered: wgpu::Features,
     // Keyed by kernel and the pipeline constants it takes (`Kernel::own_constants`).
     pipelines: Mutex<HashMap<(Kernel, PipelineConstants), wgpu::ComputePipeline>>,
     counts: AllocCounts,
@@ -97,7 +99,8 @@ impl Context {
         device.on_uncaptured_error(std::sync::Arc::new(|e| {
             eprintln!("ddpm-wgpu: uncaptured GPU error: {e}");
         }));
-        let ctx = Self::with_info(device, queue, adapter.get_info());
+        let mut ctx = Self::with_info(device, queue, adapter.get_info());
+        ctx.offered = adapter.features();
         // Our own device, so the lost callback is ours to set (see `from_device`).
         let lost = Arc::clone(&ctx.lost);
         ctx.device.set_device_lost_callback(move |reason, message| {
@@ -205,6 +208,7 @@ impl Context {
     fn with_info(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         Context {
             limits: device.limits(),
+            offered: device.features(),
             device,
             queue,
             info,
@@ -221,6 +225,12 @@ impl Context {
     /// The adapter this context's device came from.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.info
+    }
+
+    /// The features the adapter offers ([`Context::new`]'s), or the device's own (a device
+    /// handed to [`Context::from_device`]).
+    pub fn adapter_features(&self) -> wgpu::Features {
+        self.offered
     }
 
     /// The device's limits.

@@ -5,6 +5,7 @@
 //! read-back.
 
 pub mod alloc;
+pub mod capabilities;
 pub mod context;
 pub(crate) mod launch;
 pub mod params;
