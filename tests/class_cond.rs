@@ -8,7 +8,7 @@ mod common;
 
 use common::cli::{ddpm, op_args, read_f32, tmp_dir, write_i64};
 use ddpm_wgpu::cpu::nn::unet::forward_labeled;
-use ddpm_wgpu::nn::{ModelFolder, UNet2D};
+use ddpm_wgpu::nn::{ClassEmbedding, ModelFolder, UNet2D};
 use ddpm_wgpu::npy::{self, NpyData};
 use std::path::{Path, PathBuf};
 
@@ -49,7 +49,12 @@ fn twin(m: &UNet2D, b: usize, labels: Option<&[u32]>) -> (Vec<f64>, Vec<f32>) {
 #[test]
 fn the_twin_matches_diffusers_with_class_labels() {
     let m = model();
-    let ce = m.class_embedding.as_ref().unwrap();
+    let Some(ClassEmbedding::Table(ce)) = &m.class_embedding else {
+        panic!(
+            "not a table: {:?}",
+            m.class_embedding.as_ref().map(|c| c.kind())
+        )
+    };
     assert_eq!((ce.num_classes, ce.width), (11, 32));
     for b in [1, 3] {
         let labels = ints(&format!("b{b}_labels.npy"));

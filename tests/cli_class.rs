@@ -167,3 +167,58 @@ fn sample_takes_classes_from_a_list_a_file_or_the_null_class() {
     assert_refused(&args, "no class embeddings", &out);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `class_embed_type` timestep model (tests/fixtures/class_cond/timestep, no
+/// num_class_embeds): any label samples, from a list or a file alike; it has no default null
+/// class, so sampling without `--class`, or guided, needs `--null-class` (any label), and is
+/// refused by name without it.
+#[test]
+fn sample_on_a_timestep_model() {
+    let Some(_ctx) = common::gpu() else { return };
+    let dir = tmp_dir("cli-class-timestep");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/class_cond/timestep")
+        .display()
+        .to_string();
+    let base = [
+        "sample",
+        "--model",
+        &model,
+        "--sampler",
+        "ddim",
+        "--steps",
+        "3",
+    ];
+    let run = |extra: &[&str], name: &str, count: &str| {
+        let out = dir.join(name).display().to_string();
+        let mut args = base.to_vec();
+        args.extend(["--seed", "2", "--count", count, "--quiet"]);
+        args.extend(extra);
+        args.extend(["--out", &out]);
+        let r = ddpm(&args);
+        assert_eq!(r.code, 0, "{extra:?}: {:?}", r.stderr_lines);
+        read_f32(&dir.join(name)).1
+    };
+    let listed = run(&["--class", "0,7,123"], "list.npy", "3");
+    let file = write_i64(&dir, "labels", &[0, 7, 123]);
+    assert_eq!(run(&["--class-labels", &file], "file.npy", "3"), listed);
+    assert_ne!(run(&["--class", "1,8,124"], "next.npy", "3"), listed);
+    let null = run(&["--null-class", "500"], "null.npy", "2");
+    assert_eq!(null, run(&["--class", "500"], "500.npy", "2"));
+    let guided = [
+        "--class",
+        "0,7,123",
+        "--guidance-scale",
+        "2",
+        "--null-class",
+        "500",
+    ];
+    assert_ne!(run(&guided, "guided.npy", "3"), listed);
+    let out = dir.join("bad.npy");
+    let mut args = base.to_vec();
+    args.extend(["--count", "2", "--quiet"]);
+    assert_refused(&args, "no default null class", &out);
+    args.extend(["--class", "3", "--guidance-scale", "2"]);
+    assert_refused(&args, "--guidance-scale: a class_embed_type timestep", &out);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,7 +10,7 @@ use common::cli::{ddpm, read_f32, tmp_dir};
 use ddpm_wgpu::cpu::nn::unet::forward_labeled;
 use ddpm_wgpu::gpu::UNetDenoiser;
 use ddpm_wgpu::nn::presets::{digits_cond, EMBEDDED_DIGITS_COND};
-use ddpm_wgpu::nn::ModelFolder;
+use ddpm_wgpu::nn::{ClassEmbedding, ModelFolder};
 use ddpm_wgpu::npy::{self, NpyData};
 use std::path::Path;
 
@@ -31,7 +31,12 @@ fn the_embedded_cond_model_is_a_finished_run_with_eleven_classes() {
     let folder = ModelFolder::resolve(EMBEDDED_DIGITS_COND).unwrap();
     let unet = folder.unet().unwrap();
     assert!(folder.unused_tensors().is_empty());
-    let ce = unet.class_embedding.as_ref().unwrap();
+    let Some(ClassEmbedding::Table(ce)) = &unet.class_embedding else {
+        panic!(
+            "not a class table: {:?}",
+            unet.class_embedding.as_ref().map(|c| c.kind())
+        );
+    };
     assert_eq!(ce.num_classes, 11, "digits 0-9 and the null class 10");
     assert_eq!(
         (unet.config.in_channels, unet.config.sample_size),

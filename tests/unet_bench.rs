@@ -171,6 +171,19 @@ fn loop_args_other_than_the_samplers_are_refused() {
             vec!["--model", COND, "--guidance-rescale", "0.5"],
             "needs --guidance-scale",
         ),
+        (
+            vec![
+                "--model",
+                "tests/fixtures/class_cond/timestep",
+                "--guidance-scale",
+                "2",
+            ],
+            "no null class",
+        ),
+        (
+            vec!["--model", "tests/fixtures/class_cond/identity"],
+            "identity",
+        ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -257,8 +257,14 @@ fn bad_configs_are_named() {
         ),
         (
             "class_embed_type",
+            serde_json::json!("projection"),
+            "class_embed_type 'projection'",
+        ),
+        // The timestep kind over weights without its MLP.
+        (
+            "class_embed_type",
             serde_json::json!("timestep"),
-            "class_embed_type 'timestep'",
+            "class_embedding.linear_1.weight",
         ),
         // A class-conditional config over weights without the table.
         (

@@ -112,9 +112,9 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         keep_every,
         max_chunk_samples: None,
         first_sample: args.first_index,
-        class_labels: (args.classes).labels(setup.num_classes(), args.count, args.first_index)?,
+        class_labels: (args.classes).labels(setup.class_kind(), args.count, args.first_index)?,
     };
-    let guidance = args.classes.guidance(setup.num_classes())?;
+    let guidance = args.classes.guidance(setup.class_kind())?;
     let start = Instant::now();
     let (x0, kept, device) = match ctx {
         Some(ctx) => {

@@ -140,10 +140,10 @@ impl Setup {
             .with_cpu(&by_t, (model, guidance), &self.point_shape, f)
     }
 
-    /// The class rows of a class-conditional model (`num_class_embeds`); `None` otherwise.
-    pub(crate) fn num_classes(&self) -> Option<usize> {
+    /// The kind of a class-conditional model's class embedding; `None` otherwise.
+    pub(crate) fn class_kind(&self) -> Option<ddpm_wgpu::nn::ClassKind> {
         match &self.source {
-            Source::Model { unet, .. } => unet.class_embedding.as_ref().map(|c| c.num_classes),
+            Source::Model { unet, .. } => unet.class_embedding.as_ref().map(|c| c.kind()),
             Source::Mixture { .. } => None,
         }
     }

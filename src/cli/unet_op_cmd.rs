@@ -1,12 +1,14 @@
 //! `ddpm op unet --model DIR --input x=X.npy --input t=T.npy [--input class_labels=L.npy]
 //! --out-dir D [--device gpu|cpu]`: one forward of a diffusers UNet2DModel, written as
 //! D/model_output.npy (float32 [B, out_channels, H, W]). A class-conditional model takes
-//! class_labels (int32 or int64 \[B\]) and needs them, as diffusers does.
+//! class_labels and needs them, as diffusers does: int32 or int64 \[B\] (a table's rows, or any
+//! non-negative label of a `timestep` model), float32 \[B, D\] for an `identity` model (D the
+//! time-embedding width).
 
 use crate::Device;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::{Context, UNetDenoiser};
-use ddpm_wgpu::nn::ModelFolder;
+use ddpm_wgpu::nn::{ClassKind, ClassLabels, ModelFolder};
 use ddpm_wgpu::npy::{NpyArray, NpyData};
 use ddpm_wgpu::ops::Output;
 use std::collections::BTreeMap;
@@ -58,21 +60,16 @@ pub fn run(
     }
     let t = ints(inputs, "t", shape[0])?.ok_or_else(|| Error::MissingInput("t".into()))?;
     let t = in_range(&t, big_t)?;
-    let labels = ints(inputs, "class_labels", shape[0])?
-        .map(|l| {
-            l.iter()
-                .map(|&v| u32::try_from(v))
-                .collect::<std::result::Result<Vec<u32>, _>>()
-                .map_err(|_| Error::ShapeMismatch(format!("negative class label in {l:?}")))
-        })
-        .transpose()?;
+    let kind = unet.class_embedding.as_ref().map(|c| c.kind());
+    let given = class_inputs(inputs, kind, shape[0])?;
+    let labels = given.as_ref().map(ClassInputs::labels);
     unet.check_sample_size(shape[2], shape[3])?;
-    ddpm_wgpu::cpu::nn::unet::check_class_labels(&unet, shape[0], labels.as_deref())?;
+    ddpm_wgpu::cpu::nn::unet::check_class_labels(&unet, shape[0], labels)?;
     let out: Vec<f64> = match device {
         Device::Gpu => {
             let ctx = Context::new()?;
             let den = UNetDenoiser::new(&ctx, &unet, big_t)?;
-            den.forward_labeled(&ctx, xs, &shape, &t, labels.as_deref())?
+            den.forward_classes(&ctx, xs, &shape, &t, labels)?
                 .into_iter()
                 .map(f64::from)
                 .collect()
@@ -80,7 +77,7 @@ pub fn run(
         Device::Cpu => {
             let x = xs.iter().map(|&v| f64::from(v)).collect();
             let times: Vec<f32> = t.iter().map(|&v| v as f32).collect();
-            ddpm_wgpu::cpu::nn::unet::forward_labeled(&unet, x, shape, &times, labels.as_deref())?
+            ddpm_wgpu::cpu::nn::unet::forward_classes(&unet, x, shape, &times, labels)?
         }
     };
     let out_shape = vec![shape[0], unet.config.out_channels, shape[2], shape[3]];
@@ -92,6 +89,65 @@ pub fn run(
             data: out,
         }],
     )
+}
+
+/// class_labels as read: integer labels, or an identity model's rows \[B, D\].
+enum ClassInputs {
+    Ids(Vec<u32>),
+    Rows(Vec<f32>, usize),
+}
+
+impl ClassInputs {
+    fn labels(&self) -> ClassLabels<'_> {
+        match self {
+            ClassInputs::Ids(l) => ClassLabels::Ids(l),
+            ClassInputs::Rows(rows, width) => ClassLabels::Rows {
+                rows,
+                width: *width,
+            },
+        }
+    }
+}
+
+/// class_labels, if given, as the model's kind takes them: float32 \[B, D\] for identity
+/// (another dtype or shape refused, naming D), else int32 or int64 \[B\], non-negative.
+fn class_inputs(
+    inputs: &BTreeMap<String, NpyArray>,
+    kind: Option<ClassKind>,
+    batch: usize,
+) -> Result<Option<ClassInputs>> {
+    let Some(a) = inputs.get("class_labels") else {
+        return Ok(None);
+    };
+    if let Some(ClassKind::Identity { width }) = kind {
+        let NpyData::F32(rows) = &a.data else {
+            return Err(Error::WrongDtype {
+                name: "class_labels".into(),
+                found: a.data.dtype().into(),
+                expected: "float32 [B, D] (a class_embed_type identity model's rows)",
+            });
+        };
+        if a.shape != [batch, width] {
+            return Err(Error::ShapeMismatch(format!(
+                "class_labels has shape {:?}: class_embed_type identity takes [{batch}, {width}] \
+                 (x's samples, the time-embedding width)",
+                a.shape
+            )));
+        }
+        return Ok(Some(ClassInputs::Rows(rows.clone(), width)));
+    }
+    let Some(labels) = ints(inputs, "class_labels", batch)? else {
+        return Ok(None);
+    };
+    // The device holds labels as u32: a timestep model's labels run to 2^32 - 1.
+    let ids = labels
+        .iter()
+        .map(|&v| {
+            u32::try_from(v)
+                .map_err(|_| Error::ShapeMismatch(format!("class label {v} is outside [0, 2^32)")))
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    Ok(Some(ClassInputs::Ids(ids)))
 }
 
 /// Input `name`: int32 or int64 \[B\], if given.

@@ -3,6 +3,7 @@
 //! [`Error::UnsupportedModel`] naming the option.
 
 use super::blocks::{DownBlockKind, UpBlockKind};
+use super::class_embedding::ClassEmbedType;
 use super::json::JsonObject;
 use super::resnet::TimeEmbeddingNorm;
 use crate::error::{Error, Result};
@@ -52,9 +53,13 @@ pub struct UNetConfig {
     pub resnet_time_scale_shift: TimeEmbeddingNorm,
     /// Whether the mid block has its attention.
     pub add_attention: bool,
-    /// `num_class_embeds` with `class_embed_type` null: a class-conditional model whose
+    /// `class_embed_type`: `None` (null) is a table where `num_class_embeds` is given and no
+    /// class embedding otherwise, as in diffusers.
+    pub class_embed_type: Option<ClassEmbedType>,
+    /// `num_class_embeds`: with `class_embed_type` null, a class-conditional model whose
     /// `class_embedding` is a table of this many rows of the time-embedding width (`None`: no
-    /// class embedding).
+    /// class embedding). diffusers' model ignores it for the other kinds; for `timestep` it
+    /// gives the default null class (num_class_embeds - 1) here.
     pub num_class_embeds: Option<usize>,
 }
 
@@ -167,13 +172,20 @@ impl UNetConfig {
                 raw.time_embedding_type
             )));
         }
-        if let Some(kind) = &raw.class_embed_type {
-            return Err(unsupported(format!(
-                "class_embed_type '{kind}' (only null, diffusers' embedding table of \
-                 num_class_embeds rows, is built)"
-            )));
-        }
-        if raw.num_class_embeds == Some(0) {
+        // diffusers' UNet2DModel builds these two; any other name would silently build no
+        // class embedding there (the condition model's kinds), so it is refused by name here.
+        let class_embed_type = match raw.class_embed_type.as_deref() {
+            None => None,
+            Some("timestep") => Some(ClassEmbedType::Timestep),
+            Some("identity") => Some(ClassEmbedType::Identity),
+            Some(other) => {
+                return Err(unsupported(format!(
+                    "class_embed_type '{other}' (UNet2DModel builds null, timestep and identity)"
+                )))
+            }
+        };
+        // A table of no rows; the other kinds ignore num_class_embeds (as diffusers does).
+        if class_embed_type.is_none() && raw.num_class_embeds == Some(0) {
             return Err(unsupported("num_class_embeds 0".into()));
         }
         if !matches!(raw.act_fn.to_lowercase().as_str(), "silu" | "swish") {
@@ -302,6 +314,7 @@ impl UNetConfig {
             norm_eps: raw.norm_eps,
             resnet_time_scale_shift,
             add_attention: raw.add_attention,
+            class_embed_type,
             num_class_embeds: raw.num_class_embeds,
         })
     }

@@ -13,6 +13,7 @@
 
 pub mod attention;
 pub mod blocks;
+pub mod class_embedding;
 pub mod config;
 pub mod conv2d;
 pub mod downsample;
@@ -35,6 +36,9 @@ pub mod weights;
 
 pub use attention::Attention;
 pub use blocks::{DownBlock, DownBlockKind, MidBlock, UpBlock, UpBlockKind};
+pub use class_embedding::{
+    check_class_labels, ClassEmbedType, ClassEmbedding, ClassKind, ClassLabels, ClassTable,
+};
 pub use config::UNetConfig;
 pub use conv2d::{Conv2d, Padding};
 pub use downsample::Downsample2D;
@@ -44,7 +48,7 @@ pub use guidance::Guidance;
 pub use linear::Linear;
 pub use resnet::{ResnetBlock2D, TimeEmbeddingNorm};
 pub use scheduler_config::SchedulerConfig;
-pub use time_embedding::{check_class_labels, ClassEmbedding, TimeEmbedding, Timesteps};
+pub use time_embedding::{TimeEmbedding, Timesteps};
 pub use unet::UNet2D;
 pub use upsample::Upsample2D;
 pub use weights::{Tensor, VarBuilder, Weights};

@@ -3,17 +3,19 @@
 //! [`UNetConfig`] and the weights under the model's root, with every shape checked.
 
 use super::blocks::{AttentionParams, DownBlock, MidBlock, UpBlock, UpChannels};
+use super::class_embedding::{ClassEmbedType, ClassEmbedding, ClassTable};
 use super::config::UNetConfig;
 use super::conv2d::{Conv2d, Padding};
 use super::group_norm::GroupNorm;
 use super::resnet::{ResnetParams, TimeEmbeddingNorm};
-use super::time_embedding::{ClassEmbedding, TimeEmbedding, Timesteps};
+use super::time_embedding::{TimeEmbedding, Timesteps};
 use super::weights::VarBuilder;
 use crate::error::{Error, Result};
 
 /// The whole model. Forward (see `cpu::nn::unet::forward`): x = 2x - 1 if
 /// `center_input_sample`; emb = time_embedding(t), plus class_embedding(label) for a
-/// class-conditional model; h = conv_in(x), pushed on the skip stack;
+/// class-conditional model (a table row, the class MLP of time_proj(label), or the caller's
+/// row); h = conv_in(x), pushed on the skip stack;
 /// each down block (pushing its skips); the mid block; each up block (popping them); then
 /// conv_out(silu(conv_norm_out(h))).
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +26,7 @@ pub struct UNet2D {
     pub conv_in: Conv2d,
     /// The sinusoid and its MLP.
     pub time_embedding: TimeEmbedding,
-    /// `class_embedding` of a class-conditional model (`num_class_embeds`).
+    /// `class_embedding` of a class-conditional model, of the config's `class_embed_type`.
     pub class_embedding: Option<ClassEmbedding>,
     /// `down_blocks.{i}`, top level first.
     pub down_blocks: Vec<DownBlock>,
@@ -76,10 +78,18 @@ impl UNet2D {
             rescale_output_factor: 1.0,
         };
         let conv_in = Conv2d::new(&vb.pp("conv_in"), config.in_channels, c0, 3, 1, same)?;
-        let time_embedding = TimeEmbedding::new(&vb.pp("time_embedding"), time_proj, temb)?;
-        let class_embedding = match config.num_class_embeds {
-            Some(n) => Some(ClassEmbedding::new(&vb.pp("class_embedding"), n, temb)?),
-            None => None,
+        let time_embedding = TimeEmbedding::new(&vb.pp("time_embedding"), time_proj.clone(), temb)?;
+        let vc = vb.pp("class_embedding");
+        let class_embedding = match (config.class_embed_type, config.num_class_embeds) {
+            (None, None) => None,
+            (None, Some(n)) => Some(ClassEmbedding::Table(ClassTable::new(&vc, n, temb)?)),
+            // diffusers: TimestepEmbedding(timestep_input_dim, time_embed_dim) over the
+            // model's own time_proj (so the same sinusoid width and settings).
+            (Some(ClassEmbedType::Timestep), num_class_embeds) => Some(ClassEmbedding::Timestep {
+                mlp: TimeEmbedding::new(&vc, time_proj, temb)?,
+                num_class_embeds,
+            }),
+            (Some(ClassEmbedType::Identity), _) => Some(ClassEmbedding::Identity { width: temb }),
         };
 
         let mut down_blocks = Vec::with_capacity(levels);
@@ -232,7 +242,8 @@ impl UNet2D {
     /// the sinusoid, biases. The walk follows the forward's sizes.
     pub fn flops(&self, height: usize, width: usize) -> u64 {
         let (mut h, mut w) = (height, width);
-        let mut f = vec![self.conv_in.flops(h, w), self.time_embedding.flops()];
+        let class = self.class_embedding.as_ref().map_or(0, |c| c.flops());
+        let mut f = vec![self.conv_in.flops(h, w), self.time_embedding.flops(), class];
         for block in &self.down_blocks {
             for (i, r) in block.resnets.iter().enumerate() {
                 f.push(r.flops(h, w));

@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the GPU context (gated loudly), case sweeps and comparison.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod class;
 pub mod cli;
 pub mod dpm;
 pub mod nn;

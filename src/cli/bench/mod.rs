@@ -13,6 +13,7 @@ mod loops;
 pub(crate) mod named_loops;
 mod report;
 pub mod unet;
+mod unet_classes;
 mod unet_report;
 
 use ddpm_wgpu::chain::Chain;

@@ -11,6 +11,7 @@
 //! groups made beforehand by `prepare`, as in the loop), the median of `trials` after one
 //! warm-up. The loops are timed once each, whole (allocation, every step, read-back).
 
+use super::unet_classes::Classes;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::check::Gen;
 use ddpm_wgpu::error::{Error, Result};
@@ -155,16 +156,8 @@ pub fn run(
     let c = model.config.in_channels;
     let big_t = opts.num_train_timesteps;
     let mut den = UNetDenoiser::with_options(ctx, model, big_t, opts.unet)?;
-    let null =
-        match (den.num_classes(), opts.guidance) {
-            (Some(k), _) => (k - 1) as u32,
-            (None, None) => 0,
-            (None, Some(_)) => return Err(Error::Unsupported(
-                "--guidance-scale needs a class-conditional model (num_class_embeds); this one \
-                 has no class embeddings"
-                    .into(),
-            )),
-        };
+    let classes = Classes::of(den.class_kind(), opts.guidance.is_some())?;
+    let null = classes.null;
     let flops_per_sample = model.flops(h, w);
     let tables = Tables::from_schedule(ScheduleKind::Linear, 1e-4, 0.02, big_t)?;
     let gt = GpuTables::new(ctx, &tables)?;
@@ -201,7 +194,7 @@ pub fn run(
             model_var: None,
             times: None,
         };
-        let labels = labels_for(den.num_classes(), b);
+        let labels = classes.labels(b);
         let mut unguided = None;
         for pass in passes(opts) {
             den.set_guidance(pass, null)?;
@@ -242,7 +235,7 @@ pub fn run(
                 let loop_opts = LoopOptions {
                     seed: 1,
                     steps_per_submit: 1,
-                    class_labels: labels_for(den.num_classes(), b),
+                    class_labels: classes.labels(b),
                     ..LoopOptions::default()
                 };
                 let start = Instant::now();
@@ -287,15 +280,6 @@ fn runs(pass: Option<Guidance>) -> usize {
     } else {
         1
     }
-}
-
-/// The class of each of `b` samples of a model with `num_classes` rows: 0, 1, ... cycled over
-/// the rows before the last (the null class); `None` for an unconditional model.
-fn labels_for(num_classes: Option<usize>, b: usize) -> Option<Vec<u32>> {
-    num_classes.map(|k| {
-        let real = (k - 1).max(1);
-        (0..b).map(|i| (i % real) as u32).collect()
-    })
 }
 
 /// The median seconds of `trials` recorded forwards after one warm-up (submit to completion).

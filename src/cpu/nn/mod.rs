@@ -5,6 +5,7 @@
 
 pub mod attention;
 pub mod blocks;
+pub mod class_embedding;
 pub mod conv2d;
 pub mod downsample;
 pub mod group_norm;

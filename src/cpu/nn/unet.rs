@@ -1,10 +1,12 @@
 //! CPU twin of the whole UNet (src/nn/unet.rs; the GPU `UNetDenoiser` records the same layer
 //! kernels in this order), the reference for tests: `UNet2DModel.forward(x, t).sample` in f64.
 
-use super::{blocks, conv2d, group_norm, silu_in_place, time_embedding, Activation};
+use super::{
+    blocks, class_embedding, conv2d, group_norm, silu_in_place, time_embedding, Activation,
+};
 use crate::cpu::sampling::sample_loop::CpuDenoiser;
 use crate::error::{Error, Result};
-use crate::nn::{Guidance, UNet2D};
+use crate::nn::{ClassLabels, Guidance, UNet2D};
 
 /// The model output for x ([B, C, H, W] f32, C order) at per-sample timesteps `t`, as
 /// [B, out_channels, H, W] in f64.
@@ -29,15 +31,28 @@ pub fn forward_f64_at(
     forward_labeled(model, x, shape, t, None)
 }
 
-/// [`forward_f64_at`] with diffusers' `class_labels`, one per sample: a class-conditional
-/// model adds each sample's row of its `class_embedding` to the time embedding. A model with
-/// class embeddings needs labels, one without refuses them (diffusers raises in both cases).
+/// [`forward_f64_at`] with diffusers' integer `class_labels`, one per sample (a table's or the
+/// timestep kind's; [`forward_classes`] takes the identity kind's rows too).
 pub fn forward_labeled(
     model: &UNet2D,
     x: Vec<f64>,
     shape: [usize; 4],
     t: &[f32],
     labels: Option<&[u32]>,
+) -> Result<Vec<f64>> {
+    forward_classes(model, x, shape, t, labels.map(ClassLabels::Ids))
+}
+
+/// [`forward_f64_at`] with diffusers' `class_labels`, one label or row per sample: a
+/// class-conditional model adds each sample's class embedding to the time embedding
+/// (`cpu::nn::class_embedding`). A model with class embeddings needs labels of its kind, one
+/// without refuses them (diffusers raises in both cases).
+pub fn forward_classes(
+    model: &UNet2D,
+    x: Vec<f64>,
+    shape: [usize; 4],
+    t: &[f32],
+    labels: Option<ClassLabels<'_>>,
 ) -> Result<Vec<f64>> {
     let [n, c, h, w] = shape;
     if n == 0 || t.len() != n {
@@ -57,8 +72,11 @@ pub fn forward_labeled(
     if model.config.center_input_sample {
         x.data.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
     }
+    check_class_labels(model, n, labels)?;
     let mut temb = time_embedding::forward(&model.time_embedding, t)?;
-    add_class_embedding(model, &mut temb, n, labels)?;
+    if let (Some(class), Some(labels)) = (&model.class_embedding, labels) {
+        class_embedding::add(class, &mut temb, n, labels)?;
+    }
     let mut hidden = conv2d::forward(&model.conv_in, &x)?;
     let mut skips = vec![hidden.clone()];
     for block in &model.down_blocks {
@@ -76,29 +94,9 @@ pub fn forward_labeled(
 }
 
 /// Check `labels` for a batch of n of `model` ([`crate::nn::check_class_labels`]).
-pub fn check_class_labels(model: &UNet2D, n: usize, labels: Option<&[u32]>) -> Result<()> {
-    let classes = model.class_embedding.as_ref().map(|c| c.num_classes);
-    crate::nn::check_class_labels(classes, n, labels)
-}
-
-/// temb [n, width] += each sample's row of the model's class embedding at `labels`.
-fn add_class_embedding(
-    model: &UNet2D,
-    temb: &mut [f64],
-    n: usize,
-    labels: Option<&[u32]>,
-) -> Result<()> {
-    check_class_labels(model, n, labels)?;
-    let (Some(ce), Some(labels)) = (&model.class_embedding, labels) else {
-        return Ok(());
-    };
-    for (row, &l) in temb.chunks_exact_mut(ce.width).zip(labels) {
-        let at = l as usize * ce.width;
-        for (v, &e) in row.iter_mut().zip(&ce.table[at..at + ce.width]) {
-            *v += f64::from(e);
-        }
-    }
-    Ok(())
+pub fn check_class_labels(model: &UNet2D, n: usize, labels: Option<ClassLabels<'_>>) -> Result<()> {
+    let kind = model.class_embedding.as_ref().map(|c| c.kind());
+    crate::nn::check_class_labels(kind, n, labels)
 }
 
 /// The UNet as a [`CpuDenoiser`] on samples of [in_channels, height, width]: out_channels ==
@@ -134,20 +132,28 @@ impl<'a> UNetCpu<'a> {
 
     /// This denoiser with classifier-free guidance, as `gpu::UNetDenoiser::set_guidance`:
     /// labelled calls run the labelled and the `null_class` passes and combine them
-    /// (`cpu::nn::guidance`), the learned variance from the labelled pass.
+    /// (`cpu::nn::guidance`), the learned variance from the labelled pass. The null class is
+    /// checked as [`crate::nn::ClassKind::check_null_class`] checks it (any label of a timestep
+    /// model; an identity model refused).
     pub fn with_guidance(self, guidance: Option<Guidance>, null_class: u32) -> Result<Self> {
         if let Some(g) = guidance {
             g.validate()?;
-            let n = self
-                .model
-                .class_embedding
-                .as_ref()
-                .map_or(0, |c| c.num_classes);
-            if null_class as usize >= n {
-                return Err(Error::Unsupported(format!(
-                    "guidance needs a class-conditional model with the null class {null_class} \
-                     among its {n} rows"
-                )));
+            match self.model.class_embedding.as_ref().map(|c| c.kind()) {
+                Some(crate::nn::ClassKind::Table { num_classes: n })
+                    if null_class as usize >= n =>
+                {
+                    return Err(Error::Unsupported(format!(
+                        "guidance needs a class-conditional model with the null class \
+                         {null_class} among its {n} rows"
+                    )))
+                }
+                Some(kind) => kind.check_null_class(null_class)?,
+                None => {
+                    return Err(Error::Unsupported(format!(
+                        "guidance needs a class-conditional model with the null class \
+                         {null_class} among its 0 rows"
+                    )))
+                }
             }
         }
         Ok(UNetCpu {

@@ -16,6 +16,7 @@
 
 pub mod attention;
 mod blocks;
+pub(crate) mod class_embedding;
 pub mod conv2d;
 pub mod conv2d_op;
 mod graph;

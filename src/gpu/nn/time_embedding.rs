@@ -2,11 +2,12 @@
 //! every training timestep 0..T-1 computed in f64 on the host once (its argument rounded in f32
 //! as diffusers forms it) and uploaded as a [T, width] table; linear_1 gathers each sample's row
 //! by the loop's timesteps buffer on the device, then SiLU, linear_2 (plus, for a
-//! class-conditional model, each sample's row of the class table by its label, in the same
-//! dispatch), and SiLU again (the only consumers are the resnets' projections of silu(temb));
+//! class-conditional model, each sample's class row in the same dispatch:
+//! src/gpu/nn/class_embedding.rs), and SiLU again (the only consumers are the resnets' projections of silu(temb));
 //! then every resnet's `time_emb_proj` as one stacked linear, whose output each resnet reads at
 //! its own columns.
 
+use super::class_embedding::GpuClassEmbedding;
 use super::graph::{Graph, Home};
 use super::linear::{GpuLinear, LinearOp};
 use super::upload;
@@ -24,12 +25,12 @@ pub struct GpuTimeEmbedding {
     linear_1: GpuLinear,
     linear_2: GpuLinear,
     projections: GpuLinear,
-    /// A class-conditional model's class table [num_classes, width] and num_classes.
-    class: Option<(wgpu::Buffer, usize)>,
+    /// A class-conditional model's class embedding.
+    class: Option<GpuClassEmbedding>,
 }
 
 impl GpuTimeEmbedding {
-    /// Upload the table for timesteps 0..num_timesteps, the MLP, the class table if any, and
+    /// Upload the table for timesteps 0..num_timesteps, the MLP, the class embedding if any, and
     /// `projections` (every resnet's time_emb_proj, in the order their columns were handed
     /// out).
     pub fn new(
@@ -59,12 +60,7 @@ impl GpuTimeEmbedding {
             linear_1: GpuLinear::new(ctx, &te.linear_1, "time_embedding.linear_1")?,
             linear_2: GpuLinear::new(ctx, &te.linear_2, "time_embedding.linear_2")?,
             projections,
-            class: class
-                .map(|c| -> Result<_> {
-                    let table = upload(ctx, "class_embedding", &c.table)?;
-                    Ok((table, c.num_classes))
-                })
-                .transpose()?,
+            class: class.map(|c| GpuClassEmbedding::new(ctx, c)).transpose()?,
         })
     }
 
@@ -90,15 +86,18 @@ impl GpuTimeEmbedding {
         self.num_timesteps
     }
 
-    /// A class-conditional model's class table and its number of classes.
-    pub(crate) fn class_table(&self) -> Option<(&wgpu::Buffer, usize)> {
-        self.class.as_ref().map(|(b, n)| (b, *n))
+    /// A class-conditional model's class embedding.
+    pub(crate) fn class(&self) -> Option<&GpuClassEmbedding> {
+        self.class.as_ref()
     }
 
     /// Bytes of the table and the weights on the device.
     pub fn device_bytes(&self) -> u64 {
         self.table.size()
-            + self.class.as_ref().map_or(0, |(b, _)| b.size())
+            + self
+                .class
+                .as_ref()
+                .map_or(0, GpuClassEmbedding::device_bytes)
             + self.linear_1.device_bytes()
             + self.linear_2.device_bytes()
             + self.projections.device_bytes()

@@ -4,8 +4,9 @@
 
 use super::UNetDenoiser;
 use crate::error::{Error, Result};
+use crate::gpu::nn::class_embedding::{label_count, DeviceClasses, GpuClassEmbedding};
 use crate::gpu::Context;
-use crate::nn::Guidance;
+use crate::nn::{ClassKind, ClassLabels, Guidance};
 
 /// How `prepare` runs a class-conditional model.
 pub(super) enum Pass {
@@ -22,24 +23,21 @@ impl UNetDenoiser {
     /// classifier-free guidance): `Some(g)` with scale w runs the labelled samples and the
     /// same samples with the `null_class` as one forward of 2B and combines them (w = 1: the
     /// labelled pass alone; w = 0: the null class alone); `None`: the labels as given.
-    /// Refused: a model without class embeddings, a null class outside its rows, a scale or
-    /// rescale [`Guidance::validate`] refuses.
+    /// Refused: a model without class embeddings, a null class outside its rows, an identity
+    /// model (no null class: [`ClassKind::check_null_class`]), a scale or rescale
+    /// [`Guidance::validate`] refuses. A timestep model takes any null label.
     pub fn set_guidance(&mut self, guidance: Option<Guidance>, null_class: u32) -> Result<()> {
         let Some(g) = guidance else {
             self.guidance = None;
             return Ok(());
         };
         g.validate()?;
-        let Some(n) = self.num_classes() else {
+        let Some(kind) = self.class_kind() else {
             return Err(Error::Unsupported(
                 "guidance needs a class-conditional model (num_class_embeds)".into(),
             ));
         };
-        if null_class as usize >= n {
-            return Err(Error::Unsupported(format!(
-                "null class {null_class} is outside [0, {n}) (num_class_embeds)"
-            )));
-        }
+        kind.check_null_class(null_class)?;
         self.guidance = Some((g, null_class));
         Ok(())
     }
@@ -53,64 +51,86 @@ impl UNetDenoiser {
         }
     }
 
-    /// The number of classes of a class-conditional model (`num_class_embeds`).
+    /// The kind of a class-conditional model's class embedding (`None`: unconditional).
+    pub fn class_kind(&self) -> Option<ClassKind> {
+        self.layers
+            .time_embedding
+            .class()
+            .map(GpuClassEmbedding::kind)
+    }
+
+    /// A class-conditional model's number of classes: a table's rows, or the timestep kind's
+    /// `num_class_embeds` where the config gives it (see [`UNetDenoiser::class_kind`]).
     pub fn num_classes(&self) -> Option<usize> {
-        self.layers.time_embedding.class_table().map(|(_, n)| n)
+        match self.class_kind()? {
+            ClassKind::Table { num_classes } => Some(num_classes),
+            ClassKind::Timestep { num_class_embeds } => num_class_embeds,
+            ClassKind::Identity { .. } => None,
+        }
     }
 
     /// Set a class-conditional model's labels, one per sample, for the next `prepare` (which
     /// needs them: each `prepare` takes the labels set since the last one) and, when their
-    /// count is the prepared batch's, for the prepared run too: the label buffer is rewritten
-    /// in place, so recording again takes the new labels without another `prepare`. Checked as
-    /// [`crate::nn::check_class_labels`] checks them.
+    /// count is the prepared batch's, for the prepared run too: the label buffers are
+    /// rewritten in place, so recording again takes the new labels without another `prepare`.
+    /// Checked as [`crate::nn::check_class_labels`] checks them.
     pub fn set_class_labels(&mut self, ctx: &Context, labels: &[u32]) -> Result<()> {
-        crate::nn::check_class_labels(self.num_classes(), labels.len(), Some(labels))?;
-        self.labels_fresh = true;
-        self.labels_host = labels.to_vec();
-        if let Some(run) = self.guided.as_ref().filter(|r| r.batch() == labels.len()) {
-            run.write_labels(ctx, labels)?;
-        }
-        match &self.class_labels {
-            Some((buffer, n)) if *n == labels.len() => ctx.checked(|| {
-                ctx.queue
-                    .write_buffer(buffer, 0, bytemuck::cast_slice(labels))
-            }),
-            _ => {
-                let buffer = upload_u32(ctx, "UNet class labels", labels)?;
-                self.class_labels = Some((buffer, labels.len()));
-                Ok(())
-            }
-        }
+        self.set_classes(ctx, ClassLabels::Ids(labels))
     }
 
-    /// The class table, `labels` and the classes for a batch of b, checked.
+    /// [`UNetDenoiser::set_class_labels`] for labels of any kind: an identity model's rows
+    /// \[B, width\] ([`ClassLabels::Rows`]) too.
+    pub fn set_classes(&mut self, ctx: &Context, labels: ClassLabels<'_>) -> Result<()> {
+        let n = label_count(labels);
+        crate::nn::check_class_labels(self.class_kind(), n, Some(labels))?;
+        let class = self.class()?;
+        if let (Some(run), ClassLabels::Ids(ids)) = (self.guided.as_ref(), labels) {
+            if run.batch() == n {
+                run.write_labels(ctx, class, ids)?;
+            }
+        }
+        match &self.class_inputs {
+            Some(d) if d.count() == n => d.write(ctx, class, labels)?,
+            _ => self.class_inputs = Some(DeviceClasses::new(ctx, class, labels)?),
+        }
+        self.labels_fresh = true;
+        self.labels_host = match labels {
+            ClassLabels::Ids(ids) => ids.to_vec(),
+            ClassLabels::Rows { .. } => Vec::new(),
+        };
+        Ok(())
+    }
+
+    /// The model's class embedding; an error for an unconditional model.
+    pub(super) fn class(&self) -> Result<&GpuClassEmbedding> {
+        self.layers.time_embedding.class().ok_or_else(|| {
+            Error::Unsupported("class labels for a model without class embedding".into())
+        })
+    }
+
+    /// CLASS_ROW's table, index and rows for a batch of b with `inputs`, checked.
     pub(super) fn class_of<'a>(
         &'a self,
-        labels: Option<&'a wgpu::Buffer>,
+        inputs: Option<&'a DeviceClasses>,
         b: usize,
     ) -> Result<Option<(&'a wgpu::Buffer, &'a wgpu::Buffer, usize)>> {
-        match (self.layers.time_embedding.class_table(), labels) {
-            (Some((table, n)), Some(labels)) => Ok(Some((table, labels, n))),
+        match (self.layers.time_embedding.class(), inputs) {
+            (Some(class), Some(d)) if d.count() == b => Ok(Some(d.class_rows(class)?)),
             (None, None) => Ok(None),
-            (classes, _) => {
-                // The count is the batch's where labels exist: the check names what is wrong.
-                let given = labels.map(|_| vec![0; b]);
-                crate::nn::check_class_labels(classes.map(|(_, n)| n), b, given.as_deref())?;
-                Err(Error::Unsupported(
-                    "class labels do not match the model".into(),
-                ))
+            (class, d) => {
+                // The check names what is wrong (missing, unexpected or of another count).
+                let given = d.map(|d| vec![0; d.count()]);
+                let kind = class.map(GpuClassEmbedding::kind);
+                let ids = given.as_deref().map(ClassLabels::Ids);
+                match kind {
+                    Some(ClassKind::Identity { .. }) if ids.is_some() => {}
+                    _ => crate::nn::check_class_labels(kind, b, ids)?,
+                }
+                Err(Error::ShapeMismatch(format!(
+                    "class inputs for {} samples in a batch of {b}",
+                    d.map_or(0, DeviceClasses::count)
+                )))
             }
         }
     }
-}
-
-/// A storage buffer holding `data` (u32, at least 16 bytes), rewritable by the queue.
-pub(super) fn upload_u32(ctx: &Context, label: &str, data: &[u32]) -> Result<wgpu::Buffer> {
-    let mut bytes: Vec<u8> = bytemuck::cast_slice(data).to_vec();
-    bytes.resize(bytes.len().max(16), 0);
-    ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: &bytes,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-    })
 }

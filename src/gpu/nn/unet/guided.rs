@@ -5,10 +5,11 @@
 //! for a learned variance, model_var (the conditional pass's).
 
 use crate::error::Result;
+use crate::gpu::nn::class_embedding::{DeviceClasses, GpuClassEmbedding};
 use crate::gpu::nn::guidance;
 use crate::gpu::nn::{scratch, Stage};
 use crate::gpu::Context;
-use crate::nn::Guidance;
+use crate::nn::{ClassLabels, Guidance};
 
 /// The buffers and the combining stage of a guided run over `batch` samples.
 #[derive(Debug)]
@@ -17,14 +18,15 @@ pub(crate) struct GuidedRun {
     pub x2: wgpu::Buffer,
     /// [2B] u32: the timesteps twice.
     pub t2: wgpu::Buffer,
-    /// [2B] u32: the labels, then the null class.
-    pub labels2: wgpu::Buffer,
+    /// The labels, then the null class (2B samples).
+    pub classes2: DeviceClasses,
     /// [2B, out_channels, H, W]: the forward's output.
     pub out2: wgpu::Buffer,
     /// The learned variance when the sampler does not read it (written, never read).
     var_scratch: Option<wgpu::Buffer>,
     combine: Option<Stage>,
     batch: usize,
+    null: u32,
     x_bytes: u64,
 }
 
@@ -39,18 +41,24 @@ fn u32_buffer(ctx: &Context, label: &str, init: &[u32]) -> Result<wgpu::Buffer> 
     })
 }
 
+/// The 2B labels of a guided forward: `labels` (B of them), then `null` B times.
+fn both_halves(labels: &[u32], batch: usize, null: u32) -> Vec<u32> {
+    let mut both = labels.to_vec();
+    both.resize(2 * batch, null);
+    both
+}
+
 impl GuidedRun {
     /// The buffers of a guided run of `batch` samples of `sample` values in and `out` values
-    /// out (per sample), the labels `labels` and the null class `null`.
+    /// out (per sample), the labels `labels` and the null class `null` of `class`.
     pub(crate) fn new(
         ctx: &Context,
         (batch, sample, out): (usize, usize, usize),
-        labels: &[u32],
+        (class, labels): (&GpuClassEmbedding, &[u32]),
         null: u32,
     ) -> Result<Self> {
         let two = 2 * batch;
-        let mut both = labels.to_vec();
-        both.resize(two, null);
+        let both = both_halves(labels, batch, null);
         let x2 = ctx.create_buffer(&wgpu::BufferDescriptor {
             label: Some("guided x_t (twice)"),
             size: crate::gpu::runtime::alloc::array_bytes("guided x_t", two * sample, 4)?,
@@ -60,11 +68,12 @@ impl GuidedRun {
         Ok(GuidedRun {
             x2,
             t2: u32_buffer(ctx, "guided timesteps (twice)", &vec![0; two])?,
-            labels2: u32_buffer(ctx, "guided labels", &both)?,
+            classes2: DeviceClasses::new(ctx, class, ClassLabels::Ids(&both))?,
             out2: scratch(ctx, "guided model output (2B)", (two * out) as u64)?,
             var_scratch: None,
             combine: None,
             batch,
+            null,
             x_bytes: (batch * sample * 4) as u64,
         })
     }
@@ -94,11 +103,14 @@ impl GuidedRun {
     }
 
     /// Rewrite the conditional half's labels (a batch of the same size).
-    pub(crate) fn write_labels(&self, ctx: &Context, labels: &[u32]) -> Result<()> {
-        ctx.checked(|| {
-            ctx.queue
-                .write_buffer(&self.labels2, 0, bytemuck::cast_slice(labels))
-        })
+    pub(crate) fn write_labels(
+        &self,
+        ctx: &Context,
+        class: &GpuClassEmbedding,
+        labels: &[u32],
+    ) -> Result<()> {
+        let both = both_halves(labels, self.batch, self.null);
+        self.classes2.write(ctx, class, ClassLabels::Ids(&both))
     }
 
     /// Samples per half.
@@ -129,7 +141,7 @@ impl GuidedRun {
     pub(crate) fn device_bytes(&self) -> u64 {
         self.x2.size()
             + self.t2.size()
-            + self.labels2.size()
+            + self.classes2.device_bytes()
             + self.out2.size()
             + self.var_scratch.as_ref().map_or(0, wgpu::Buffer::size)
     }

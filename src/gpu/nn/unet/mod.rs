@@ -9,10 +9,10 @@ use super::plan::{self, Externals, Plan};
 use super::walk::{graph, Output};
 use super::{profile, record_stages, upload, StageTime};
 use crate::error::{Error, Result};
+use crate::gpu::nn::class_embedding::DeviceClasses;
 use crate::gpu::sampling::denoiser::{Denoiser, DenoiserIo};
 use crate::gpu::Context;
-use crate::nn::UNet2D;
-use classes::upload_u32;
+use crate::nn::{ClassLabels, UNet2D};
 
 /// A UNet2DModel on the device. Weights are uploaded once by [`UNetDenoiser::new`]; each
 /// [`Denoiser::prepare`] plans the activations of its chunk (buffers reused once dead, skips
@@ -37,18 +37,18 @@ pub struct UNetDenoiser {
     /// The sinusoid table of the loop's non-integer model times (`DenoiserIo::times`), made by
     /// `prepare`.
     times_table: Option<wgpu::Buffer>,
-    /// A class-conditional model's labels ([`UNetDenoiser::set_class_labels`]) and their count.
-    class_labels: Option<(wgpu::Buffer, usize)>,
+    /// A class-conditional model's labels ([`UNetDenoiser::set_classes`]) on the device.
+    class_inputs: Option<DeviceClasses>,
     /// Whether labels were set since the last `prepare`, which takes them.
     labels_fresh: bool,
-    /// The labels last set, on the host.
+    /// The integer labels last set, on the host (empty after an identity model's rows).
     labels_host: Vec<u32>,
     /// Classifier-free guidance ([`UNetDenoiser::set_guidance`]) and the null class.
     guidance: Option<(crate::nn::Guidance, u32)>,
     /// The prepared guided run's buffers, if guided.
     guided: Option<guided::GuidedRun>,
     /// The null class for every sample, at guidance scale 0.
-    null_labels: Option<wgpu::Buffer>,
+    null_labels: Option<DeviceClasses>,
 }
 
 /// How [`UNetDenoiser`] runs the model.
@@ -101,7 +101,7 @@ impl UNetDenoiser {
             dummy: upload(ctx, "UNet unused binding", &[0.0; 4])?,
             prepared: None,
             times_table: None,
-            class_labels: None,
+            class_inputs: None,
             labels_fresh: false,
             labels_host: Vec::new(),
             guidance: None,
@@ -176,7 +176,8 @@ impl UNetDenoiser {
         self.forward_labeled(ctx, x, shape, t, None)
     }
 
-    /// [`UNetDenoiser::forward`] with a class-conditional model's labels, one per sample.
+    /// [`UNetDenoiser::forward`] with a class-conditional model's integer labels, one per
+    /// sample (a table's or the timestep kind's).
     pub fn forward_labeled(
         &self,
         ctx: &Context,
@@ -185,8 +186,21 @@ impl UNetDenoiser {
         t: &[u32],
         labels: Option<&[u32]>,
     ) -> Result<Vec<f32>> {
+        self.forward_classes(ctx, x, shape, t, labels.map(ClassLabels::Ids))
+    }
+
+    /// [`UNetDenoiser::forward`] with a class-conditional model's labels of any kind (an
+    /// identity model's rows too), checked as [`crate::nn::check_class_labels`] checks them.
+    pub fn forward_classes(
+        &self,
+        ctx: &Context,
+        x: &[f32],
+        shape: &[usize],
+        t: &[u32],
+        labels: Option<ClassLabels<'_>>,
+    ) -> Result<Vec<f32>> {
         let (b, h, w) = self.check_shape(shape)?;
-        crate::nn::check_class_labels(self.num_classes(), b, labels)?;
+        crate::nn::check_class_labels(self.class_kind(), b, labels)?;
         if x.len() != b * self.in_channels * h * w || t.len() != b {
             return Err(Error::ShapeMismatch(format!(
                 "{} values and {} timesteps for x of shape {shape:?}",
@@ -201,7 +215,7 @@ impl UNetDenoiser {
         let n_out = (b * self.out_channels * h * w) as u64;
         let out = super::scratch(ctx, "UNet output", n_out)?;
         let labels = labels
-            .map(|l| upload_u32(ctx, "UNet class labels", l))
+            .map(|l| DeviceClasses::new(ctx, self.class()?, l))
             .transpose()?;
         let ext = Externals {
             x_t: &x_t,
@@ -283,8 +297,8 @@ impl Denoiser for UNetDenoiser {
             (Some(table), Some(times)) => (table, times.len()),
             _ => (self.layers.time_embedding.table(), big_t),
         };
-        let fresh = self.class_labels.as_ref().filter(|_| self.labels_fresh);
-        if let Some((_, n)) = fresh.filter(|(_, n)| *n != b) {
+        let fresh = self.class_inputs.as_ref().filter(|_| self.labels_fresh);
+        if let Some(n) = fresh.map(DeviceClasses::count).filter(|&n| n != b) {
             return Err(Error::ShapeMismatch(format!(
                 "{n} class labels set for a batch of {b}"
             )));
@@ -293,9 +307,10 @@ impl Denoiser for UNetDenoiser {
         let hw = h * w;
         let (plan, guided) = match self.pass() {
             classes::Pass::Guided(g, null) => {
-                self.class_of(fresh.map(|(l, _)| l), b)?;
+                self.class_of(fresh, b)?;
                 let dims = (b, self.in_channels * hw, self.out_channels * hw);
-                let mut run = guided::GuidedRun::new(ctx, dims, &self.labels_host, null)?;
+                let class = (self.class()?, self.labels_host.as_slice());
+                let mut run = guided::GuidedRun::new(ctx, dims, class, null)?;
                 let ext = Externals {
                     x_t: &run.x2,
                     model_output: &run.out2,
@@ -303,7 +318,7 @@ impl Denoiser for UNetDenoiser {
                     timesteps: &run.t2,
                     table,
                     num_timesteps: rows,
-                    class: self.class_of(Some(&run.labels2), 2 * b)?,
+                    class: self.class_of(Some(&run.classes2), 2 * b)?,
                     dummy: &self.dummy,
                 };
                 let plan = self.plan(ctx, (2 * b, h, w), Output::Whole, &ext)?;
@@ -314,11 +329,12 @@ impl Denoiser for UNetDenoiser {
             }
             pass => {
                 if let classes::Pass::Null(null) = pass {
-                    self.null_labels = Some(upload_u32(ctx, "null labels", &vec![null; b])?);
+                    let nulls = ClassLabels::Ids(&vec![null; b]);
+                    self.null_labels = Some(DeviceClasses::new(ctx, self.class()?, nulls)?);
                 }
                 let labels = match pass {
                     classes::Pass::Null(_) => self.null_labels.as_ref(),
-                    _ => fresh.map(|(l, _)| l),
+                    _ => fresh,
                 };
                 let ext = Externals {
                     x_t: io.x_t.buffer(),
