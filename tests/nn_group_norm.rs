@@ -7,22 +7,25 @@
 //! rounding of the divisions; y = (x - mean) / sd weight + bias then carries that error times
 //! |weight| (|x| + |mean|) / sd (the subtraction's conditioning) plus |bias| u; SiLU's exp is
 //! within 64 ulp on llvmpipe (shaders/DESIGN: measured). Bound: 4 (n / 64 + 16) u (|weight|
-//! (|x| + |mean|) / sd + |bias|) + 128 u |y|.
+//! (|x| + |mean|) / sd + |bias|) + 128 u |y|. The subgroup variants add in other orders: with
+//! subgroups of s, a value passes at most n / 64 + 2 (s - 1) + 64 / s additions (the strided
+//! loop, subgroupAdd, the slots, subgroupAdd), n / 64 + 22 for lavapipe's s = 8, within the
+//! same 4 (n / 64 + 16) budget.
 
 mod common;
 
 use common::nn::{assert_within, group_norm, Rng, U};
 use ddpm_wgpu::cpu::nn::{group_norm as cpu_gn, silu_in_place, Activation};
-use ddpm_wgpu::gpu::nn::group_norm::forward;
+use ddpm_wgpu::gpu::nn::group_norm::{forward_with, NormSum};
 
 fn run(
     ctx: &ddpm_wgpu::gpu::Context,
     groups: usize,
     c: usize,
     hw: (usize, usize),
-    batch: usize,
-    silu: bool,
+    (batch, silu): (usize, bool),
     seed: u64,
+    sum: NormSum,
 ) {
     let mut rng = Rng::new(seed);
     let gn = group_norm(&mut rng, groups, c, 1e-6);
@@ -34,7 +37,7 @@ fn run(
         .into_iter()
         .map(|v| v + 0.7)
         .collect();
-    let got = forward(ctx, &gn, &x, shape, silu).unwrap();
+    let got = forward_with(ctx, &gn, &x, shape, silu, sum).unwrap();
     let a = Activation::new(x.iter().map(|&v| v as f64).collect(), shape).unwrap();
     let mut want = cpu_gn::forward(&gn, &a).unwrap().data;
     if silu {
@@ -60,13 +63,26 @@ fn run(
                 + 128.0 * U * want[i].abs();
         }
     }
-    let what = format!("group_norm {groups} groups of {c} channels {h}x{w} B={batch} silu {silu}");
+    let what = format!(
+        "group_norm ({sum:?}) {groups} groups of {c} channels {h}x{w} B={batch} silu {silu}"
+    );
     assert_within(&what, &got, &want, &bound);
 }
 
+/// Every way of summing the device can run (the tree always; with subgroups of 8, both subgroup
+/// variants: lavapipe's Vulkan; GL has none), each against the twin.
 #[test]
 fn group_norm_matches_twin() {
     let Some(ctx) = common::gpu() else { return };
+    let sums: Vec<NormSum> = [NormSum::Tree, NormSum::Subgroup8, NormSum::Subgroups]
+        .into_iter()
+        .filter(|s| s.check(&ctx).is_ok())
+        .collect();
+    println!("group norm sums on this device: {sums:?}");
+    assert!(
+        sums.contains(&NormSum::auto(&ctx)),
+        "auto picks a runnable variant"
+    );
     let cases = [
         (2, 4, (1, 1)),   // groups of 2 values: most of the workgroup idle
         (3, 15, (16, 8)), // the odd fixture: 5 channels x 128 = 640 per group
@@ -80,7 +96,9 @@ fn group_norm_matches_twin() {
         for batch in [1, 3] {
             for silu in [false, true] {
                 seed += 1;
-                run(&ctx, groups, c, hw, batch, silu, seed);
+                for &sum in &sums {
+                    run(&ctx, groups, c, hw, (batch, silu), seed, sum);
+                }
             }
         }
     }

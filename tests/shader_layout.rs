@@ -21,8 +21,9 @@ fn every_shader_parses_and_validates() {
         // other kernel must validate with no optional capability at all.
         let caps = if kernel.name().ends_with("_f16") {
             naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32
-        } else if kernel.name().ends_with("_subgroup") {
-            // Used only on devices with subgroups (Context::subgroup_size).
+        } else if kernel.name().ends_with("_subgroup") || kernel.name().ends_with("_subgroups") {
+            // Used only on devices with subgroups (Context::subgroup_size; `_subgroups`: of any
+            // size).
             naga::valid::Capabilities::SUBGROUP
         } else {
             naga::valid::Capabilities::empty()

@@ -13,14 +13,69 @@ use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 use crate::nn::GroupNorm;
 
-/// Invocations per workgroup of the workgroup-tree kernel (`NORM_WG` in group_norm_sum.wgsl; the
+/// Invocations per workgroup of the tree and any-size subgroup kernels (`NORM_WG` in
+/// group_norm_sum.wgsl and group_norm_sum_subgroups.wgsl; the
 /// subgroup one has 8): one workgroup per (sample, group).
 pub const NORM_WG: usize = 64;
+
+/// How a group norm's workgroup sums its partial sums (the kernel variants of the same norm;
+/// the f64 twin is the reference for each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormSum {
+    /// A fixed tree over 64 invocations in workgroup memory (group_norm_sum.wgsl): any device.
+    Tree,
+    /// One subgroup of exactly 8 per workgroup, no barrier (group_norm_sum_subgroup.wgsl).
+    Subgroup8,
+    /// subgroupAdd within subgroups of any size, then once more over the subgroups' sums
+    /// (group_norm_sum_subgroups.wgsl).
+    Subgroups,
+}
+
+impl NormSum {
+    /// The variant for `ctx`'s device: one subgroup of 8 where subgroups are exactly 8
+    /// (lavapipe, measured fastest there: benches/unet.md), subgroups of any size where the
+    /// device has subgroups of another or a varying size, else the tree.
+    pub fn auto(ctx: &Context) -> Self {
+        match ctx.subgroup_size() {
+            Some(8) => NormSum::Subgroup8,
+            _ if ctx.device.features().contains(wgpu::Features::SUBGROUP) => NormSum::Subgroups,
+            _ => NormSum::Tree,
+        }
+    }
+
+    /// Refuse a variant `ctx`'s device cannot run.
+    pub fn check(self, ctx: &Context) -> Result<Self> {
+        let subgroups = ctx.device.features().contains(wgpu::Features::SUBGROUP);
+        let ok = match self {
+            NormSum::Tree => true,
+            NormSum::Subgroup8 => ctx.subgroup_size() == Some(8),
+            NormSum::Subgroups => subgroups,
+        };
+        if ok {
+            Ok(self)
+        } else {
+            Err(Error::Unsupported(format!(
+                "group norm sums {self:?}: the device's subgroups ({:?}, enabled: {subgroups}) \
+                 do not allow it",
+                ctx.subgroup_size()
+            )))
+        }
+    }
+
+    fn kernel(self) -> Kernel {
+        match self {
+            NormSum::Tree => Kernel::GroupNorm,
+            NormSum::Subgroup8 => Kernel::GroupNormSubgroup,
+            NormSum::Subgroups => Kernel::GroupNormSubgroups,
+        }
+    }
+}
 
 /// A group norm on the device.
 #[derive(Debug)]
 pub struct GpuGroupNorm {
     name: String,
+    sum: NormSum,
     groups: usize,
     channels: usize,
     eps: f32,
@@ -60,6 +115,7 @@ impl GpuGroupNorm {
         }
         Ok(GpuGroupNorm {
             name: name.to_string(),
+            sum: NormSum::auto(ctx),
             groups: gn.num_groups,
             channels: gn.channels,
             // torch keeps eps as a double but adds it to a float variance: the same rounding.
@@ -67,6 +123,18 @@ impl GpuGroupNorm {
             gamma: upload(ctx, &format!("{name} weight"), &gn.weight)?,
             beta: upload(ctx, &format!("{name} bias"), &gn.bias)?,
         })
+    }
+
+    /// This norm with its sums done as `sum` says instead of [`NormSum::auto`]'s choice;
+    /// refused where the device cannot run it.
+    pub fn with_sum(mut self, ctx: &Context, sum: NormSum) -> Result<Self> {
+        self.sum = sum.check(ctx)?;
+        Ok(self)
+    }
+
+    /// How its sums are done.
+    pub fn sum(&self) -> NormSum {
+        self.sum
     }
 
     /// Channels.
@@ -124,14 +192,14 @@ impl GpuGroupNorm {
                 self.name, self.groups
             )));
         }
-        // One subgroup per workgroup and subgroupAdd where subgroups are exactly 8 (lavapipe):
-        // no barriers (shaders/nn/group_norm_sum_subgroup.wgsl).
-        let kernel = if ctx.subgroup_size() == Some(8) {
-            Kernel::GroupNormSubgroup
-        } else {
-            Kernel::GroupNorm
-        };
-        Stage::new(ctx, kernel, bits, &p, &buffers, Grid(grid.0, grid.1, 1))
+        Stage::new(
+            ctx,
+            self.sum.kernel(),
+            bits,
+            &p,
+            &buffers,
+            Grid(grid.0, grid.1, 1),
+        )
     }
 }
 
@@ -178,8 +246,20 @@ pub fn forward(
     shape: [usize; 4],
     silu: bool,
 ) -> Result<Vec<f32>> {
+    forward_with(ctx, gn, x, shape, silu, NormSum::auto(ctx))
+}
+
+/// [`forward`] with the sums done as `sum` says (every variant is tested against the twin).
+pub fn forward_with(
+    ctx: &Context,
+    gn: &GroupNorm,
+    x: &[f32],
+    shape: [usize; 4],
+    silu: bool,
+    sum: NormSum,
+) -> Result<Vec<f32>> {
     let [n, c, h, w] = shape;
-    let g = GpuGroupNorm::new(ctx, gn, "group_norm")?;
+    let g = GpuGroupNorm::new(ctx, gn, "group_norm")?.with_sum(ctx, sum)?;
     if c != g.channels || n == 0 || x.len() != n * c * h * w {
         return Err(Error::ShapeMismatch(format!(
             "group_norm takes [B, {}, H, W], got shape {shape:?} with {} values",

@@ -62,7 +62,7 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("RESIDUAL", on(RESIDUAL)),
             ("SPLIT", on(SPLIT)),
         ],
-        Kernel::GroupNorm | Kernel::GroupNormSubgroup => vec![
+        Kernel::GroupNorm | Kernel::GroupNormSubgroup | Kernel::GroupNormSubgroups => vec![
             ("SILU", on(SILU)),
             ("SCALE_SHIFT", on(SCALE_SHIFT)),
             ("VEC4", on(VEC4)),

@@ -137,6 +137,8 @@ pub enum Kernel {
     GroupNorm,
     /// shaders/nn/group_norm.wgsl with group_norm_sum_subgroup.wgsl (needs subgroups of 8)
     GroupNormSubgroup,
+    /// shaders/nn/group_norm.wgsl with group_norm_sum_subgroups.wgsl (subgroups of any size)
+    GroupNormSubgroups,
     /// shaders/nn/linear.wgsl
     Linear,
     /// shaders/nn/attention.wgsl with attention_a.wgsl
@@ -151,7 +153,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 49] = [
+    pub const ALL: [Kernel; 50] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -196,6 +198,7 @@ impl Kernel {
         Kernel::WinogradOutput,
         Kernel::GroupNorm,
         Kernel::GroupNormSubgroup,
+        Kernel::GroupNormSubgroups,
         Kernel::Linear,
         Kernel::Attention,
         Kernel::AttentionSubgroup,
@@ -232,6 +235,7 @@ impl Kernel {
             Kernel::WinogradOutput => nn_shader!("winograd_output"),
             Kernel::GroupNorm => nn_shader!("group_norm"),
             Kernel::GroupNormSubgroup => ("group_norm_subgroup", nn_shader!("group_norm").1),
+            Kernel::GroupNormSubgroups => ("group_norm_subgroups", nn_shader!("group_norm").1),
             Kernel::Linear => nn_shader!("linear"),
             Kernel::Attention => nn_shader!("attention"),
             Kernel::AttentionSubgroup => ("attention_subgroup", nn_shader!("attention").1),

@@ -16,6 +16,7 @@ impl Kernel {
                 | Kernel::WinogradOutput
                 | Kernel::GroupNorm
                 | Kernel::GroupNormSubgroup
+                | Kernel::GroupNormSubgroups
                 | Kernel::Linear
                 | Kernel::Attention
                 | Kernel::AttentionSubgroup
@@ -37,7 +38,7 @@ impl Kernel {
 
     /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading
     /// and 3x3 order, per invocation (a kernel row at a time) or shared across a subgroup (all
-    /// nine taps at once); the group norm's sums, over a workgroup tree or one subgroup; the
+    /// nine taps at once); the group norm's sums, over a workgroup tree, one subgroup of 8, or subgroups of any size; the
     /// attention product's left operand, per lane or shared across a subgroup.
     pub(crate) fn nn_prelude(self) -> &'static str {
         match self {
@@ -53,6 +54,9 @@ impl Kernel {
             }
             Kernel::GroupNormSubgroup => {
                 include_str!("../../../../shaders/nn/group_norm_sum_subgroup.wgsl")
+            }
+            Kernel::GroupNormSubgroups => {
+                include_str!("../../../../shaders/nn/group_norm_sum_subgroups.wgsl")
             }
             _ => "",
         }
