@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a machine lent through the workplace's `device` tool (after benches/device/prepare.sh
-# here): which adapter wgpu finds, the GPU-against-f64 check matrix (`ddpm check`), the loop
+# here): which adapter wgpu finds and what it offers (`ddpm info`), the GPU-against-f64 check matrix (`ddpm check`), the loop
 # and noise tests, and `ddpm bench` as a table and as JSON. Everything it prints is also
 # written to $OUT/device.txt, the JSON to $OUT/bench.json. Run locally (no nvidia-smi) it
 # skips the loader set-up and uses whatever adapter this machine has; DDPM_DEVICE_QUICK=1
@@ -32,6 +32,7 @@ step() {
 }
 date -u
 if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L; fi
+step .device/ddpm info
 step .device/ddpm check
 for test in .device/tests/*; do
   step "$test"
@@ -44,7 +45,12 @@ echo "== .device/ddpm bench --model synthetic:cifar10 --json > $OUT/unet.json"
 .device/ddpm bench --model synthetic:cifar10 --batch 16 --json > "$OUT/unet.json" || { echo "FAILED: unet --json"; failed=1; }
 # Each sampler at the model evaluations benches/samplers.md picked (--loop picked).
 step .device/ddpm bench --model embedded:digits --batch 1 --batch 256 --loop picked
+# Classifier-free guidance: each forward and DPM-Solver++ 2M loop row unguided then guided at
+# w = 2 (issue 22's bound: a guided step at most 2.1x an unguided one).
+step .device/ddpm bench --model embedded:digits-cond --batch 16 --batch 256 --ddim-steps 0 \
+  --ddpm-steps 0 --unipc-steps 0 --guidance-scale 2
 step .device/ddpm sample --count 64 --out "$OUT/digits.png"
+step .device/ddpm sample --class 0,1,2,3,4,5,6,7,8,9 --count 40 --out "$OUT/classes.png"
 echo "== .device/ddpm bench --json > $OUT/bench.json"
 .device/ddpm bench --json "${quick[@]}" > "$OUT/bench.json" || { echo "FAILED: bench --json"; failed=1; }
 date -u
