@@ -214,4 +214,10 @@ impl Error {
             source,
         }
     }
+
+    /// Class labels handed to a denoiser that is not class-conditional (the default of
+    /// `Denoiser::set_class_labels` and of the twin's `CpuDenoiser::denoise_labeled`).
+    pub(crate) fn labels_refused() -> Self {
+        Error::Unsupported("class labels for a denoiser that is not class-conditional".into())
+    }
 }

@@ -38,9 +38,7 @@ pub trait CpuDenoiser {
         labels: &[u32],
     ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
         let _ = (t, x, labels);
-        Err(Error::Unsupported(
-            "class labels for a denoiser that is not class-conditional".into(),
-        ))
+        Err(Error::labels_refused())
     }
 }
 

@@ -60,9 +60,7 @@ pub trait Denoiser {
     /// default: an unconditional denoiser has no use for labels.
     fn set_class_labels(&mut self, ctx: &Context, labels: &[u32]) -> Result<()> {
         let _ = (ctx, labels);
-        Err(crate::error::Error::Unsupported(
-            "class labels for a denoiser that is not class-conditional".into(),
-        ))
+        Err(crate::error::Error::labels_refused())
     }
 
     /// Bytes of device memory the denoiser holds after `prepare` (weights and scratch), for
