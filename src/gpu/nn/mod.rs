@@ -18,6 +18,7 @@ pub mod attention;
 mod blocks;
 pub mod conv2d;
 pub mod conv2d_op;
+pub mod conv2d_tiled;
 mod graph;
 pub mod group_norm;
 pub mod guidance;
@@ -29,6 +30,7 @@ pub mod time_embedding;
 pub mod unet;
 mod walk;
 mod winograd;
+mod winograd_weights;
 
 pub use unet::{UNetDenoiser, UNetOptions};
 
