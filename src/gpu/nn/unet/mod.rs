@@ -57,12 +57,14 @@ pub struct UNetDenoiser {
 
 impl UNetDenoiser {
     /// Upload `model` for a schedule of `num_train_timesteps` training steps (the rows of the
-    /// time embedding's sinusoid table: every timestep the loop can pass).
+    /// time embedding's sinusoid table: every timestep the loop can pass), with the options
+    /// of [`UNetOptions::from_env`]: the defaults unless `DDPM_KERNEL` forces a conv kernel
+    /// (so that any test or command can run with a variant forced).
     pub fn new(ctx: &Context, model: &UNet2D, num_train_timesteps: usize) -> Result<Self> {
-        Self::with_options(ctx, model, num_train_timesteps, UNetOptions::default())
+        Self::with_options(ctx, model, num_train_timesteps, UNetOptions::from_env()?)
     }
 
-    /// [`UNetDenoiser::new`] with `opts`.
+    /// [`UNetDenoiser::new`] with `opts` (the environment not read).
     pub fn with_options(
         ctx: &Context,
         model: &UNet2D,

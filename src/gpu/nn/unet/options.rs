@@ -23,7 +23,7 @@ pub struct UNetOptions {
 
 impl UNetOptions {
     /// The default options with `DDPM_KERNEL` applied, the one place the environment picks a
-    /// kernel (tests and `ddpm bench` force a variant with it): `conv2d`, `conv2d_tiled_large`
+    /// kernel (read by `UNetDenoiser::new` and `ddpm bench`; tests force a variant with it): `conv2d`, `conv2d_tiled_large`
     /// or `conv2d_tiled_small` (see [`ConvKernel::from_name`]); unset or empty, the default.
     /// An unknown name is an error, not a silent default.
     pub fn from_env() -> Result<Self> {
