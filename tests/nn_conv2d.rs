@@ -73,6 +73,7 @@ fn run(ctx: &ddpm_wgpu::gpu::Context, c: &Case, batch: usize, seed: u64, winogra
         temb: temb.clone(),
         residual: residual.clone(),
         winograd,
+        ..ConvOptions::default()
     };
     let got = forward(ctx, &layer, &x, shape, &opts).unwrap();
     let mut want = twin(&layer, &x, shape, c.upsample, c.center);

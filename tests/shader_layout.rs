@@ -38,6 +38,16 @@ fn every_shader_parses_and_validates() {
             kernel.name()
         );
         assert_eq!(m.entry_points[0].name, "main");
+        // The tiled conv's workgroup size is a pipeline constant (its tile shape's): checked
+        // per shape in tests/shader_layout_nn.rs, after naga resolves the constants.
+        if m.entry_points[0].workgroup_size_overrides.is_some() {
+            assert_eq!(
+                kernel,
+                Kernel::Conv2dTiled,
+                "only the tiled conv's size is overridable"
+            );
+            continue;
+        }
         assert_eq!(
             m.entry_points[0].workgroup_size,
             [kernel.workgroup_size(), 1, 1],

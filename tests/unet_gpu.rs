@@ -51,7 +51,10 @@ fn every_fixture_matches_diffusers_and_the_twin() {
     for name in FIXTURES {
         let (unet, big_t) = model(name);
         for winograd in [false, true] {
-            let opts = UNetOptions { winograd };
+            let opts = UNetOptions {
+                winograd,
+                ..UNetOptions::default()
+            };
             let den = UNetDenoiser::with_options(&ctx, &unet, big_t, opts).unwrap();
             for b in [1, 3] {
                 let (xs, x, t, want) = inputs(name, b);
@@ -87,7 +90,10 @@ fn cifar10_folder_matches_diffusers() {
         .unet()
         .unwrap();
     for winograd in [false, true] {
-        let opts = UNetOptions { winograd };
+        let opts = UNetOptions {
+            winograd,
+            ..UNetOptions::default()
+        };
         let den = UNetDenoiser::with_options(&ctx, &unet, 1000, opts).unwrap();
         for b in [1, 3] {
             let (xs, x) = common::unet::read_f32(&dir.join(format!("b{b}_x.npy")));

@@ -42,6 +42,39 @@ struct ConvParams {
     out_xstride: u32,
 }
 
+// The workgroup-tiled conv (shaders/nn/conv2d_tiled.wgsl): the same conv as ConvParams', seen
+// as a GEMM of M = cout, N = batch x oh x ow, K = cin x k x k.
+struct TiledConvParams {
+    batch: u32,
+    cin: u32,
+    h: u32,             // input height as stored
+    w: u32,             // input width as stored
+    cout: u32,          // output channels written
+    oh: u32,
+    ow: u32,
+    cout_padded: u32,   // weight row length
+    pad_top: u32,
+    pad_left: u32,
+    k_total: u32,       // K = cin x k x k
+    n_total: u32,       // N = batch x oh x ow
+    n_tiles: u32,       // ceil(N / BN): workgroups with work along N
+    in_offset: u32,
+    in_bstride: u32,
+    out_offset: u32,
+    out_bstride: u32,
+    res_offset: u32,    // RESIDUAL
+    res_bstride: u32,
+    temb_offset: u32,   // TEMB: temb[b * temb_stride + temb_offset + o]
+    temb_stride: u32,
+    split: u32,         // SPLIT: channels from here on go to out2
+    out2_offset: u32,
+    out2_bstride: u32,
+    out_scale: f32,     // RESIDUAL: (res + conv) / out_scale
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
 // Winograd F(2x2, 3x3)'s input and output transforms (shaders/nn/winograd_*.wgsl): 2x2 output
 // tiles of a 3x3 stride-1 conv, ty x tx tiles a sample.
 struct WinogradParams {

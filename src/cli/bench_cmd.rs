@@ -63,6 +63,12 @@ pub struct BenchArgs {
     /// --model with --guidance-scale: diffusers' guidance_rescale PHI in [0, 1].
     #[arg(long, value_name = "PHI")]
     guidance_rescale: Option<f64>,
+    /// --model: the kernel of the UNet's convs: `conv2d` (register-tiled, for software
+    /// adapters; the default), `conv2d_tiled_large` (workgroup-tiled implicit GEMM, 128 x 128
+    /// tiles, for hardware GPUs) or `conv2d_tiled_small` (32 x 64 tiles). Without it, the
+    /// environment variable DDPM_KERNEL with the same names, else the default.
+    #[arg(long, value_name = "KERNEL")]
+    conv: Option<String>,
 }
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
@@ -133,6 +139,7 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
         },
         profile: args.profile,
         guidance: guidance(args)?,
+        unet: unet_options(args)?,
         ..defaults
     };
     let more = crate::bench::named_loops::samplers(&ctx, spec, &args.loops)?;
@@ -143,6 +150,15 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
         print!("{}", report.table());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The UNet's options: `--conv`, else `DDPM_KERNEL` (`UNetOptions::from_env`).
+fn unet_options(args: &BenchArgs) -> Result<ddpm_wgpu::gpu::nn::UNetOptions> {
+    let mut opts = ddpm_wgpu::gpu::nn::UNetOptions::from_env()?;
+    if let Some(name) = &args.conv {
+        opts.conv = ddpm_wgpu::gpu::nn::conv2d_tiled::ConvKernel::from_name(name)?;
+    }
+    Ok(opts)
 }
 
 /// The guidance `--guidance-scale` and `--guidance-rescale` ask for, checked.

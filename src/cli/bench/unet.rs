@@ -52,7 +52,7 @@ pub struct UNetBenchOptions {
     pub unipc_steps: usize,
     /// Also time each kind of dispatch of one forward at the largest batch.
     pub profile: bool,
-    /// How the UNet runs (Winograd or direct 3x3 convs).
+    /// How the UNet runs (Winograd or direct 3x3 convs, and the conv kernel).
     pub unet: UNetOptions,
     /// Classifier-free guidance to measure beside the unguided rows (a class-conditional model
     /// only; the null class is its last row).
@@ -129,6 +129,8 @@ pub struct UNetLoopRow {
 pub struct UNetBenchReport {
     /// Adapter description.
     pub adapter: String,
+    /// The conv kernel the forwards ran (`UNetOptions::conv`: `conv2d`, `conv2d_tiled_large`...).
+    pub conv_kernel: &'static str,
     /// Weights and biases of the model.
     pub parameters: usize,
     /// FLOPs of one forward of one sample at the benched size.
@@ -163,6 +165,7 @@ pub fn run(
     let gt = GpuTables::new(ctx, &tables)?;
     let mut report = UNetBenchReport {
         adapter: gpu::context::describe(ctx.adapter_info()),
+        conv_kernel: opts.unet.conv.name(),
         parameters: model.num_parameters(),
         flops_per_sample,
         sample: (c, h, w),

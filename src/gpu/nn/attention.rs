@@ -11,6 +11,7 @@
 
 use super::conv2d::GpuConv2d;
 use super::conv2d_op::ConvOp;
+use super::conv2d_tiled::ConvSelection;
 use super::graph::{Graph, Home, LayerOp, Places, View};
 use super::group_norm::{GpuGroupNorm, NormOp};
 use super::params::{MatmulParams, SoftmaxParams};
@@ -230,8 +231,8 @@ fn as_conv(lins: &[&crate::nn::Linear]) -> Conv2d {
 }
 
 impl GpuAttention {
-    /// Upload `attn` (`name` labels it): the projections become 1x1 convs.
-    pub fn new(ctx: &Context, attn: &Attention, name: &str) -> Result<Self> {
+    /// Upload `attn` (`name` labels it): the projections become 1x1 convs, run as `sel` says.
+    pub fn new(ctx: &Context, attn: &Attention, name: &str, sel: ConvSelection) -> Result<Self> {
         let inner = attn.inner_dim();
         let proj =
             |l: &crate::nn::Linear| l.in_features == attn.channels && l.out_features == inner;
@@ -257,8 +258,13 @@ impl GpuAttention {
                 .as_ref()
                 .map(|g| GpuGroupNorm::new(ctx, g, &format!("{name}.group_norm")))
                 .transpose()?,
-            qkv: GpuConv2d::new(ctx, &qkv, &format!("{name}.qkv"))?,
-            out: GpuConv2d::new(ctx, &as_conv(&[&attn.to_out]), &format!("{name}.to_out"))?,
+            qkv: sel.upload(ctx, &qkv, &format!("{name}.qkv"), false)?,
+            out: sel.upload(
+                ctx,
+                &as_conv(&[&attn.to_out]),
+                &format!("{name}.to_out"),
+                false,
+            )?,
             rescale: attn.rescale_output_factor as f32,
         })
     }
@@ -343,7 +349,7 @@ impl GpuAttention {
 /// Run `attn` once on `x` ([B, C, H, W]): uploads, runs, reads back (tests, single layers).
 pub fn forward(ctx: &Context, attn: &Attention, x: &[f32], shape: [usize; 4]) -> Result<Vec<f32>> {
     let [_, c, h, w] = shape;
-    let layer = GpuAttention::new(ctx, attn, "attention")?;
+    let layer = GpuAttention::new(ctx, attn, "attention", ConvSelection::default())?;
     let mut g = Graph::default();
     let input = g.activation("attention input", c, h, w);
     let output = g.activation("attention output", c, h, w);

@@ -5,6 +5,7 @@
 
 use super::attention::GpuAttention;
 use super::conv2d::GpuConv2d;
+use super::conv2d_tiled::ConvSelection;
 use super::group_norm::GpuGroupNorm;
 use super::resnet::GpuResnet;
 use super::time_embedding::GpuTimeEmbedding;
@@ -53,7 +54,7 @@ pub(crate) struct UNetLayers {
 struct Columns<'a> {
     next: usize,
     projections: Vec<&'a Linear>,
-    winograd: bool,
+    sel: ConvSelection,
 }
 
 impl<'a> Columns<'a> {
@@ -61,7 +62,7 @@ impl<'a> Columns<'a> {
         let col = self.next;
         self.next += r.time_emb_proj.out_features;
         self.projections.push(&r.time_emb_proj);
-        GpuResnet::new(ctx, r, name, col, self.winograd)
+        GpuResnet::new(ctx, r, name, col, self.sel)
     }
 
     fn resnets(
@@ -77,45 +78,50 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn attentions(ctx: &Context, a: &[Attention], prefix: &str) -> Result<Vec<GpuAttention>> {
+fn attentions(
+    ctx: &Context,
+    a: &[Attention],
+    prefix: &str,
+    sel: ConvSelection,
+) -> Result<Vec<GpuAttention>> {
     a.iter()
         .enumerate()
-        .map(|(i, a)| GpuAttention::new(ctx, a, &format!("{prefix}.attentions.{i}")))
+        .map(|(i, a)| GpuAttention::new(ctx, a, &format!("{prefix}.attentions.{i}"), sel))
         .collect()
 }
 
 impl UNetLayers {
     /// Upload every layer of `model`, with a sinusoid table for `num_timesteps` timesteps; the
-    /// 3x3 stride-1 convs as Winograd F(2x2, 3x3) if `winograd`.
+    /// convs as `sel` says (Winograd for the 3x3 stride-1 ones, and the kernel).
     pub fn new(
         ctx: &Context,
         model: &UNet2D,
         num_timesteps: usize,
-        winograd: bool,
+        sel: ConvSelection,
     ) -> Result<Self> {
         let mut cols = Columns {
             next: 0,
             projections: Vec::new(),
-            winograd,
+            sel,
         };
-        let conv = |c: &crate::nn::Conv2d, name: &str| GpuConv2d::new_with(ctx, c, name, winograd);
+        let conv = |c: &crate::nn::Conv2d, name: &str| sel.upload(ctx, c, name, true);
         let mut down_blocks = Vec::with_capacity(model.down_blocks.len());
         for (i, b) in model.down_blocks.iter().enumerate() {
             let p = format!("down_blocks.{i}");
             down_blocks.push(GpuDownBlock {
                 resnets: cols.resnets(ctx, &b.resnets, &p)?,
-                attentions: attentions(ctx, &b.attentions, &p)?,
+                attentions: attentions(ctx, &b.attentions, &p, sel)?,
                 downsampler: b
                     .downsampler
                     .as_ref()
-                    .map(|d| GpuConv2d::new(ctx, &d.conv, &format!("{p}.downsamplers.0")))
+                    .map(|d| sel.upload(ctx, &d.conv, &format!("{p}.downsamplers.0"), false))
                     .transpose()?,
             });
         }
         let mid_block = match &model.mid_block {
             Some(m) => Some(GpuMidBlock {
                 resnets: cols.resnets(ctx, &m.resnets, "mid_block")?,
-                attentions: attentions(ctx, &m.attentions, "mid_block")?,
+                attentions: attentions(ctx, &m.attentions, "mid_block", sel)?,
             }),
             None => None,
         };
@@ -124,7 +130,7 @@ impl UNetLayers {
             let p = format!("up_blocks.{i}");
             up_blocks.push(GpuUpBlock {
                 resnets: cols.resnets(ctx, &b.resnets, &p)?,
-                attentions: attentions(ctx, &b.attentions, &p)?,
+                attentions: attentions(ctx, &b.attentions, &p, sel)?,
                 upsampler: b
                     .upsampler
                     .as_ref()

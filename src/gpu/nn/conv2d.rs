@@ -20,6 +20,7 @@ use super::params::ConvParams;
 use super::{grid_xz, u32_of, upload, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::shaders::flags;
+use crate::gpu::runtime::shaders::tiles::ConvKernel;
 use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 use crate::nn::Conv2d;
@@ -81,20 +82,22 @@ pub(crate) fn epilogue<'a>(
 /// A convolution on the device.
 #[derive(Debug)]
 pub struct GpuConv2d {
-    name: String,
-    cin: usize,
-    cout: usize,
-    kernel: usize,
-    stride: usize,
-    pad_top: usize,
-    pad_left: usize,
+    pub(super) name: String,
+    pub(super) cin: usize,
+    pub(super) cout: usize,
+    pub(super) kernel: usize,
+    pub(super) stride: usize,
+    pub(super) pad_top: usize,
+    pub(super) pad_left: usize,
     padding: crate::nn::Padding,
-    cout_padded: usize,
+    pub(super) cout_padded: usize,
     /// The direct kernel's weights ([K][cout_padded]); `None` where Winograd replaces them.
-    weights: Option<wgpu::Buffer>,
-    bias: wgpu::Buffer,
+    pub(super) weights: Option<wgpu::Buffer>,
+    pub(super) bias: wgpu::Buffer,
     /// Winograd F(2x2, 3x3): its 16 products as a 1x1 conv over the transformed weights.
     winograd: Option<Box<GpuConv2d>>,
+    /// The kernel of its direct runs (conv2d_tiled.rs).
+    conv_kernel: ConvKernel,
 }
 
 impl GpuConv2d {
@@ -108,6 +111,19 @@ impl GpuConv2d {
     /// [`GpuConv2d::new`], as Winograd F(2x2, 3x3) where it is a 3x3 stride-1 conv and
     /// `winograd` (see `UNetOptions::winograd`).
     pub fn new_with(ctx: &Context, conv: &Conv2d, name: &str, winograd: bool) -> Result<Self> {
+        Self::with_kernel(ctx, conv, name, winograd, ConvKernel::Direct)
+    }
+
+    /// [`GpuConv2d::new_with`], its direct runs on `kernel` (checked against the device's
+    /// limits here); Winograd's products stay on the direct kernel.
+    pub fn with_kernel(
+        ctx: &Context,
+        conv: &Conv2d,
+        name: &str,
+        winograd: bool,
+        kernel: ConvKernel,
+    ) -> Result<Self> {
+        kernel.check(ctx.limits())?;
         let (k, cin, cout) = (conv.kernel, conv.in_channels, conv.out_channels);
         let pad = conv.padding;
         let supported = match k {
@@ -132,7 +148,8 @@ impl GpuConv2d {
         bias.resize(cout_padded, 0.0);
         let winograd = winograd && k == 3 && conv.stride == 1;
         let (weights, winograd) = if winograd {
-            let u = transform_weights(&conv.weight, cin, cout, cout_padded);
+            let u =
+                super::winograd_weights::transform_weights(&conv.weight, cin, cout, cout_padded);
             let gemm = GpuConv2d {
                 name: format!("{name} (winograd products)"),
                 cin,
@@ -150,6 +167,7 @@ impl GpuConv2d {
                     &vec![0.0; cout_padded],
                 )?,
                 winograd: None,
+                conv_kernel: ConvKernel::Direct,
             };
             (None, Some(Box::new(gemm)))
         } else {
@@ -174,7 +192,13 @@ impl GpuConv2d {
             weights,
             bias: upload(ctx, &format!("{name} bias"), &bias)?,
             winograd,
+            conv_kernel: kernel,
         })
+    }
+
+    /// The kernel of its direct runs (conv2d_op.rs routes them).
+    pub(crate) fn conv_kernel(&self) -> ConvKernel {
+        self.conv_kernel
     }
 
     /// The Winograd products' conv, where this conv runs as Winograd.
@@ -224,8 +248,9 @@ impl GpuConv2d {
             + self.winograd.as_ref().map_or(0, |w| w.device_bytes())
     }
 
-    /// The stage running this conv directly as `a` says (a Winograd conv runs as three stages:
-    /// `graph::Graph::push` expands it).
+    /// The stage running this conv directly on the direct kernel as `a` says (a Winograd conv
+    /// runs as three stages: `graph::Graph::push` expands it; the tiled kernel's stage is
+    /// `conv2d_tiled::stage`, which `ConvOp` picks).
     pub(crate) fn stage(&self, ctx: &Context, a: &ConvArgs<'_>) -> Result<Stage> {
         let weights = self.weights.as_ref().ok_or_else(|| {
             Error::Unsupported(format!("{} runs as Winograd, not directly", self.name))
@@ -342,37 +367,4 @@ impl GpuConv2d {
         };
         Ok(Stage::new(ctx, kernel, bits, &p, &buffers, grid)?.with_flops(flops))
     }
-}
-
-/// G of F(2x2, 3x3): U = G g G^T.
-const G: [[f64; 3]; 4] = [
-    [1.0, 0.0, 0.0],
-    [0.5, 0.5, 0.5],
-    [0.5, -0.5, 0.5],
-    [0.0, 0.0, 1.0],
-];
-
-/// The 16 transformed weights of every (out, in) pair of `weight` ([out][in][3][3]), as
-/// [xi][in][cout_padded] (xi = 4 row + column of U), zero in the padding channels.
-fn transform_weights(weight: &[f32], cin: usize, cout: usize, cout_padded: usize) -> Vec<f32> {
-    let mut u = vec![0.0f32; 16 * cin * cout_padded];
-    for o in 0..cout {
-        for i in 0..cin {
-            let g = &weight[(o * cin + i) * 9..][..9];
-            // G g (4 x 3), then (G g) G^T (4 x 4), in f64.
-            let mut gg = [[0.0f64; 3]; 4];
-            for (r, row) in G.iter().enumerate() {
-                for c in 0..3 {
-                    gg[r][c] = (0..3).map(|k| row[k] * g[k * 3 + c] as f64).sum();
-                }
-            }
-            for r in 0..4 {
-                for (c, grow) in G.iter().enumerate() {
-                    let v: f64 = (0..3).map(|k| gg[r][k] * grow[k]).sum();
-                    u[((r * 4 + c) * cin + i) * cout_padded + o] = v as f32;
-                }
-            }
-        }
-    }
-    u
 }

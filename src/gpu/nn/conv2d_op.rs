@@ -3,6 +3,7 @@
 //! [`forward`], one conv run alone (tests, single layers).
 
 use super::conv2d::{epilogue, ConvArgs, GpuConv2d};
+use super::conv2d_tiled::{self, ConvKernel};
 use super::graph::{Graph, Home, LayerOp, Places, View};
 use super::winograd::{self, WinogradIn, WinogradOut, WinogradProducts};
 use super::Stage;
@@ -118,7 +119,14 @@ impl LayerOp for ConvOp<'_> {
             products: None,
             dummy: at.dummy(),
         };
-        self.conv.stage(ctx, &args)
+        // The tiled kernel where chosen and able to run every option asked for; else the
+        // direct one (never a dropped option).
+        match (self.conv.conv_kernel(), &self.conv.weights) {
+            (ConvKernel::Tiled(shape), Some(w)) if conv2d_tiled::supports(&args) => {
+                conv2d_tiled::stage(self.conv, ctx, &args, shape, w)
+            }
+            _ => self.conv.stage(ctx, &args),
+        }
     }
 }
 
@@ -135,6 +143,8 @@ pub struct ConvOptions {
     pub residual: Option<(Vec<f32>, f32)>,
     /// Run a 3x3 stride-1 conv as Winograd F(2x2, 3x3) (the UNet's choice) rather than directly.
     pub winograd: bool,
+    /// The kernel of a direct run (`UNetOptions::conv`).
+    pub kernel: ConvKernel,
 }
 
 /// Run `conv` once on `x` ([B, C, H, W]) with `opts`, for tests and single-layer use: uploads,
@@ -147,7 +157,7 @@ pub fn forward(
     opts: &ConvOptions,
 ) -> Result<Vec<f32>> {
     let [n, c, h, w] = shape;
-    let g = GpuConv2d::new_with(ctx, conv, "conv2d", opts.winograd)?;
+    let g = GpuConv2d::with_kernel(ctx, conv, "conv2d", opts.winograd, opts.kernel)?;
     if c != g.in_channels() || x.len() != n * c * h * w || n == 0 {
         return Err(Error::ShapeMismatch(format!(
             "conv2d takes [B, {}, H, W], got shape {shape:?} with {} values",

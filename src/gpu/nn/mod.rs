@@ -19,6 +19,7 @@ mod blocks;
 pub(crate) mod class_embedding;
 pub mod conv2d;
 pub mod conv2d_op;
+pub mod conv2d_tiled;
 mod graph;
 pub mod group_norm;
 pub mod guidance;
@@ -30,6 +31,7 @@ pub mod time_embedding;
 pub mod unet;
 mod walk;
 mod winograd;
+mod winograd_weights;
 
 pub use unet::{UNetDenoiser, UNetOptions};
 

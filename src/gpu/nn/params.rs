@@ -63,6 +63,68 @@ pub struct ConvParams {
     pub out_xstride: u32,
 }
 
+/// The workgroup-tiled conv (`TiledConvParams`): see shaders/nn/conv2d_tiled.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct TiledConvParams {
+    /// Samples.
+    pub batch: u32,
+    /// Input channels.
+    pub cin: u32,
+    /// Input height as stored (before the fused upsampling).
+    pub h: u32,
+    /// Input width as stored.
+    pub w: u32,
+    /// Output channels written.
+    pub cout: u32,
+    /// Output height.
+    pub oh: u32,
+    /// Output width.
+    pub ow: u32,
+    /// Weight row length: cout rounded up to the direct kernel's channel tile.
+    pub cout_padded: u32,
+    /// Zero rows above the input.
+    pub pad_top: u32,
+    /// Zero columns left of the input.
+    pub pad_left: u32,
+    /// K = cin x k x k.
+    pub k_total: u32,
+    /// N = batch x oh x ow.
+    pub n_total: u32,
+    /// ceil(N / BN): pixel tiles with work.
+    pub n_tiles: u32,
+    /// Input view: first element.
+    pub in_offset: u32,
+    /// Input view: elements between samples.
+    pub in_bstride: u32,
+    /// Output view: first element.
+    pub out_offset: u32,
+    /// Output view: elements between samples.
+    pub out_bstride: u32,
+    /// Residual view: first element.
+    pub res_offset: u32,
+    /// Residual view: elements between samples.
+    pub res_bstride: u32,
+    /// Column of the per-sample bias in the time projections.
+    pub temb_offset: u32,
+    /// Row length of the time projections.
+    pub temb_stride: u32,
+    /// First channel written to the second output.
+    pub split: u32,
+    /// Second output view: first element.
+    pub out2_offset: u32,
+    /// Second output view: elements between samples.
+    pub out2_bstride: u32,
+    /// The residual sum is divided by this.
+    pub out_scale: f32,
+    /// Padding to 16 bytes.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
+}
+
 /// Winograd F(2x2, 3x3)'s transforms (`WinogradParams`): see shaders/nn/winograd_*.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]

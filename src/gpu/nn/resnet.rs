@@ -7,6 +7,7 @@
 
 use super::conv2d::GpuConv2d;
 use super::conv2d_op::ConvOp;
+use super::conv2d_tiled::ConvSelection;
 use super::graph::{Graph, View};
 use super::group_norm::{GpuGroupNorm, NormOp};
 use super::linear::LinearOp;
@@ -33,13 +34,13 @@ pub struct GpuResnet {
 
 impl GpuResnet {
     /// Upload `block` (`name` labels it); its time projection is column `temb_col` on of the
-    /// stacked projections; its 3x3 convs as Winograd if `winograd`.
+    /// stacked projections; its convs as `sel` says.
     pub fn new(
         ctx: &Context,
         block: &ResnetBlock2D,
         name: &str,
         temb_col: usize,
-        winograd: bool,
+        sel: ConvSelection,
     ) -> Result<Self> {
         let proj_out = match block.time_embedding_norm {
             TimeEmbeddingNorm::Default => block.out_channels,
@@ -64,13 +65,13 @@ impl GpuResnet {
             in_channels: block.in_channels,
             out_channels: block.out_channels,
             norm1: GpuGroupNorm::new(ctx, &block.norm1, &sub("norm1"))?,
-            conv1: GpuConv2d::new_with(ctx, &block.conv1, &sub("conv1"), winograd)?,
+            conv1: sel.upload(ctx, &block.conv1, &sub("conv1"), true)?,
             norm2: GpuGroupNorm::new(ctx, &block.norm2, &sub("norm2"))?,
-            conv2: GpuConv2d::new_with(ctx, &block.conv2, &sub("conv2"), winograd)?,
+            conv2: sel.upload(ctx, &block.conv2, &sub("conv2"), true)?,
             shortcut: block
                 .conv_shortcut
                 .as_ref()
-                .map(|c| GpuConv2d::new(ctx, c, &sub("conv_shortcut")))
+                .map(|c| sel.upload(ctx, c, &sub("conv_shortcut"), false))
                 .transpose()?,
             output_scale_factor: block.output_scale_factor as f32,
             scale_shift: block.time_embedding_norm == TimeEmbeddingNorm::ScaleShift,
@@ -157,7 +158,7 @@ pub fn forward(
     temb: &[f32],
 ) -> Result<Vec<f32>> {
     let [n, c, h, w] = shape;
-    let layer = GpuResnet::new(ctx, block, "resnet", 0, false)?;
+    let layer = GpuResnet::new(ctx, block, "resnet", 0, ConvSelection::default())?;
     let proj = super::linear::GpuLinear::new(ctx, &block.time_emb_proj, "resnet.time_emb_proj")?;
     let tw = block.time_emb_proj.in_features;
     if temb.len() != n * tw {

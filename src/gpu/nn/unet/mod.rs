@@ -3,8 +3,12 @@
 
 mod classes;
 mod guided;
+mod options;
+
+pub use options::UNetOptions;
 
 use super::blocks::UNetLayers;
+use super::conv2d_tiled::ConvSelection;
 use super::plan::{self, Externals, Plan};
 use super::walk::{graph, Output};
 use super::{profile, record_stages, upload, StageTime};
@@ -51,27 +55,16 @@ pub struct UNetDenoiser {
     null_labels: Option<DeviceClasses>,
 }
 
-/// How [`UNetDenoiser`] runs the model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct UNetOptions {
-    /// The 3x3 stride-1 convs as Winograd F(2x2, 3x3) (16 products per 2x2 tile instead of
-    /// 36 multiply-adds, the transforms as kernels of their own) rather than directly. Off by
-    /// default: on lavapipe the products, 1x1 convs over K = C_in, run at about half the direct
-    /// kernel's FLOP rate (each input load serves one tap instead of three), so the cifar10
-    /// forward at B = 8 took 7.0-7.9 s against 7.4 s direct (two alternating runs each,
-    /// CPU time 29.5-31.8 s against 30.5-30.7 s per process) with 3.4x the activation memory
-    /// (225 against 67 MiB). Where FMAs rather than loads bound a conv (real GPUs) it may pay.
-    pub winograd: bool,
-}
-
 impl UNetDenoiser {
     /// Upload `model` for a schedule of `num_train_timesteps` training steps (the rows of the
-    /// time embedding's sinusoid table: every timestep the loop can pass).
+    /// time embedding's sinusoid table: every timestep the loop can pass), with the options
+    /// of [`UNetOptions::from_env`]: the defaults unless `DDPM_KERNEL` forces a conv kernel
+    /// (so that any test or command can run with a variant forced).
     pub fn new(ctx: &Context, model: &UNet2D, num_train_timesteps: usize) -> Result<Self> {
-        Self::with_options(ctx, model, num_train_timesteps, UNetOptions::default())
+        Self::with_options(ctx, model, num_train_timesteps, UNetOptions::from_env()?)
     }
 
-    /// [`UNetDenoiser::new`] with `opts`.
+    /// [`UNetDenoiser::new`] with `opts` (the environment not read).
     pub fn with_options(
         ctx: &Context,
         model: &UNet2D,
@@ -92,7 +85,15 @@ impl UNetDenoiser {
             ))
         })?;
         Ok(UNetDenoiser {
-            layers: UNetLayers::new(ctx, model, num_train_timesteps, opts.winograd)?,
+            layers: UNetLayers::new(
+                ctx,
+                model,
+                num_train_timesteps,
+                ConvSelection {
+                    winograd: opts.winograd,
+                    kernel: opts.conv,
+                },
+            )?,
             in_channels: cin,
             out_channels: cout,
             center: model.config.center_input_sample,

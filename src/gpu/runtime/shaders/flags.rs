@@ -27,6 +27,8 @@ pub const HALO: u32 = 1 << 12;
 /// conv2d (with HALO, at most 4 tiles a row): a subgroup's tiles are whole output rows; the
 /// input rows they share go between them by shuffles.
 pub const ROWS: u32 = 1 << 13;
+/// conv2d_tiled: the small tile shape (`tiles::TileShape::SMALL`; else the large one).
+pub const TILE_SMALL: u32 = 1 << 16;
 /// group_norm: 4-aligned views and planes (vec4 loads and stores).
 pub const VEC4: u32 = 1 << 11;
 /// group_norm, linear: SiLU on the output.
@@ -41,7 +43,7 @@ pub const CLASS_ROW: u32 = 1 << 14;
 pub const RESCALE: u32 = 1 << 15;
 
 /// The named constants `kernel` declares, valued from `bits`.
-pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
+pub fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
     let on = |f: u32| f64::from(u8::from(bits & f != 0));
     match kernel {
         Kernel::Conv2d | Kernel::Conv2dSubgroup => vec![
@@ -56,6 +58,23 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
             ("HALO", on(HALO)),
             ("ROWS", on(ROWS)),
         ],
+        Kernel::Conv2dTiled => {
+            let shape = match bits & TILE_SMALL != 0 {
+                true => super::tiles::TileShape::SMALL,
+                false => super::tiles::TileShape::LARGE,
+            };
+            let mut c = vec![
+                ("KSIZE", if bits & KSIZE3 != 0 { 3.0 } else { 1.0 }),
+                ("STRIDE", if bits & STRIDE2 != 0 { 2.0 } else { 1.0 }),
+                ("UPSAMPLE", on(UPSAMPLE)),
+                ("TEMB", on(TEMB)),
+                ("RESIDUAL", on(RESIDUAL)),
+                ("SPLIT", on(SPLIT)),
+                ("CENTER", on(CENTER)),
+            ];
+            c.extend(shape.constants());
+            c
+        }
         Kernel::WinogradInput => vec![("UPSAMPLE", on(UPSAMPLE)), ("CENTER", on(CENTER))],
         Kernel::WinogradOutput => vec![
             ("TEMB", on(TEMB)),
@@ -80,8 +99,18 @@ pub(crate) fn constants(kernel: Kernel, bits: u32) -> Vec<(&'static str, f64)> {
 /// A short name of `kernel` with the options in `bits` that change its cost, for profiles.
 pub(crate) fn label(kernel: Kernel, bits: u32) -> String {
     let mut s = kernel.name().to_string();
-    if matches!(kernel, Kernel::Conv2d | Kernel::Conv2dSubgroup) {
+    if matches!(
+        kernel,
+        Kernel::Conv2d | Kernel::Conv2dSubgroup | Kernel::Conv2dTiled
+    ) {
         s += if bits & KSIZE3 != 0 { " 3x3" } else { " 1x1" };
+    }
+    if kernel == Kernel::Conv2dTiled {
+        s += if bits & TILE_SMALL != 0 {
+            " small"
+        } else {
+            " large"
+        };
     }
     for (bit, name) in [
         (STRIDE2, " s2"),

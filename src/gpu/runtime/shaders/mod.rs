@@ -4,6 +4,7 @@
 pub mod flags;
 mod nn;
 mod properties;
+pub mod tiles;
 
 /// Invocations per workgroup. Keep in sync with `WG_SIZE` in shaders/common.wgsl (checked by
 /// tests/shader_layout.rs).
@@ -129,6 +130,9 @@ pub enum Kernel {
     Conv2d,
     /// shaders/nn/conv2d.wgsl with conv2d_weights_subgroup.wgsl (needs subgroups of 8)
     Conv2dSubgroup,
+    /// shaders/nn/conv2d_tiled.wgsl (workgroup-tiled implicit GEMM; tile shape by
+    /// `flags::TILE_SMALL`, see `tiles`)
+    Conv2dTiled,
     /// shaders/nn/winograd_input.wgsl
     WinogradInput,
     /// shaders/nn/winograd_output.wgsl
@@ -194,6 +198,7 @@ impl Kernel {
         Kernel::MultistepStepVec4,
         Kernel::Conv2d,
         Kernel::Conv2dSubgroup,
+        Kernel::Conv2dTiled,
         Kernel::WinogradInput,
         Kernel::WinogradOutput,
         Kernel::GroupNorm,
@@ -231,6 +236,7 @@ impl Kernel {
         match self {
             Kernel::Conv2d => nn_shader!("conv2d"),
             Kernel::Conv2dSubgroup => ("conv2d_subgroup", nn_shader!("conv2d").1),
+            Kernel::Conv2dTiled => nn_shader!("conv2d_tiled"),
             Kernel::WinogradInput => nn_shader!("winograd_input"),
             Kernel::WinogradOutput => nn_shader!("winograd_output"),
             Kernel::GroupNorm => nn_shader!("group_norm"),

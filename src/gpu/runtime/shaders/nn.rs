@@ -12,6 +12,7 @@ impl Kernel {
             self,
             Kernel::Conv2d
                 | Kernel::Conv2dSubgroup
+                | Kernel::Conv2dTiled
                 | Kernel::WinogradInput
                 | Kernel::WinogradOutput
                 | Kernel::GroupNorm
@@ -26,9 +27,11 @@ impl Kernel {
     }
 
     /// Invocations per workgroup: [`WG_SIZE`], or 64 for the UNet layer kernels (register tiles
-    /// per invocation; see shaders/nn/conv2d.wgsl), 8 for the subgroup group norm.
+    /// per invocation; see shaders/nn/conv2d.wgsl), 8 for the subgroup group norm, the large
+    /// tile shape's for the tiled conv (its `WG` is a pipeline constant: `tiles::TileShape`).
     pub fn workgroup_size(self) -> u32 {
         match self {
+            Kernel::Conv2dTiled => super::tiles::TileShape::LARGE.invocations(),
             // One subgroup of 8 per workgroup (shaders/nn/group_norm_sum_subgroup.wgsl).
             Kernel::GroupNormSubgroup => 8,
             k if k.is_nn() => 64,

@@ -1,0 +1,38 @@
+//! [`UNetOptions`]: how [`UNetDenoiser`](super::UNetDenoiser) runs the model (Winograd, and
+//! which conv kernel), by value or from the environment.
+
+use crate::error::Result;
+use crate::gpu::nn::conv2d_tiled::ConvKernel;
+
+/// How [`UNetDenoiser`](super::UNetDenoiser) runs the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UNetOptions {
+    /// The 3x3 stride-1 convs as Winograd F(2x2, 3x3) (16 products per 2x2 tile instead of
+    /// 36 multiply-adds, the transforms as kernels of their own) rather than directly. Off by
+    /// default: on lavapipe the products, 1x1 convs over K = C_in, run at about half the direct
+    /// kernel's FLOP rate (each input load serves one tap instead of three), so the cifar10
+    /// forward at B = 8 took 7.0-7.9 s against 7.4 s direct (two alternating runs each,
+    /// CPU time 29.5-31.8 s against 30.5-30.7 s per process) with 3.4x the activation memory
+    /// (225 against 67 MiB). Where FMAs rather than loads bound a conv (real GPUs) it may pay.
+    pub winograd: bool,
+    /// The kernel of every conv that runs directly (with `winograd`, all but the 3x3
+    /// stride-1 ones): the register-tiled `conv2d.wgsl` by default (software adapters), or the
+    /// workgroup-tiled `conv2d_tiled.wgsl` with a tile shape (hardware GPUs), opt-in.
+    pub conv: ConvKernel,
+}
+
+impl UNetOptions {
+    /// The default options with `DDPM_KERNEL` applied, the one place the environment picks a
+    /// kernel (read by `UNetDenoiser::new` and `ddpm bench`; tests force a variant with it): `conv2d`, `conv2d_tiled_large`
+    /// or `conv2d_tiled_small` (see [`ConvKernel::from_name`]); unset or empty, the default.
+    /// An unknown name is an error, not a silent default.
+    pub fn from_env() -> Result<Self> {
+        let mut opts = UNetOptions::default();
+        if let Ok(name) = std::env::var("DDPM_KERNEL") {
+            if !name.trim().is_empty() {
+                opts.conv = ConvKernel::from_name(&name)?;
+            }
+        }
+        Ok(opts)
+    }
+}
