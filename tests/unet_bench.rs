@@ -51,6 +51,21 @@ fn bench(json: bool) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `ddpm` with `args` (ending in `--json`), which must succeed: its report.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn unet_bench_reports_every_row() {
     let Some(_ctx) = common::gpu() else { return };
@@ -102,17 +117,7 @@ fn picked_loops_cover_every_sampler() {
     let mut args = vec!["bench", "--model", FIXTURE, "--batch", "1", "--trials", "1"];
     args.extend(["--ddim-steps", "0", "--ddpm-steps", "0", "--dpm-steps", "0"]);
     args.extend(["--unipc-steps", "0", "--loop", "picked", "--json"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = bench_json(&args);
     let rows: Vec<(&str, u64)> = r["loops"]
         .as_array()
         .unwrap()
@@ -208,17 +213,7 @@ fn guided_rows_follow_the_unguided_ones() {
     let mut args = vec!["bench", "--model", COND, "--batch", "2", "--trials", "1"];
     args.extend(["--ddim-steps", "2", "--ddpm-steps", "0", "--dpm-steps", "2"]);
     args.extend(["--unipc-steps", "0", "--guidance-scale", "2.5", "--json"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = bench_json(&args);
     let flops = r["flops_per_sample"].as_f64().unwrap();
     let f = r["forwards"].as_array().unwrap();
     assert_eq!(f.len(), 2);
