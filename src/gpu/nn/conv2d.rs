@@ -59,6 +59,43 @@ pub(crate) struct ConvArgs<'a> {
     pub dummy: &'a wgpu::Buffer,
 }
 
+impl<'a> ConvArgs<'a> {
+    /// The flag bits of the read-through and epilogue options every conv kernel shares
+    /// (UPSAMPLE, CENTER, TEMB, RESIDUAL, SPLIT).
+    pub(crate) fn option_bits(&self) -> u32 {
+        [
+            (self.upsample, flags::UPSAMPLE),
+            (self.center, flags::CENTER),
+            (self.temb.is_some(), flags::TEMB),
+            (self.residual.is_some(), flags::RESIDUAL),
+            (self.split.is_some(), flags::SPLIT),
+        ]
+        .into_iter()
+        .filter(|&(on, _)| on)
+        .fold(0, |bits, (_, bit)| bits | bit)
+    }
+
+    /// The buffers of bindings 0-6 every conv kernel shares: input, `weights`, `bias`, the
+    /// time projections, the residual, the output and the split's second output (the dummy
+    /// where an option is off; without SPLIT the output again, since one buffer may not be
+    /// bound both read-only, the dummy's other uses, and read-write in a dispatch).
+    pub(crate) fn bindings(
+        &self,
+        weights: &'a wgpu::Buffer,
+        bias: &'a wgpu::Buffer,
+    ) -> [&'a wgpu::Buffer; 7] {
+        [
+            self.input.buffer,
+            weights,
+            bias,
+            self.temb.map_or(self.dummy, |t| t.0),
+            self.residual.map_or(self.dummy, |r| r.0.buffer),
+            self.output.buffer,
+            self.split.map_or(self.output.buffer, |s| s.1.buffer),
+        ]
+    }
+}
+
 /// The residual and the second output of an epilogue, placed.
 pub(crate) type Epilogue<'a> = (Option<(BufView<'a>, f32)>, Option<(u32, BufView<'a>)>);
 
@@ -326,35 +363,20 @@ impl GpuConv2d {
         let halo = subgroup && vec4_in && self.kernel == 3 && 8 % x_tiles == 0;
         // Several whole output rows per subgroup: they share input rows.
         let share_rows = halo && x_tiles < 8;
-        let mut bits = 0;
+        let mut bits = a.option_bits();
         for (on, bit) in [
             (vec4_in, flags::VEC4_IN),
             (halo, flags::HALO),
             (share_rows, flags::ROWS),
             (self.kernel == 3, flags::KSIZE3),
             (self.stride == 2, flags::STRIDE2),
-            (a.upsample, flags::UPSAMPLE),
-            (a.center, flags::CENTER),
-            (a.temb.is_some(), flags::TEMB),
-            (a.residual.is_some(), flags::RESIDUAL),
-            (a.split.is_some(), flags::SPLIT),
         ] {
             if on {
                 bits |= bit;
             }
         }
-        let buffers = [
-            a.input.buffer,
-            weights,
-            &self.bias,
-            a.temb.map_or(a.dummy, |t| t.0),
-            a.residual.map_or(a.dummy, |r| r.0.buffer),
-            a.output.buffer,
-            // Unused without SPLIT; the output again, since one buffer may not be bound both
-            // read-only (the dummy's other uses) and read-write in a dispatch.
-            a.split.map_or(a.output.buffer, |s| s.1.buffer),
-            a.input.buffer,
-        ];
+        let [b0, b1, b2, b3, b4, b5, b6] = a.bindings(weights, &self.bias);
+        let buffers = [b0, b1, b2, b3, b4, b5, b6, a.input.buffer];
         let groups = u32_of(&what("workgroups"), tiles.div_ceil(CONV_WG))?;
         let rows = (self.cout_padded / CONV_TM) * if a.products.is_some() { 16 } else { 1 };
         let grid = grid_xz(ctx, groups, u32_of(&what("channel tiles"), rows)?)?;

@@ -110,31 +110,17 @@ pub(crate) fn stage(
         _pad1: 0,
         _pad2: 0,
     };
-    let mut bits = 0;
+    let mut bits = a.option_bits();
     for (on, bit) in [
         (shape == TileShape::SMALL, flags::TILE_SMALL),
         (k == 3, flags::KSIZE3),
         (conv.stride == 2, flags::STRIDE2),
-        (a.upsample, flags::UPSAMPLE),
-        (a.center, flags::CENTER),
-        (a.temb.is_some(), flags::TEMB),
-        (a.residual.is_some(), flags::RESIDUAL),
-        (a.split.is_some(), flags::SPLIT),
     ] {
         if on {
             bits |= bit;
         }
     }
-    let buffers = [
-        a.input.buffer,
-        weights,
-        &conv.bias,
-        a.temb.map_or(a.dummy, |t| t.0),
-        a.residual.map_or(a.dummy, |r| r.0.buffer),
-        a.output.buffer,
-        // Unused without SPLIT; the output again (see conv2d.rs).
-        a.split.map_or(a.output.buffer, |s| s.1.buffer),
-    ];
+    let buffers = a.bindings(weights, &conv.bias);
     let m_tiles = conv.cout_padded.div_ceil(shape.bm as usize);
     let grid = grid_xz(
         ctx,
