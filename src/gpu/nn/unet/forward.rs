@@ -1,0 +1,102 @@
+//! [`UNetDenoiser`]'s single forwards (`ddpm op unet`, tests) and its profile: each plans,
+//! runs and reads back one forward outside the sampling loop.
+
+use super::UNetDenoiser;
+use crate::error::{Error, Result};
+use crate::gpu::nn::class_embedding::DeviceClasses;
+use crate::gpu::nn::plan::Externals;
+use crate::gpu::nn::walk::Output;
+use crate::gpu::nn::{profile, record_stages, upload, StageTime};
+use crate::gpu::Context;
+use crate::nn::ClassLabels;
+
+impl UNetDenoiser {
+    /// One forward of x ([B, in_channels, H, W], C order) at per-sample training timesteps `t`
+    /// (each below the T given to [`UNetDenoiser::new`]): uploads, runs, reads back the whole
+    /// output [B, out_channels, H, W]. For single forwards (`ddpm op unet`) and tests; the
+    /// sampling loop uses the [`Denoiser`] side.
+    pub fn forward(
+        &self,
+        ctx: &Context,
+        x: &[f32],
+        shape: &[usize],
+        t: &[u32],
+    ) -> Result<Vec<f32>> {
+        self.forward_labeled(ctx, x, shape, t, None)
+    }
+
+    /// [`UNetDenoiser::forward`] with a class-conditional model's integer labels, one per
+    /// sample (a table's or the timestep kind's).
+    pub fn forward_labeled(
+        &self,
+        ctx: &Context,
+        x: &[f32],
+        shape: &[usize],
+        t: &[u32],
+        labels: Option<&[u32]>,
+    ) -> Result<Vec<f32>> {
+        self.forward_classes(ctx, x, shape, t, labels.map(ClassLabels::Ids))
+    }
+
+    /// [`UNetDenoiser::forward`] with a class-conditional model's labels of any kind (an
+    /// identity model's rows too), checked as [`crate::nn::check_class_labels`] checks them.
+    pub fn forward_classes(
+        &self,
+        ctx: &Context,
+        x: &[f32],
+        shape: &[usize],
+        t: &[u32],
+        labels: Option<ClassLabels<'_>>,
+    ) -> Result<Vec<f32>> {
+        let (b, h, w) = self.check_shape(shape)?;
+        crate::nn::check_class_labels(self.class_kind(), b, labels)?;
+        if x.len() != b * self.in_channels * h * w || t.len() != b {
+            return Err(Error::ShapeMismatch(format!(
+                "{} values and {} timesteps for x of shape {shape:?}",
+                x.len(),
+                t.len()
+            )));
+        }
+        let big_t = self.layers.time_embedding.num_timesteps();
+        crate::cpu::kernels::common::check_timesteps(t, big_t)?;
+        let x_t = upload(ctx, "UNet x", x)?;
+        let timesteps = upload(ctx, "UNet timesteps", bytemuck::cast_slice(t))?;
+        let n_out = (b * self.out_channels * h * w) as u64;
+        let out = crate::gpu::nn::scratch(ctx, "UNet output", n_out)?;
+        let labels = labels
+            .map(|l| DeviceClasses::new(ctx, self.class()?, l))
+            .transpose()?;
+        let ext = Externals {
+            x_t: &x_t,
+            model_output: &out,
+            model_var: None,
+            timesteps: &timesteps,
+            table: self.layers.time_embedding.table(),
+            num_timesteps: big_t,
+            class: self.class_of(labels.as_ref(), b)?,
+            dummy: &self.dummy,
+        };
+        let plan = self.plan(ctx, (b, h, w), Output::Whole, &ext)?;
+        let mut encoder = ctx.encoder();
+        for stages in &plan.stages {
+            record_stages(&mut encoder, stages);
+        }
+        ctx.submit(encoder)?;
+        let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, &out, n_out * 4)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}
+
+impl UNetDenoiser {
+    /// Where the time of one forward goes: every stage of the last `prepare`'s first sub-batch
+    /// submitted and timed alone, summed by kind (see [`StageTime`]).
+    pub fn profile(&self, ctx: &Context) -> Result<Vec<StageTime>> {
+        let plan = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("UNetDenoiser::profile before prepare".into()))?;
+        plan.stages
+            .first()
+            .map_or(Ok(Vec::new()), |s| profile(ctx, s))
+    }
+}
