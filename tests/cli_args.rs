@@ -118,3 +118,73 @@ fn ordinary_values_and_other_mistakes_keep_their_messages() {
     let e = run(&["sample", "--no-such-flag"]);
     assert!(e.contains("unexpected argument '--no-such-flag'"), "{e}");
 }
+
+/// `--tune` takes off, auto or full, and is refused by name where nothing runs a UNet on the
+/// device (the mixture, the f64 twin, the bench without a model): one line, a non-zero exit,
+/// no output file.
+#[test]
+fn tune_is_checked_and_refused_where_it_chooses_nothing() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tune");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("s.npy").display().to_string();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "sample", "--tune", "fastest", "--device", "cpu", "--out", &out,
+            ],
+            "fastest",
+        ),
+        (
+            &[
+                "sample",
+                "--denoiser",
+                "mixture",
+                "--tune",
+                "full",
+                "--out",
+                &out,
+            ],
+            "the mixture runs none",
+        ),
+        (
+            &[
+                "sample",
+                "--model",
+                "embedded:digits",
+                "--tune",
+                "auto",
+                "--device",
+                "cpu",
+                "--out",
+                &out,
+            ],
+            "--device cpu",
+        ),
+        (
+            &["bpd", "--tune", "off", "--device", "cpu", "--out", &out],
+            "--device cpu",
+        ),
+        (&["bench", "--tune", "full", "--quick"], "without --model"),
+        (
+            &["bench", "--variants", "--quick"],
+            "--variants times the UNet's convs",
+        ),
+    ];
+    for (args, want) in cases {
+        let run = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+            .collect();
+        assert!(!run.status.success(), "{args:?}");
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        assert!(lines[0].contains(want), "{args:?}: {stderr}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert!(left.is_empty(), "output files were written: {left:?}");
+}

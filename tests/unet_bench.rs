@@ -239,3 +239,103 @@ fn guided_rows_follow_the_unguided_ones() {
     ];
     assert_eq!(loops, want);
 }
+
+/// `--variants --json`: per batch every conv shape with each variant timed (or why not), the
+/// choice among them, and the tuned forward against the rule's; the table prints them too.
+#[test]
+fn variants_report_every_shape_and_the_tuned_forward() {
+    let Some(_ctx) = common::gpu() else { return };
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-variants-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    let args = [
+        "bench",
+        "--model",
+        FIXTURE,
+        "--batch",
+        "1",
+        "--batch",
+        "2",
+        "--trials",
+        "1",
+        "--ddim-steps",
+        "0",
+        "--ddpm-steps",
+        "0",
+        "--dpm-steps",
+        "0",
+        "--unipc-steps",
+        "0",
+        "--variants",
+    ];
+    let run = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ddpm"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .env("XDG_CACHE_HOME", &cache)
+            // Mesa keeps its shader cache under XDG_CACHE_HOME too: leave it where it was, so
+            // that this test does not compile every pipeline from nothing.
+            .env("MESA_SHADER_CACHE_DIR", mesa_cache())
+            .env_remove("DDPM_KERNEL");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let r: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    let batches = r["variants"].as_array().unwrap();
+    assert_eq!(batches.len(), 2);
+    let choices = r["conv_choices"].as_array().unwrap();
+    assert!(choices.len() >= 5);
+    for (v, b) in batches.iter().zip([1, 2]) {
+        assert_eq!(v["batch"], b);
+        assert_eq!(v["tune"], "auto");
+        let layers = v["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), choices.len());
+        for l in layers {
+            assert_eq!(l["samples"], b);
+            let vs = l["variants"].as_array().unwrap();
+            assert_eq!(
+                vs[0]["variant"], "conv2d",
+                "the rule's kernel first on software"
+            );
+            for t in vs {
+                // Every variant timed (the bench times all) with a positive rate.
+                assert!(t["seconds"].as_f64().unwrap() > 0.0, "{t}");
+                assert!(t["gflops"].as_f64().unwrap() > 0.0, "{t}");
+            }
+            let choice = l["choice"].as_str().unwrap();
+            assert!(vs.iter().any(|t| t["variant"] == choice), "{l}");
+        }
+        for k in ["rule_seconds", "tuned_seconds", "tuned_over_rule"] {
+            assert!(v[k].as_f64().unwrap() > 0.0, "{k}: {v}");
+        }
+    }
+    // The cache the bench's tuning wrote is this run's.
+    assert!(std::fs::read_dir(cache.join("ddpm-wgpu")).unwrap().count() == 1);
+    let table = run(false);
+    assert!(
+        table.contains("conv variants at batch 2 (tune auto)"),
+        "{table}"
+    );
+    assert!(table.contains("tuned/rule"), "{table}");
+}
+
+/// Mesa's shader cache directory as it is without XDG_CACHE_HOME set by a test.
+fn mesa_cache() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("MESA_SHADER_CACHE_DIR") {
+        return d.into();
+    }
+    let base = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(x) => std::path::PathBuf::from(x),
+        None => {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+        }
+    };
+    base.join("mesa_shader_cache")
+}

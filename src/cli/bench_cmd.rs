@@ -69,6 +69,13 @@ pub struct BenchArgs {
     /// environment variable DDPM_KERNEL with the same names, else the default.
     #[arg(long, value_name = "KERNEL")]
     conv: Option<String>,
+    #[command(flatten)]
+    tune: crate::tune_args::TuneArgs,
+    /// --model: also time every conv variant of every layer shape at each batch (its time,
+    /// GFLOP/s and the tuner's choice), and the forward with the tuner's choices against the
+    /// fixed rule's (--tune off), alternating in one run.
+    #[arg(long)]
+    variants: bool,
 }
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
@@ -81,6 +88,13 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             "--loop rows are the UNet's: give --model DIR".into(),
         ));
     }
+    if args.variants {
+        return Err(Error::Unsupported(
+            "--variants times the UNet's convs: give --model DIR".into(),
+        ));
+    }
+    args.tune
+        .refuse_without_unet("ddpm bench without --model")?;
     if args.guidance_scale.is_some() || args.guidance_rescale.is_some() {
         return Err(Error::Unsupported(
             "--guidance-scale and --guidance-rescale measure a class-conditional UNet: give \
@@ -138,6 +152,7 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
             Some(args.ddpm_steps)
         },
         profile: args.profile,
+        variants: args.variants,
         guidance: guidance(args)?,
         unet: unet_options(args)?,
         ..defaults
@@ -152,11 +167,13 @@ fn model(args: &BenchArgs, spec: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The UNet's options: `--conv`, else `DDPM_KERNEL` (`UNetOptions::from_env`).
+/// The UNet's options: `--conv`, else `DDPM_KERNEL` (`UNetOptions::from_env`); `--tune`.
 fn unet_options(args: &BenchArgs) -> Result<ddpm_wgpu::gpu::nn::UNetOptions> {
-    let mut opts = ddpm_wgpu::gpu::nn::UNetOptions::from_env()?;
+    let mut opts = args.tune.options()?;
     if let Some(name) = &args.conv {
-        opts.conv = ddpm_wgpu::gpu::nn::conv2d_tiled::ConvKernel::from_name(name)?;
+        opts.conv = Some(ddpm_wgpu::gpu::nn::conv2d_tiled::ConvKernel::from_name(
+            name,
+        )?);
     }
     Ok(opts)
 }

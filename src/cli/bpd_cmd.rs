@@ -43,6 +43,8 @@ pub struct BpdArgs {
     /// Run on the GPU kernels or on the f64 CPU reference.
     #[arg(long, value_enum, default_value = "gpu")]
     device: Device,
+    #[command(flatten)]
+    tune: crate::tune_args::TuneArgs,
     /// No progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long, short)]
     quiet: bool,
@@ -51,7 +53,11 @@ pub struct BpdArgs {
 pub fn run(args: &BpdArgs) -> Result<()> {
     let ctx = match args.device {
         Device::Gpu => Some(Context::new()?),
-        Device::Cpu => None,
+        Device::Cpu => {
+            args.tune
+                .refuse_without_unet("--device cpu (the f64 twin)")?;
+            None
+        }
     };
     let (scorer, tables, model, point_shape) = match &args.model {
         Some(spec) => {
@@ -71,10 +77,12 @@ pub fn run(args: &BpdArgs) -> Result<()> {
             let scorer = Source::Model {
                 unet: Box::new(unet),
                 name: spec.clone(),
+                opts: args.tune.options()?,
             };
             (scorer, sampling.tables, model, point_shape)
         }
         None => {
+            args.tune.refuse_without_unet("the mixture")?;
             let sigma = args.mixture.sigma()?;
             // calc_bpd_loop uses clip_denoised = true, as the original.
             let model = ModelOptions {

@@ -6,6 +6,7 @@ use ddpm_wgpu::cpu::sampling::mixture_denoiser::Mixture;
 use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
 use ddpm_wgpu::dataset::Dataset;
 use ddpm_wgpu::error::Result;
+use ddpm_wgpu::gpu::nn::UNetOptions;
 use ddpm_wgpu::gpu::{Context, Denoiser, MixtureDenoiser, UNetDenoiser};
 use ddpm_wgpu::nn::{Guidance, UNet2D};
 use ddpm_wgpu::{ModelOptions, Tables};
@@ -14,8 +15,12 @@ use ddpm_wgpu::{ModelOptions, Tables};
 pub(crate) enum Source {
     /// The exact denoiser of the mixture of `data`'s points with spread `sigma`.
     Mixture { data: Dataset, sigma: f64 },
-    /// A diffusers UNet2DModel, and the name it was opened by.
-    Model { unet: Box<UNet2D>, name: String },
+    /// A diffusers UNet2DModel, the name it was opened by and how its kernels are chosen.
+    Model {
+        unet: Box<UNet2D>,
+        name: String,
+        opts: UNetOptions,
+    },
 }
 
 fn unguided() -> ddpm_wgpu::error::Error {
@@ -39,8 +44,8 @@ impl Source {
                 Box::new(MixtureDenoiser::from_dataset(ctx, data, *sigma, model)?)
             }
             (Source::Mixture { .. }, Some(_)) => return Err(unguided()),
-            (Source::Model { unet, .. }, g) => {
-                let mut den = UNetDenoiser::new(ctx, unet, big_t)?;
+            (Source::Model { unet, opts, .. }, g) => {
+                let mut den = UNetDenoiser::with_options(ctx, unet, big_t, *opts)?;
                 if let Some((g, null)) = g {
                     den.set_guidance(Some(g), null)?;
                 }
@@ -80,7 +85,7 @@ impl Source {
             Source::Mixture { data, sigma } => {
                 format!("the mixture of {} points (S = {sigma})", data.len())
             }
-            Source::Model { unet, name } => format!(
+            Source::Model { unet, name, .. } => format!(
                 "{name} ({:.1}M parameters)",
                 unet.num_parameters() as f64 / 1e6
             ),

@@ -28,6 +28,7 @@ mod soak;
 mod soak_cmd;
 mod step_args;
 mod timesteps_cmd;
+mod tune_args;
 mod unet_op_cmd;
 
 pub(crate) use op_cmd::write_all;

@@ -40,6 +40,8 @@ pub struct SampleArgs {
     /// Run on the GPU kernels or on the f64 CPU reference.
     #[arg(long, value_enum, default_value = "gpu")]
     pub device: Device,
+    #[command(flatten)]
+    pub tune: crate::tune_args::TuneArgs,
     /// ddpm (ancestral steps), ddim, DPM-Solver++ (diffusers' DPMSolverMultistepScheduler:
     /// dpm++2m, dpm++3m, or the SDE form dpm++2m-sde), unipc (UniPCMultistepScheduler), euler
     /// or euler-a (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler), heun

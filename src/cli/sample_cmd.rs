@@ -66,6 +66,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     if args.count == 0 {
         return Err(Error::Unsupported("--count must be at least 1".into()));
     }
+    if matches!(args.device, Device::Cpu) {
+        args.tune
+            .refuse_without_unet("--device cpu (the f64 twin)")?;
+    }
     let ctx = matches!(args.device, Device::Gpu)
         .then(Context::new)
         .transpose()?;

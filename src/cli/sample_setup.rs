@@ -61,6 +61,7 @@ impl Setup {
                     source: Source::Model {
                         unet: Box::new(unet),
                         name: spec.to_string(),
+                        opts: args.tune.options()?,
                     },
                     tables,
                     sampler,
@@ -68,6 +69,7 @@ impl Setup {
                 })
             }
             None => {
+                args.tune.refuse_without_unet("the mixture")?;
                 let sigma = args.mixture.sigma()?;
                 let data = args.mixture.load()?;
                 let base = match args.solver.config()? {

@@ -24,7 +24,7 @@ fn every_fixture_with_the_tiled_conv_matches_the_twin() {
         for name in FIXTURES {
             let (unet, big_t) = model(name);
             let opts = UNetOptions {
-                conv: ConvKernel::Tiled(shape),
+                conv: Some(ConvKernel::Tiled(shape)),
                 ..UNetOptions::default()
             };
             let den = UNetDenoiser::with_options(&ctx, &unet, big_t, opts).unwrap();
@@ -108,8 +108,15 @@ fn bench_runs_the_kernel_asked_for() {
             .cloned()
             .collect()
     };
-    // Default: the direct kernel only.
-    let (name, kinds) = bench(&[], None);
+    // Default: tuned (auto), which keeps the direct kernel on a software adapter (the tiled
+    // one is 8-39x slower there and must win by 10%); with --tune off, the rule's direct
+    // kernel.
+    for (args, want) in [(&[][..], "tune auto"), (&["--tune", "off"][..], "tune off")] {
+        let (name, kinds) = bench(args, None);
+        assert_eq!(name, want);
+        assert!(convs(&kinds).iter().all(|k| !k.starts_with("conv2d_tiled")));
+    }
+    let (name, kinds) = bench(&["--conv", "conv2d"], None);
     assert_eq!(name, "conv2d");
     assert!(convs(&kinds).iter().all(|k| !k.starts_with("conv2d_tiled")));
     // Forced by the flag and by the environment: every conv of the forward tiled.

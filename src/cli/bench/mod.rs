@@ -8,6 +8,7 @@
 //! scheduler costs nothing beyond the kernels themselves. Short loops are timed five times,
 //! alternating with their kernels, and the median of the per-pair ratios is reported.
 
+mod forward_time;
 mod kernels;
 mod loops;
 pub(crate) mod named_loops;
@@ -15,6 +16,7 @@ mod report;
 pub mod unet;
 mod unet_classes;
 mod unet_report;
+mod unet_variants;
 
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::check::Gen;

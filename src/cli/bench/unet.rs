@@ -11,12 +11,13 @@
 //! groups made beforehand by `prepare`, as in the loop), the median of `trials` after one
 //! warm-up. The loops are timed once each, whole (allocation, every step, read-back).
 
+use super::forward_time::time_forward;
 use super::unet_classes::Classes;
+use super::unet_variants::{ConvChoice, VariantsBatch, VariantsRun};
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::check::Gen;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::nn::{StageTime, UNetOptions};
-use ddpm_wgpu::gpu::runtime::timing::median;
 use ddpm_wgpu::gpu::sampling::sample_loop::{sample_loop, LoopOptions};
 use ddpm_wgpu::gpu::{
     self, Context, Denoiser, DenoiserIo, GpuSteps, GpuTables, GpuTensor, UNetDenoiser,
@@ -52,6 +53,9 @@ pub struct UNetBenchOptions {
     pub unipc_steps: usize,
     /// Also time each kind of dispatch of one forward at the largest batch.
     pub profile: bool,
+    /// Also time every conv variant of every layer shape per batch, and the tuned forward
+    /// against the fixed rule's (`--variants`).
+    pub variants: bool,
     /// How the UNet runs (Winograd or direct 3x3 convs, and the conv kernel).
     pub unet: UNetOptions,
     /// Classifier-free guidance to measure beside the unguided rows (a class-conditional model
@@ -72,6 +76,7 @@ impl Default for UNetBenchOptions {
             dpm_steps: 10,
             unipc_steps: 10,
             profile: false,
+            variants: false,
             unet: UNetOptions::default(),
             guidance: None,
         }
@@ -129,8 +134,11 @@ pub struct UNetLoopRow {
 pub struct UNetBenchReport {
     /// Adapter description.
     pub adapter: String,
-    /// The conv kernel the forwards ran (`UNetOptions::conv`: `conv2d`, `conv2d_tiled_large`...).
-    pub conv_kernel: &'static str,
+    /// The conv kernel the forwards ran where one was forced (`UNetOptions::conv`: `conv2d`,
+    /// `conv2d_tiled_large`...), else `tune off|auto|full`.
+    pub conv_kernel: String,
+    /// Each conv shape's kernel after the forward rows, and where the choice came from.
+    pub conv_choices: Vec<ConvChoice>,
     /// Weights and biases of the model.
     pub parameters: usize,
     /// FLOPs of one forward of one sample at the benched size.
@@ -145,6 +153,9 @@ pub struct UNetBenchReport {
     pub loops: Vec<UNetLoopRow>,
     /// Where one forward's time goes at the largest batch (with `profile`).
     pub profile: Vec<StageTime>,
+    /// Per batch, each conv variant's time and the tuned forward against the rule's (with
+    /// `variants`).
+    pub variants: Vec<VariantsBatch>,
 }
 
 /// Measure `model` as `opts` says, with a loop row for each of `more` besides.
@@ -165,7 +176,11 @@ pub fn run(
     let gt = GpuTables::new(ctx, &tables)?;
     let mut report = UNetBenchReport {
         adapter: gpu::context::describe(ctx.adapter_info()),
-        conv_kernel: opts.unet.conv.name(),
+        conv_kernel: match opts.unet.conv {
+            Some(k) => k.name().to_string(),
+            None => format!("tune {}", opts.unet.tune.name()),
+        },
+        conv_choices: Vec::new(),
         parameters: model.num_parameters(),
         flops_per_sample,
         sample: (c, h, w),
@@ -173,6 +188,7 @@ pub fn run(
         forwards: Vec::new(),
         loops: Vec::new(),
         profile: Vec::new(),
+        variants: Vec::new(),
     };
     let largest = opts.batches.iter().copied().max().unwrap_or(0);
     for &b in &opts.batches {
@@ -227,7 +243,19 @@ pub fn run(
             }
             report.profile = den.profile(ctx)?;
         }
+        if opts.variants {
+            let run = VariantsRun {
+                model,
+                big_t,
+                tables: &gt,
+                sample: (c, h, w),
+                trials: opts.trials,
+            };
+            let batch = run.batch(ctx, &mut den, opts.unet, b, labels.as_deref())?;
+            report.variants.push(batch);
+        }
     }
+    report.conv_choices = ConvChoice::all(&den);
     let mut all = samplers(&tables, opts)?;
     all.extend(more);
     for &b in &opts.batches {
@@ -283,22 +311,6 @@ fn runs(pass: Option<Guidance>) -> usize {
     } else {
         1
     }
-}
-
-/// The median seconds of `trials` recorded forwards after one warm-up (submit to completion).
-fn time_forward(ctx: &Context, den: &UNetDenoiser, io: &DenoiserIo, trials: usize) -> Result<f64> {
-    let mut times = Vec::with_capacity(trials.max(1));
-    for trial in 0..=trials.max(1) {
-        let mut encoder = ctx.encoder();
-        den.record(ctx, &mut encoder, io)?;
-        let start = Instant::now();
-        ctx.submit(encoder)?;
-        ctx.wait()?;
-        if trial > 0 {
-            times.push(start.elapsed().as_secs_f64());
-        }
-    }
-    Ok(median(times))
 }
 
 /// DDIM (leading spacing, eta 0), DPM-Solver++ 2M, UniPC and DDPM (full or respaced) as

@@ -108,6 +108,9 @@ impl UNetBenchReport {
                 );
             }
         }
+        for v in &self.variants {
+            variants_table(&mut s, v);
+        }
         s
     }
 
@@ -117,4 +120,36 @@ impl UNetBenchReport {
             .map_err(|e| Error::Unsupported(format!("bench report as JSON: {e}")))?;
         Ok(format!("{text}\n"))
     }
+}
+
+/// One batch's `--variants` rows: per conv shape each variant's ms and GFLOP/s (or why it was
+/// not timed to the end) and the choice, then the tuned forward against the rule's.
+fn variants_table(s: &mut String, v: &super::unet_variants::VariantsBatch) {
+    let _ = writeln!(
+        s,
+        "\nconv variants at batch {} (tune {}): ms, GFLOP/s",
+        v.batch, v.tune
+    );
+    for row in &v.layers {
+        let _ = write!(s, "{:<28}", row.shape);
+        for t in &row.variants {
+            match (t.seconds, t.gflops) {
+                (Some(sec), Some(g)) => {
+                    let _ = write!(s, " {} {:.3} ms {:.2} |", t.variant, sec * 1e3, g);
+                }
+                _ => {
+                    let _ = write!(s, " {} - |", t.variant);
+                }
+            }
+        }
+        let _ = writeln!(s, " chosen {} ({:?})", row.choice, row.source);
+    }
+    let _ = writeln!(
+        s,
+        "forward at batch {}: fixed rule {:.2} ms, tuned {:.2} ms, tuned/rule {:.3}",
+        v.batch,
+        v.rule_seconds * 1e3,
+        v.tuned_seconds * 1e3,
+        v.tuned_over_rule
+    );
 }

@@ -8,6 +8,7 @@ use super::graph::{Graph, Home, LayerOp, Places, View};
 use super::winograd::{self, WinogradIn, WinogradOut, WinogradProducts};
 use super::Stage;
 use crate::error::{Error, Result};
+use crate::gpu::runtime::shaders::tiles::ConvKey;
 use crate::gpu::runtime::Context;
 use crate::nn::Conv2d;
 
@@ -103,6 +104,40 @@ impl LayerOp for ConvOp<'_> {
     }
 
     fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
+        let chosen = self.conv_key().and_then(|key| at.conv_kernel(&key));
+        self.stage_on(ctx, at, chosen.unwrap_or(self.conv.conv_kernel()))
+    }
+
+    fn conv_key(&self) -> Option<ConvKey> {
+        // Winograd convs are three ops of their own (`emit`); only direct runs have variants.
+        if self.conv.winograd().is_some() {
+            return None;
+        }
+        let (pt, pl) = self.conv.pads();
+        let bits = [
+            self.center,
+            self.temb.is_some(),
+            self.residual.is_some(),
+            self.split.is_some(),
+            self.keep < self.conv.out_channels(),
+        ];
+        Some(ConvKey {
+            cin: self.conv.in_channels(),
+            cout: self.conv.out_channels(),
+            kernel: self.conv.kernel,
+            stride: self.conv.stride,
+            pad: (pt, pl),
+            h: self.input.h,
+            w: self.input.w,
+            upsample: self.upsample,
+            epilogue: bits
+                .iter()
+                .enumerate()
+                .fold(0, |acc, (i, &on)| acc | (u8::from(on) << i)),
+        })
+    }
+
+    fn stage_on(&self, ctx: &Context, at: &dyn Places, kernel: ConvKernel) -> Result<Stage> {
         let (residual, split) = epilogue(at, self.residual, self.split)?;
         let args = ConvArgs {
             batch: at.samples().1,
@@ -121,7 +156,7 @@ impl LayerOp for ConvOp<'_> {
         };
         // The tiled kernel where chosen and able to run every option asked for; else the
         // direct one (never a dropped option).
-        match (self.conv.conv_kernel(), &self.conv.weights) {
+        match (kernel, &self.conv.weights) {
             (ConvKernel::Tiled(shape), Some(w)) if conv2d_tiled::supports(&args) => {
                 conv2d_tiled::stage(self.conv, ctx, &args, shape, w)
             }

@@ -5,6 +5,7 @@
 
 use super::Stage;
 use crate::error::Result;
+use crate::gpu::runtime::shaders::tiles::{ConvKernel, ConvKey};
 use crate::gpu::runtime::Context;
 
 /// Where an activation lives.
@@ -73,6 +74,8 @@ pub(crate) trait Places {
     fn class_table(&self) -> Option<(&wgpu::Buffer, &wgpu::Buffer, usize)>;
     /// Bound where a kernel's option is off (never read then).
     fn dummy(&self) -> &wgpu::Buffer;
+    /// The kernel the tuner chose for convs of shape `key`, if it chose one.
+    fn conv_kernel(&self, key: &ConvKey) -> Option<ConvKernel>;
 }
 
 /// One layer op: a kind of layer over views of the graph's tensors. Each layer kind defines its
@@ -89,6 +92,16 @@ pub(crate) trait LayerOp: std::fmt::Debug {
 
     /// Its dispatch for the sub-batch whose tensors `at` places.
     fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage>;
+
+    /// The shape the tuner keys this op's kernel by: convs that run directly only.
+    fn conv_key(&self) -> Option<ConvKey> {
+        None
+    }
+
+    /// Its dispatch on `kernel` (a conv's variants, for the tuner; other ops have one).
+    fn stage_on(&self, ctx: &Context, at: &dyn Places, _kernel: ConvKernel) -> Result<Stage> {
+        self.stage(ctx, at)
+    }
 }
 
 /// A view of an NCHW activation in a buffer: element (b, c, p) at offset + b bstride + c plane + p.

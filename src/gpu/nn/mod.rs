@@ -28,6 +28,7 @@ pub mod params;
 mod plan;
 pub mod resnet;
 pub mod time_embedding;
+pub mod tune;
 pub mod unet;
 mod walk;
 mod winograd;

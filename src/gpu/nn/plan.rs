@@ -6,6 +6,7 @@
 use super::graph::{BufView, Graph, Home, Places, View};
 use super::{scratch, u32_of, Stage};
 use crate::error::{Error, Result};
+use crate::gpu::runtime::shaders::tiles::{Choices, ConvKernel, ConvKey};
 use crate::gpu::Context;
 
 /// The buffers the loop owns, and the time embedding's table.
@@ -21,6 +22,8 @@ pub(crate) struct Externals<'a> {
     pub class: Option<(&'a wgpu::Buffer, &'a wgpu::Buffer, usize)>,
     /// Bound where a kernel's option is off.
     pub dummy: &'a wgpu::Buffer,
+    /// The tuner's conv kernels by shape (a conv not in it runs on its own kernel).
+    pub choices: Option<&'a Choices>,
 }
 
 /// Buffers and stages of a prepared forward.
@@ -243,6 +246,27 @@ impl Places for Placement<'_> {
     fn dummy(&self) -> &wgpu::Buffer {
         self.ext.dummy
     }
+
+    fn conv_kernel(&self, key: &ConvKey) -> Option<ConvKernel> {
+        self.ext.choices.and_then(|c| c.get(key)).copied()
+    }
+}
+
+/// Where the first `count` samples of `plan`'s first sub-batch live (at most its sub-batch):
+/// the tuner times a conv there.
+pub(crate) fn placement<'a>(
+    graph: &'a Graph<'a>,
+    plan: &'a Plan,
+    ext: &'a Externals<'a>,
+    count: usize,
+) -> impl Places + 'a {
+    Placement {
+        graph,
+        plan,
+        ext,
+        first: 0,
+        count: count.clamp(1, plan.sub_batch.max(1)),
+    }
 }
 
 /// Run a graph of one layer over `batch` samples: plan it (no loop buffers), upload each
@@ -264,6 +288,7 @@ pub(crate) fn run_layer(
         num_timesteps: 1,
         class: None,
         dummy: &dummy,
+        choices: None,
     };
     let pinned: Vec<usize> = inputs.iter().map(|&(t, _)| t).collect();
     let plan = build(ctx, graph, (batch, batch), &ext, &pinned)?;

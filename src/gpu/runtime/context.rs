@@ -88,8 +88,10 @@ impl Context {
                 label: Some("ddpm-wgpu"),
                 required_limits: adapter.limits(),
                 // Subgroups where the adapter has them: the UNet's convs share their weights
-                // across a subgroup of 8 (shaders/nn/conv2d_weights_subgroup.wgsl).
-                required_features: adapter.features() & wgpu::Features::SUBGROUP,
+                // across a subgroup of 8 (shaders/nn/conv2d_weights_subgroup.wgsl). Timestamp
+                // queries where it has them: the conv tuner times variants with them.
+                required_features: adapter.features()
+                    & (wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY),
                 ..Default::default()
             })
             .await

@@ -5,16 +5,17 @@ use super::UNetDenoiser;
 use crate::error::{Error, Result};
 use crate::gpu::nn::class_embedding::DeviceClasses;
 use crate::gpu::nn::plan::Externals;
+use crate::gpu::nn::tune::{TuneRow, Tuner};
 use crate::gpu::nn::walk::Output;
 use crate::gpu::nn::{profile, record_stages, upload, StageTime};
 use crate::gpu::Context;
-use crate::nn::ClassLabels;
+use crate::nn::{ClassKind, ClassLabels};
 
 impl UNetDenoiser {
     /// One forward of x ([B, in_channels, H, W], C order) at per-sample training timesteps `t`
     /// (each below the T given to [`UNetDenoiser::new`]): uploads, runs, reads back the whole
     /// output [B, out_channels, H, W]. For single forwards (`ddpm op unet`) and tests; the
-    /// sampling loop uses the [`Denoiser`] side.
+    /// sampling loop uses the [`Denoiser`](crate::gpu::Denoiser) side.
     pub fn forward(
         &self,
         ctx: &Context,
@@ -75,6 +76,7 @@ impl UNetDenoiser {
             num_timesteps: big_t,
             class: self.class_of(labels.as_ref(), b)?,
             dummy: &self.dummy,
+            choices: None,
         };
         let plan = self.plan(ctx, (b, h, w), Output::Whole, &ext)?;
         let mut encoder = ctx.encoder();
@@ -98,5 +100,61 @@ impl UNetDenoiser {
         plan.stages
             .first()
             .map_or(Ok(Vec::new()), |s| profile(ctx, s))
+    }
+
+    /// The tuner: its choices so far and the rows of its last timing.
+    pub fn tuner(&self) -> &Tuner {
+        &self.tuner
+    }
+
+    /// Cache the tuner's choices in `dir` instead of [`crate::gpu::nn::tune::cache_dir`]
+    /// (`None`: nothing cached).
+    pub fn set_tune_cache(&mut self, dir: Option<std::path::PathBuf>) {
+        self.tuner.cache = dir;
+    }
+
+    /// Every conv shape of the forward of x of `shape` ([B, in_channels, H, W]) with each
+    /// variant's time at B samples and the tuner's choice (made first, as a forward would):
+    /// `ddpm bench --variants`. Runs the convs on zero inputs.
+    pub fn variants(&self, ctx: &Context, shape: &[usize]) -> Result<Vec<TuneRow>> {
+        let width = match self.class_kind() {
+            Some(ClassKind::Identity { width }) => width,
+            _ => 0,
+        };
+        let (b, h, w) = self.check_shape(shape)?;
+        let x_t = crate::gpu::nn::scratch(ctx, "UNet x", (b * self.in_channels * h * w) as u64)?;
+        let out =
+            crate::gpu::nn::scratch(ctx, "UNet output", (b * self.out_channels * h * w) as u64)?;
+        let timesteps = upload(ctx, "UNet timesteps", &vec![0.0; b])?;
+        // Class 0 (or zero rows) for a class-conditional model: labels only change a row.
+        let (ids, rows) = (vec![0; b], vec![0.0; b * width]);
+        let labels = match self.class_kind() {
+            Some(ClassKind::Identity { width }) => Some(ClassLabels::Rows { rows: &rows, width }),
+            Some(_) => Some(ClassLabels::Ids(&ids)),
+            None => None,
+        };
+        let labels = labels
+            .map(|l| DeviceClasses::new(ctx, self.class()?, l))
+            .transpose()?;
+        let ext = Externals {
+            x_t: &x_t,
+            model_output: &out,
+            model_var: None,
+            timesteps: &timesteps,
+            table: self.layers.time_embedding.table(),
+            num_timesteps: self.layers.time_embedding.num_timesteps(),
+            class: self.class_of(labels.as_ref(), b)?,
+            dummy: &self.dummy,
+            choices: None,
+        };
+        let g = crate::gpu::nn::walk::graph(
+            &self.layers,
+            (self.in_channels, h, w),
+            self.center,
+            Output::Whole,
+        )?;
+        let sub = crate::gpu::nn::plan::sub_batch(ctx, &g, self.max_sub_batch.unwrap_or(b).min(b))?;
+        self.tuner.choose(ctx, &g, sub, &ext)?;
+        self.tuner.time_all(ctx, &g, sub, &ext)
     }
 }

@@ -11,6 +11,7 @@ pub use options::UNetOptions;
 use super::blocks::UNetLayers;
 use super::conv2d_tiled::ConvSelection;
 use super::plan::{self, Externals, Plan};
+use super::tune::Tuner;
 use super::walk::{graph, Output};
 use super::{record_stages, upload};
 use crate::error::{Error, Result};
@@ -54,6 +55,8 @@ pub struct UNetDenoiser {
     guided: Option<guided::GuidedRun>,
     /// The null class for every sample, at guidance scale 0.
     null_labels: Option<DeviceClasses>,
+    /// Which kernel each conv shape runs (`UNetOptions::tune`, `UNetOptions::conv`).
+    tuner: Tuner,
 }
 
 impl UNetDenoiser {
@@ -92,7 +95,7 @@ impl UNetDenoiser {
                 num_train_timesteps,
                 ConvSelection {
                     winograd: opts.winograd,
-                    kernel: opts.conv,
+                    kernel: opts.conv.unwrap_or_default(),
                 },
             )?,
             in_channels: cin,
@@ -109,6 +112,7 @@ impl UNetDenoiser {
             guidance: None,
             guided: None,
             null_labels: None,
+            tuner: Tuner::new(opts.tune, opts.conv),
         })
     }
 
@@ -161,7 +165,12 @@ impl UNetDenoiser {
     ) -> Result<Plan> {
         let g = graph(&self.layers, (self.in_channels, h, w), self.center, output)?;
         let sub = plan::sub_batch(ctx, &g, self.max_sub_batch.unwrap_or(b).min(b))?;
-        plan::build(ctx, &g, (b, sub), ext, &[])
+        let choices = self.tuner.choose(ctx, &g, sub, ext)?;
+        let ext = Externals {
+            choices: Some(&choices),
+            ..*ext
+        };
+        plan::build(ctx, &g, (b, sub), &ext, &[])
     }
 }
 
@@ -233,6 +242,7 @@ impl Denoiser for UNetDenoiser {
                     num_timesteps: rows,
                     class: self.class_of(Some(&run.classes2), 2 * b)?,
                     dummy: &self.dummy,
+                    choices: None,
                 };
                 let plan = self.plan(ctx, (2 * b, h, w), Output::Whole, &ext)?;
                 let var_len = (self.out_channels - self.in_channels) * hw;
@@ -258,6 +268,7 @@ impl Denoiser for UNetDenoiser {
                     num_timesteps: rows,
                     class: self.class_of(labels, b)?,
                     dummy: &self.dummy,
+                    choices: None,
                 };
                 (self.plan(ctx, (b, h, w), output, &ext)?, None)
             }

@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::gpu::nn::conv2d_tiled::ConvKernel;
+use crate::gpu::nn::tune::Tune;
 
 /// How [`UNetDenoiser`](super::UNetDenoiser) runs the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -15,10 +16,14 @@ pub struct UNetOptions {
     /// CPU time 29.5-31.8 s against 30.5-30.7 s per process) with 3.4x the activation memory
     /// (225 against 67 MiB). Where FMAs rather than loads bound a conv (real GPUs) it may pay.
     pub winograd: bool,
-    /// The kernel of every conv that runs directly (with `winograd`, all but the 3x3
-    /// stride-1 ones): the register-tiled `conv2d.wgsl` by default (software adapters), or the
-    /// workgroup-tiled `conv2d_tiled.wgsl` with a tile shape (hardware GPUs), opt-in.
-    pub conv: ConvKernel,
+    /// Every conv that runs directly (with `winograd`, all but the 3x3 stride-1 ones) forced
+    /// onto this kernel: the register-tiled `conv2d.wgsl` (software adapters) or the
+    /// workgroup-tiled `conv2d_tiled.wgsl` with a tile shape (hardware GPUs). `None`: each
+    /// conv shape's kernel is chosen as `tune` says.
+    pub conv: Option<ConvKernel>,
+    /// How each conv shape's kernel is chosen where `conv` forces none: the fixed rule per
+    /// device type (the default), or timed on the device and cached ([`Tune`]).
+    pub tune: Tune,
 }
 
 impl UNetOptions {
@@ -30,7 +35,7 @@ impl UNetOptions {
         let mut opts = UNetOptions::default();
         if let Ok(name) = std::env::var("DDPM_KERNEL") {
             if !name.trim().is_empty() {
-                opts.conv = ConvKernel::from_name(&name)?;
+                opts.conv = Some(ConvKernel::from_name(&name)?);
             }
         }
         Ok(opts)

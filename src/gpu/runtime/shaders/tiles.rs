@@ -3,11 +3,13 @@
 //! the check of a shape against the device's limits, made before a pipeline is created (wgpu
 //! would otherwise fail, or abort, on a workgroup too large for the device).
 //!
-//! Which kernel a conv runs, [`ConvKernel`], lives here too, below the layers that choose it.
+//! Which kernel a conv runs, [`ConvKernel`], and what the tuner keys that choice by,
+//! [`ConvKey`], live here too, below the layers that choose it.
 //!
 //! [`flags::TILE_SMALL`]: super::flags::TILE_SMALL
 
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 
 /// Floats of padding after each row of a workgroup tile (`TILE_PAD` in conv2d_tiled.wgsl):
 /// 16 bytes, so that consecutive rows do not start on the same memory bank.
@@ -169,3 +171,77 @@ impl TileShape {
         ]
     }
 }
+
+/// A conv layer's shape per sample and the options that change its cost: what a choice is
+/// keyed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConvKey {
+    /// Input channels.
+    pub cin: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding at the top and left.
+    pub pad: (usize, usize),
+    /// The input's stored height.
+    pub h: usize,
+    /// The input's stored width.
+    pub w: usize,
+    /// Read as its nearest 2x enlargement (Upsample2D).
+    pub upsample: bool,
+    /// The fused options' bits (see `ConvOp::conv_key`).
+    pub epilogue: u8,
+}
+
+impl ConvKey {
+    /// Multiply-adds per sample.
+    pub fn macs(&self) -> u64 {
+        let up = if self.upsample { 2 } else { 1 };
+        let pixels = (self.h * up / self.stride.max(1)) * (self.w * up / self.stride.max(1));
+        (self.cin * self.cout * self.kernel * self.kernel * pixels) as u64
+    }
+
+    /// The cache's key: every field, e.g. `64-128-k3s1p1,1-16x16u-e3`.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "{}-{}-k{}s{}p{},{}-{}x{}{}-e{}",
+            self.cin,
+            self.cout,
+            self.kernel,
+            self.stride,
+            self.pad.0,
+            self.pad.1,
+            self.h,
+            self.w,
+            if self.upsample { "u" } else { "" },
+            self.epilogue
+        )
+    }
+}
+
+impl std::fmt::Display for ConvKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (k, s) = (self.kernel, self.stride);
+        write!(
+            f,
+            "{k}x{k}/{s} {}->{} {}x{}",
+            self.cin, self.cout, self.h, self.w
+        )?;
+        if self.upsample {
+            write!(f, " up")?;
+        }
+        let names = ["center", "temb", "residual", "split", "kept"];
+        for (i, name) in names.iter().enumerate() {
+            if self.epilogue & (1 << i) != 0 {
+                write!(f, " +{name}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kernel of every conv shape of a forward, as the tuner chose them.
+pub type Choices = HashMap<ConvKey, ConvKernel>;
