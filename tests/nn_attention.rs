@@ -7,6 +7,10 @@
 //! subgroups of 8 (64 and 128 tokens, a head of 64 channels) take the left operand by
 //! subgroup broadcasts where the adapter has subgroups of 8 (attention_a_subgroup.wgsl).
 //!
+//! Each softmax variant the device runs: a row per invocation, and a row per workgroup with its
+//! max and sum reduced by subgroups (any size) or a tree in workgroup memory (different orders
+//! of the same sum, inside the same bound).
+//!
 //! Tolerance: five f32 stages, each a sum of at most max(C, N, head_dim) <= 128 terms here
 //! (within that many u = 2^-24 of exact, relative to the sum of magnitudes) or the softmax's
 //! exp (64 ulp on llvmpipe) on O(1) values; the residual adds |x|. Measured worst is printed
@@ -16,7 +20,7 @@ mod common;
 
 use common::nn::{group_norm, linear, Rng};
 use ddpm_wgpu::cpu::nn::{attention as cpu_attn, Activation};
-use ddpm_wgpu::gpu::nn::attention::forward;
+use ddpm_wgpu::gpu::nn::attention::{forward_with, SoftmaxKind};
 use ddpm_wgpu::nn::Attention;
 
 /// (channels, head_dim, group norm, (h, w), rescale_output_factor).
@@ -27,6 +31,7 @@ fn run(
     (c, head_dim, norm, hw, rescale): Case,
     batch: usize,
     seed: u64,
+    kind: SoftmaxKind,
 ) {
     let mut rng = Rng::new(seed);
     let heads = c / head_dim;
@@ -46,12 +51,13 @@ fn run(
     let (h, w) = hw;
     let shape = [batch, c, h, w];
     let x = rng.vec(batch * c * h * w, 1.0);
-    let got = forward(ctx, &attn, &x, shape).unwrap();
+    let got = forward_with(ctx, &attn, &x, shape, kind).unwrap();
     let a = Activation::new(x.iter().map(|&v| v as f64).collect(), shape).unwrap();
     let want = cpu_attn::forward(&attn, &a).unwrap().data;
     let bound: Vec<f64> = want.iter().map(|y| 1e-5 * (1.0 + y.abs())).collect();
     let what = format!(
-        "attention {heads} x {head_dim} of {c} norm {norm} {h}x{w} rescale {rescale} B={batch}"
+        "attention {heads} x {head_dim} of {c} norm {norm} {h}x{w} rescale {rescale} B={batch} \
+         softmax {kind:?}"
     );
     common::nn::assert_within(&what, &got, &want, &bound);
 }
@@ -60,7 +66,7 @@ fn run(
 fn attention_matches_twin() {
     let Some(ctx) = common::gpu() else { return };
     let mut seed = 30;
-    let cases: [Case; 7] = [
+    let cases: [Case; 8] = [
         (8, 3, true, (8, 8), 1.0),
         (12, 3, true, (5, 3), 1.0),
         (21, 21, false, (8, 4), 2.0),
@@ -68,11 +74,26 @@ fn attention_matches_twin() {
         (16, 4, true, (4, 4), 1.0),
         (64, 64, true, (3, 5), 1.0),
         (16, 8, true, (8, 16), 1.0),
+        // 81 tokens: rows longer than the 64 lanes of a row-per-workgroup softmax, not a
+        // multiple of them.
+        (8, 4, true, (9, 9), 1.0),
     ];
-    for case in cases {
-        for batch in [1, 3] {
-            seed += 1;
-            run(&ctx, case, batch, seed);
+    // Every softmax variant the device runs: all three on lavapipe (subgroups of 8; other
+    // subgroup sizes run on hardware only), two on GL's llvmpipe (no subgroups enabled).
+    let kinds: Vec<SoftmaxKind> = SoftmaxKind::ALL
+        .into_iter()
+        .filter(|k| k.runs_on(&ctx))
+        .collect();
+    let vulkan = ctx.adapter_info().backend == wgpu::Backend::Vulkan;
+    if std::env::var_os("CI").is_some() && vulkan {
+        assert_eq!(kinds.len(), 3, "lavapipe without subgroups");
+    }
+    for kind in kinds {
+        for case in cases {
+            for batch in [1, 3] {
+                seed += 1;
+                run(&ctx, case, batch, seed, kind);
+            }
         }
     }
 }

@@ -9,15 +9,16 @@
 //! 256 KiB a sample, and a fused online softmax would recompute q^T k for every slice of the
 //! head's channels an invocation can hold.
 
+pub use super::attention_softmax::SoftmaxKind;
+use super::attention_softmax::SoftmaxOp;
 use super::conv2d::GpuConv2d;
 use super::conv2d_op::ConvOp;
 use super::conv2d_tiled::ConvSelection;
 use super::graph::{Graph, Home, LayerOp, Places, View};
 use super::group_norm::{GpuGroupNorm, NormOp};
-use super::params::{MatmulParams, SoftmaxParams};
+use super::params::MatmulParams;
 use super::{grid_xz, u32_of, Stage};
 use crate::error::{Error, Result};
-use crate::gpu::runtime::launch::Grid;
 use crate::gpu::runtime::shaders::Kernel;
 use crate::gpu::Context;
 use crate::nn::{Attention, Conv2d, Padding};
@@ -112,38 +113,6 @@ fn matmul_stage(
     Ok(Stage::new(ctx, kernel, 0, &p, &[a, b, c], grid)?.with_flops(flops))
 }
 
-/// The stage of a softmax over `rows` rows of `len` in `buffer`, in place.
-fn softmax_stage(
-    ctx: &Context,
-    rows: usize,
-    len: usize,
-    scale: f32,
-    buffer: &wgpu::Buffer,
-) -> Result<Stage> {
-    let p = SoftmaxParams {
-        rows: u32_of("softmax rows", rows)?,
-        len: u32_of("softmax length", len)?,
-        scale,
-        _pad: 0,
-    };
-    // Rows of workgroups: x then y (the kernel reads gid.y * x * 64 + gid.x).
-    let groups = u32_of("softmax workgroups", rows.div_ceil(MM_WG))?;
-    let max = ctx.limits().max_compute_workgroups_per_dimension;
-    let x = groups.clamp(1, max);
-    let y = groups.div_ceil(x).max(1);
-    if y > max {
-        return Err(Error::Unsupported(format!("softmax over {rows} rows")));
-    }
-    Stage::new(
-        ctx,
-        Kernel::AttentionSoftmax,
-        0,
-        &p,
-        &[buffer],
-        Grid(x, y, 1),
-    )
-}
-
 /// c = scale a b for every (sample, head), see shaders/nn/attention.wgsl; dims = [m, n, k,
 /// heads], each operand a tensor and its layout in it.
 #[derive(Clone, Copy, Debug)]
@@ -175,32 +144,6 @@ impl LayerOp for MatmulOp {
     }
 }
 
-/// Softmax in place over rows of `len`, `rows` rows per sample, of `scale` times the values.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SoftmaxOp {
-    pub tensor: usize,
-    pub rows: usize,
-    pub len: usize,
-    pub scale: f32,
-}
-
-impl LayerOp for SoftmaxOp {
-    fn tensors(&self) -> Vec<usize> {
-        vec![self.tensor]
-    }
-
-    fn stage(&self, ctx: &Context, at: &dyn Places) -> Result<Stage> {
-        let (buffer, _) = at.place(self.tensor)?;
-        softmax_stage(
-            ctx,
-            at.samples().1 * self.rows,
-            self.len,
-            self.scale,
-            buffer,
-        )
-    }
-}
-
 /// An attention layer on the device.
 #[derive(Debug)]
 pub struct GpuAttention {
@@ -214,6 +157,8 @@ pub struct GpuAttention {
     /// to_out: inner -> channels.
     out: GpuConv2d,
     rescale: f32,
+    /// Its softmax kernel ([`SoftmaxKind::auto`] unless set).
+    softmax: SoftmaxKind,
 }
 
 fn as_conv(lins: &[&crate::nn::Linear]) -> Conv2d {
@@ -266,7 +211,17 @@ impl GpuAttention {
                 false,
             )?,
             rescale: attn.rescale_output_factor as f32,
+            softmax: SoftmaxKind::auto(ctx),
         })
+    }
+
+    /// This layer with its softmax on `kind` (which must run on the device: see
+    /// [`SoftmaxKind::runs_on`]).
+    pub fn with_softmax(self, kind: SoftmaxKind) -> Self {
+        GpuAttention {
+            softmax: kind,
+            ..self
+        }
     }
 
     /// Bytes of its weights on the device.
@@ -326,6 +281,7 @@ impl GpuAttention {
             rows: heads * n,
             len: n,
             scale: (1.0 / (d as f64).sqrt()) as f32,
+            kind: self.softmax,
         });
         // mixed[h d + c, i] = sum_j v[h d + c, j] p[h, i, j].
         let mixed = g.activation(&format!("{} mixed", self.name), inner, x.h, x.w);
@@ -348,8 +304,26 @@ impl GpuAttention {
 
 /// Run `attn` once on `x` ([B, C, H, W]): uploads, runs, reads back (tests, single layers).
 pub fn forward(ctx: &Context, attn: &Attention, x: &[f32], shape: [usize; 4]) -> Result<Vec<f32>> {
+    forward_with(ctx, attn, x, shape, SoftmaxKind::auto(ctx))
+}
+
+/// [`forward`] with the softmax on `kind`, for tests of each variant; refused where the device
+/// cannot run it.
+pub fn forward_with(
+    ctx: &Context,
+    attn: &Attention,
+    x: &[f32],
+    shape: [usize; 4],
+    kind: SoftmaxKind,
+) -> Result<Vec<f32>> {
+    if !kind.runs_on(ctx) {
+        return Err(Error::Unsupported(format!(
+            "the softmax variant {kind:?} needs subgroups, which this device does not have"
+        )));
+    }
     let [_, c, h, w] = shape;
-    let layer = GpuAttention::new(ctx, attn, "attention", ConvSelection::default())?;
+    let layer =
+        GpuAttention::new(ctx, attn, "attention", ConvSelection::default())?.with_softmax(kind);
     let mut g = Graph::default();
     let input = g.activation("attention input", c, h, w);
     let output = g.activation("attention output", c, h, w);

@@ -149,15 +149,21 @@ pub enum Kernel {
     Attention,
     /// shaders/nn/attention.wgsl with attention_a_subgroup.wgsl (needs subgroups of 8)
     AttentionSubgroup,
-    /// shaders/nn/attention_softmax.wgsl
+    /// shaders/nn/attention_softmax.wgsl (a row per invocation)
     AttentionSoftmax,
+    /// shaders/nn/attention_softmax_rows.wgsl with group_norm_sum.wgsl and workgroup_max.wgsl
+    /// (a row per workgroup, tree reductions)
+    AttentionSoftmaxRows,
+    /// shaders/nn/attention_softmax_rows.wgsl with group_norm_sum_subgroups.wgsl and
+    /// workgroup_max_subgroups.wgsl (a row per workgroup, subgroups of any size)
+    AttentionSoftmaxRowsSubgroups,
     /// shaders/nn/guidance.wgsl
     Guidance,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 51] = [
+    pub const ALL: [Kernel; 53] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -208,6 +214,8 @@ impl Kernel {
         Kernel::Attention,
         Kernel::AttentionSubgroup,
         Kernel::AttentionSoftmax,
+        Kernel::AttentionSoftmaxRows,
+        Kernel::AttentionSoftmaxRowsSubgroups,
         Kernel::Guidance,
     ];
 
@@ -246,6 +254,11 @@ impl Kernel {
             Kernel::Attention => nn_shader!("attention"),
             Kernel::AttentionSubgroup => ("attention_subgroup", nn_shader!("attention").1),
             Kernel::AttentionSoftmax => nn_shader!("attention_softmax"),
+            Kernel::AttentionSoftmaxRows => nn_shader!("attention_softmax_rows"),
+            Kernel::AttentionSoftmaxRowsSubgroups => (
+                "attention_softmax_rows_subgroups",
+                nn_shader!("attention_softmax_rows").1,
+            ),
             Kernel::Guidance => nn_shader!("guidance"),
             Kernel::QMeanVariance => shader!("q_mean_variance"),
             Kernel::QSample => shader!("q_sample"),

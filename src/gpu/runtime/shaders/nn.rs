@@ -22,6 +22,8 @@ impl Kernel {
                 | Kernel::Attention
                 | Kernel::AttentionSubgroup
                 | Kernel::AttentionSoftmax
+                | Kernel::AttentionSoftmaxRows
+                | Kernel::AttentionSoftmaxRowsSubgroups
                 | Kernel::Guidance
         )
     }
@@ -61,6 +63,14 @@ impl Kernel {
             Kernel::GroupNormSubgroups => {
                 include_str!("../../../../shaders/nn/group_norm_sum_subgroups.wgsl")
             }
+            Kernel::AttentionSoftmaxRows => concat!(
+                include_str!("../../../../shaders/nn/group_norm_sum.wgsl"),
+                include_str!("../../../../shaders/nn/workgroup_max.wgsl")
+            ),
+            Kernel::AttentionSoftmaxRowsSubgroups => concat!(
+                include_str!("../../../../shaders/nn/group_norm_sum_subgroups.wgsl"),
+                include_str!("../../../../shaders/nn/workgroup_max_subgroups.wgsl")
+            ),
             _ => "",
         }
     }
