@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On a machine lent through the workplace's `device` tool (after benches/device/prepare.sh
 # here): which adapter wgpu finds and what it offers (`ddpm info`), the GPU-against-f64 check matrix (`ddpm check`), the loop
-# and noise tests, and `ddpm bench` as a table and as JSON. Everything it prints is also
+# and noise tests, `ddpm bench` as a table and as JSON, and the UNet's conv variants with
+# the tuner's choices (`--variants`). On the lent machine it fails unless the adapter is the
+# NVIDIA GPU. Everything it prints is also
 # written to $OUT/device.txt, the JSON to $OUT/bench.json. Run locally (no nvidia-smi) it
 # skips the loader set-up and uses whatever adapter this machine has; DDPM_DEVICE_QUICK=1
 # makes the bench `--quick` for such dry runs.
@@ -33,6 +35,16 @@ step() {
 date -u
 if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L; fi
 step .device/ddpm info
+# On the lent machine the figures must come from the NVIDIA adapter, never from a software
+# one that wgpu fell back to.
+if command -v nvidia-smi >/dev/null 2>&1; then
+  adapter=$(.device/ddpm info 2>/dev/null | grep -i '^adapter')
+  echo "$adapter"
+  if ! echo "$adapter" | grep -qi nvidia || echo "$adapter" | grep -qi llvmpipe; then
+    echo "FAILED: the adapter is not the NVIDIA GPU: $adapter"
+    failed=1
+  fi
+fi
 step .device/ddpm check
 for test in .device/tests/*; do
   step "$test"
@@ -49,6 +61,19 @@ step .device/ddpm bench --model embedded:digits --batch 1 --batch 256 --loop pic
 # w = 2 (issue 22's bound: a guided step at most 2.1x an unguided one).
 step .device/ddpm bench --model embedded:digits-cond --batch 16 --batch 256 --ddim-steps 0 \
   --ddpm-steps 0 --unipc-steps 0 --guidance-scale 2
+# The conv variants per layer shape (issue 23): each one's time and GFLOP/s, the tuner's
+# choice (every variant timed: --tune full), and the tuned forward against the fixed rule's.
+step .device/ddpm bench --model synthetic:cifar10 --batch 1 --batch 64 --tune full --variants \
+  --ddim-steps 0 --ddpm-steps 0 --dpm-steps 0 --unipc-steps 0
+echo "== .device/ddpm bench --model synthetic:cifar10 --variants --json > $OUT/variants.json"
+.device/ddpm bench --model synthetic:cifar10 --batch 64 --variants --json --ddim-steps 0 \
+  --ddpm-steps 0 --dpm-steps 0 --unipc-steps 0 > "$OUT/variants.json" ||
+  { echo "FAILED: variants --json"; failed=1; }
+step .device/ddpm bench --model embedded:digits --batch 1 --batch 16 --variants \
+  --ddim-steps 0 --ddpm-steps 0 --dpm-steps 0 --unipc-steps 0
+# DDIM-50 samples/s at B = 256 with the tuner's kernels.
+step .device/ddpm bench --model synthetic:cifar10 --batch 256 --ddpm-steps 0 --dpm-steps 0 \
+  --unipc-steps 0
 step .device/ddpm sample --count 64 --out "$OUT/digits.png"
 step .device/ddpm sample --class 0,1,2,3,4,5,6,7,8,9 --count 40 --out "$OUT/classes.png"
 echo "== .device/ddpm bench --json > $OUT/bench.json"
