@@ -7,6 +7,8 @@
 //! subgroups of 8 (64 and 128 tokens, a head of 64 channels) take the left operand by
 //! subgroup broadcasts where the adapter has subgroups of 8 (attention_a_subgroup.wgsl).
 //!
+//! The one-pass path (attention_flash.wgsl: keys in tiles of 64, an online softmax, 8 queries
+//! a workgroup) on every case, head_dim up to its 256 and past it (where it falls back).
 //! Each softmax variant the device runs: a row per invocation, and a row per workgroup with its
 //! max and sum reduced by subgroups (any size) or a tree in workgroup memory (different orders
 //! of the same sum, inside the same bound).
@@ -20,7 +22,7 @@ mod common;
 
 use common::nn::{group_norm, linear, Rng};
 use ddpm_wgpu::cpu::nn::{attention as cpu_attn, Activation};
-use ddpm_wgpu::gpu::nn::attention::{forward_with, SoftmaxKind};
+use ddpm_wgpu::gpu::nn::attention::{forward_with, AttentionKind, SoftmaxKind};
 use ddpm_wgpu::nn::Attention;
 
 /// (channels, head_dim, group norm, (h, w), rescale_output_factor).
@@ -31,7 +33,7 @@ fn run(
     (c, head_dim, norm, hw, rescale): Case,
     batch: usize,
     seed: u64,
-    kind: SoftmaxKind,
+    kind: (AttentionKind, SoftmaxKind),
 ) {
     let mut rng = Rng::new(seed);
     let heads = c / head_dim;
@@ -66,7 +68,7 @@ fn run(
 fn attention_matches_twin() {
     let Some(ctx) = common::gpu() else { return };
     let mut seed = 30;
-    let cases: [Case; 8] = [
+    let cases: [Case; 11] = [
         (8, 3, true, (8, 8), 1.0),
         (12, 3, true, (5, 3), 1.0),
         (21, 21, false, (8, 4), 2.0),
@@ -77,17 +79,28 @@ fn attention_matches_twin() {
         // 81 tokens: rows longer than the 64 lanes of a row-per-workgroup softmax, not a
         // multiple of them.
         (8, 4, true, (9, 9), 1.0),
+        // Heads wider than the one-pass kernel's 64 lanes (two and four channels a lane, the
+        // last partly empty), its widest (256), and one past it (the scores path instead).
+        (130, 130, true, (4, 5), 1.0),
+        (256, 256, true, (3, 3), 1.0),
+        (257, 257, false, (2, 2), 1.0),
     ];
     // Every softmax variant the device runs: all three on lavapipe (subgroups of 8; other
     // subgroup sizes run on hardware only), two on GL's llvmpipe (no subgroups enabled).
-    let kinds: Vec<SoftmaxKind> = SoftmaxKind::ALL
+    // And the one-pass path (its own online softmax) on every device.
+    let softmax: Vec<SoftmaxKind> = SoftmaxKind::ALL
         .into_iter()
         .filter(|k| k.runs_on(&ctx))
         .collect();
     let vulkan = ctx.adapter_info().backend == wgpu::Backend::Vulkan;
     if std::env::var_os("CI").is_some() && vulkan {
-        assert_eq!(kinds.len(), 3, "lavapipe without subgroups");
+        assert_eq!(softmax.len(), 3, "lavapipe without subgroups");
     }
+    assert!(AttentionKind::Flash.runs_on(&ctx));
+    let kinds = softmax
+        .iter()
+        .map(|&s| (AttentionKind::Scores, s))
+        .chain([(AttentionKind::Flash, SoftmaxKind::RowPerInvocation)]);
     for kind in kinds {
         for case in cases {
             for batch in [1, 3] {

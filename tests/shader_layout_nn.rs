@@ -11,8 +11,24 @@ use naga_layout::{module, wgsl_u32_const};
 #[test]
 fn nn_layouts() {
     use ddpm_wgpu::gpu::nn::params::{
-        ConvParams, GuidanceParams, LinearParams, MatmulParams, NormParams, SoftmaxParams,
+        ConvParams, FlashParams, GuidanceParams, LinearParams, MatmulParams, NormParams,
+        SoftmaxParams,
     };
+    assert_layout!(
+        module(Kernel::AttentionFlash),
+        "FlashParams",
+        FlashParams,
+        [
+            n,
+            head_dim,
+            inner,
+            qkv_offset,
+            qkv_bstride,
+            out_offset,
+            out_bstride,
+            scale
+        ]
+    );
     assert_layout!(
         module(Kernel::Guidance),
         "GuidanceParams",

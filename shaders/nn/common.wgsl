@@ -174,6 +174,17 @@ struct GuidanceParams {
     _pad2: u32,
 }
 
+struct FlashParams {
+    n: u32,             // tokens (H W)
+    head_dim: u32,
+    inner: u32,         // heads x head_dim: the channel offset of k in qkv (2 inner: v)
+    qkv_offset: u32,
+    qkv_bstride: u32,
+    out_offset: u32,
+    out_bstride: u32,
+    scale: f32,         // 1 / sqrt(head_dim)
+}
+
 struct SoftmaxParams {
     rows: u32,
     len: u32,

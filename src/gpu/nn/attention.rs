@@ -9,6 +9,8 @@
 //! 256 KiB a sample, and a fused online softmax would recompute q^T k for every slice of the
 //! head's channels an invocation can hold.
 
+pub use super::attention_flash::AttentionKind;
+use super::attention_flash::{FlashOp, FLASH_MAX_HEAD_DIM};
 pub use super::attention_softmax::SoftmaxKind;
 use super::attention_softmax::SoftmaxOp;
 use super::conv2d::GpuConv2d;
@@ -159,6 +161,8 @@ pub struct GpuAttention {
     rescale: f32,
     /// Its softmax kernel ([`SoftmaxKind::auto`] unless set).
     softmax: SoftmaxKind,
+    /// Scores materialised or one pass ([`AttentionKind::auto`] unless set).
+    kind: AttentionKind,
 }
 
 fn as_conv(lins: &[&crate::nn::Linear]) -> Conv2d {
@@ -212,7 +216,14 @@ impl GpuAttention {
             )?,
             rescale: attn.rescale_output_factor as f32,
             softmax: SoftmaxKind::auto(ctx),
+            kind: AttentionKind::auto(ctx),
         })
+    }
+
+    /// This layer on the path `kind` (which must run on the device: see
+    /// [`AttentionKind::runs_on`]).
+    pub fn with_kind(self, kind: AttentionKind) -> Self {
+        GpuAttention { kind, ..self }
     }
 
     /// This layer with its softmax on `kind` (which must run on the device: see
@@ -257,6 +268,39 @@ impl GpuAttention {
         };
         let qkv = g.activation(&format!("{} qkv", self.name), 3 * inner, x.h, x.w);
         ConvOp::new(&self.qkv, normed, qkv).emit(g);
+        let scale = (1.0 / (d as f64).sqrt()) as f32;
+        let mixed = g.activation(&format!("{} mixed", self.name), inner, x.h, x.w);
+        if self.kind == AttentionKind::Flash && d <= FLASH_MAX_HEAD_DIM {
+            g.push(FlashOp {
+                qkv: qkv.tensor,
+                mixed: mixed.tensor,
+                tokens: n,
+                heads,
+                head_dim: d,
+                scale,
+            });
+        } else {
+            self.emit_scores(g, qkv.tensor, mixed.tensor, [n, d, heads], scale);
+        }
+        ConvOp {
+            residual: Some((x, self.rescale)),
+            keep: self.channels,
+            ..ConvOp::new(&self.out, mixed, out)
+        }
+        .emit(g);
+        Ok(())
+    }
+
+    /// The scores of `qkv`, their softmax and p v into `mixed`: three ops, the scores a tensor.
+    fn emit_scores<'m>(
+        &'m self,
+        g: &mut Graph<'m>,
+        qkv: usize,
+        mixed: usize,
+        [n, d, heads]: [usize; 3],
+        scale: f32,
+    ) {
+        let inner = d * heads;
         let scores = g.tensor(
             &format!("{} scores", self.name),
             heads * n * n,
@@ -271,8 +315,8 @@ impl GpuAttention {
         // scores[h, i, j] = sum_c q[h d + c, i] k[h d + c, j].
         g.push(MatmulOp {
             dims: [n, n, d, heads],
-            a: (qkv.tensor, operand(0, d * n, 1, n)),
-            b: (qkv.tensor, operand(inner * n, d * n, n, 1)),
+            a: (qkv, operand(0, d * n, 1, n)),
+            b: (qkv, operand(inner * n, d * n, n, 1)),
             c: (scores, operand(0, n * n, n, 1)),
             scale: 1.0,
         });
@@ -280,50 +324,44 @@ impl GpuAttention {
             tensor: scores,
             rows: heads * n,
             len: n,
-            scale: (1.0 / (d as f64).sqrt()) as f32,
+            scale,
             kind: self.softmax,
         });
         // mixed[h d + c, i] = sum_j v[h d + c, j] p[h, i, j].
-        let mixed = g.activation(&format!("{} mixed", self.name), inner, x.h, x.w);
         g.push(MatmulOp {
             dims: [d, n, n, heads],
-            a: (qkv.tensor, operand(2 * inner * n, d * n, n, 1)),
+            a: (qkv, operand(2 * inner * n, d * n, n, 1)),
             b: (scores, operand(0, n * n, 1, n)),
-            c: (mixed.tensor, operand(0, d * n, n, 1)),
+            c: (mixed, operand(0, d * n, n, 1)),
             scale: 1.0,
         });
-        ConvOp {
-            residual: Some((x, self.rescale)),
-            keep: self.channels,
-            ..ConvOp::new(&self.out, mixed, out)
-        }
-        .emit(g);
-        Ok(())
     }
 }
 
 /// Run `attn` once on `x` ([B, C, H, W]): uploads, runs, reads back (tests, single layers).
 pub fn forward(ctx: &Context, attn: &Attention, x: &[f32], shape: [usize; 4]) -> Result<Vec<f32>> {
-    forward_with(ctx, attn, x, shape, SoftmaxKind::auto(ctx))
+    let kinds = (AttentionKind::auto(ctx), SoftmaxKind::auto(ctx));
+    forward_with(ctx, attn, x, shape, kinds)
 }
 
-/// [`forward`] with the softmax on `kind`, for tests of each variant; refused where the device
-/// cannot run it.
+/// [`forward`] on the path `path` with the softmax `softmax` (the scores path's), for tests of
+/// each variant; refused where the device cannot run them.
 pub fn forward_with(
     ctx: &Context,
     attn: &Attention,
     x: &[f32],
     shape: [usize; 4],
-    kind: SoftmaxKind,
+    (path, softmax): (AttentionKind, SoftmaxKind),
 ) -> Result<Vec<f32>> {
-    if !kind.runs_on(ctx) {
+    if !softmax.runs_on(ctx) || !path.runs_on(ctx) {
         return Err(Error::Unsupported(format!(
-            "the softmax variant {kind:?} needs subgroups, which this device does not have"
+            "the attention variant {path:?} with softmax {softmax:?} does not run on this device"
         )));
     }
     let [_, c, h, w] = shape;
-    let layer =
-        GpuAttention::new(ctx, attn, "attention", ConvSelection::default())?.with_softmax(kind);
+    let layer = GpuAttention::new(ctx, attn, "attention", ConvSelection::default())?
+        .with_softmax(softmax)
+        .with_kind(path);
     let mut g = Graph::default();
     let input = g.activation("attention input", c, h, w);
     let output = g.activation("attention output", c, h, w);

@@ -15,6 +15,7 @@
 //! [`Denoiser::record`]: super::Denoiser::record
 
 pub mod attention;
+mod attention_flash;
 mod attention_softmax;
 mod blocks;
 pub(crate) mod class_embedding;

@@ -285,6 +285,28 @@ pub struct MatmulParams {
     pub _pad1: u32,
 }
 
+/// The one-pass attention (`FlashParams`): see shaders/nn/attention_flash.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct FlashParams {
+    /// Tokens (H W).
+    pub n: u32,
+    /// Channels per head.
+    pub head_dim: u32,
+    /// Heads x head_dim: where k starts in qkv (v at twice it), in channels.
+    pub inner: u32,
+    /// First element of the sub-batch's qkv.
+    pub qkv_offset: u32,
+    /// Elements per sample of qkv.
+    pub qkv_bstride: u32,
+    /// First element of the sub-batch's output.
+    pub out_offset: u32,
+    /// Elements per sample of the output.
+    pub out_bstride: u32,
+    /// 1 / sqrt(head_dim).
+    pub scale: f32,
+}
+
 /// A softmax over rows (`SoftmaxParams`): see shaders/nn/attention_softmax.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]

@@ -157,13 +157,15 @@ pub enum Kernel {
     /// shaders/nn/attention_softmax_rows.wgsl with group_norm_sum_subgroups.wgsl and
     /// workgroup_max_subgroups.wgsl (a row per workgroup, subgroups of any size)
     AttentionSoftmaxRowsSubgroups,
+    /// shaders/nn/attention_flash.wgsl (scores, online softmax and p v in one pass)
+    AttentionFlash,
     /// shaders/nn/guidance.wgsl
     Guidance,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 53] = [
+    pub const ALL: [Kernel; 54] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -216,6 +218,7 @@ impl Kernel {
         Kernel::AttentionSoftmax,
         Kernel::AttentionSoftmaxRows,
         Kernel::AttentionSoftmaxRowsSubgroups,
+        Kernel::AttentionFlash,
         Kernel::Guidance,
     ];
 
@@ -259,6 +262,7 @@ impl Kernel {
                 "attention_softmax_rows_subgroups",
                 nn_shader!("attention_softmax_rows").1,
             ),
+            Kernel::AttentionFlash => nn_shader!("attention_flash"),
             Kernel::Guidance => nn_shader!("guidance"),
             Kernel::QMeanVariance => shader!("q_mean_variance"),
             Kernel::QSample => shader!("q_sample"),

@@ -24,6 +24,7 @@ impl Kernel {
                 | Kernel::AttentionSoftmax
                 | Kernel::AttentionSoftmaxRows
                 | Kernel::AttentionSoftmaxRowsSubgroups
+                | Kernel::AttentionFlash
                 | Kernel::Guidance
         )
     }
