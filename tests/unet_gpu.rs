@@ -5,6 +5,7 @@ mod common;
 
 use common::unet::{inputs, model, FIXTURES};
 use ddpm_wgpu::cpu::nn as cpu_nn;
+use ddpm_wgpu::gpu::nn::attention::AttentionKind::Flash;
 use ddpm_wgpu::gpu::nn::UNetOptions;
 use ddpm_wgpu::gpu::UNetDenoiser;
 
@@ -50,9 +51,11 @@ fn every_fixture_matches_diffusers_and_the_twin() {
     let mut all = (0.0f64, 0.0f64);
     for name in FIXTURES {
         let (unet, big_t) = model(name);
-        for winograd in [false, true] {
+        // Direct and Winograd convs, and the one-pass attention (the GPUs' path) forced.
+        for (winograd, attention) in [(false, None), (true, None), (false, Some(Flash))] {
             let opts = UNetOptions {
                 winograd,
+                attention,
                 ..UNetOptions::default()
             };
             let den = UNetDenoiser::with_options(&ctx, &unet, big_t, opts).unwrap();
@@ -61,7 +64,7 @@ fn every_fixture_matches_diffusers_and_the_twin() {
                 let got = den.forward(&ctx, &x, &xs, &t).unwrap();
                 let shape: [usize; 4] = xs.clone().try_into().unwrap();
                 let twin = cpu_nn::forward(&unet, &x, shape, &t).unwrap();
-                let label = format!("{name} B={b} t={t:?} winograd {winograd}");
+                let label = format!("{name} B={b} t={t:?} winograd {winograd} {attention:?}");
                 let d = worst(
                     &format!("{label} vs diffusers"),
                     &got,

@@ -141,6 +141,15 @@ fn bench_runs_the_kernel_asked_for() {
             );
         }
     }
+    // A conv kernel and the one-pass attention together: the profile has the one-pass kernel
+    // and neither the scores' softmax nor their products.
+    let (name, kinds) = bench(&[], Some("conv2d_tiled_small, attention_flash"));
+    assert_eq!(name, "conv2d_tiled_small");
+    assert!(kinds.iter().any(|k| k == "attention_flash"), "{kinds:?}");
+    assert!(
+        kinds.iter().all(|k| !k.starts_with("attention_softmax")),
+        "{kinds:?}"
+    );
     // An unknown name is an error, not the default.
     let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -216,7 +216,15 @@ impl GpuAttention {
             )?,
             rescale: attn.rescale_output_factor as f32,
             softmax: SoftmaxKind::auto(ctx),
-            kind: AttentionKind::auto(ctx),
+            kind: match sel.attention {
+                Some(k) if !k.runs_on(ctx) => {
+                    return Err(Error::Unsupported(format!(
+                        "{name}: the attention path {k:?} does not run on this device"
+                    )))
+                }
+                Some(k) => k,
+                None => AttentionKind::auto(ctx),
+            },
         })
     }
 

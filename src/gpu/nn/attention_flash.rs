@@ -36,6 +36,19 @@ impl AttentionKind {
     /// Both paths.
     pub const ALL: [AttentionKind; 2] = [AttentionKind::Scores, AttentionKind::Flash];
 
+    /// Its name as `DDPM_KERNEL` takes it: `attention_scores`, `attention_flash`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttentionKind::Scores => "attention_scores",
+            AttentionKind::Flash => "attention_flash",
+        }
+    }
+
+    /// The path named `name`, if it names one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name.trim())
+    }
+
     /// The path for `ctx`'s device: the scores on software adapters (and unknown types), the
     /// one pass on GPUs whose workgroup memory holds its tiles.
     pub fn auto(ctx: &Context) -> Self {

@@ -19,13 +19,16 @@ use crate::gpu::Context;
 
 pub use crate::gpu::runtime::shaders::tiles::{ConvKernel, TileShape};
 
-/// How the UNet's convs run, handed down from `UNetOptions` to every layer that uploads one.
+/// How the UNet's convs (and its attentions' products) run, handed down from `UNetOptions`
+/// to every layer that uploads one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ConvSelection {
     /// 3x3 stride-1 convs as Winograd F(2x2, 3x3) (`UNetOptions::winograd`).
     pub winograd: bool,
     /// The kernel of every direct run (`UNetOptions::conv`).
     pub kernel: ConvKernel,
+    /// The attentions' path where forced (`UNetOptions::attention`); else the device's.
+    pub attention: Option<super::attention::AttentionKind>,
 }
 
 impl ConvSelection {

@@ -96,6 +96,7 @@ impl UNetDenoiser {
                 ConvSelection {
                     winograd: opts.winograd,
                     kernel: opts.conv.unwrap_or_default(),
+                    attention: opts.attention,
                 },
             )?,
             in_channels: cin,

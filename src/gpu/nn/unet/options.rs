@@ -1,7 +1,8 @@
 //! [`UNetOptions`]: how [`UNetDenoiser`](super::UNetDenoiser) runs the model (Winograd, and
 //! which conv kernel), by value or from the environment.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::gpu::nn::attention::AttentionKind;
 use crate::gpu::nn::conv2d_tiled::ConvKernel;
 use crate::gpu::nn::tune::Tune;
 
@@ -24,18 +25,35 @@ pub struct UNetOptions {
     /// How each conv shape's kernel is chosen where `conv` forces none: the fixed rule per
     /// device type (the default), or timed on the device and cached ([`Tune`]).
     pub tune: Tune,
+    /// Every attention forced onto this path (materialised scores, or the one-pass kernel);
+    /// `None`: the device's ([`AttentionKind::auto`]).
+    pub attention: Option<AttentionKind>,
 }
 
 impl UNetOptions {
     /// The default options with `DDPM_KERNEL` applied, the one place the environment picks a
-    /// kernel (read by `UNetDenoiser::new` and `ddpm bench`; tests force a variant with it): `conv2d`, `conv2d_tiled_large`
-    /// or `conv2d_tiled_small` (see [`ConvKernel::from_name`]); unset or empty, the default.
-    /// An unknown name is an error, not a silent default.
+    /// kernel (read by `UNetDenoiser::new` and `ddpm bench`; tests force a variant with it): a
+    /// comma-separated list of a conv kernel, `conv2d`, `conv2d_tiled_large` or
+    /// `conv2d_tiled_small` (see [`ConvKernel::from_name`]), and an attention path,
+    /// `attention_scores` or `attention_flash`; unset or empty, the defaults. An unknown name
+    /// is an error, not a silent default.
     pub fn from_env() -> Result<Self> {
         let mut opts = UNetOptions::default();
-        if let Ok(name) = std::env::var("DDPM_KERNEL") {
-            if !name.trim().is_empty() {
-                opts.conv = Some(ConvKernel::from_name(&name)?);
+        if let Ok(names) = std::env::var("DDPM_KERNEL") {
+            for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                match AttentionKind::from_name(name) {
+                    Some(k) => opts.attention = Some(k),
+                    None => {
+                        let conv = ConvKernel::from_name(name).map_err(|_| {
+                            Error::Unsupported(format!(
+                                "DDPM_KERNEL: no kernel named '{name}'; known: {}, {}",
+                                ConvKernel::NAMES.join(", "),
+                                AttentionKind::ALL.map(AttentionKind::name).join(", ")
+                            ))
+                        })?;
+                        opts.conv = Some(conv);
+                    }
+                }
             }
         }
         Ok(opts)
