@@ -71,6 +71,12 @@ echo "== .device/ddpm bench --model synthetic:cifar10 --variants --json > $OUT/v
   { echo "FAILED: variants --json"; failed=1; }
 step .device/ddpm bench --model embedded:digits --batch 1 --batch 16 --variants \
   --ddim-steps 0 --ddpm-steps 0 --dpm-steps 0 --unipc-steps 0
+# The attention's two paths at B = 64, each forced (the one-pass kernel is the GPUs' default).
+for path in attention_scores attention_flash; do
+  echo "== DDPM_KERNEL=$path"
+  step env DDPM_KERNEL=$path .device/ddpm bench --model synthetic:cifar10 --batch 64 --profile \
+    --ddim-steps 0 --ddpm-steps 0 --dpm-steps 0 --unipc-steps 0
+done
 # DDIM-50 samples/s at B = 256 with the tuner's kernels.
 step .device/ddpm bench --model synthetic:cifar10 --batch 256 --ddpm-steps 0 --dpm-steps 0 \
   --unipc-steps 0
