@@ -293,19 +293,7 @@ fn emit(b: u32, o: u32, pix: u32, x: u32, acc: f32) {
     if o >= p.cout || x >= p.ow {
         return;
     }
-    var v = acc + bias[o];
-    if TEMB {
-        v += temb[b * p.temb_stride + p.temb_offset + o];
-    }
-    let plane = p.oh * p.ow;
-    if RESIDUAL {
-        v = (res[p.res_offset + b * p.res_bstride + o * plane + pix] + v) / p.out_scale;
-    }
-    if SPLIT && o >= p.split {
-        dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = v;
-    } else {
-        dst[p.out_offset + out_xi + b * p.out_bstride + o * plane + pix] = v;
-    }
+    conv_epilogue(b, o, pix, out_xi, acc);
 }
 
 fn emit_pixel(b: u32, o0: u32, pix: u32, x: u32, acc: array<vec4<f32>, 4>) {

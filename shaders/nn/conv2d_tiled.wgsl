@@ -91,21 +91,9 @@ fn col(k: u32, pix_ok: bool, b: u32, oy: u32, ox: u32) -> f32 {
     return select(0.0, v, ok);
 }
 
-// The epilogue of one output (channel o, pixel pix of sample b): conv2d.wgsl's `emit`.
+// The epilogue of one output (channel o, pixel pix of sample b): conv_epilogue.wgsl's.
 fn emit(b: u32, o: u32, pix: u32, acc: f32) {
-    var v = acc + bias[o];
-    if TEMB {
-        v += temb[b * p.temb_stride + p.temb_offset + o];
-    }
-    let plane = p.oh * p.ow;
-    if RESIDUAL {
-        v = (res[p.res_offset + b * p.res_bstride + o * plane + pix] + v) / p.out_scale;
-    }
-    if SPLIT && o >= p.split {
-        dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = v;
-    } else {
-        dst[p.out_offset + b * p.out_bstride + o * plane + pix] = v;
-    }
+    conv_epilogue(b, o, pix, 0u, acc);
 }
 
 @compute @workgroup_size(WG)

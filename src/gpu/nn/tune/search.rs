@@ -259,7 +259,16 @@ impl<'a> Bench<'a> {
                 row.variants.push(untimed(k.name(), note.into()));
                 continue;
             }
-            let stage = op.stage_on(ctx, self.at, k)?;
+            // A variant that cannot run this conv (a grid past the device's limits, say) is
+            // passed over, never the reason a forward fails.
+            let stage = match op.stage_on(ctx, self.at, k) {
+                Ok(stage) => stage,
+                Err(e) => {
+                    row.variants
+                        .push(untimed(k.name(), format!("cannot run: {e}")));
+                    continue;
+                }
+            };
             if (stage.kernel == Kernel::Conv2dTiled) != matches!(k, ConvKernel::Tiled(_)) {
                 let note = "does not run this conv's options";
                 row.variants.push(untimed(k.name(), note.into()));

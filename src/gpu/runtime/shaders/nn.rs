@@ -44,15 +44,20 @@ impl Kernel {
 
     /// What goes between the nn common WGSL and the kernel's file: the conv's weight loading
     /// and 3x3 order, per invocation (a kernel row at a time) or shared across a subgroup (all
-    /// nine taps at once); the group norm's sums, over a workgroup tree, one subgroup of 8, or subgroups of any size; the
+    /// nine taps at once), and every conv's fused epilogue (conv_epilogue.wgsl); the group norm's sums, over a workgroup tree, one subgroup of 8, or subgroups of any size; the
     /// attention product's left operand, per lane or shared across a subgroup.
     pub(crate) fn nn_prelude(self) -> &'static str {
         match self {
-            Kernel::Conv2d => include_str!("../../../../shaders/nn/conv2d_weights.wgsl"),
+            Kernel::Conv2d => concat!(
+                include_str!("../../../../shaders/nn/conv2d_weights.wgsl"),
+                include_str!("../../../../shaders/nn/conv_epilogue.wgsl")
+            ),
             Kernel::Conv2dSubgroup => concat!(
                 include_str!("../../../../shaders/nn/conv2d_weights_subgroup.wgsl"),
-                include_str!("../../../../shaders/nn/conv2d_nine_taps.wgsl")
+                include_str!("../../../../shaders/nn/conv2d_nine_taps.wgsl"),
+                include_str!("../../../../shaders/nn/conv_epilogue.wgsl")
             ),
+            Kernel::Conv2dTiled => include_str!("../../../../shaders/nn/conv_epilogue.wgsl"),
             Kernel::GroupNorm => include_str!("../../../../shaders/nn/group_norm_sum.wgsl"),
             Kernel::Attention => include_str!("../../../../shaders/nn/attention_a.wgsl"),
             Kernel::AttentionSubgroup => {
