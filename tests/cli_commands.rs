@@ -50,6 +50,23 @@ fn info_reports_the_adapters_capabilities() {
             "missing '{line}' in {text}"
         );
     }
+    // The tuner's cache of this adapter, where XDG_CACHE_HOME says, with its shape count.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("info-tune-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+        .arg("info")
+        .env("XDG_CACHE_HOME", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("tune cache:"))
+        .unwrap_or_else(|| panic!("no tune cache line in {text}"));
+    assert!(
+        line.contains(&dir.join("ddpm-wgpu").display().to_string()),
+        "{line}"
+    );
+    assert!(line.contains("conv shapes"), "{line}");
 }
 
 #[test]

@@ -154,7 +154,22 @@ fn info() -> Result<ExitCode> {
         println!("{line}");
     }
     println!("features:    {:?}", ctx.device.features());
+    println!("{}", tune_cache_line(&ctx));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `--tune auto` caches this adapter's conv choices, and how many shapes it holds.
+fn tune_cache_line(ctx: &Context) -> String {
+    use ddpm_wgpu::gpu::nn::tune::{cache, TuneCache};
+    let Some(dir) = cache::cache_dir() else {
+        return "tune cache:  none (neither XDG_CACHE_HOME nor HOME is set)".into();
+    };
+    let identity = cache::Identity::of(ctx.adapter_info());
+    let shapes = TuneCache::load(&dir, &identity).choices.len();
+    format!(
+        "tune cache:  {} ({shapes} conv shapes of this adapter and driver)",
+        identity.file_in(&dir).display()
+    )
 }
 
 fn run_check(args: &CheckArgs) -> Result<ExitCode> {
