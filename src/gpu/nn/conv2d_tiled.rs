@@ -28,7 +28,7 @@ pub struct ConvSelection {
     /// The kernel of every direct run (`UNetOptions::conv`).
     pub kernel: ConvKernel,
     /// The attentions' path where forced (`UNetOptions::attention`); else the device's.
-    pub attention: Option<super::attention::AttentionKind>,
+    pub attention: Option<super::attention_flash::AttentionKind>,
 }
 
 impl ConvSelection {
