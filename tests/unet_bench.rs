@@ -326,16 +326,17 @@ fn variants_report_every_shape_and_the_tuned_forward() {
     assert!(table.contains("tuned/rule"), "{table}");
 }
 
-/// Mesa's shader cache directory as it is without XDG_CACHE_HOME set by a test.
+/// What MESA_SHADER_CACHE_DIR must be for Mesa to keep using its shader cache as it does
+/// without the test's XDG_CACHE_HOME: the variable's own value where it is set, else the
+/// directory Mesa's default lies in (Mesa appends `mesa_shader_cache` to either).
 fn mesa_cache() -> std::path::PathBuf {
     if let Some(d) = std::env::var_os("MESA_SHADER_CACHE_DIR") {
         return d.into();
     }
-    let base = match std::env::var_os("XDG_CACHE_HOME") {
+    match std::env::var_os("XDG_CACHE_HOME") {
         Some(x) => std::path::PathBuf::from(x),
         None => {
             std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
         }
-    };
-    base.join("mesa_shader_cache")
+    }
 }
