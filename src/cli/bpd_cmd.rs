@@ -3,8 +3,8 @@
 
 use crate::denoiser_source::Source;
 use crate::mixture_args::MixtureArgs;
+use crate::model_open::{check_model_args, open_model};
 use crate::progress::Progress;
-use crate::sample_setup::{check_model_args, open_model};
 use crate::{write_all, Device, ScheduleArgs};
 use ddpm_wgpu::cpu::sampling::bpd_loop::BpdTerms;
 use ddpm_wgpu::dataset::{self, Dataset};

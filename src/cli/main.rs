@@ -16,6 +16,7 @@ mod class_args;
 mod cli_setup;
 mod denoiser_source;
 mod mixture_args;
+mod model_open;
 mod op_cmd;
 mod progress;
 mod sample_args;

@@ -4,17 +4,16 @@
 //! them.
 
 use crate::denoiser_source::Source;
-use crate::mixture_args::MixtureArgs;
+use crate::model_open::{check_model_args, open_model};
 use crate::sample_args::SampleArgs;
 use crate::sampler_pick;
-use crate::ScheduleArgs;
 use ddpm_wgpu::chain::Chain;
 use ddpm_wgpu::cpu::sampling::sample_loop::CpuDenoiser;
 use ddpm_wgpu::error::{Error, Result};
 use ddpm_wgpu::gpu::{Context, Denoiser};
 use ddpm_wgpu::nn::presets::{EMBEDDED_DIGITS, EMBEDDED_DIGITS_COND};
 use ddpm_wgpu::nn::scheduler_map::{SamplerKind, Sampling};
-use ddpm_wgpu::nn::{Guidance, ModelFolder, UNet2D};
+use ddpm_wgpu::nn::Guidance;
 use ddpm_wgpu::sampler::{Ddim, Ddpm, Sampler, SigmaSchedule};
 use ddpm_wgpu::spacing::{self, Spacing};
 use ddpm_wgpu::{MeanType, ModelOptions, Tables, VarType};
@@ -154,41 +153,6 @@ impl Setup {
     pub(crate) fn describe(&self) -> String {
         self.source.describe()
     }
-}
-
-/// Refuses the options a model does not take: a model's schedule is its scheduler config, and
-/// the mixture's data options mean nothing to it.
-pub(crate) fn check_model_args(schedule: &ScheduleArgs, mixture: &MixtureArgs) -> Result<()> {
-    if !schedule.is_default() {
-        return Err(Error::Unsupported(
-            "a model's schedule is its scheduler config: --schedule, --timesteps, --beta-start, \
-             --beta-end, --betas and --rescale-zero-snr go with the mixture denoiser"
-                .into(),
-        ));
-    }
-    mixture.check_unused_by_model()
-}
-
-/// The UNet `spec` names (a folder, `embedded:digits`, `synthetic:cifar10`), its scheduler
-/// config's sampling settings (the defaults when it has none), and the shape of one sample,
-/// [C, H, W]; `ctx` refuses schedule tables too large for it.
-pub(crate) fn open_model(
-    spec: &str,
-    ctx: Option<&Context>,
-) -> Result<(UNet2D, Sampling, Vec<usize>)> {
-    let folder = ModelFolder::resolve(spec)?;
-    let unet = folder.unet()?;
-    let sampling = folder.scheduler.clone().unwrap_or_default().sampling()?;
-    let (h, w) = unet
-        .config
-        .sample_size
-        .ok_or_else(|| Error::UnsupportedModel(format!("{spec}: the config has no sample_size")))?;
-    unet.check_sample_size(h, w)?;
-    if let Some(ctx) = ctx {
-        ddpm_wgpu::gpu::GpuTables::check_fits(ctx, sampling.tables.num_timesteps())?;
-    }
-    let point_shape = vec![unet.config.in_channels, h, w];
-    Ok((unet, sampling, point_shape))
 }
 
 /// Steps of DPM-Solver++ 2M (diffusers' `DPMSolverMultistepScheduler` defaults) the embedded
