@@ -52,12 +52,7 @@ impl AttentionKind {
     /// The path for `ctx`'s device: the scores on software adapters (and unknown types), the
     /// one pass on GPUs whose workgroup memory holds its tiles.
     pub fn auto(ctx: &Context) -> Self {
-        let gpu = matches!(
-            ctx.adapter_info().device_type,
-            wgpu::DeviceType::DiscreteGpu
-                | wgpu::DeviceType::IntegratedGpu
-                | wgpu::DeviceType::VirtualGpu
-        );
+        let gpu = crate::gpu::runtime::capabilities::is_gpu(ctx.adapter_info().device_type);
         if gpu && Self::Flash.runs_on(ctx) {
             AttentionKind::Flash
         } else {

@@ -38,12 +38,7 @@ impl SoftmaxKind {
     /// adapters of unknown type), a row per workgroup on GPUs, with subgroups where the device
     /// has them enabled.
     pub fn auto(ctx: &Context) -> Self {
-        let gpu = matches!(
-            ctx.adapter_info().device_type,
-            wgpu::DeviceType::DiscreteGpu
-                | wgpu::DeviceType::IntegratedGpu
-                | wgpu::DeviceType::VirtualGpu
-        );
+        let gpu = crate::gpu::runtime::capabilities::is_gpu(ctx.adapter_info().device_type);
         match gpu {
             false => SoftmaxKind::RowPerInvocation,
             true if Self::subgroups(ctx) => SoftmaxKind::WorkgroupSubgroups,

@@ -22,6 +22,17 @@ pub struct Capabilities {
     pub workgroup_storage: u32,
 }
 
+/// Whether `device` is a GPU (discrete, integrated or virtual): the device types whose kernel
+/// variants differ from a software adapter's (llvmpipe, lavapipe) or an unknown type's.
+pub fn is_gpu(device: wgpu::DeviceType) -> bool {
+    matches!(
+        device,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
+}
+
 impl Capabilities {
     /// The capabilities of `ctx`'s adapter and device.
     pub fn of(ctx: &Context) -> Self {

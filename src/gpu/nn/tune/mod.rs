@@ -92,12 +92,7 @@ pub fn candidates(limits: &wgpu::Limits) -> Vec<ConvKernel> {
 /// its large tile where the output channels fill its 128 rows, else the small one. Never a
 /// variant the device's limits refuse.
 pub fn rule(device: wgpu::DeviceType, limits: &wgpu::Limits, key: &ConvKey) -> ConvKernel {
-    let gpu = matches!(
-        device,
-        wgpu::DeviceType::DiscreteGpu
-            | wgpu::DeviceType::IntegratedGpu
-            | wgpu::DeviceType::VirtualGpu
-    );
+    let gpu = crate::gpu::runtime::capabilities::is_gpu(device);
     let ok = candidates(limits);
     let large = ConvKernel::Tiled(TileShape::LARGE);
     let small = ConvKernel::Tiled(TileShape::SMALL);
