@@ -188,3 +188,83 @@ fn tune_is_checked_and_refused_where_it_chooses_nothing() {
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert!(left.is_empty(), "output files were written: {left:?}");
 }
+
+/// `--precision` takes f32 or f16, and is refused by name where nothing stores a UNet on the
+/// device (the mixture, the f64 twin, a bench without a model, ops other than unet), and on
+/// an adapter without SHADER_F16 (llvmpipe's GL): one line, a non-zero exit, no output file.
+#[test]
+fn precision_is_checked_and_refused_where_it_stores_nothing() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-precision");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("s.npy").display().to_string();
+    let op_dir = dir.join("op").display().to_string();
+    let digits = ["sample", "--model", "embedded:digits", "--count", "2"];
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [&digits[..], &["--precision", "f64", "--device", "cpu"]].concat(),
+            "no precision named 'f64'; known: f32, f16",
+        ),
+        (
+            vec!["sample", "--denoiser", "mixture", "--precision", "f16"],
+            "the mixture runs none",
+        ),
+        (
+            [&digits[..], &["--precision", "f16", "--device", "cpu"]].concat(),
+            "--device cpu",
+        ),
+        (
+            vec!["bpd", "--precision", "f16", "--device", "cpu"],
+            "--device cpu",
+        ),
+        (
+            vec!["bench", "--precision", "f16", "--quick"],
+            "without --model",
+        ),
+        (
+            vec!["op", "q-sample", "--precision", "f16", "--out-dir", &op_dir],
+            "--precision applies to op unet, not q-sample",
+        ),
+        (
+            vec![
+                "op",
+                "unet",
+                "--model",
+                "embedded:digits",
+                "--precision",
+                "f16",
+                "--device",
+                "cpu",
+                "--out-dir",
+                &op_dir,
+            ],
+            "--device cpu runs the f64 twin",
+        ),
+    ];
+    // Where the adapter is llvmpipe's GL (CI's second run), f16 itself is refused.
+    if std::env::var("DDPM_EXPECT_BACKEND").is_ok_and(|b| b == "gl") {
+        cases.push((
+            [&digits[..], &["--precision", "f16"]].concat(),
+            "lacks SHADER_F16",
+        ));
+    }
+    for (mut args, want) in cases {
+        if args[0] == "sample" || args[0] == "bpd" {
+            args.extend(["--out", &out]);
+        }
+        let run = Command::new(env!("CARGO_BIN_EXE_ddpm"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+            .collect();
+        assert!(!run.status.success(), "{args:?}");
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        assert!(lines[0].contains(want), "{args:?}: {stderr}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert!(left.is_empty(), "output files were written: {left:?}");
+}

@@ -88,6 +88,7 @@ fn run(
         residual: residual.clone(),
         winograd: false,
         kernel,
+        ..ConvOptions::default()
     };
     let got = forward(ctx, &layer, &x, shape, &opts).unwrap();
     let mut want = twin(&layer, &x, shape, c.upsample, c.center);

@@ -60,6 +60,31 @@ fn every_shader_parses_and_validates() {
     }
 }
 
+/// The UNet kernels' f16 storage variant (`Precision::F16`: `act` is f16 behind `enable f16;`)
+/// validates too, with naga's SHADER_FLOAT16 (wgpu's SHADER_F16) and subgroups where the f32
+/// variant needs them.
+#[test]
+fn every_nn_shader_validates_with_f16_storage() {
+    use ddpm_wgpu::gpu::runtime::shaders::flags::F16;
+    let nn: Vec<Kernel> = Kernel::ALL.into_iter().filter(|k| k.is_nn()).collect();
+    assert!(nn.len() >= 18, "{} UNet kernels", nn.len());
+    for kernel in nn {
+        let src = kernel.source_with(F16);
+        assert!(src.starts_with("enable f16;"), "{}", kernel.name());
+        let m = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{} (f16): {}", kernel.name(), e.emit_to_string(&src)));
+        let mut caps = naga::valid::Capabilities::SHADER_FLOAT16;
+        if kernel.name().ends_with("_subgroup") || kernel.name().ends_with("_subgroups") {
+            caps |= naga::valid::Capabilities::SUBGROUP;
+        }
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+            .validate(&m)
+            .unwrap_or_else(|e| panic!("{} (f16): {e:?}", kernel.name()));
+        // The f32 variant is today's kernel: the aliases name f32.
+        assert!(kernel.source().starts_with("alias act = f32;"));
+    }
+}
+
 /// (member name, offset) of the WGSL struct `name`, and its size.
 #[test]
 fn host_structs_match_wgsl_layout() {

@@ -11,8 +11,8 @@ use naga_layout::{module, wgsl_u32_const};
 #[test]
 fn nn_layouts() {
     use ddpm_wgpu::gpu::nn::params::{
-        ConvParams, FlashParams, GuidanceParams, LinearParams, MatmulParams, NormParams,
-        SoftmaxParams,
+        CastParams, ConvParams, FlashParams, GuidanceParams, LinearParams, MatmulParams,
+        NormParams, SoftmaxParams,
     };
     assert_layout!(
         module(Kernel::AttentionFlash),
@@ -34,6 +34,21 @@ fn nn_layouts() {
         "GuidanceParams",
         GuidanceParams,
         [batch, mean_len, var_len, _pad0, scale, rescale, _pad1, _pad2]
+    );
+    assert_layout!(
+        module(Kernel::CastIn),
+        "CastParams",
+        CastParams,
+        [
+            batch,
+            len,
+            in_offset,
+            in_bstride,
+            out_offset,
+            out_bstride,
+            _pad0,
+            _pad1
+        ]
     );
     let m = module(Kernel::Conv2d);
     assert_layout!(

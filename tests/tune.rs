@@ -204,7 +204,15 @@ fn the_fixed_rule_per_device_type() {
         w: 16,
         upsample: false,
         epilogue: 0,
+        f16: false,
     };
+    // An f16-stored conv is another shape to time and cache; the f32 key is as before.
+    let f16 = tune::ConvKey {
+        f16: true,
+        ..key(64)
+    };
+    assert_eq!(key(64).cache_key(), "64-64-k3s1p1,1-16x16-e0");
+    assert_eq!(f16.cache_key(), "64-64-k3s1p1,1-16x16-e0-f16");
     let roomy = wgpu::Limits {
         max_compute_workgroup_storage_size: 48 << 10,
         max_compute_invocations_per_workgroup: 1024,

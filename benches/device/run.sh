@@ -2,7 +2,7 @@
 # On a machine lent through the workplace's `device` tool (after benches/device/prepare.sh
 # here): which adapter wgpu finds and what it offers (`ddpm info`), the GPU-against-f64 check matrix (`ddpm check`), the loop
 # and noise tests, `ddpm bench` as a table and as JSON, and the UNet's conv variants with
-# the tuner's choices (`--variants`). On the lent machine it fails unless the adapter is the
+# the tuner's choices (`--variants`), f16 storage and naga's runtime checks. On the lent machine it fails unless the adapter is the
 # NVIDIA GPU. Everything it prints is also
 # written to $OUT/device.txt, the JSON to $OUT/bench.json. Run locally (no nvidia-smi) it
 # skips the loader set-up and uses whatever adapter this machine has; DDPM_DEVICE_QUICK=1
@@ -55,6 +55,13 @@ step .device/ddpm bench "${quick[@]}"
 step .device/ddpm bench --model synthetic:cifar10 --batch 1 --batch 16 --batch 64
 echo "== .device/ddpm bench --model synthetic:cifar10 --json > $OUT/unet.json"
 .device/ddpm bench --model synthetic:cifar10 --batch 16 --json > "$OUT/unet.json" || { echo "FAILED: unet --json"; failed=1; }
+# f16 storage against the f32 rows above (issue 23: f16 at least 1.6x f32), then every kernel
+# with naga's runtime checks kept (DDPM_SHADER_CHECKS=all) against the audited kernels without
+# them (the default, the rows above), both at B = 64, forward only.
+step .device/ddpm bench --model synthetic:cifar10 --batch 64 --precision f16 --ddim-steps 0 \
+  --ddpm-steps 0 --dpm-steps 0 --unipc-steps 0
+step env DDPM_SHADER_CHECKS=all .device/ddpm bench --model synthetic:cifar10 --batch 64 \
+  --ddim-steps 0 --ddpm-steps 0 --dpm-steps 0 --unipc-steps 0
 # Each sampler at the model evaluations benches/samplers.md picked (--loop picked).
 step .device/ddpm bench --model embedded:digits --batch 1 --batch 256 --loop picked
 # Classifier-free guidance: each forward and DPM-Solver++ 2M loop row unguided then guided at

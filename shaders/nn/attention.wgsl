@@ -10,9 +10,9 @@ const MM_TILE: u32 = 8u;
 const MM_WG: u32 = 64u; // keep in sync with MM_WG in src/gpu/nn/attention.rs
 
 @group(0) @binding(0) var<uniform> p: MatmulParams;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> bm: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<act>;
+@group(0) @binding(2) var<storage, read> bm: array<act>;
+@group(0) @binding(3) var<storage, read_write> c: array<act>;
 
 // acc[i]: row i of the tile, columns 0-3 (lo) and 4-7 (hi).
 var<private> acc_lo: array<vec4<f32>, 8>;
@@ -20,12 +20,12 @@ var<private> acc_hi: array<vec4<f32>, 8>;
 
 fn a_at(base: u32, m: u32, k: u32) -> f32 {
     let ok = m < p.m;
-    return select(0.0, a[select(base, base + m * p.a_mstride + k * p.a_kstride, ok)], ok);
+    return select(0.0, f32(a[select(base, base + m * p.a_mstride + k * p.a_kstride, ok)]), ok);
 }
 
 fn b_at(base: u32, k: u32, n: u32) -> f32 {
     let ok = n < p.n;
-    return select(0.0, bm[select(base, base + k * p.b_kstride + n * p.b_nstride, ok)], ok);
+    return select(0.0, f32(bm[select(base, base + k * p.b_kstride + n * p.b_nstride, ok)]), ok);
 }
 
 fn store(base: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
@@ -34,10 +34,10 @@ fn store(base: u32, m: u32, n0: u32, lo: vec4<f32>, hi: vec4<f32>) {
     }
     for (var j = 0u; j < 4u; j++) {
         if n0 + j < p.n {
-            c[base + m * p.c_mstride + (n0 + j) * p.c_nstride] = p.scale * lo[j];
+            c[base + m * p.c_mstride + (n0 + j) * p.c_nstride] = act(p.scale * lo[j]);
         }
         if n0 + 4u + j < p.n {
-            c[base + m * p.c_mstride + (n0 + 4u + j) * p.c_nstride] = p.scale * hi[j];
+            c[base + m * p.c_mstride + (n0 + 4u + j) * p.c_nstride] = act(p.scale * hi[j]);
         }
     }
 }

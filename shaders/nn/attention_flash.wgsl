@@ -20,8 +20,8 @@ const FA_MAXC: u32 = 4u;   // FA_MAXD / 64: channels per lane
 const FA_LOW: f32 = -3.4028235e38;
 
 @group(0) @binding(0) var<uniform> p: FlashParams;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> qkv: array<act>;
+@group(0) @binding(2) var<storage, read_write> out: array<act>;
 
 var<workgroup> qs: array<f32, 2048>;   // FA_BQ x FA_MAXD
 var<workgroup> ps: array<f32, 512>;    // FA_BQ x FA_BK: scores, then probabilities
@@ -42,7 +42,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let qq = idx / d;
         let c = idx % d;
         let i = q0 + qq;
-        qs[qq * FA_MAXD + c] = select(0.0, qkv[base + c * n + min(i, n - 1u)], i < n);
+        qs[qq * FA_MAXD + c] = select(0.0, f32(qkv[base + c * n + min(i, n - 1u)]), i < n);
     }
     if lid < FA_BQ {
         row_max[lid] = FA_LOW;
@@ -62,7 +62,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
         if j < n {
             for (var c = 0u; c < d; c++) {
-                let kc = qkv[k_base + c * n + j];
+                let kc = f32(qkv[k_base + c * n + j]);
                 for (var qq = 0u; qq < FA_BQ; qq++) {
                     s[qq] += qs[qq * FA_MAXD + c] * kc;
                 }
@@ -103,7 +103,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
                 for (var qq = 0u; qq < FA_BQ; qq++) {
                     var pv = 0.0;
                     for (var jj = 0u; jj < len; jj++) {
-                        pv += ps[qq * FA_BK + jj] * qkv[v_row + jj];
+                        pv += ps[qq * FA_BK + jj] * f32(qkv[v_row + jj]);
                     }
                     acc[t * FA_BQ + qq] = acc[t * FA_BQ + qq] * row_alpha[qq] + pv;
                 }
@@ -118,7 +118,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var qq = 0u; qq < FA_BQ; qq++) {
             let i = q0 + qq;
             if c < d && i < n {
-                out[o_base + c * n + i] = acc[t * FA_BQ + qq] / row_sum[qq];
+                out[o_base + c * n + i] = act(acc[t * FA_BQ + qq] / row_sum[qq]);
             }
         }
     }

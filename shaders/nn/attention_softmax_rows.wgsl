@@ -8,7 +8,7 @@
 // a row per invocation (attention_softmax.wgsl) reads with a stride of a whole row.
 
 @group(0) @binding(0) var<uniform> p: SoftmaxParams;
-@group(0) @binding(1) var<storage, read_write> s: array<f32>;
+@group(0) @binding(1) var<storage, read_write> s: array<act>;
 
 @compute @workgroup_size(64)
 fn main(
@@ -25,17 +25,17 @@ fn main(
     let base = row * p.len;
     var mx = -3.4028235e38;
     for (var j = lid; j < p.len; j += NORM_WG) {
-        mx = max(mx, p.scale * s[base + j]);
+        mx = max(mx, p.scale * f32(s[base + j]));
     }
     mx = workgroup_max(mx, lid);
     var total = 0.0;
     for (var j = lid; j < p.len; j += NORM_WG) {
-        let e = exp(p.scale * s[base + j] - mx);
-        s[base + j] = e;
+        let e = exp(p.scale * f32(s[base + j]) - mx);
+        s[base + j] = act(e);
         total += e;
     }
     total = workgroup_sum(total, lid);
     for (var j = lid; j < p.len; j += NORM_WG) {
-        s[base + j] = s[base + j] / total;
+        s[base + j] = act(f32(s[base + j]) / total);
     }
 }

@@ -174,6 +174,19 @@ struct GuidanceParams {
     _pad2: u32,
 }
 
+// The forward's conversions between the loop's f32 arrays and the UNet's storage
+// (shaders/nn/cast.wgsl): `len` values per sample from one view into another.
+struct CastParams {
+    batch: u32,
+    len: u32,
+    in_offset: u32,
+    in_bstride: u32,
+    out_offset: u32,
+    out_bstride: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
 struct FlashParams {
     n: u32,             // tokens (H W)
     head_dim: u32,

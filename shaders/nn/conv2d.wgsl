@@ -36,17 +36,17 @@ override HALO: bool = false;
 override ROWS: bool = false;
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<act>;
 // binding 2, the weights, `tap_weights` and `conv3x3` come from conv2d_weights.wgsl (four vec4
 // loads, a kernel row at a time) or conv2d_weights_subgroup.wgsl + conv2d_nine_taps.wgsl (two
 // scalars per lane shared across the subgroup, nine taps at once), prepended.
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> temb: array<f32>;
-@group(0) @binding(5) var<storage, read> res: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dst2: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<act>;
+@group(0) @binding(4) var<storage, read> temb: array<act>;
+@group(0) @binding(5) var<storage, read> res: array<act>;
+@group(0) @binding(6) var<storage, read_write> dst: array<act>;
+@group(0) @binding(7) var<storage, read_write> dst2: array<act>;
 // The input again, as vec4s (VEC4_IN).
-@group(0) @binding(8) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> src4: array<act4>;
 
 // Channels 4q .. 4q + 3 of the tile at each of its 8 pixels in aq. Indexed by constants only,
 // so they stay in registers (or their spill slots).
@@ -118,7 +118,7 @@ fn ld(plane: u32, iy: i32, ix: i32) -> f32 {
         sy = sy >> 1u;
         sx = sx >> 1u;
     }
-    var v = src[select(plane, plane + sy * p.w + sx, ok)];
+    var v = f32(src[select(plane, plane + sy * p.w + sx, ok)]);
     if CENTER {
         v = 2.0 * v - 1.0;
     }
@@ -128,7 +128,7 @@ fn ld(plane: u32, iy: i32, ix: i32) -> f32 {
 // The aligned vec4 at `at` (in vec4s) if `ok`, else zeros (padding); `fallback` is any valid
 // index of the view, loaded instead so that no lane reads outside it.
 fn ld4(at: u32, fallback: u32, ok: bool) -> vec4<f32> {
-    var v = src4[select(fallback, at, ok)];
+    var v = vec4<f32>(src4[select(fallback, at, ok)]);
     if CENTER {
         v = 2.0 * v - 1.0;
     }

@@ -51,14 +51,14 @@ var<workgroup> a_tile: array<f32, A_LEN>;
 var<workgroup> b_tile: array<f32, B_LEN>;
 
 @group(0) @binding(0) var<uniform> p: TiledConvParams;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<act>;
 // [K][cout_padded], as the direct kernel's (uploaded once by GpuConv2d).
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> temb: array<f32>;
-@group(0) @binding(5) var<storage, read> res: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dst2: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<act>;
+@group(0) @binding(3) var<storage, read> bias: array<act>;
+@group(0) @binding(4) var<storage, read> temb: array<act>;
+@group(0) @binding(5) var<storage, read> res: array<act>;
+@group(0) @binding(6) var<storage, read_write> dst: array<act>;
+@group(0) @binding(7) var<storage, read_write> dst2: array<act>;
 
 // Unfolded input element (k, pixel): `pix_ok` and (b, oy, ox) describe the pixel. The index is
 // made valid before the load, so no lane reads outside the view.
@@ -84,7 +84,7 @@ fn col(k: u32, pix_ok: bool, b: u32, oy: u32, ox: u32) -> f32 {
         sx = sx >> 1u;
     }
     let at = p.in_offset + b * p.in_bstride + ci * p.h * p.w + sy * p.w + sx;
-    var v = src[select(p.in_offset, at, ok)];
+    var v = f32(src[select(p.in_offset, at, ok)]);
     if CENTER {
         v = 2.0 * v - 1.0;
     }
@@ -140,7 +140,7 @@ fn main(
             let k = k0 + kk;
             let ok = o_ok && k < p.k_total;
             let at = k * p.cout_padded + m0 + mm;
-            a_tile[kk * (BM + TILE_PAD) + mm] = select(0.0, wt[select(0u, at, ok)], ok);
+            a_tile[kk * (BM + TILE_PAD) + mm] = select(0.0, f32(wt[select(0u, at, ok)]), ok);
         }
         for (var kk = kb0; kk < BK; kk += kb_step) {
             b_tile[kk * (BN + TILE_PAD) + nn] = col(k0 + kk, pix_ok, nb, oy, ox);

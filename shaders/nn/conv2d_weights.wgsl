@@ -1,7 +1,7 @@
 // The weights of conv2d.wgsl, read per invocation: [K][cout_padded / 4] vec4s, the four of a
 // tap for the tile's 16 channels loaded by every lane.
 
-@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> wt: array<act4>;
 
 fn weights_init() {}
 
@@ -22,7 +22,12 @@ fn skip_idle(has_work: bool) -> bool {
 
 // Channels 0-3, 4-7, 8-11 and 12-15 of the tile for weight row `row4` (in vec4s).
 fn tap_weights(row4: u32) -> array<vec4<f32>, 4> {
-    return array<vec4<f32>, 4>(wt[row4], wt[row4 + 1u], wt[row4 + 2u], wt[row4 + 3u]);
+    return array<vec4<f32>, 4>(
+        vec4<f32>(wt[row4]),
+        vec4<f32>(wt[row4 + 1u]),
+        vec4<f32>(wt[row4 + 2u]),
+        vec4<f32>(wt[row4 + 3u]),
+    );
 }
 
 // The 3x3 kernel over one input channel, a kernel row at a time: 16 weights live at once, which

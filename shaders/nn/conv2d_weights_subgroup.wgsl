@@ -4,9 +4,9 @@
 // register) a broadcast is a register shuffle while every storage load runs lane by lane.
 // Used only where the device has subgroups of exactly 8 (src/gpu/nn/conv2d.rs).
 
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<act>;
 // The same weights as vec4s, for two taps at once (`tap_pair`).
-@group(0) @binding(9) var<storage, read> wt4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> wt4: array<act4>;
 
 // This invocation's lane: every lane is active (conv2d.wgsl has no early return), so the
 // exclusive prefix count of the subgroup is the subgroup invocation id.
@@ -37,8 +37,8 @@ fn halo_right(v: f32, ok: bool) -> f32 {
 }
 
 fn tap_weights(row4: u32) -> array<vec4<f32>, 4> {
-    let lo = wt[row4 * 4u + subgroup_lane];
-    let hi = wt[row4 * 4u + 8u + subgroup_lane];
+    let lo = f32(wt[row4 * 4u + subgroup_lane]);
+    let hi = f32(wt[row4 * 4u + 8u + subgroup_lane]);
     return array<vec4<f32>, 4>(
         vec4<f32>(subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u)),
         vec4<f32>(subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u)),
@@ -50,7 +50,7 @@ fn tap_weights(row4: u32) -> array<vec4<f32>, 4> {
 // The 16 channels of the taps at row4 and row4 + step (in vec4s), one vec4 per lane (lanes
 // 0-3 the first tap, 4-7 the second): a vec4 load costs llvmpipe less per value than a scalar.
 fn tap_pair(row4: u32, step: u32) -> array<array<vec4<f32>, 4>, 2> {
-    let v = wt4[row4 + select(0u, step, subgroup_lane >= 4u) + (subgroup_lane & 3u)];
+    let v = vec4<f32>(wt4[row4 + select(0u, step, subgroup_lane >= 4u) + (subgroup_lane & 3u)]);
     return array<array<vec4<f32>, 4>, 2>(
         array<vec4<f32>, 4>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u)),
         array<vec4<f32>, 4>(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u)),

@@ -7,17 +7,17 @@
 // override flags. `dst_shift` moves the main output (conv2d.wgsl's product rows).
 
 fn conv_epilogue(b: u32, o: u32, pix: u32, dst_shift: u32, acc: f32) {
-    var v = acc + bias[o];
+    var v = acc + f32(bias[o]);
     if TEMB {
-        v += temb[b * p.temb_stride + p.temb_offset + o];
+        v += f32(temb[b * p.temb_stride + p.temb_offset + o]);
     }
     let plane = p.oh * p.ow;
     if RESIDUAL {
-        v = (res[p.res_offset + b * p.res_bstride + o * plane + pix] + v) / p.out_scale;
+        v = (f32(res[p.res_offset + b * p.res_bstride + o * plane + pix]) + v) / p.out_scale;
     }
     if SPLIT && o >= p.split {
-        dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = v;
+        dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = act(v);
     } else {
-        dst[p.out_offset + dst_shift + b * p.out_bstride + o * plane + pix] = v;
+        dst[p.out_offset + dst_shift + b * p.out_bstride + o * plane + pix] = act(v);
     }
 }

@@ -18,20 +18,20 @@ override SCALE_SHIFT: bool = false;
 override VEC4: bool = false;
 
 @group(0) @binding(0) var<uniform> p: NormParams;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> beta: array<f32>;
-@group(0) @binding(4) var<storage, read> temb: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<act>;
+@group(0) @binding(2) var<storage, read> gamma: array<act>;
+@group(0) @binding(3) var<storage, read> beta: array<act>;
+@group(0) @binding(4) var<storage, read> temb: array<act>;
+@group(0) @binding(5) var<storage, read_write> dst: array<act>;
 // The same input and output as vec4s (VEC4).
-@group(0) @binding(6) var<storage, read> src4: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> src4: array<act4>;
+@group(0) @binding(7) var<storage, read_write> dst4: array<act4>;
 
 fn affine(b: u32, c: u32, x: f32, mean: f32, inv: f32) -> f32 {
-    var y = (x - mean) * inv * gamma[c] + beta[c];
+    var y = (x - mean) * inv * f32(gamma[c]) + f32(beta[c]);
     if SCALE_SHIFT {
         let t = b * p.temb_stride + p.temb_offset;
-        y = y * (1.0 + temb[t + c]) + temb[t + p.channels + c];
+        y = y * (1.0 + f32(temb[t + c])) + f32(temb[t + p.channels + c]);
     }
     if SILU {
         y = silu(y);
@@ -44,24 +44,24 @@ fn norm4(b: u32, g: u32, cpg: u32, n: u32, s4: u32, d4: u32, lid: u32) {
     let n4 = n / 4u;
     var s = vec4<f32>(0.0);
     for (var i = lid; i < n4; i += NORM_WG) {
-        s += src4[s4 + i];
+        s += vec4<f32>(src4[s4 + i]);
     }
     let mean = workgroup_sum(s.x + s.y + s.z + s.w, lid) / f32(n);
     var s2 = vec4<f32>(0.0);
     for (var i = lid; i < n4; i += NORM_WG) {
-        let d = src4[s4 + i] - mean;
+        let d = vec4<f32>(src4[s4 + i]) - mean;
         s2 += d * d;
     }
     let inv = 1.0 / sqrt(workgroup_sum(s2.x + s2.y + s2.z + s2.w, lid) / f32(n) + p.eps);
     for (var i = lid; i < n4; i += NORM_WG) {
         let c = g * cpg + (4u * i) / p.plane;
-        let x = src4[s4 + i];
-        dst4[d4 + i] = vec4<f32>(
+        let x = vec4<f32>(src4[s4 + i]);
+        dst4[d4 + i] = act4(vec4<f32>(
             affine(b, c, x.x, mean, inv),
             affine(b, c, x.y, mean, inv),
             affine(b, c, x.z, mean, inv),
             affine(b, c, x.w, mean, inv),
-        );
+        ));
     }
 }
 
@@ -79,17 +79,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     var s = 0.0;
     for (var i = lid; i < n; i += NORM_WG) {
-        s += src[src_base + i];
+        s += f32(src[src_base + i]);
     }
     let mean = workgroup_sum(s, lid) / f32(n);
     var s2 = 0.0;
     for (var i = lid; i < n; i += NORM_WG) {
-        let d = src[src_base + i] - mean;
+        let d = f32(src[src_base + i]) - mean;
         s2 += d * d;
     }
     let inv = 1.0 / sqrt(workgroup_sum(s2, lid) / f32(n) + p.eps);
     for (var i = lid; i < n; i += NORM_WG) {
         let c = g * cpg + i / p.plane;
-        dst[dst_base + i] = affine(b, c, src[src_base + i], mean, inv);
+        dst[dst_base + i] = act(affine(b, c, f32(src[src_base + i]), mean, inv));
     }
 }

@@ -12,12 +12,12 @@ override SILU: bool = false;
 override CLASS_ROW: bool = false;
 
 @group(0) @binding(0) var<uniform> p: LinearParams;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<act>;
+@group(0) @binding(2) var<storage, read> w: array<act>;
+@group(0) @binding(3) var<storage, read> bias: array<act>;
 @group(0) @binding(4) var<storage, read> timesteps: array<u32>;
-@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(6) var<storage, read> classes: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dst: array<act>;
+@group(0) @binding(6) var<storage, read> classes: array<act>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -35,15 +35,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let wo = o * p.in_features;
     var acc = 0.0;
     for (var k = 0u; k < p.in_features; k++) {
-        acc = fma(w[wo + k], src[x + k], acc);
+        acc = fma(f32(w[wo + k]), f32(src[x + k]), acc);
     }
-    var y = acc + bias[o];
+    var y = acc + f32(bias[o]);
     if CLASS_ROW {
         let label = min(timesteps[p.t_offset + r], p.num_timesteps - 1u);
-        y += classes[label * p.out_features + o];
+        y += f32(classes[label * p.out_features + o]);
     }
     if SILU {
         y = silu(y);
     }
-    dst[i] = y;
+    dst[i] = act(y);
 }

@@ -9,8 +9,8 @@ override UPSAMPLE: bool = false;
 override CENTER: bool = false;
 
 @group(0) @binding(0) var<uniform> p: WinogradParams;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<act>;
+@group(0) @binding(2) var<storage, read_write> v: array<act>;
 
 fn ld(plane: u32, iy: i32, ix: i32) -> f32 {
     var hh = i32(p.h);
@@ -26,7 +26,7 @@ fn ld(plane: u32, iy: i32, ix: i32) -> f32 {
         sy = sy >> 1u;
         sx = sx >> 1u;
     }
-    var x = src[select(plane, plane + sy * p.w + sx, ok)];
+    var x = f32(src[select(plane, plane + sy * p.w + sx, ok)]);
     if CENTER {
         x = 2.0 * x - 1.0;
     }
@@ -64,7 +64,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let rows = array<vec4<f32>, 4>(bt(r0), bt(r1), bt(r2), bt(r3));
     for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) {
-            v[(4u * i + j) * p.xstride + out] = rows[i][j];
+            v[(4u * i + j) * p.xstride + out] = act(rows[i][j]);
         }
     }
 }

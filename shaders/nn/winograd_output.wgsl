@@ -8,30 +8,30 @@ override RESIDUAL: bool = false;
 override SPLIT: bool = false;
 
 @group(0) @binding(0) var<uniform> p: WinogradParams;
-@group(0) @binding(1) var<storage, read> m: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> temb: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dst2: array<f32>;
+@group(0) @binding(1) var<storage, read> m: array<act>;
+@group(0) @binding(2) var<storage, read> bias: array<act>;
+@group(0) @binding(3) var<storage, read> temb: array<act>;
+@group(0) @binding(4) var<storage, read> res: array<act>;
+@group(0) @binding(5) var<storage, read_write> dst: array<act>;
+@group(0) @binding(6) var<storage, read_write> dst2: array<act>;
 
 fn emit(b: u32, o: u32, y: u32, x: u32, acc: f32) {
     if y >= p.oh || x >= p.ow {
         return;
     }
-    var v = acc + bias[o];
+    var v = acc + f32(bias[o]);
     if TEMB {
-        v += temb[b * p.temb_stride + p.temb_offset + o];
+        v += f32(temb[b * p.temb_stride + p.temb_offset + o]);
     }
     let plane = p.oh * p.ow;
     let pix = y * p.ow + x;
     if RESIDUAL {
-        v = (res[p.res_offset + b * p.res_bstride + o * plane + pix] + v) / p.out_scale;
+        v = (f32(res[p.res_offset + b * p.res_bstride + o * plane + pix]) + v) / p.out_scale;
     }
     if SPLIT && o >= p.split {
-        dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = v;
+        dst2[p.out2_offset + b * p.out2_bstride + (o - p.split) * plane + pix] = act(v);
     } else {
-        dst[p.out_offset + b * p.out_bstride + o * plane + pix] = v;
+        dst[p.out_offset + b * p.out_bstride + o * plane + pix] = act(v);
     }
 }
 
@@ -54,7 +54,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var r: array<vec4<f32>, 4>;
     for (var i = 0u; i < 4u; i++) {
         let q = 4u * i * p.xstride + at0;
-        r[i] = vec4<f32>(m[q], m[q + p.xstride], m[q + 2u * p.xstride], m[q + 3u * p.xstride]);
+        r[i] = vec4<f32>(
+            f32(m[q]),
+            f32(m[q + p.xstride]),
+            f32(m[q + 2u * p.xstride]),
+            f32(m[q + 3u * p.xstride]),
+        );
     }
     // A^T over rows, then A on the right.
     let s0 = r[0] + r[1] + r[2];

@@ -156,6 +156,13 @@ fn info() -> Result<ExitCode> {
     }
     println!("features:    {:?}", ctx.device.features());
     println!("{}", tune_cache_line(&ctx));
+    let checks = match ctx.shader_checks() {
+        ddpm_wgpu::gpu::runtime::pipeline::ShaderChecks::Audited => {
+            "the UNet's audited kernels without naga's runtime checks (DDPM_SHADER_CHECKS=all keeps them)"
+        }
+        ddpm_wgpu::gpu::runtime::pipeline::ShaderChecks::All => "naga's runtime checks in every kernel",
+    };
+    println!("shaders:     {checks}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,6 +3,7 @@
 use crate::step_args::StepArgs;
 use crate::{Device, ScheduleArgs};
 use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::gpu::runtime::Precision;
 use ddpm_wgpu::gpu::Context;
 use ddpm_wgpu::npy;
 use ddpm_wgpu::ops::{self, Backend, Op, OpSettings, StepSettings};
@@ -47,6 +48,10 @@ pub struct OpArgs {
     /// pipeline folder), or `synthetic:cifar10`.
     #[arg(long, value_name = "DIR")]
     model: Option<String>,
+    /// `unet` on the GPU: store the weights and activations as `f32` (the default) or `f16`
+    /// (every sum still in f32; needs the adapter's SHADER_F16).
+    #[arg(long, value_name = "f32|f16")]
+    precision: Option<String>,
 }
 
 pub fn run(args: &OpArgs) -> Result<()> {
@@ -55,18 +60,34 @@ pub fn run(args: &OpArgs) -> Result<()> {
             .model
             .as_deref()
             .ok_or_else(|| Error::MissingInput("--model DIR (for op unet)".into()))?;
+        let precision = match (&args.precision, args.device) {
+            (None, _) => Precision::F32,
+            (Some(name), Device::Gpu) => Precision::from_name(name)?,
+            (Some(name), Device::Cpu) => {
+                Precision::from_name(name)?;
+                return Err(Error::Unsupported(
+                    "--precision sets how the GPU stores the UNet; --device cpu runs the f64 twin"
+                        .into(),
+                ));
+            }
+        };
         return crate::unet_op_cmd::run(
             model,
             &read_inputs(&args.inputs)?,
-            args.device,
+            (args.device, precision),
             &args.out_dir,
         );
     }
-    if args.model.is_some() {
-        return Err(Error::Unsupported(format!(
-            "--model applies to op unet, not {}",
-            args.op
-        )));
+    for (given, flag) in [
+        (args.model.is_some(), "--model"),
+        (args.precision.is_some(), "--precision"),
+    ] {
+        if given {
+            return Err(Error::Unsupported(format!(
+                "{flag} applies to op unet, not {}",
+                args.op
+            )));
+        }
     }
     let op: Op = args.op.parse()?;
     let ctx = match args.device {

@@ -1,5 +1,5 @@
 //! `ddpm op unet --model DIR --input x=X.npy --input t=T.npy [--input class_labels=L.npy]
-//! --out-dir D [--device gpu|cpu]`: one forward of a diffusers UNet2DModel, written as
+//! --out-dir D [--device gpu|cpu] [--precision f32|f16]`: one forward of a diffusers UNet2DModel, written as
 //! D/model_output.npy (float32 [B, out_channels, H, W]). A class-conditional model takes
 //! class_labels and needs them, as diffusers does: int32 or int64 \[B\] (a table's rows, or any
 //! non-negative label of a `timestep` model), float32 \[B, D\] for an `identity` model (D the
@@ -7,6 +7,8 @@
 
 use crate::Device;
 use ddpm_wgpu::error::{Error, Result};
+use ddpm_wgpu::gpu::nn::UNetOptions;
+use ddpm_wgpu::gpu::runtime::Precision;
 use ddpm_wgpu::gpu::{Context, UNetDenoiser};
 use ddpm_wgpu::nn::{ClassKind, ClassLabels, ModelFolder};
 use ddpm_wgpu::npy::{NpyArray, NpyData};
@@ -19,7 +21,7 @@ use std::path::Path;
 pub fn run(
     model: &str,
     inputs: &BTreeMap<String, NpyArray>,
-    device: Device,
+    (device, precision): (Device, Precision),
     dir: &Path,
 ) -> Result<()> {
     let names = |k: &str| matches!(k, "x" | "t" | "class_labels");
@@ -68,7 +70,11 @@ pub fn run(
     let out: Vec<f64> = match device {
         Device::Gpu => {
             let ctx = Context::new()?;
-            let den = UNetDenoiser::new(&ctx, &unet, big_t)?;
+            let opts = UNetOptions {
+                precision,
+                ..UNetOptions::from_env()?
+            };
+            let den = UNetDenoiser::with_options(&ctx, &unet, big_t, opts)?;
             den.forward_classes(&ctx, xs, &shape, &t, labels)?
                 .into_iter()
                 .map(f64::from)

@@ -137,6 +137,8 @@ pub struct UNetBenchReport {
     /// The conv kernel the forwards ran where one was forced (`UNetOptions::conv`: `conv2d`,
     /// `conv2d_tiled_large`...), else `tune off|auto|full`.
     pub conv_kernel: String,
+    /// How the weights and activations were stored: `f32` or `f16` (`--precision`).
+    pub precision: &'static str,
     /// Each conv shape's kernel after the forward rows, and where the choice came from.
     pub conv_choices: Vec<ConvChoice>,
     /// Weights and biases of the model.
@@ -180,6 +182,7 @@ pub fn run(
             Some(k) => k.name().to_string(),
             None => format!("tune {}", opts.unet.tune.name()),
         },
+        precision: opts.unet.precision.name(),
         conv_choices: Vec::new(),
         parameters: model.num_parameters(),
         flops_per_sample,

@@ -14,9 +14,10 @@ impl UNetBenchReport {
     pub fn table(&self) -> String {
         let (c, h, w) = self.sample;
         let mut s = format!(
-            "adapter: {}, convs on {}\nmodel: {} parameters, {} FLOP per {c}x{h}x{w} sample ({:.3} GFLOP), weights {:.1} MiB on the device\n",
+            "adapter: {}, convs on {}, {} storage\nmodel: {} parameters, {} FLOP per {c}x{h}x{w} sample ({:.3} GFLOP), weights {:.1} MiB on the device\n",
             self.adapter,
             self.conv_kernel,
+            self.precision,
             self.parameters,
             self.flops_per_sample,
             self.flops_per_sample as f64 / 1e9,

@@ -5,6 +5,7 @@
 
 pub mod attention;
 pub mod blocks;
+pub mod cast;
 pub mod class_embedding;
 pub mod conv2d;
 pub mod downsample;

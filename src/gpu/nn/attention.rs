@@ -22,6 +22,7 @@ use super::params::MatmulParams;
 use super::{grid_xz, u32_of, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::shaders::Kernel;
+use crate::gpu::runtime::Precision;
 use crate::gpu::Context;
 use crate::nn::{Attention, Conv2d, Padding};
 
@@ -65,7 +66,7 @@ fn matmul_stage(
     batch: usize,
     [m, n, k, heads]: [usize; 4],
     [(a, pa), (b, pb), (c, pc)]: [(&wgpu::Buffer, Placed); 3],
-    scale: f32,
+    (scale, precision): (f32, Precision),
 ) -> Result<Stage> {
     let v = |x: usize| u32_of("attention size", x);
     let n_tiles = n.div_ceil(MM_TILE);
@@ -112,7 +113,8 @@ fn matmul_stage(
     } else {
         Kernel::Attention
     };
-    Ok(Stage::new(ctx, kernel, 0, &p, &[a, b, c], grid)?.with_flops(flops))
+    let bits = precision.bits();
+    Ok(Stage::new(ctx, kernel, bits, &p, &[a, b, c], grid)?.with_flops(flops))
 }
 
 /// c = scale a b for every (sample, head), see shaders/nn/attention.wgsl; dims = [m, n, k,
@@ -124,6 +126,7 @@ pub(crate) struct MatmulOp {
     pub b: (usize, MatOperand),
     pub c: (usize, MatOperand),
     pub scale: f32,
+    pub precision: Precision,
 }
 
 impl LayerOp for MatmulOp {
@@ -141,7 +144,7 @@ impl LayerOp for MatmulOp {
             at.samples().1,
             self.dims,
             [operand(self.a)?, operand(self.b)?, operand(self.c)?],
-            self.scale,
+            (self.scale, self.precision),
         )
     }
 }
@@ -163,6 +166,8 @@ pub struct GpuAttention {
     softmax: SoftmaxKind,
     /// Scores materialised or one pass ([`AttentionKind::auto`] unless set).
     kind: AttentionKind,
+    /// How its weights and activations are stored.
+    precision: Precision,
 }
 
 fn as_conv(lins: &[&crate::nn::Linear]) -> Conv2d {
@@ -205,7 +210,9 @@ impl GpuAttention {
             norm: attn
                 .group_norm
                 .as_ref()
-                .map(|g| GpuGroupNorm::new(ctx, g, &format!("{name}.group_norm")))
+                .map(|g| {
+                    GpuGroupNorm::stored_as(ctx, g, &format!("{name}.group_norm"), sel.precision)
+                })
                 .transpose()?,
             qkv: sel.upload(ctx, &qkv, &format!("{name}.qkv"), false)?,
             out: sel.upload(
@@ -225,6 +232,7 @@ impl GpuAttention {
                 Some(k) => k,
                 None => AttentionKind::auto(ctx),
             },
+            precision: sel.precision,
         })
     }
 
@@ -286,6 +294,7 @@ impl GpuAttention {
                 heads,
                 head_dim: d,
                 scale,
+                precision: self.precision,
             });
         } else {
             self.emit_scores(g, qkv.tensor, mixed.tensor, [n, d, heads], scale);
@@ -327,6 +336,7 @@ impl GpuAttention {
             b: (qkv, operand(inner * n, d * n, n, 1)),
             c: (scores, operand(0, n * n, n, 1)),
             scale: 1.0,
+            precision: self.precision,
         });
         g.push(SoftmaxOp {
             tensor: scores,
@@ -334,6 +344,7 @@ impl GpuAttention {
             len: n,
             scale,
             kind: self.softmax,
+            precision: self.precision,
         });
         // mixed[h d + c, i] = sum_j v[h d + c, j] p[h, i, j].
         g.push(MatmulOp {
@@ -342,6 +353,7 @@ impl GpuAttention {
             b: (scores, operand(0, n * n, 1, n)),
             c: (mixed, operand(0, d * n, n, 1)),
             scale: 1.0,
+            precision: self.precision,
         });
     }
 }

@@ -81,6 +81,7 @@ pub(crate) struct FlashOp {
     pub heads: usize,
     pub head_dim: usize,
     pub scale: f32,
+    pub precision: crate::gpu::runtime::Precision,
 }
 
 impl LayerOp for FlashOp {
@@ -127,6 +128,8 @@ impl LayerOp for FlashOp {
         let grid = Grid(blocks as u32, heads as u32, batch as u32);
         // 2 N^2 d multiply-adds per head: the scores and p v.
         let flops = 4 * (batch * heads * n * n * d) as u64;
-        Ok(Stage::new(ctx, Kernel::AttentionFlash, 0, &p, &[qkv, out], grid)?.with_flops(flops))
+        let bits = self.precision.bits();
+        let stage = Stage::new(ctx, Kernel::AttentionFlash, bits, &p, &[qkv, out], grid)?;
+        Ok(stage.with_flops(flops))
     }
 }

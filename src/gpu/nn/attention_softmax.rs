@@ -74,7 +74,7 @@ fn softmax_stage(
     ctx: &Context,
     rows: usize,
     len: usize,
-    scale: f32,
+    (scale, precision): (f32, crate::gpu::runtime::Precision),
     buffer: &wgpu::Buffer,
 ) -> Result<Stage> {
     let p = SoftmaxParams {
@@ -96,7 +96,8 @@ fn softmax_stage(
     if y > max {
         return Err(Error::Unsupported(format!("softmax over {rows} rows")));
     }
-    Stage::new(ctx, kind.kernel(), 0, &p, &[buffer], Grid(x, y, 1))
+    let grid = Grid(x, y, 1);
+    Stage::new(ctx, kind.kernel(), precision.bits(), &p, &[buffer], grid)
 }
 
 /// Softmax in place over rows of `len`, `rows` rows per sample, of `scale` times the values.
@@ -107,6 +108,7 @@ pub(crate) struct SoftmaxOp {
     pub len: usize,
     pub scale: f32,
     pub kind: SoftmaxKind,
+    pub precision: crate::gpu::runtime::Precision,
 }
 
 impl LayerOp for SoftmaxOp {
@@ -121,7 +123,7 @@ impl LayerOp for SoftmaxOp {
             ctx,
             at.samples().1 * self.rows,
             self.len,
-            self.scale,
+            (self.scale, self.precision),
             buffer,
         )
     }

@@ -48,6 +48,8 @@ pub(crate) struct UNetLayers {
     pub up_blocks: Vec<GpuUpBlock>,
     pub conv_norm_out: GpuGroupNorm,
     pub conv_out: GpuConv2d,
+    /// How every weight and activation is stored.
+    pub precision: crate::gpu::runtime::Precision,
 }
 
 /// Hands out the columns of the stacked time projections as the resnets are uploaded.
@@ -145,12 +147,19 @@ impl UNetLayers {
                 (&model.time_embedding, model.class_embedding.as_ref()),
                 num_timesteps,
                 &cols.projections,
+                sel.precision,
             )?,
             down_blocks,
             mid_block,
             up_blocks,
-            conv_norm_out: GpuGroupNorm::new(ctx, &model.conv_norm_out, "conv_norm_out")?,
+            conv_norm_out: GpuGroupNorm::stored_as(
+                ctx,
+                &model.conv_norm_out,
+                "conv_norm_out",
+                sel.precision,
+            )?,
             conv_out: conv(&model.conv_out, "conv_out")?,
+            precision: sel.precision,
         })
     }
 

@@ -14,9 +14,10 @@
 //! prepared forward takes them without another `prepare`.
 
 use super::linear::{GpuLinear, Rows};
-use super::{run_stages, scratch, upload};
+use super::{run_stages, scratch_as, upload_as};
 use crate::cpu::nn::time_embedding::sinusoid_at;
 use crate::error::{Error, Result};
+use crate::gpu::runtime::Precision;
 use crate::gpu::Context;
 use crate::nn::{ClassEmbedding, ClassKind, ClassLabels, Timesteps};
 
@@ -27,6 +28,7 @@ pub(crate) struct ClassMlp {
     linear_1: GpuLinear,
     linear_2: GpuLinear,
     num_class_embeds: Option<usize>,
+    precision: Precision,
 }
 
 /// A model's class embedding on the device.
@@ -36,32 +38,57 @@ pub(crate) enum GpuClassEmbedding {
     Table {
         table: wgpu::Buffer,
         num_classes: usize,
+        precision: Precision,
     },
     /// The model's sinusoid and the class MLP (boxed: the other kinds are a few words).
     Timestep(Box<ClassMlp>),
     /// Rows of `width` from the caller.
-    Identity { width: usize },
+    Identity { width: usize, precision: Precision },
 }
 
 impl GpuClassEmbedding {
-    /// Upload `class`'s weights.
-    pub(crate) fn new(ctx: &Context, class: &ClassEmbedding) -> Result<Self> {
+    /// Upload `class`'s weights, stored as `precision` says, as its rows will be.
+    pub(crate) fn new(ctx: &Context, class: &ClassEmbedding, precision: Precision) -> Result<Self> {
         Ok(match class {
             ClassEmbedding::Table(t) => GpuClassEmbedding::Table {
-                table: upload(ctx, "class_embedding", &t.table)?,
+                table: upload_as(ctx, "class_embedding", &t.table, precision)?,
                 num_classes: t.num_classes,
+                precision,
             },
             ClassEmbedding::Timestep {
                 mlp,
                 num_class_embeds,
             } => GpuClassEmbedding::Timestep(Box::new(ClassMlp {
                 proj: mlp.time_proj.clone(),
-                linear_1: GpuLinear::new(ctx, &mlp.linear_1, "class_embedding.linear_1")?,
-                linear_2: GpuLinear::new(ctx, &mlp.linear_2, "class_embedding.linear_2")?,
+                linear_1: GpuLinear::stored_as(
+                    ctx,
+                    &mlp.linear_1,
+                    "class_embedding.linear_1",
+                    precision,
+                )?,
+                linear_2: GpuLinear::stored_as(
+                    ctx,
+                    &mlp.linear_2,
+                    "class_embedding.linear_2",
+                    precision,
+                )?,
                 num_class_embeds: *num_class_embeds,
+                precision,
             })),
-            ClassEmbedding::Identity { width } => GpuClassEmbedding::Identity { width: *width },
+            ClassEmbedding::Identity { width } => GpuClassEmbedding::Identity {
+                width: *width,
+                precision,
+            },
         })
+    }
+
+    /// How its weights and class rows are stored.
+    fn precision(&self) -> Precision {
+        match self {
+            GpuClassEmbedding::Table { precision, .. }
+            | GpuClassEmbedding::Identity { precision, .. } => *precision,
+            GpuClassEmbedding::Timestep(mlp) => mlp.precision,
+        }
     }
 
     /// The kind and its sizes.
@@ -73,7 +100,7 @@ impl GpuClassEmbedding {
             GpuClassEmbedding::Timestep(mlp) => ClassKind::Timestep {
                 num_class_embeds: mlp.num_class_embeds,
             },
-            GpuClassEmbedding::Identity { width } => ClassKind::Identity { width: *width },
+            GpuClassEmbedding::Identity { width, .. } => ClassKind::Identity { width: *width },
         }
     }
 
@@ -83,7 +110,7 @@ impl GpuClassEmbedding {
         match self {
             GpuClassEmbedding::Table { .. } => None,
             GpuClassEmbedding::Timestep(mlp) => Some(mlp.linear_2.out_features()),
-            GpuClassEmbedding::Identity { width } => Some(*width),
+            GpuClassEmbedding::Identity { width, .. } => Some(*width),
         }
     }
 
@@ -131,7 +158,14 @@ impl DeviceClasses {
         };
         let rows = class
             .row_width()
-            .map(|w| scratch(ctx, "class embedding rows", (count * w) as u64))
+            .map(|w| {
+                scratch_as(
+                    ctx,
+                    "class embedding rows",
+                    (count * w) as u64,
+                    class.precision(),
+                )
+            })
             .transpose()?;
         let d = DeviceClasses {
             index: upload_u32(ctx, "class labels (index by sample)", &index)?,
@@ -189,16 +223,19 @@ impl DeviceClasses {
                     .into_iter()
                     .map(|v| v as f32)
                     .collect();
-                let sin = upload(ctx, "class labels' sinusoid", &sin)?;
+                let precision = class.precision();
+                let sin = upload_as(ctx, "class labels' sinusoid", &sin, precision)?;
                 let width = linear_1.out_features();
-                let hidden = scratch(ctx, "class MLP hidden", (self.count * width) as u64)?;
+                let n = (self.count * width) as u64;
+                let hidden = scratch_as(ctx, "class MLP hidden", n, precision)?;
                 let n = self.count;
                 let first = linear_1.stage(ctx, (n, Rows::Buffer(&sin)), &hidden, None, true)?;
                 let second = linear_2.stage(ctx, (n, Rows::Buffer(&hidden)), out, None, false)?;
                 run_stages(ctx, &[first, second])
             }
-            (GpuClassEmbedding::Identity { .. }, ClassLabels::Rows { rows, .. }) => {
-                ctx.checked(|| ctx.queue.write_buffer(out, 0, bytemuck::cast_slice(rows)))
+            (GpuClassEmbedding::Identity { precision, .. }, ClassLabels::Rows { rows, .. }) => {
+                let bytes = precision.encode(rows);
+                ctx.checked(|| ctx.queue.write_buffer(out, 0, &bytes))
             }
             _ => Err(Error::Unsupported(
                 "class labels do not match the model".into(),
@@ -217,9 +254,12 @@ impl DeviceClasses {
         class: &'a GpuClassEmbedding,
     ) -> Result<(&'a wgpu::Buffer, &'a wgpu::Buffer, usize)> {
         match (class, &self.rows) {
-            (GpuClassEmbedding::Table { table, num_classes }, None) => {
-                Ok((table, &self.index, *num_classes))
-            }
+            (
+                GpuClassEmbedding::Table {
+                    table, num_classes, ..
+                },
+                None,
+            ) => Ok((table, &self.index, *num_classes)),
             (GpuClassEmbedding::Timestep(_) | GpuClassEmbedding::Identity { .. }, Some(r)) => {
                 Ok((r, &self.index, self.count))
             }

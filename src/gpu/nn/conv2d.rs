@@ -15,13 +15,14 @@
 //! rows a subgroup's output rows share come by shuffles. Workgroup-memory tiles, 32 channels,
 //! 512-bit vectors, per-lane weights, Winograd F(2x2, 3x3): all slower or no faster there.
 
-use super::graph::{BufView, Places, View};
+pub(crate) use super::conv_args::{epilogue, ConvArgs};
 use super::params::ConvParams;
-use super::{grid_xz, u32_of, upload, Stage};
+use super::{grid_xz, u32_of, upload_as, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::shaders::flags;
 use crate::gpu::runtime::shaders::tiles::ConvKernel;
 use crate::gpu::runtime::shaders::Kernel;
+use crate::gpu::runtime::Precision;
 use crate::gpu::Context;
 use crate::nn::Conv2d;
 
@@ -31,90 +32,6 @@ pub const CONV_TM: usize = 16;
 pub const CONV_TN: usize = 8;
 /// Invocations per workgroup (`CONV_WG`).
 pub const CONV_WG: usize = 64;
-
-/// One run of a conv: the input's stored size and the views, and the fused options.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ConvArgs<'a> {
-    pub batch: usize,
-    /// Input height and width as stored (before `upsample`).
-    pub h: usize,
-    pub w: usize,
-    pub input: BufView<'a>,
-    pub output: BufView<'a>,
-    /// Read the input as its nearest 2x enlargement.
-    pub upsample: bool,
-    /// Read the input as 2 x - 1.
-    pub center: bool,
-    /// Per-sample bias: (projections, column, row length).
-    pub temb: Option<(&'a wgpu::Buffer, u32, u32)>,
-    /// (residual + conv) / scale.
-    pub residual: Option<(BufView<'a>, f32)>,
-    /// Channels from this one on go to the second view.
-    pub split: Option<(u32, BufView<'a>)>,
-    /// Output channels written; the rest are dropped.
-    pub keep: usize,
-    /// Winograd's 16 products in one dispatch: (input, output) elements between products.
-    pub products: Option<(u32, u32)>,
-    /// Bound where an option is off (never read then).
-    pub dummy: &'a wgpu::Buffer,
-}
-
-impl<'a> ConvArgs<'a> {
-    /// The flag bits of the read-through and epilogue options every conv kernel shares
-    /// (UPSAMPLE, CENTER, TEMB, RESIDUAL, SPLIT).
-    pub(crate) fn option_bits(&self) -> u32 {
-        [
-            (self.upsample, flags::UPSAMPLE),
-            (self.center, flags::CENTER),
-            (self.temb.is_some(), flags::TEMB),
-            (self.residual.is_some(), flags::RESIDUAL),
-            (self.split.is_some(), flags::SPLIT),
-        ]
-        .into_iter()
-        .filter(|&(on, _)| on)
-        .fold(0, |bits, (_, bit)| bits | bit)
-    }
-
-    /// The buffers of bindings 0-6 every conv kernel shares: input, `weights`, `bias`, the
-    /// time projections, the residual, the output and the split's second output (the dummy
-    /// where an option is off; without SPLIT the output again, since one buffer may not be
-    /// bound both read-only, the dummy's other uses, and read-write in a dispatch).
-    pub(crate) fn bindings(
-        &self,
-        weights: &'a wgpu::Buffer,
-        bias: &'a wgpu::Buffer,
-    ) -> [&'a wgpu::Buffer; 7] {
-        [
-            self.input.buffer,
-            weights,
-            bias,
-            self.temb.map_or(self.dummy, |t| t.0),
-            self.residual.map_or(self.dummy, |r| r.0.buffer),
-            self.output.buffer,
-            self.split.map_or(self.output.buffer, |s| s.1.buffer),
-        ]
-    }
-}
-
-/// The residual and the second output of an epilogue, placed.
-pub(crate) type Epilogue<'a> = (Option<(BufView<'a>, f32)>, Option<(u32, BufView<'a>)>);
-
-/// `residual` and `split` of a conv's epilogue in their buffers.
-pub(crate) fn epilogue<'a>(
-    at: &'a dyn Places,
-    residual: Option<(View, f32)>,
-    split: Option<(usize, View)>,
-) -> Result<Epilogue<'a>> {
-    let res = match residual {
-        Some((r, s)) => Some((at.view(r)?, s)),
-        None => None,
-    };
-    let split = match split {
-        Some((c, v)) => Some((super::u32_of("split", c)?, at.view(v)?)),
-        None => None,
-    };
-    Ok((res, split))
-}
 
 /// A convolution on the device.
 #[derive(Debug)]
@@ -135,6 +52,8 @@ pub struct GpuConv2d {
     winograd: Option<Box<GpuConv2d>>,
     /// The kernel of its direct runs (conv2d_tiled.rs).
     conv_kernel: ConvKernel,
+    /// How its weights, and the activations it reads and writes, are stored.
+    pub(super) precision: Precision,
 }
 
 impl GpuConv2d {
@@ -160,7 +79,21 @@ impl GpuConv2d {
         winograd: bool,
         kernel: ConvKernel,
     ) -> Result<Self> {
+        Self::stored_as(ctx, conv, name, (winograd, kernel), Precision::F32)
+    }
+
+    /// [`GpuConv2d::with_kernel`] with its weights, and the activations it reads and writes,
+    /// stored as `precision` (which the device must run).
+    pub fn stored_as(
+        ctx: &Context,
+        conv: &Conv2d,
+        name: &str,
+        (winograd, kernel): (bool, ConvKernel),
+        precision: Precision,
+    ) -> Result<Self> {
         kernel.check(ctx.limits())?;
+        precision.check(ctx)?;
+        let upload = |name: &str, data: &[f32]| upload_as(ctx, name, data, precision);
         let (k, cin, cout) = (conv.kernel, conv.in_channels, conv.out_channels);
         let pad = conv.padding;
         let supported = match k {
@@ -197,14 +130,14 @@ impl GpuConv2d {
                 pad_left: 0,
                 padding: crate::nn::Padding::uniform(0),
                 cout_padded,
-                weights: Some(upload(ctx, &format!("{name} winograd weights"), &u)?),
+                weights: Some(upload(&format!("{name} winograd weights"), &u)?),
                 bias: upload(
-                    ctx,
                     &format!("{name} winograd zero bias"),
                     &vec![0.0; cout_padded],
                 )?,
                 winograd: None,
                 conv_kernel: ConvKernel::Direct,
+                precision,
             };
             (None, Some(Box::new(gemm)))
         } else {
@@ -214,7 +147,7 @@ impl GpuConv2d {
                     wt[r * cout_padded + o] = v;
                 }
             }
-            (Some(upload(ctx, &format!("{name} weights"), &wt)?), None)
+            (Some(upload(&format!("{name} weights"), &wt)?), None)
         };
         Ok(GpuConv2d {
             name: name.to_string(),
@@ -227,9 +160,10 @@ impl GpuConv2d {
             padding: pad,
             cout_padded,
             weights,
-            bias: upload(ctx, &format!("{name} bias"), &bias)?,
+            bias: upload(&format!("{name} bias"), &bias)?,
             winograd,
             conv_kernel: kernel,
+            precision,
         })
     }
 
@@ -363,7 +297,7 @@ impl GpuConv2d {
         let halo = subgroup && vec4_in && self.kernel == 3 && 8 % x_tiles == 0;
         // Several whole output rows per subgroup: they share input rows.
         let share_rows = halo && x_tiles < 8;
-        let mut bits = a.option_bits();
+        let mut bits = a.option_bits() | self.precision.bits();
         for (on, bit) in [
             (vec4_in, flags::VEC4_IN),
             (halo, flags::HALO),

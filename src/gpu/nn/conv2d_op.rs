@@ -134,6 +134,7 @@ impl LayerOp for ConvOp<'_> {
                 .iter()
                 .enumerate()
                 .fold(0, |acc, (i, &on)| acc | (u8::from(on) << i)),
+            f16: self.conv.precision == crate::gpu::runtime::Precision::F16,
         })
     }
 
@@ -180,6 +181,8 @@ pub struct ConvOptions {
     pub winograd: bool,
     /// The kernel of a direct run (`UNetOptions::conv`).
     pub kernel: ConvKernel,
+    /// How the weights and activations are stored (`UNetOptions::precision`).
+    pub precision: crate::gpu::runtime::Precision,
 }
 
 /// Run `conv` once on `x` ([B, C, H, W]) with `opts`, for tests and single-layer use: uploads,
@@ -192,7 +195,8 @@ pub fn forward(
     opts: &ConvOptions,
 ) -> Result<Vec<f32>> {
     let [n, c, h, w] = shape;
-    let g = GpuConv2d::with_kernel(ctx, conv, "conv2d", opts.winograd, opts.kernel)?;
+    let kernel = (opts.winograd, opts.kernel);
+    let g = GpuConv2d::stored_as(ctx, conv, "conv2d", kernel, opts.precision)?;
     if c != g.in_channels() || x.len() != n * c * h * w || n == 0 {
         return Err(Error::ShapeMismatch(format!(
             "conv2d takes [B, {}, H, W], got shape {shape:?} with {} values",
@@ -204,7 +208,10 @@ pub fn forward(
     let (oh, ow) = g.output_size(h * up, w * up).ok_or_else(|| {
         Error::ShapeMismatch(format!("conv2d: input {h}x{w} is smaller than the kernel"))
     })?;
-    let mut graph = Graph::default();
+    let mut graph = Graph {
+        precision: opts.precision,
+        ..Graph::default()
+    };
     let input = graph.activation("conv2d input", c, h, w);
     let output = graph.activation("conv2d output", g.out_channels(), oh, ow);
     let mut inputs: Vec<(usize, &[f32])> = vec![(input.tensor, x)];

@@ -29,6 +29,8 @@ pub struct ConvSelection {
     pub kernel: ConvKernel,
     /// The attentions' path where forced (`UNetOptions::attention`); else the device's.
     pub attention: Option<super::attention_flash::AttentionKind>,
+    /// How weights and activations are stored (`UNetOptions::precision`).
+    pub precision: crate::gpu::runtime::Precision,
 }
 
 impl ConvSelection {
@@ -42,7 +44,7 @@ impl ConvSelection {
         winograd: bool,
     ) -> Result<GpuConv2d> {
         let w = self.winograd && winograd;
-        GpuConv2d::with_kernel(ctx, conv, name, w, self.kernel)
+        GpuConv2d::stored_as(ctx, conv, name, (w, self.kernel), self.precision)
     }
 }
 
@@ -113,7 +115,7 @@ pub(crate) fn stage(
         _pad1: 0,
         _pad2: 0,
     };
-    let mut bits = a.option_bits();
+    let mut bits = a.option_bits() | conv.precision.bits();
     for (on, bit) in [
         (shape == TileShape::SMALL, flags::TILE_SMALL),
         (k == 3, flags::KSIZE3),

@@ -21,7 +21,7 @@ pub(crate) enum Home {
     ModelVar,
 }
 
-/// A logical activation: `per_sample` f32 per sample (its batch stride).
+/// A logical activation: `per_sample` values per sample (its batch stride).
 #[derive(Clone, Debug)]
 pub(crate) struct TensorDef {
     pub name: String,
@@ -119,6 +119,8 @@ pub(crate) struct Graph<'m> {
     pub ops: Vec<Box<dyn LayerOp + 'm>>,
     /// The resnets' time projections [B, all columns], read by the TEMB and SCALE_SHIFT ops.
     pub temb: Option<usize>,
+    /// How the internal activations are stored (the loop's own arrays are f32).
+    pub precision: crate::gpu::runtime::Precision,
 }
 
 impl<'m> Graph<'m> {

@@ -5,11 +5,12 @@
 
 use super::graph::{BufView, LayerOp, Places, View};
 use super::params::NormParams;
-use super::{grid_xz, u32_of, upload, Stage};
+use super::{grid_xz, u32_of, upload, upload_as, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::launch::Grid;
 use crate::gpu::runtime::shaders::flags;
 use crate::gpu::runtime::shaders::Kernel;
+use crate::gpu::runtime::Precision;
 use crate::gpu::Context;
 use crate::nn::GroupNorm;
 
@@ -81,6 +82,8 @@ pub struct GpuGroupNorm {
     eps: f32,
     gamma: wgpu::Buffer,
     beta: wgpu::Buffer,
+    /// How its weights and the activations it reads and writes are stored.
+    precision: Precision,
 }
 
 /// One run of a norm.
@@ -100,6 +103,18 @@ pub(crate) struct NormArgs<'a> {
 impl GpuGroupNorm {
     /// Upload `gn`'s weight and bias (`name` labels them).
     pub fn new(ctx: &Context, gn: &GroupNorm, name: &str) -> Result<Self> {
+        Self::stored_as(ctx, gn, name, Precision::F32)
+    }
+
+    /// [`GpuGroupNorm::new`], its weights and the activations it reads and writes stored as
+    /// `precision` (which the device must run).
+    pub fn stored_as(
+        ctx: &Context,
+        gn: &GroupNorm,
+        name: &str,
+        precision: Precision,
+    ) -> Result<Self> {
+        precision.check(ctx)?;
         let ok = gn.num_groups > 0
             && gn.channels.is_multiple_of(gn.num_groups)
             && gn.weight.len() == gn.channels
@@ -120,8 +135,9 @@ impl GpuGroupNorm {
             channels: gn.channels,
             // torch keeps eps as a double but adds it to a float variance: the same rounding.
             eps: gn.eps as f32,
-            gamma: upload(ctx, &format!("{name} weight"), &gn.weight)?,
-            beta: upload(ctx, &format!("{name} bias"), &gn.bias)?,
+            gamma: upload_as(ctx, &format!("{name} weight"), &gn.weight, precision)?,
+            beta: upload_as(ctx, &format!("{name} bias"), &gn.bias, precision)?,
+            precision,
         })
     }
 
@@ -164,7 +180,7 @@ impl GpuGroupNorm {
             eps: self.eps,
             _pad: 0,
         };
-        let mut bits = 0;
+        let mut bits = self.precision.bits();
         if a.silu {
             bits |= flags::SILU;
         }

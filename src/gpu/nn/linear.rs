@@ -5,10 +5,11 @@
 
 use super::graph::{LayerOp, Places};
 use super::params::LinearParams;
-use super::{grid_xz, u32_of, upload, Stage};
+use super::{grid_xz, u32_of, upload, upload_as, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::shaders::flags;
 use crate::gpu::runtime::shaders::Kernel;
+use crate::gpu::runtime::Precision;
 use crate::gpu::Context;
 use crate::nn::Linear;
 
@@ -23,6 +24,8 @@ pub struct GpuLinear {
     out_features: usize,
     weight: wgpu::Buffer,
     bias: wgpu::Buffer,
+    /// How its weights and the rows it reads and writes are stored.
+    precision: Precision,
 }
 
 /// Where a linear's rows come from.
@@ -52,6 +55,18 @@ pub(crate) struct ClassRows<'a> {
 impl GpuLinear {
     /// Upload `lin` (`name` labels it).
     pub fn new(ctx: &Context, lin: &Linear, name: &str) -> Result<Self> {
+        Self::stored_as(ctx, lin, name, Precision::F32)
+    }
+
+    /// [`GpuLinear::new`], its weights and the rows it reads and writes stored as `precision`
+    /// (which the device must run).
+    pub fn stored_as(
+        ctx: &Context,
+        lin: &Linear,
+        name: &str,
+        precision: Precision,
+    ) -> Result<Self> {
+        precision.check(ctx)?;
         let (i, o) = (lin.in_features, lin.out_features);
         if i == 0 || o == 0 || lin.weight.len() != i * o || lin.bias.len() != o {
             return Err(Error::ShapeMismatch(format!(
@@ -62,14 +77,20 @@ impl GpuLinear {
             name: name.to_string(),
             in_features: i,
             out_features: o,
-            weight: upload(ctx, &format!("{name} weight"), &lin.weight)?,
-            bias: upload(ctx, &format!("{name} bias"), &lin.bias)?,
+            weight: upload_as(ctx, &format!("{name} weight"), &lin.weight, precision)?,
+            bias: upload_as(ctx, &format!("{name} bias"), &lin.bias, precision)?,
+            precision,
         })
     }
 
     /// The linears of `layers` (all of one input width) as one whose outputs are theirs side by
     /// side, and the column where each one's outputs start.
-    pub fn stacked(ctx: &Context, layers: &[&Linear], name: &str) -> Result<(Self, Vec<usize>)> {
+    pub fn stacked(
+        ctx: &Context,
+        layers: &[&Linear],
+        name: &str,
+        precision: Precision,
+    ) -> Result<(Self, Vec<usize>)> {
         let width = layers.first().map_or(0, |l| l.in_features);
         let mut weight = Vec::new();
         let mut bias = Vec::new();
@@ -90,7 +111,7 @@ impl GpuLinear {
             weight,
             bias,
         };
-        Ok((GpuLinear::new(ctx, &lin, name)?, offsets))
+        Ok((GpuLinear::stored_as(ctx, &lin, name, precision)?, offsets))
     }
 
     /// Output features.
@@ -139,7 +160,7 @@ impl GpuLinear {
             t_offset,
             ..LinearParams::default()
         };
-        let mut bits = 0;
+        let mut bits = self.precision.bits();
         if gather {
             bits |= flags::GATHER;
         }

@@ -18,10 +18,12 @@ pub mod attention;
 mod attention_flash;
 mod attention_softmax;
 mod blocks;
+pub mod cast;
 pub(crate) mod class_embedding;
 pub mod conv2d;
 pub mod conv2d_op;
 pub mod conv2d_tiled;
+mod conv_args;
 mod graph;
 pub mod group_norm;
 pub mod guidance;
@@ -41,7 +43,7 @@ pub use unet::{UNetDenoiser, UNetOptions};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::launch::{bind_group, uniform, Grid};
 use crate::gpu::runtime::shaders::{flags, Kernel};
-use crate::gpu::runtime::Context;
+use crate::gpu::runtime::{Context, Precision};
 
 /// One prepared dispatch: a pipeline, its bind group (uniform at binding 0) and its grid.
 #[derive(Debug)]
@@ -178,11 +180,40 @@ pub(crate) fn upload(ctx: &Context, name: &str, data: &[f32]) -> Result<wgpu::Bu
     })
 }
 
+/// [`upload`] with the values stored as `precision` says (f16: rounded to nearest).
+pub(crate) fn upload_as(
+    ctx: &Context,
+    name: &str,
+    data: &[f32],
+    precision: Precision,
+) -> Result<wgpu::Buffer> {
+    let mut bytes = precision.encode(data);
+    // f16: an odd count padded to whole 4-byte words (copies move words).
+    bytes.resize(bytes.len().max(16).next_multiple_of(4), 0);
+    ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(name),
+        contents: &bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    })
+}
+
 /// A zeroed read-write storage buffer of `elements` f32 (at least 4), through the allocation
 /// place.
 pub(crate) fn scratch(ctx: &Context, name: &str, elements: u64) -> Result<wgpu::Buffer> {
-    let elements = usize::try_from(elements.max(4)).unwrap_or(usize::MAX);
-    let bytes = crate::gpu::runtime::alloc::array_bytes(name, elements, 4)?;
+    scratch_as(ctx, name, elements, Precision::F32)
+}
+
+/// [`scratch`] of `elements` values stored as `precision` says (at least 8 bytes).
+pub(crate) fn scratch_as(
+    ctx: &Context,
+    name: &str,
+    elements: u64,
+    precision: Precision,
+) -> Result<wgpu::Buffer> {
+    // At least 16 bytes, whole 4-byte words (copies move words).
+    let elements = usize::try_from(elements.max(8).next_multiple_of(2)).unwrap_or(usize::MAX);
+    let size = precision.bytes() as usize;
+    let bytes = crate::gpu::runtime::alloc::array_bytes(name, elements, size)?;
     ctx.create_buffer(&wgpu::BufferDescriptor {
         label: Some(name),
         size: bytes,

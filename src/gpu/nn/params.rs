@@ -342,3 +342,25 @@ pub struct GuidanceParams {
     /// Padding.
     pub _pad2: u32,
 }
+
+/// The forward's conversions at its two ends (`CastParams`): see shaders/nn/cast.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CastParams {
+    /// Samples.
+    pub batch: u32,
+    /// Values per sample converted.
+    pub len: u32,
+    /// Input view: first element.
+    pub in_offset: u32,
+    /// Input view: elements between samples.
+    pub in_bstride: u32,
+    /// Output view: first element.
+    pub out_offset: u32,
+    /// Output view: elements between samples.
+    pub out_bstride: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+}

@@ -4,7 +4,7 @@
 //! sub-batch, uniforms and bind groups made here once.
 
 use super::graph::{BufView, Graph, Home, Places, View};
-use super::{scratch, u32_of, Stage};
+use super::{scratch_as, u32_of, Stage};
 use crate::error::{Error, Result};
 use crate::gpu::runtime::shaders::tiles::{Choices, ConvKernel, ConvKey};
 use crate::gpu::Context;
@@ -70,7 +70,7 @@ pub(crate) fn sub_batch(ctx: &Context, graph: &Graph<'_>, want: usize) -> Result
     let Some(big) = biggest else {
         return Ok(want.max(1));
     };
-    let bytes = big.per_sample as u64 * 4;
+    let bytes = big.per_sample as u64 * graph.precision.bytes();
     if bytes > limit {
         return Err(Error::BufferTooLarge {
             what: format!("{} (one sample)", big.name),
@@ -107,7 +107,7 @@ pub(crate) fn build(
             *l = graph.ops.len().saturating_sub(1);
         }
     }
-    // (size in f32, free) per buffer; tensors take the smallest free one that fits.
+    // (size in values, free) per buffer; tensors take the smallest free one that fits.
     let mut pool: Vec<(u64, bool)> = Vec::new();
     let mut assigned = vec![usize::MAX; n];
     let mut names: Vec<String> = Vec::new();
@@ -141,7 +141,10 @@ pub(crate) fn build(
     let buffers = pool
         .iter()
         .zip(&names)
-        .map(|(&(size, _), name)| scratch(ctx, &format!("UNet activation ({name})"), size))
+        .map(|(&(size, _), name)| {
+            let name = format!("UNet activation ({name})");
+            scratch_as(ctx, &name, size, graph.precision)
+        })
         .collect::<Result<Vec<_>>>()?;
     let mut plan = Plan {
         stages: Vec::new(),
@@ -304,12 +307,19 @@ pub(crate) fn run_layer(
             )));
         }
         let b = plan.buffer_of(t).ok_or_else(|| missing(t))?;
-        ctx.checked(|| ctx.queue.write_buffer(b, 0, bytemuck::cast_slice(data)))?;
+        let mut bytes = graph.precision.encode(data);
+        // Whole 4-byte words: an odd count of f16 pads into the buffer's rounded-up size.
+        bytes.resize(bytes.len().next_multiple_of(4), 0);
+        ctx.checked(|| ctx.queue.write_buffer(b, 0, &bytes))?;
     }
     for stages in &plan.stages {
         super::run_stages(ctx, stages)?;
     }
     let b = plan.buffer_of(output).ok_or_else(|| missing(output))?;
-    let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, b, len(output) as u64 * 4)?;
-    Ok(bytemuck::pod_collect_to_vec(&bytes))
+    // Whole 4-byte words (an odd count of f16 reads one more, dropped).
+    let size = (len(output) as u64 * graph.precision.bytes()).next_multiple_of(4);
+    let bytes = crate::gpu::runtime::tensor::read_buffer(ctx, b, size)?;
+    let mut values = graph.precision.decode(&bytes);
+    values.truncate(len(output));
+    Ok(values)
 }

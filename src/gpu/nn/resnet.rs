@@ -64,9 +64,9 @@ impl GpuResnet {
             name: name.to_string(),
             in_channels: block.in_channels,
             out_channels: block.out_channels,
-            norm1: GpuGroupNorm::new(ctx, &block.norm1, &sub("norm1"))?,
+            norm1: GpuGroupNorm::stored_as(ctx, &block.norm1, &sub("norm1"), sel.precision)?,
             conv1: sel.upload(ctx, &block.conv1, &sub("conv1"), true)?,
-            norm2: GpuGroupNorm::new(ctx, &block.norm2, &sub("norm2"))?,
+            norm2: GpuGroupNorm::stored_as(ctx, &block.norm2, &sub("norm2"), sel.precision)?,
             conv2: sel.upload(ctx, &block.conv2, &sub("conv2"), true)?,
             shortcut: block
                 .conv_shortcut

@@ -10,9 +10,10 @@
 use super::class_embedding::GpuClassEmbedding;
 use super::graph::{Graph, Home};
 use super::linear::{GpuLinear, LinearOp};
-use super::upload;
+use super::upload_as;
 use crate::cpu::nn::time_embedding::sinusoid;
 use crate::error::{Error, Result};
+use crate::gpu::runtime::Precision;
 use crate::gpu::Context;
 use crate::nn::{ClassEmbedding, Linear, TimeEmbedding};
 
@@ -27,6 +28,8 @@ pub struct GpuTimeEmbedding {
     projections: GpuLinear,
     /// A class-conditional model's class embedding.
     class: Option<GpuClassEmbedding>,
+    /// How the table, the weights and the rows are stored.
+    precision: Precision,
 }
 
 impl GpuTimeEmbedding {
@@ -38,6 +41,7 @@ impl GpuTimeEmbedding {
         (te, class): (&TimeEmbedding, Option<&ClassEmbedding>),
         num_timesteps: usize,
         projections: &[&Linear],
+        precision: Precision,
     ) -> Result<Self> {
         let t = u32::try_from(num_timesteps)
             .ok()
@@ -52,15 +56,20 @@ impl GpuTimeEmbedding {
             .into_iter()
             .map(|v| v as f32)
             .collect();
-        let (projections, _) = GpuLinear::stacked(ctx, projections, "time_emb_proj (all resnets)")?;
+        let all_proj = "time_emb_proj (all resnets)";
+        let (projections, _) = GpuLinear::stacked(ctx, projections, all_proj, precision)?;
+        let linear = |l: &Linear, name: &str| GpuLinear::stored_as(ctx, l, name, precision);
         Ok(GpuTimeEmbedding {
             proj: te.time_proj.clone(),
-            table: upload(ctx, "time embedding sinusoid table", &table)?,
+            table: upload_as(ctx, "time embedding sinusoid table", &table, precision)?,
             num_timesteps,
-            linear_1: GpuLinear::new(ctx, &te.linear_1, "time_embedding.linear_1")?,
-            linear_2: GpuLinear::new(ctx, &te.linear_2, "time_embedding.linear_2")?,
+            linear_1: linear(&te.linear_1, "time_embedding.linear_1")?,
+            linear_2: linear(&te.linear_2, "time_embedding.linear_2")?,
             projections,
-            class: class.map(|c| GpuClassEmbedding::new(ctx, c)).transpose()?,
+            class: class
+                .map(|c| GpuClassEmbedding::new(ctx, c, precision))
+                .transpose()?,
+            precision,
         })
     }
 
@@ -78,7 +87,8 @@ impl GpuTimeEmbedding {
             .into_iter()
             .map(|v| v as f32)
             .collect();
-        upload(ctx, "time embedding sinusoid at the loop's times", &table)
+        let what = "time embedding sinusoid at the loop's times";
+        upload_as(ctx, what, &table, self.precision)
     }
 
     /// T of the table.

@@ -6,11 +6,13 @@
 //! resnet (mid block, previous up resnet or its attention, or the upsampler).
 
 use super::blocks::UNetLayers;
+use super::cast::{CastDirection, CastOp};
 use super::conv2d_op::ConvOp;
 use super::graph::{Graph, Home, View};
 use super::group_norm::NormOp;
 use super::resnet::GpuResnet;
 use crate::error::{Error, Result};
+use crate::gpu::runtime::Precision;
 
 /// What conv_out writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,16 +39,30 @@ pub(crate) fn graph<'m>(
     center: bool,
     output: Output,
 ) -> Result<Graph<'m>> {
-    let mut g = Graph::default();
+    let mut g = Graph {
+        precision: layers.precision,
+        ..Graph::default()
+    };
     layers.time_embedding.emit(&mut g);
     let xt = g.tensor("x_t", in_channels * h * w, Home::XT);
-    let x = View {
+    let mut x = View {
         tensor: xt,
         offset: 0,
         channels: in_channels,
         h,
         w,
     };
+    // Stored as f16: x_t converted into the UNet's storage first.
+    if g.precision != Precision::F32 {
+        let stored = g.activation("x_t (stored)", in_channels, h, w);
+        g.push(CastOp {
+            input: x,
+            output: stored,
+            direction: CastDirection::In,
+            precision: g.precision,
+        });
+        x = stored;
+    }
     // Skips in push order with their sizes, then the hidden channels each one's up resnet
     // concatenates before it.
     let mut skips = vec![(layers.conv_in.out_channels(), h, w)];
@@ -201,7 +217,27 @@ pub(crate) fn graph<'m>(
         }
     };
     op.keep = op.keep.min(out_c);
+    if g.precision == Precision::F32 {
+        op.emit(&mut g);
+        return Ok(g);
+    }
+    // Stored as f16: conv_out writes the UNet's storage, converted into the loop's arrays.
+    let ends = [Some(op.output), op.split.map(|s| s.1)];
+    let kept = op.keep;
+    let stored = g.activation("conv_out (stored)", kept, h, w);
+    op.output = stored;
+    op.split = None;
     op.emit(&mut g);
+    let mut from = 0;
+    for end in ends.into_iter().flatten() {
+        g.push(CastOp {
+            input: stored.channels(from, end.channels),
+            output: end,
+            direction: CastDirection::Out,
+            precision: g.precision,
+        });
+        from += end.channels;
+    }
     Ok(g)
 }
 

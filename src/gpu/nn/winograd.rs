@@ -91,7 +91,7 @@ fn input_stage(
         in_bstride: input.bstride,
         ..base(conv, g, cin)?
     };
-    let mut bits = 0;
+    let mut bits = conv.precision.bits();
     if upsample {
         bits |= flags::UPSAMPLE;
     }
@@ -144,7 +144,7 @@ fn output_stage(
         cstride: u32_of("winograd channels", conv.gemm_channels())?,
         ..base(conv, g, keep)?
     };
-    let mut bits = 0;
+    let mut bits = conv.precision.bits();
     for (on, bit) in [
         (a.temb.is_some(), flags::TEMB),
         (a.residual.is_some(), flags::RESIDUAL),

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::runtime::params::PipelineConstants;
+use crate::gpu::runtime::pipeline::{create_pipeline, ShaderChecks};
 use crate::gpu::runtime::shaders::Kernel;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -33,6 +34,8 @@ pub struct Context {
     counts: AllocCounts,
     // Set once by the device-lost callback: every entry point fails with it afterwards.
     lost: Arc<OnceLock<String>>,
+    // Which kernels are compiled without naga's runtime checks.
+    shader_checks: ShaderChecks,
 }
 
 impl std::fmt::Debug for Context {
@@ -89,9 +92,12 @@ impl Context {
                 required_limits: adapter.limits(),
                 // Subgroups where the adapter has them: the UNet's convs share their weights
                 // across a subgroup of 8 (shaders/nn/conv2d_weights_subgroup.wgsl). Timestamp
-                // queries where it has them: the conv tuner times variants with them.
+                // queries where it has them: the conv tuner times variants with them. f16 in
+                // shaders where it has it: the UNet's f16 storage (`Precision::F16`).
                 required_features: adapter.features()
-                    & (wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY),
+                    & (wgpu::Features::SUBGROUP
+                        | wgpu::Features::TIMESTAMP_QUERY
+                        | wgpu::Features::SHADER_F16),
                 ..Default::default()
             })
             .await
@@ -101,7 +107,8 @@ impl Context {
         device.on_uncaptured_error(std::sync::Arc::new(|e| {
             eprintln!("ddpm-wgpu: uncaptured GPU error: {e}");
         }));
-        let mut ctx = Self::with_info(device, queue, adapter.get_info());
+        let checks = ShaderChecks::from_env()?;
+        let mut ctx = Self::with_info(device, queue, adapter.get_info()).with_shader_checks(checks);
         ctx.offered = adapter.features();
         // Our own device, so the lost callback is ours to set (see `from_device`).
         let lost = Arc::clone(&ctx.lost);
@@ -217,7 +224,22 @@ impl Context {
             pipelines: Mutex::new(HashMap::new()),
             counts: AllocCounts::default(),
             lost: Arc::new(OnceLock::new()),
+            shader_checks: ShaderChecks::default(),
         }
+    }
+
+    /// This context with its kernels compiled as `checks` says (the default:
+    /// [`ShaderChecks::Audited`]; [`Context::new`] reads `DDPM_SHADER_CHECKS`). Pipelines
+    /// compiled before are dropped.
+    pub fn with_shader_checks(mut self, checks: ShaderChecks) -> Self {
+        self.shader_checks = checks;
+        self.pipelines = Mutex::new(HashMap::new());
+        self
+    }
+
+    /// Which kernels are compiled without naga's runtime checks.
+    pub fn shader_checks(&self) -> ShaderChecks {
+        self.shader_checks
     }
 
     pub(crate) fn alloc_counts(&self) -> &AllocCounts {
@@ -303,7 +325,8 @@ impl Context {
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
-        let pipeline = self.checked(|| create_pipeline(kernel, &self.device, key.1))?;
+        let pipeline =
+            self.checked(|| create_pipeline(kernel, &self.device, key.1, self.shader_checks))?;
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
@@ -338,51 +361,6 @@ impl Context {
         // The poll is where wgpu reports a loss (the callback runs inside it).
         self.check_alive()
     }
-}
-
-/// The pipeline of `kernel`, with the pipeline constants it takes set from `constants`.
-fn create_pipeline(
-    kernel: Kernel,
-    device: &wgpu::Device,
-    constants: PipelineConstants,
-) -> wgpu::ComputePipeline {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(kernel.name()),
-        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-    });
-    // Declared in common.wgsl, so every module but the nn ones has it; fixed per kernel, so
-    // not in the key.
-    let per_invocation = f64::from(kernel.vec4s_per_invocation());
-    let mut values = match kernel.is_nn() {
-        true => crate::gpu::runtime::shaders::flags::constants(kernel, constants.nn),
-        false => vec![("VEC4S_PER_INVOCATION", per_invocation)],
-    };
-    if kernel.takes_grid() {
-        values.push(("GRID", f64::from(constants.grid)));
-    }
-    if kernel.takes_model_constants() {
-        values.push(("MEAN_TYPE", f64::from(constants.mean_type)));
-        values.push(("VAR_TYPE", f64::from(constants.var_type)));
-        values.push(("CLIP_DENOISED", f64::from(constants.clip_denoised)));
-    }
-    let layout = kernel.is_step().then(|| {
-        values.push(("NOISE_SOURCE", f64::from(constants.noise_source)));
-        values.push(("THRESHOLD", f64::from(constants.threshold)));
-        values.push(("CLIPPED_EPS", f64::from(constants.clipped_eps)));
-        values.push(("KEEP_XSTART", f64::from(constants.keep_xstart)));
-        crate::gpu::runtime::step_layout::pipeline_layout(device)
-    });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(kernel.name()),
-        layout: layout.as_ref(),
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: wgpu::PipelineCompilationOptions {
-            constants: &values,
-            ..Default::default()
-        },
-        cache: None,
-    })
 }
 
 /// wgpu's error texts span several lines (cause chains, source excerpts); the CLI promises one.

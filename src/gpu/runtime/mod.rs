@@ -9,6 +9,8 @@ pub mod capabilities;
 pub mod context;
 pub(crate) mod launch;
 pub mod params;
+pub mod pipeline;
+pub mod precision;
 pub mod readback;
 pub mod shaders;
 pub mod step_layout;
@@ -19,6 +21,7 @@ pub mod timing;
 
 pub use alloc::DeviceMemory;
 pub use context::Context;
+pub use precision::Precision;
 pub use tables::{GpuTables, StepCoefs};
 pub use tensor::{GpuSteps, GpuTensor};
 pub use tensor_f16::GpuTensorF16;

@@ -75,6 +75,7 @@ impl UNetDenoiser {
         num_train_timesteps: usize,
         opts: UNetOptions,
     ) -> Result<Self> {
+        opts.precision.check(ctx)?;
         let (cin, cout) = (model.config.in_channels, model.config.out_channels);
         if cout != cin && cout != 2 * cin {
             return Err(Error::UnsupportedModel(format!(
@@ -97,6 +98,7 @@ impl UNetDenoiser {
                     winograd: opts.winograd,
                     kernel: opts.conv.unwrap_or_default(),
                     attention: opts.attention,
+                    precision: opts.precision,
                 },
             )?,
             in_channels: cin,
@@ -127,6 +129,11 @@ impl UNetDenoiser {
     /// Samples per sub-batch of the last `prepare` (0 before one).
     pub fn sub_batch(&self) -> usize {
         self.prepared.as_ref().map_or(0, |p| p.sub_batch)
+    }
+
+    /// How its weights and activations are stored (`UNetOptions::precision`).
+    pub fn precision(&self) -> crate::gpu::runtime::Precision {
+        self.layers.precision
     }
 
     /// Bytes of the weights, biases and the sinusoid table on the device.

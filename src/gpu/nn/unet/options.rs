@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::nn::attention::AttentionKind;
 use crate::gpu::nn::conv2d_tiled::ConvKernel;
 use crate::gpu::nn::tune::Tune;
+use crate::gpu::runtime::Precision;
 
 /// How [`UNetDenoiser`](super::UNetDenoiser) runs the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct UNetOptions {
     /// Every attention forced onto this path (materialised scores, or the one-pass kernel);
     /// `None`: the device's ([`AttentionKind::auto`]).
     pub attention: Option<AttentionKind>,
+    /// How weights and activations are stored: f32 (the default), or f16 with f32
+    /// arithmetic where the device has `SHADER_F16` ([`Precision`]; refused elsewhere).
+    pub precision: Precision,
 }
 
 impl UNetOptions {

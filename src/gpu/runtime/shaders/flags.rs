@@ -29,6 +29,9 @@ pub const HALO: u32 = 1 << 12;
 pub const ROWS: u32 = 1 << 13;
 /// conv2d_tiled: the small tile shape (`tiles::TileShape::SMALL`; else the large one).
 pub const TILE_SMALL: u32 = 1 << 16;
+/// Every UNet kernel: weights and activations stored as f16 (`Precision::F16`): not a
+/// pipeline constant but the type of the `act` alias (`Kernel::source_with`).
+pub const F16: u32 = 1 << 17;
 /// group_norm: 4-aligned views and planes (vec4 loads and stores).
 pub const VEC4: u32 = 1 << 11;
 /// group_norm, linear: SiLU on the output.
@@ -124,6 +127,7 @@ pub(crate) fn label(kernel: Kernel, bits: u32) -> String {
         (RESCALE, " rescale"),
         (VEC4_IN, " vec4"),
         (VEC4, " vec4"),
+        (F16, " f16"),
     ] {
         if bits & bit != 0 {
             s += name;

@@ -1,6 +1,7 @@
 //! The table of kernels: each WGSL file in `shaders/`, prepended with [`COMMON_WGSL`],
 //! embedded at compile time, compiled once per [`Context`](crate::gpu::Context).
 
+mod audited;
 pub mod flags;
 mod nn;
 mod properties;
@@ -161,11 +162,15 @@ pub enum Kernel {
     AttentionFlash,
     /// shaders/nn/guidance.wgsl
     Guidance,
+    /// shaders/nn/cast.wgsl from the loop's f32 into the UNet's storage (`act`)
+    CastIn,
+    /// shaders/nn/cast.wgsl from the UNet's storage (`act`) into the loop's f32
+    CastOut,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 54] = [
+    pub const ALL: [Kernel; 56] = [
         Kernel::QMeanVariance,
         Kernel::QSample,
         Kernel::QPosteriorMeanVariance,
@@ -220,6 +225,8 @@ impl Kernel {
         Kernel::AttentionSoftmaxRowsSubgroups,
         Kernel::AttentionFlash,
         Kernel::Guidance,
+        Kernel::CastIn,
+        Kernel::CastOut,
     ];
 
     /// The shader file's stem, also the name of its host and CPU modules.
@@ -264,6 +271,8 @@ impl Kernel {
             ),
             Kernel::AttentionFlash => nn_shader!("attention_flash"),
             Kernel::Guidance => nn_shader!("guidance"),
+            Kernel::CastIn => ("cast_in", nn_shader!("cast").1),
+            Kernel::CastOut => ("cast_out", nn_shader!("cast").1),
             Kernel::QMeanVariance => shader!("q_mean_variance"),
             Kernel::QSample => shader!("q_sample"),
             Kernel::QPosteriorMeanVariance => shader!("q_posterior_mean_variance"),
@@ -312,8 +321,23 @@ impl Kernel {
     /// the vec4 reverse-step kernels their shared entry point (step_vec4_entry.wgsl), and for the
     /// dynamic thresholding kernels their shared scale (shared/dynamic_threshold_scale.wgsl).
     pub fn source(self) -> String {
+        self.source_with(0)
+    }
+
+    /// [`Kernel::source`] with the UNet kernels' storage type chosen by `nn` (their pipeline
+    /// flags): the aliases `act` (a stored value) and `act4` (four of them) are f32, or with
+    /// [`flags::F16`] f16 behind `enable f16;` (see `precision.rs`). Other kernels ignore `nn`.
+    pub fn source_with(self, nn: u32) -> String {
         if self.is_nn() {
-            return format!("{NN_COMMON_WGSL}\n{}\n{}", self.nn_prelude(), self.file().1);
+            let storage = match nn & flags::F16 != 0 {
+                true => "enable f16;\nalias act = f16;\nalias act4 = vec4<f16>;",
+                false => "alias act = f32;\nalias act4 = vec4<f32>;",
+            };
+            return format!(
+                "{storage}\n{NN_COMMON_WGSL}\n{}\n{}",
+                self.nn_prelude(),
+                self.file().1
+            );
         }
         let bindings = match (self.is_step(), self.takes_grid()) {
             (true, false) => STEP_BINDINGS_WGSL,

@@ -26,6 +26,8 @@ impl Kernel {
                 | Kernel::AttentionSoftmaxRowsSubgroups
                 | Kernel::AttentionFlash
                 | Kernel::Guidance
+                | Kernel::CastIn
+                | Kernel::CastOut
         )
     }
 
@@ -77,6 +79,8 @@ impl Kernel {
                 include_str!("../../../../shaders/nn/group_norm_sum_subgroups.wgsl"),
                 include_str!("../../../../shaders/nn/workgroup_max_subgroups.wgsl")
             ),
+            Kernel::CastIn => "alias cast_src = f32;\nalias cast_dst = act;\n",
+            Kernel::CastOut => "alias cast_src = act;\nalias cast_dst = f32;\n",
             _ => "",
         }
     }

@@ -194,6 +194,8 @@ pub struct ConvKey {
     pub upsample: bool,
     /// The fused options' bits (see `ConvOp::conv_key`).
     pub epilogue: u8,
+    /// Weights and activations stored as f16 (`Precision::F16`): other loads, another time.
+    pub f16: bool,
 }
 
 impl ConvKey {
@@ -207,7 +209,7 @@ impl ConvKey {
     /// The cache's key: every field, e.g. `64-128-k3s1p1,1-16x16u-e3`.
     pub fn cache_key(&self) -> String {
         format!(
-            "{}-{}-k{}s{}p{},{}-{}x{}{}-e{}",
+            "{}-{}-k{}s{}p{},{}-{}x{}{}-e{}{}",
             self.cin,
             self.cout,
             self.kernel,
@@ -217,7 +219,8 @@ impl ConvKey {
             self.h,
             self.w,
             if self.upsample { "u" } else { "" },
-            self.epilogue
+            self.epilogue,
+            if self.f16 { "-f16" } else { "" }
         )
     }
 }
@@ -238,6 +241,9 @@ impl std::fmt::Display for ConvKey {
             if self.epilogue & (1 << i) != 0 {
                 write!(f, " +{name}")?;
             }
+        }
+        if self.f16 {
+            write!(f, " f16")?;
         }
         Ok(())
     }
