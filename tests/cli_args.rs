@@ -3,6 +3,8 @@
 //! (clap used to take "-1" for an unknown flag: "unexpected argument '-1'".) The CPU device is
 //! used wherever there is one, so no GPU is needed.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -172,18 +174,7 @@ fn tune_is_checked_and_refused_where_it_chooses_nothing() {
         ),
     ];
     for (args, want) in cases {
-        let run = Command::new(env!("CARGO_BIN_EXE_ddpm"))
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-            .collect();
-        assert!(!run.status.success(), "{args:?}");
-        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
-        assert!(lines[0].contains(want), "{args:?}: {stderr}");
+        common::cli::assert_fails_in_one_line(args, want);
     }
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert!(left.is_empty(), "output files were written: {left:?}");
@@ -252,18 +243,7 @@ fn precision_is_checked_and_refused_where_it_stores_nothing() {
         if args[0] == "sample" || args[0] == "bpd" {
             args.extend(["--out", &out]);
         }
-        let run = Command::new(env!("CARGO_BIN_EXE_ddpm"))
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-            .collect();
-        assert!(!run.status.success(), "{args:?}");
-        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
-        assert!(lines[0].contains(want), "{args:?}: {stderr}");
+        common::cli::assert_fails_in_one_line(&args, want);
     }
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert!(left.is_empty(), "output files were written: {left:?}");

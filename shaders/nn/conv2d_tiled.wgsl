@@ -19,7 +19,8 @@
 //
 // The tile shape is a set of pipeline constants (the host's `TileShape`, which checks them
 // against the device's limits before a pipeline is made): WG = (BM / TM) (BN / TN), WG a
-// multiple of BM and of BN, BK BM and BK BN multiples of WG, TM and TN at most 8.
+// multiple of BM and of BN, BM a multiple of 4 (vec4 weight loads), BK BM and BK BN multiples
+// of WG, TM and TN at most 8.
 
 override KSIZE: u32 = 3u;      // 1 or 3
 override STRIDE: u32 = 1u;     // 1 or 2 (KSIZE 3 only)
@@ -52,8 +53,9 @@ var<workgroup> b_tile: array<f32, B_LEN>;
 
 @group(0) @binding(0) var<uniform> p: TiledConvParams;
 @group(0) @binding(1) var<storage, read> src: array<act>;
-// [K][cout_padded], as the direct kernel's (uploaded once by GpuConv2d).
-@group(0) @binding(2) var<storage, read> wt: array<act>;
+// [K][cout_padded], as the direct kernel's (uploaded once by GpuConv2d), read four channels
+// at a time: cout_padded is a multiple of 16 and BM of 4, so a vec4 never straddles a row.
+@group(0) @binding(2) var<storage, read> wt4: array<act4>;
 @group(0) @binding(3) var<storage, read> bias: array<act>;
 @group(0) @binding(4) var<storage, read> temb: array<act>;
 @group(0) @binding(5) var<storage, read> res: array<act>;
@@ -115,8 +117,8 @@ fn main(
     let tn = lid % tx;
 
     // Staging: WG is a multiple of BN and BM, so each invocation stages one column nn of the
-    // input block (and one column mm of the weights block) at rows kk0, kk0 + step, ...; the
-    // pixel it unfolds is fixed, decomposed once.
+    // input block (and four columns mq .. mq + 3 of the weights block, one vec4 load) at rows
+    // kk0, kk0 + step, ...; the pixel it unfolds is fixed, decomposed once.
     let nn = lid % BN;
     let kb0 = lid / BN;
     let kb_step = WG / BN;
@@ -127,10 +129,10 @@ fn main(
     let npix = n % plane;
     let oy = npix / p.ow;
     let ox = npix % p.ow;
-    let mm = lid % BM;
-    let ka0 = lid / BM;
-    let ka_step = WG / BM;
-    let o_ok = m0 + mm < p.cout_padded;
+    let mq = (lid % (BM / 4u)) * 4u;
+    let ka0 = lid / (BM / 4u);
+    let ka_step = WG / (BM / 4u);
+    let o_ok = m0 + mq < p.cout_padded;
 
     var acc: array<f32, TILE_MAX * TILE_MAX>; // zero-initialised; TM x TN used
     var av: array<f32, TILE_MAX>;
@@ -139,8 +141,13 @@ fn main(
         for (var kk = ka0; kk < BK; kk += ka_step) {
             let k = k0 + kk;
             let ok = o_ok && k < p.k_total;
-            let at = k * p.cout_padded + m0 + mm;
-            a_tile[kk * (BM + TILE_PAD) + mm] = select(0.0, f32(wt[select(0u, at, ok)]), ok);
+            let at = (k * p.cout_padded + m0 + mq) / 4u;
+            let w = select(vec4<f32>(0.0), vec4<f32>(wt4[select(0u, at, ok)]), ok);
+            let row = kk * (BM + TILE_PAD) + mq;
+            a_tile[row] = w.x;
+            a_tile[row + 1u] = w.y;
+            a_tile[row + 2u] = w.z;
+            a_tile[row + 3u] = w.w;
         }
         for (var kk = kb0; kk < BK; kk += kb_step) {
             b_tile[kk * (BN + TILE_PAD) + nn] = col(k0 + kk, pix_ok, nb, oy, ox);

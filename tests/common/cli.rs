@@ -147,7 +147,14 @@ pub fn assert_refused(args: &[&str], needle: &str, out: &Path) {
     let o = out.display().to_string();
     let mut all = args.to_vec();
     all.extend(["--out", &o]);
-    let r = ddpm(&all);
+    assert_fails_in_one_line(&all, needle);
+    assert!(!out.exists(), "{args:?} wrote {o}");
+}
+
+/// `ddpm` with `args` must fail with one line on stderr (Mesa's XDG_RUNTIME_DIR line aside)
+/// that contains `needle`.
+pub fn assert_fails_in_one_line(args: &[&str], needle: &str) {
+    let r = ddpm(args);
     assert_ne!(r.code, 0, "{args:?} succeeded");
     assert_eq!(r.stderr_lines.len(), 1, "{args:?}: {:?}", r.stderr_lines);
     assert!(
@@ -155,5 +162,4 @@ pub fn assert_refused(args: &[&str], needle: &str, out: &Path) {
         "{args:?}: {:?}",
         r.stderr_lines
     );
-    assert!(!out.exists(), "{args:?} wrote {o}");
 }

@@ -122,6 +122,7 @@ impl TileShape {
             && self.tm <= TILE_MAX
             && self.tn <= TILE_MAX
             && self.bm.is_multiple_of(self.tm)
+            && self.bm.is_multiple_of(4)
             && self.bn.is_multiple_of(self.tn)
             && wg > 0
             && wg.is_multiple_of(self.bm)
