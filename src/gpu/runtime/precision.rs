@@ -2,7 +2,7 @@
 //! product, sum and epilogue still computed in f32 (`--precision`). The kernels of shaders/nn/
 //! read and write their storage through the WGSL aliases `act` and `act4`, which
 //! [`Kernel::source_with`](super::shaders::Kernel::source_with) defines from the pipeline flag
-//! [`flags::F16`](super::shaders::flags::F16) (with `enable f16;`, which needs the device's
+//! [`flags::F16`] (with `enable f16;`, which needs the device's
 //! `Features::SHADER_F16`); the loop's own arrays (x_t, model_output) stay f32, and the forward
 //! converts at its two ends (shaders/nn/cast.wgsl).
 
