@@ -67,17 +67,7 @@ impl UNetDenoiser {
         let labels = labels
             .map(|l| DeviceClasses::new(ctx, self.class()?, l))
             .transpose()?;
-        let ext = Externals {
-            x_t: &x_t,
-            model_output: &out,
-            model_var: None,
-            timesteps: &timesteps,
-            table: self.layers.time_embedding.table(),
-            num_timesteps: big_t,
-            class: self.class_of(labels.as_ref(), b)?,
-            dummy: &self.dummy,
-            choices: None,
-        };
+        let ext = self.single_externals((&x_t, &out, &timesteps), labels.as_ref(), b)?;
         let plan = self.plan(ctx, (b, h, w), Output::Whole, &ext)?;
         let mut encoder = ctx.encoder();
         for stages in &plan.stages {
@@ -90,6 +80,27 @@ impl UNetDenoiser {
 }
 
 impl UNetDenoiser {
+    /// What a forward outside the sampling loop binds: its own x, output and timesteps, the
+    /// time table, and the class inputs made for its `b` samples.
+    fn single_externals<'a>(
+        &'a self,
+        (x_t, model_output, timesteps): (&'a wgpu::Buffer, &'a wgpu::Buffer, &'a wgpu::Buffer),
+        labels: Option<&'a DeviceClasses>,
+        b: usize,
+    ) -> Result<Externals<'a>> {
+        Ok(Externals {
+            x_t,
+            model_output,
+            model_var: None,
+            timesteps,
+            table: self.layers.time_embedding.table(),
+            num_timesteps: self.layers.time_embedding.num_timesteps(),
+            class: self.class_of(labels, b)?,
+            dummy: &self.dummy,
+            choices: None,
+        })
+    }
+
     /// Where the time of one forward goes: every stage of the last `prepare`'s first sub-batch
     /// submitted and timed alone, summed by kind (see [`StageTime`]).
     pub fn profile(&self, ctx: &Context) -> Result<Vec<StageTime>> {
@@ -136,17 +147,7 @@ impl UNetDenoiser {
         let labels = labels
             .map(|l| DeviceClasses::new(ctx, self.class()?, l))
             .transpose()?;
-        let ext = Externals {
-            x_t: &x_t,
-            model_output: &out,
-            model_var: None,
-            timesteps: &timesteps,
-            table: self.layers.time_embedding.table(),
-            num_timesteps: self.layers.time_embedding.num_timesteps(),
-            class: self.class_of(labels.as_ref(), b)?,
-            dummy: &self.dummy,
-            choices: None,
-        };
+        let ext = self.single_externals((&x_t, &out, &timesteps), labels.as_ref(), b)?;
         let g = crate::gpu::nn::walk::graph(
             &self.layers,
             (self.in_channels, h, w),
