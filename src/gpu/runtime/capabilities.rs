@@ -18,6 +18,8 @@ pub struct Capabilities {
     pub timestamp_query: bool,
     /// `Features::EXPERIMENTAL_COOPERATIVE_MATRIX` offered.
     pub cooperative_matrix: bool,
+    /// The cooperative matrix configurations listed, as `MxNxK A/B type -> C type`.
+    pub cooperative_matrix_configs: Vec<String>,
     /// `max_compute_workgroup_storage_size` of the device, bytes.
     pub workgroup_storage: u32,
 }
@@ -43,6 +45,16 @@ impl Capabilities {
             shader_f16: offered.contains(wgpu::Features::SHADER_F16),
             timestamp_query: offered.contains(wgpu::Features::TIMESTAMP_QUERY),
             cooperative_matrix: offered.contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX),
+            cooperative_matrix_configs: ctx
+                .cooperative_matrix_configs()
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}x{}x{} {:?} -> {:?}",
+                        c.m_size, c.n_size, c.k_size, c.ab_type, c.cr_type
+                    )
+                })
+                .collect(),
             workgroup_storage: ctx.limits().max_compute_workgroup_storage_size,
         }
     }
@@ -63,7 +75,14 @@ impl Capabilities {
             ),
             format!("shader f16:  {}", yes(self.shader_f16)),
             format!("timestamps:  {}", yes(self.timestamp_query)),
-            format!("coop matrix: {}", yes(self.cooperative_matrix)),
+            match self.cooperative_matrix_configs.is_empty() {
+                true => format!("coop matrix: {}", yes(self.cooperative_matrix)),
+                false => format!(
+                    "coop matrix: {} ({})",
+                    yes(self.cooperative_matrix),
+                    self.cooperative_matrix_configs.join(", ")
+                ),
+            },
         ]
     }
 }

@@ -36,6 +36,8 @@ pub struct Context {
     lost: Arc<OnceLock<String>>,
     // Which kernels are compiled without naga's runtime checks.
     shader_checks: ShaderChecks,
+    // The adapter's cooperative matrix configurations (`ddpm info`; empty from a device).
+    coop_matrix: Vec<wgpu::CooperativeMatrixProperties>,
 }
 
 impl std::fmt::Debug for Context {
@@ -110,6 +112,7 @@ impl Context {
         let checks = ShaderChecks::from_env()?;
         let mut ctx = Self::with_info(device, queue, adapter.get_info()).with_shader_checks(checks);
         ctx.offered = adapter.features();
+        ctx.coop_matrix = adapter.cooperative_matrix_properties();
         // Our own device, so the lost callback is ours to set (see `from_device`).
         let lost = Arc::clone(&ctx.lost);
         ctx.device.set_device_lost_callback(move |reason, message| {
@@ -225,6 +228,7 @@ impl Context {
             counts: AllocCounts::default(),
             lost: Arc::new(OnceLock::new()),
             shader_checks: ShaderChecks::default(),
+            coop_matrix: Vec::new(),
         }
     }
 
@@ -240,6 +244,12 @@ impl Context {
     /// Which kernels are compiled without naga's runtime checks.
     pub fn shader_checks(&self) -> ShaderChecks {
         self.shader_checks
+    }
+
+    /// The cooperative matrix configurations the adapter lists (sizes and types), where
+    /// [`Context::new`] found it; empty for [`Context::from_device`].
+    pub fn cooperative_matrix_configs(&self) -> &[wgpu::CooperativeMatrixProperties] {
+        &self.coop_matrix
     }
 
     pub(crate) fn alloc_counts(&self) -> &AllocCounts {
